@@ -1,0 +1,44 @@
+/**
+ * Every error text a command can reply with, in one place. Texts match Redis 7.0 byte for
+ * byte (clients and tests match on them); our own conditions get an upper-case code of
+ * their own (NOQUORUM, ...). The writer adds the leading '-'.
+ */
+export const E = {
+  syntax: 'ERR syntax error',
+  wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  notInteger: 'ERR value is not an integer or out of range',
+  notFloat: 'ERR value is not a valid float',
+  overflow: 'ERR increment or decrement would overflow',
+  nanOrInf: 'ERR increment would produce NaN or Infinity',
+  noSuchKey: 'ERR no such key',
+  dbIndexOutOfRange: 'ERR DB index is out of range',
+  invalidDbIndex: 'ERR value is not an integer or out of range',
+  noAuth: 'NOAUTH Authentication required.',
+  wrongPass: 'WRONGPASS invalid username-password pair or user is disabled.',
+  authNotConfigured:
+    'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+  maxClients: 'ERR max number of clients reached',
+  stringTooLong: 'ERR string exceeds maximum allowed size (proto-max-bulk-len)',
+  invalidExpire: (cmd: string) => `ERR invalid expire time in '${cmd}' command`,
+  wrongArity: (fullName: string) => `ERR wrong number of arguments for '${fullName}' command`,
+  unknownSubcommand: (sub: string, container: string) =>
+    `ERR unknown subcommand '${truncate(sub, 128)}'. Try ${container.toUpperCase()} HELP.`,
+  sameObject: 'ERR source and destination objects are the same',
+  invalidCursor: 'ERR invalid cursor',
+  offsetOutOfRange: 'ERR offset is out of range',
+  noProto: 'NOPROTO unsupported protocol version',
+  noQuorum: (detail: string) => `NOQUORUM ${detail}`,
+} as const;
+
+export function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n) : s;
+}
+
+/** Redis's reply to an unknown command, with the first arguments quoted. */
+export function unknownCommand(argv: Buffer[]): string {
+  let args = '';
+  for (let i = 1; i < argv.length && args.length < 128; i++) {
+    args += `'${truncate(argv[i].toString('latin1'), 128 - args.length)}' `;
+  }
+  return `ERR unknown command '${truncate(argv[0].toString('latin1'), 128)}', with args beginning with: ${args}`;
+}

@@ -1,0 +1,153 @@
+/**
+ * Directives: every setting the server has, its type, default, whether CONFIG SET may change
+ * it at run time, and how its value is parsed and printed. One table; the config file
+ * loader, the command line, CONFIG GET/SET and the docs all read it.
+ *
+ * Values follow redis.conf conventions: sizes take bytes or a suffix (`64mb`, `1gb`, `512k`),
+ * durations take milliseconds or a suffix (`500ms`, `10s`, `3h`, `10d`), booleans are
+ * yes/no. CONFIG GET prints sizes and durations as plain numbers (bytes, milliseconds).
+ */
+
+export interface Settings {
+  port: number;
+  bind: string[];
+  dir: string;
+  engine: 'rocksdb' | 'memory';
+  nodeId: string;
+  appendfsync: 'always' | 'everysec' | 'no';
+  cacheSize: number;
+  maxclients: number;
+  protoMaxBulkLen: number;
+  clientQueryBufferLimit: number;
+  outputBufferLimit: number;
+  timeout: number;
+  requirepass: string;
+  loglevel: 'debug' | 'verbose' | 'notice' | 'warning';
+  logfile: string;
+  hz: number;
+  tombstoneGrace: number;
+  rocksdbWriteBufferSize: number;
+  rocksdbBlockCacheSize: number;
+}
+
+type Kind =
+  | { t: 'int'; min: number; max: number }
+  | { t: 'size'; min: number; max: number }
+  | { t: 'duration'; min: number; max: number }
+  | { t: 'enum'; values: readonly string[] }
+  | { t: 'string' }
+  | { t: 'list' };
+
+export interface Directive {
+  readonly name: string;
+  readonly key: keyof Settings;
+  readonly kind: Kind;
+  readonly mutable: boolean;
+  /** Hidden from CONFIG GET output (passwords are shown, as Redis does; nothing hidden yet). */
+  readonly doc: string;
+}
+
+const KB = 1024;
+const MB = 1024 * KB;
+const GB = 1024 * MB;
+
+export const DIRECTIVES: readonly Directive[] = [
+  { name: 'port', key: 'port', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'TCP port for clients.' },
+  { name: 'bind', key: 'bind', kind: { t: 'list' }, mutable: false, doc: 'Addresses to listen on (space separated).' },
+  { name: 'dir', key: 'dir', kind: { t: 'string' }, mutable: false, doc: 'Data directory (RocksDB files, node id).' },
+  { name: 'engine', key: 'engine', kind: { t: 'enum', values: ['rocksdb', 'memory'] }, mutable: false, doc: 'Storage engine: rocksdb (on disk) or memory (nothing persisted).' },
+  { name: 'node-id', key: 'nodeId', kind: { t: 'string' }, mutable: false, doc: 'This node\'s id; empty means generate one on first start and keep it in dir.' },
+  { name: 'appendfsync', key: 'appendfsync', kind: { t: 'enum', values: ['always', 'everysec', 'no'] }, mutable: true, doc: 'always: acknowledge a write after its batch is fsynced; everysec: fsync at most a second behind; no: leave it to the OS.' },
+  { name: 'cache-size', key: 'cacheSize', kind: { t: 'size', min: 0, max: 2 ** 50 }, mutable: true, doc: 'Memory for the record cache in front of the engine.' },
+  { name: 'maxclients', key: 'maxclients', kind: { t: 'int', min: 1, max: 1_000_000 }, mutable: true, doc: 'Maximum number of connected clients.' },
+  { name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', kind: { t: 'size', min: 1 * MB, max: 2 ** 50 }, mutable: true, doc: 'Largest bulk string a client may send (and largest string value).' },
+  { name: 'client-query-buffer-limit', key: 'clientQueryBufferLimit', kind: { t: 'size', min: 1 * MB, max: 2 ** 50 }, mutable: true, doc: 'A client whose unprocessed input exceeds this is disconnected.' },
+  { name: 'output-buffer-limit', key: 'outputBufferLimit', kind: { t: 'size', min: 16 * KB, max: 2 ** 50 }, mutable: true, doc: 'When a client has this much unread output, the server stops reading its commands until it catches up.' },
+  { name: 'timeout', key: 'timeout', kind: { t: 'int', min: 0, max: 2 ** 31 - 1 }, mutable: true, doc: 'Close a client after this many seconds idle (0 = never).' },
+  { name: 'requirepass', key: 'requirepass', kind: { t: 'string' }, mutable: true, doc: 'Password clients must give with AUTH or HELLO (empty = none).' },
+  { name: 'loglevel', key: 'loglevel', kind: { t: 'enum', values: ['debug', 'verbose', 'notice', 'warning'] }, mutable: true, doc: 'Log verbosity.' },
+  { name: 'logfile', key: 'logfile', kind: { t: 'string' }, mutable: false, doc: 'Log file; empty means standard output.' },
+  { name: 'hz', key: 'hz', kind: { t: 'int', min: 1, max: 500 }, mutable: true, doc: 'Background ticks per second (active expiry, fsync, client timeouts).' },
+  { name: 'tombstone-grace', key: 'tombstoneGrace', kind: { t: 'duration', min: 0, max: 2 ** 50 }, mutable: true, doc: 'How long delete markers and expired records are kept before they are purged (0 on a standalone node: purge at once).' },
+  { name: 'rocksdb-write-buffer-size', key: 'rocksdbWriteBufferSize', kind: { t: 'size', min: 1 * MB, max: 2 ** 40 }, mutable: false, doc: 'RocksDB memtable size.' },
+  { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 2 ** 50 }, mutable: false, doc: 'RocksDB block cache size.' },
+];
+
+export function defaultSettings(): Settings {
+  return {
+    port: 6379,
+    bind: ['127.0.0.1'],
+    dir: './data',
+    engine: 'rocksdb',
+    nodeId: '',
+    appendfsync: 'everysec',
+    cacheSize: 256 * MB,
+    maxclients: 10000,
+    protoMaxBulkLen: 512 * MB,
+    clientQueryBufferLimit: 1 * GB,
+    outputBufferLimit: 64 * MB,
+    timeout: 0,
+    requirepass: '',
+    loglevel: 'notice',
+    logfile: '',
+    hz: 10,
+    tombstoneGrace: 10 * 86_400_000,
+    rocksdbWriteBufferSize: 64 * MB,
+    rocksdbBlockCacheSize: 64 * MB,
+  };
+}
+
+export const DIRECTIVE_BY_NAME: ReadonlyMap<string, Directive> = new Map(DIRECTIVES.map((d) => [d.name, d]));
+
+const SIZE_UNITS: Record<string, number> = { b: 1, k: 1000, kb: KB, m: 1000 * 1000, mb: MB, g: 1000 * 1000 * 1000, gb: GB, t: 1e12, tb: 1024 * GB };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function parseWithUnits(text: string, units: Record<string, number>, what: string): number | string {
+  const m = /^(\d+)([a-z]*)$/i.exec(text);
+  if (m === null) return `argument must be a ${what}: a number with an optional unit (${Object.keys(units).join(', ')})`;
+  const mult = m[2] === '' ? 1 : units[m[2].toLowerCase()];
+  if (mult === undefined) return `unknown unit '${m[2]}' (use ${Object.keys(units).join(', ')})`;
+  const v = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(v)) return 'argument is too large';
+  return v;
+}
+
+/** Parse the arguments of one directive. Returns the value or an error text. */
+export function parseDirective(d: Directive, args: string[]): { value: Settings[keyof Settings] } | { error: string } {
+  const k = d.kind;
+  if (k.t === 'list') {
+    if (args.length === 0) return { error: 'wrong number of arguments' };
+    return { value: args };
+  }
+  if (args.length !== 1) return { error: 'wrong number of arguments' };
+  const a = args[0];
+  switch (k.t) {
+    case 'string':
+      return { value: a };
+    case 'enum': {
+      const v = a.toLowerCase();
+      if (!k.values.includes(v)) return { error: `argument must be one of ${k.values.join(', ')}` };
+      return { value: v as Settings[keyof Settings] };
+    }
+    case 'int': {
+      if (!/^-?\d+$/.test(a)) return { error: "argument couldn't be parsed into an integer" };
+      const v = Number(a);
+      if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max} inclusive` };
+      return { value: v };
+    }
+    case 'size':
+    case 'duration': {
+      const v = parseWithUnits(a, k.t === 'size' ? SIZE_UNITS : DURATION_UNITS, k.t === 'size' ? 'size' : 'duration');
+      if (typeof v === 'string') return { error: v };
+      if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max} inclusive` };
+      return { value: v };
+    }
+  }
+}
+
+/** The value as CONFIG GET prints it. */
+export function formatDirective(d: Directive, s: Settings): string {
+  const v = s[d.key];
+  if (Array.isArray(v)) return v.join(' ');
+  return String(v);
+}

@@ -1,0 +1,33 @@
+/**
+ * What a command may know and change about the connection it runs on: protocol, database,
+ * name, authentication, consistency level. The connection (connection.ts) owns the socket;
+ * this is the part the command layer sees.
+ */
+import type { DbView } from '../storage/keyspace';
+
+export interface ClientState {
+  readonly id: number;
+  readonly addr: string;
+  readonly laddr: string;
+  /** Unix ms when the connection was accepted. */
+  readonly createdMs: number;
+  name: string;
+  libName: string;
+  libVersion: string;
+  resp: 2 | 3;
+  authenticated: boolean;
+  dbIndex: number;
+  /** Select a database; the caller checked the index. */
+  select(index: number): void;
+  /** The db view for an index (SWAPDB-free, so views are fixed). */
+  dbView(index: number): DbView;
+  /** Close after the reply to the current command has been written (QUIT). */
+  closeAfterReply(): void;
+  /** Name of the last command run, for CLIENT LIST's cmd=. */
+  lastCommand: string;
+  /** Unix ms of the last command, for idle=. */
+  lastActiveMs: number;
+  /** Bytes in the query buffer / output buffer, for CLIENT LIST. */
+  queryBufferBytes(): number;
+  outputBufferBytes(): number;
+}

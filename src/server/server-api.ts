@@ -1,0 +1,39 @@
+/**
+ * What commands may ask of the server as a whole. The node (node.ts) implements it; command
+ * handlers receive it in their context and never reach for globals.
+ */
+import type { Settings } from '../config/settings';
+import type { Keyspace } from '../storage/keyspace';
+import type { CommandTable } from '../commands/table';
+import type { ClientState } from './client-state';
+
+export interface ClientKillFilter {
+  id?: number;
+  addr?: string;
+  laddr?: string;
+  skipMe: boolean;
+}
+
+export interface ServerApi {
+  /** Current directive values (CONFIG SET changes them in place). */
+  readonly settings: Settings;
+  readonly keyspace: Keyspace;
+  readonly table: CommandTable;
+  /** Uniform random number in [0, 1); injected (RANDOMKEY, SCAN never need crypto). */
+  random(): number;
+  /** Every connected client. */
+  clients(): Iterable<ClientState>;
+  /** Close matching clients; returns how many. */
+  killClients(filter: ClientKillFilter, self: ClientState): number;
+  /** CLIENT LIST / CLIENT INFO line for one client. */
+  describeClient(c: ClientState): string;
+  /** INFO text for the given sections ('default', 'all', 'everything' or names). */
+  info(sections: string[]): Promise<string>;
+  /** CONFIG SET: apply new values; returns an error text or null. */
+  configSet(pairs: [string, string][]): string | null;
+  /** CONFIG GET: name → value for every directive matching one of the patterns. */
+  configGet(patterns: Buffer[]): [string, string][];
+  configResetStat(): void;
+  /** Stop the server: flush, close storage, exit. */
+  shutdown(): Promise<void>;
+}

@@ -1,0 +1,640 @@
+/**
+ * The keyspace: records of all databases, on an engine, behind a bounded record cache.
+ *
+ * Reads. Command handlers are synchronous: dispatch first makes sure every key the command
+ * names is in the cache (`ensureLoaded`), loading misses from the engine in one go, then
+ * runs the handler. A hot key therefore costs no thread-pool round trip. Absent keys are
+ * cached too (as `rec: null`). The cache is bounded by `cacheMaxBytes`; clean, unpinned
+ * entries are evicted in insertion order with a second chance for recently used ones.
+ *
+ * Writes. A write merges a delta (a partial record with one fresh HLC stamp) into the
+ * cached record and marks the entry dirty. All writes of one event-loop turn go to the
+ * engine as one atomic batch, and at most one batch is in flight: later writes gather
+ * behind it (group commit). With appendfsync always the batch is synced before it counts
+ * as durable. `visibleSeq()` names the batch that holds everything a reply could have seen;
+ * the server releases a reply only once that batch is durable, so nothing acknowledged is
+ * lost when the process dies. Dirty entries are never evicted, so a load never reads a
+ * stale engine value from under a pending write.
+ *
+ * Counting and expiry. `liveCount[db]` counts keys that exist (for DBSIZE); every counted
+ * key with a TTL is in the expiry index. When a key's expiry passes, the active sweep (or
+ * a lookup, lazily) retires it: it stops being counted. A key that stops existing on a
+ * standalone node is removed from the engine at once; with replicas, deletes and expired
+ * records are kept as markers for `tombstone-grace` so that a late, older delta cannot
+ * bring the data back.
+ */
+import type { Engine, WriteOp } from './engine';
+import { ExpiryIndex } from './expiry-index';
+import { keyToken, parseRecordKey, recordKey, RECORDS_END, tokenBound } from './layout';
+import {
+  type Cell,
+  type KeyType,
+  type Rec,
+  decodeRecord,
+  encodeRecord,
+  liveType,
+  maxStamp,
+  mergeRecords,
+  STRING_FIELD,
+} from './record';
+import type { Hlc } from '../versioning/hlc';
+
+export const DB_COUNT = 16;
+
+export interface KeyspaceOptions {
+  cacheMaxBytes: number;
+  /** 'always': a batch is durable once synced; otherwise once written. */
+  syncEveryBatch: boolean;
+  /** How long delete markers and expired records are kept (0 = remove at once). */
+  tombstoneGraceMs: number;
+  /** Tag of this node, for version stamps. */
+  nodeTag: number;
+  /** Current wall-clock time; injected. */
+  nowMs: () => number;
+  /** Fatal storage failure: the process cannot acknowledge anything any more. */
+  onFatal: (err: Error) => void;
+}
+
+interface Entry {
+  readonly db: number;
+  readonly key: Buffer;
+  readonly ck: string;
+  rec: Rec | null;
+  size: number;
+  /** Sequence number of the batch this entry is pending in; 0 when clean. */
+  dirty: number;
+  pins: number;
+  hot: boolean;
+  /** Set while the record is being read from the engine; the entry is unusable until then. */
+  loading: Promise<void> | null;
+}
+
+const ENTRY_OVERHEAD = 96;
+
+export function cacheKey(db: number, key: Buffer): string {
+  return String.fromCharCode(db) + key.toString('latin1');
+}
+
+function entrySize(key: Buffer, rec: Rec | null): number {
+  let s = ENTRY_OVERHEAD + key.length * 2;
+  if (rec !== null && rec.cells !== null) {
+    for (const [f, c] of rec.cells) s += 48 + f.length * 2 + (c.value === null ? 0 : c.value.length);
+  }
+  return s;
+}
+
+/** Exists ignoring expiry: meta live and, for a string, a live value cell. */
+function present(rec: Rec | null): boolean {
+  return rec !== null && liveType(rec, 0) !== null;
+}
+
+function expireAtOf(rec: Rec | null): number {
+  return rec === null || rec.meta === null ? 0 : rec.meta.expireAtMs;
+}
+
+export class Keyspace {
+  private readonly cache = new Map<string, Entry>();
+  private cacheBytes = 0;
+  private pending = new Map<string, Entry>();
+  private flushScheduled = false;
+  private inflight: { seq: number; entries: Entry[] } | null = null;
+  private exclusiveQueue: (() => void)[] = [];
+  private exclusiveRunning = false;
+  private batchSeq = 0;
+  private durableSeq = 0;
+  private syncedSeq = 0;
+  private readonly durableListeners: ((seq: number) => void)[] = [];
+  private readonly quiesceWaiters: { seq: number; resolve: () => void }[] = [];
+  private readonly liveCount = new Int32Array(DB_COUNT);
+  private readonly flushGen = new Int32Array(DB_COUNT);
+  readonly expiries = new ExpiryIndex();
+  private closed = false;
+
+  readonly stats = {
+    cacheHits: 0,
+    cacheMisses: 0,
+    batches: 0,
+    batchedWrites: 0,
+    expiredKeys: 0,
+    evictedEntries: 0,
+  };
+
+  constructor(
+    readonly engine: Engine,
+    readonly hlc: Hlc,
+    private readonly opts: KeyspaceOptions,
+  ) {}
+
+  /** Scan the engine once at start-up: live counts, the expiry index, the HLC high-water. */
+  async start(): Promise<void> {
+    const now = this.opts.nowMs();
+    let maxT = 0;
+    for await (const [k, v] of this.engine.iterate({ lt: RECORDS_END })) {
+      const parsed = parseRecordKey(k);
+      if (parsed === null || parsed.db >= DB_COUNT) continue;
+      const rec = decodeRecord(v);
+      const m = maxStamp(rec);
+      if (m > maxT) maxT = m;
+      if (!present(rec)) continue;
+      const at = expireAtOf(rec);
+      if (at !== 0 && at <= now) continue;
+      this.liveCount[parsed.db]++;
+      if (at !== 0) this.expiries.set(cacheKey(parsed.db, parsed.key), at);
+    }
+    this.hlc.observe(maxT);
+  }
+
+  // ---------------------------------------------------------------------------- loading
+
+  /**
+   * Make sure the given keys are cached. Returns null when they already are (the common,
+   * synchronous case); otherwise pins them, loads the misses and resolves when done. The
+   * caller must `unpin` the same keys after using them.
+   */
+  ensureLoaded(db: number, keys: Buffer[]): Promise<void> | null {
+    let waits: Promise<void>[] | null = null;
+    for (let i = 0; i < keys.length; i++) {
+      const ck = cacheKey(db, keys[i]);
+      const e = this.cache.get(ck);
+      if (e !== undefined) {
+        if (e.loading !== null) (waits ??= []).push(e.loading);
+        continue;
+      }
+      this.stats.cacheMisses++;
+      (waits ??= []).push(this.load(db, keys[i], ck));
+    }
+    if (waits === null) {
+      this.stats.cacheHits += keys.length;
+      return null;
+    }
+    for (const k of keys) this.pinKey(db, k, 1);
+    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
+  }
+
+  unpin(db: number, keys: Buffer[]): void {
+    for (const k of keys) this.pinKey(db, k, -1);
+  }
+
+  private pinKey(db: number, key: Buffer, delta: number): void {
+    const e = this.cache.get(cacheKey(db, key));
+    if (e !== undefined) e.pins += delta;
+  }
+
+  /** Read one record into a new cache entry, which is unusable until the read is done. */
+  private load(db: number, key: Buffer, ck: string): Promise<void> {
+    const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null };
+    this.cache.set(ck, e);
+    this.cacheBytes += e.size;
+    const gen = this.flushGen[db];
+    const p = this.engine.get(recordKey(db, key)).then(
+      (buf) => {
+        e.loading = null;
+        if (buf === undefined || gen !== this.flushGen[db] || this.cache.get(ck) !== e) return;
+        const rec = decodeRecord(buf);
+        this.hlc.observe(maxStamp(rec));
+        e.rec = rec;
+        this.resize(e);
+      },
+      (err: unknown) => {
+        e.loading = null;
+        if (this.cache.get(ck) === e && e.dirty === 0) this.drop(e);
+        throw err;
+      },
+    );
+    e.loading = p;
+    return p;
+  }
+
+  private resize(e: Entry): void {
+    const s = entrySize(e.key, e.rec);
+    this.cacheBytes += s - e.size;
+    e.size = s;
+  }
+
+  private drop(e: Entry): void {
+    this.cache.delete(e.ck);
+    this.cacheBytes -= e.size;
+  }
+
+  /** The cached entry of a key; the key must have been loaded for this command. */
+  private entry(db: number, key: Buffer): Entry {
+    const ck = cacheKey(db, key);
+    const e = this.cache.get(ck);
+    if (e === undefined) throw new Error(`keyspace: key used without being loaded (db ${db})`);
+    if (e.loading !== null) throw new Error('keyspace: key used while loading');
+    e.hot = true;
+    return e;
+  }
+
+  // ---------------------------------------------------------------------------- reads
+
+  /** The record if the key exists at nowMs, else null (retiring it if it just expired). */
+  lookup(db: number, key: Buffer, nowMs: number): Rec | null {
+    const e = this.entry(db, key);
+    const rec = e.rec;
+    if (rec === null || rec.meta === null) return null;
+    const at = rec.meta.expireAtMs;
+    if (at !== 0 && at <= nowMs) {
+      this.retireExpired(e);
+      return null;
+    }
+    return liveType(rec, nowMs) === null ? null : rec;
+  }
+
+  /** The stored record whatever its liveness (RING LOCAL, replication). */
+  storedRecord(db: number, key: Buffer): Rec | null {
+    return this.entry(db, key).rec;
+  }
+
+  dbSize(db: number): number {
+    return this.liveCount[db];
+  }
+
+  expiresCount(db: number): number {
+    return this.expiries.countInDb(db);
+  }
+
+  // ---------------------------------------------------------------------------- writes
+
+  /** A fresh version stamp for one write. */
+  stamp(): { t: number; n: number } {
+    return { t: this.hlc.now(), n: this.opts.nodeTag };
+  }
+
+  /**
+   * Merge a delta into a key's record. This is the only way records change; replication
+   * will ship the same delta to the other replicas.
+   */
+  apply(db: number, key: Buffer, delta: Rec, nowMs: number): void {
+    const e = this.entry(db, key);
+    const before = this.counted(e, nowMs);
+    const rec = e.rec === null ? delta : mergeRecords(e.rec, delta);
+    e.rec = this.opts.tombstoneGraceMs === 0 && !present(rec) ? null : rec;
+    this.resize(e);
+    this.account(e, before, nowMs);
+    this.markDirty(e);
+  }
+
+  /** Count transitions after a change: liveCount and the expiry index follow the record. */
+  private account(e: Entry, before: boolean, nowMs: number): void {
+    const rec = e.rec;
+    const at = expireAtOf(rec);
+    const after = present(rec) && (at === 0 || at > nowMs);
+    if (after && at !== 0) this.expiries.set(e.ck, at);
+    else this.expiries.delete(e.ck);
+    if (before !== after) this.liveCount[e.db] += after ? 1 : -1;
+  }
+
+  private counted(e: Entry, nowMs: number): boolean {
+    if (!present(e.rec)) return false;
+    const at = expireAtOf(e.rec);
+    if (at === 0) return true;
+    return this.expiries.has(e.ck) && (at > nowMs || this.expiries.get(e.ck) === at);
+  }
+
+  private retireExpired(e: Entry): void {
+    if (this.expiries.delete(e.ck)) {
+      this.liveCount[e.db]--;
+      this.stats.expiredKeys++;
+    }
+    this.purgeIfStandalone(e);
+  }
+
+  private purgeIfStandalone(e: Entry): void {
+    if (this.opts.tombstoneGraceMs !== 0 || e.rec === null) return;
+    e.rec = null;
+    this.resize(e);
+    this.markDirty(e);
+  }
+
+  /** Active expiry: retire up to `max` keys whose TTL has passed. Returns how many. */
+  sweepExpired(nowMs: number, max: number): number {
+    const cks = this.expiries.popExpired(nowMs, max);
+    for (const ck of cks) {
+      this.liveCount[ck.charCodeAt(0)]--;
+      this.stats.expiredKeys++;
+      if (this.opts.tombstoneGraceMs !== 0) continue;
+      let e = this.cache.get(ck);
+      if (e === undefined) {
+        const key = Buffer.from(ck.slice(1), 'latin1');
+        e = { db: ck.charCodeAt(0), key, ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: false, loading: null };
+        this.cache.set(ck, e);
+        this.cacheBytes += e.size;
+        this.markDirty(e);
+      } else if (e.loading === null) {
+        this.purgeIfStandalone(e);
+      }
+    }
+    return cks.length;
+  }
+
+  private markDirty(e: Entry): void {
+    e.dirty = this.batchSeq + 1;
+    this.pending.set(e.ck, e);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushSoon);
+    }
+  }
+
+  private readonly flushSoon = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  /**
+   * The batch that must be durable before a reply produced now may be released: the open
+   * batch if any write is pending, else the one in flight, else nothing (durable already).
+   */
+  visibleSeq(): number {
+    if (this.pending.size > 0) return this.batchSeq + 1;
+    if (this.inflight !== null) return this.inflight.seq;
+    return this.durableSeq;
+  }
+
+  durable(): number {
+    return this.durableSeq;
+  }
+
+  onDurable(fn: (seq: number) => void): void {
+    this.durableListeners.push(fn);
+  }
+
+  private flush(): void {
+    if (this.inflight !== null || this.exclusiveRunning || this.pending.size === 0 || this.closed) {
+      if (this.inflight === null && !this.exclusiveRunning) this.runExclusive();
+      return;
+    }
+    const seq = ++this.batchSeq;
+    const entries = [...this.pending.values()];
+    this.pending = new Map();
+    const ops: WriteOp[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      const k = recordKey(e.db, e.key);
+      ops[i] = e.rec === null ? { type: 'del', key: k } : { type: 'put', key: k, value: encodeRecord(e.rec) };
+    }
+    this.inflight = { seq, entries };
+    this.stats.batches++;
+    this.stats.batchedWrites += entries.length;
+    this.engine.write(ops, this.opts.syncEveryBatch).then(
+      () => this.batchDone(seq, entries),
+      (err: unknown) => this.opts.onFatal(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  private batchDone(seq: number, entries: Entry[]): void {
+    for (const e of entries) if (e.dirty === seq) e.dirty = 0;
+    this.inflight = null;
+    this.durableSeq = seq;
+    if (this.opts.syncEveryBatch) this.syncedSeq = seq;
+    for (const fn of this.durableListeners) fn(seq);
+    this.releaseQuiesce();
+    this.evict();
+    if (this.exclusiveQueue.length > 0) this.runExclusive();
+    else if (this.pending.size > 0) this.flush();
+  }
+
+  private releaseQuiesce(): void {
+    for (let i = 0; i < this.quiesceWaiters.length; ) {
+      const w = this.quiesceWaiters[i];
+      if (w.seq <= this.durableSeq) {
+        this.quiesceWaiters.splice(i, 1);
+        w.resolve();
+      } else i++;
+    }
+  }
+
+  /** Resolves when every write made so far is durable (per appendfsync). */
+  quiesce(): Promise<void> {
+    const seq = this.visibleSeq();
+    if (seq <= this.durableSeq) return Promise.resolve();
+    return new Promise((resolve) => this.quiesceWaiters.push({ seq, resolve }));
+  }
+
+  /** fsync what has been written but not yet synced (appendfsync everysec). */
+  async syncIfBehind(): Promise<void> {
+    if (this.syncedSeq >= this.durableSeq) return;
+    const seq = this.durableSeq;
+    await this.engine.sync();
+    if (seq > this.syncedSeq) this.syncedSeq = seq;
+  }
+
+  /**
+   * Run `fn` with the write pipeline stopped: after the batch in flight, before any later
+   * one. Used by FLUSHDB/FLUSHALL, which delete from the engine directly.
+   */
+  private exclusive(fn: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.exclusiveQueue.push(() => {
+        fn().then(resolve, reject).finally(() => {
+          this.exclusiveRunning = false;
+          if (this.exclusiveQueue.length > 0) this.runExclusive();
+          else this.flush();
+        });
+      });
+      if (this.inflight === null && !this.exclusiveRunning) this.runExclusive();
+    });
+  }
+
+  private runExclusive(): void {
+    const next = this.exclusiveQueue.shift();
+    if (next === undefined) return;
+    this.exclusiveRunning = true;
+    next();
+  }
+
+  private evict(): void {
+    const max = this.opts.cacheMaxBytes;
+    if (this.cacheBytes <= max) return;
+    let budget = this.cache.size;
+    for (const e of this.cache.values()) {
+      if (this.cacheBytes <= max || budget-- <= 0) break;
+      if (e.dirty !== 0 || e.pins > 0 || e.loading !== null) continue;
+      this.cache.delete(e.ck);
+      if (e.hot) {
+        e.hot = false;
+        this.cache.set(e.ck, e); // second chance: move to the young end
+        continue;
+      }
+      this.cacheBytes -= e.size;
+      this.stats.evictedEntries++;
+    }
+  }
+
+  cacheInfo(): { entries: number; bytes: number; maxBytes: number } {
+    return { entries: this.cache.size, bytes: this.cacheBytes, maxBytes: this.opts.cacheMaxBytes };
+  }
+
+  setCacheMaxBytes(bytes: number): void {
+    this.opts.cacheMaxBytes = bytes;
+    this.evict();
+  }
+
+  // ---------------------------------------------------------------------------- keyspace-wide
+
+  /**
+   * Visit the live keys of a db in token order from `fromToken`, stopping when `visit`
+   * returns false. Reads a snapshot taken after every write made so far is durable.
+   */
+  async forEachLive(
+    db: number,
+    fromToken: number,
+    nowMs: number,
+    visit: (key: Buffer, rec: Rec, token: number) => boolean,
+  ): Promise<boolean> {
+    await this.quiesce();
+    for await (const [k, v] of this.engine.iterate({ gte: tokenBound(fromToken), lt: RECORDS_END })) {
+      const parsed = parseRecordKey(k);
+      if (parsed === null) continue;
+      if (parsed.db !== db) {
+        if (!visit(EMPTY, EMPTY_REC, parsed.token)) return false; // let SCAN count the work
+        continue;
+      }
+      const rec = decodeRecord(v);
+      if (liveType(rec, nowMs) === null) {
+        if (!visit(EMPTY, EMPTY_REC, parsed.token)) return false;
+        continue;
+      }
+      if (!visit(parsed.key, rec, parsed.token)) return false;
+    }
+    return true;
+  }
+
+  /** Delete every key of one database. */
+  flushDb(db: number): Promise<void> {
+    return this.exclusive(async () => {
+      this.flushGen[db]++;
+      for (const e of this.cache.values()) {
+        if (e.db !== db) continue;
+        this.pending.delete(e.ck);
+        this.drop(e);
+      }
+      this.liveCount[db] = 0;
+      this.expiries.clearDb(db);
+      let ops: WriteOp[] = [];
+      for await (const [k] of this.engine.iterate({ lt: RECORDS_END })) {
+        const parsed = parseRecordKey(k);
+        if (parsed === null || parsed.db !== db) continue;
+        ops.push({ type: 'del', key: k });
+        if (ops.length >= 1000) {
+          await this.engine.write(ops, false);
+          ops = [];
+        }
+      }
+      await this.engine.write(ops, this.opts.syncEveryBatch);
+    });
+  }
+
+  /** Delete every key of every database. */
+  flushAll(): Promise<void> {
+    return this.exclusive(async () => {
+      for (let db = 0; db < DB_COUNT; db++) this.flushGen[db]++;
+      this.cache.clear();
+      this.cacheBytes = 0;
+      this.pending.clear();
+      this.liveCount.fill(0);
+      this.expiries.clear();
+      await this.engine.deleteRange(tokenBound(0), RECORDS_END);
+      if (this.opts.syncEveryBatch) await this.engine.sync();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.quiesce();
+    await new Promise<void>((resolve) => {
+      if (!this.exclusiveRunning && this.exclusiveQueue.length === 0) resolve();
+      else this.exclusiveQueue.push(() => resolve());
+    });
+    this.closed = true;
+    await this.engine.sync();
+    await this.engine.close();
+  }
+
+  // ---------------------------------------------------------------------------- helpers for commands
+
+  tokenOf(key: Buffer): number {
+    return keyToken(key);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const EMPTY_REC: Rec = { del: null, meta: null, cells: null };
+
+/**
+ * One database as a command sees it: the client's selected db bound to the keyspace, with
+ * the typed operations string and key commands need. Every write goes through
+ * `Keyspace.apply` with a delta stamped once.
+ */
+export class DbView {
+  constructor(
+    readonly ks: Keyspace,
+    readonly index: number,
+  ) {}
+
+  lookup(key: Buffer, nowMs: number): Rec | null {
+    return this.ks.lookup(this.index, key, nowMs);
+  }
+
+  type(key: Buffer, nowMs: number): KeyType | null {
+    const r = this.lookup(key, nowMs);
+    return r === null || r.meta === null ? null : r.meta.type;
+  }
+
+  /** Write a whole new string value, replacing whatever the key held. */
+  setString(key: Buffer, value: Buffer, expireAtMs: number, nowMs: number): void {
+    const s = this.ks.stamp();
+    const cells = new Map<string, Cell>();
+    cells.set(STRING_FIELD, { t: s.t, n: s.n, value });
+    this.ks.apply(this.index, key, { del: s, meta: { t: s.t, n: s.n, type: 'string', expireAtMs }, cells }, nowMs);
+  }
+
+  /**
+   * Change the value of an existing live string, keeping its TTL (APPEND, SETRANGE, INCR on
+   * an existing key): only the value cell changes.
+   */
+  updateString(key: Buffer, value: Buffer, nowMs: number): void {
+    const s = this.ks.stamp();
+    const cells = new Map<string, Cell>();
+    cells.set(STRING_FIELD, { t: s.t, n: s.n, value });
+    this.ks.apply(this.index, key, { del: null, meta: null, cells }, nowMs);
+  }
+
+  /** Set (expireAtMs > 0) or remove (0) the TTL of a live key: only the meta cell changes. */
+  setExpire(key: Buffer, rec: Rec, expireAtMs: number, nowMs: number): void {
+    const m = rec.meta;
+    if (m === null) throw new Error('setExpire on a record without meta');
+    const s = this.ks.stamp();
+    this.ks.apply(this.index, key, { del: null, meta: { t: s.t, n: s.n, type: m.type, expireAtMs }, cells: null }, nowMs);
+  }
+
+  /** Delete the key (a key tombstone). Returns whether it existed. */
+  delete(key: Buffer, nowMs: number): boolean {
+    const existed = this.lookup(key, nowMs) !== null;
+    if (existed) this.ks.apply(this.index, key, { del: this.ks.stamp(), meta: null, cells: null }, nowMs);
+    return existed;
+  }
+
+  /**
+   * Write a copy of a live record under another key (RENAME, COPY): every live cell
+   * restamped, the destination's old contents replaced.
+   */
+  writeCopy(dst: DbView, dstKey: Buffer, rec: Rec, expireAtMs: number, nowMs: number): void {
+    const s = this.ks.stamp();
+    if (rec.meta === null) throw new Error('writeCopy of a record without meta');
+    let cells: Map<string, Cell> | null = null;
+    if (rec.cells !== null) {
+      cells = new Map();
+      for (const [f, c] of rec.cells) if (c.value !== null) cells.set(f, { t: s.t, n: s.n, value: c.value });
+    }
+    dst.ks.apply(dst.index, dstKey, { del: s, meta: { t: s.t, n: s.n, type: rec.meta.type, expireAtMs }, cells }, nowMs);
+  }
+
+  size(): number {
+    return this.ks.dbSize(this.index);
+  }
+
+  flush(): Promise<void> {
+    return this.ks.flushDb(this.index);
+  }
+}
