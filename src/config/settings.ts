@@ -69,8 +69,8 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'logfile', key: 'logfile', kind: { t: 'string' }, mutable: false, doc: 'Log file; empty means standard output.' },
   { name: 'hz', key: 'hz', kind: { t: 'int', min: 1, max: 500 }, mutable: true, doc: 'Background ticks per second (active expiry, fsync, client timeouts).' },
   { name: 'tombstone-grace', key: 'tombstoneGrace', kind: { t: 'duration', min: 0, max: 2 ** 50 }, mutable: true, doc: 'How long delete markers and expired records are kept before they are purged (0 on a standalone node: purge at once).' },
-  { name: 'rocksdb-write-buffer-size', key: 'rocksdbWriteBufferSize', kind: { t: 'size', min: 1 * MB, max: 2 ** 40 }, mutable: false, doc: 'RocksDB memtable size.' },
-  { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 2 ** 50 }, mutable: false, doc: 'RocksDB block cache size.' },
+  { name: 'rocksdb-write-buffer-size', key: 'rocksdbWriteBufferSize', kind: { t: 'size', min: 1 * MB, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB memtable size.' },
+  { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
 ];
 
 export function defaultSettings(): Settings {

@@ -47,6 +47,10 @@ export class RequestDecoder {
 
   constructor(private readonly limits: DecoderLimits) {}
 
+  setMaxBulkLen(n: number): void {
+    this.limits.maxBulkLen = n;
+  }
+
   /** Bytes received but not yet consumed (the query buffer, for its limit and CLIENT LIST). */
   get pendingBytes(): number {
     return this.buf.length - this.pos + (this.big === null ? 0 : this.bigFill);

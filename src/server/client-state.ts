@@ -21,6 +21,8 @@ export interface ClientState {
   select(index: number): void;
   /** The db view for an index (SWAPDB-free, so views are fixed). */
   dbView(index: number): DbView;
+  /** Re-derive what depends on authentication (after AUTH, HELLO AUTH, RESET). */
+  refreshAuth(): void;
   /** Close after the reply to the current command has been written (QUIT). */
   closeAfterReply(): void;
   /** Name of the last command run, for CLIENT LIST's cmd=. */

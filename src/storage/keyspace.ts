@@ -466,6 +466,10 @@ export class Keyspace {
     return { entries: this.cache.size, bytes: this.cacheBytes, maxBytes: this.opts.cacheMaxBytes };
   }
 
+  setSyncEveryBatch(on: boolean): void {
+    this.opts.syncEveryBatch = on;
+  }
+
   setCacheMaxBytes(bytes: number): void {
     this.opts.cacheMaxBytes = bytes;
     this.evict();

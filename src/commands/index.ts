@@ -1,0 +1,17 @@
+/**
+ * Every command module, in one list: the table is built from what they export.
+ */
+import type { CommandSpec } from './types';
+import { connectionCommands } from './connection';
+import { serverCommands } from './server';
+import { stringCommands } from './strings';
+import { keyCommands } from './keys';
+import { commandCommands } from './command';
+
+export const ALL_COMMANDS: readonly CommandSpec[] = [
+  ...connectionCommands,
+  ...serverCommands,
+  ...stringCommands,
+  ...keyCommands,
+  ...commandCommands,
+];

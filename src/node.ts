@@ -1,0 +1,123 @@
+/**
+ * The composition root: builds the clock, log, engine, keyspace, command table and server
+ * from the settings and wires them together. No logic of its own; every nondeterministic
+ * part (clock, randomness, storage, sockets) is created here and passed down.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Settings } from './config/settings';
+import { systemClock, type Clock } from './runtime/clock';
+import { Logger } from './runtime/log';
+import type { Engine } from './storage/engine';
+import { MemoryEngine } from './storage/memory-engine';
+import { RocksDbEngine } from './storage/rocksdb-engine';
+import { Keyspace } from './storage/keyspace';
+import { Hlc } from './versioning/hlc';
+import { nodeTag } from './versioning/stamp';
+import { CommandTable } from './commands/table';
+import { ALL_COMMANDS } from './commands';
+import { Server } from './server/server';
+import { QUORUMKV_VERSION, REDIS_COMPAT_VERSION } from './server/info';
+
+export interface NodeOptions {
+  settings: Settings;
+  configFile: string | null;
+  clock?: Clock;
+  random?: () => number;
+  /** Called when the node has shut down (SHUTDOWN, SIGTERM); main.ts exits the process. */
+  onStopped?: () => void;
+}
+
+/** The node id: from the directive, else from dir/node-id, else a new one saved there. */
+function resolveNodeId(settings: Settings): string {
+  if (settings.nodeId !== '') return settings.nodeId;
+  const file = path.join(settings.dir, 'node-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id !== '') return id;
+  }
+  const id = randomBytes(20).toString('hex');
+  writeFileSync(file, id + '\n');
+  return id;
+}
+
+export class QuorumkvNode {
+  readonly settings: Settings;
+  readonly log: Logger;
+  readonly engine: Engine;
+  readonly keyspace: Keyspace;
+  readonly server: Server;
+  readonly nodeId: string;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly opts: NodeOptions) {
+    const settings = opts.settings;
+    const clock = opts.clock ?? systemClock;
+    this.settings = settings;
+    this.log = new Logger(clock, settings.loglevel, settings.logfile);
+    mkdirSync(settings.dir, { recursive: true });
+    this.nodeId = resolveNodeId(settings);
+    this.engine =
+      settings.engine === 'memory'
+        ? new MemoryEngine()
+        : new RocksDbEngine(path.join(settings.dir, 'rocksdb'), {
+            cacheSizeBytes: settings.rocksdbBlockCacheSize,
+            writeBufferSize: settings.rocksdbWriteBufferSize,
+          });
+    const hlc = new Hlc(clock);
+    this.keyspace = new Keyspace(this.engine, hlc, {
+      cacheMaxBytes: settings.cacheSize,
+      syncEveryBatch: settings.appendfsync === 'always',
+      // A standalone node has no replica that could miss a delete: markers go at once.
+      tombstoneGraceMs: 0,
+      nodeTag: nodeTag(this.nodeId),
+      nowMs: () => clock.nowMs(),
+      onFatal: (err) => this.server.fatal(err),
+    });
+    const startedMs = clock.nowMs();
+    this.server = new Server({
+      settings,
+      keyspace: this.keyspace,
+      table: new CommandTable(ALL_COMMANDS),
+      clock,
+      log: this.log,
+      random: opts.random ?? Math.random,
+      shutdown: () => this.stop(),
+      engineInfo: async () => ({ engine_bytes: await this.engine.approximateSize() }),
+      configFile: opts.configFile,
+      startedMs,
+    });
+  }
+
+  async start(): Promise<void> {
+    const s = this.settings;
+    this.log.notice(`quorumkv ${QUORUMKV_VERSION} (Redis ${REDIS_COMPAT_VERSION} compatible) starting, pid=${process.pid}, node id ${this.nodeId}`);
+    await this.engine.open();
+    const t0 = Date.now();
+    await this.keyspace.start();
+    this.log.notice(`${s.engine} engine opened in ${s.dir}; ${this.totalKeys()} keys loaded in ${Date.now() - t0} ms`);
+    await this.server.listen();
+    this.log.notice(`Ready to accept connections on ${s.bind.join(', ')} port ${this.server.boundPort()} (appendfsync ${s.appendfsync})`);
+  }
+
+  private totalKeys(): number {
+    let n = 0;
+    for (let db = 0; db < 16; db++) n += this.keyspace.dbSize(db);
+    return n;
+  }
+
+  /** Stop accepting, finish in-flight commands, flush, close storage. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping === null) {
+      this.stopping = (async () => {
+        this.log.notice('Shutting down: finishing in-flight commands');
+        await this.server.stop();
+        await this.keyspace.close();
+        this.log.notice('quorumkv is now ready to exit, bye bye...');
+        this.opts.onStopped?.();
+      })();
+    }
+    return this.stopping;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * One client connection: socket in, decoder, dispatch, replies out.
+ *
+ * Pipelining: every complete command in a read is run in order, and the replies of the
+ * whole read leave in one socket write. A command that must wait (a key loading from disk,
+ * KEYS over the engine) holds the rest of the pipeline until it is done; order is kept.
+ *
+ * Durability: replies are released only when the write batch holding everything they could
+ * have observed is durable (Keyspace.visibleSeq), so an acknowledged write survives a crash
+ * of the process (and, with appendfsync always, of the machine).
+ *
+ * Back-pressure: when the client stops reading and its unsent output passes
+ * output-buffer-limit, we stop reading its socket until it drains; memory stays bounded.
+ * Unprocessed input beyond client-query-buffer-limit closes the connection, as in Redis.
+ */
+import type { Socket } from 'node:net';
+import { RequestDecoder } from '../resp/decoder';
+import { ReplyWriter } from '../resp/writer';
+import { E } from '../commands/errors';
+import type { CommandContext } from '../commands/types';
+import type { ClientState } from './client-state';
+import { execute, resolve } from './dispatch';
+import type { DbView } from '../storage/keyspace';
+import type { Server } from './server';
+
+interface Held {
+  seq: number;
+  data: Buffer;
+}
+
+export class Connection implements ClientState {
+  readonly decoder: RequestDecoder;
+  readonly reply = new ReplyWriter();
+  readonly ctx: CommandContext & { db: DbView; nowMs: number };
+  name = '';
+  libName = '';
+  libVersion = '';
+  authenticated: boolean;
+  dbIndex = 0;
+  lastCommand = 'NULL';
+  lastActiveMs: number;
+  private busy = false;
+  private closing = false;
+  private closed = false;
+  private held: Held[] = [];
+  private pausedForOutput = false;
+
+  get resp(): 2 | 3 {
+    return this.reply.proto;
+  }
+  set resp(v: 2 | 3) {
+    this.reply.proto = v;
+  }
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    private readonly server: Server,
+    readonly createdMs: number,
+  ) {
+    const s = server.settings;
+    this.decoder = new RequestDecoder({ maxBulkLen: s.protoMaxBulkLen });
+    this.authenticated = s.requirepass === '';
+    this.decoder.authRequired = !this.authenticated;
+    this.lastActiveMs = createdMs;
+    this.ctx = { reply: this.reply, db: server.dbView(0), client: this, server: server.api, nowMs: 0 };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+  }
+
+  get addr(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
+  }
+
+  get laddr(): string {
+    return `${this.socket.localAddress ?? '?'}:${this.socket.localPort ?? 0}`;
+  }
+
+  select(index: number): void {
+    this.dbIndex = index;
+    this.ctx.db = this.server.dbView(index);
+  }
+
+  dbView(index: number): DbView {
+    return this.server.dbView(index);
+  }
+
+  closeAfterReply(): void {
+    this.closing = true;
+  }
+
+  queryBufferBytes(): number {
+    return this.decoder.pendingBytes;
+  }
+
+  outputBufferBytes(): number {
+    let n = this.socket.writableLength;
+    for (const h of this.held) n += h.data.length;
+    return n;
+  }
+
+  /** Requirepass changed (CONFIG SET) or AUTH succeeded: refresh the decoder's limits. */
+  refreshAuth(): void {
+    this.decoder.authRequired = !this.authenticated && this.server.settings.requirepass !== '';
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.closing) return;
+    this.decoder.feed(chunk);
+    this.server.stats.netInputBytes += chunk.length;
+    if (this.decoder.pendingBytes > this.server.settings.clientQueryBufferLimit) {
+      this.server.log.warning(`Closing client that reached max query buffer length: id=${this.id} addr=${this.addr} qbuf=${this.decoder.pendingBytes}`);
+      this.destroy();
+      return;
+    }
+    if (!this.busy) this.run();
+  }
+
+  /** Run commands until the input is used up or one has to wait. */
+  private run(): void {
+    const server = this.server;
+    const table = server.table;
+    const reply = this.reply;
+    const ctx = this.ctx;
+    while (!this.closing) {
+      const argv = this.decoder.next();
+      if (argv === null) {
+        if (this.decoder.error !== null) {
+          server.stats.protocolErrors++;
+          reply.error(this.decoder.error);
+          this.closing = true;
+        }
+        break;
+      }
+      server.stats.commands++;
+      const entry = resolve(table, argv, reply);
+      if (entry === null) {
+        server.stats.rejectedCalls++;
+        continue;
+      }
+      if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
+        server.stats.rejectedCalls++;
+        reply.error(E.noAuth);
+        continue;
+      }
+      const now = server.clock.nowMs();
+      ctx.nowMs = now;
+      this.lastActiveMs = now;
+      this.lastCommand = entry.fullName;
+      const pending = execute(entry, ctx, argv);
+      if (pending !== undefined) {
+        this.busy = true;
+        this.flush();
+        pending.then(
+          () => this.resume(),
+          (err: unknown) => server.fatal(err),
+        );
+        return;
+      }
+    }
+    this.flush();
+  }
+
+  private resume(): void {
+    this.busy = false;
+    if (this.closed) return;
+    this.run();
+  }
+
+  /** Send (or hold, until durable) what the replies wrote. */
+  private flush(): void {
+    if (this.reply.length > 0) {
+      const data = this.reply.take();
+      const seq = this.server.keyspace.visibleSeq();
+      if (this.held.length === 0 && seq <= this.server.keyspace.durable()) {
+        this.send(data);
+      } else {
+        this.held.push({ seq, data });
+        this.server.waitForDurable(this);
+      }
+    }
+    if (this.closing && this.held.length === 0) this.endSoon();
+  }
+
+  /** Called by the server when a batch becomes durable. Returns true if still waiting. */
+  releaseDurable(durableSeq: number): boolean {
+    let i = 0;
+    while (i < this.held.length && this.held[i].seq <= durableSeq) i++;
+    if (i > 0) {
+      const out = i === 1 ? this.held[0].data : Buffer.concat(this.held.slice(0, i).map((h) => h.data));
+      this.held = this.held.slice(i);
+      this.send(out);
+    }
+    if (this.closing && this.held.length === 0) this.endSoon();
+    return this.held.length > 0;
+  }
+
+  private send(data: Buffer): void {
+    if (this.closed) return;
+    this.server.stats.netOutputBytes += data.length;
+    this.socket.write(data);
+    if (!this.pausedForOutput && this.socket.writableLength > this.server.settings.outputBufferLimit) {
+      this.pausedForOutput = true;
+      this.socket.pause();
+    }
+  }
+
+  private onDrain(): void {
+    if (this.pausedForOutput) {
+      this.pausedForOutput = false;
+      this.socket.resume();
+    }
+  }
+
+  private endSoon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end();
+    this.server.forget(this);
+  }
+
+  /** Close now, dropping anything unsent (CLIENT KILL, errors, shutdown). */
+  destroy(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.server.forget(this);
+    }
+    this.socket.destroy();
+  }
+
+  /** Stop reading new commands (shutdown): finish what is in flight, then close. */
+  drainAndClose(): void {
+    this.closing = true;
+    if (!this.busy) this.flush();
+  }
+
+  get isBusy(): boolean {
+    return this.busy || this.held.length > 0;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * From an argument vector to a handler, in Redis's order (processCommand): look the command
+ * (and subcommand) up, check arity, check authentication, then make sure the keys it names
+ * are cached and run it. Nothing reaches a handler that the table would refuse, and every
+ * refusal uses Redis's exact words.
+ */
+import { E, unknownCommand } from '../commands/errors';
+import type { CommandContext, CommandEntry } from '../commands/types';
+import type { CommandTable } from '../commands/table';
+import type { ReplyWriter } from '../resp/writer';
+
+/** Look up argv's command; on failure write the error and return null. */
+export function resolve(table: CommandTable, argv: Buffer[], reply: ReplyWriter): CommandEntry | null {
+  let entry = table.lookup(argv[0]);
+  if (entry === undefined) {
+    reply.error(unknownCommand(argv));
+    return null;
+  }
+  if (entry.subcommands !== null && argv.length >= 2) {
+    const sub = entry.subcommands.get(argv[1].toString('latin1').toLowerCase());
+    if (sub === undefined) {
+      reply.error(E.unknownSubcommand(argv[1].toString('latin1'), entry.fullName));
+      return null;
+    }
+    entry = sub;
+  }
+  const arity = entry.spec.arity;
+  if ((arity > 0 && argv.length !== arity) || argv.length < -arity) {
+    reply.error(E.wrongArity(entry.fullName));
+    return null;
+  }
+  return entry;
+}
+
+/** Positions of the keys an invocation names, as Buffers. */
+export function commandKeys(entry: CommandEntry, argv: Buffer[]): Buffer[] | null {
+  const ks = entry.spec.keys;
+  if (ks.first === 0) return null;
+  const last = ks.last < 0 ? argv.length + ks.last : ks.last;
+  if (ks.first === last) return ks.first < argv.length ? [argv[ks.first]] : null;
+  const out: Buffer[] = [];
+  for (let i = ks.first; i <= last && i < argv.length; i += ks.step) out.push(argv[i]);
+  return out;
+}
+
+/**
+ * Run a resolved command. Returns a promise when the command had to wait (keys loading from
+ * the engine, or an asynchronous handler); the connection then holds its pipeline.
+ */
+export function execute(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+  const handler = entry.spec.handler;
+  if (handler === undefined) throw new Error(`container command ${entry.fullName} reached execute`);
+  const keys = commandKeys(entry, argv);
+  if (keys !== null) {
+    const ks = ctx.db.ks;
+    const dbIndex = ctx.db.index;
+    const loading = ks.ensureLoaded(dbIndex, keys);
+    if (loading !== null) {
+      return loading.then(() => handler(ctx, argv)).finally(() => ks.unpin(dbIndex, keys));
+    }
+  }
+  return handler(ctx, argv);
+}

@@ -1,0 +1,186 @@
+/**
+ * INFO: the sections Redis clients and tools read (server, clients, memory, persistence,
+ * stats, replication, cpu, cluster, keyspace), with Redis's field names where they mean the
+ * same thing, plus a `storage` section of our own. `redis_version` is the Redis version
+ * whose behaviour we match; `quorumkv_version` is ours.
+ */
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Settings } from '../config/settings';
+import { DB_COUNT, type Keyspace } from '../storage/keyspace';
+import type { ServerStats } from './server';
+
+export const REDIS_COMPAT_VERSION = '7.0.15';
+export const QUORUMKV_VERSION: string = packageVersion();
+
+/** Our version from package.json, found from src/ (tests) or dist/src/ (built). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const p = path.join(__dirname, rel);
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'quorumkv' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return '0.0.0';
+}
+
+export interface InfoSource {
+  server: { clientCount: number; boundPort(): number };
+  settings: Settings;
+  keyspace: Keyspace;
+  stats: ServerStats;
+  nowMs: number;
+  startedMs: number;
+  configFile: string | null;
+  engineInfo: () => Promise<Record<string, string | number>>;
+}
+
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace', 'storage'];
+
+function human(bytes: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${bytes}B` : `${v.toFixed(2)}${units[i]}`;
+}
+
+type Section = [string, Record<string, string | number>];
+
+async function section(name: string, src: InfoSource): Promise<Section | null> {
+  const ks = src.keyspace;
+  const s = src.settings;
+  switch (name) {
+    case 'server': {
+      const uptime = Math.floor((src.nowMs - src.startedMs) / 1000);
+      return [
+        'Server',
+        {
+          redis_version: REDIS_COMPAT_VERSION,
+          quorumkv_version: QUORUMKV_VERSION,
+          redis_mode: 'standalone',
+          os: `${os.type()} ${os.release()} ${os.arch()}`,
+          arch_bits: 64,
+          multiplexing_api: 'libuv',
+          node_version: process.versions.node,
+          process_id: process.pid,
+          tcp_port: src.server.boundPort(),
+          server_time_usec: src.nowMs * 1000,
+          uptime_in_seconds: uptime,
+          uptime_in_days: Math.floor(uptime / 86400),
+          hz: s.hz,
+          configured_hz: s.hz,
+          executable: process.argv[1] ?? '',
+          config_file: src.configFile ?? '',
+        },
+      ];
+    }
+    case 'clients':
+      return ['Clients', { connected_clients: src.server.clientCount, maxclients: s.maxclients, blocked_clients: 0 }];
+    case 'memory': {
+      const m = process.memoryUsage();
+      const cache = ks.cacheInfo();
+      return [
+        'Memory',
+        {
+          used_memory: m.heapUsed + m.external,
+          used_memory_human: human(m.heapUsed + m.external),
+          used_memory_rss: m.rss,
+          used_memory_rss_human: human(m.rss),
+          used_memory_peak: m.rss,
+          total_system_memory: os.totalmem(),
+          total_system_memory_human: human(os.totalmem()),
+          maxmemory: 0,
+          maxmemory_policy: 'noeviction',
+          record_cache_bytes: cache.bytes,
+          record_cache_entries: cache.entries,
+          record_cache_max_bytes: cache.maxBytes,
+        },
+      ];
+    }
+    case 'persistence':
+      return [
+        'Persistence',
+        {
+          loading: 0,
+          rdb_changes_since_last_save: 0,
+          aof_enabled: s.engine === 'rocksdb' ? 1 : 0,
+          appendfsync: s.appendfsync,
+          engine: s.engine,
+          batches_written: ks.stats.batches,
+          batched_writes: ks.stats.batchedWrites,
+        },
+      ];
+    case 'stats':
+      return [
+        'Stats',
+        {
+          total_connections_received: src.stats.connectionsReceived,
+          total_commands_processed: src.stats.commands,
+          total_net_input_bytes: src.stats.netInputBytes,
+          total_net_output_bytes: src.stats.netOutputBytes,
+          rejected_connections: src.stats.rejectedConnections,
+          expired_keys: ks.stats.expiredKeys,
+          evicted_keys: 0,
+          keyspace_hits: ks.stats.cacheHits,
+          keyspace_misses: ks.stats.cacheMisses,
+          total_error_replies: src.stats.rejectedCalls,
+          unexpected_error_replies: 0,
+          total_protocol_errors: src.stats.protocolErrors,
+          record_cache_evictions: ks.stats.evictedEntries,
+        },
+      ];
+    case 'replication':
+      return ['Replication', { role: 'master', connected_slaves: 0 }];
+    case 'cpu': {
+      const u = process.cpuUsage();
+      return [
+        'CPU',
+        {
+          used_cpu_sys: (u.system / 1e6).toFixed(6),
+          used_cpu_user: (u.user / 1e6).toFixed(6),
+        },
+      ];
+    }
+    case 'cluster':
+      return ['Cluster', { cluster_enabled: 0 }];
+    case 'keyspace': {
+      const fields: Record<string, string> = {};
+      for (let db = 0; db < DB_COUNT; db++) {
+        const keys = ks.dbSize(db);
+        if (keys === 0) continue;
+        fields[`db${db}`] = `keys=${keys},expires=${ks.expiresCount(db)},avg_ttl=${ks.expiries.averageTtlMs(db, src.nowMs)}`;
+      }
+      return ['Keyspace', fields];
+    }
+    case 'storage':
+      return ['Storage', { engine: s.engine, dir: s.dir, ...(await src.engineInfo()) }];
+    default:
+      return null;
+  }
+}
+
+export async function buildInfo(requested: string[], src: InfoSource): Promise<string> {
+  let names: string[];
+  const lower = requested.map((r) => r.toLowerCase());
+  if (lower.length === 0 || lower.includes('default') || lower.includes('all') || lower.includes('everything')) {
+    names = DEFAULT_SECTIONS;
+  } else {
+    names = lower;
+  }
+  const parts: string[] = [];
+  for (const n of names) {
+    const sec = await section(n, src);
+    if (sec === null) continue;
+    const lines = Object.entries(sec[1]).map(([k, v]) => `${k}:${v}`);
+    parts.push(`# ${sec[0]}\r\n${lines.join('\r\n')}${lines.length > 0 ? '\r\n' : ''}`);
+  }
+  return parts.join('\r\n');
+}

@@ -1,0 +1,288 @@
+/**
+ * The client-facing server: listeners, the set of connections, the periodic tick (active
+ * expiry, idle timeouts, everysec fsync) and the parts of ServerApi that concern clients and
+ * configuration. One tick, like Redis's serverCron, drives all periodic work.
+ */
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Clock } from '../runtime/clock';
+import type { Logger } from '../runtime/log';
+import type { Settings } from '../config/settings';
+import { DIRECTIVE_BY_NAME, DIRECTIVES, formatDirective, parseDirective } from '../config/settings';
+import type { CommandTable } from '../commands/table';
+import { E } from '../commands/errors';
+import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
+import { stringMatch } from '../util/glob';
+import { Connection } from './connection';
+import type { ClientKillFilter, ServerApi } from './server-api';
+import type { ClientState } from './client-state';
+import { buildInfo } from './info';
+
+export interface ServerStats {
+  connectionsReceived: number;
+  rejectedConnections: number;
+  commands: number;
+  rejectedCalls: number;
+  protocolErrors: number;
+  netInputBytes: number;
+  netOutputBytes: number;
+}
+
+function newStats(): ServerStats {
+  return { connectionsReceived: 0, rejectedConnections: 0, commands: 0, rejectedCalls: 0, protocolErrors: 0, netInputBytes: 0, netOutputBytes: 0 };
+}
+
+export interface ServerDeps {
+  settings: Settings;
+  keyspace: Keyspace;
+  table: CommandTable;
+  clock: Clock;
+  log: Logger;
+  random: () => number;
+  /** Stop everything and exit (SHUTDOWN, SIGTERM). */
+  shutdown: () => Promise<void>;
+  /** Extra INFO sections contributed by the node (e.g. persistence details). */
+  engineInfo: () => Promise<Record<string, string | number>>;
+  configFile: string | null;
+  startedMs: number;
+}
+
+export class Server {
+  readonly settings: Settings;
+  readonly keyspace: Keyspace;
+  readonly table: CommandTable;
+  readonly clock: Clock;
+  readonly log: Logger;
+  stats: ServerStats = newStats();
+  readonly api: ServerApi;
+  private readonly views: DbView[] = [];
+  private readonly conns = new Map<number, Connection>();
+  private readonly waiting = new Set<Connection>();
+  private listeners: NetServer[] = [];
+  private nextId = 1;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private lastFsyncMs = 0;
+  private accepting = true;
+
+  constructor(private readonly deps: ServerDeps) {
+    this.settings = deps.settings;
+    this.keyspace = deps.keyspace;
+    this.table = deps.table;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    for (let i = 0; i < DB_COUNT; i++) this.views.push(new DbView(deps.keyspace, i));
+    deps.keyspace.onDurable((seq) => this.onDurable(seq));
+    this.api = this.makeApi();
+  }
+
+  dbView(index: number): DbView {
+    return this.views[index];
+  }
+
+  get clientCount(): number {
+    return this.conns.size;
+  }
+
+  async listen(): Promise<void> {
+    for (const host of this.settings.bind) {
+      const srv = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen({ port: this.settings.port, host, backlog: 511 }, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      srv.on('error', (err) => this.log.warning(`listener error on ${host}: ${err.message}`));
+      this.listeners.push(srv);
+    }
+    this.scheduleTick();
+  }
+
+  /** The port actually bound (useful with port 0). */
+  boundPort(): number {
+    const a = this.listeners[0]?.address();
+    return typeof a === 'object' && a !== null ? a.port : this.settings.port;
+  }
+
+  private accept(socket: Socket): void {
+    this.stats.connectionsReceived++;
+    if (!this.accepting) {
+      socket.destroy();
+      return;
+    }
+    if (this.conns.size >= this.settings.maxclients) {
+      this.stats.rejectedConnections++;
+      socket.end(`-${E.maxClients}\r\n`);
+      return;
+    }
+    const c = new Connection(this.nextId++, socket, this, this.clock.nowMs());
+    this.conns.set(c.id, c);
+  }
+
+  forget(c: Connection): void {
+    this.conns.delete(c.id);
+    this.waiting.delete(c);
+  }
+
+  waitForDurable(c: Connection): void {
+    this.waiting.add(c);
+  }
+
+  private onDurable(seq: number): void {
+    if (this.waiting.size === 0) return;
+    for (const c of this.waiting) if (!c.releaseDurable(seq)) this.waiting.delete(c);
+  }
+
+  fatal(err: unknown): never {
+    this.log.warning(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  }
+
+  // ------------------------------------------------------------------ periodic work
+
+  private scheduleTick(): void {
+    const interval = Math.max(2, Math.floor(1000 / this.settings.hz));
+    this.tickTimer = setTimeout(() => {
+      this.tick();
+      if (this.tickTimer !== null) this.scheduleTick();
+    }, interval);
+    this.tickTimer.unref();
+  }
+
+  private tick(): void {
+    const now = this.clock.nowMs();
+    // Active expiry: bounded work per tick, more when many keys are due (as Redis's
+    // activeExpireCycle keeps going while more than a quarter of its sample expired).
+    let budget = 8;
+    while (budget-- > 0 && this.keyspace.sweepExpired(now, 200) === 200);
+    if (this.settings.appendfsync === 'everysec' && now - this.lastFsyncMs >= 1000) {
+      this.lastFsyncMs = now;
+      this.keyspace.syncIfBehind().catch((err: unknown) => this.fatal(err));
+    }
+    const timeoutMs = this.settings.timeout * 1000;
+    if (timeoutMs > 0) {
+      for (const c of this.conns.values()) {
+        if (!c.isBusy && now - c.lastActiveMs > timeoutMs) c.destroy();
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** Stop accepting, let in-flight commands finish and their replies go out. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    if (this.tickTimer !== null) clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    for (const c of this.conns.values()) c.drainAndClose();
+    const deadline = this.clock.nowMs() + 5000;
+    while (this.conns.size > 0 && this.clock.nowMs() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const c of [...this.conns.values()]) c.destroy();
+  }
+
+  // ------------------------------------------------------------------ ServerApi
+
+  private makeApi(): ServerApi {
+    const self = this;
+    return {
+      settings: this.settings,
+      keyspace: this.keyspace,
+      table: this.table,
+      random: this.deps.random,
+      clients: () => this.conns.values(),
+      killClients: (f, me) => this.killClients(f, me),
+      describeClient: (c) => this.describeClient(c),
+      info: (sections) =>
+        buildInfo(sections, {
+          server: self,
+          settings: self.settings,
+          keyspace: self.keyspace,
+          stats: self.stats,
+          nowMs: self.clock.nowMs(),
+          startedMs: self.deps.startedMs,
+          configFile: self.deps.configFile,
+          engineInfo: self.deps.engineInfo,
+        }),
+      configGet: (patterns) => this.configGet(patterns),
+      configSet: (pairs) => this.configSet(pairs),
+      configResetStat: () => {
+        this.stats = newStats();
+        for (const k of Object.keys(this.keyspace.stats) as (keyof Keyspace['stats'])[]) this.keyspace.stats[k] = 0;
+      },
+      shutdown: () => this.deps.shutdown(),
+    };
+  }
+
+  private killClients(f: ClientKillFilter, me: ClientState): number {
+    let n = 0;
+    for (const c of [...this.conns.values()]) {
+      if (f.id !== undefined && c.id !== f.id) continue;
+      if (f.addr !== undefined && c.addr !== f.addr) continue;
+      if (f.laddr !== undefined && c.laddr !== f.laddr) continue;
+      if (f.skipMe && c === me) continue;
+      if (c === me) c.closeAfterReply();
+      else c.destroy();
+      n++;
+    }
+    return n;
+  }
+
+  describeClient(c: ClientState): string {
+    const now = this.clock.nowMs();
+    return (
+      `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} ` +
+      `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=N db=${c.dbIndex} ` +
+      `sub=0 psub=0 ssub=0 multi=-1 qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp} ` +
+      `lib-name=${c.libName} lib-ver=${c.libVersion}`
+    );
+  }
+
+  private configGet(patterns: Buffer[]): [string, string][] {
+    const out: [string, string][] = [];
+    const seen = new Set<string>();
+    for (const p of patterns) {
+      for (const d of DIRECTIVES) {
+        if (seen.has(d.name)) continue;
+        if (!stringMatch(p, Buffer.from(d.name), true)) continue;
+        seen.add(d.name);
+        out.push([d.name, formatDirective(d, this.settings)]);
+      }
+    }
+    return out;
+  }
+
+  private configSet(pairs: [string, string][]): string | null {
+    // Validate everything first: CONFIG SET is all or nothing.
+    const seen = new Set<string>();
+    const parsed: [keyof Settings, Settings[keyof Settings]][] = [];
+    for (const [rawName, value] of pairs) {
+      const name = rawName.toLowerCase();
+      const d = DIRECTIVE_BY_NAME.get(name);
+      if (d === undefined) return `ERR Unknown option or number of arguments for CONFIG SET - '${rawName}'`;
+      if (seen.has(name)) return `ERR duplicate parameter - ${rawName}`;
+      seen.add(name);
+      if (!d.mutable) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set immutable config`;
+      const r = parseDirective(d, d.kind.t === 'list' ? value.split(' ').filter((x) => x !== '') : [value]);
+      if ('error' in r) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - ${r.error}`;
+      parsed.push([d.key, r.value]);
+    }
+    for (const [key, value] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = value;
+    this.applySettings();
+    return null;
+  }
+
+  /** Push changed settings into the parts that cache them. */
+  private applySettings(): void {
+    this.keyspace.setCacheMaxBytes(this.settings.cacheSize);
+    this.keyspace.setSyncEveryBatch(this.settings.appendfsync === 'always');
+    this.log.level = this.settings.loglevel;
+    for (const c of this.conns.values()) {
+      c.decoder.setMaxBulkLen(this.settings.protoMaxBulkLen);
+      c.refreshAuth();
+    }
+  }
+}
