@@ -10,6 +10,7 @@
 
 export interface Settings {
   port: number;
+  busPort: number;
   bind: string[];
   dir: string;
   engine: 'rocksdb' | 'memory';
@@ -53,6 +54,7 @@ const GB = 1024 * MB;
 
 export const DIRECTIVES: readonly Directive[] = [
   { name: 'port', key: 'port', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'TCP port for clients.' },
+  { name: 'bus-port', key: 'busPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'TCP port of the cluster bus; 0 means port + 10000. A standalone node does not open it.' },
   { name: 'bind', key: 'bind', kind: { t: 'list' }, mutable: false, doc: 'Addresses to listen on (space separated).' },
   { name: 'dir', key: 'dir', kind: { t: 'string' }, mutable: false, doc: 'Data directory (RocksDB files, node id).' },
   { name: 'engine', key: 'engine', kind: { t: 'enum', values: ['rocksdb', 'memory'] }, mutable: false, doc: 'Storage engine: rocksdb (on disk) or memory (nothing persisted).' },
@@ -76,6 +78,7 @@ export const DIRECTIVES: readonly Directive[] = [
 export function defaultSettings(): Settings {
   return {
     port: 6379,
+    busPort: 0,
     bind: ['127.0.0.1'],
     dir: './data',
     engine: 'rocksdb',
