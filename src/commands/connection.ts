@@ -4,15 +4,16 @@
  * (CLIENT SETINFO as Redis 7.2 defines it, since current client libraries send it).
  */
 import { E } from './errors';
+import { parseInt64 } from '../util/numbers';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { DB_COUNT } from '../storage/keyspace';
 import { REDIS_COMPAT_VERSION } from '../server/info';
 
+/** A 64-bit integer as Redis's string2ll reads it, as a number (beyond 2^53: ±Infinity). */
 function parseIntStrict(b: Buffer): number | null {
-  const s = b.toString('latin1');
-  if (!/^-?(0|[1-9]\d*)$/.test(s)) return null;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : null;
+  const v = parseInt64(b);
+  if (v === null) return null;
+  return typeof v === 'number' ? v : v > 0n ? Infinity : -Infinity;
 }
 
 function lower(b: Buffer): string {
@@ -138,8 +139,12 @@ function auth(ctx: CommandContext, argv: Buffer[]): void {
 
 function select(ctx: CommandContext, argv: Buffer[]): void {
   const id = parseIntStrict(argv[1]);
-  if (id === null || id < -2147483648 || id > 2147483647) {
+  if (id === null) {
     ctx.reply.error(E.notInteger);
+    return;
+  }
+  if (id < -2147483648 || id > 2147483647) {
+    ctx.reply.error(E.outOfIntRange);
     return;
   }
   if (id < 0 || id >= DB_COUNT) {

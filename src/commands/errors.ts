@@ -9,9 +9,12 @@ export const E = {
   notInteger: 'ERR value is not an integer or out of range',
   notFloat: 'ERR value is not a valid float',
   overflow: 'ERR increment or decrement would overflow',
+  decrementOverflow: 'ERR decrement would overflow',
   nanOrInf: 'ERR increment would produce NaN or Infinity',
   noSuchKey: 'ERR no such key',
   dbIndexOutOfRange: 'ERR DB index is out of range',
+  /** getIntFromObjectOrReply: an integer outside the C int range. */
+  outOfIntRange: 'ERR value is out of range, value must between -2147483648 and 2147483647',
   invalidDbIndex: 'ERR value is not an integer or out of range',
   noAuth: 'NOAUTH Authentication required.',
   wrongPass: 'WRONGPASS invalid username-password pair or user is disabled.',
@@ -26,6 +29,10 @@ export const E = {
   sameObject: 'ERR source and destination objects are the same',
   invalidCursor: 'ERR invalid cursor',
   offsetOutOfRange: 'ERR offset is out of range',
+  expireNxConflict: 'ERR NX and XX, GT or LT options at the same time are not compatible',
+  expireGtLtConflict: 'ERR GT and LT options at the same time are not compatible',
+  /** The option is raw bytes: write it with `errorWithBytes` (args.ts) to keep it exact. */
+  unsupportedOptionPrefix: 'ERR Unsupported option ',
   noProto: 'NOPROTO unsupported protocol version',
   noQuorum: (detail: string) => `NOQUORUM ${detail}`,
 } as const;

@@ -154,3 +154,15 @@ export function formatDirective(d: Directive, s: Settings): string {
   if (Array.isArray(v)) return v.join(' ');
   return String(v);
 }
+
+/**
+ * Redis directives that tools read but that have no counterpart here, answered read-only
+ * from our settings so that CONFIG GET gives what the tool needs (redis-benchmark, for
+ * one, refuses to run unless `CONFIG GET save` and `CONFIG GET appendonly` answer).
+ * CONFIG SET refuses them as immutable.
+ */
+export const REDIS_READONLY: readonly { name: string; value: (s: Settings) => string }[] = [
+  { name: 'save', value: () => '' },
+  { name: 'appendonly', value: (s) => (s.engine === 'rocksdb' ? 'yes' : 'no') },
+  { name: 'databases', value: () => '16' },
+];

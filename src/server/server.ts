@@ -7,7 +7,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/log';
 import type { Settings } from '../config/settings';
-import { DIRECTIVE_BY_NAME, DIRECTIVES, formatDirective, parseDirective } from '../config/settings';
+import { DIRECTIVE_BY_NAME, DIRECTIVES, REDIS_READONLY, formatDirective, parseDirective } from '../config/settings';
 import type { CommandTable } from '../commands/table';
 import { E } from '../commands/errors';
 import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
@@ -251,6 +251,11 @@ export class Server {
         seen.add(d.name);
         out.push([d.name, formatDirective(d, this.settings)]);
       }
+      for (const r of REDIS_READONLY) {
+        if (seen.has(r.name) || !stringMatch(p, Buffer.from(r.name), true)) continue;
+        seen.add(r.name);
+        out.push([r.name, r.value(this.settings)]);
+      }
     }
     return out;
   }
@@ -262,6 +267,7 @@ export class Server {
     for (const [rawName, value] of pairs) {
       const name = rawName.toLowerCase();
       const d = DIRECTIVE_BY_NAME.get(name);
+      if (REDIS_READONLY.some((r) => r.name === name)) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set immutable config`;
       if (d === undefined) return `ERR Unknown option or number of arguments for CONFIG SET - '${rawName}'`;
       if (seen.has(name)) return `ERR duplicate parameter - ${rawName}`;
       seen.add(name);

@@ -585,22 +585,26 @@ export class DbView {
     return r === null || r.meta === null ? null : r.meta.type;
   }
 
-  /** Write a whole new string value, replacing whatever the key held. */
-  setString(key: Buffer, value: Buffer, expireAtMs: number, nowMs: number): void {
+  /**
+   * Write a whole new string value, replacing whatever the key held. The value is copied
+   * (arguments are views into the socket's read buffer) unless `owned` says the caller made
+   * a fresh Buffer that nothing else will touch.
+   */
+  setString(key: Buffer, value: Buffer, expireAtMs: number, nowMs: number, owned = false): void {
     const s = this.ks.stamp();
     const cells = new Map<string, Cell>();
-    cells.set(STRING_FIELD, { t: s.t, n: s.n, value });
+    cells.set(STRING_FIELD, { t: s.t, n: s.n, value: owned ? value : Buffer.from(value) });
     this.ks.apply(this.index, key, { del: s, meta: { t: s.t, n: s.n, type: 'string', expireAtMs }, cells }, nowMs);
   }
 
   /**
    * Change the value of an existing live string, keeping its TTL (APPEND, SETRANGE, INCR on
-   * an existing key): only the value cell changes.
+   * an existing key): only the value cell changes. Copies `value` unless `owned`.
    */
-  updateString(key: Buffer, value: Buffer, nowMs: number): void {
+  updateString(key: Buffer, value: Buffer, nowMs: number, owned = false): void {
     const s = this.ks.stamp();
     const cells = new Map<string, Cell>();
-    cells.set(STRING_FIELD, { t: s.t, n: s.n, value });
+    cells.set(STRING_FIELD, { t: s.t, n: s.n, value: owned ? value : Buffer.from(value) });
     this.ks.apply(this.index, key, { del: null, meta: null, cells }, nowMs);
   }
 

@@ -1,0 +1,489 @@
+/**
+ * Generic key commands (Redis's "generic" group), ported from Redis 7.0.15 db.c and
+ * expire.c: existence, deletion, types, TTLs, renaming and copying, and the keyspace-wide
+ * KEYS, SCAN and RANDOMKEY.
+ *
+ * TTLs live in the record's meta cell as an absolute time (0 = none); every expiry decision
+ * uses ctx.nowMs. Setting a TTL that is already in the past deletes the key and counts as
+ * success, as Redis does (checkAlreadyExpired).
+ *
+ * Keyspace-wide commands walk the engine in token order (Keyspace.forEachLive), so their
+ * order is the ring's, not Redis's hash-table order; clients never rely on either. A SCAN
+ * cursor is the next token to visit, written as an unsigned decimal (0 = start / done).
+ * Each call examines about COUNT records and always finishes the token it stopped in, so a
+ * key is never split across calls; keys that exist for the whole scan are returned once.
+ */
+import { cstr, errorWithBytes, lowerCstr, optIs } from './args';
+import { E } from './errors';
+import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
+import { DB_COUNT, type DbView, type Keyspace } from '../storage/keyspace';
+import type { Rec } from '../storage/record';
+import { stringMatch } from '../util/glob';
+import { INT64_MAX, INT64_MIN, parseInt64 } from '../util/numbers';
+
+const ONE_KEY = { first: 1, last: 1, step: 1 } as const;
+const ALL_KEYS = { first: 1, last: -1, step: 1 } as const;
+const TWO_KEYS = { first: 1, last: 2, step: 1 } as const;
+
+// ---------------------------------------------------------------------------------------
+// Existence, deletion, type
+// ---------------------------------------------------------------------------------------
+
+function del(ctx: CommandContext, argv: Buffer[]): void {
+  let n = 0;
+  for (let j = 1; j < argv.length; j++) if (ctx.db.delete(argv[j], ctx.nowMs)) n++;
+  ctx.reply.integer(n);
+}
+
+/** EXISTS and TOUCH: how many of the named keys exist (a key named twice counts twice). */
+function countExisting(ctx: CommandContext, argv: Buffer[]): void {
+  let n = 0;
+  for (let j = 1; j < argv.length; j++) if (ctx.db.lookup(argv[j], ctx.nowMs) !== null) n++;
+  ctx.reply.integer(n);
+}
+
+function type(ctx: CommandContext, argv: Buffer[]): void {
+  const rec = ctx.db.lookup(argv[1], ctx.nowMs);
+  ctx.reply.simple(rec === null || rec.meta === null ? 'none' : rec.meta.type);
+}
+
+// ---------------------------------------------------------------------------------------
+// TTLs
+// ---------------------------------------------------------------------------------------
+
+function expireAtOf(rec: Rec): number {
+  return rec.meta === null ? 0 : rec.meta.expireAtMs;
+}
+
+const EXPIRE_NX = 1 << 0;
+const EXPIRE_XX = 1 << 1;
+const EXPIRE_GT = 1 << 2;
+const EXPIRE_LT = 1 << 3;
+
+/** Redis parseExtendedExpireArgumentsOrReply: NX XX GT LT after the time; null on error. */
+function parseExpireFlags(ctx: CommandContext, argv: Buffer[]): number | null {
+  let flags = 0;
+  for (let j = 3; j < argv.length; j++) {
+    const opt = argv[j];
+    if (optIs(opt, 'nx')) flags |= EXPIRE_NX;
+    else if (optIs(opt, 'xx')) flags |= EXPIRE_XX;
+    else if (optIs(opt, 'gt')) flags |= EXPIRE_GT;
+    else if (optIs(opt, 'lt')) flags |= EXPIRE_LT;
+    else {
+      errorWithBytes(ctx.reply, E.unsupportedOptionPrefix, opt);
+      return null;
+    }
+  }
+  if ((flags & EXPIRE_NX) && (flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT))) {
+    ctx.reply.error(E.expireNxConflict);
+    return null;
+  }
+  if ((flags & EXPIRE_GT) && (flags & EXPIRE_LT)) {
+    ctx.reply.error(E.expireGtLtConflict);
+    return null;
+  }
+  return flags;
+}
+
+/**
+ * Redis expireGenericCommand for EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT. `relative`: the
+ * time is added to now (EXPIRE, PEXPIRE); `seconds`: it is in seconds. Negative times are
+ * allowed (they delete the key); only 64-bit overflow is an error.
+ */
+function expireGeneric(ctx: CommandContext, argv: Buffer[], cmd: string, relative: boolean, seconds: boolean): void {
+  const flags = parseExpireFlags(ctx, argv);
+  if (flags === null) return;
+  const v = parseInt64(argv[2]);
+  if (v === null) {
+    ctx.reply.error(E.notInteger);
+    return;
+  }
+  let when = BigInt(v);
+  if (seconds) {
+    if (when > INT64_MAX / 1000n || when < INT64_MIN / 1000n) {
+      ctx.reply.error(E.invalidExpire(cmd));
+      return;
+    }
+    when *= 1000n;
+  }
+  const base = relative ? BigInt(ctx.nowMs) : 0n;
+  if (when > INT64_MAX - base) {
+    ctx.reply.error(E.invalidExpire(cmd));
+    return;
+  }
+  when += base;
+
+  const key = argv[1];
+  const rec = ctx.db.lookup(key, ctx.nowMs);
+  if (rec === null) {
+    ctx.reply.integer(0);
+    return;
+  }
+  if (flags !== 0) {
+    const at = expireAtOf(rec);
+    const current = at === 0 ? -1n : BigInt(at);
+    const refused =
+      ((flags & EXPIRE_NX) !== 0 && current !== -1n) ||
+      ((flags & EXPIRE_XX) !== 0 && current === -1n) ||
+      // A key without TTL has an infinite one: GT never passes, LT always does.
+      ((flags & EXPIRE_GT) !== 0 && (when <= current || current === -1n)) ||
+      ((flags & EXPIRE_LT) !== 0 && current !== -1n && when >= current);
+    if (refused) {
+      ctx.reply.integer(0);
+      return;
+    }
+  }
+  if (when <= BigInt(ctx.nowMs)) ctx.db.delete(key, ctx.nowMs);
+  else ctx.db.setExpire(key, rec, Number(when), ctx.nowMs);
+  ctx.reply.integer(1);
+}
+
+/** Redis ttlGenericCommand: -2 absent, -1 no TTL, else the TTL (or expiry time). */
+function ttlGeneric(ctx: CommandContext, argv: Buffer[], ms: boolean, absolute: boolean): void {
+  const rec = ctx.db.lookup(argv[1], ctx.nowMs);
+  if (rec === null) {
+    ctx.reply.integer(-2);
+    return;
+  }
+  const at = expireAtOf(rec);
+  if (at === 0) {
+    ctx.reply.integer(-1);
+    return;
+  }
+  let ttl = absolute ? at : at - ctx.nowMs;
+  if (ttl < 0) ttl = 0;
+  ctx.reply.integer(ms ? ttl : Math.floor((ttl + 500) / 1000));
+}
+
+function persist(ctx: CommandContext, argv: Buffer[]): void {
+  const rec = ctx.db.lookup(argv[1], ctx.nowMs);
+  if (rec === null || expireAtOf(rec) === 0) {
+    ctx.reply.integer(0);
+    return;
+  }
+  ctx.db.setExpire(argv[1], rec, 0, ctx.nowMs);
+  ctx.reply.integer(1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Rename and copy
+// ---------------------------------------------------------------------------------------
+
+/** Redis renameGenericCommand: the destination takes the source's value and TTL. */
+function renameGeneric(ctx: CommandContext, argv: Buffer[], nx: boolean): void {
+  const src = argv[1];
+  const dst = argv[2];
+  const rec = ctx.db.lookup(src, ctx.nowMs);
+  if (rec === null) {
+    ctx.reply.error(E.noSuchKey);
+    return;
+  }
+  if (src.equals(dst)) {
+    if (nx) ctx.reply.integer(0);
+    else ctx.reply.ok();
+    return;
+  }
+  if (nx && ctx.db.lookup(dst, ctx.nowMs) !== null) {
+    ctx.reply.integer(0);
+    return;
+  }
+  ctx.db.writeCopy(ctx.db, dst, rec, expireAtOf(rec), ctx.nowMs);
+  ctx.db.delete(src, ctx.nowMs);
+  if (nx) ctx.reply.integer(1);
+  else ctx.reply.ok();
+}
+
+interface KeyGroup {
+  db: number;
+  keys: Buffer[];
+}
+
+/**
+ * Run `run` once every group's keys are cached, synchronously with the check (the cache
+ * only evicts between event-loop turns). Keys loaded here stay pinned until the retry that
+ * runs `run` is over.
+ */
+function whenLoaded(ks: Keyspace, groups: KeyGroup[], run: () => void): void | Promise<void> {
+  const waits: Promise<void>[] = [];
+  const pinned: KeyGroup[] = [];
+  for (const g of groups) {
+    const p = ks.ensureLoaded(g.db, g.keys);
+    if (p !== null) {
+      waits.push(p);
+      pinned.push(g);
+    }
+  }
+  if (waits.length === 0) {
+    run();
+    return;
+  }
+  const unpin = (): void => {
+    for (const g of pinned) ks.unpin(g.db, g.keys);
+  };
+  return Promise.all(waits).then(
+    () => {
+      try {
+        return whenLoaded(ks, groups, run);
+      } finally {
+        unpin();
+      }
+    },
+    (err: unknown) => {
+      unpin();
+      throw err;
+    },
+  );
+}
+
+function copyInto(ctx: CommandContext, dst: DbView, key: Buffer, newKey: Buffer, replace: boolean): void {
+  const rec = ctx.db.lookup(key, ctx.nowMs);
+  if (rec === null) {
+    ctx.reply.integer(0);
+    return;
+  }
+  if (dst.lookup(newKey, ctx.nowMs) !== null && !replace) {
+    ctx.reply.integer(0);
+    return;
+  }
+  ctx.db.writeCopy(dst, newKey, rec, expireAtOf(rec), ctx.nowMs);
+  ctx.reply.integer(1);
+}
+
+/** COPY source destination [DB destination-db] [REPLACE] (Redis copyCommand). */
+function copy(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+  let replace = false;
+  let dbIndex = ctx.db.index;
+  for (let j = 3; j < argv.length; j++) {
+    const additional = argv.length - j - 1;
+    if (optIs(argv[j], 'replace')) {
+      replace = true;
+    } else if (optIs(argv[j], 'db') && additional >= 1) {
+      const n = parseInt64(argv[j + 1]);
+      if (n === null) {
+        ctx.reply.error(E.notInteger);
+        return;
+      }
+      if (typeof n !== 'number' || n < -0x80000000 || n > 0x7fffffff) {
+        ctx.reply.error(E.outOfIntRange);
+        return;
+      }
+      if (n < 0 || n >= DB_COUNT) {
+        ctx.reply.error(E.dbIndexOutOfRange);
+        return;
+      }
+      dbIndex = n;
+      j++;
+    } else {
+      ctx.reply.error(E.syntax);
+      return;
+    }
+  }
+  const key = argv[1];
+  const newKey = argv[2];
+  if (dbIndex === ctx.db.index) {
+    if (key.equals(newKey)) {
+      ctx.reply.error(E.sameObject);
+      return;
+    }
+    copyInto(ctx, ctx.db, key, newKey, replace);
+    return;
+  }
+  // The destination is in another database: dispatch loaded only the current one's keys.
+  const dst = ctx.client.dbView(dbIndex);
+  return whenLoaded(
+    ctx.db.ks,
+    [
+      { db: dbIndex, keys: [newKey] },
+      { db: ctx.db.index, keys: [key] },
+    ],
+    () => copyInto(ctx, dst, key, newKey, replace),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Keyspace-wide: KEYS, SCAN, RANDOMKEY
+// ---------------------------------------------------------------------------------------
+
+/** Redis special-cases the one-byte pattern "*" (it also matches the empty key). */
+function isMatchAll(pattern: Buffer): boolean {
+  return pattern.length === 1 && pattern[0] === 0x2a;
+}
+
+async function keys(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+  const pattern = argv[1];
+  const all = isMatchAll(pattern);
+  const out: Buffer[] = [];
+  await ctx.db.ks.forEachLive(ctx.db.index, 0, ctx.nowMs, (key, rec) => {
+    if (rec.meta !== null && (all || stringMatch(pattern, key, false))) out.push(key);
+    return true;
+  });
+  ctx.reply.array(out.length);
+  for (const k of out) ctx.reply.bulk(k);
+}
+
+const TOKEN_MAX = 0xffffffff;
+const ULONG_MAX = (1n << 64n) - 1n;
+
+function isCSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * Redis parseScanCursorOrReply: strtoul(base 10) that must consume the whole C string and
+ * not start with a space. So "" is 0, "+5" is 5 and "-1" wraps to 2^64-1, as in Redis.
+ * Returns null for an invalid cursor.
+ */
+function parseScanCursor(arg: Buffer): bigint | null {
+  const s = cstr(arg);
+  if (s.length === 0) return 0n;
+  if (isCSpace(s[0])) return null;
+  let i = 0;
+  let negative = false;
+  if (s[0] === 0x2b || s[0] === 0x2d) {
+    negative = s[0] === 0x2d;
+    i = 1;
+  }
+  if (i === s.length) return null; // a lone sign: strtoul consumes nothing
+  let v = 0n;
+  for (; i < s.length; i++) {
+    const c = s[i];
+    if (c < 0x30 || c > 0x39) return null;
+    v = v * 10n + BigInt(c - 0x30);
+    if (v > ULONG_MAX) return null; // ERANGE
+  }
+  return negative && v !== 0n ? (1n << 64n) - v : v;
+}
+
+async function scan(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+  const cursor = parseScanCursor(argv[1]);
+  if (cursor === null) {
+    ctx.reply.error(E.invalidCursor);
+    return;
+  }
+  let count = 10;
+  let pattern: Buffer | null = null;
+  let typeName: string | null = null;
+  for (let i = 2; i < argv.length; ) {
+    const rest = argv.length - i;
+    if (optIs(argv[i], 'count') && rest >= 2) {
+      const n = parseInt64(argv[i + 1]);
+      if (n === null) {
+        ctx.reply.error(E.notInteger);
+        return;
+      }
+      if (n < 1) {
+        ctx.reply.error(E.syntax);
+        return;
+      }
+      count = typeof n === 'number' ? n : Number.MAX_SAFE_INTEGER;
+      i += 2;
+    } else if (optIs(argv[i], 'match') && rest >= 2) {
+      pattern = isMatchAll(argv[i + 1]) ? null : argv[i + 1];
+      i += 2;
+    } else if (optIs(argv[i], 'type') && rest >= 2) {
+      // Redis 7.0 compares with strcasecmp and so simply finds nothing for unknown names.
+      typeName = lowerCstr(argv[i + 1]);
+      i += 2;
+    } else {
+      ctx.reply.error(E.syntax);
+      return;
+    }
+  }
+
+  const out: Buffer[] = [];
+  let next = 0;
+  if (cursor <= BigInt(TOKEN_MAX)) {
+    let examined = 0;
+    let lastToken = -1;
+    const finished = await ctx.db.ks.forEachLive(ctx.db.index, Number(cursor), ctx.nowMs, (key, rec, token) => {
+      if (examined >= count && token !== lastToken) {
+        next = token;
+        return false;
+      }
+      examined++;
+      lastToken = token;
+      if (rec.meta === null) return true; // another db's record, or a dead one
+      if (pattern !== null && !stringMatch(pattern, key, false)) return true;
+      if (typeName !== null && typeName !== rec.meta.type) return true;
+      out.push(key);
+      return true;
+    });
+    if (finished) next = 0;
+  }
+  ctx.reply.array(2);
+  ctx.reply.bulkString(String(next));
+  ctx.reply.array(out.length);
+  for (const k of out) ctx.reply.bulk(k);
+}
+
+/**
+ * A random live key: start at a random token and take the first live key of this db from
+ * there, wrapping around to the start of the ring.
+ */
+async function randomkey(ctx: CommandContext): Promise<void> {
+  const db = ctx.db;
+  if (db.size() === 0) {
+    ctx.reply.nil();
+    return;
+  }
+  const start = Math.min(Math.floor(ctx.server.random() * 2 ** 32), TOKEN_MAX);
+  const found: { key: Buffer | null } = { key: null };
+  await db.ks.forEachLive(db.index, start, ctx.nowMs, (key, rec) => {
+    if (rec.meta === null) return true;
+    found.key = key;
+    return false;
+  });
+  if (found.key === null && start > 0) {
+    await db.ks.forEachLive(db.index, 0, ctx.nowMs, (key, rec, token) => {
+      if (token >= start) return false;
+      if (rec.meta === null) return true;
+      found.key = key;
+      return false;
+    });
+  }
+  if (found.key === null) ctx.reply.nil();
+  else ctx.reply.bulk(found.key);
+}
+
+// ---------------------------------------------------------------------------------------
+// Specs
+// ---------------------------------------------------------------------------------------
+
+export const keyCommands = [
+  {
+    name: 'del', arity: -2, flags: ['write'], keys: ALL_KEYS, group: 'generic', summary: 'Delete a key', since: '1.0.0',
+    complexity: 'O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).',
+    handler: del,
+  },
+  {
+    name: 'unlink', arity: -2, flags: ['write', 'fast'], keys: ALL_KEYS, group: 'generic', summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', since: '4.0.0',
+    complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.',
+    handler: del,
+  },
+  { name: 'exists', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: 'generic', summary: 'Determine if a key exists', since: '1.0.0', complexity: 'O(N) where N is the number of keys to check.', handler: countExisting },
+  { name: 'touch', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: 'generic', summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.', since: '3.2.1', complexity: 'O(N) where N is the number of keys that will be touched.', handler: countExisting },
+  { name: 'type', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Determine the type stored at key', since: '1.0.0', complexity: 'O(1)', handler: type },
+  { name: 'expire', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'generic', summary: "Set a key's time to live in seconds", since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => expireGeneric(ctx, argv, 'expire', true, true) },
+  { name: 'pexpire', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'generic', summary: "Set a key's time to live in milliseconds", since: '2.6.0', complexity: 'O(1)', handler: (ctx, argv) => expireGeneric(ctx, argv, 'pexpire', true, false) },
+  { name: 'expireat', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Set the expiration for a key as a UNIX timestamp', since: '1.2.0', complexity: 'O(1)', handler: (ctx, argv) => expireGeneric(ctx, argv, 'expireat', false, true) },
+  { name: 'pexpireat', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Set the expiration for a key as a UNIX timestamp specified in milliseconds', since: '2.6.0', complexity: 'O(1)', handler: (ctx, argv) => expireGeneric(ctx, argv, 'pexpireat', false, false) },
+  { name: 'ttl', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Get the time to live for a key in seconds', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => ttlGeneric(ctx, argv, false, false) },
+  { name: 'pttl', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Get the time to live for a key in milliseconds', since: '2.6.0', complexity: 'O(1)', handler: (ctx, argv) => ttlGeneric(ctx, argv, true, false) },
+  { name: 'expiretime', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Get the expiration Unix timestamp for a key', since: '7.0.0', complexity: 'O(1)', handler: (ctx, argv) => ttlGeneric(ctx, argv, false, true) },
+  { name: 'pexpiretime', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Get the expiration Unix timestamp for a key in milliseconds', since: '7.0.0', complexity: 'O(1)', handler: (ctx, argv) => ttlGeneric(ctx, argv, true, true) },
+  { name: 'persist', arity: 2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Remove the expiration from a key', since: '2.2.0', complexity: 'O(1)', handler: persist },
+  {
+    name: 'keys', arity: 2, flags: ['readonly'], keys: NO_KEYS, group: 'generic', summary: 'Find all keys matching the given pattern', since: '1.0.0',
+    complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.',
+    handler: keys,
+  },
+  {
+    name: 'scan', arity: -2, flags: ['readonly'], keys: NO_KEYS, group: 'generic', summary: 'Incrementally iterate the keys space', since: '2.8.0',
+    complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.',
+    handler: scan,
+  },
+  { name: 'randomkey', arity: 1, flags: ['readonly'], keys: NO_KEYS, group: 'generic', summary: 'Return a random key from the keyspace', since: '1.0.0', complexity: 'O(1)', handler: randomkey },
+  { name: 'rename', arity: 3, flags: ['write'], keys: TWO_KEYS, group: 'generic', summary: 'Rename a key', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => renameGeneric(ctx, argv, false) },
+  { name: 'renamenx', arity: 3, flags: ['write', 'fast'], keys: TWO_KEYS, group: 'generic', summary: 'Rename a key, only if the new key does not exist', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => renameGeneric(ctx, argv, true) },
+  { name: 'copy', arity: -3, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: 'generic', summary: 'Copy a key', since: '6.2.0', complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.', handler: copy },
+] satisfies CommandSpec[];
