@@ -8,19 +8,22 @@ import type { CommandEntry, CommandSpec } from './types';
 
 export class CommandTable {
   private readonly byName = new Map<string, CommandEntry>();
+  private readonly aliases = new Map<string, CommandEntry>();
 
   constructor(specs: readonly CommandSpec[]) {
     for (const spec of specs) {
       const entry = makeEntry(spec, null);
       if (this.byName.has(spec.name)) throw new Error(`duplicate command ${spec.name}`);
       this.byName.set(spec.name, entry);
+      // Clients send upper case more often than not: find both without lower-casing.
+      this.aliases.set(spec.name.toUpperCase(), entry);
     }
   }
 
   /** Find a command by the name as sent (any case). */
   lookup(name: Buffer | string): CommandEntry | undefined {
     const s = typeof name === 'string' ? name : name.toString('latin1');
-    return this.byName.get(s) ?? this.byName.get(s.toLowerCase());
+    return this.byName.get(s) ?? this.aliases.get(s) ?? this.byName.get(s.toLowerCase());
   }
 
   /** All top-level commands, in table order. */

@@ -268,7 +268,10 @@ export class Keyspace {
   apply(db: number, key: Buffer, delta: Rec, nowMs: number): void {
     const e = this.entry(db, key);
     const before = this.counted(e, nowMs);
-    const rec = e.rec === null ? delta : mergeRecords(e.rec, delta);
+    // A delta carrying a key tombstone newer than anything stored replaces the record
+    // outright (a local SET: its stamp is fresh); otherwise merge cell by cell.
+    const replaces = e.rec === null || (delta.del !== null && delta.del.t > maxStamp(e.rec));
+    const rec = replaces ? delta : mergeRecords(e.rec as Rec, delta);
     e.rec = this.opts.tombstoneGraceMs === 0 && !present(rec) ? null : rec;
     this.resize(e);
     this.account(e, before, nowMs);
