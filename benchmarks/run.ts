@@ -23,6 +23,7 @@ interface Options {
   n: number;
   clients: number;
   pipelines: number[];
+  repeat: number;
   tests: string[];
   targets: string[];
   baseline: string;
@@ -40,6 +41,8 @@ const USAGE = `usage: node dist/benchmarks/run.js [options]
   --n N               requests per redis-benchmark run       (BENCH_N, default 200000)
   --clients C         parallel connections (-c)             (BENCH_CLIENTS, default 50)
   --pipelines LIST    pipeline depths (-P), comma separated (BENCH_PIPELINES, default 1,16)
+  --repeat K          run each test K times, report the median run by requests/s
+                                                            (BENCH_REPEAT, default 1)
   --tests LIST        redis-benchmark tests (-t)            (BENCH_TESTS, default set,get,incr,mset)
   --targets LIST      subset of: ${TARGET_DEFINITIONS.map((t) => t.name).join(', ')}
                                                             (BENCH_TARGETS, default all)
@@ -90,7 +93,7 @@ function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
     raw.set(key, value);
   }
   const known = new Set([
-    'n', 'clients', 'pipelines', 'tests', 'targets', 'baseline', 'keyspace', 'json',
+    'n', 'clients', 'pipelines', 'repeat', 'tests', 'targets', 'baseline', 'keyspace', 'json',
     'redis-server', 'redis-benchmark', 'quorumkv-main', 'ready-timeout',
   ]);
   for (const key of raw.keys()) {
@@ -120,6 +123,7 @@ function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
     n: parsePositiveInt('--n', get('n', 'BENCH_N') ?? '200000'),
     clients: parsePositiveInt('--clients', get('clients', 'BENCH_CLIENTS') ?? '50'),
     pipelines,
+    repeat: parsePositiveInt('--repeat', get('repeat', 'BENCH_REPEAT') ?? '1'),
     tests,
     targets,
     baseline: get('baseline', 'BENCH_BASELINE') ?? 'redis',
@@ -160,6 +164,18 @@ function cpuTicks(pid: number): number {
 
 function totalCpuTicks(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+}
+
+/** Pids of the target that are gone (or zombies). */
+function deadPids(pids: readonly number[]): number[] {
+  return pids.filter((pid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    } catch {
+      return true;
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -243,19 +259,37 @@ interface CommandResult {
   stderr: string;
 }
 
-async function runCommand(cmd: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
+/**
+ * Run a command to completion, capturing its output. It is killed after
+ * `timeoutMs`, or as soon as `abortCheck` (polled every 250 ms) returns a reason.
+ */
+async function runCommand(
+  cmd: string,
+  args: readonly string[],
+  timeoutMs: number,
+  abortCheck: () => string | null,
+): Promise<CommandResult> {
   const child = await spawnTracked(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const timer = setTimeout(() => {
-    stderr += `\n[bench] timed out after ${timeoutMs} ms, killing pid ${child.pid}`;
+  const kill = (why: string): void => {
+    stderr += `\n[bench] ${why}, killed ${cmd} (pid ${child.pid})`;
     child.kill('SIGKILL');
-  }, timeoutMs);
+  };
+  const timer = setTimeout(() => kill(`timed out after ${timeoutMs} ms`), timeoutMs);
+  const poll = setInterval(() => {
+    const reason = abortCheck();
+    if (reason !== null) {
+      clearInterval(poll);
+      kill(reason);
+    }
+  }, 250);
   return new Promise((resolve) => {
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve({ code, signal, stdout, stderr });
     });
   });
@@ -285,6 +319,8 @@ interface Result {
   /** Server CPU time / wall time of the redis-benchmark process, in % of one core. */
   serverCpuPercent: number | null;
   wallMs: number | null;
+  /** requests/s of every run when --repeat > 1; the other fields are from the median run. */
+  rpsRuns: number[];
   error: string | null;
 }
 
@@ -292,7 +328,7 @@ function emptyResult(target: string, test: string, pipeline: number, error: stri
   return {
     target, test, benchmarkTest: null, pipeline, rps: null, ratio: null,
     avgLatencyMs: null, p50LatencyMs: null, p99LatencyMs: null, maxLatencyMs: null,
-    serverCpuMs: null, serverCpuUsPerRequest: null, serverCpuPercent: null, wallMs: null, error,
+    serverCpuMs: null, serverCpuUsPerRequest: null, serverCpuPercent: null, wallMs: null, rpsRuns: [], error,
   };
 }
 
@@ -315,9 +351,16 @@ async function benchOne(opts: Options, targetName: string, started: StartedTarge
   if (opts.keyspace !== null) args.push('-r', String(opts.keyspace));
   const timeoutMs = Math.max(300_000, opts.n * 5);
 
+  const serverGone = (): string | null => {
+    const dead = deadPids(started.pids);
+    return dead.length > 0 ? `server pid(s) ${dead.join(',')} exited` : null;
+  };
+  const goneBefore = serverGone();
+  if (goneBefore !== null) return [emptyResult(targetName, test, pipeline, goneBefore)];
+
   const cpuBefore = totalCpuTicks(started.pids);
   const t0 = process.hrtime.bigint();
-  const res = await runCommand(opts.redisBenchmark, args, timeoutMs);
+  const res = await runCommand(opts.redisBenchmark, args, timeoutMs, serverGone);
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   let cpuAfter: number | null = null;
   try {
@@ -358,8 +401,25 @@ async function benchOne(opts: Options, targetName: string, started: StartedTarge
     serverCpuUsPerRequest: (cpuMs * 1000) / requests,
     serverCpuPercent: (cpuMs / wallMs) * 100,
     wallMs,
+    rpsRuns: [row.rps],
     error: null,
   }));
+}
+
+/** --repeat: run benchOne K times; per output row keep the median run (by rps). Stops at the first error. */
+async function benchRepeated(opts: Options, targetName: string, started: StartedTarget, test: string, pipeline: number): Promise<Result[]> {
+  const runs: Result[][] = [];
+  for (let i = 0; i < opts.repeat; i++) {
+    const rs = await benchOne(opts, targetName, started, test, pipeline);
+    if (rs.some((r) => r.error !== null)) return rs;
+    if (runs.length > 0 && rs.length !== runs[0].length) return [emptyResult(targetName, test, pipeline, 'rows differ between repeats')];
+    runs.push(rs);
+  }
+  return runs[0].map((_, row) => {
+    const byRps = runs.map((rs) => rs[row]).sort((a, b) => (a.rps ?? 0) - (b.rps ?? 0));
+    const median = byRps[Math.floor(byRps.length / 2)];
+    return { ...median, rpsRuns: runs.map((rs) => rs[row].rps ?? 0) };
+  });
 }
 
 async function benchTarget(opts: Options, target: Target): Promise<Result[]> {
@@ -382,7 +442,7 @@ async function benchTarget(opts: Options, target: Target): Promise<Result[]> {
     log(`${target.name} ready on port ${started.port}, pid(s) ${started.pids.join(',')}`);
     for (const pipeline of opts.pipelines) {
       for (const test of opts.tests) {
-        const rs = await benchOne(opts, target.name, started, test, pipeline);
+        const rs = await benchRepeated(opts, target.name, started, test, pipeline);
         for (const r of rs) {
           if (r.error !== null) log(`${target.name} ${test} -P ${pipeline}: ERROR ${r.error}`);
           else {
@@ -423,16 +483,17 @@ function fmt(v: number | null, digits: number): string {
 /** Markdown table, grouped by test then pipeline, targets in --targets order. */
 function renderTable(results: readonly Result[], opts: Options): string {
   const testOrder = (r: Result): number => opts.tests.indexOf(r.test);
+  const label = (r: Result): string => r.benchmarkTest ?? r.test.toUpperCase();
   const sorted = [...results].sort(
     (a, b) =>
       testOrder(a) - testOrder(b) ||
-      (a.benchmarkTest ?? '').localeCompare(b.benchmarkTest ?? '') ||
+      label(a).localeCompare(label(b)) ||
       a.pipeline - b.pipeline ||
       opts.targets.indexOf(a.target) - opts.targets.indexOf(b.target),
   );
   const header = ['test', 'pipeline', 'target', 'requests/s', `ratio vs ${opts.baseline}`, 'µs CPU/req', 'server CPU %', 'p50 ms', 'p99 ms'];
   const rows = sorted.map((r) => [
-    r.benchmarkTest ?? r.test.toUpperCase(),
+    label(r),
     String(r.pipeline),
     r.target,
     r.error !== null ? 'ERROR' : fmt(r.rps, 0),
@@ -451,7 +512,15 @@ function renderTable(results: readonly Result[], opts: Options): string {
   const errors = sorted.filter((r) => r.error !== null);
   if (errors.length > 0) {
     out.push('', 'Errors:');
-    for (const r of errors) out.push(`  ${r.target} ${r.test} -P ${r.pipeline}: ${r.error}`);
+    const seen = new Set<string>();
+    for (const r of errors) {
+      // A target that failed to start fails every row with the same message: print it once.
+      const startFailure = r.error?.startsWith('start failed') ?? false;
+      const key = startFailure ? `${r.target}\0${r.error}` : `${r.target}\0${r.test}\0${r.pipeline}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(startFailure ? `  ${r.target}: ${r.error}` : `  ${r.target} ${r.test} -P ${r.pipeline}: ${r.error}`);
+    }
   }
   return out.join('\n');
 }
@@ -522,6 +591,8 @@ async function main(): Promise<number> {
     `n=${opts.n} clients=${opts.clients} pipelines=${opts.pipelines.join(',')} tests=${opts.tests.join(',')} ` +
       `targets=${opts.targets.join(',')} on ${machine.nproc} x ${machine.cpuModel}`,
   );
+  const load1 = os.loadavg()[0];
+  if (load1 > 0.5) log(`warning: 1-minute load average is ${load1.toFixed(2)} before starting; results will be noisy`);
   if (!opts.targets.includes(opts.baseline)) log(`baseline "${opts.baseline}" not among the targets: no ratios`);
 
   const startedAt = new Date().toISOString();
@@ -534,7 +605,8 @@ async function main(): Promise<number> {
   addRatios(results, opts.baseline);
 
   process.stdout.write(
-    `\nredis-benchmark -n ${opts.n} -c ${opts.clients}${opts.keyspace !== null ? ` -r ${opts.keyspace}` : ''}; ` +
+    `\nredis-benchmark -n ${opts.n} -c ${opts.clients}${opts.keyspace !== null ? ` -r ${opts.keyspace}` : ''}` +
+      `${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''}; ` +
       `ratio = requests/s / requests/s of "${opts.baseline}" for the same test and pipeline; ` +
       `µs CPU/req = server utime+stime / requests\n\n`,
   );
@@ -545,11 +617,12 @@ async function main(): Promise<number> {
       startedAt,
       finishedAt: new Date().toISOString(),
       options: {
-        n: opts.n, clients: opts.clients, pipelines: opts.pipelines, tests: opts.tests,
+        n: opts.n, clients: opts.clients, pipelines: opts.pipelines, repeat: opts.repeat, tests: opts.tests,
         targets: opts.targets, baseline: opts.baseline, keyspace: opts.keyspace,
       },
       targets: opts.targets.map((name) => ({ name, description: TARGET_DEFINITIONS.find((d) => d.name === name)?.description ?? '' })),
       machine,
+      loadAverageAtStart: load1,
       results,
     };
     fs.writeFileSync(opts.json, JSON.stringify(doc, null, 2) + '\n');

@@ -235,7 +235,7 @@ export async function waitForPing(port: number, child: ChildProcess, timeoutMs: 
     if (hasExited(child)) {
       throw new Error(
         `server pid ${child.pid} exited (code ${child.exitCode}, signal ${child.signalCode}) before answering PING; ` +
-          `log ${logFile}:\n${tailOfFile(logFile)}`,
+          `${path.basename(logFile)} ends with:\n${tailOfFile(logFile)}`,
       );
     }
     try {
@@ -246,7 +246,10 @@ export async function waitForPing(port: number, child: ChildProcess, timeoutMs: 
       last = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() > deadline) {
-      throw new Error(`server on port ${port} did not answer PING within ${timeoutMs} ms (last: ${last}); log ${logFile}:\n${tailOfFile(logFile)}`);
+      throw new Error(
+        `server on port ${port} did not answer PING within ${timeoutMs} ms (last: ${last}); ` +
+          `${path.basename(logFile)} ends with:\n${tailOfFile(logFile)}`,
+      );
     }
     await sleep(100);
   }
