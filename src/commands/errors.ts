@@ -41,11 +41,17 @@ export function truncate(s: string, n: number): string {
   return s.length > n ? s.slice(0, n) : s;
 }
 
+/** A client argument as Redis's `%s` prints it: bytes up to the first NUL, as latin1. */
+export function cString(b: Buffer): string {
+  const nul = b.indexOf(0);
+  return (nul < 0 ? b : b.subarray(0, nul)).toString('latin1');
+}
+
 /** Redis's reply to an unknown command, with the first arguments quoted. */
 export function unknownCommand(argv: Buffer[]): string {
   let args = '';
   for (let i = 1; i < argv.length && args.length < 128; i++) {
-    args += `'${truncate(argv[i].toString('latin1'), 128 - args.length)}' `;
+    args += `'${truncate(cString(argv[i]), 128 - args.length)}' `;
   }
-  return `ERR unknown command '${truncate(argv[0].toString('latin1'), 128)}', with args beginning with: ${args}`;
+  return `ERR unknown command '${truncate(cString(argv[0]), 128)}', with args beginning with: ${args}`;
 }

@@ -44,6 +44,8 @@ export interface Directive {
   readonly key: keyof Settings;
   readonly kind: Kind;
   readonly mutable: boolean;
+  /** Refused by CONFIG SET as Redis refuses its protected configs (paths). */
+  readonly protected?: boolean;
   /** Hidden from CONFIG GET output (passwords are shown, as Redis does; nothing hidden yet). */
   readonly doc: string;
 }
@@ -56,10 +58,10 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'port', key: 'port', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'TCP port for clients.' },
   { name: 'bus-port', key: 'busPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'TCP port of the cluster bus; 0 means port + 10000. A standalone node does not open it.' },
   { name: 'bind', key: 'bind', kind: { t: 'list' }, mutable: false, doc: 'Addresses to listen on (space separated).' },
-  { name: 'dir', key: 'dir', kind: { t: 'string' }, mutable: false, doc: 'Data directory (RocksDB files, node id).' },
+  { name: 'dir', key: 'dir', kind: { t: 'string' }, mutable: false, protected: true, doc: 'Data directory (RocksDB files, node id).' },
   { name: 'engine', key: 'engine', kind: { t: 'enum', values: ['rocksdb', 'memory'] }, mutable: false, doc: 'Storage engine: rocksdb (on disk) or memory (nothing persisted).' },
   { name: 'node-id', key: 'nodeId', kind: { t: 'string' }, mutable: false, doc: 'This node\'s id; empty means generate one on first start and keep it in dir.' },
-  { name: 'appendfsync', key: 'appendfsync', kind: { t: 'enum', values: ['always', 'everysec', 'no'] }, mutable: true, doc: 'always: acknowledge a write after its batch is fsynced; everysec: fsync at most a second behind; no: leave it to the OS.' },
+  { name: 'appendfsync', key: 'appendfsync', kind: { t: 'enum', values: ['everysec', 'always', 'no'] }, mutable: true, doc: 'always: acknowledge a write after its batch is fsynced; everysec: fsync at most a second behind; no: leave it to the OS.' },
   { name: 'cache-size', key: 'cacheSize', kind: { t: 'size', min: 0, max: 2 ** 50 }, mutable: true, doc: 'Memory for the record cache in front of the engine.' },
   { name: 'maxclients', key: 'maxclients', kind: { t: 'int', min: 1, max: 1_000_000 }, mutable: true, doc: 'Maximum number of connected clients.' },
   { name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', kind: { t: 'size', min: 1 * MB, max: 2 ** 50 }, mutable: true, doc: 'Largest bulk string a client may send (and largest string value).' },
@@ -129,7 +131,7 @@ export function parseDirective(d: Directive, args: string[]): { value: Settings[
       return { value: a };
     case 'enum': {
       const v = a.toLowerCase();
-      if (!k.values.includes(v)) return { error: `argument must be one of ${k.values.join(', ')}` };
+      if (!k.values.includes(v)) return { error: `argument(s) must be one of the following: ${k.values.join(', ')}` };
       return { value: v as Settings[keyof Settings] };
     }
     case 'int': {
@@ -141,7 +143,7 @@ export function parseDirective(d: Directive, args: string[]): { value: Settings[
     case 'size':
     case 'duration': {
       const v = parseWithUnits(a, k.t === 'size' ? SIZE_UNITS : DURATION_UNITS, k.t === 'size' ? 'size' : 'duration');
-      if (typeof v === 'string') return { error: v };
+      if (typeof v === 'string') return { error: k.t === 'size' ? 'argument must be a memory value' : v };
       if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max} inclusive` };
       return { value: v };
     }

@@ -67,11 +67,13 @@ export class ReplyWriter {
 
   /**
    * An error reply. `msg` carries its code ('ERR ...', 'WRONGTYPE ...'); newlines are
-   * turned into spaces so the reply stays one line, as Redis does.
+   * turned into spaces so the reply stays one line, as Redis does. The text is written as
+   * latin1, one byte per character, so client bytes quoted in an error (decoded with
+   * latin1) come back exactly as sent.
    */
   error(msg: string): void {
     const clean = msg.includes('\r') || msg.includes('\n') ? msg.replace(/[\r\n]/g, ' ') : msg;
-    const b = Buffer.from(clean, 'utf8');
+    const b = Buffer.from(clean, 'latin1');
     this.ensure(b.length + 3);
     this.buf[this.len++] = 0x2d;
     this.len += b.copy(this.buf, this.len);

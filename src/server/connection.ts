@@ -43,6 +43,8 @@ export class Connection implements ClientState {
   private closing = false;
   private closed = false;
   private held: Held[] = [];
+  private heldBytes = 0;
+  private runWhenReleased = false;
   private pausedForOutput = false;
 
   get resp(): 2 | 3 {
@@ -97,9 +99,7 @@ export class Connection implements ClientState {
   }
 
   outputBufferBytes(): number {
-    let n = this.socket.writableLength;
-    for (const h of this.held) n += h.data.length;
-    return n;
+    return this.socket.writableLength + this.heldBytes;
   }
 
   /** Requirepass changed (CONFIG SET) or AUTH succeeded: refresh the decoder's limits. */
@@ -109,6 +109,8 @@ export class Connection implements ClientState {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.closing) return;
+    // Data already read from the socket before it was paused still gets decoded (bounded
+    // by the query buffer limit), but not run until output drains.
     this.decoder.feed(chunk);
     this.server.stats.netInputBytes += chunk.length;
     if (this.decoder.pendingBytes > this.server.settings.clientQueryBufferLimit) {
@@ -116,7 +118,7 @@ export class Connection implements ClientState {
       this.destroy();
       return;
     }
-    if (!this.busy) this.run();
+    if (!this.busy && !this.pausedForOutput) this.run();
   }
 
   /** Run commands until the input is used up or one has to wait. */
@@ -130,7 +132,7 @@ export class Connection implements ClientState {
       if (argv === null) {
         if (this.decoder.error !== null) {
           server.stats.protocolErrors++;
-          reply.error(this.decoder.error);
+          reply.error(`ERR ${this.decoder.error}`);
           this.closing = true;
         }
         break;
@@ -160,13 +162,31 @@ export class Connection implements ClientState {
         );
         return;
       }
+      // A client that does not read its replies: once a limit's worth of replies is ready,
+      // hand it to the socket; if the socket cannot take it, stop running this client's
+      // commands (and reading its socket) until it drains.
+      if (reply.length > server.settings.outputBufferLimit) {
+        this.flush();
+        if (this.pausedForOutput) return;
+        if (this.heldBytes > server.settings.outputBufferLimit) {
+          // Replies waiting for durability count too: continue once they are released.
+          this.runWhenReleased = true;
+          return;
+        }
+      }
     }
     this.flush();
   }
 
+  private pauseForOutput(): void {
+    if (this.pausedForOutput) return;
+    this.pausedForOutput = true;
+    this.socket.pause();
+  }
+
   private resume(): void {
     this.busy = false;
-    if (this.closed) return;
+    if (this.closed || this.pausedForOutput) return;
     this.run();
   }
 
@@ -179,6 +199,7 @@ export class Connection implements ClientState {
         this.send(data);
       } else {
         this.held.push({ seq, data });
+        this.heldBytes += data.length;
         this.server.waitForDurable(this);
       }
     }
@@ -192,9 +213,14 @@ export class Connection implements ClientState {
     if (i > 0) {
       const out = i === 1 ? this.held[0].data : Buffer.concat(this.held.slice(0, i).map((h) => h.data));
       this.held = this.held.slice(i);
+      this.heldBytes -= out.length;
       this.send(out);
     }
     if (this.closing && this.held.length === 0) this.endSoon();
+    if (this.runWhenReleased && !this.pausedForOutput && this.heldBytes <= this.server.settings.outputBufferLimit) {
+      this.runWhenReleased = false;
+      if (!this.busy) setImmediate(() => this.run());
+    }
     return this.held.length > 0;
   }
 
@@ -202,17 +228,14 @@ export class Connection implements ClientState {
     if (this.closed) return;
     this.server.stats.netOutputBytes += data.length;
     this.socket.write(data);
-    if (!this.pausedForOutput && this.socket.writableLength > this.server.settings.outputBufferLimit) {
-      this.pausedForOutput = true;
-      this.socket.pause();
-    }
+    if (this.socket.writableLength > this.server.settings.outputBufferLimit) this.pauseForOutput();
   }
 
   private onDrain(): void {
-    if (this.pausedForOutput) {
-      this.pausedForOutput = false;
-      this.socket.resume();
-    }
+    if (!this.pausedForOutput || this.closed) return;
+    this.pausedForOutput = false;
+    this.socket.resume();
+    if (!this.busy) this.run();
   }
 
   private endSoon(): void {

@@ -4,7 +4,7 @@
  * are cached and run it. Nothing reaches a handler that the table would refuse, and every
  * refusal uses Redis's exact words.
  */
-import { E, unknownCommand } from '../commands/errors';
+import { cString, E, unknownCommand } from '../commands/errors';
 import type { CommandContext, CommandEntry } from '../commands/types';
 import type { CommandTable } from '../commands/table';
 import type { ReplyWriter } from '../resp/writer';
@@ -19,7 +19,7 @@ export function resolve(table: CommandTable, argv: Buffer[], reply: ReplyWriter)
   if (entry.subcommands !== null && argv.length >= 2) {
     const sub = entry.subcommands.get(argv[1].toString('latin1').toLowerCase());
     if (sub === undefined) {
-      reply.error(E.unknownSubcommand(argv[1].toString('latin1'), entry.fullName));
+      reply.error(E.unknownSubcommand(cString(argv[1]), entry.fullName));
       return null;
     }
     entry = sub;

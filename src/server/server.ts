@@ -245,6 +245,19 @@ export class Server {
     const out: [string, string][] = [];
     const seen = new Set<string>();
     for (const p of patterns) {
+      // A plain name (no glob characters) is looked up directly and echoed as typed, as
+      // Redis does.
+      if (!/[*?[\\]/.test(p.toString('latin1'))) {
+        const typed = p.toString('latin1');
+        const name = typed.toLowerCase();
+        if (seen.has(name)) continue;
+        const d = DIRECTIVE_BY_NAME.get(name);
+        const r = REDIS_READONLY.find((x) => x.name === name);
+        if (d === undefined && r === undefined) continue;
+        seen.add(name);
+        out.push([typed, d !== undefined ? formatDirective(d, this.settings) : (r as (typeof REDIS_READONLY)[number]).value(this.settings)]);
+        continue;
+      }
       for (const d of DIRECTIVES) {
         if (seen.has(d.name)) continue;
         if (!stringMatch(p, Buffer.from(d.name), true)) continue;
@@ -271,7 +284,7 @@ export class Server {
       if (d === undefined) return `ERR Unknown option or number of arguments for CONFIG SET - '${rawName}'`;
       if (seen.has(name)) return `ERR duplicate parameter - ${rawName}`;
       seen.add(name);
-      if (!d.mutable) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set immutable config`;
+      if (!d.mutable) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set ${d.protected === true ? 'protected' : 'immutable'} config`;
       const r = parseDirective(d, d.kind.t === 'list' ? value.split(' ').filter((x) => x !== '') : [value]);
       if ('error' in r) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - ${r.error}`;
       parsed.push([d.key, r.value]);

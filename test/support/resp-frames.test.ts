@@ -67,7 +67,7 @@ describe('scanFrame', () => {
   });
 
   it('does not take a lone CR as a line end', () => {
-    expect(scanFrame(b('+a\rb\r\n'))).toBe(7);
+    expect(scanFrame(b('+a\rb\r\n'))).toBe(6);
     expect(scanFrame(b('+a\r'))).toBe(-1);
   });
 

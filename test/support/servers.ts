@@ -16,8 +16,8 @@ import { RawClient } from './raw-client';
 
 /** Repository root (this file lives in test/support/). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-/** The built server entry point; `npm run build` produces it. */
-export const QUORUMKV_MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+/** The built server entry point; `npm run build` produces it. QKV_MAIN overrides it. */
+export const QUORUMKV_MAIN = process.env.QKV_MAIN ?? path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 /** Override with REDIS_SERVER=/path/to/redis-server. */
 export const REDIS_SERVER_BIN = process.env.REDIS_SERVER ?? 'redis-server';
 
