@@ -13,6 +13,7 @@ import type { Engine } from './storage/engine';
 import { MemoryEngine } from './storage/memory-engine';
 import { RocksDbEngine } from './storage/rocksdb-engine';
 import { Keyspace } from './storage/keyspace';
+import { CommitLog } from './storage/commit-log';
 import { Hlc } from './versioning/hlc';
 import { nodeTag } from './versioning/stamp';
 import { CommandTable } from './commands/table';
@@ -66,6 +67,9 @@ export class QuorumkvNode {
             writeBufferSize: settings.rocksdbWriteBufferSize,
           });
     const hlc = new Hlc(clock);
+    // With RocksDB, a commit log lets everysec/no acknowledge a batch once it is in the OS,
+    // without waiting for the storage thread pool (see storage/commit-log.ts).
+    const log = settings.engine === 'rocksdb' ? new CommitLog(path.join(settings.dir, 'commit.log')) : null;
     this.keyspace = new Keyspace(this.engine, hlc, {
       cacheMaxBytes: settings.cacheSize,
       syncEveryBatch: settings.appendfsync === 'always',
@@ -74,7 +78,7 @@ export class QuorumkvNode {
       nodeTag: nodeTag(this.nodeId),
       nowMs: () => clock.nowMs(),
       onFatal: (err) => this.server.fatal(err),
-    });
+    }, log);
     const startedMs = clock.nowMs();
     this.server = new Server({
       settings,

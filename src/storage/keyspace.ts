@@ -24,6 +24,7 @@
  * bring the data back.
  */
 import type { Engine, WriteOp } from './engine';
+import type { CommitLog } from './commit-log';
 import { ExpiryIndex } from './expiry-index';
 import { keyToken, parseRecordKey, recordKey, RECORDS_END, tokenBound } from './layout';
 import {
@@ -69,6 +70,42 @@ interface Entry {
   loading: Promise<void> | null;
 }
 
+interface BatchItem {
+  kind: 'batch';
+  seq: number;
+  entries: Entry[];
+  ops: WriteOp[];
+}
+
+interface FlushItem {
+  kind: 'flush';
+  seq: number;
+  /** The db to empty, or null for all. */
+  db: number | null;
+  done: () => void;
+}
+
+type QueueItem = BatchItem | FlushItem;
+
+/** Delete every record of one db (or of all dbs) from the engine. */
+async function deleteDbFromEngine(engine: Engine, db: number | null): Promise<void> {
+  if (db === null) {
+    await engine.deleteRange(tokenBound(0), RECORDS_END);
+    return;
+  }
+  let ops: WriteOp[] = [];
+  for await (const [k] of engine.iterate({ lt: RECORDS_END })) {
+    const parsed = parseRecordKey(k);
+    if (parsed === null || parsed.db !== db) continue;
+    ops.push({ type: 'del', key: k });
+    if (ops.length >= 1000) {
+      await engine.write(ops, false);
+      ops = [];
+    }
+  }
+  if (ops.length > 0) await engine.write(ops, false);
+}
+
 const ENTRY_OVERHEAD = 96;
 
 export function cacheKey(db: number, key: Buffer): string {
@@ -97,12 +134,15 @@ export class Keyspace {
   private cacheBytes = 0;
   private pending = new Map<string, Entry>();
   private flushScheduled = false;
-  private inflight: { seq: number; entries: Entry[] } | null = null;
-  private exclusiveQueue: (() => void)[] = [];
-  private exclusiveRunning = false;
+  /** Formed batches and flushes, in order, not yet in the engine. */
+  private queue: QueueItem[] = [];
+  private inflight = false;
+  /** Sequence numbers: formed, acknowledged (replies may go), in the engine, synced. */
   private batchSeq = 0;
-  private durableSeq = 0;
+  private ackedSeq = 0;
+  private writtenSeq = 0;
   private syncedSeq = 0;
+  private readonly flushesQueued = new Int32Array(DB_COUNT);
   private readonly durableListeners: ((seq: number) => void)[] = [];
   private readonly quiesceWaiters: { seq: number; resolve: () => void }[] = [];
   private readonly liveCount = new Int32Array(DB_COUNT);
@@ -117,16 +157,31 @@ export class Keyspace {
     batchedWrites: 0,
     expiredKeys: 0,
     evictedEntries: 0,
+    replayedBatches: 0,
   };
 
   constructor(
     readonly engine: Engine,
     readonly hlc: Hlc,
     private readonly opts: KeyspaceOptions,
+    /** With appendfsync everysec/no: batches are acknowledged once appended here. */
+    private readonly log: CommitLog | null = null,
   ) {}
 
   /** Scan the engine once at start-up: live counts, the expiry index, the HLC high-water. */
   async start(): Promise<void> {
+    if (this.log !== null) {
+      // Batches acknowledged by a previous run may not have reached the engine: write
+      // them again, in order, then start with an empty log.
+      const entries = this.log.open();
+      for (const entry of entries) {
+        if (entry.kind === 'batch') await this.engine.write(entry.ops, false);
+        else await deleteDbFromEngine(this.engine, entry.db);
+      }
+      await this.engine.sync();
+      this.log.reset();
+      this.stats.replayedBatches = entries.length;
+    }
     const now = this.opts.nowMs();
     let maxT = 0;
     for await (const [k, v] of this.engine.iterate({ lt: RECORDS_END })) {
@@ -189,7 +244,9 @@ export class Keyspace {
     const p = this.engine.get(recordKey(db, key)).then(
       (buf) => {
         e.loading = null;
-        if (buf === undefined || gen !== this.flushGen[db] || this.cache.get(ck) !== e) return;
+        // A flush of this db requested meanwhile, or still waiting for the engine, means
+        // whatever the engine returned is already deleted.
+        if (buf === undefined || gen !== this.flushGen[db] || this.flushesQueued[db] > 0 || this.cache.get(ck) !== e) return;
         const rec = decodeRecord(buf);
         this.hlc.observe(maxStamp(rec));
         e.rec = rec;
@@ -336,38 +393,36 @@ export class Keyspace {
     this.pending.set(e.ck, e);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flushSoon);
+      setImmediate(this.endOfTurn);
     }
   }
 
-  private readonly flushSoon = (): void => {
+  /** End of an event-loop turn: the turn's writes become one batch. */
+  private readonly endOfTurn = (): void => {
     this.flushScheduled = false;
-    this.flush();
+    this.formBatch();
+    this.pump();
   };
 
   /**
-   * The batch that must be durable before a reply produced now may be released: the open
-   * batch if any write is pending, else the one in flight, else nothing (durable already).
+   * The batch that must be acknowledged before a reply produced now may be released: the
+   * open batch if any write is pending, else the newest batch formed.
    */
   visibleSeq(): number {
-    if (this.pending.size > 0) return this.batchSeq + 1;
-    if (this.inflight !== null) return this.inflight.seq;
-    return this.durableSeq;
+    return this.pending.size > 0 ? this.batchSeq + 1 : this.batchSeq;
   }
 
+  /** The newest batch whose writes may be acknowledged. */
   durable(): number {
-    return this.durableSeq;
+    return this.ackedSeq;
   }
 
   onDurable(fn: (seq: number) => void): void {
     this.durableListeners.push(fn);
   }
 
-  private flush(): void {
-    if (this.inflight !== null || this.exclusiveRunning || this.pending.size === 0 || this.closed) {
-      if (this.inflight === null && !this.exclusiveRunning) this.runExclusive();
-      return;
-    }
+  private formBatch(): void {
+    if (this.pending.size === 0 || this.closed) return;
     const seq = ++this.batchSeq;
     const entries = [...this.pending.values()];
     this.pending = new Map();
@@ -377,74 +432,85 @@ export class Keyspace {
       const k = recordKey(e.db, e.key);
       ops[i] = e.rec === null ? { type: 'del', key: k } : { type: 'put', key: k, value: encodeRecord(e.rec) };
     }
-    this.inflight = { seq, entries };
+    this.queue.push({ kind: 'batch', seq, entries, ops });
     this.stats.batches++;
     this.stats.batchedWrites += entries.length;
+    if (this.log !== null && !this.opts.syncEveryBatch) {
+      // In the OS now: safe from a crash of this process. Acknowledge without waiting for
+      // the engine's thread pool.
+      this.log.append({ kind: 'batch', ops });
+      this.acknowledge(seq);
+    }
+  }
+
+  /** Start the next engine write if none is running: consecutive batches go as one. */
+  private pump(): void {
+    if (this.inflight || this.queue.length === 0) return;
+    this.inflight = true;
+    const first = this.queue[0];
+    if (first.kind === 'flush') {
+      this.queue.shift();
+      this.runFlush(first.db).then(
+        () => {
+          this.written(first.seq, []);
+          first.done();
+        },
+        (err: unknown) => this.opts.onFatal(err instanceof Error ? err : new Error(String(err))),
+      );
+      return;
+    }
+    let n = 1;
+    while (n < this.queue.length && this.queue[n].kind === 'batch') n++;
+    const batches = this.queue.splice(0, n) as BatchItem[];
+    const ops = batches.length === 1 ? batches[0].ops : batches.flatMap((b) => b.ops);
+    const lastSeq = batches[batches.length - 1].seq;
     this.engine.write(ops, this.opts.syncEveryBatch).then(
-      () => this.batchDone(seq, entries),
+      () => this.written(lastSeq, batches),
       (err: unknown) => this.opts.onFatal(err instanceof Error ? err : new Error(String(err))),
     );
   }
 
-  private batchDone(seq: number, entries: Entry[]): void {
-    for (const e of entries) if (e.dirty === seq) e.dirty = 0;
-    this.inflight = null;
-    this.durableSeq = seq;
+  private written(seq: number, batches: BatchItem[]): void {
+    for (const b of batches) for (const e of b.entries) if (e.dirty === b.seq) e.dirty = 0;
+    this.inflight = false;
+    this.writtenSeq = seq;
     if (this.opts.syncEveryBatch) this.syncedSeq = seq;
-    for (const fn of this.durableListeners) fn(seq);
+    this.acknowledge(seq);
+    if (this.log !== null && this.queue.length === 0) this.log.allApplied();
     this.releaseQuiesce();
     this.evict();
-    if (this.exclusiveQueue.length > 0) this.runExclusive();
-    else if (this.pending.size > 0) this.flush();
+    this.pump();
+  }
+
+  private acknowledge(seq: number): void {
+    if (seq <= this.ackedSeq) return;
+    this.ackedSeq = seq;
+    for (const fn of this.durableListeners) fn(seq);
   }
 
   private releaseQuiesce(): void {
     for (let i = 0; i < this.quiesceWaiters.length; ) {
       const w = this.quiesceWaiters[i];
-      if (w.seq <= this.durableSeq) {
+      if (w.seq <= this.writtenSeq) {
         this.quiesceWaiters.splice(i, 1);
         w.resolve();
       } else i++;
     }
   }
 
-  /** Resolves when every write made so far is durable (per appendfsync). */
+  /** Resolves when every write made so far is in the engine (and synced, with always). */
   quiesce(): Promise<void> {
     const seq = this.visibleSeq();
-    if (seq <= this.durableSeq) return Promise.resolve();
+    if (seq <= this.writtenSeq) return Promise.resolve();
     return new Promise((resolve) => this.quiesceWaiters.push({ seq, resolve }));
   }
 
   /** fsync what has been written but not yet synced (appendfsync everysec). */
   async syncIfBehind(): Promise<void> {
-    if (this.syncedSeq >= this.durableSeq) return;
-    const seq = this.durableSeq;
+    if (this.syncedSeq >= this.writtenSeq) return;
+    const seq = this.writtenSeq;
     await this.engine.sync();
     if (seq > this.syncedSeq) this.syncedSeq = seq;
-  }
-
-  /**
-   * Run `fn` with the write pipeline stopped: after the batch in flight, before any later
-   * one. Used by FLUSHDB/FLUSHALL, which delete from the engine directly.
-   */
-  private exclusive(fn: () => Promise<void>): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.exclusiveQueue.push(() => {
-        fn().then(resolve, reject).finally(() => {
-          this.exclusiveRunning = false;
-          if (this.exclusiveQueue.length > 0) this.runExclusive();
-          else this.flush();
-        });
-      });
-      if (this.inflight === null && !this.exclusiveRunning) this.runExclusive();
-    });
-  }
-
-  private runExclusive(): void {
-    const next = this.exclusiveQueue.shift();
-    if (next === undefined) return;
-    this.exclusiveRunning = true;
-    next();
   }
 
   private evict(): void {
@@ -508,53 +574,70 @@ export class Keyspace {
     return true;
   }
 
-  /** Delete every key of one database. */
-  flushDb(db: number): Promise<void> {
-    return this.exclusive(async () => {
-      this.flushGen[db]++;
-      for (const e of this.cache.values()) {
-        if (e.db !== db) continue;
-        this.pending.delete(e.ck);
+  /**
+   * Delete every key of one database (db) or of all (null). The keyspace forgets them at
+   * once; the engine deletes them in write order: after every batch formed before, before
+   * every batch formed after. Resolves when the engine is done.
+   */
+  flush(db: number | null): Promise<void> {
+    this.formBatch();
+    const dbs = db === null ? [...Array(DB_COUNT).keys()] : [db];
+    for (const d of dbs) {
+      this.flushGen[d]++;
+      this.flushesQueued[d]++;
+      this.liveCount[d] = 0;
+    }
+    for (const e of [...this.cache.values()]) {
+      if (db !== null && e.db !== db) continue;
+      if (e.loading !== null || e.pins > 0) {
+        // A command is waiting to use this entry: keep it, now absent.
+        e.rec = null;
+        this.resize(e);
+      } else {
         this.drop(e);
       }
-      this.liveCount[db] = 0;
-      this.expiries.clearDb(db);
-      let ops: WriteOp[] = [];
-      for await (const [k] of this.engine.iterate({ lt: RECORDS_END })) {
-        const parsed = parseRecordKey(k);
-        if (parsed === null || parsed.db !== db) continue;
-        ops.push({ type: 'del', key: k });
-        if (ops.length >= 1000) {
-          await this.engine.write(ops, false);
-          ops = [];
-        }
-      }
-      await this.engine.write(ops, this.opts.syncEveryBatch);
+    }
+    if (db === null) this.expiries.clear();
+    else this.expiries.clearDb(db);
+    const seq = ++this.batchSeq;
+    if (this.log !== null) this.log.append({ kind: 'flush', db });
+    return new Promise((resolve) => {
+      this.queue.push({
+        kind: 'flush',
+        seq,
+        db,
+        done: () => {
+          for (const d of dbs) this.flushesQueued[d]--;
+          resolve();
+        },
+      });
+      this.pump();
     });
   }
 
-  /** Delete every key of every database. */
+  flushDb(db: number): Promise<void> {
+    return this.flush(db);
+  }
+
   flushAll(): Promise<void> {
-    return this.exclusive(async () => {
-      for (let db = 0; db < DB_COUNT; db++) this.flushGen[db]++;
-      this.cache.clear();
-      this.cacheBytes = 0;
-      this.pending.clear();
-      this.liveCount.fill(0);
-      this.expiries.clear();
-      await this.engine.deleteRange(tokenBound(0), RECORDS_END);
-      if (this.opts.syncEveryBatch) await this.engine.sync();
-    });
+    return this.flush(null);
+  }
+
+  private async runFlush(db: number | null): Promise<void> {
+    await deleteDbFromEngine(this.engine, db);
+    if (this.opts.syncEveryBatch) await this.engine.sync();
   }
 
   async close(): Promise<void> {
+    this.formBatch();
+    this.pump();
     await this.quiesce();
-    await new Promise<void>((resolve) => {
-      if (!this.exclusiveRunning && this.exclusiveQueue.length === 0) resolve();
-      else this.exclusiveQueue.push(() => resolve());
-    });
     this.closed = true;
     await this.engine.sync();
+    if (this.log !== null) {
+      this.log.reset(); // everything it held is in the engine and synced
+      this.log.close();
+    }
     await this.engine.close();
   }
 

@@ -124,6 +124,29 @@ for (const appendfsync of ['always', 'everysec']) {
   });
 }
 
+describe('FLUSHALL then SIGKILL', () => {
+  it('does not bring back flushed keys and keeps the writes after the flush', async () => {
+    const node = await startQuorumkv(['--engine', 'rocksdb', '--appendfsync', 'everysec']);
+    const c = await client(node.port);
+    const before = c.pipeline();
+    for (let i = 0; i < 3000; i++) before.set(`old:${i}`, 'x');
+    await before.exec();
+    await c.flushall();
+    const after = c.pipeline();
+    for (let i = 0; i < 1000; i++) after.set(`new:${i}`, String(i));
+    await after.exec();
+    await node.kill();
+    c.disconnect();
+    const again = await startQuorumkv(['--engine', 'rocksdb'], { dir: node.dir });
+    const c2 = await client(again.port);
+    expect(await c2.dbsize()).toBe(1000);
+    expect(await c2.exists('old:0', 'old:2999')).toBe(0);
+    expect(await c2.get('new:999')).toBe('999');
+    c2.disconnect();
+    await again.stop();
+  });
+});
+
 describe('clean shutdown', () => {
   it('SIGTERM finishes, flushes and closes; everything is there after a restart', async () => {
     const node = await startQuorumkv(['--engine', 'rocksdb', '--appendfsync', 'no']);
