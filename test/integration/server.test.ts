@@ -6,14 +6,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
-import Redis from 'ioredis';
+import Redis, { type RedisOptions } from 'ioredis';
 import { QUORUMKV_MAIN, startQuorumkv, stopAll, waitFor } from '../support/servers';
 
 afterAll(async () => {
   await stopAll();
 });
 
-async function connect(port: number, extra: Partial<ConstructorParameters<typeof Redis>[0] & object> = {}): Promise<Redis> {
+async function connect(port: number, extra: RedisOptions = {}): Promise<Redis> {
   const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...extra });
   c.on('error', () => undefined);
   await c.connect();

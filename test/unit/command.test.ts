@@ -4,11 +4,6 @@
  * bytes must be equal in RESP2 and RESP3. Where Redis's order is its hash table's (random
  * per process: subcommand lists, COMMAND LIST), both replies are compared after sorting.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkSpecAgainstMeta, commandCommands, deriveAclCategories } from '../../src/commands/command';
 import { REDIS_META } from '../../src/commands/redis-meta.generated';
@@ -17,6 +12,7 @@ import { NO_KEYS, type CommandContext, type CommandSpec } from '../../src/comman
 import { ReplyWriter } from '../../src/resp/writer';
 import { RawClient } from '../support/raw-client';
 import { decodeFrame, escapeBytes, type Frame } from '../support/resp-frames';
+import { startRedis, type ServerProcess } from '../support/servers';
 
 // ---------------------------------------------------------------------------------------
 // Tables.
@@ -93,61 +89,20 @@ function ours(table: CommandTable, proto: 2 | 3, ...args: string[]): Buffer {
 // ---------------------------------------------------------------------------------------
 // The reference server.
 // ---------------------------------------------------------------------------------------
-let redis: ChildProcess;
-let redisDir: string;
+let redis: ServerProcess;
 const clients: Record<2 | 3, RawClient> = {} as Record<2 | 3, RawClient>;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once redis-server logs that it accepts connections; bounded. */
-function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${log}`)), 10_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited (${code}):\n${log}`));
-    });
-  });
-}
-
 beforeAll(async () => {
-  redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'command-test-'));
-  const port = await freePort();
-  redis = await startRedis(port, redisDir);
-  clients[2] = await RawClient.connect(port);
-  clients[3] = await RawClient.connect(port);
+  redis = await startRedis();
+  clients[2] = await RawClient.connect(redis.port);
+  clients[3] = await RawClient.connect(redis.port);
   await clients[3].send('HELLO', '3');
 });
 
 afterAll(async () => {
   clients[2]?.close();
   clients[3]?.close();
-  if (redis?.pid !== undefined && redis.exitCode === null) {
-    const exited = new Promise((r) => redis.once('exit', r));
-    process.kill(redis.pid, 'SIGTERM');
-    await exited;
-  }
-  if (redisDir) fs.rmSync(redisDir, { recursive: true, force: true });
+  if (redis) await redis.stop();
 });
 
 function theirs(proto: 2 | 3, ...args: string[]): Promise<Buffer> {

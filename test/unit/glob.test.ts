@@ -2,16 +2,15 @@
  * Tests for src/util/glob.ts: a table of Redis 7.0.15 matching behaviour (quirks included),
  * properties, and a differential run against a real redis-server that this file starts on a
  * free port: KEYS <pattern> over a set of tricky keys for many fixed and random patterns
- * (case-sensitive path), and CONFIG GET <pattern> over the config names (nocase path). The
- * differential part is skipped when redis-server is not installed. Set QK_SEED to explore
- * other random patterns.
+ * (case-sensitive path), and CONFIG GET <pattern> over the config names (nocase path).
+ * redis-server is a required test dependency: without it the differential part fails. Set
+ * QK_SEED to explore other random patterns.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import fc from 'fast-check';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringMatch } from '../../src/util/glob';
+import { startRedis, type ServerProcess } from '../support/servers';
 
 const SEED = process.env.QK_SEED ? Number(process.env.QK_SEED) : 20240607;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -170,56 +169,6 @@ describe('stringMatch properties', () => {
 /* Differential against redis-server                                                          */
 /* ------------------------------------------------------------------------------------------ */
 
-const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function pingOnce(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.once('data', (d) => done(d.toString('latin1').startsWith('+PONG')));
-  });
-}
-
-async function startRedis(): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (await pingOnce(port)) return { port, child };
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  if (child.pid !== undefined) process.kill(child.pid);
-  throw new Error(`redis-server did not answer PING on port ${port}`);
-}
-
-/** Stop the server this file started (by pid) and wait, bounded, until it has exited. */
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(child.pid);
-  await Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, 5000))]);
-}
-
 /** Small alphabet that exercises every special character of the glob syntax. */
 const GLOB_ALPHABET = ['a', 'b', 'A', '*', '?', '[', ']', '^', '\\', '-', '\xc8'];
 
@@ -238,8 +187,8 @@ const TRICKY_PATTERNS = [
   '*a'.repeat(1000), '*a'.repeat(1001), 'a*'.repeat(1001), 'a*'.repeat(1002), '*a'.repeat(30) + 'b',
 ];
 
-describe.skipIf(!HAVE_REDIS)('differential against redis-server', () => {
-  let server: { port: number; child: ChildProcess };
+describe('differential against redis-server', () => {
+  let server: ServerProcess;
   let client: Redis;
 
   beforeAll(async () => {
@@ -249,7 +198,7 @@ describe.skipIf(!HAVE_REDIS)('differential against redis-server', () => {
 
   afterAll(async () => {
     client?.disconnect();
-    if (server) await stopRedis(server.child);
+    if (server) await server.stop();
   });
 
   it('KEYS <pattern> returns exactly the keys stringMatch accepts', async () => {

@@ -1,12 +1,10 @@
 /*
  * Tests for src/util/numbers.ts: tables of Redis 7.0.15 behaviour, properties, and a
  * differential run against a real redis-server that this file starts on a free port
- * (INCR/INCRBY/DECRBY, INCRBYFLOAT, ZADD+ZSCORE compared reply by reply). The differential
- * part is skipped when redis-server is not installed. Random inputs come from fixed seeds;
- * set QK_SEED to explore others.
+ * (INCR/INCRBY/DECRBY, INCRBYFLOAT, ZADD+ZSCORE compared reply by reply). redis-server is a
+ * required test dependency: without it the differential part fails. Random inputs come from
+ * fixed seeds; set QK_SEED to explore others.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import fc from 'fast-check';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +27,7 @@ import {
   parseLongLong,
   parseSafeInt,
 } from '../../src/util/numbers';
+import { startRedis, type ServerProcess } from '../support/servers';
 
 const SEED = process.env.QK_SEED ? Number(process.env.QK_SEED) : 20240607;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -394,56 +393,6 @@ describe('formatDouble (addReplyDouble, %.17g)', () => {
 /* Differential against redis-server                                                          */
 /* ------------------------------------------------------------------------------------------ */
 
-const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function pingOnce(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.once('data', (d) => done(d.toString('latin1').startsWith('+PONG')));
-  });
-}
-
-async function startRedis(): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (await pingOnce(port)) return { port, child };
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  if (child.pid !== undefined) process.kill(child.pid);
-  throw new Error(`redis-server did not answer PING on port ${port}`);
-}
-
-/** Stop the server this file started (by pid) and wait, bounded, until it has exited. */
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(child.pid);
-  await Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, 5000))]);
-}
-
 type Reply = string | { error: string };
 /** An expected reply; undefined where the reply does not matter (DEL). */
 type Expected = Reply | undefined;
@@ -537,8 +486,8 @@ function floatTexts(numRuns: number, seed: number): string[] {
   return fc.sample(fc.oneof(decimal, hex, fromDouble, small, small, garbage), { numRuns, seed });
 }
 
-describe.skipIf(!HAVE_REDIS)('differential against redis-server', () => {
-  let server: { port: number; child: ChildProcess };
+describe('differential against redis-server', () => {
+  let server: ServerProcess;
   let client: Redis;
 
   beforeAll(async () => {
@@ -548,7 +497,7 @@ describe.skipIf(!HAVE_REDIS)('differential against redis-server', () => {
 
   afterAll(async () => {
     client?.disconnect();
-    if (server) await stopRedis(server.child);
+    if (server) await server.stop();
   });
 
   it('INCR, INCRBY and DECRBY agree on parsing, overflow and results', async () => {
