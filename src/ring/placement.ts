@@ -21,10 +21,16 @@
  *   which gives node j a share w_j / Σw. Math.log is V8's fdlibm port, the same on every
  *   platform; clusters of equal weights never call it.
  * - ranges are stable: partition boundaries never move, only owners change.
- * Ties (equal scores) go to the smaller node id.
+ * Ties (equal scores) go to the smaller node id. The score of member m for partition p is
+ * tokens.ts `partitionScore(nodeSeeds(m.id), p)`.
  *
- * Build cost is Q × members integer hashes (measured ≈ 18 ms for 10 members at Q = 2^16,
- * linear in members); builds happen on membership changes only, never per command.
+ * The price: many small arcs, about Q·(1-1/n) (≈ 59,700 for 10 nodes; a node is a replica
+ * of ≈ 4,400 merged ranges at N=3), where 128 random tokens give 128·n arcs. Consumers
+ * that keep state per range (anti-entropy trees, streaming) should group ranges (by
+ * replica set, or by coarse token buckets), not keep state per arc.
+ *
+ * Build cost is Q × members integer hashes (measured ≈ 9 ms for 10 members at Q = 2^16,
+ * ≈ 5 ms for 3, linear in members); builds happen on membership changes, never per command.
  *
  * `placement: 'tokens'` keeps Cassandra's scheme (each node's `vnodes` tokens from
  * vnodeTokens) for comparison and for anyone who prefers it; tokens of different nodes
@@ -33,9 +39,10 @@
  *
  * Adjacent arcs with the same owner are merged, which changes no preference list.
  */
-import { nodeSeeds, partitionEnd, partitionScore, vnodeTokens } from './tokens';
+import { murmur32Words, nodeSeeds, partitionEnd, vnodeTokens } from './tokens';
 
-export type Placement = 'partitions' | 'tokens';
+/** 'explicit': tokens given by the caller (Ring.fromTokens), as Cassandra's initial_token. */
+export type Placement = 'partitions' | 'tokens' | 'explicit';
 
 /** log2 of the default partition count (2^16 = 65,536 partitions). */
 export const DEFAULT_PARTITION_BITS = 16;
@@ -55,37 +62,54 @@ export interface Arcs {
 }
 
 /** Members must be sorted by id (unique ids). */
-export function placeArcs(members: readonly PlacedMember[], placement: Placement, partitionBits: number): Arcs {
+export function placeArcs(members: readonly PlacedMember[], placement: 'partitions' | 'tokens', partitionBits: number): Arcs {
   if (members.length === 0) return { ends: new Uint32Array(0), owners: new Uint32Array(0) };
-  return placement === 'partitions' ? placePartitions(members, partitionBits) : placeTokens(members);
+  return placement === 'partitions' ? placePartitions(members, partitionBits) : placeTokens(members, (m) => vnodeTokens(m.id, m.vnodes));
 }
 
 function placePartitions(members: readonly PlacedMember[], bits: number): Arcs {
   const q = 2 ** bits;
-  // Group members by weight; each group keeps members in id order for the tie-break.
-  const groups = new Map<number, { seeds: (readonly [number, number])[]; index: number[] }>();
+  // Group members by weight; within a group members stay in id order (the tie-break).
+  const byWeight = new Map<number, number[]>();
   members.forEach((m, index) => {
-    let g = groups.get(m.vnodes);
-    if (g === undefined) groups.set(m.vnodes, (g = { seeds: [], index: [] }));
-    g.seeds.push(nodeSeeds(m.id));
-    g.index.push(index);
+    const g = byWeight.get(m.vnodes);
+    if (g === undefined) byWeight.set(m.vnodes, [index]);
+    else g.push(index);
   });
-  const weighted = [...groups.entries()].map(([weight, g]) => ({ weight, ...g }));
+  const groups = [...byWeight.entries()].map(([weight, index]) => {
+    const seeds = index.map((i) => nodeSeeds(members[i].id));
+    return { weight, index: Int32Array.from(index), seed0: Int32Array.from(seeds, (s) => s[0]), seed1: Int32Array.from(seeds, (s) => s[1]) };
+  });
   const owner = new Uint32Array(q);
-  for (let p = 0; p < q; p++) {
+  if (groups.length === 1) {
+    // Equal weights (the usual case): integer scores only.
+    const { index, seed0, seed1 } = groups[0];
+    for (let p = 0; p < q; p++) {
+      let best = -1;
+      let bestIndex = -1;
+      for (let i = 0; i < index.length; i++) {
+        const h = murmur32Words(seed0[i], p, seed1[i]);
+        if (h > best) {
+          best = h;
+          bestIndex = index[i];
+        }
+      }
+      owner[p] = bestIndex;
+    }
+  } else for (let p = 0; p < q; p++) {
     let bestIndex = -1;
     let bestScore = -Infinity;
-    for (const g of weighted) {
+    for (const g of groups) {
       let gBest = -1;
       let gIndex = -1;
-      for (let i = 0; i < g.seeds.length; i++) {
-        const s = partitionScore(g.seeds[i], p);
-        if (s > gBest) {
-          gBest = s;
+      for (let i = 0; i < g.index.length; i++) {
+        const h = murmur32Words(g.seed0[i], p, g.seed1[i]);
+        if (h > gBest) {
+          gBest = h;
           gIndex = g.index[i];
         }
       }
-      const score = weighted.length === 1 ? gBest : Math.log((gBest + 0.5) / 2 ** 32) / g.weight;
+      const score = Math.log((gBest + 0.5) / 2 ** 32) / g.weight;
       if (score > bestScore || (score === bestScore && gIndex < bestIndex)) {
         bestScore = score;
         bestIndex = gIndex;
@@ -93,20 +117,22 @@ function placePartitions(members: readonly PlacedMember[], bits: number): Arcs {
     }
     owner[p] = bestIndex;
   }
-  const ends: number[] = [];
-  const owners: number[] = [];
+  const ends = new Uint32Array(q);
+  const owners = new Uint32Array(q);
+  let arcs = 0;
   for (let p = 0; p < q; p++) {
     if (p + 1 < q && owner[p + 1] === owner[p]) continue;
-    ends.push(partitionEnd(p, bits));
-    owners.push(owner[p]);
+    ends[arcs] = partitionEnd(p, bits);
+    owners[arcs++] = owner[p];
   }
-  return { ends: Uint32Array.from(ends), owners: Uint32Array.from(owners) };
+  return { ends: ends.slice(0, arcs), owners: owners.slice(0, arcs) };
 }
 
-function placeTokens(members: readonly PlacedMember[]): Arcs {
+/** Arcs from each member's tokens (members sorted by id); used by 'tokens' and 'explicit'. */
+export function placeTokens<M extends PlacedMember>(members: readonly M[], tokensOf: (m: M) => readonly number[]): Arcs {
   const all: { token: number; index: number }[] = [];
   members.forEach((m, index) => {
-    for (const token of vnodeTokens(m.id, m.vnodes)) all.push({ token, index });
+    for (const token of tokensOf(m)) all.push({ token, index });
   });
   // Members are id-sorted, so the index order is the id order.
   all.sort((a, b) => a.token - b.token || a.index - b.index);
