@@ -1,0 +1,103 @@
+/**
+ * THE table of bus verbs: every message one node sends another is defined here, with its
+ * documentation and codec (like the client command table, but for the inside API). Reading
+ * this file tells you everything that goes over the bus.
+ *
+ * To add a verb: `export const REPLICATE = defineVerb<Req, Res>({ ... })` below (a codec for
+ * domain values may live beside the type it encodes) and add it to BUS_VERBS. ClusterBus
+ * refuses handlers for verbs missing from the table, so the table cannot drift from the code.
+ *
+ * Wire format (see also server.ts, peer.ts): a request is a RESP array of bulk strings
+ * `[verb, requestId, ...args]`; a reply is `[requestId, 'ok', ...payload]` or
+ * `[requestId, 'err', code, message]`. Replies on one connection may come out of order.
+ */
+import { BusCodecError } from './errors';
+import { codec, defineVerb, verbTable, type AnyVerb } from './verb';
+
+/** Bumped when the handshake or framing changes incompatibly. */
+export const BUS_PROTOCOL_VERSION = 1;
+/** Bounds on handshake fields, checked before anything is computed from them. */
+export const NONCE_BYTES = 16;
+const NODE_ID_MAX_BYTES = 256;
+const PROOF_BYTES = 32; // HMAC-SHA256
+
+export interface HelloRequest {
+  nodeId: string;
+  nonce: Buffer;
+  version: number;
+}
+export interface HelloResponse {
+  nodeId: string;
+  nonce: Buffer;
+  /** The server has a cluster-secret: an AUTH must follow before anything else. */
+  authRequired: boolean;
+  version: number;
+}
+
+function nodeIdFrom(b: Buffer): string {
+  if (b.length === 0 || b.length > NODE_ID_MAX_BYTES) throw new BusCodecError('bad node id');
+  return codec.toStr(b);
+}
+
+function nonceFrom(b: Buffer): Buffer {
+  if (b.length !== NONCE_BYTES) throw new BusCodecError(`nonce must be ${NONCE_BYTES} bytes`);
+  return Buffer.from(b);
+}
+
+/** An empty proof is allowed on the wire: a peer without a secret sends one, and is refused. */
+function proofFrom(b: Buffer): Buffer {
+  if (b.length !== PROOF_BYTES && b.length !== 0) throw new BusCodecError(`proof must be ${PROOF_BYTES} bytes`);
+  return Buffer.from(b);
+}
+
+export const HELLO = defineVerb<HelloRequest, HelloResponse>({
+  name: 'hello',
+  doc: 'Handshake, first request on every connection: client node id, client nonce, protocol version. Reply: server node id, server nonce, whether AUTH must follow.',
+  reserved: true,
+  encodeRequest: (r) => [codec.str(r.nodeId), r.nonce, codec.int(r.version)],
+  decodeRequest: (a) => {
+    codec.arity(a, 3, 3, 'hello');
+    return { nodeId: nodeIdFrom(a[0]), nonce: nonceFrom(a[1]), version: codec.toInt(a[2]) };
+  },
+  encodeResponse: (r) => [codec.str(r.nodeId), r.nonce, codec.bool(r.authRequired), codec.int(r.version)],
+  decodeResponse: (a) => {
+    codec.arity(a, 4, 4, 'hello reply');
+    return { nodeId: nodeIdFrom(a[0]), nonce: nonceFrom(a[1]), authRequired: codec.toBool(a[2]), version: codec.toInt(a[3]) };
+  },
+});
+
+export const AUTH = defineVerb<{ proof: Buffer }, { proof: Buffer }>({
+  name: 'auth',
+  doc: 'Handshake, second request when the server has a cluster-secret: the client proof HMAC(secret, server nonce, client nonce, client id). Reply: the server proof (mutual authentication); a wrong proof is refused and the connection closed.',
+  reserved: true,
+  encodeRequest: (r) => [r.proof],
+  decodeRequest: (a) => {
+    codec.arity(a, 1, 1, 'auth');
+    return { proof: proofFrom(a[0]) };
+  },
+  encodeResponse: (r) => [r.proof],
+  decodeResponse: (a) => {
+    codec.arity(a, 1, 1, 'auth reply');
+    return { proof: proofFrom(a[0]) };
+  },
+});
+
+export const PING = defineVerb<Buffer, Buffer>({
+  name: 'ping',
+  doc: 'Liveness and round-trip probe: the payload comes back unchanged. Served by every ClusterBus.',
+  encodeRequest: (payload) => [payload],
+  decodeRequest: (a) => {
+    codec.arity(a, 1, 1, 'ping');
+    return a[0];
+  },
+  encodeResponse: (payload) => [payload],
+  decodeResponse: (a) => {
+    codec.arity(a, 1, 1, 'ping reply');
+    return a[0];
+  },
+});
+
+/** Every verb the cluster speaks. Add new verbs here. */
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING];
+
+export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);
