@@ -18,7 +18,16 @@ function main(): void {
     }
     throw err;
   }
-  const node = new QuorumkvNode({ settings: loaded.settings, configFile: loaded.configFile, onStopped: () => process.exit(0) });
+  let node: QuorumkvNode;
+  try {
+    node = new QuorumkvNode({ settings: loaded.settings, configFile: loaded.configFile, onStopped: () => process.exit(0) });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`*** FATAL CONFIG ERROR (quorumkv) ***\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   const onSignal = (sig: string): void => {
     node.log.notice(`Received ${sig} scheduling shutdown...`);
     void node.stop();

@@ -20,6 +20,11 @@ import { CommandTable } from './commands/table';
 import { ALL_COMMANDS } from './commands';
 import { Server } from './server/server';
 import { QUORUMKV_VERSION, REDIS_COMPAT_VERSION } from './server/info';
+import type { ClusterView } from './server/server-api';
+import { ClusterBus } from './bus/bus';
+import { MembershipService, parseSeeds } from './membership/service';
+import { ConfigError } from './config/load';
+import { realScheduler } from './runtime/scheduler';
 
 export interface NodeOptions {
   settings: Settings;
@@ -50,6 +55,9 @@ export class QuorumkvNode {
   readonly keyspace: Keyspace;
   readonly server: Server;
   readonly nodeId: string;
+  /** Cluster mode (seeds given): the bus and the membership service. */
+  readonly bus: ClusterBus | null = null;
+  readonly membership: MembershipService | null = null;
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly opts: NodeOptions) {
@@ -91,7 +99,57 @@ export class QuorumkvNode {
       engineInfo: async () => ({ engine_bytes: await this.engine.approximateSize() }),
       configFile: opts.configFile,
       startedMs,
+      cluster: () => this.clusterView(),
     });
+    if (settings.seeds.length > 0) {
+      const seeds = parseSeeds(settings.seeds);
+      if (typeof seeds === 'string') throw new ConfigError(`directive 'seeds': ${seeds}`);
+      const busPort = settings.busPort !== 0 ? settings.busPort : settings.port + 10000;
+      this.bus = new ClusterBus({
+        nodeId: this.nodeId,
+        host: settings.bind[0],
+        port: busPort,
+        secret: settings.clusterSecret,
+        clock,
+        scheduler: realScheduler,
+        log: this.log,
+        random: opts.random ?? Math.random,
+      });
+      this.membership = new MembershipService({
+        self: { id: this.nodeId, host: settings.bind[0], port: settings.port, busPort, dc: settings.dc, rack: settings.rack, vnodes: settings.vnodes },
+        seeds,
+        gossipIntervalMs: settings.gossipInterval,
+        failTimeoutMs: settings.failTimeout,
+        dir: settings.dir,
+        bus: this.bus,
+        clock,
+        log: this.log,
+        random: opts.random ?? Math.random,
+      });
+    }
+  }
+
+  /** The cluster as this node sees it; a standalone node is a cluster of one. */
+  private clusterView(): ClusterView {
+    const s = this.settings;
+    const m = this.membership;
+    if (m === null) {
+      return {
+        selfId: this.nodeId,
+        nodes: () => [
+          { id: this.nodeId, host: s.bind[0], port: this.server.boundPort(), busPort: 0, dc: s.dc, rack: s.rack, vnodes: s.vnodes, status: 'normal', generation: 0, heartbeat: 0, up: true, heartbeatAgeMs: 0, self: true },
+        ],
+      };
+    }
+    return {
+      selfId: this.nodeId,
+      nodes: () =>
+        m.members().map((x) => ({
+          id: x.id, host: x.host, port: x.port, busPort: x.busPort, dc: x.dc, rack: x.rack, vnodes: x.vnodes,
+          status: x.status, generation: x.generation, heartbeat: x.heartbeat,
+          up: m.isUp(x.id), heartbeatAgeMs: x.id === this.nodeId ? 0 : m.heartbeatAgeMs(x.id), self: x.id === this.nodeId,
+        })),
+    };
   }
 
   async start(): Promise<void> {
@@ -102,6 +160,11 @@ export class QuorumkvNode {
     await this.keyspace.start();
     this.log.notice(`${s.engine} engine opened in ${s.dir}; ${this.totalKeys()} keys loaded in ${Date.now() - t0} ms`);
     await this.server.listen();
+    if (this.bus !== null && this.membership !== null) {
+      const busPort = await this.bus.start();
+      this.membership.start();
+      this.log.notice(`Cluster bus on ${s.bind[0]}:${busPort}; seeds ${s.seeds.join(' ')}`);
+    }
     this.log.notice(`Ready to accept connections on ${s.bind.join(', ')} port ${this.server.boundPort()} (appendfsync ${s.appendfsync})`);
   }
 
@@ -116,7 +179,9 @@ export class QuorumkvNode {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.log.notice('Shutting down: finishing in-flight commands');
+        this.membership?.stop();
         await this.server.stop();
+        await this.bus?.close();
         await this.keyspace.close();
         this.log.notice('quorumkv is now ready to exit, bye bye...');
         this.opts.onStopped?.();

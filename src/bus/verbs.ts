@@ -97,7 +97,22 @@ export const PING = defineVerb<Buffer, Buffer>({
   },
 });
 
+export const GOSSIP = defineVerb<Buffer, null>({
+  name: 'gossip',
+  doc: 'One gossip message (membership/messages.ts: a SYN with the sender\'s table, or the ACK answering one), as one opaque bulk. Reply: empty; an ACK travels as a request of its own.',
+  encodeRequest: (msg) => [msg],
+  decodeRequest: (a) => {
+    codec.arity(a, 1, 1, 'gossip');
+    return a[0];
+  },
+  encodeResponse: () => [],
+  decodeResponse: (a) => {
+    codec.arity(a, 0, 0, 'gossip reply');
+    return null;
+  },
+});
+
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

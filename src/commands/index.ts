@@ -7,6 +7,7 @@ import { serverCommands } from './server';
 import { stringCommands } from './strings';
 import { keyCommands } from './keys';
 import { commandCommands } from './command';
+import { ringCommands } from './ring';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -14,4 +15,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...stringCommands,
   ...keyCommands,
   ...commandCommands,
+  ...ringCommands,
 ];

@@ -11,6 +11,13 @@
 export interface Settings {
   port: number;
   busPort: number;
+  seeds: string[];
+  dc: string;
+  rack: string;
+  vnodes: number;
+  clusterSecret: string;
+  gossipInterval: number;
+  failTimeout: number;
   bind: string[];
   dir: string;
   engine: 'rocksdb' | 'memory';
@@ -57,6 +64,13 @@ const GB = 1024 * MB;
 export const DIRECTIVES: readonly Directive[] = [
   { name: 'port', key: 'port', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'TCP port for clients.' },
   { name: 'bus-port', key: 'busPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'TCP port of the cluster bus; 0 means port + 10000. A standalone node does not open it.' },
+  { name: 'seeds', key: 'seeds', kind: { t: 'list' }, mutable: false, doc: 'Cluster bus addresses (host:bus-port) of nodes to contact when joining; empty: standalone.' },
+  { name: 'dc', key: 'dc', kind: { t: 'string' }, mutable: false, doc: 'Data center of this node.' },
+  { name: 'rack', key: 'rack', kind: { t: 'string' }, mutable: false, doc: 'Rack of this node.' },
+  { name: 'vnodes', key: 'vnodes', kind: { t: 'int', min: 1, max: 4096 }, mutable: false, doc: 'Weight of this node on the ring (more for bigger machines).' },
+  { name: 'cluster-secret', key: 'clusterSecret', kind: { t: 'string' }, mutable: false, doc: 'Shared secret nodes prove to each other on the cluster bus; empty: unauthenticated.' },
+  { name: 'gossip-interval', key: 'gossipInterval', kind: { t: 'duration', min: 10, max: 60_000 }, mutable: false, doc: 'How often a node bumps its heartbeat and gossips its membership table.' },
+  { name: 'fail-timeout', key: 'failTimeout', kind: { t: 'duration', min: 50, max: 3_600_000 }, mutable: false, doc: 'A peer whose heartbeat has not advanced for this long (or whose phi exceeds 8) is considered down.' },
   { name: 'bind', key: 'bind', kind: { t: 'list' }, mutable: false, doc: 'Addresses to listen on (space separated).' },
   { name: 'dir', key: 'dir', kind: { t: 'string' }, mutable: false, protected: true, doc: 'Data directory (RocksDB files, node id).' },
   { name: 'engine', key: 'engine', kind: { t: 'enum', values: ['rocksdb', 'memory'] }, mutable: false, doc: 'Storage engine: rocksdb (on disk) or memory (nothing persisted).' },
@@ -81,6 +95,13 @@ export function defaultSettings(): Settings {
   return {
     port: 6379,
     busPort: 0,
+    seeds: [],
+    dc: 'dc1',
+    rack: 'rack1',
+    vnodes: 128,
+    clusterSecret: '',
+    gossipInterval: 1000,
+    failTimeout: 5000,
     bind: ['127.0.0.1'],
     dir: './data',
     engine: 'rocksdb',

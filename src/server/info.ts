@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Settings } from '../config/settings';
 import { DB_COUNT, type Keyspace } from '../storage/keyspace';
 import type { ServerStats } from './server';
+import type { ClusterView } from './server-api';
 
 export const REDIS_COMPAT_VERSION = '7.0.15';
 export const QUORUMKV_VERSION: string = packageVersion();
@@ -37,9 +38,10 @@ export interface InfoSource {
   startedMs: number;
   configFile: string | null;
   engineInfo: () => Promise<Record<string, string | number>>;
+  cluster: ClusterView;
 }
 
-const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace', 'storage'];
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace', 'storage', 'ring'];
 
 function human(bytes: number): string {
   const units = ['B', 'K', 'M', 'G', 'T'];
@@ -159,6 +161,21 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
         fields[`db${db}`] = `keys=${keys},expires=${ks.expiresCount(db)},avg_ttl=${ks.expiries.averageTtlMs(db, src.nowMs)}`;
       }
       return ['Keyspace', fields];
+    }
+    case 'ring': {
+      const nodes = src.cluster.nodes();
+      return [
+        'Ring',
+        {
+          node_id: src.cluster.selfId,
+          cluster_mode: s.seeds.length > 0 ? 1 : 0,
+          nodes_known: nodes.length,
+          nodes_up: nodes.filter((n) => n.up).length,
+          dc: s.dc,
+          rack: s.rack,
+          vnodes: s.vnodes,
+        },
+      ];
     }
     case 'storage':
       return ['Storage', { engine: s.engine, dir: s.dir, ...(await src.engineInfo()) }];

@@ -14,6 +14,30 @@ export interface ClientKillFilter {
   skipMe: boolean;
 }
 
+/** One row of RING NODES: a member as this node sees it. */
+export interface NodeView {
+  id: string;
+  host: string;
+  port: number;
+  busPort: number;
+  dc: string;
+  rack: string;
+  vnodes: number;
+  status: string;
+  generation: number;
+  heartbeat: number;
+  up: boolean;
+  /** Milliseconds since its heartbeat last advanced (null: never seen; 0 for ourselves). */
+  heartbeatAgeMs: number | null;
+  self: boolean;
+}
+
+/** What the cluster looks like from here (a standalone node is a cluster of one). */
+export interface ClusterView {
+  selfId: string;
+  nodes(): NodeView[];
+}
+
 export interface ServerApi {
   /** Current directive values (CONFIG SET changes them in place). */
   readonly settings: Settings;
@@ -34,6 +58,8 @@ export interface ServerApi {
   /** CONFIG GET: name → value for every directive matching one of the patterns. */
   configGet(patterns: Buffer[]): [string, string][];
   configResetStat(): void;
+  /** Membership as this node sees it. */
+  cluster(): ClusterView;
   /** Stop the server: flush, close storage, exit. */
   shutdown(): Promise<void>;
 }

@@ -13,7 +13,7 @@ import { E } from '../commands/errors';
 import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
 import { stringMatch } from '../util/glob';
 import { Connection } from './connection';
-import type { ClientKillFilter, ServerApi } from './server-api';
+import type { ClientKillFilter, ClusterView, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
 import { buildInfo } from './info';
 
@@ -44,6 +44,8 @@ export interface ServerDeps {
   engineInfo: () => Promise<Record<string, string | number>>;
   configFile: string | null;
   startedMs: number;
+  /** The cluster as this node sees it. */
+  cluster: () => ClusterView;
 }
 
 export class Server {
@@ -205,6 +207,7 @@ export class Server {
           startedMs: self.deps.startedMs,
           configFile: self.deps.configFile,
           engineInfo: self.deps.engineInfo,
+          cluster: self.deps.cluster(),
         }),
       configGet: (patterns) => this.configGet(patterns),
       configSet: (pairs) => this.configSet(pairs),
@@ -213,6 +216,7 @@ export class Server {
         for (const k of Object.keys(this.keyspace.stats) as (keyof Keyspace['stats'])[]) this.keyspace.stats[k] = 0;
       },
       shutdown: () => this.deps.shutdown(),
+      cluster: () => this.deps.cluster(),
     };
   }
 

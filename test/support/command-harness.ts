@@ -117,6 +117,7 @@ export class CommandHarness {
       configSet: () => unused('configSet'),
       configGet: () => unused('configGet'),
       configResetStat: () => unused('configResetStat'),
+      cluster: () => unused('cluster'),
       shutdown: () => unused('shutdown'),
     };
     return { reply: this.writer, db: this.dbView(this.dbIndex), client, server, nowMs: this.clock.nowMs() };

