@@ -20,7 +20,8 @@ import { CommandTable } from './commands/table';
 import { ALL_COMMANDS } from './commands';
 import { Server } from './server/server';
 import { QUORUMKV_VERSION, REDIS_COMPAT_VERSION } from './server/info';
-import type { ClusterView } from './server/server-api';
+import type { ClusterView, Placement } from './server/server-api';
+import { Coordinator } from './coordinator/coordinator';
 import { ClusterBus } from './bus/bus';
 import { MembershipService, parseSeeds } from './membership/service';
 import { ConfigError } from './config/load';
@@ -58,6 +59,8 @@ export class QuorumkvNode {
   /** Cluster mode (seeds given): the bus and the membership service. */
   readonly bus: ClusterBus | null = null;
   readonly membership: MembershipService | null = null;
+  readonly coordinator: Coordinator | null = null;
+  private readonly table = new CommandTable(ALL_COMMANDS);
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly opts: NodeOptions) {
@@ -82,7 +85,7 @@ export class QuorumkvNode {
       cacheMaxBytes: settings.cacheSize,
       syncEveryBatch: settings.appendfsync === 'always',
       // A standalone node has no replica that could miss a delete: markers go at once.
-      tombstoneGraceMs: 0,
+      tombstoneGraceMs: settings.seeds.length > 0 ? settings.tombstoneGrace : 0,
       nodeTag: nodeTag(this.nodeId),
       nowMs: () => clock.nowMs(),
       onFatal: (err) => this.server.fatal(err),
@@ -91,7 +94,7 @@ export class QuorumkvNode {
     this.server = new Server({
       settings,
       keyspace: this.keyspace,
-      table: new CommandTable(ALL_COMMANDS),
+      table: this.table,
       clock,
       log: this.log,
       random: opts.random ?? Math.random,
@@ -100,6 +103,7 @@ export class QuorumkvNode {
       configFile: opts.configFile,
       startedMs,
       cluster: () => this.clusterView(),
+      placement: () => this.placement(),
     });
     if (settings.seeds.length > 0) {
       const seeds = parseSeeds(settings.seeds);
@@ -126,7 +130,36 @@ export class QuorumkvNode {
         log: this.log,
         random: opts.random ?? Math.random,
       });
+      this.coordinator = new Coordinator({
+        selfId: this.nodeId,
+        settings,
+        keyspace: this.keyspace,
+        membership: this.membership,
+        bus: this.bus,
+        table: this.table,
+        clock,
+        log: this.log,
+        random: opts.random ?? Math.random,
+        api: () => this.server.api,
+      });
+      const coordinator = this.coordinator;
+      this.server.executor = (entry, ctx, argv) => coordinator.execute(entry, ctx, argv);
     }
+  }
+
+  /** N, W and R: from the coordinator in a cluster; 1, 1, 1 alone. */
+  private placement(): Placement {
+    const c = this.coordinator;
+    const m = this.membership;
+    if (c === null || m === null) {
+      return { replicas: () => 1, owners: () => [this.nodeId], levels: () => ({ w: 1, r: 1 }), setLevels: () => undefined };
+    }
+    return {
+      replicas: () => this.settings.replicas,
+      owners: (key) => m.currentRing().ownersOfKey(key, this.settings.replicas),
+      levels: (client) => c.levels(client),
+      setLevels: (client, l) => c.setLevels(client, l),
+    };
   }
 
   /** The cluster as this node sees it; a standalone node is a cluster of one. */

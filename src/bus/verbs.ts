@@ -112,7 +112,38 @@ export const GOSSIP = defineVerb<Buffer, null>({
   },
 });
 
+/** A verb whose request and reply are plain argument lists, decoded by its handler. */
+function rawVerb(name: string, doc: string): ReturnType<typeof defineVerb<Buffer[], Buffer[]>> {
+  return defineVerb<Buffer[], Buffer[]>({
+    name,
+    doc,
+    encodeRequest: (a) => a,
+    decodeRequest: (a) => a,
+    encodeResponse: (a) => a,
+    decodeResponse: (a) => a,
+  });
+}
+
+export const FORWARD = rawVerb(
+  'forward',
+  'Run a client command at this node, which is a replica of its key (the primary, for a write): [db, resp, w, r, ...argv]. Reply: [the RESP reply bytes]. Used when the client\'s node is not the one that must execute.',
+);
+
+export const REPLICATE = rawVerb(
+  'replicate',
+  'Merge a delta into this replica: [db, key, encoded record]. Reply: [] once the merged record is durable here (as a client write would be).',
+);
+
+export const DIGEST = rawVerb('digest', 'This replica\'s digest of a key\'s record: [db, key]. Reply: [sha1 of the canonical record].');
+
+export const READ_RECORD = rawVerb('read', 'This replica\'s whole record of a key: [db, key]. Reply: [encoded record], or [] when it has none.');
+
+export const KEYSPACE = rawVerb(
+  'keyspace',
+  'Keyspace-wide work on this node\'s share of the keys: [op, db, ...]. count: [count]; keys: [key...]; scan: [next token, key...]; random: [key] or []; flush: [].',
+);
+
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEYSPACE];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

@@ -313,7 +313,7 @@ async function keys(ctx: CommandContext, argv: Buffer[]): Promise<void> {
   const pattern = argv[1];
   const all = isMatchAll(pattern);
   const out: Buffer[] = [];
-  await ctx.db.ks.forEachLive(ctx.db.index, 0, ctx.nowMs, (key, rec) => {
+  await ctx.db.forEachLive(0, ctx.nowMs, (key, rec) => {
     if (rec.meta !== null && (all || stringMatch(pattern, key, false))) out.push(key);
     return true;
   });
@@ -395,7 +395,7 @@ async function scan(ctx: CommandContext, argv: Buffer[]): Promise<void> {
   if (cursor <= BigInt(TOKEN_MAX)) {
     let examined = 0;
     let lastToken = -1;
-    const finished = await ctx.db.ks.forEachLive(ctx.db.index, Number(cursor), ctx.nowMs, (key, rec, token) => {
+    const finished = await ctx.db.forEachLive(Number(cursor), ctx.nowMs, (key, rec, token) => {
       if (examined >= count && token !== lastToken) {
         next = token;
         return false;
@@ -428,13 +428,13 @@ async function randomkey(ctx: CommandContext): Promise<void> {
   }
   const start = Math.min(Math.floor(ctx.server.random() * 2 ** 32), TOKEN_MAX);
   const found: { key: Buffer | null } = { key: null };
-  await db.ks.forEachLive(db.index, start, ctx.nowMs, (key, rec) => {
+  await db.forEachLive(start, ctx.nowMs, (key, rec) => {
     if (rec.meta === null) return true;
     found.key = key;
     return false;
   });
   if (found.key === null && start > 0) {
-    await db.ks.forEachLive(db.index, 0, ctx.nowMs, (key, rec, token) => {
+    await db.forEachLive(0, ctx.nowMs, (key, rec, token) => {
       if (token >= start) return false;
       if (rec.meta === null) return true;
       found.key = key;

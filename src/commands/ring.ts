@@ -3,6 +3,75 @@
  * this node sees it, one map per node (a flat array in RESP2).
  */
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
+import { isEmptyRecord, liveType, recordDigest } from '../storage/record';
+import { parseConsistency } from '../coordinator/quorum';
+
+function owners(ctx: CommandContext, argv: Buffer[]): void {
+  const list = ctx.server.placement().owners(argv[2]);
+  ctx.reply.array(list.length);
+  for (const id of list) ctx.reply.bulkString(id);
+}
+
+/** This node's own copy of a key, whatever its liveness: nil when it holds nothing. */
+async function local(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+  const key = argv[2];
+  const ks = ctx.db.ks;
+  const loading = ks.ensureLoaded(ctx.db.index, [key]);
+  if (loading !== null) await loading;
+  try {
+    const rec = ks.storedRecord(ctx.db.index, key);
+    const r = ctx.reply;
+    if (rec === null || isEmptyRecord(rec)) {
+      r.nil();
+      return;
+    }
+    const type = liveType(rec, ctx.nowMs);
+    const at = rec.meta === null ? 0 : rec.meta.expireAtMs;
+    r.map(7);
+    r.bulkString('type');
+    r.bulkString(type ?? 'none');
+    r.bulkString('meta-stamp');
+    r.bulkString(rec.meta === null ? '' : `${rec.meta.t}.${rec.meta.n}`);
+    r.bulkString('deleted-at');
+    r.bulkString(rec.del === null ? '' : `${rec.del.t}.${rec.del.n}`);
+    r.bulkString('cells');
+    r.array(rec.cells === null ? 0 : rec.cells.size * 2);
+    if (rec.cells !== null) {
+      for (const [field, cell] of rec.cells) {
+        r.bulk(Buffer.from(field, 'latin1'));
+        r.bulkString(`${cell.t}.${cell.n}${cell.value === null ? ' deleted' : ''}`);
+      }
+    }
+    r.bulkString('expire-at-ms');
+    r.integer(at);
+    r.bulkString('ttl-ms');
+    r.integer(at === 0 ? -1 : Math.max(0, at - ctx.nowMs));
+    r.bulkString('digest');
+    r.bulkString(recordDigest(rec).toString('hex'));
+  } finally {
+    if (loading !== null) ks.unpin(ctx.db.index, [key]);
+  }
+}
+
+function consistency(ctx: CommandContext, argv: Buffer[]): void {
+  const p = ctx.server.placement();
+  if (argv.length === 1) {
+    const l = p.levels(ctx.client);
+    ctx.reply.array(4);
+    ctx.reply.bulkString('W');
+    ctx.reply.integer(l.w);
+    ctx.reply.bulkString('R');
+    ctx.reply.integer(l.r);
+    return;
+  }
+  const parsed = parseConsistency(argv.slice(1).map((a) => a.toString('latin1')), p.replicas());
+  if (typeof parsed === 'string') {
+    ctx.reply.error(parsed);
+    return;
+  }
+  p.setLevels(ctx.client, parsed);
+  ctx.reply.ok();
+}
 
 function nodes(ctx: CommandContext): void {
   const r = ctx.reply;
@@ -41,11 +110,17 @@ const RING_HELP = [
   'NODES',
   '    List the members of the cluster as this node sees them: id, addresses, dc, rack,',
   '    vnodes, state (up/down), status, generation, heartbeat age, and which one is this node.',
+  'OWNERS <key>',
+  '    The key\'s replicas (its preference list), primary first.',
+  'LOCAL <key>',
+  '    This node\'s own copy of the key: type, version stamps, cells, expiry, digest; nil if none.',
   'HELP',
   '    Print this help.',
 ];
 
 const ringSubcommands: CommandSpec[] = [
+  { name: 'owners', arity: 3, flags: ['readonly', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Lists the replicas of a key, primary first.', since: '0.1.0', handler: owners },
+  { name: 'local', arity: 3, flags: ['readonly', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Shows this node\'s own copy of a key.', since: '0.1.0', handler: local },
   { name: 'nodes', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Lists the members of the cluster as this node sees them.', since: '0.1.0', handler: nodes },
   {
     name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Returns helpful text about the different subcommands.', since: '0.1.0',
@@ -57,5 +132,6 @@ const ringSubcommands: CommandSpec[] = [
 ];
 
 export const ringCommands: readonly CommandSpec[] = [
+  { name: 'consistency', arity: -1, flags: ['fast', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Shows or sets this connection\'s write and read quorums.', since: '0.1.0', handler: consistency },
   { name: 'ring', arity: -2, flags: [], keys: NO_KEYS, group: 'cluster', summary: 'A container for quorumkv cluster commands.', since: '0.1.0', subcommands: ringSubcommands },
 ];

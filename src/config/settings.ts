@@ -18,6 +18,10 @@ export interface Settings {
   clusterSecret: string;
   gossipInterval: number;
   failTimeout: number;
+  replicas: number;
+  writeQuorum: number;
+  readQuorum: number;
+  requestTimeout: number;
   bind: string[];
   dir: string;
   engine: 'rocksdb' | 'memory';
@@ -71,6 +75,10 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'cluster-secret', key: 'clusterSecret', kind: { t: 'string' }, mutable: false, doc: 'Shared secret nodes prove to each other on the cluster bus; empty: unauthenticated.' },
   { name: 'gossip-interval', key: 'gossipInterval', kind: { t: 'duration', min: 10, max: 60_000 }, mutable: false, doc: 'How often a node bumps its heartbeat and gossips its membership table.' },
   { name: 'fail-timeout', key: 'failTimeout', kind: { t: 'duration', min: 50, max: 3_600_000 }, mutable: false, doc: 'A peer whose heartbeat has not advanced for this long (or whose phi exceeds 8) is considered down.' },
+  { name: 'replicas', key: 'replicas', kind: { t: 'int', min: 1, max: 64 }, mutable: false, doc: 'N: how many nodes hold a copy of each key (in cluster mode).' },
+  { name: 'write-quorum', key: 'writeQuorum', kind: { t: 'int', min: 1, max: 64 }, mutable: true, doc: 'W: replicas that must hold a write before it is acknowledged (default for new connections).' },
+  { name: 'read-quorum', key: 'readQuorum', kind: { t: 'int', min: 1, max: 64 }, mutable: true, doc: 'R: replicas a read consults (default for new connections). R + W > N gives strong reads.' },
+  { name: 'request-timeout', key: 'requestTimeout', kind: { t: 'duration', min: 10, max: 600_000 }, mutable: true, doc: 'How long a coordinator waits for replicas before answering NOQUORUM.' },
   { name: 'bind', key: 'bind', kind: { t: 'list' }, mutable: false, doc: 'Addresses to listen on (space separated).' },
   { name: 'dir', key: 'dir', kind: { t: 'string' }, mutable: false, protected: true, doc: 'Data directory (RocksDB files, node id).' },
   { name: 'engine', key: 'engine', kind: { t: 'enum', values: ['rocksdb', 'memory'] }, mutable: false, doc: 'Storage engine: rocksdb (on disk) or memory (nothing persisted).' },
@@ -102,6 +110,10 @@ export function defaultSettings(): Settings {
     clusterSecret: '',
     gossipInterval: 1000,
     failTimeout: 5000,
+    replicas: 3,
+    writeQuorum: 2,
+    readQuorum: 2,
+    requestTimeout: 2000,
     bind: ['127.0.0.1'],
     dir: './data',
     engine: 'rocksdb',

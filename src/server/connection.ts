@@ -19,7 +19,7 @@ import { ReplyWriter } from '../resp/writer';
 import { E } from '../commands/errors';
 import type { CommandContext } from '../commands/types';
 import type { ClientState } from './client-state';
-import { execute, resolve } from './dispatch';
+import { resolve } from './dispatch';
 import type { DbView } from '../storage/keyspace';
 import type { Server } from './server';
 
@@ -152,7 +152,7 @@ export class Connection implements ClientState {
       ctx.nowMs = now;
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
-      const pending = execute(entry, ctx, argv);
+      const pending = server.executor(entry, ctx, argv);
       if (pending !== undefined) {
         this.busy = true;
         this.flush();

@@ -38,6 +38,16 @@ export interface ClusterView {
   nodes(): NodeView[];
 }
 
+/** Placement and per-connection quorum levels (a standalone node: N = W = R = 1). */
+export interface Placement {
+  /** N, the replication factor. */
+  replicas(): number;
+  /** The key's preference list, primary first. */
+  owners(key: Buffer): readonly string[];
+  levels(client: ClientState): { w: number; r: number };
+  setLevels(client: ClientState, levels: { w: number; r: number }): void;
+}
+
 export interface ServerApi {
   /** Current directive values (CONFIG SET changes them in place). */
   readonly settings: Settings;
@@ -60,6 +70,7 @@ export interface ServerApi {
   configResetStat(): void;
   /** Membership as this node sees it. */
   cluster(): ClusterView;
+  placement(): Placement;
   /** Stop the server: flush, close storage, exit. */
   shutdown(): Promise<void>;
 }

@@ -9,11 +9,13 @@ import type { Logger } from '../runtime/log';
 import type { Settings } from '../config/settings';
 import { DIRECTIVE_BY_NAME, DIRECTIVES, REDIS_READONLY, formatDirective, parseDirective } from '../config/settings';
 import type { CommandTable } from '../commands/table';
+import type { CommandContext, CommandEntry } from '../commands/types';
+import { execute } from './dispatch';
 import { E } from '../commands/errors';
 import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
 import { stringMatch } from '../util/glob';
 import { Connection } from './connection';
-import type { ClientKillFilter, ClusterView, ServerApi } from './server-api';
+import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
 import { buildInfo } from './info';
 
@@ -46,6 +48,7 @@ export interface ServerDeps {
   startedMs: number;
   /** The cluster as this node sees it. */
   cluster: () => ClusterView;
+  placement: () => Placement;
 }
 
 export class Server {
@@ -64,6 +67,8 @@ export class Server {
   private tickTimer: NodeJS.Timeout | null = null;
   private lastFsyncMs = 0;
   private accepting = true;
+  /** Runs a resolved command: locally (dispatch.execute), or through the coordinator in a cluster. */
+  executor: (entry: CommandEntry, ctx: CommandContext, argv: Buffer[]) => void | Promise<void> = execute;
 
   constructor(private readonly deps: ServerDeps) {
     this.settings = deps.settings;
@@ -217,6 +222,7 @@ export class Server {
       },
       shutdown: () => this.deps.shutdown(),
       cluster: () => this.deps.cluster(),
+      placement: () => this.deps.placement(),
     };
   }
 

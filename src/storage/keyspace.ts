@@ -149,6 +149,11 @@ export class Keyspace {
   private readonly flushGen = new Int32Array(DB_COUNT);
   readonly expiries = new ExpiryIndex();
   private closed = false;
+  /**
+   * While set, every delta applied is also recorded here: the coordinator sets it around a
+   * command it executes as the key's primary, then ships the deltas to the other replicas.
+   */
+  deltaSink: { db: number; key: Buffer; delta: Rec }[] | null = null;
 
   readonly stats = {
     cacheHits: 0,
@@ -324,6 +329,7 @@ export class Keyspace {
    */
   apply(db: number, key: Buffer, delta: Rec, nowMs: number): void {
     const e = this.entry(db, key);
+    if (this.deltaSink !== null) this.deltaSink.push({ db, key: e.key, delta });
     const before = this.counted(e, nowMs);
     // A delta carrying a key tombstone newer than anything stored replaces the record
     // outright (a local SET: its stamp is fresh); otherwise merge cell by cell.
@@ -485,7 +491,7 @@ export class Keyspace {
   private acknowledge(seq: number): void {
     if (seq <= this.ackedSeq) return;
     this.ackedSeq = seq;
-    for (const fn of this.durableListeners) fn(seq);
+    for (const fn of [...this.durableListeners]) fn(seq);
   }
 
   private releaseQuiesce(): void {
@@ -496,6 +502,21 @@ export class Keyspace {
         w.resolve();
       } else i++;
     }
+  }
+
+  /** Resolves when everything visible now may be acknowledged (see visibleSeq). */
+  afterAcked(): Promise<void> {
+    const seq = this.visibleSeq();
+    if (seq <= this.ackedSeq) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (acked: number): void => {
+        if (acked < seq) return;
+        const i = this.durableListeners.indexOf(check);
+        if (i >= 0) this.durableListeners.splice(i, 1);
+        resolve();
+      };
+      this.durableListeners.push(check);
+    });
   }
 
   /** Resolves when every write made so far is in the engine (and synced, with always). */
@@ -660,7 +681,21 @@ export class DbView {
   constructor(
     readonly ks: Keyspace,
     readonly index: number,
+    /**
+     * In a cluster, keyspace-wide commands on one node see only the keys it answers for;
+     * null: every key.
+     */
+    readonly owns: ((key: Buffer) => boolean) | null = null,
   ) {}
+
+  /** Keyspace.forEachLive for this db, skipping (but still visiting, for SCAN's count) keys not owned. */
+  forEachLive(fromToken: number, nowMs: number, visit: (key: Buffer, rec: Rec, token: number) => boolean): Promise<boolean> {
+    const owns = this.owns;
+    if (owns === null) return this.ks.forEachLive(this.index, fromToken, nowMs, visit);
+    return this.ks.forEachLive(this.index, fromToken, nowMs, (key, rec, token) =>
+      rec.meta === null || owns(key) ? visit(key, rec, token) : visit(EMPTY, EMPTY_REC, token),
+    );
+  }
 
   lookup(key: Buffer, nowMs: number): Rec | null {
     return this.ks.lookup(this.index, key, nowMs);

@@ -16,6 +16,7 @@
  * Liveness is a view computed on read: a record is live when its meta cell is live (newer
  * than `del`), it has not expired at `nowMs`, and (for strings) its value cell is live.
  */
+import { createHash } from 'node:crypto';
 import { compareStamps } from '../versioning/stamp';
 
 export type KeyType = 'string' | 'hash' | 'list' | 'set' | 'zset';
@@ -240,4 +241,20 @@ export function decodeRecord(buf: Buffer): Rec {
   }
   if (o !== buf.length) throw new CorruptRecordError('trailing bytes in record');
   return { del, meta, cells };
+}
+
+/**
+ * A digest of a record's content, equal on two replicas exactly when their records are
+ * (cells in field order, so the order they were merged in does not matter). An absent
+ * record and an empty one have the same digest.
+ */
+export function recordDigest(r: Rec | null): Buffer {
+  const h = createHash('sha1');
+  if (r === null || isEmptyRecord(r)) return h.digest();
+  let canonical = r;
+  if (r.cells !== null && r.cells.size > 1) {
+    canonical = { del: r.del, meta: r.meta, cells: new Map([...r.cells.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
+  }
+  h.update(encodeRecord(canonical));
+  return h.digest();
 }

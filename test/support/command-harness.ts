@@ -118,6 +118,7 @@ export class CommandHarness {
       configGet: () => unused('configGet'),
       configResetStat: () => unused('configResetStat'),
       cluster: () => unused('cluster'),
+      placement: () => unused('placement'),
       shutdown: () => unused('shutdown'),
     };
     return { reply: this.writer, db: this.dbView(this.dbIndex), client, server, nowMs: this.clock.nowMs() };
