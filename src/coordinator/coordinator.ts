@@ -22,7 +22,9 @@ import { commandKeys, execute, resolve } from '../server/dispatch';
 import type { Settings } from '../config/settings';
 import type { Keyspace, DbView } from '../storage/keyspace';
 import { DbView as DbViewClass } from '../storage/keyspace';
-import { decodeRecord, encodeRecord, maxStamp, mergeRecords, recordDigest, type Rec } from '../storage/record';
+import { decodeRecord, encodeRecord, liveType, maxStamp, mergeRecords, recordDigest, restampedCopy, type Rec } from '../storage/record';
+import { E } from '../commands/errors';
+import { DB_COUNT } from '../storage/keyspace';
 import type { MembershipService } from '../membership/service';
 import type { BusTransport, PeerAddress } from '../bus/transport';
 import { DIGEST, FORWARD, KEYSPACE, READ_RECORD, REPLICATE } from '../bus/verbs';
@@ -123,7 +125,7 @@ export class Coordinator {
       await this.forward(executor, ctx, argv, levels);
       return;
     }
-    await this.runHere(entry, ctx, argv, key, live, need, n, isWrite);
+    await this.runHere(entry, ctx, argv, key, live, need, n, isWrite, Math.min(levels.r, n));
   }
 
   private async forward(executor: string, ctx: CommandContext, argv: Buffer[], levels: Levels): Promise<void> {
@@ -139,15 +141,19 @@ export class Coordinator {
   }
 
   /** Execute at this node, a replica of the key, with read reconciliation and replication. */
-  private async runHere(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, live: string[], need: number, n: number, isWrite: boolean): Promise<void> {
+  private async runHere(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, live: string[], need: number, n: number, isWrite: boolean, readNeed: number): Promise<void> {
     const ks = this.deps.keyspace;
     const db = ctx.db.index;
     const others = live.filter((id) => id !== this.deps.selfId);
-    if (!isWrite && need > 1) {
-      const answered = await this.reconcile(db, key, others, need - 1, ctx.nowMs);
-      if (answered < need - 1) {
+    // A read, or a write whose reply or result depends on the current value (INCR, APPEND,
+    // SET NX, DEL's count...), first brings this replica up to date with R-1 others: a
+    // primary that missed writes (restarted, partitioned) must not compute from a stale
+    // value. Blind writes (plain SET) skip it: their result does not depend on the past.
+    if (readNeed > 1 && (!isWrite || !isBlindWrite(entry.fullName, argv))) {
+      const answered = await this.reconcile(db, key, others, readNeed - 1, ctx.nowMs);
+      if (answered < readNeed - 1) {
         this.stats.noQuorum++;
-        ctx.reply.error(noQuorum('read', need, answered + 1, n, 'answered'));
+        ctx.reply.error(noQuorum(isWrite ? 'write' : 'read', readNeed, answered + 1, n, 'answered'));
         return;
       }
     }
@@ -275,8 +281,12 @@ export class Coordinator {
     const cmd = (s: string, ...rest: Buffer[]): Buffer[] => [Buffer.from(s), ...rest];
     if (name === 'mget') {
       const replies = await Promise.all(keys.map((k) => this.one(ctx, cmd('GET', k), levels)));
+      // MGET reads a key of another type as nil (GET would say WRONGTYPE); any other error
+      // (NOQUORUM) fails the whole command rather than pass for a missing key.
+      const failed = replies.find((r) => r[0] === 0x2d && !r.subarray(0, 10).equals(WRONGTYPE_PREFIX));
+      if (failed !== undefined) return void ctx.reply.raw(failed);
       ctx.reply.array(replies.length);
-      for (const r of replies) ctx.reply.raw(r[0] === 0x2d ? nilFor(ctx) : r); // a per-key error reads as nil
+      for (const r of replies) ctx.reply.raw(r[0] === 0x2d ? nilFor(ctx) : r);
       return;
     }
     if (SPLIT_SUM.has(name)) {
@@ -293,8 +303,15 @@ export class Coordinator {
       ctx.reply.integer(sum);
       return;
     }
+    if ((name === 'mset' || name === 'msetnx') && argv.length % 2 === 0) {
+      ctx.reply.error(E.wrongArity(name));
+      return;
+    }
+    // A key named twice: the last value wins, as in one MSET; send one SET per key.
+    const pairs = new Map<string, [Buffer, Buffer]>();
+    if (name === 'mset' || name === 'msetnx') for (let i = 1; i < argv.length; i += 2) pairs.set(argv[i].toString('latin1'), [argv[i], argv[i + 1]]);
     if (name === 'mset') {
-      const replies = await Promise.all(keys.map((k, i) => this.one(ctx, cmd('SET', k, argv[2 + 2 * i]), levels)));
+      const replies = await Promise.all([...pairs.values()].map(([k, v]) => this.one(ctx, cmd('SET', k, v), levels)));
       const err = replies.find((r) => r[0] === 0x2d);
       if (err !== undefined) ctx.reply.raw(err);
       else ctx.reply.ok();
@@ -307,14 +324,104 @@ export class Coordinator {
         if (v === null) return void ctx.reply.raw(r);
         if (v > 0) return void ctx.reply.integer(0);
       }
-      const sets = await Promise.all(keys.map((k, i) => this.one(ctx, cmd('SET', k, argv[2 + 2 * i]), levels)));
+      const sets = await Promise.all([...pairs.values()].map(([k, v]) => this.one(ctx, cmd('SET', k, v), levels)));
       const err = sets.find((r) => r[0] === 0x2d);
       if (err !== undefined) ctx.reply.raw(err);
       else ctx.reply.integer(1);
       return;
     }
-    // RENAME, RENAMENX, COPY across replica sets: not yet.
-    ctx.reply.error(`ERR ${name.toUpperCase()} of keys held by different replicas is not supported yet`);
+    if (name === 'rename' || name === 'renamenx' || name === 'copy') return this.move(name, ctx, argv, levels);
+    ctx.reply.error(`ERR ${name.toUpperCase()} of keys held by different replicas is not supported`);
+  }
+
+  /**
+   * RENAME, RENAMENX and COPY when source and destination have different replicas: read
+   * the source at R, write the restamped copy to the destination's replicas at W, then
+   * (RENAME*) delete the source at W. Not atomic: a failure part-way can leave both keys
+   * (documented); each step alone is a quorum write.
+   */
+  private async move(name: string, ctx: CommandContext, argv: Buffer[], levels: Levels): Promise<void> {
+    let dstDb = ctx.db.index;
+    let replace = false;
+    if (name === 'copy') {
+      for (let i = 3; i < argv.length; i++) {
+        const opt = argv[i].toString('latin1').toLowerCase();
+        if (opt === 'replace') replace = true;
+        else if (opt === 'db' && i + 1 < argv.length) {
+          const text = argv[++i].toString('latin1');
+          if (!/^-?\d+$/.test(text)) return void ctx.reply.error(E.notInteger);
+          const v = Number(text);
+          if (v < -2147483648 || v > 2147483647) return void ctx.reply.error(E.outOfIntRange);
+          if (v < 0 || v >= DB_COUNT) return void ctx.reply.error(E.dbIndexOutOfRange);
+          dstDb = v;
+        } else return void ctx.reply.error(E.syntax);
+      }
+    }
+    const [src, dst] = [argv[1], argv[2]];
+    const srcRead = await this.readRecord(ctx.db.index, src, levels.r);
+    if (typeof srcRead === 'string') return void ctx.reply.error(srcRead);
+    const srcRec = srcRead !== null && liveType(srcRead, ctx.nowMs) !== null ? srcRead : null;
+    if (srcRec === null) {
+      if (name === 'copy') ctx.reply.integer(0);
+      else ctx.reply.error(E.noSuchKey);
+      return;
+    }
+    if (name === 'renamenx' || (name === 'copy' && !replace)) {
+      const dstRead = await this.readRecord(dstDb, dst, levels.r);
+      if (typeof dstRead === 'string') return void ctx.reply.error(dstRead);
+      if (dstRead !== null && liveType(dstRead, ctx.nowMs) !== null) return void ctx.reply.integer(0);
+    }
+    const ks = this.deps.keyspace;
+    const expireAt = srcRec.meta === null ? 0 : srcRec.meta.expireAtMs;
+    const wrote = await this.writeRecord(dstDb, dst, restampedCopy(srcRec, ks.stamp(), expireAt), levels.w);
+    if (wrote !== null) return void ctx.reply.error(wrote);
+    if (name !== 'copy') {
+      const deleted = await this.writeRecord(ctx.db.index, src, { del: ks.stamp(), meta: null, cells: null }, levels.w);
+      if (deleted !== null) return void ctx.reply.error(deleted);
+    }
+    if (name === 'rename') ctx.reply.ok();
+    else ctx.reply.integer(1);
+  }
+
+  /** The merge of `need` replicas' records of a key (null: none), or a NOQUORUM text. */
+  private async readRecord(db: number, key: Buffer, r: number): Promise<Rec | null | string> {
+    const owners = this.owners(key);
+    const live = owners.filter((id) => this.isUp(id));
+    const need = Math.min(r, owners.length);
+    if (live.length < need) return noQuorum('read', need, live.length, owners.length, 'up');
+    const dbArg = Buffer.from(String(db));
+    const asked = live.includes(this.deps.selfId) ? [this.deps.selfId, ...live.filter((id) => id !== this.deps.selfId)] : live;
+    const results = await Promise.allSettled(
+      asked.slice(0, need).map((id) =>
+        id === this.deps.selfId ? this.onRead([dbArg, key]) : READ_RECORD.call(this.deps.bus, this.peer(id), [dbArg, key], this.timeout()),
+      ),
+    );
+    let merged: Rec | null = null;
+    let answered = 0;
+    for (const res of results) {
+      if (res.status !== 'fulfilled') continue;
+      answered++;
+      if (res.value.length === 1) {
+        const rec = decodeRecord(res.value[0]);
+        merged = merged === null ? rec : mergeRecords(merged, rec);
+      }
+    }
+    if (answered < need) return noQuorum('read', need, answered, owners.length, 'answered');
+    return merged;
+  }
+
+  /** Send a delta to every live replica of a key; null once `w` hold it, else a NOQUORUM text. */
+  private async writeRecord(db: number, key: Buffer, delta: Rec, w: number): Promise<string | null> {
+    const owners = this.owners(key);
+    const live = owners.filter((id) => this.isUp(id));
+    const need = Math.min(w, owners.length);
+    if (live.length < need) return noQuorum('write', need, live.length, owners.length, 'up');
+    const payload = [Buffer.from(String(db)), key, encodeRecord(delta)];
+    const results = await Promise.allSettled(
+      live.map((id) => (id === this.deps.selfId ? this.onReplicate(payload) : REPLICATE.call(this.deps.bus, this.peer(id), payload, this.timeout()))),
+    );
+    const acks = results.filter((x) => x.status === 'fulfilled').length;
+    return acks >= need ? null : noQuorum('write', need, acks, owners.length, 'answered');
   }
 
   // ------------------------------------------------------------------ keyspace-wide
@@ -381,34 +488,43 @@ export class Coordinator {
       }
       // SCAN: the cursor is node index × 2^32 + the token to resume from on that node.
       const cursorText = argv[1].toString('latin1');
-      if (!/^\d+$/.test(cursorText)) {
+      if (!/^\d+$/.test(cursorText) || BigInt(cursorText) >= 2n ** 64n) {
         // Let a node's SCAN produce Redis's exact error for a bad cursor or option.
         const r = await ask(this.deps.selfId, 'run', argv);
         return void ctx.reply.raw(r[0]);
       }
-      const cursor = Number(cursorText);
-      let index = Math.floor(cursor / 2 ** 32);
-      let token = cursor % 2 ** 32;
-      while (index < members.length && !this.isUp(members[index])) {
-        index++;
-        token = 0;
-      }
-      if (index >= members.length) {
+      const cursor = BigInt(cursorText);
+      let index = Number(cursor / 2n ** 32n);
+      let token = Number(cursor % 2n ** 32n);
+      // Visit nodes in id order; once a node has nothing left, the same call goes on to the
+      // next, so a call ends either inside a node (its cursor) or at the very end (0), as a
+      // Redis SCAN whose last batch is returned with cursor 0.
+      const found: Buffer[] = [];
+      for (;;) {
+        while (index < members.length && !this.isUp(members[index])) {
+          index++;
+          token = 0;
+        }
+        let next = 0;
+        if (index < members.length) {
+          const sub = [argv[0], Buffer.from(String(token)), ...argv.slice(2)];
+          const r = await ask(members[index], 'run', sub);
+          const parsed = parseScanReply(r[0]);
+          if (parsed === null) return void ctx.reply.raw(r[0]);
+          found.push(...parsed.keys);
+          if (parsed.next === 0) {
+            index++;
+            token = 0;
+            continue;
+          }
+          next = index * 2 ** 32 + parsed.next;
+        }
         ctx.reply.array(2);
-        ctx.reply.bulkString('0');
-        ctx.reply.array(0);
+        ctx.reply.bulkString(String(next));
+        ctx.reply.array(found.length);
+        for (const k of found) ctx.reply.bulk(k);
         return;
       }
-      const sub = [argv[0], Buffer.from(String(token)), ...argv.slice(2)];
-      const r = await ask(members[index], 'run', sub);
-      const parsed = parseScanReply(r[0]);
-      if (parsed === null) return void ctx.reply.raw(r[0]);
-      let next = parsed.next === 0 ? (index + 1) * 2 ** 32 : index * 2 ** 32 + parsed.next;
-      if (parsed.next === 0 && index + 1 >= members.length) next = 0;
-      ctx.reply.array(2);
-      ctx.reply.bulkString(String(next));
-      ctx.reply.array(parsed.keys.length);
-      for (const k of parsed.keys) ctx.reply.bulk(k);
     } catch (err) {
       this.stats.noQuorum++;
       ctx.reply.error(`NOQUORUM ${name.toUpperCase()} could not reach every node: ${(err as Error).message}`);
@@ -519,6 +635,19 @@ export class Coordinator {
     if (entry !== null) await execute(entry, ctx, argv);
     return [reply.take()];
   }
+}
+
+const WRONGTYPE_PREFIX = Buffer.from('-WRONGTYPE');
+
+/** A write whose outcome does not depend on the key's current state. */
+function isBlindWrite(name: string, argv: Buffer[]): boolean {
+  if (name === 'setex' || name === 'psetex') return true;
+  if (name !== 'set') return false;
+  for (let i = 3; i < argv.length; i++) {
+    const o = argv[i].toString('latin1').toLowerCase();
+    if (o === 'nx' || o === 'xx' || o === 'get' || o === 'keepttl') return false;
+  }
+  return true;
 }
 
 function nilFor(ctx: CommandContext): Buffer {

@@ -36,6 +36,7 @@ import {
   liveType,
   maxStamp,
   mergeRecords,
+  restampedCopy,
   STRING_FIELD,
 } from './record';
 import type { Hlc } from '../versioning/hlc';
@@ -749,14 +750,7 @@ export class DbView {
    * restamped, the destination's old contents replaced.
    */
   writeCopy(dst: DbView, dstKey: Buffer, rec: Rec, expireAtMs: number, nowMs: number): void {
-    const s = this.ks.stamp();
-    if (rec.meta === null) throw new Error('writeCopy of a record without meta');
-    let cells: Map<string, Cell> | null = null;
-    if (rec.cells !== null) {
-      cells = new Map();
-      for (const [f, c] of rec.cells) if (c.value !== null) cells.set(f, { t: s.t, n: s.n, value: c.value });
-    }
-    dst.ks.apply(dst.index, dstKey, { del: s, meta: { t: s.t, n: s.n, type: rec.meta.type, expireAtMs }, cells }, nowMs);
+    dst.ks.apply(dst.index, dstKey, restampedCopy(rec, this.ks.stamp(), expireAtMs), nowMs);
   }
 
   size(): number {

@@ -258,3 +258,18 @@ export function recordDigest(r: Rec | null): Buffer {
   h.update(encodeRecord(canonical));
   return h.digest();
 }
+
+/**
+ * A delta that replaces a key with a copy of a live record (RENAME, COPY): every live cell
+ * and the meta restamped with `s`, and a key tombstone at `s` that clears what the
+ * destination held.
+ */
+export function restampedCopy(rec: Rec, s: { t: number; n: number }, expireAtMs: number): Rec {
+  if (rec.meta === null) throw new Error('copy of a record without meta');
+  let cells: Map<string, Cell> | null = null;
+  if (rec.cells !== null) {
+    cells = new Map();
+    for (const [f, c] of rec.cells) if (c.value !== null) cells.set(f, { t: s.t, n: s.n, value: c.value });
+  }
+  return { del: { t: s.t, n: s.n }, meta: { t: s.t, n: s.n, type: rec.meta.type, expireAtMs }, cells };
+}
