@@ -129,6 +129,11 @@ export class QuorumkvNode {
         clock,
         log: this.log,
         random: opts.random ?? Math.random,
+        onRing: (ring) => {
+          if (ring.size < settings.replicas) {
+            this.log.warning(`the ring has ${ring.size} node(s), fewer than replicas ${settings.replicas}: each key is kept on ${ring.size} node(s) until more join`);
+          }
+        },
       });
       this.coordinator = new Coordinator({
         selfId: this.nodeId,
@@ -172,6 +177,7 @@ export class QuorumkvNode {
         nodes: () => [
           { id: this.nodeId, host: s.bind[0], port: this.server.boundPort(), busPort: 0, dc: s.dc, rack: s.rack, vnodes: s.vnodes, status: 'normal', generation: 0, heartbeat: 0, up: true, heartbeatAgeMs: 0, self: true },
         ],
+        info: () => ({ replicas: 1, write_quorum: 1, read_quorum: 1 }),
       };
     }
     return {
@@ -182,6 +188,26 @@ export class QuorumkvNode {
           status: x.status, generation: x.generation, heartbeat: x.heartbeat,
           up: m.isUp(x.id), heartbeatAgeMs: x.id === this.nodeId ? 0 : m.heartbeatAgeMs(x.id), self: x.id === this.nodeId,
         })),
+      info: () => {
+        const ringSize = m.currentRing().size;
+        const bus = this.bus?.stats();
+        const c = this.coordinator?.stats;
+        return {
+          replicas: s.replicas,
+          replicas_effective: Math.min(s.replicas, ringSize),
+          write_quorum: s.writeQuorum,
+          read_quorum: s.readQuorum,
+          ring_members: ringSize,
+          bus_peers_connected: bus?.peersConnected ?? 0,
+          bus_requests_sent: bus?.requestsSent ?? 0,
+          bus_requests_received: bus?.requestsReceived ?? 0,
+          bus_timeouts: bus?.timeouts ?? 0,
+          forwarded: c?.forwarded ?? 0,
+          replicated: c?.replicated ?? 0,
+          read_repairs: c?.readRepairs ?? 0,
+          noquorum_replies: c?.noQuorum ?? 0,
+        };
+      },
     };
   }
 

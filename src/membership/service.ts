@@ -32,6 +32,8 @@ export interface MembershipServiceOptions {
   clock: Clock;
   log: Logger;
   random: () => number;
+  /** Called with every new ring (at start and whenever membership changes). */
+  onRing?: (ring: Ring) => void;
 }
 
 const STATE_FILE = 'membership.json';
@@ -102,6 +104,7 @@ export class MembershipService {
   }
 
   start(): void {
+    this.opts.onRing?.(this.ring);
     this.persist();
     const every = Math.max(10, Math.floor(this.opts.gossipIntervalMs / 10));
     this.timer = setInterval(() => this.run(this.gossiper.tick(this.opts.clock.nowMs())), every);
@@ -160,6 +163,7 @@ export class MembershipService {
     }
     if (changed) {
       this.ring = this.buildRing();
+      this.opts.onRing?.(this.ring);
       this.persist();
     }
   }

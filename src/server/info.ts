@@ -174,6 +174,7 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           dc: s.dc,
           rack: s.rack,
           vnodes: s.vnodes,
+          ...src.cluster.info(),
         },
       ];
     }

@@ -36,6 +36,8 @@ export interface NodeView {
 export interface ClusterView {
   selfId: string;
   nodes(): NodeView[];
+  /** Fields for INFO's ring section: N/W/R, bus and coordinator counters. */
+  info(): Record<string, string | number>;
 }
 
 /** Placement and per-connection quorum levels (a standalone node: N = W = R = 1). */
