@@ -9,50 +9,17 @@
  * The steps share one cluster and run in order. Every wait polls with a bound.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Redis from 'ioredis';
-import { freePort, startQuorumkv, stopAll, waitFor, type QuorumkvProcess } from '../support/servers';
+import { connect, FAST_GOSSIP, logs, ringNodes, startCluster, waitAllUp, waitUp } from '../support/cluster';
+import { startQuorumkv, stopAll, waitFor, type QuorumkvProcess } from '../support/servers';
 
 afterAll(async () => {
   await stopAll();
 });
 
 const SECRET = 'sesame';
-const FAST = ['--gossip-interval', '100ms', '--fail-timeout', '1s'];
 const QUORUMS = ['--replicas', '3', '--write-quorum', '2', '--read-quorum', '2'];
 const IDS = ['n1', 'n2', 'n3'];
 const UP_TIMEOUT_MS = 15_000;
-
-type Flat = (string | number | null | Flat)[];
-
-async function connect(port: number): Promise<Redis> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
-}
-
-async function ringNodes(port: number): Promise<Record<string, unknown>[]> {
-  const c = await connect(port);
-  try {
-    return ((await c.call('RING', 'NODES')) as Flat[]).map((flat) => {
-      const o: Record<string, unknown> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
-      return o;
-    });
-  } finally {
-    c.disconnect();
-  }
-}
-
-async function upIds(port: number): Promise<string[]> {
-  return (await ringNodes(port)).filter((r) => r.state === 'up').map((r) => String(r.id)).sort();
-}
-
-/** Wait until the node on `port` sees exactly `ids` up (the others, if any, down). */
-function waitUp(port: number, ids: string[], what: string): Promise<void> {
-  const want = JSON.stringify([...ids].sort());
-  return waitFor(async () => JSON.stringify(await upIds(port)) === want, UP_TIMEOUT_MS, { intervalMs: 50, what });
-}
 
 describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', () => {
   const busPorts: number[] = [];
@@ -63,17 +30,12 @@ describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', 
   /** Counters acknowledged while n3 was down: key → value. */
   const counters = new Map<string, number>();
 
-  const logs = (): string =>
-    nodes.map((p, i) => `\n--- ${IDS[i]} (pid ${p.pid}${p.exited ? ', exited' : ''}) ---\n${p.output().slice(-3000)}`).join('');
-
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) busPorts.push(await freePort());
-    const seeds = ['--seeds', ...busPorts.map((p) => `127.0.0.1:${p}`)];
-    for (let i = 0; i < 3; i++) {
-      nodeArgs.push([...FAST, ...QUORUMS, '--cluster-secret', SECRET, '--engine', 'rocksdb', '--bus-port', String(busPorts[i]), '--node-id', IDS[i], ...seeds]);
-    }
-    nodes.push(...(await Promise.all(nodeArgs.map((args) => startQuorumkv(args)))));
-    await Promise.all(nodes.map((p, i) => waitUp(p.port, IDS, `${IDS[i]} to see all up`)));
+    const cluster = await startCluster(3, { args: [...FAST_GOSSIP, ...QUORUMS, '--cluster-secret', SECRET, '--engine', 'rocksdb'] });
+    busPorts.push(...cluster.busPorts);
+    nodeArgs.push(...cluster.nodeArgs);
+    nodes.push(...cluster.nodes);
+    await waitAllUp(nodes, IDS, UP_TIMEOUT_MS, (i) => `${IDS[i]} to see all up`);
   });
 
   /** Write `count` keys through the given nodes in turn, at the default QUORUM; record them. */
@@ -113,7 +75,7 @@ describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', 
 
   it('one node SIGKILLed: QUORUM reads and writes go on through the other two', async () => {
     await nodes[2].kill();
-    await Promise.all([waitUp(nodes[0].port, ['n1', 'n2'], 'n1 to see n3 down'), waitUp(nodes[1].port, ['n1', 'n2'], 'n2 to see n3 down')]);
+    await Promise.all([waitUp(nodes[0], ['n1', 'n2'], UP_TIMEOUT_MS, 'n1 to see n3 down'), waitUp(nodes[1], ['n1', 'n2'], UP_TIMEOUT_MS, 'n2 to see n3 down')]);
 
     await writeKeys('one-down', 200, [nodes[0], nodes[1]]);
     // Read-modify-writes too: counters incremented through both survivors.
@@ -133,13 +95,13 @@ describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', 
 
     for (const p of [nodes[0], nodes[1]]) {
       const wrong = await wrongReads(p.port);
-      expect(wrong, `through port ${p.port}: ${wrong.slice(0, 10).join(', ')}${logs()}`).toEqual([]);
+      expect(wrong, `through port ${p.port}: ${wrong.slice(0, 10).join(', ')}${logs(nodes, IDS)}`).toEqual([]);
     }
   });
 
   it('two nodes SIGKILLed: QUORUM answers NOQUORUM, CONSISTENCY ONE still reads what the survivor holds', async () => {
     await nodes[1].kill();
-    await waitUp(nodes[0].port, ['n1'], 'n1 to see n2 and n3 down');
+    await waitUp(nodes[0], ['n1'], UP_TIMEOUT_MS, 'n1 to see n2 and n3 down');
 
     const c = await connect(nodes[0].port);
     try {
@@ -162,7 +124,7 @@ describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', 
       expect(held.length, 'acknowledged keys n1 holds').toBeGreaterThan(0);
       const values = await Promise.all(held.map((k) => c.get(k)));
       const wrong = held.filter((k, i) => values[i] !== acked.get(k));
-      expect(wrong, `read at ONE through the survivor${logs()}`).toEqual([]);
+      expect(wrong, `read at ONE through the survivor${logs(nodes, IDS)}`).toEqual([]);
 
       // Back at QUORUM on the same connection, it refuses again.
       expect(await c.call('CONSISTENCY', 'QUORUM')).toBe('OK');
@@ -178,12 +140,12 @@ describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', 
     );
     nodes[1] = restarted[0];
     nodes[2] = restarted[1];
-    await Promise.all(nodes.map((p, i) => waitUp(p.port, IDS, `${IDS[i]} to see all up after the restarts`)));
+    await waitAllUp(nodes, IDS, UP_TIMEOUT_MS, (i) => `${IDS[i]} to see all up after the restarts`);
 
     expect(acked.size).toBe(300);
     for (const [i, p] of nodes.entries()) {
       const wrong = await wrongReads(p.port);
-      expect(wrong, `acknowledged writes read back wrong through ${IDS[i]}: ${wrong.slice(0, 10).join(', ')}${logs()}`).toEqual([]);
+      expect(wrong, `acknowledged writes read back wrong through ${IDS[i]}: ${wrong.slice(0, 10).join(', ')}${logs(nodes, IDS)}`).toEqual([]);
     }
   });
 
@@ -205,7 +167,7 @@ describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', 
         if (got !== value + 1) wrong.push(`INCR ${key} through ${IDS[through]} = ${got}, want ${value + 1}`);
         counters.set(key, value + 1);
       }
-      expect(wrong, logs()).toEqual([]);
+      expect(wrong, logs(nodes, IDS)).toEqual([]);
       for (const c of clients) {
         expect(await c.mget(...keys)).toEqual(keys.map((k) => String(counters.get(k))));
       }
@@ -216,7 +178,7 @@ describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', 
 
   it('a node started with a wrong cluster-secret is refused by every node and never admitted', async () => {
     const intruder = await startQuorumkv([
-      ...FAST, ...QUORUMS, '--cluster-secret', 'not-the-secret', '--engine', 'memory', '--node-id', 'intruder',
+      ...FAST_GOSSIP, ...QUORUMS, '--cluster-secret', 'not-the-secret', '--engine', 'memory', '--node-id', 'intruder',
       '--seeds', ...busPorts.map((p) => `127.0.0.1:${p}`),
     ]);
     // It contacts every seed; wait until each of them has refused it (logged, bounded).

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
 import { formatMismatches, runScript, type Side } from '../compat/runner';
 import { ALL_SCRIPTS } from '../compat/scripts';
-import { freePort, startQuorumkv, startRedis, stopAll, waitFor, type QuorumkvProcess, type ServerProcess } from '../support/servers';
+import { connect, FAST_GOSSIP, logs, startCluster as startNodes, upIds, waitAllUp, type StartedCluster } from '../support/cluster';
+import { startRedis, stopAll, waitFor, type ServerProcess } from '../support/servers';
 
 afterAll(async () => {
   await stopAll();
@@ -22,74 +23,26 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------
 // Cluster helpers
 
-const FAST = ['--gossip-interval', '100ms', '--fail-timeout', '1s', '--cluster-secret', 'sesame'];
+const FAST = [...FAST_GOSSIP, '--cluster-secret', 'sesame'];
 const UP_TIMEOUT_MS = 20_000;
 
-interface Cluster {
-  nodes: QuorumkvProcess[];
-  ids: string[];
+/** A started cluster with one open client per node. */
+interface Cluster extends StartedCluster {
   clients: Redis[];
-}
-
-type Flat = (string | number | null | Flat)[];
-
-/** RESP2 flat key/value array → object. */
-function flatToObject(flat: Flat): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
-  return o;
-}
-
-async function connect(port: number): Promise<Redis> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
-}
-
-async function upIds(c: Redis): Promise<string[]> {
-  const rows = ((await c.call('RING', 'NODES')) as Flat[]).map(flatToObject);
-  return rows.filter((r) => r.state === 'up').map((r) => String(r.id)).sort();
-}
-
-async function waitAllUp(cluster: Cluster): Promise<void> {
-  const want = JSON.stringify([...cluster.ids].sort());
-  await Promise.all(
-    cluster.clients.map((c, i) =>
-      waitFor(async () => JSON.stringify(await upIds(c)) === want, UP_TIMEOUT_MS, {
-        intervalMs: 50,
-        what: `${cluster.ids[i]} to see ${want} up`,
-      }),
-    ),
-  );
 }
 
 /** Start n nodes (ids n1..nN) whose seeds are every node's bus address, and wait for all up. */
 async function startCluster(n: number, engine: 'memory' | 'rocksdb', extra: string[] = []): Promise<Cluster> {
-  const busPorts: number[] = [];
-  for (let i = 0; i < n; i++) busPorts.push(await freePort());
-  const seeds = ['--seeds', ...busPorts.map((p) => `127.0.0.1:${p}`)];
-  const ids = busPorts.map((_, i) => `n${i + 1}`);
-  const nodes = await Promise.all(
-    ids.map((id, i) => startQuorumkv([...FAST, '--engine', engine, '--bus-port', String(busPorts[i]), '--node-id', id, ...seeds, ...extra])),
-  );
-  const clients = await Promise.all(nodes.map((p) => connect(p.port)));
-  const cluster = { nodes, ids, clients };
-  await waitAllUp(cluster);
-  return cluster;
+  const started = await startNodes(n, { args: [...FAST, '--engine', engine], extraArgs: extra });
+  const clients = await Promise.all(started.nodes.map((p) => connect(p.port)));
+  await waitAllUp(clients, started.ids, UP_TIMEOUT_MS);
+  return { ...started, clients };
 }
 
 async function stopCluster(cluster: Cluster | undefined): Promise<void> {
   if (!cluster) return;
   for (const c of cluster.clients) c.disconnect();
-  await Promise.all(cluster.nodes.map((p) => p.stop()));
-}
-
-/** On failure, the tail of every node's log (a crash shows up here). */
-function logs(cluster: Cluster): string {
-  return cluster.nodes
-    .map((p, i) => `\n--- ${cluster.ids[i]} (pid ${p.pid}${p.exited ? ', EXITED' : ''}) ---\n${p.output().slice(-3000)}`)
-    .join('');
+  await cluster.stop();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -186,7 +139,7 @@ describe.each(VARIANTS)('cluster of $name (N=3, W=2, R=2)', ({ n, engine }) => {
     const expected = await writeWorkload(cl.clients[0], 'wb');
     for (let i = 1; i < cl.clients.length; i++) {
       const wrong = await readBack(cl.clients[i], expected);
-      expect(wrong, `through ${cl.ids[i]}:\n${wrong.slice(0, 10).join('\n')}${logs(cl)}`).toEqual([]);
+      expect(wrong, `through ${cl.ids[i]}:\n${wrong.slice(0, 10).join('\n')}${logs(cl.nodes, cl.ids)}`).toEqual([]);
     }
     // And through the writing node itself.
     expect(await readBack(cl.clients[0], expected)).toEqual([]);
@@ -379,7 +332,7 @@ describe('compatibility scripts: redis-server 7.0.15 vs node 1 of a 3-node clust
       const result = await runScript(s, ref, tgt);
       if (result.mismatches.length > 0 || result.abortedAt !== undefined) {
         const exited = cluster.nodes.some((p) => p.exited) || reference.exited;
-        expect.fail(formatMismatches(s, result, ref, tgt) + (exited ? logs(cluster) : ''));
+        expect.fail(formatMismatches(s, result, ref, tgt) + (exited ? logs(cluster.nodes, cluster.ids) : ''));
       }
     });
   }

@@ -5,45 +5,19 @@
  * seeds; a node with the wrong cluster-secret is never admitted.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import Redis from 'ioredis';
-import { freePort, startQuorumkv, stopAll, waitFor, type QuorumkvProcess } from '../support/servers';
+import { FAST_GOSSIP, ringNodes, startCluster, upIds } from '../support/cluster';
+import { startQuorumkv, stopAll, waitFor } from '../support/servers';
 
 afterAll(async () => {
   await stopAll();
 });
 
-type NodeRow = Record<string, string | number | null>;
-
-async function ringNodes(port: number): Promise<NodeRow[]> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    const rows = (await c.call('RING', 'NODES')) as (string | number | null)[][];
-    return rows.map((flat) => {
-      const o: NodeRow = {};
-      for (let i = 0; i < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
-      return o;
-    });
-  } finally {
-    c.disconnect();
-  }
-}
-
-const FAST = ['--gossip-interval', '100ms', '--fail-timeout', '1s', '--cluster-secret', 'sesame', '--engine', 'memory'];
-
-async function upIds(node: QuorumkvProcess): Promise<string[]> {
-  return (await ringNodes(node.port)).filter((r) => r.state === 'up').map((r) => String(r.id)).sort();
-}
+const FAST = [...FAST_GOSSIP, '--cluster-secret', 'sesame', '--engine', 'memory'];
 
 describe('membership over the cluster bus', () => {
   it('joins through seeds, detects a killed node, readmits it after restart, refuses a wrong secret', async () => {
-    const busPorts = [await freePort(), await freePort(), await freePort()];
-    const seeds = ['--seeds', `127.0.0.1:${busPorts[0]}`, `127.0.0.1:${busPorts[1]}`];
-    const nodes: QuorumkvProcess[] = [];
-    for (let i = 0; i < 3; i++) {
-      nodes.push(await startQuorumkv([...FAST, '--bus-port', String(busPorts[i]), '--node-id', `n${i + 1}`, ...seeds]));
-    }
+    // Seeded with n1 and n2 only; started one after another.
+    const { nodes, busPorts } = await startCluster(3, { args: FAST, seeds: 2, sequential: true });
     const all = ['n1', 'n2', 'n3'];
     for (const n of nodes) await waitFor(async () => JSON.stringify(await upIds(n)) === JSON.stringify(all), 15_000, { what: `all up at ${n.port}` });
 
@@ -77,7 +51,7 @@ describe('membership over the cluster bus', () => {
 
     // A node that does not know the secret is refused and logged, and never admitted.
     const intruder = await startQuorumkv([
-      '--gossip-interval', '100ms', '--fail-timeout', '1s', '--cluster-secret', 'wrong', '--engine', 'memory',
+      ...FAST_GOSSIP, '--cluster-secret', 'wrong', '--engine', 'memory',
       '--node-id', 'intruder', '--seeds', `127.0.0.1:${busPorts[0]}`,
     ]);
     await waitFor(() => nodes[0].output().includes('wrong cluster-secret'), 15_000, { what: 'refusal logged' });
