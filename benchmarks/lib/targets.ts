@@ -1,7 +1,7 @@
 /**
  * Benchmark targets and the process plumbing they need.
  *
- * A target is a server (or a group of servers, e.g. a future 3-node quorumkv
+ * A target is a server (or a group of servers, e.g. the 3-node quorumkv
  * cluster) that redis-benchmark is pointed at. To add one, implement `Target`
  * (usually by building on `ServerProcessTarget` or the helpers below) and add
  * a `TargetDefinition` to `TARGET_DEFINITIONS`.
@@ -215,6 +215,88 @@ function pingOnce(port: number, timeoutMs: number): Promise<string> {
   });
 }
 
+/** A decoded RESP2 reply. Errors are values (`RespError`), not exceptions. */
+export type RespValue = string | number | null | RespError | RespValue[];
+
+export class RespError {
+  constructor(readonly message: string) {}
+}
+
+/** Parse one RESP reply starting at `pos`; null if `buf` does not hold all of it yet. */
+function parseResp(buf: Buffer, pos: number): { value: RespValue; end: number } | null {
+  const eol = buf.indexOf('\r\n', pos, 'latin1');
+  if (eol < 0) return null;
+  const type = String.fromCharCode(buf[pos]);
+  const line = buf.toString('latin1', pos + 1, eol);
+  const next = eol + 2;
+  switch (type) {
+    case '+':
+      return { value: line, end: next };
+    case '-':
+      return { value: new RespError(line), end: next };
+    case ':':
+      return { value: Number(line), end: next };
+    case '$': {
+      const len = Number(line);
+      if (len < 0) return { value: null, end: next };
+      if (buf.length < next + len + 2) return null;
+      return { value: buf.toString('utf8', next, next + len), end: next + len + 2 };
+    }
+    case '*':
+    case '%': {
+      // '%' (a RESP3 map) only if someone switched the protocol; read it as a flat array.
+      const count = Number(line) * (type === '%' ? 2 : 1);
+      if (count < 0) return { value: null, end: next };
+      const items: RespValue[] = [];
+      let at = next;
+      for (let i = 0; i < count; i++) {
+        const item = parseResp(buf, at);
+        if (item === null) return null;
+        items.push(item.value);
+        at = item.end;
+      }
+      return { value: items, end: at };
+    }
+    case '_':
+      return { value: null, end: next };
+    default:
+      throw new Error(`unexpected RESP type byte ${JSON.stringify(type)}`);
+  }
+}
+
+/** Send one command over a fresh connection to 127.0.0.1:port and resolve to its reply. */
+export function respCommand(port: number, args: readonly string[], timeoutMs: number): Promise<RespValue> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection({ host: '127.0.0.1', port });
+    let buf = Buffer.alloc(0);
+    let settled = false;
+    const done = (err: Error | null, value?: RespValue): void => {
+      if (settled) return;
+      settled = true;
+      sock.destroy();
+      if (err !== null) reject(err);
+      else resolve(value ?? null);
+    };
+    sock.setTimeout(timeoutMs, () => done(new Error(`${args[0]} timed out`)));
+    sock.once('error', (err) => done(err));
+    sock.once('connect', () => {
+      let req = `*${args.length}\r\n`;
+      for (const a of args) req += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+      sock.write(req);
+    });
+    sock.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      try {
+        const parsed = parseResp(buf, 0);
+        if (parsed !== null) done(null, parsed.value);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    sock.once('end', () => done(new Error(`connection closed before the ${args[0]} reply`)));
+  });
+}
+
 function tailOfFile(file: string, maxLines = 20): string {
   try {
     const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
@@ -312,6 +394,215 @@ export class ServerProcessTarget implements Target {
 }
 
 // ---------------------------------------------------------------------------
+// A local quorumkv cluster
+// ---------------------------------------------------------------------------
+
+interface ClusterNode {
+  readonly id: string;
+  readonly port: number;
+  readonly busPort: number;
+  readonly dir: string;
+  readonly logFile: string;
+  child: ChildProcess | null;
+}
+
+/** Distinct free ports (freePort alone may hand out the same one twice). */
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let attempts = 0; ports.size < count; attempts++) {
+    if (attempts > count * 20) throw new Error(`could not find ${count} distinct free ports`);
+    ports.add(await freePort());
+  }
+  return [...ports];
+}
+
+/** RING NODES entries as field -> value maps (each entry is a flat [field, value, ...] array). */
+function ringEntries(reply: RespValue): Map<string, RespValue>[] {
+  if (reply instanceof RespError) throw new Error(`RING NODES: -${reply.message}`);
+  if (!Array.isArray(reply)) throw new Error(`RING NODES: unexpected reply ${JSON.stringify(reply)}`);
+  return reply.map((entry) => {
+    if (!Array.isArray(entry) || entry.length % 2 !== 0) throw new Error(`RING NODES: unexpected entry ${JSON.stringify(entry)}`);
+    const fields = new Map<string, RespValue>();
+    for (let i = 0; i < entry.length; i += 2) fields.set(String(entry[i]), entry[i + 1]);
+    return fields;
+  });
+}
+
+/**
+ * `nodes` quorumkv processes on 127.0.0.1 forming one cluster (every node is given every
+ * node's bus address as seeds, as scripts/cluster.js does). redis-benchmark talks to node 1,
+ * which coordinates (or forwards) every request; `pids` holds every node, so the CPU per
+ * request covers the whole cluster.
+ *
+ * start() resolves only when the cluster is formed: every node answers PING, every node's
+ * RING NODES lists all `nodes` members as up with status normal, and a probe SET/GET/DEL
+ * through node 1 succeeds at the configured quorums (so the bus connections are up).
+ */
+export class QuorumkvClusterTarget implements Target {
+  private members: ClusterNode[] = [];
+  private dir: string | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly description: string,
+    private readonly ctx: TargetContext,
+    private readonly nodes: number,
+    /** Directives given to every node after the per-node ones (engine, quorums, ...). */
+    private readonly extraArgs: readonly string[],
+  ) {}
+
+  async start(): Promise<StartedTarget> {
+    if (this.dir !== null) throw new Error(`${this.name}: already started`);
+    requireQuorumkvBuild(this.ctx)();
+    const deadline = Date.now() + this.ctx.readyTimeoutMs;
+    const dir = makeTempDir(this.name);
+    this.dir = dir;
+    const ports = await distinctFreePorts(this.nodes * 2);
+    for (let i = 0; i < this.nodes; i++) {
+      const id = `node${i + 1}`;
+      const nodeDir = path.join(dir, id);
+      fs.mkdirSync(nodeDir);
+      this.members.push({ id, port: ports[i], busPort: ports[this.nodes + i], dir: nodeDir, logFile: path.join(dir, `${id}.log`), child: null });
+    }
+    const seeds = this.members.map((m) => `127.0.0.1:${m.busPort}`);
+    for (const m of this.members) {
+      const args = [
+        this.ctx.quorumkvMain,
+        '--port', String(m.port),
+        '--bind', '127.0.0.1',
+        '--bus-port', String(m.busPort),
+        '--dir', m.dir,
+        '--node-id', m.id,
+        '--seeds', ...seeds,
+        ...this.extraArgs,
+      ];
+      const logFd = fs.openSync(m.logFile, 'a');
+      try {
+        m.child = await spawnTracked(this.ctx.node, args, { cwd: m.dir, stdio: ['ignore', logFd, logFd] });
+      } finally {
+        fs.closeSync(logFd);
+      }
+      if (m.child.pid === undefined) throw new Error(`${this.name}: spawn gave no pid for ${m.id}`);
+    }
+
+    for (const m of this.members) {
+      await waitForPing(m.port, this.child(m), Math.max(1, deadline - Date.now()), m.logFile);
+    }
+    await this.waitForRing(deadline);
+    await this.waitForProbe(deadline);
+    process.stderr.write(
+      `[bench] ${this.name}: cluster formed (${this.members.map((m) => `${m.id} :${m.port} bus :${m.busPort}`).join(', ')}); ` +
+        `redis-benchmark talks to ${this.members[0].id}\n`,
+    );
+    return { port: this.members[0].port, pids: this.members.map((m) => this.child(m).pid as number) };
+  }
+
+  async stop(): Promise<void> {
+    const members = this.members;
+    this.members = [];
+    await Promise.all(
+      members.map(async (m) => {
+        const child = m.child;
+        m.child = null;
+        if (child !== null) await stopChild(child);
+      }),
+    );
+    const dir = this.dir;
+    this.dir = null;
+    if (dir !== null) {
+      if (this.ctx.keepTmp) {
+        cleanup.forgetDir(dir);
+        process.stderr.write(`[bench] ${this.name}: kept ${dir}\n`);
+      } else {
+        cleanup.removeDir(dir);
+      }
+    }
+  }
+
+  private child(m: ClusterNode): ChildProcess {
+    if (m.child === null) throw new Error(`${this.name}: ${m.id} is not running`);
+    return m.child;
+  }
+
+  /** Throw (with the log tail) if any node has exited. */
+  private checkAlive(): void {
+    for (const m of this.members) {
+      const c = this.child(m);
+      if (hasExited(c)) {
+        throw new Error(
+          `${m.id} (pid ${c.pid}) exited (code ${c.exitCode}, signal ${c.signalCode}) while the cluster was forming; ` +
+            `${path.basename(m.logFile)} ends with:\n${tailOfFile(m.logFile)}`,
+        );
+      }
+    }
+  }
+
+  private timeoutError(what: string, last: string): Error {
+    const logs = this.members.map((m) => `--- ${path.basename(m.logFile)}:\n${tailOfFile(m.logFile, 8)}`).join('\n');
+    return new Error(`${this.name}: ${what} within ${this.ctx.readyTimeoutMs} ms (last: ${last})\n${logs}`);
+  }
+
+  /** Poll RING NODES on every node until each sees all members up with status normal. */
+  private async waitForRing(deadline: number): Promise<void> {
+    const expected = this.members.map((m) => m.id).sort();
+    let last = '';
+    for (;;) {
+      this.checkAlive();
+      let formed = true;
+      for (const m of this.members) {
+        try {
+          const entries = ringEntries(await respCommand(m.port, ['RING', 'NODES'], 1_000));
+          const view = entries.map((e) => `${String(e.get('id'))}:${String(e.get('state'))}/${String(e.get('status'))}`);
+          const ids = entries.map((e) => String(e.get('id'))).sort();
+          const ok =
+            ids.length === expected.length &&
+            ids.every((id, i) => id === expected[i]) &&
+            entries.every((e) => e.get('state') === 'up' && e.get('status') === 'normal');
+          if (!ok) {
+            formed = false;
+            last = `${m.id} sees ${view.join(' ') || 'nobody'}`;
+            break;
+          }
+        } catch (err) {
+          formed = false;
+          last = `${m.id}: ${err instanceof Error ? err.message : String(err)}`;
+          break;
+        }
+      }
+      if (formed) return;
+      if (Date.now() > deadline) throw this.timeoutError(`cluster did not form (${expected.length} nodes up on every node)`, last);
+      await sleep(100);
+    }
+  }
+
+  /** A write and a read through node 1 at the default quorums, so the first benchmark request does not pay for bus set-up. */
+  private async waitForProbe(deadline: number): Promise<void> {
+    const port = this.members[0].port;
+    const key = `quorumkv-bench-probe-${process.pid}`;
+    let last = '';
+    for (;;) {
+      this.checkAlive();
+      try {
+        const set = await respCommand(port, ['SET', key, 'probe'], 5_000);
+        const get = set === 'OK' ? await respCommand(port, ['GET', key], 5_000) : null;
+        if (set === 'OK' && get === 'probe') {
+          const del = await respCommand(port, ['DEL', key], 5_000);
+          if (del === 1) return;
+          last = `DEL replied ${del instanceof RespError ? `-${del.message}` : JSON.stringify(del)}`;
+        } else {
+          const show = (v: RespValue): string => (v instanceof RespError ? `-${v.message}` : JSON.stringify(v));
+          last = `SET replied ${show(set)}${set === 'OK' ? `, GET replied ${show(get)}` : ''}`;
+        }
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
+      }
+      if (Date.now() > deadline) throw this.timeoutError('probe SET/GET/DEL through node1 did not succeed', last);
+      await sleep(200);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // The targets
 // ---------------------------------------------------------------------------
 
@@ -373,5 +664,21 @@ export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [
         (port, dir) => quorumkvArgs(ctx, port, dir, ['--engine', 'memory']),
         requireQuorumkvBuild(ctx),
       ),
+  },
+  {
+    name: 'quorumkv-cluster3',
+    description:
+      'quorumkv, 3-node local cluster, --engine rocksdb --appendfsync everysec, N=3 W=2 R=2; ' +
+      'redis-benchmark talks to node 1, CPU is summed over the 3 nodes',
+    create: (ctx) =>
+      new QuorumkvClusterTarget('quorumkv-cluster3', 'quorumkv, 3-node cluster, RocksDB, N=3 W=2 R=2', ctx, 3, [
+        '--engine', 'rocksdb',
+        '--appendfsync', 'everysec',
+        '--replicas', '3',
+        '--write-quorum', '2',
+        '--read-quorum', '2',
+        // Forms the cluster in about a second; fail-timeout keeps its default (5 s).
+        '--gossip-interval', '200ms',
+      ]),
   },
 ];
