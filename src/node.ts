@@ -149,6 +149,7 @@ export class QuorumkvNode {
       });
       const coordinator = this.coordinator;
       this.server.executor = (entry, ctx, argv) => coordinator.execute(entry, ctx, argv);
+      this.server.concurrentPipeline = true;
     }
   }
 

@@ -100,7 +100,10 @@ function hello(ctx: CommandContext, argv: Buffer[]): void {
     }
     ctx.client.name = name.toString('latin1');
   }
-  if (ver !== 0) ctx.client.resp = ver as 2 | 3;
+  if (ver !== 0) {
+    ctx.client.resp = ver as 2 | 3;
+    ctx.reply.proto = ver as 2 | 3; // this reply already uses the new protocol
+  }
   const r = ctx.reply;
   r.map(7);
   r.bulkString('server');
@@ -159,6 +162,7 @@ function reset(ctx: CommandContext): void {
   const c = ctx.client;
   c.select(0);
   c.resp = 2;
+  ctx.reply.proto = 2;
   c.name = '';
   c.authenticated = ctx.server.settings.requirepass === '';
   authenticate(ctx, false);

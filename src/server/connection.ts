@@ -19,7 +19,11 @@ import { ReplyWriter } from '../resp/writer';
 import { E } from '../commands/errors';
 import type { CommandContext } from '../commands/types';
 import type { ClientState } from './client-state';
-import { resolve } from './dispatch';
+import { commandKeys, resolve } from './dispatch';
+import type { CommandEntry } from '../commands/types';
+
+/** Commands of one client that may wait on other nodes at the same time. */
+const MAX_INFLIGHT_PER_CLIENT = 128;
 import type { DbView } from '../storage/keyspace';
 import type { Server } from './server';
 
@@ -40,6 +44,12 @@ export class Connection implements ClientState {
   lastCommand = 'NULL';
   lastActiveMs: number;
   private busy = false;
+  /** Concurrent pipeline (cluster): replies in order, commands running, keys they hold. */
+  private slots: { writer: ReplyWriter; done: boolean }[] = [];
+  private inFlight = 0;
+  private barrier = false;
+  private readonly busyKeys = new Map<string, number>();
+  private stalled: { entry: CommandEntry; argv: Buffer[]; keys: string[] | null } | null = null;
   private closing = false;
   private closed = false;
   private held: Held[] = [];
@@ -123,6 +133,10 @@ export class Connection implements ClientState {
 
   /** Run commands until the input is used up or one has to wait. */
   private run(): void {
+    if (this.server.concurrentPipeline) {
+      this.runConcurrent();
+      return;
+    }
     const server = this.server;
     const table = server.table;
     const reply = this.reply;
@@ -184,6 +198,120 @@ export class Connection implements ClientState {
     this.socket.pause();
   }
 
+  // ------------------------------------------------------------------ concurrent pipeline
+
+  /**
+   * In a cluster a command may wait for other nodes. Rather than hold the whole pipeline
+   * behind it, later commands of the same read start too, each with its own reply buffer
+   * (a slot); replies still leave in order. A command waits for the ones before it only if
+   * it shares a key with one still running, or if either has no keys (SELECT, FLUSHALL,
+   * KEYS...: barriers), so a client's pipeline keeps Redis's order where it can be seen.
+   */
+  private runConcurrent(): void {
+    const server = this.server;
+    while (!this.closing && !this.pausedForOutput) {
+      let next = this.stalled;
+      if (next === null) {
+        const argv = this.decoder.next();
+        if (argv === null) {
+          if (this.decoder.error !== null) {
+            server.stats.protocolErrors++;
+            this.doneSlot().error(`ERR ${this.decoder.error}`);
+            this.closing = true;
+          }
+          break;
+        }
+        server.stats.commands++;
+        const w = this.doneSlot();
+        const entry = resolve(server.table, argv, w);
+        if (entry === null) {
+          server.stats.rejectedCalls++;
+          continue;
+        }
+        if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
+          server.stats.rejectedCalls++;
+          w.error(E.noAuth);
+          continue;
+        }
+        this.slots.pop(); // the reply slot is made when the command starts
+        const keys = commandKeys(entry, argv);
+        next = { entry, argv, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };
+      }
+      if (!this.canStart(next.keys)) {
+        this.stalled = next;
+        break;
+      }
+      this.stalled = null;
+      this.start(next.entry, next.argv, next.keys);
+      if (this.reply.length + this.slots.length * 128 > server.settings.outputBufferLimit) this.drainSlots();
+    }
+    this.drainSlots();
+  }
+
+  private canStart(keys: string[] | null): boolean {
+    if (this.inFlight === 0) return true;
+    if (keys === null || this.barrier || this.inFlight >= MAX_INFLIGHT_PER_CLIENT) return false;
+    for (const k of keys) if (this.busyKeys.has(k)) return false;
+    return true;
+  }
+
+  /** A finished slot (for a reply written at once: errors of lookup, arity, auth). */
+  private doneSlot(): ReplyWriter {
+    const w = new ReplyWriter(128);
+    w.proto = this.reply.proto;
+    this.slots.push({ writer: w, done: true });
+    return w;
+  }
+
+  private start(entry: CommandEntry, argv: Buffer[], keys: string[] | null): void {
+    const server = this.server;
+    const writer = new ReplyWriter(128);
+    writer.proto = this.reply.proto;
+    const slot = { writer, done: false };
+    this.slots.push(slot);
+    const now = server.clock.nowMs();
+    this.lastActiveMs = now;
+    this.lastCommand = entry.fullName;
+    const ctx: CommandContext = { reply: writer, db: this.ctx.db, client: this, server: server.api, nowMs: now };
+    const pending = server.executor(entry, ctx, argv);
+    if (pending === undefined) {
+      slot.done = true;
+      return;
+    }
+    this.inFlight++;
+    if (keys === null) this.barrier = true;
+    else for (const k of keys) this.busyKeys.set(k, (this.busyKeys.get(k) ?? 0) + 1);
+    pending.then(
+      () => {
+        slot.done = true;
+        this.inFlight--;
+        if (keys === null) this.barrier = false;
+        else {
+          for (const k of keys) {
+            const c = (this.busyKeys.get(k) ?? 1) - 1;
+            if (c === 0) this.busyKeys.delete(k);
+            else this.busyKeys.set(k, c);
+          }
+        }
+        if (this.closed) return;
+        this.drainSlots();
+        if (!this.pausedForOutput) this.runConcurrent();
+      },
+      (err: unknown) => server.fatal(err),
+    );
+  }
+
+  /** Move finished replies, in order, to the connection's writer and send them. */
+  private drainSlots(): void {
+    let i = 0;
+    while (i < this.slots.length && this.slots[i].done) {
+      this.reply.raw(this.slots[i].writer.take());
+      i++;
+    }
+    if (i > 0) this.slots.splice(0, i);
+    this.flush();
+  }
+
   private resume(): void {
     this.busy = false;
     if (this.closed || this.pausedForOutput) return;
@@ -203,7 +331,7 @@ export class Connection implements ClientState {
         this.server.waitForDurable(this);
       }
     }
-    if (this.closing && this.held.length === 0) this.endSoon();
+    if (this.closing && this.held.length === 0 && this.slots.length === 0) this.endSoon();
   }
 
   /** Called by the server when a batch becomes durable. Returns true if still waiting. */
@@ -261,6 +389,6 @@ export class Connection implements ClientState {
   }
 
   get isBusy(): boolean {
-    return this.busy || this.held.length > 0;
+    return this.busy || this.held.length > 0 || this.inFlight > 0;
   }
 }

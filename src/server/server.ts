@@ -69,6 +69,8 @@ export class Server {
   private accepting = true;
   /** Runs a resolved command: locally (dispatch.execute), or through the coordinator in a cluster. */
   executor: (entry: CommandEntry, ctx: CommandContext, argv: Buffer[]) => void | Promise<void> = execute;
+  /** Let a client's pipelined commands wait on other nodes concurrently (cluster mode). */
+  concurrentPipeline = false;
 
   constructor(private readonly deps: ServerDeps) {
     this.settings = deps.settings;
