@@ -33,7 +33,7 @@ import type { Logger } from '../runtime/log';
 import type { Clock } from '../runtime/clock';
 import type { ClientState } from '../server/client-state';
 import type { ServerApi } from '../server/server-api';
-import { noQuorum, type Levels } from './quorum';
+import { isBlindWrite, noQuorum, type Levels } from './quorum';
 import { parseIntegerReply, parseArrayReply, parseScanReply } from './replies';
 
 export interface CoordinatorDeps {
@@ -639,16 +639,6 @@ export class Coordinator {
 
 const WRONGTYPE_PREFIX = Buffer.from('-WRONGTYPE');
 
-/** A write whose outcome does not depend on the key's current state. */
-function isBlindWrite(name: string, argv: Buffer[]): boolean {
-  if (name === 'setex' || name === 'psetex') return true;
-  if (name !== 'set') return false;
-  for (let i = 3; i < argv.length; i++) {
-    const o = argv[i].toString('latin1').toLowerCase();
-    if (o === 'nx' || o === 'xx' || o === 'get' || o === 'keepttl') return false;
-  }
-  return true;
-}
 
 function nilFor(ctx: CommandContext): Buffer {
   return Buffer.from(ctx.reply.proto === 3 ? '_\r\n' : '$-1\r\n');

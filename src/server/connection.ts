@@ -20,7 +20,11 @@ import { E } from '../commands/errors';
 import type { CommandContext } from '../commands/types';
 import type { ClientState } from './client-state';
 import { commandKeys, resolve } from './dispatch';
+import { isBlindWrite } from '../coordinator/quorum';
 import type { CommandEntry } from '../commands/types';
+
+/** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
+type OpKind = 'read' | 'blind' | 'rmw';
 
 /** Commands of one client that may wait on other nodes at the same time. */
 const MAX_INFLIGHT_PER_CLIENT = 128;
@@ -48,8 +52,8 @@ export class Connection implements ClientState {
   private slots: { writer: ReplyWriter; done: boolean }[] = [];
   private inFlight = 0;
   private barrier = false;
-  private readonly busyKeys = new Map<string, number>();
-  private stalled: { entry: CommandEntry; argv: Buffer[]; keys: string[] | null } | null = null;
+  private readonly busyKeys = new Map<string, { count: number; kind: OpKind }>();
+  private stalled: { entry: CommandEntry; argv: Buffer[]; keys: string[] | null; kind: OpKind } | null = null;
   private closing = false;
   private closed = false;
   private held: Held[] = [];
@@ -235,23 +239,33 @@ export class Connection implements ClientState {
         }
         this.slots.pop(); // the reply slot is made when the command starts
         const keys = commandKeys(entry, argv);
-        next = { entry, argv, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };
+        const kind: OpKind = !entry.isWrite ? 'read' : isBlindWrite(entry.fullName, argv) ? 'blind' : 'rmw';
+        next = { entry, argv, kind, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };
       }
-      if (!this.canStart(next.keys)) {
+      if (!this.canStart(next.keys, next.kind)) {
         this.stalled = next;
         break;
       }
       this.stalled = null;
-      this.start(next.entry, next.argv, next.keys);
+      this.start(next.entry, next.argv, next.keys, next.kind);
       if (this.reply.length + this.slots.length * 128 > server.settings.outputBufferLimit) this.drainSlots();
     }
     this.drainSlots();
   }
 
-  private canStart(keys: string[] | null): boolean {
+  /**
+   * Whether a command may start while others run. On a key already in use it may only if
+   * it and every running command on that key are reads (reads do not change what the
+   * others see) or are all blind writes (plain SETs: they run at the key's primary without
+   * a read first, in the order they were sent, so the last one wins as in Redis).
+   */
+  private canStart(keys: string[] | null, kind: OpKind): boolean {
     if (this.inFlight === 0) return true;
     if (keys === null || this.barrier || this.inFlight >= MAX_INFLIGHT_PER_CLIENT) return false;
-    for (const k of keys) if (this.busyKeys.has(k)) return false;
+    for (const k of keys) {
+      const busy = this.busyKeys.get(k);
+      if (busy !== undefined && (busy.kind !== kind || kind === 'rmw')) return false;
+    }
     return true;
   }
 
@@ -263,7 +277,7 @@ export class Connection implements ClientState {
     return w;
   }
 
-  private start(entry: CommandEntry, argv: Buffer[], keys: string[] | null): void {
+  private start(entry: CommandEntry, argv: Buffer[], keys: string[] | null, kind: OpKind): void {
     const server = this.server;
     const writer = new ReplyWriter(128);
     writer.proto = this.reply.proto;
@@ -280,7 +294,13 @@ export class Connection implements ClientState {
     }
     this.inFlight++;
     if (keys === null) this.barrier = true;
-    else for (const k of keys) this.busyKeys.set(k, (this.busyKeys.get(k) ?? 0) + 1);
+    else {
+      for (const k of keys) {
+        const busy = this.busyKeys.get(k);
+        if (busy === undefined) this.busyKeys.set(k, { count: 1, kind });
+        else busy.count++;
+      }
+    }
     pending.then(
       () => {
         slot.done = true;
@@ -288,9 +308,8 @@ export class Connection implements ClientState {
         if (keys === null) this.barrier = false;
         else {
           for (const k of keys) {
-            const c = (this.busyKeys.get(k) ?? 1) - 1;
-            if (c === 0) this.busyKeys.delete(k);
-            else this.busyKeys.set(k, c);
+            const busy = this.busyKeys.get(k);
+            if (busy !== undefined && --busy.count === 0) this.busyKeys.delete(k);
           }
         }
         if (this.closed) return;
