@@ -57,8 +57,9 @@ async function shutdown(ctx: CommandContext, argv: Buffer[]): Promise<void> {
     ctx.reply.error('ERR No shutdown in progress.');
     return;
   }
-  // As in Redis, a successful SHUTDOWN sends no reply: the connection just closes.
-  ctx.client.closeAfterReply();
+  // As in Redis, a successful SHUTDOWN sends no reply: the connection just closes (now, so
+  // that the shutdown does not wait for this connection's command to finish).
+  ctx.client.kill();
   await ctx.server.shutdown();
 }
 

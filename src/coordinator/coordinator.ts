@@ -537,7 +537,7 @@ export class Coordinator {
     const views = (i: number): DbView => new DbViewClass(this.deps.keyspace, i);
     return {
       id: 0, addr: 'cluster-bus', laddr: '', createdMs: 0, name: '', libName: '', libVersion: '', resp, authenticated: true, dbIndex: db,
-      select: () => undefined, dbView: views, refreshAuth: () => undefined, closeAfterReply: () => undefined,
+      select: () => undefined, dbView: views, refreshAuth: () => undefined, closeAfterReply: () => undefined, kill: () => undefined,
       lastCommand: '', lastActiveMs: 0, queryBufferBytes: () => 0, outputBufferBytes: () => 0,
     };
   }

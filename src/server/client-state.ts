@@ -23,6 +23,8 @@ export interface ClientState {
   dbView(index: number): DbView;
   /** Re-derive what depends on authentication (after AUTH, HELLO AUTH, RESET). */
   refreshAuth(): void;
+  /** Close the connection now, dropping any reply (SHUTDOWN, which answers nothing). */
+  kill(): void;
   /** Close after the reply to the current command has been written (QUIT). */
   closeAfterReply(): void;
   /** Name of the last command run, for CLIENT LIST's cmd=. */

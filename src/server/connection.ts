@@ -392,6 +392,10 @@ export class Connection implements ClientState {
     this.server.forget(this);
   }
 
+  kill(): void {
+    this.destroy();
+  }
+
   /** Close now, dropping anything unsent (CLIENT KILL, errors, shutdown). */
   destroy(): void {
     if (!this.closed) {

@@ -183,13 +183,16 @@ export class Server {
     this.accepting = false;
     if (this.tickTimer !== null) clearTimeout(this.tickTimer);
     this.tickTimer = null;
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    // Stop listening now; the close callback fires only once every connection is gone,
+    // so wait for it after the connections have been drained (or dropped at the deadline).
+    const closed = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     for (const c of this.conns.values()) c.drainAndClose();
     const deadline = this.clock.nowMs() + 5000;
     while (this.conns.size > 0 && this.clock.nowMs() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
     for (const c of [...this.conns.values()]) c.destroy();
+    await Promise.all(closed);
   }
 
   // ------------------------------------------------------------------ ServerApi

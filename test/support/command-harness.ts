@@ -100,6 +100,7 @@ export class CommandHarness {
       dbView: (i: number) => harness.dbView(i),
       refreshAuth: () => {},
       closeAfterReply: () => {},
+      kill: () => {},
       lastCommand: '',
       lastActiveMs: 0,
       queryBufferBytes: () => 0,
