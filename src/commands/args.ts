@@ -50,3 +50,9 @@ export function errorWithBytes(reply: ReplyWriter, prefix: string, arg: Buffer):
 }
 
 const CRLF_BUF = Buffer.from('\r\n', 'latin1');
+
+/** A HELP subcommand's reply: one simple string per line, as Redis's addReplyHelp. */
+export function helpReply(reply: ReplyWriter, lines: readonly string[]): void {
+  reply.array(lines.length);
+  for (const l of lines) reply.simple(l);
+}

@@ -17,6 +17,7 @@
  * categories, tips and key specs are RESP3 sets; an empty subcommand list is an empty set
  * while a non-empty one is an array (a map in DOCS).
  */
+import { helpReply } from './args';
 import { E } from './errors';
 import {
   REDIS_META,
@@ -504,8 +505,7 @@ const COMMAND_HELP: readonly string[] = [
 ];
 
 function commandHelp(ctx: CommandContext): void {
-  ctx.reply.array(COMMAND_HELP.length);
-  for (const line of COMMAND_HELP) ctx.reply.simple(line);
+  helpReply(ctx.reply, COMMAND_HELP);
 }
 
 // ---------------------------------------------------------------------------------------

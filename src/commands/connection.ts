@@ -4,6 +4,7 @@
  * (CLIENT SETINFO as Redis 7.2 defines it, since current client libraries send it).
  */
 import { E } from './errors';
+import { helpReply } from './args';
 import { parseInt64 } from '../util/numbers';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { DB_COUNT } from '../storage/keyspace';
@@ -317,10 +318,6 @@ const CLIENT_HELP = [
   '    Print this help.',
 ];
 
-function helpReply(ctx: CommandContext, lines: readonly string[]): void {
-  ctx.reply.array(lines.length);
-  for (const l of lines) ctx.reply.simple(l);
-}
 
 const clientSubcommands: CommandSpec[] = [
   { name: 'id', arity: 2, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns the unique client ID of the connection.', since: '5.0.0', handler: (ctx) => ctx.reply.integer(ctx.client.id) },
@@ -346,7 +343,7 @@ const clientSubcommands: CommandSpec[] = [
   { name: 'info', arity: 2, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns information about the connection.', since: '6.2.0', handler: (ctx) => ctx.reply.verbatim(ctx.server.describeClient(ctx.client) + '\n') },
   { name: 'kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Terminates open connections.', since: '2.4.0', handler: clientKill },
   { name: 'setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Sets information specific to the client or connection.', since: '7.2.0', handler: clientSetInfo },
-  { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns helpful text about the different subcommands.', since: '5.0.0', handler: (ctx) => helpReply(ctx, CLIENT_HELP) },
+  { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns helpful text about the different subcommands.', since: '5.0.0', handler: (ctx) => helpReply(ctx.reply, CLIENT_HELP) },
 ];
 
 export const connectionCommands: readonly CommandSpec[] = [

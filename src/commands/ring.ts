@@ -3,6 +3,7 @@
  * this node sees it, one map per node (a flat array in RESP2).
  */
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
+import { helpReply } from './args';
 import { isEmptyRecord, liveType, recordDigest } from '../storage/record';
 import { parseConsistency } from '../coordinator/quorum';
 
@@ -124,10 +125,7 @@ const ringSubcommands: CommandSpec[] = [
   { name: 'nodes', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Lists the members of the cluster as this node sees them.', since: '0.1.0', handler: nodes },
   {
     name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Returns helpful text about the different subcommands.', since: '0.1.0',
-    handler: (ctx) => {
-      ctx.reply.array(RING_HELP.length);
-      for (const l of RING_HELP) ctx.reply.simple(l);
-    },
+    handler: (ctx) => helpReply(ctx.reply, RING_HELP),
   },
 ];
 

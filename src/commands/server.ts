@@ -2,6 +2,7 @@
  * Server commands: INFO, CONFIG, DBSIZE, TIME, FLUSHDB, FLUSHALL, SHUTDOWN, LASTSAVE.
  */
 import { E } from './errors';
+import { helpReply } from './args';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 
 function lower(b: Buffer): string {
@@ -110,10 +111,7 @@ const configSubcommands: CommandSpec[] = [
   },
   {
     name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'server', summary: 'Returns helpful text about the different subcommands.', since: '5.0.0',
-    handler: (ctx) => {
-      ctx.reply.array(CONFIG_HELP.length);
-      for (const l of CONFIG_HELP) ctx.reply.simple(l);
-    },
+    handler: (ctx) => helpReply(ctx.reply, CONFIG_HELP),
   },
 ];
 
