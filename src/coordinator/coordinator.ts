@@ -96,10 +96,17 @@ export class Coordinator {
     return id === this.deps.selfId || this.deps.membership.isUp(id);
   }
 
+  /** Bus addresses by node id, rebuilt whenever membership produces a new ring. */
+  private peers: { ring: unknown; byId: Map<string, PeerAddress> } = { ring: null, byId: new Map() };
+
   private peer(id: string): PeerAddress {
-    const m = this.deps.membership.members().find((x) => x.id === id);
-    if (m === undefined) throw new Error(`unknown node ${id}`);
-    return { id, host: m.host, port: m.busPort };
+    const ring = this.deps.membership.currentRing();
+    if (this.peers.ring !== ring) {
+      this.peers = { ring, byId: new Map(this.deps.membership.members().map((m) => [m.id, { id: m.id, host: m.host, port: m.busPort }])) };
+    }
+    const p = this.peers.byId.get(id);
+    if (p === undefined) throw new Error(`unknown node ${id}`);
+    return p;
   }
 
   private timeout(): { timeoutMs: number } {

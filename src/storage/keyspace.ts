@@ -146,6 +146,7 @@ export class Keyspace {
   private readonly flushesQueued = new Int32Array(DB_COUNT);
   private readonly durableListeners: ((seq: number) => void)[] = [];
   private readonly quiesceWaiters: { seq: number; resolve: () => void }[] = [];
+  private readonly ackWaiters: { seq: number; resolve: () => void }[] = [];
   private readonly liveCount = new Int32Array(DB_COUNT);
   private readonly flushGen = new Int32Array(DB_COUNT);
   readonly expiries = new ExpiryIndex();
@@ -492,7 +493,10 @@ export class Keyspace {
   private acknowledge(seq: number): void {
     if (seq <= this.ackedSeq) return;
     this.ackedSeq = seq;
-    for (const fn of [...this.durableListeners]) fn(seq);
+    for (const fn of this.durableListeners) fn(seq);
+    let i = 0;
+    while (i < this.ackWaiters.length && this.ackWaiters[i].seq <= seq) this.ackWaiters[i++].resolve();
+    if (i > 0) this.ackWaiters.splice(0, i);
   }
 
   private releaseQuiesce(): void {
@@ -509,15 +513,8 @@ export class Keyspace {
   afterAcked(): Promise<void> {
     const seq = this.visibleSeq();
     if (seq <= this.ackedSeq) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (acked: number): void => {
-        if (acked < seq) return;
-        const i = this.durableListeners.indexOf(check);
-        if (i >= 0) this.durableListeners.splice(i, 1);
-        resolve();
-      };
-      this.durableListeners.push(check);
-    });
+    // visibleSeq never decreases, so the waiters stay in order of seq: a queue.
+    return new Promise((resolve) => this.ackWaiters.push({ seq, resolve }));
   }
 
   /** Resolves when every write made so far is in the engine (and synced, with always). */
