@@ -58,6 +58,17 @@ export interface TargetDefinition {
 // Cleanup registry
 // ---------------------------------------------------------------------------
 
+
+/** Remove a target's temp dir, or keep it (--keep-tmp) and say where it is. */
+function releaseTempDir(dir: string, name: string, keep: boolean): void {
+  if (keep) {
+    cleanup.forgetDir(dir);
+    process.stderr.write(`[bench] ${name}: kept ${dir}\n`);
+  } else {
+    cleanup.removeDir(dir);
+  }
+}
+
 class Cleanup {
   private readonly children = new Set<ChildProcess>();
   private readonly dirs = new Set<string>();
@@ -382,14 +393,7 @@ export class ServerProcessTarget implements Target {
     if (child !== null) await stopChild(child);
     const dir = this.dir;
     this.dir = null;
-    if (dir !== null) {
-      if (this.ctx.keepTmp) {
-        cleanup.forgetDir(dir);
-        process.stderr.write(`[bench] ${this.name}: kept ${dir}\n`);
-      } else {
-        cleanup.removeDir(dir);
-      }
-    }
+    if (dir !== null) releaseTempDir(dir, this.name, this.ctx.keepTmp);
   }
 }
 
@@ -509,14 +513,7 @@ export class QuorumkvClusterTarget implements Target {
     );
     const dir = this.dir;
     this.dir = null;
-    if (dir !== null) {
-      if (this.ctx.keepTmp) {
-        cleanup.forgetDir(dir);
-        process.stderr.write(`[bench] ${this.name}: kept ${dir}\n`);
-      } else {
-        cleanup.removeDir(dir);
-      }
-    }
+    if (dir !== null) releaseTempDir(dir, this.name, this.ctx.keepTmp);
   }
 
   private child(m: ClusterNode): ChildProcess {
