@@ -137,6 +137,7 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           unexpected_error_replies: 0,
           total_protocol_errors: src.stats.protocolErrors,
           record_cache_evictions: ks.stats.evictedEntries,
+          purged_delete_markers: ks.stats.purgedMarkers,
         },
       ];
     case 'replication':

@@ -67,6 +67,7 @@ export class Server {
   private tickTimer: NodeJS.Timeout | null = null;
   private lastFsyncMs = 0;
   private accepting = true;
+  private purging = false;
   /** Runs a resolved command: locally (dispatch.execute), or through the coordinator in a cluster. */
   executor: (entry: CommandEntry, ctx: CommandContext, argv: Buffer[]) => void | Promise<void> = execute;
   /** Let a client's pipelined commands wait on other nodes concurrently (cluster mode). */
@@ -164,6 +165,19 @@ export class Server {
     // activeExpireCycle keeps going while more than a quarter of its sample expired).
     let budget = 8;
     while (budget-- > 0 && this.keyspace.sweepExpired(now, 200) === 200);
+    // With replicas, delete markers and expired records go once tombstone-grace has passed.
+    if (!this.purging) {
+      this.purging = true;
+      this.keyspace
+        .purgeExpiredMarkers(now, 500)
+        .then(
+          () => undefined,
+          (err: unknown) => this.fatal(err),
+        )
+        .finally(() => {
+          this.purging = false;
+        });
+    }
     if (this.settings.appendfsync === 'everysec' && now - this.lastFsyncMs >= 1000) {
       this.lastFsyncMs = now;
       this.keyspace.syncIfBehind().catch((err: unknown) => this.fatal(err));
@@ -183,6 +197,9 @@ export class Server {
     this.accepting = false;
     if (this.tickTimer !== null) clearTimeout(this.tickTimer);
     this.tickTimer = null;
+    // A purge still reading the engine must finish before storage closes.
+    const purgeDeadline = this.clock.nowMs() + 5000;
+    while (this.purging && this.clock.nowMs() < purgeDeadline) await new Promise((r) => setTimeout(r, 5));
     // Stop listening now; the close callback fires only once every connection is gone,
     // so wait for it after the connections have been drained (or dropped at the deadline).
     const closed = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));

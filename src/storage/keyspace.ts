@@ -39,7 +39,7 @@ import {
   restampedCopy,
   STRING_FIELD,
 } from './record';
-import type { Hlc } from '../versioning/hlc';
+import { hlcToMs, type Hlc } from '../versioning/hlc';
 
 export const DB_COUNT = 16;
 
@@ -107,6 +107,17 @@ async function deleteDbFromEngine(engine: Engine, db: number | null): Promise<vo
   if (ops.length > 0) await engine.write(ops, false);
 }
 
+/**
+ * A record whose only meaning now is "deleted" or "expired", for longer than the grace
+ * period ending at `cutoffMs`: a delete marker (nothing live) whose newest stamp is older,
+ * or a record whose expiry passed before it.
+ */
+function purgeable(rec: Rec, cutoffMs: number): boolean {
+  const at = rec.meta === null ? 0 : rec.meta.expireAtMs;
+  if (at !== 0 && at < cutoffMs) return true;
+  return !present(rec) && hlcToMs(maxStamp(rec)) < cutoffMs;
+}
+
 const ENTRY_OVERHEAD = 96;
 
 export function cacheKey(db: number, key: Buffer): string {
@@ -144,6 +155,8 @@ export class Keyspace {
   private writtenSeq = 0;
   private syncedSeq = 0;
   private readonly flushesQueued = new Int32Array(DB_COUNT);
+  /** Where the next purge of old delete markers resumes. */
+  private gcCursor: Buffer = tokenBound(0);
   private readonly durableListeners: ((seq: number) => void)[] = [];
   private readonly quiesceWaiters: { seq: number; resolve: () => void }[] = [];
   private readonly ackWaiters: { seq: number; resolve: () => void }[] = [];
@@ -165,6 +178,7 @@ export class Keyspace {
     expiredKeys: 0,
     evictedEntries: 0,
     replayedBatches: 0,
+    purgedMarkers: 0,
   };
 
   constructor(
@@ -394,6 +408,50 @@ export class Keyspace {
       }
     }
     return cks.length;
+  }
+
+  /**
+   * Purge delete markers and expired records older than tombstone-grace: walk the engine
+   * in token order from where the last call stopped, examining at most `max` records, and
+   * remove those whose newest stamp (for a marker) or expiry (for an expired record) is
+   * more than the grace period ago. Each candidate is re-read through the cache first, so a
+   * write that came after the snapshot is never purged. Returns how many were purged.
+   * Only meaningful with replicas (grace > 0): alone, nothing is kept to purge.
+   */
+  async purgeExpiredMarkers(nowMs: number, max: number): Promise<number> {
+    const grace = this.opts.tombstoneGraceMs;
+    if (grace === 0) return 0;
+    const cutoff = nowMs - grace;
+    const candidates: { db: number; key: Buffer }[] = [];
+    let examined = 0;
+    let last: Buffer | null = null;
+    for await (const [k, v] of this.engine.iterate({ gte: this.gcCursor, lt: RECORDS_END, limit: max })) {
+      examined++;
+      last = k;
+      const parsed = parseRecordKey(k);
+      if (parsed === null || parsed.db >= DB_COUNT) continue;
+      if (purgeable(decodeRecord(v), cutoff)) candidates.push({ db: parsed.db, key: Buffer.from(parsed.key) });
+    }
+    // Resume after the last key seen, or from the start once the end was reached.
+    this.gcCursor = examined < max || last === null ? tokenBound(0) : Buffer.concat([last, Buffer.from([0])]);
+    let purged = 0;
+    for (const c of candidates) {
+      const loading = this.ensureLoaded(c.db, [c.key]);
+      if (loading !== null) await loading;
+      try {
+        const e = this.cache.get(cacheKey(c.db, c.key));
+        if (e === undefined || e.loading !== null || e.dirty !== 0 || e.rec === null || !purgeable(e.rec, cutoff)) continue;
+        if (this.expiries.delete(e.ck)) this.liveCount[e.db]--; // an expired key not yet retired
+        e.rec = null;
+        this.resize(e);
+        this.markDirty(e);
+        purged++;
+      } finally {
+        if (loading !== null) this.unpin(c.db, [c.key]);
+      }
+    }
+    this.stats.purgedMarkers += purged;
+    return purged;
   }
 
   private markDirty(e: Entry): void {
