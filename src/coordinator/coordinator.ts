@@ -540,8 +540,25 @@ export class Coordinator {
 
   // ------------------------------------------------------------------ bus handlers
 
+  /** One db view per database, and one stand-in client per (protocol, db): no garbage per request. */
+  private readonly views = new Map<number, DbView>();
+  private readonly forwardedClients = new Map<number, ClientState>();
+
+  private view(db: number): DbView {
+    let v = this.views.get(db);
+    if (v === undefined) this.views.set(db, (v = new DbViewClass(this.deps.keyspace, db)));
+    return v;
+  }
+
   private forwardedClient(resp: 2 | 3, db: number): ClientState {
-    const views = (i: number): DbView => new DbViewClass(this.deps.keyspace, i);
+    const key = resp * 256 + db;
+    let c = this.forwardedClients.get(key);
+    if (c === undefined) this.forwardedClients.set(key, (c = this.makeForwardedClient(resp, db)));
+    return c;
+  }
+
+  private makeForwardedClient(resp: 2 | 3, db: number): ClientState {
+    const views = (i: number): DbView => this.view(i);
     return {
       id: 0, addr: 'cluster-bus', laddr: '', createdMs: 0, name: '', libName: '', libVersion: '', resp, authenticated: true, dbIndex: db,
       select: () => undefined, dbView: views, refreshAuth: () => undefined, closeAfterReply: () => undefined, kill: () => undefined,
@@ -556,7 +573,7 @@ export class Coordinator {
     const argv = args.slice(4);
     const reply = new ReplyWriter(256);
     reply.proto = resp;
-    const ctx: CommandContext = { reply, db: new DbViewClass(this.deps.keyspace, db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs() };
+    const ctx: CommandContext = { reply, db: this.view(db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs() };
     const entry = resolve(this.deps.table, argv, reply);
     if (entry !== null) {
       const keys = commandKeys(entry, argv);
