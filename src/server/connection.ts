@@ -26,6 +26,9 @@ import type { CommandEntry } from '../commands/types';
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
 
+/** What `admit` returns for a command it answered with an error. */
+const REFUSED = Symbol('refused');
+
 /** Commands of one client that may wait on other nodes at the same time. */
 const MAX_INFLIGHT_PER_CLIENT = 128;
 import type { DbView } from '../storage/keyspace';
@@ -142,30 +145,13 @@ export class Connection implements ClientState {
       return;
     }
     const server = this.server;
-    const table = server.table;
     const reply = this.reply;
     const ctx = this.ctx;
     while (!this.closing) {
-      const argv = this.decoder.next();
-      if (argv === null) {
-        if (this.decoder.error !== null) {
-          server.stats.protocolErrors++;
-          reply.error(`ERR ${this.decoder.error}`);
-          this.closing = true;
-        }
-        break;
-      }
-      server.stats.commands++;
-      const entry = resolve(table, argv, reply);
-      if (entry === null) {
-        server.stats.rejectedCalls++;
-        continue;
-      }
-      if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
-        server.stats.rejectedCalls++;
-        reply.error(E.noAuth);
-        continue;
-      }
+      const next = this.admit(reply);
+      if (next === null) break;
+      if (next === REFUSED) continue;
+      const { entry, argv } = next;
       const now = server.clock.nowMs();
       ctx.nowMs = now;
       this.lastActiveMs = now;
@@ -202,6 +188,37 @@ export class Connection implements ClientState {
     this.socket.pause();
   }
 
+  /**
+   * The next command from the input, looked up, arity-checked and authorised, as Redis's
+   * processCommand does. A refusal is answered in `w` and gives REFUSED; null means the
+   * input is used up, or malformed (then the error is answered in `w` and the connection
+   * closes after it).
+   */
+  private admit(w: ReplyWriter): { entry: CommandEntry; argv: Buffer[] } | typeof REFUSED | null {
+    const server = this.server;
+    const argv = this.decoder.next();
+    if (argv === null) {
+      if (this.decoder.error !== null) {
+        server.stats.protocolErrors++;
+        w.error(`ERR ${this.decoder.error}`);
+        this.closing = true;
+      }
+      return null;
+    }
+    server.stats.commands++;
+    const entry = resolve(server.table, argv, w);
+    if (entry === null) {
+      server.stats.rejectedCalls++;
+      return REFUSED;
+    }
+    if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
+      server.stats.rejectedCalls++;
+      w.error(E.noAuth);
+      return REFUSED;
+    }
+    return { entry, argv };
+  }
+
   // ------------------------------------------------------------------ concurrent pipeline
 
   /**
@@ -216,28 +233,13 @@ export class Connection implements ClientState {
     while (!this.closing && !this.pausedForOutput) {
       let next = this.stalled;
       if (next === null) {
-        const argv = this.decoder.next();
-        if (argv === null) {
-          if (this.decoder.error !== null) {
-            server.stats.protocolErrors++;
-            this.doneSlot().error(`ERR ${this.decoder.error}`);
-            this.closing = true;
-          }
-          break;
-        }
-        server.stats.commands++;
-        const w = this.doneSlot();
-        const entry = resolve(server.table, argv, w);
-        if (entry === null) {
-          server.stats.rejectedCalls++;
-          continue;
-        }
-        if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
-          server.stats.rejectedCalls++;
-          w.error(E.noAuth);
-          continue;
-        }
-        this.slots.pop(); // the reply slot is made when the command starts
+        // Refusals (and a protocol error) are answered in a slot of their own, in order.
+        const admitted = this.admit(this.doneSlot());
+        if (admitted === REFUSED) continue;
+        if (admitted === null && this.decoder.error !== null) break;
+        this.slots.pop(); // no refusal: a command's slot is made when it starts
+        if (admitted === null) break;
+        const { entry, argv } = admitted;
         const keys = commandKeys(entry, argv);
         const kind: OpKind = !entry.isWrite ? 'read' : isBlindWrite(entry.fullName, argv) ? 'blind' : 'rmw';
         next = { entry, argv, kind, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };
