@@ -14,12 +14,10 @@ function owners(ctx: CommandContext, argv: Buffer[]): void {
 }
 
 /** This node's own copy of a key, whatever its liveness: nil when it holds nothing. */
-async function local(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+function local(ctx: CommandContext, argv: Buffer[]): Promise<void> {
   const key = argv[2];
   const ks = ctx.db.ks;
-  const loading = ks.ensureLoaded(ctx.db.index, [key]);
-  if (loading !== null) await loading;
-  try {
+  return ks.withLoaded(ctx.db.index, [key], () => {
     const rec = ks.storedRecord(ctx.db.index, key);
     const r = ctx.reply;
     if (rec === null || isEmptyRecord(rec)) {
@@ -49,9 +47,7 @@ async function local(ctx: CommandContext, argv: Buffer[]): Promise<void> {
     r.integer(at === 0 ? -1 : Math.max(0, at - ctx.nowMs));
     r.bulkString('digest');
     r.bulkString(recordDigest(rec).toString('hex'));
-  } finally {
-    if (loading !== null) ks.unpin(ctx.db.index, [key]);
-  }
+  });
 }
 
 function consistency(ctx: CommandContext, argv: Buffer[]): void {

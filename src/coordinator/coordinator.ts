@@ -231,10 +231,7 @@ export class Coordinator {
    */
   private async reconcile(db: number, key: Buffer, others: string[], needed: number, nowMs: number): Promise<number> {
     const ks = this.deps.keyspace;
-    const keys = [key];
-    const loading = ks.ensureLoaded(db, keys);
-    if (loading !== null) await loading;
-    try {
+    return ks.withLoaded(db, [key], async () => {
       const dbArg = Buffer.from(String(db));
       const asked = others.slice(0, Math.max(needed, 0));
       const results = await Promise.allSettled(asked.map((id) => DIGEST.call(this.deps.bus, this.peer(id), [dbArg, key], this.timeout())));
@@ -259,9 +256,7 @@ export class Coordinator {
         if (!a.digest.equals(mergedDigest)) REPLICATE.call(this.deps.bus, this.peer(a.id), payload, this.timeout()).catch(() => undefined);
       }
       return answered.length;
-    } finally {
-      if (loading !== null) ks.unpin(db, keys);
-    }
+    });
   }
 
   // ------------------------------------------------------------------ several keys
@@ -589,28 +584,16 @@ export class Coordinator {
     const delta = decodeRecord(args[2]);
     const ks = this.deps.keyspace;
     ks.hlc.observe(maxStamp(delta));
-    const loading = ks.ensureLoaded(db, [key]);
-    if (loading !== null) await loading;
-    try {
-      ks.apply(db, key, delta, this.deps.clock.nowMs());
-    } finally {
-      if (loading !== null) ks.unpin(db, [key]);
-    }
+    await ks.withLoaded(db, [key], () => ks.apply(db, key, delta, this.deps.clock.nowMs()));
     await ks.afterAcked();
     return [];
   }
 
-  private async withRecord<T>(args: Buffer[], fn: (rec: Rec | null) => T): Promise<T> {
+  private withRecord<T>(args: Buffer[], fn: (rec: Rec | null) => T): Promise<T> {
     const db = Number(args[0].toString());
     const key = args[1];
     const ks = this.deps.keyspace;
-    const loading = ks.ensureLoaded(db, [key]);
-    if (loading !== null) await loading;
-    try {
-      return fn(ks.storedRecord(db, key));
-    } finally {
-      if (loading !== null) ks.unpin(db, [key]);
-    }
+    return ks.withLoaded(db, [key], () => fn(ks.storedRecord(db, key)));
   }
 
   private onDigest(args: Buffer[]): Promise<Buffer[]> {

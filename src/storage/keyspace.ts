@@ -247,6 +247,21 @@ export class Keyspace {
     return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
+  /**
+   * Run `fn` once the keys are cached, keeping them pinned until it has settled if they had
+   * to be loaded; resolves with its result.
+   */
+  async withLoaded<T>(db: number, keys: Buffer[], fn: () => T | Promise<T>): Promise<T> {
+    const loading = this.ensureLoaded(db, keys);
+    if (loading === null) return fn();
+    await loading;
+    try {
+      return await fn();
+    } finally {
+      this.unpin(db, keys);
+    }
+  }
+
   unpin(db: number, keys: Buffer[]): void {
     for (const k of keys) this.pinKey(db, k, -1);
   }
@@ -436,19 +451,15 @@ export class Keyspace {
     this.gcCursor = examined < max || last === null ? tokenBound(0) : Buffer.concat([last, Buffer.from([0])]);
     let purged = 0;
     for (const c of candidates) {
-      const loading = this.ensureLoaded(c.db, [c.key]);
-      if (loading !== null) await loading;
-      try {
+      await this.withLoaded(c.db, [c.key], () => {
         const e = this.cache.get(cacheKey(c.db, c.key));
-        if (e === undefined || e.loading !== null || e.dirty !== 0 || e.rec === null || !purgeable(e.rec, cutoff)) continue;
+        if (e === undefined || e.loading !== null || e.dirty !== 0 || e.rec === null || !purgeable(e.rec, cutoff)) return;
         if (this.expiries.delete(e.ck)) this.liveCount[e.db]--; // an expired key not yet retired
         e.rec = null;
         this.resize(e);
         this.markDirty(e);
         purged++;
-      } finally {
-        if (loading !== null) this.unpin(c.db, [c.key]);
-      }
+      });
     }
     this.stats.purgedMarkers += purged;
     return purged;
