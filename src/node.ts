@@ -22,10 +22,16 @@ import { Server } from './server/server';
 import { QUORUMKV_VERSION, REDIS_COMPAT_VERSION } from './server/info';
 import type { ClusterView, Placement } from './server/server-api';
 import { Coordinator } from './coordinator/coordinator';
+import { Handoff } from './handoff/handoff';
+import { formatReplicas, totalReplicas } from './ring/replication';
+import { FaultSwitch } from './bus/fault';
+import type { BusTransport } from './bus/transport';
 import { ClusterBus } from './bus/bus';
 import { MembershipService, parseSeeds } from './membership/service';
 import { ConfigError } from './config/load';
 import { realScheduler } from './runtime/scheduler';
+import { AntiEntropy, statusFields } from './antientropy/service';
+import { TreeForest } from './antientropy/forest';
 
 export interface NodeOptions {
   settings: Settings;
@@ -60,6 +66,12 @@ export class QuorumkvNode {
   readonly bus: ClusterBus | null = null;
   readonly membership: MembershipService | null = null;
   readonly coordinator: Coordinator | null = null;
+  readonly handoff: Handoff | null = null;
+  /** Merkle-tree anti-entropy (cluster mode, directive anti-entropy yes). */
+  readonly antiEntropy: AntiEntropy | null = null;
+  private readonly forest: TreeForest | null = null;
+  /** The bus fault-injection switch (directive fault-injection yes). */
+  readonly faults: FaultSwitch | null = null;
   private readonly table = new CommandTable(ALL_COMMANDS);
   private stopping: Promise<void> | null = null;
 
@@ -119,28 +131,77 @@ export class QuorumkvNode {
         log: this.log,
         random: opts.random ?? Math.random,
       });
+      // Everything above the bus talks through `transport`: the bus itself, or the bus behind
+      // the fault-injection switch (partition tests).
+      const transport: BusTransport =
+        settings.faultInjection === 'yes'
+          ? (this.faults = new FaultSwitch(this.bus, (id) => {
+              const m = this.membership?.members().find((x) => x.id === id);
+              return m === undefined ? null : { id: m.id, host: m.host, port: m.busPort };
+            }))
+          : this.bus;
       this.membership = new MembershipService({
         self: { id: this.nodeId, host: settings.bind[0], port: settings.port, busPort, dc: settings.dc, rack: settings.rack, vnodes: settings.vnodes },
         seeds,
         gossipIntervalMs: settings.gossipInterval,
         failTimeoutMs: settings.failTimeout,
         dir: settings.dir,
-        bus: this.bus,
+        bus: transport,
         clock,
         log: this.log,
         random: opts.random ?? Math.random,
         onRing: (ring) => {
-          if (ring.size < settings.replicas) {
-            this.log.warning(`the ring has ${ring.size} node(s), fewer than replicas ${settings.replicas}: each key is kept on ${ring.size} node(s) until more join`);
+          if (ring.size < totalReplicas(settings.replicas)) {
+            this.log.warning(`the ring has ${ring.size} node(s), fewer than replicas ${formatReplicas(settings.replicas)}: each key is kept on ${ring.size} node(s) until more join`);
           }
         },
       });
+      const membership = this.membership;
+      this.handoff = new Handoff({
+        engine: this.engine,
+        bus: transport,
+        clock,
+        scheduler: realScheduler,
+        log: this.log,
+        isUp: (id) => membership.isUp(id),
+        peer: (id) => {
+          const m = membership.members().find((x) => x.id === id);
+          return m === undefined ? null : { id: m.id, host: m.host, port: m.busPort };
+        },
+        hintWindowMs: settings.hintWindow,
+        maxBytesPerTarget: settings.hintMaxBytes,
+        maxHintsTotal: settings.hintMaxCount,
+        replayRatePerSec: settings.hintReplayRate,
+        requestTimeoutMs: () => settings.requestTimeout,
+        syncWrites: settings.appendfsync === 'always',
+        onDelivered: (h) => void this.coordinator?.onHintDelivered(h.db, h.key).catch((err: Error) => this.log.warning(`could not discard a delivered fallback copy: ${err.message}`)),
+      });
+      if (settings.antiEntropy === 'yes' && settings.tombstoneGrace === 0) {
+        this.log.warning('anti-entropy is off: it needs tombstone-grace > 0 (without delete markers a repair would bring deleted keys back)');
+      } else if (settings.antiEntropy === 'yes') {
+        // The keyspace keeps the trees current from here on, starting with its start-up scan.
+        this.forest = new TreeForest();
+        this.keyspace.recordListener = this.forest;
+        this.antiEntropy = new AntiEntropy({
+          selfId: this.nodeId,
+          settings,
+          keyspace: this.keyspace,
+          forest: this.forest,
+          bus: this.bus,
+          cluster: this.membership,
+          clock,
+          scheduler: realScheduler,
+          log: this.log,
+          random: opts.random ?? Math.random,
+        });
+      }
       this.coordinator = new Coordinator({
+        handoff: this.handoff,
         selfId: this.nodeId,
         settings,
         keyspace: this.keyspace,
         membership: this.membership,
-        bus: this.bus,
+        bus: transport,
         table: this.table,
         clock,
         log: this.log,
@@ -158,10 +219,11 @@ export class QuorumkvNode {
     const c = this.coordinator;
     const m = this.membership;
     if (c === null || m === null) {
-      return { replicas: () => 1, owners: () => [this.nodeId], levels: () => ({ w: 1, r: 1 }), setLevels: () => undefined };
+      return { replicas: () => 1, owners: () => [this.nodeId], levels: () => ({ w: 1, r: 1 }), setLevels: () => undefined, localDc: () => null };
     }
     return {
-      replicas: () => this.settings.replicas,
+      replicas: () => totalReplicas(this.settings.replicas),
+      localDc: () => (typeof this.settings.replicas === 'number' ? null : this.settings.dc),
       owners: (key) => m.currentRing().ownersOfKey(key, this.settings.replicas),
       levels: (client) => c.levels(client),
       setLevels: (client, l) => c.setLevels(client, l),
@@ -179,6 +241,9 @@ export class QuorumkvNode {
           { id: this.nodeId, host: s.bind[0], port: this.server.boundPort(), busPort: 0, dc: s.dc, rack: s.rack, vnodes: s.vnodes, status: 'normal', generation: 0, heartbeat: 0, up: true, heartbeatAgeMs: 0, self: true },
         ],
         info: () => ({ replicas: 1, write_quorum: 1, read_quorum: 1 }),
+        hints: () => [],
+        repair: () => null,
+        faults: () => null,
       };
     }
     return {
@@ -189,13 +254,19 @@ export class QuorumkvNode {
           status: x.status, generation: x.generation, heartbeat: x.heartbeat,
           up: m.isUp(x.id), heartbeatAgeMs: x.id === this.nodeId ? 0 : m.heartbeatAgeMs(x.id), self: x.id === this.nodeId,
         })),
+      faults: () => this.faults,
+      repair: () => {
+        const ae = this.antiEntropy;
+        return ae === null ? null : { start: () => ae.startRepair('manual'), status: () => statusFields(ae.status()) };
+      },
+      hints: () => (this.handoff?.perTarget() ?? []).map((h) => ({ target: h.target, ...h.stats, targetUp: m.isUp(h.target) })),
       info: () => {
         const ringSize = m.currentRing().size;
         const bus = this.bus?.stats();
         const c = this.coordinator?.stats;
         return {
-          replicas: s.replicas,
-          replicas_effective: Math.min(s.replicas, ringSize),
+          replicas: formatReplicas(s.replicas),
+          replicas_effective: Math.min(totalReplicas(s.replicas), ringSize),
           write_quorum: s.writeQuorum,
           read_quorum: s.readQuorum,
           ring_members: ringSize,
@@ -207,8 +278,49 @@ export class QuorumkvNode {
           replicated: c?.replicated ?? 0,
           read_repairs: c?.readRepairs ?? 0,
           noquorum_replies: c?.noQuorum ?? 0,
+          ...this.hintInfo(),
+          ...this.repairInfo(),
         };
       },
+    };
+  }
+
+  /** INFO's anti-entropy lines: the trees, the current or last repair, totals. */
+  private repairInfo(): Record<string, number | string> {
+    const ae = this.antiEntropy;
+    if (ae === null || this.forest === null) return { anti_entropy: 'off' };
+    const st = ae.status();
+    const c = st.counters;
+    return {
+      anti_entropy: 'on',
+      merkle_tree_keys: this.forest.size(),
+      repair_state: st.state,
+      repair_ranges_done: st.rangesDone,
+      repair_ranges_total: st.rangesTotal,
+      repair_keys_compared: c.keysCompared,
+      repair_keys_exchanged: c.keysSent + c.keysReceived,
+      repair_bytes: c.bytes,
+      repair_started_at_ms: st.startedAtMs,
+      repair_eta_ms: st.etaMs ?? -1,
+      repair_runs: ae.totals.runs,
+      repair_keys_exchanged_total: ae.totals.keysExchanged,
+    };
+  }
+
+  /** INFO's hint lines: totals over every target. */
+  private hintInfo(): Record<string, number | string> {
+    const h = this.handoff;
+    if (h === null) return {};
+    const t = h.totals();
+    return {
+      sloppy_quorum: this.settings.sloppyQuorum,
+      hints_pending: t.count,
+      hints_pending_bytes: t.bytes,
+      hints_targets: t.targets,
+      hints_oldest_age_ms: t.oldestAgeMs,
+      hints_stored: t.stored,
+      hints_replayed: t.replayed,
+      hints_dropped: t.dropped,
     };
   }
 
@@ -221,8 +333,10 @@ export class QuorumkvNode {
     this.log.notice(`${s.engine} engine opened in ${s.dir}; ${this.totalKeys()} keys loaded in ${Date.now() - t0} ms`);
     await this.server.listen();
     if (this.bus !== null && this.membership !== null) {
+      await this.handoff?.start();
       const busPort = await this.bus.start();
       this.membership.start();
+      this.antiEntropy?.start();
       this.log.notice(`Cluster bus on ${s.bind[0]}:${busPort}; seeds ${s.seeds.join(' ')}`);
     }
     this.log.notice(`Ready to accept connections on ${s.bind.join(', ')} port ${this.server.boundPort()} (appendfsync ${s.appendfsync})`);
@@ -240,6 +354,8 @@ export class QuorumkvNode {
       this.stopping = (async () => {
         this.log.notice('Shutting down: finishing in-flight commands');
         this.membership?.stop();
+        this.handoff?.stop();
+        await this.antiEntropy?.stop();
         await this.server.stop();
         await this.bus?.close();
         await this.keyspace.close();

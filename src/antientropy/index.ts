@@ -1,7 +1,7 @@
 /**
- * Anti-entropy: tictac Merkle trees kept current as writes happen, and the pure helpers of
- * the exchange that compares them (DESIGN.md §7). The bus shell and the repair scheduler
- * build on these; nothing here does I/O.
+ * Anti-entropy (DESIGN.md §7): tictac Merkle trees kept current as writes happen
+ * (merkle.ts, forest.ts), the pure planning of an exchange (plan.ts), the exchange over the
+ * bus (exchange.ts) and the repair scheduler (service.ts).
  */
 export {
   descend,
@@ -19,3 +19,7 @@ export {
   type TicTacOptions,
   type TreeEntry,
 } from './merkle';
+export { LEAVES_PER_SEGMENT, SEGMENT_LEVELS, SEGMENTS, segmentOf, segmentRange, TreeForest } from './forest';
+export { coverIsEmpty, etaMs, leafIntervals, RateBudget, ReplicaMap, segmentCover } from './plan';
+export { applyRecords, exchangeSegment, scanIntervals, type ExchangeCounters } from './exchange';
+export { AntiEntropy, statusFields, type AntiEntropyDeps, type RepairStatus } from './service';

@@ -7,12 +7,21 @@
  * domain values may live beside the type it encodes) and add it to BUS_VERBS. ClusterBus
  * refuses handlers for verbs missing from the table, so the table cannot drift from the code.
  *
- * Wire format (see also server.ts, peer.ts): a request is a RESP array of bulk strings
- * `[verb, requestId, ...args]`; a reply is `[requestId, 'ok', ...payload]` or
- * `[requestId, 'err', code, message]`. Replies on one connection may come out of order.
+ * Wire format (see also frame.ts, server.ts, peer.ts). The handshake (hello, auth) is RESP:
+ * a request is an array of bulk strings `[verb, requestId, ...args]`, a reply
+ * `[requestId, 'ok', ...payload]` or `[requestId, 'err', code, message]`. After it, both
+ * directions carry binary batch frames, little-endian:
+ *   frame   = 0xB1, u32 bodyLength, u32 messageCount, messages
+ *   request = u32 id, u8 verbLength, verb, u32 argc, argc × (u32 length, bytes)
+ *   reply   = u32 id, u8 status (0 ok, 1 err), u32 argc, argc × (u32 length, bytes)
+ * Everything one node sends a peer in one event-loop turn is one frame (split at 256 KB),
+ * and so are the replies produced in one turn. An err reply's args are [code, message]; a
+ * reply with id 0 reports a protocol error just before the sender closes the connection.
+ * Replies on one connection may come out of order.
  */
 import { BusCodecError } from './errors';
 import { codec, defineVerb, verbTable, type AnyVerb } from './verb';
+import { fetchCodec, keysCodec, pushCodec, treeCodec, type KeysReply, type KeysRequest, type RecordEntry, type TreeRequest } from '../antientropy/wire';
 
 /** Bumped when the handshake or framing changes incompatibly. */
 export const BUS_PROTOCOL_VERSION = 1;
@@ -143,7 +152,38 @@ export const KEYSPACE = rawVerb(
   'Keyspace-wide work on this node\'s share of the keys: [op, db, ...]. count: [count]; keys: [key...]; scan: [next token, key...]; random: [key] or []; flush: [].',
 );
 
+export const HINT = rawVerb(
+  'hint',
+  'Keep a delta for a replica that is down (sloppy quorum): [owner id, db, key, encoded record]. Reply: [] once the hint is stored here; an error when the hint store is full. The hint is replayed to the owner (as REPLICATE) when it is back.',
+);
+
+// Anti-entropy (antientropy/: the payloads and their bounds are in wire.ts).
+
+export const AE_TREE = defineVerb<TreeRequest, Buffer[]>({
+  name: 'ae.tree',
+  doc: 'Anti-entropy: hashes of some nodes of one level of this node\'s Merkle tree of a segment: [segment, level, u32 indices]. Reply: [the 20-byte hashes, concatenated, in the order asked].',
+  ...treeCodec,
+});
+
+export const AE_KEYS = defineVerb<KeysRequest, KeysReply>({
+  name: 'ae.keys',
+  doc: 'Anti-entropy: the records this node stores in some token intervals, in engine-key order, one page: [u32 interval bounds, from key, limit, with records]. Reply: [next key or empty, with records, (key, digest[, record])...].',
+  ...keysCodec,
+});
+
+export const AE_FETCH = defineVerb<Buffer[], (Buffer | null)[]>({
+  name: 'ae.fetch',
+  doc: 'Anti-entropy: this node\'s records of some keys: [record key...]. Reply: [encoded record, or empty when it has none, per key].',
+  ...fetchCodec,
+});
+
+export const AE_PUSH = defineVerb<RecordEntry[], number>({
+  name: 'ae.push',
+  doc: 'Anti-entropy: merge records into this node (the merge rule decides; keys it does not replicate are ignored): [(record key, encoded record)...]. Reply: [how many were applied], once durable here.',
+  ...pushCodec,
+});
+
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEYSPACE];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

@@ -4,8 +4,9 @@
  */
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { helpReply } from './args';
+import { E } from './errors';
 import { isEmptyRecord, liveType, recordDigest } from '../storage/record';
-import { parseConsistency } from '../coordinator/quorum';
+import { levelName, parseConsistency } from '../coordinator/quorum';
 
 function owners(ctx: CommandContext, argv: Buffer[]): void {
   const list = ctx.server.placement().owners(argv[2]);
@@ -55,13 +56,14 @@ function consistency(ctx: CommandContext, argv: Buffer[]): void {
   if (argv.length === 1) {
     const l = p.levels(ctx.client);
     ctx.reply.array(4);
-    ctx.reply.bulkString('W');
-    ctx.reply.integer(l.w);
-    ctx.reply.bulkString('R');
-    ctx.reply.integer(l.r);
+    for (const [name, level] of [['W', levelName(l.w)], ['R', levelName(l.r)]] as const) {
+      ctx.reply.bulkString(name);
+      if (typeof level === 'number') ctx.reply.integer(level);
+      else ctx.reply.bulkString(level);
+    }
     return;
   }
-  const parsed = parseConsistency(argv.slice(1).map((a) => a.toString('latin1')), p.replicas());
+  const parsed = parseConsistency(argv.slice(1).map((a) => a.toString('latin1')), p.replicas(), p.localDc());
   if (typeof parsed === 'string') {
     ctx.reply.error(parsed);
     return;
@@ -102,6 +104,76 @@ function nodes(ctx: CommandContext): void {
   }
 }
 
+/** Pending hints kept on this node, one map per target node. */
+function hints(ctx: CommandContext): void {
+  const r = ctx.reply;
+  const list = ctx.server.cluster().hints();
+  r.array(list.length);
+  for (const h of list) {
+    r.map(5);
+    r.bulkString('target');
+    r.bulkString(h.target);
+    r.bulkString('state');
+    r.bulkString(h.targetUp ? 'up' : 'down');
+    r.bulkString('count');
+    r.integer(h.count);
+    r.bulkString('bytes');
+    r.integer(h.bytes);
+    r.bulkString('oldest-age-ms');
+    r.integer(h.oldestAgeMs);
+  }
+}
+
+/** RING FAULT BLOCK id... | CLEAR | LIST: the bus fault-injection switch. */
+function fault(ctx: CommandContext, argv: Buffer[]): void {
+  const f = ctx.server.cluster().faults();
+  if (f === null) {
+    ctx.reply.error('ERR fault injection is disabled (start the node with fault-injection yes)');
+    return;
+  }
+  const op = argv[2].toString('latin1').toLowerCase();
+  if (op === 'block' && argv.length > 3) {
+    f.block(argv.slice(3).map((a) => a.toString()));
+    ctx.reply.ok();
+  } else if (op === 'clear' && argv.length === 3) {
+    f.clear();
+    ctx.reply.ok();
+  } else if (op === 'list' && argv.length === 3) {
+    const ids = f.blocked();
+    ctx.reply.array(ids.length);
+    for (const id of ids) ctx.reply.bulkString(id);
+  } else {
+    ctx.reply.error('ERR syntax error');
+  }
+}
+
+/** RING REPAIR [START|STATUS]: start an anti-entropy repair, or show its progress. */
+function repair(ctx: CommandContext, argv: Buffer[]): void {
+  const op = argv.length === 2 ? 'status' : argv[2].toString('latin1').toLowerCase();
+  if (argv.length > 3 || (op !== 'start' && op !== 'status')) {
+    ctx.reply.error(E.syntax);
+    return;
+  }
+  const control = ctx.server.cluster().repair();
+  if (control === null) {
+    ctx.reply.error('ERR anti-entropy is off on this node (it needs cluster mode, anti-entropy yes and tombstone-grace > 0)');
+    return;
+  }
+  if (op === 'start') {
+    const err = control.start();
+    if (err === null) ctx.reply.ok();
+    else ctx.reply.error(err);
+    return;
+  }
+  const fields = control.status();
+  ctx.reply.map(fields.length);
+  for (const [name, value] of fields) {
+    ctx.reply.bulkString(name);
+    if (typeof value === 'number') ctx.reply.integer(value);
+    else ctx.reply.bulkString(value);
+  }
+}
+
 const RING_HELP = [
   'RING <subcommand> [<arg> ...]. Subcommands are:',
   'NODES',
@@ -111,6 +183,16 @@ const RING_HELP = [
   '    The key\'s replicas (its preference list), primary first.',
   'LOCAL <key>',
   '    This node\'s own copy of the key: type, version stamps, cells, expiry, digest; nil if none.',
+  'HINTS',
+  '    Hints this node keeps for other nodes, per target: state (up/down), count, bytes,',
+  '    age of the oldest. Empty when every hint has been delivered.',
+  'FAULT BLOCK <node-id> [<node-id> ...] | FAULT CLEAR | FAULT LIST',
+  '    Cut this node off from the given nodes on the cluster bus, heal, or list the cut ones',
+  '    (only with the fault-injection directive; for partition tests).',
+  'REPAIR [START|STATUS]',
+  '    START: compare this node\'s Merkle trees with every replica it shares ranges with and',
+  '    exchange the records that differ, both ways. STATUS (the default): state (idle/running/',
+  '    done), ranges done/total, keys compared and exchanged, bytes, start time, ETA.',
   'HELP',
   '    Print this help.',
 ];
@@ -118,6 +200,9 @@ const RING_HELP = [
 const ringSubcommands: CommandSpec[] = [
   { name: 'owners', arity: 3, flags: ['readonly', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Lists the replicas of a key, primary first.', since: '0.1.0', handler: owners },
   { name: 'local', arity: 3, flags: ['readonly', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Shows this node\'s own copy of a key.', since: '0.1.0', handler: local },
+  { name: 'hints', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Lists the hints this node keeps for other nodes.', since: '0.1.0', handler: hints },
+  { name: 'fault', arity: -3, flags: ['admin', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Cuts this node off from other nodes on the cluster bus (fault injection for tests).', since: '0.1.0', handler: fault },
+  { name: 'repair', arity: -2, flags: ['admin', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Starts an anti-entropy repair of this node, or shows its progress.', since: '0.1.0', handler: repair },
   { name: 'nodes', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Lists the members of the cluster as this node sees them.', since: '0.1.0', handler: nodes },
   {
     name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Returns helpful text about the different subcommands.', since: '0.1.0',

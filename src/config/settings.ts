@@ -8,6 +8,8 @@
  * yes/no. CONFIG GET prints sizes and durations as plain numbers (bytes, milliseconds).
  */
 
+import { formatReplicas, isReplicasError, parseReplicas, type ReplicationFactor } from '../ring/replication';
+
 export interface Settings {
   port: number;
   busPort: number;
@@ -18,7 +20,7 @@ export interface Settings {
   clusterSecret: string;
   gossipInterval: number;
   failTimeout: number;
-  replicas: number;
+  replicas: ReplicationFactor;
   writeQuorum: number;
   readQuorum: number;
   requestTimeout: number;
@@ -38,6 +40,16 @@ export interface Settings {
   logfile: string;
   hz: number;
   tombstoneGrace: number;
+  antiEntropy: 'yes' | 'no';
+  antiEntropyInterval: number;
+  antiEntropyRate: number;
+  antiEntropyConcurrency: number;
+  sloppyQuorum: 'yes' | 'no';
+  hintWindow: number;
+  hintMaxBytes: number;
+  hintMaxCount: number;
+  hintReplayRate: number;
+  faultInjection: 'yes' | 'no';
   rocksdbWriteBufferSize: number;
   rocksdbBlockCacheSize: number;
 }
@@ -48,7 +60,8 @@ type Kind =
   | { t: 'duration'; min: number; max: number }
   | { t: 'enum'; values: readonly string[] }
   | { t: 'string' }
-  | { t: 'list' };
+  | { t: 'list' }
+  | { t: 'replicas' };
 
 export interface Directive {
   readonly name: string;
@@ -75,7 +88,7 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'cluster-secret', key: 'clusterSecret', kind: { t: 'string' }, mutable: false, doc: 'Shared secret nodes prove to each other on the cluster bus; empty: unauthenticated.' },
   { name: 'gossip-interval', key: 'gossipInterval', kind: { t: 'duration', min: 10, max: 60_000 }, mutable: false, doc: 'How often a node bumps its heartbeat and gossips its membership table.' },
   { name: 'fail-timeout', key: 'failTimeout', kind: { t: 'duration', min: 50, max: 3_600_000 }, mutable: false, doc: 'A peer whose heartbeat has not advanced for this long (or whose phi exceeds 8) is considered down.' },
-  { name: 'replicas', key: 'replicas', kind: { t: 'int', min: 1, max: 64 }, mutable: false, doc: 'N: how many nodes hold a copy of each key (in cluster mode).' },
+  { name: 'replicas', key: 'replicas', kind: { t: 'replicas' }, mutable: false, doc: 'N: how many nodes hold a copy of each key (in cluster mode): a count (3), or per data center (dc1:3,dc2:2) for DC-aware placement and LOCAL_QUORUM/EACH_QUORUM.' },
   { name: 'write-quorum', key: 'writeQuorum', kind: { t: 'int', min: 1, max: 64 }, mutable: true, doc: 'W: replicas that must hold a write before it is acknowledged (default for new connections).' },
   { name: 'read-quorum', key: 'readQuorum', kind: { t: 'int', min: 1, max: 64 }, mutable: true, doc: 'R: replicas a read consults (default for new connections). R + W > N gives strong reads.' },
   { name: 'request-timeout', key: 'requestTimeout', kind: { t: 'duration', min: 10, max: 600_000 }, mutable: true, doc: 'How long a coordinator waits for replicas before answering NOQUORUM.' },
@@ -94,6 +107,16 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'loglevel', key: 'loglevel', kind: { t: 'enum', values: ['debug', 'verbose', 'notice', 'warning'] }, mutable: true, doc: 'Log verbosity.' },
   { name: 'logfile', key: 'logfile', kind: { t: 'string' }, mutable: false, doc: 'Log file; empty means standard output.' },
   { name: 'hz', key: 'hz', kind: { t: 'int', min: 1, max: 500 }, mutable: true, doc: 'Background ticks per second (active expiry, fsync, client timeouts).' },
+  { name: 'sloppy-quorum', key: 'sloppyQuorum', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'yes (availability first): a write whose home replicas are down goes to the next healthy nodes on the ring with a hint, and those count towards W; no (consistency first): only home replicas count, else NOQUORUM.' },
+  { name: 'hint-window', key: 'hintWindow', kind: { t: 'duration', min: 1000, max: 2 ** 50 }, mutable: false, doc: 'Hints older than this are dropped, never replayed (anti-entropy repairs what they carried).' },
+  { name: 'hint-max-bytes', key: 'hintMaxBytes', kind: { t: 'size', min: 1 * MB, max: 2 ** 50 }, mutable: false, doc: 'Most bytes of pending hints kept for one target node; further hints for it are dropped and counted.' },
+  { name: 'hint-max-count', key: 'hintMaxCount', kind: { t: 'int', min: 1, max: 1_000_000_000 }, mutable: false, doc: 'Most pending hints kept for all targets together.' },
+  { name: 'hint-replay-rate', key: 'hintReplayRate', kind: { t: 'int', min: 1, max: 10_000_000 }, mutable: false, doc: 'Hints replayed per second to an owner that is back.' },
+  { name: 'fault-injection', key: 'faultInjection', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: false, doc: 'yes enables RING FAULT, which cuts this node off from chosen nodes on the cluster bus (for partition tests). Never on in production.' },
+  { name: 'anti-entropy', key: 'antiEntropy', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: false, doc: 'Keep Merkle trees of the stored records current and repair replicas by comparing them (cluster mode; needs tombstone-grace > 0). no: no trees, no repairs.' },
+  { name: 'anti-entropy-interval', key: 'antiEntropyInterval', kind: { t: 'duration', min: 0, max: 2 ** 50 }, mutable: true, doc: 'How long after the previous repair (or start-up) a periodic repair starts, ±10 %; 0 disables periodic repairs (RING REPAIR START still works).' },
+  { name: 'anti-entropy-rate', key: 'antiEntropyRate', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most keys per second a repair compares (and so exchanges) on this node.' },
+  { name: 'anti-entropy-concurrency', key: 'antiEntropyConcurrency', kind: { t: 'int', min: 1, max: 64 }, mutable: true, doc: 'Ranges (of 256) a repair works on at once.' },
   { name: 'tombstone-grace', key: 'tombstoneGrace', kind: { t: 'duration', min: 0, max: 2 ** 50 }, mutable: true, doc: 'How long delete markers and expired records are kept before they are purged (0 on a standalone node: purge at once).' },
   { name: 'rocksdb-write-buffer-size', key: 'rocksdbWriteBufferSize', kind: { t: 'size', min: 1 * MB, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB memtable size.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
@@ -130,6 +153,16 @@ export function defaultSettings(): Settings {
     logfile: '',
     hz: 10,
     tombstoneGrace: 10 * 86_400_000,
+    antiEntropy: 'yes',
+    antiEntropyInterval: 600_000,
+    antiEntropyRate: 200_000,
+    antiEntropyConcurrency: 4,
+    sloppyQuorum: 'yes',
+    hintWindow: 3 * 3_600_000,
+    hintMaxBytes: 1 * GB,
+    hintMaxCount: 10_000_000,
+    hintReplayRate: 20_000,
+    faultInjection: 'no',
     rocksdbWriteBufferSize: 64 * MB,
     rocksdbBlockCacheSize: 64 * MB,
   };
@@ -173,6 +206,11 @@ export function parseDirective(d: Directive, args: string[]): { value: Settings[
       if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max} inclusive` };
       return { value: v };
     }
+    case 'replicas': {
+      const rf = parseReplicas(a);
+      if (isReplicasError(rf)) return { error: rf.error };
+      return { value: rf };
+    }
     case 'size':
     case 'duration': {
       const v = parseWithUnits(a, k.t === 'size' ? SIZE_UNITS : DURATION_UNITS, k.t === 'size' ? 'size' : 'duration');
@@ -187,6 +225,7 @@ export function parseDirective(d: Directive, args: string[]): { value: Settings[
 export function formatDirective(d: Directive, s: Settings): string {
   const v = s[d.key];
   if (Array.isArray(v)) return v.join(' ');
+  if (d.kind.t === 'replicas') return formatReplicas(s.replicas);
   return String(v);
 }
 

@@ -27,13 +27,18 @@ import { E } from '../commands/errors';
 import { DB_COUNT } from '../storage/keyspace';
 import type { MembershipService } from '../membership/service';
 import type { BusTransport, PeerAddress } from '../bus/transport';
-import { DIGEST, FORWARD, KEYSPACE, READ_RECORD, REPLICATE } from '../bus/verbs';
+import { DIGEST, FORWARD, HINT, KEYSPACE, READ_RECORD, REPLICATE } from '../bus/verbs';
 import { ReplyWriter } from '../resp/writer';
+import { BusAuthError, BusUnreachableError } from '../bus/errors';
 import type { Logger } from '../runtime/log';
 import type { Clock } from '../runtime/clock';
 import type { ClientState } from '../server/client-state';
 import type { ServerApi } from '../server/server-api';
-import { isBlindWrite, noQuorum, type Levels } from './quorum';
+import {
+  chooseReplicas, isBlindWrite, levelFromWire, levelToWire, noQuorum, planWrite, requirement, satisfied,
+  type Level, type Levels, type Requirement, type WritePlan, type WriteTarget,
+} from './quorum';
+import type { Handoff } from '../handoff/handoff';
 import { parseIntegerReply, parseArrayReply, parseScanReply } from './replies';
 
 export interface CoordinatorDeps {
@@ -47,6 +52,14 @@ export interface CoordinatorDeps {
   log: Logger;
   random: () => number;
   api: () => ServerApi;
+  handoff: Handoff;
+}
+
+/** One delta of a write, encoded once for every replica and hint it goes to. */
+interface Payload {
+  db: number;
+  key: Buffer;
+  bytes: Buffer;
 }
 
 const KEYSPACE_WIDE = new Set(['dbsize', 'keys', 'scan', 'randomkey', 'flushdb', 'flushall']);
@@ -54,7 +67,7 @@ const KEYSPACE_WIDE = new Set(['dbsize', 'keys', 'scan', 'randomkey', 'flushdb',
 const SPLIT_SUM = new Set(['del', 'unlink', 'exists', 'touch']);
 
 export class Coordinator {
-  readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0 };
+  readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0, hinted: 0 };
   private readonly levelsByClient = new WeakMap<ClientState, Levels>();
 
   constructor(private readonly deps: CoordinatorDeps) {
@@ -63,6 +76,7 @@ export class Coordinator {
     DIGEST.handle(deps.bus, (_from, args) => this.onDigest(args));
     READ_RECORD.handle(deps.bus, (_from, args) => this.onRead(args));
     KEYSPACE.handle(deps.bus, (_from, args) => this.onKeyspace(args));
+    HINT.handle(deps.bus, (_from, args) => this.onHint(args));
   }
 
   // ------------------------------------------------------------------ levels
@@ -93,20 +107,77 @@ export class Coordinator {
   }
 
   private isUp(id: string): boolean {
-    return id === this.deps.selfId || this.deps.membership.isUp(id);
+    if (id === this.deps.selfId) return true;
+    if (!this.deps.membership.isUp(id)) return false;
+    if (this.suspects.size === 0) return true;
+    const until = this.suspects.get(id);
+    if (until === undefined) return true;
+    if (this.deps.clock.nowMs() < until) return false;
+    this.suspects.delete(id);
+    return true;
   }
 
-  /** Bus addresses by node id, rebuilt whenever membership produces a new ring. */
-  private peers: { ring: unknown; byId: Map<string, PeerAddress> } = { ring: null, byId: new Map() };
+  /**
+   * Peers this node could not reach lately, until when: treated as down for routing before
+   * gossip agrees, so that requests stop waiting on a node that just died.
+   */
+  private readonly suspects = new Map<string, number>();
 
-  private peer(id: string): PeerAddress {
+  private suspect(id: string, err: unknown): void {
+    if (err instanceof BusUnreachableError) this.suspects.set(id, this.deps.clock.nowMs() + SUSPECT_MS);
+  }
+
+  /** Bus addresses and data centers by node id, rebuilt whenever membership produces a new ring. */
+  private peers: { ring: unknown; byId: Map<string, PeerAddress>; dcById: Map<string, string> } = { ring: null, byId: new Map(), dcById: new Map() };
+
+  private members(): { byId: Map<string, PeerAddress>; dcById: Map<string, string> } {
     const ring = this.deps.membership.currentRing();
     if (this.peers.ring !== ring) {
-      this.peers = { ring, byId: new Map(this.deps.membership.members().map((m) => [m.id, { id: m.id, host: m.host, port: m.busPort }])) };
+      const members = this.deps.membership.members();
+      this.peers = {
+        ring,
+        byId: new Map(members.map((m) => [m.id, { id: m.id, host: m.host, port: m.busPort }])),
+        dcById: new Map(members.map((m) => [m.id, m.dc])),
+      };
     }
-    const p = this.peers.byId.get(id);
+    return this.peers;
+  }
+
+  private peer(id: string): PeerAddress {
+    const p = this.members().byId.get(id);
     if (p === undefined) throw new Error(`unknown node ${id}`);
     return p;
+  }
+
+  private readonly dcOf = (id: string): string => this.members().dcById.get(id) ?? '';
+
+  /** The requirement of a level for a key's replicas, or (no reply yet) null after replying NOQUORUM. */
+  private require(level: Level, owners: readonly string[], ctx: CommandContext): Requirement | null {
+    const req = this.requirementOf(level, owners);
+    if (typeof req !== 'string') return req;
+    this.stats.noQuorum++;
+    ctx.reply.error(req);
+    return null;
+  }
+
+  /**
+   * requirement(), remembered per preference list: the ring hands out the same list object
+   * for every key of an arc, so the common case costs one lookup, not an allocation.
+   */
+  private readonly requirements = new WeakMap<readonly string[], Map<Level, Requirement | string>>();
+
+  private requirementOf(level: Level, owners: readonly string[]): Requirement | string {
+    let byLevel = this.requirements.get(owners);
+    if (byLevel === undefined) this.requirements.set(owners, (byLevel = new Map()));
+    let req = byLevel.get(level);
+    if (req === undefined) byLevel.set(level, (req = requirement(level, owners, this.dcOf)));
+    return req;
+  }
+
+  /** `ids` with this node first, when it is among them. */
+  private selfFirst(ids: readonly string[]): string[] {
+    const self = this.deps.selfId;
+    return ids.includes(self) ? [self, ...ids.filter((id) => id !== self)] : [...ids];
   }
 
   private timeout(): { timeoutMs: number } {
@@ -115,61 +186,166 @@ export class Coordinator {
 
   // ------------------------------------------------------------------ one key
 
-  private async single(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, levels: Levels, forwarded: boolean): Promise<void> {
+  /**
+   * One key's command. An executor that turns out unreachable is suspected (down for
+   * routing) and, when running the command again elsewhere cannot apply it twice (a read, or
+   * a write that never left this node), it runs again at the next choice.
+   */
+  private async single(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, levels: Levels, forwarded: boolean, retries = 1): Promise<void> {
     const owners = this.owners(key);
-    const live = owners.filter((id) => this.isUp(id));
-    const n = owners.length;
-    const isWrite = entry.isWrite;
-    const need = Math.min(isWrite ? levels.w : levels.r, n);
-    if (live.length < need) {
-      this.stats.noQuorum++;
-      ctx.reply.error(noQuorum(isWrite ? 'write' : 'read', need, live.length, n, 'up'));
-      return;
-    }
     const self = this.deps.selfId;
-    const executor = forwarded || (isWrite ? live[0] === self : live.includes(self)) ? self : live[0];
-    if (executor !== self) {
-      await this.forward(executor, ctx, argv, levels);
+    if (!entry.isWrite) {
+      const req = this.require(levels.r, owners, ctx);
+      if (req === null) return;
+      const live = this.selfFirst(owners.filter((id) => this.isUp(id)));
+      const readers = chooseReplicas(req, live, this.dcOf);
+      if (readers === null) {
+        this.stats.noQuorum++;
+        ctx.reply.error(noQuorum('read', req, live.length, 'up'));
+        return;
+      }
+      if (!forwarded && readers[0] !== self) {
+        const failed = await this.forward(readers[0], ctx, argv, levels, () => retries > 0);
+        if (failed) return this.single(entry, ctx, argv, key, levels, false, retries - 1);
+        return;
+      }
+      return this.runRead(entry, ctx, argv, key, readers, req);
+    }
+    const req = this.require(levels.w, owners, ctx);
+    if (req === null) return;
+    const plan = this.planWrite(key, owners);
+    if (plan.counting < owners.length && !satisfied(req, standIns(plan.targets.slice(0, plan.counting)), this.dcOf)) {
+      this.stats.noQuorum++;
+      ctx.reply.error(noQuorum('write', req, plan.counting, 'up'));
       return;
     }
-    await this.runHere(entry, ctx, argv, key, live, need, n, isWrite, Math.min(levels.r, n));
+    // The primary: the first live home replica, else (sloppy, every home replica down) the
+    // first fallback, which then works from its own copy of the key.
+    const executor = forwarded ? self : plan.targets[0].id;
+    if (executor !== self) {
+      // A write runs again elsewhere only if it never reached the executor: one that may have
+      // run there could be applied twice, or be reported refused although it was applied.
+      const failed = await this.forward(executor, ctx, argv, levels, (err) => retries > 0 && neverDelivered(err));
+      if (failed) return this.single(entry, ctx, argv, key, levels, false, retries - 1);
+      return;
+    }
+    await this.runWrite(entry, ctx, argv, key, plan, req, levels.r, owners);
   }
 
-  private async forward(executor: string, ctx: CommandContext, argv: Buffer[], levels: Levels): Promise<void> {
+  /** The plan of a write when every home replica is up, per preference list (see requirements). */
+  private readonly fullPlans = new WeakMap<readonly string[], WritePlan>();
+
+  /** Where a write to `key` goes; the common case (every home replica up) allocates nothing. */
+  private planWrite(key: Buffer, owners: readonly string[]): WritePlan {
+    if (owners.every((id) => this.isUp(id))) {
+      let plan = this.fullPlans.get(owners);
+      if (plan === undefined) this.fullPlans.set(owners, (plan = { targets: owners.map((id) => ({ id, hintFor: null })), uncovered: [], counting: owners.length }));
+      return plan;
+    }
+    const ring = this.deps.membership.currentRing();
+    const sloppy = this.deps.settings.sloppyQuorum === 'yes';
+    return planWrite(owners, sloppy ? ring.ownersOfKey(key, ring.size) : owners, (id) => this.isUp(id), sloppy);
+  }
+
+  /**
+   * Run the command at `executor` and copy its reply. When the executor is unreachable and
+   * `retry(err)` says the command may run elsewhere, returns true without replying (the
+   * caller runs it again); any other failure replies NOQUORUM. Returns false once replied.
+   */
+  private async forward(executor: string, ctx: CommandContext, argv: Buffer[], levels: Levels, retry: (err: BusUnreachableError) => boolean): Promise<boolean> {
     this.stats.forwarded++;
-    const head = [Buffer.from(String(ctx.db.index)), Buffer.from(String(ctx.client.resp)), Buffer.from(String(levels.w)), Buffer.from(String(levels.r))];
+    const head = [Buffer.from(String(ctx.db.index)), Buffer.from(String(ctx.client.resp)), Buffer.from(levelToWire(levels.w)), Buffer.from(levelToWire(levels.r))];
     try {
       const res = await FORWARD.call(this.deps.bus, this.peer(executor), [...head, ...argv], this.timeout());
       ctx.reply.raw(res[0]);
+      return false;
     } catch (err) {
+      this.suspect(executor, err);
+      if (err instanceof BusUnreachableError && retry(err)) return true;
       this.stats.noQuorum++;
       ctx.reply.error(`NOQUORUM the replica that must execute this command (${executor}) did not answer: ${(err as Error).message}`);
+      return false;
     }
   }
 
-  /** Execute at this node, a replica of the key, with read reconciliation and replication. */
-  private async runHere(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, live: string[], need: number, n: number, isWrite: boolean, readNeed: number): Promise<void> {
-    const ks = this.deps.keyspace;
-    const db = ctx.db.index;
-    const others = live.filter((id) => id !== this.deps.selfId);
-    // A read, or a write whose reply or result depends on the current value (INCR, APPEND,
-    // SET NX, DEL's count...), first brings this replica up to date with R-1 others: a
-    // primary that missed writes (restarted, partitioned) must not compute from a stale
-    // value. Blind writes (plain SET) skip it: their result does not depend on the past.
-    if (readNeed > 1 && (!isWrite || !isBlindWrite(entry.fullName, argv))) {
-      const answered = await this.reconcile(db, key, others, readNeed - 1, ctx.nowMs);
-      if (answered < readNeed - 1) {
+  /** A read at this node, one of `readers`: reconcile with the other readers, then answer. */
+  private async runRead(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, readers: readonly string[], req: Requirement): Promise<void> {
+    const others = readers.filter((id) => id !== this.deps.selfId);
+    if (others.length > 0) {
+      const answered = await this.reconcile(ctx.db.index, key, others, others.length, ctx.nowMs);
+      if (answered < others.length) {
         this.stats.noQuorum++;
-        ctx.reply.error(noQuorum(isWrite ? 'write' : 'read', readNeed, answered + 1, n, 'answered'));
+        ctx.reply.error(noQuorum('read', req, answered + 1, 'answered'));
         return;
       }
     }
+    const deltas = await this.runHandler(entry, ctx, argv, key);
+    this.stats.served++;
+    // A read that changed something here (lazy expiry of a standalone-style record) stays
+    // local: the other replicas expire the key themselves.
+    if (deltas.length > 0) await this.deps.keyspace.afterAcked();
+  }
+
+  /**
+   * A write at this node, its primary: bring this replica up to date first when the result
+   * depends on the current value, run the handler, then send the deltas where the plan says
+   * and answer once targets meeting `req` hold them.
+   */
+  private async runWrite(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, plan: WritePlan, req: Requirement, readLevel: Level, owners: readonly string[]): Promise<void> {
+    const self = this.deps.selfId;
+    const ks = this.deps.keyspace;
+    const mine = plan.targets.find((t) => t.id === self);
+    // A write whose reply or result depends on the current value (INCR, APPEND, SET NX,
+    // DEL's count...) first brings this replica up to date with the replicas a read at R
+    // would consult: a primary that missed writes (restarted, partitioned) must not compute
+    // from a stale value. Blind writes (plain SET) skip it. A fallback primary (no home
+    // replica up) has no one to ask and computes from its own copy. With sloppy quorum
+    // (availability first), too few home replicas to ask is not an error: the write
+    // computes from what could be merged.
+    if (mine !== undefined && mine.hintFor === null && !isBlindWrite(entry.fullName, argv)) {
+      const readReq = requirement(readLevel, owners, this.dcOf);
+      const homeLive = this.selfFirst(plan.targets.filter((t) => t.hintFor === null).map((t) => t.id));
+      const readers = typeof readReq === 'string' ? null : chooseReplicas(readReq, homeLive, this.dcOf);
+      const sloppy = this.deps.settings.sloppyQuorum === 'yes';
+      const others = (readers ?? homeLive).filter((id) => id !== self);
+      const answered = others.length === 0 ? 0 : await this.reconcile(ctx.db.index, key, others, others.length, ctx.nowMs);
+      if (!sloppy && (readers === null || answered < others.length)) {
+        this.stats.noQuorum++;
+        ctx.reply.error(typeof readReq === 'string' ? readReq : noQuorum('write', readReq, answered + 1, readers === null ? 'up' : 'answered'));
+        return;
+      }
+    }
+    const mark = ctx.reply.length;
+    const deltas = await this.runHandler(entry, ctx, argv, key);
+    this.stats.served++;
+    if (deltas.length === 0) return;
+    const payloads = deltas.map((d) => ({ db: d.db, key: d.key, bytes: encodeRecord(d.delta) }));
+    const durable = ks.afterAcked();
+    // This node counts once its copy is durable and, as a fallback, once its hint is stored.
+    const selfHint = mine !== undefined && mine.hintFor !== null ? this.hintAll(mine.hintFor, payloads) : null;
+    for (const owner of plan.uncovered) void this.hintAll(owner, payloads);
+    const others = mine === undefined ? plan.targets : plan.targets.filter((t) => t !== mine);
+    const selfStandIn = mine === undefined ? [] : [mine.hintFor ?? self];
+    const acked = await this.replicate(others, payloads, (ids) => satisfied(req, [...selfStandIn, ...ids], this.dcOf));
+    await durable;
+    const selfOk = mine !== undefined && (selfHint === null || (await selfHint));
+    const holders = selfOk ? [...selfStandIn, ...acked] : acked;
+    if (!satisfied(req, holders, this.dcOf)) {
+      this.stats.noQuorum++;
+      ctx.reply.truncate(mark);
+      ctx.reply.error(noQuorum('write', req, holders.length, 'answered'));
+    }
+  }
+
+  /** Run the command's handler here, capturing the deltas it applied. */
+  private async runHandler(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer): Promise<{ db: number; key: Buffer; delta: Rec }[]> {
+    const ks = this.deps.keyspace;
+    const db = ctx.db.index;
     const keys = commandKeys(entry, argv) ?? [key];
     const loading = ks.ensureLoaded(db, keys);
     if (loading !== null) await loading;
     const handler = entry.spec.handler;
     if (handler === undefined) throw new Error(`container command ${entry.fullName} reached the coordinator`);
-    const mark = ctx.reply.length;
     ks.deltaSink = [];
     let deltas: { db: number; key: Buffer; delta: Rec }[];
     let pending: void | Promise<void>;
@@ -181,45 +357,51 @@ export class Coordinator {
       if (loading !== null) ks.unpin(db, keys);
     }
     if (pending !== undefined) await pending;
-    this.stats.served++;
-    if (deltas.length === 0) return;
-    const durable = ks.afterAcked();
-    const acks = await this.replicate(others, deltas, need - 1);
-    await durable;
-    if (acks < need - 1) {
-      this.stats.noQuorum++;
-      ctx.reply.truncate(mark);
-      ctx.reply.error(noQuorum('write', need, acks + 1, n, 'answered'));
-    }
+    return deltas;
   }
 
-  /** Send the deltas to the other replicas; resolves with how many took all of them, as soon as `need` did. */
-  private replicate(targets: string[], deltas: { db: number; key: Buffer; delta: Rec }[], need: number): Promise<number> {
-    if (targets.length === 0) return Promise.resolve(0);
-    const payloads = deltas.map((d) => [Buffer.from(String(d.db)), d.key, encodeRecord(d.delta)]);
+  /** Keep a hint of every payload for `owner` here; true when all were stored. */
+  private async hintAll(owner: string, payloads: readonly Payload[]): Promise<boolean> {
+    this.stats.hinted += payloads.length;
+    const results = await Promise.all(payloads.map((p) => this.deps.handoff.add(owner, p.db, p.key, p.bytes)));
+    return results.every(Boolean);
+  }
+
+  /**
+   * Send the payloads to the targets: REPLICATE to a home replica, HINT to a fallback.
+   * Resolves with the replicas that took all of them (a fallback stands for the owner it
+   * holds the hint for), as soon as `enough` says so or every target settled. A home replica
+   * that does not take a write gets a hint kept here instead, as does the owner of a hint
+   * the fallback refused.
+   */
+  private replicate(targets: readonly WriteTarget[], payloads: readonly Payload[], enough: (acked: string[]) => boolean): Promise<string[]> {
+    if (targets.length === 0) return Promise.resolve([]);
     return new Promise((resolveAcks) => {
-      let acks = 0;
+      const acked: string[] = [];
       let settled = 0;
       let done = false;
       const finish = (): void => {
-        if (!done && (acks >= need || settled === targets.length)) {
+        if (!done && (settled === targets.length || enough(acked))) {
           done = true;
-          resolveAcks(acks);
+          resolveAcks(acked.slice());
         }
       };
-      for (const id of targets) {
+      for (const t of targets) {
         this.stats.replicated++;
-        Promise.all(payloads.map((p) => REPLICATE.call(this.deps.bus, this.peer(id), p, this.timeout()))).then(
-          () => {
-            acks++;
-            settled++;
-            finish();
-          },
-          () => {
-            settled++;
-            finish();
-          },
-        );
+        const peer = this.peer(t.id);
+        const owner = t.hintFor;
+        const sent =
+          owner === null
+            ? payloads.map((p) => REPLICATE.call(this.deps.bus, peer, [Buffer.from(String(p.db)), p.key, p.bytes], this.timeout()))
+            : payloads.map((p) => HINT.call(this.deps.bus, peer, [Buffer.from(owner), Buffer.from(String(p.db)), p.key, p.bytes], this.timeout()));
+        void Promise.allSettled(sent).then((results) => {
+          settled++;
+          const missed = payloads.filter((_p, i) => results[i].status === 'rejected');
+          for (const r of results) if (r.status === 'rejected') this.suspect(t.id, r.reason);
+          if (missed.length === 0) acked.push(owner ?? t.id);
+          else void this.hintAll(owner ?? t.id, missed);
+          finish();
+        });
       }
       finish();
     });
@@ -244,8 +426,12 @@ export class Coordinator {
       if (stale.length === 0) return answered.length;
       const recs = await Promise.allSettled(stale.map((a) => READ_RECORD.call(this.deps.bus, this.peer(a.id), [dbArg, key], this.timeout())));
       let merged: Rec = ks.storedRecord(db, key) ?? { del: null, meta: null, cells: null };
+      // A replica whose digest differs but whose record could not be fetched has not
+      // answered: its (possibly newer) version is not in the merge.
+      let fetchFailed = 0;
       for (const r of recs) {
         if (r.status === 'fulfilled' && r.value.length === 1) merged = mergeRecords(merged, decodeRecord(r.value[0]));
+        else if (r.status === 'rejected') fetchFailed++;
       }
       this.deps.keyspace.hlc.observe(maxStamp(merged));
       ks.apply(db, key, merged, nowMs);
@@ -255,7 +441,7 @@ export class Coordinator {
       for (const a of answered) {
         if (!a.digest.equals(mergedDigest)) REPLICATE.call(this.deps.bus, this.peer(a.id), payload, this.timeout()).catch(() => undefined);
       }
-      return answered.length;
+      return answered.length - fetchFailed;
     });
   }
 
@@ -385,18 +571,17 @@ export class Coordinator {
     else ctx.reply.integer(1);
   }
 
-  /** The merge of `need` replicas' records of a key (null: none), or a NOQUORUM text. */
-  private async readRecord(db: number, key: Buffer, r: number): Promise<Rec | null | string> {
+  /** The merge of the records of the replicas a read at `level` consults (null: none), or a NOQUORUM text. */
+  private async readRecord(db: number, key: Buffer, level: Level): Promise<Rec | null | string> {
     const owners = this.owners(key);
-    const live = owners.filter((id) => this.isUp(id));
-    const need = Math.min(r, owners.length);
-    if (live.length < need) return noQuorum('read', need, live.length, owners.length, 'up');
+    const req = requirement(level, owners, this.dcOf);
+    if (typeof req === 'string') return req;
+    const live = this.selfFirst(owners.filter((id) => this.isUp(id)));
+    const asked = chooseReplicas(req, live, this.dcOf);
+    if (asked === null) return noQuorum('read', req, live.length, 'up');
     const dbArg = Buffer.from(String(db));
-    const asked = live.includes(this.deps.selfId) ? [this.deps.selfId, ...live.filter((id) => id !== this.deps.selfId)] : live;
     const results = await Promise.allSettled(
-      asked.slice(0, need).map((id) =>
-        id === this.deps.selfId ? this.onRead([dbArg, key]) : READ_RECORD.call(this.deps.bus, this.peer(id), [dbArg, key], this.timeout()),
-      ),
+      asked.map((id) => (id === this.deps.selfId ? this.onRead([dbArg, key]) : READ_RECORD.call(this.deps.bus, this.peer(id), [dbArg, key], this.timeout()))),
     );
     let merged: Rec | null = null;
     let answered = 0;
@@ -408,22 +593,23 @@ export class Coordinator {
         merged = merged === null ? rec : mergeRecords(merged, rec);
       }
     }
-    if (answered < need) return noQuorum('read', need, answered, owners.length, 'answered');
+    if (answered < asked.length) return noQuorum('read', req, answered, 'answered');
     return merged;
   }
 
-  /** Send a delta to every live replica of a key; null once `w` hold it, else a NOQUORUM text. */
-  private async writeRecord(db: number, key: Buffer, delta: Rec, w: number): Promise<string | null> {
+  /** Send a delta to every live replica of a key; null once replicas meeting `level` hold it, else a NOQUORUM text. */
+  private async writeRecord(db: number, key: Buffer, delta: Rec, level: Level): Promise<string | null> {
     const owners = this.owners(key);
+    const req = requirement(level, owners, this.dcOf);
+    if (typeof req === 'string') return req;
     const live = owners.filter((id) => this.isUp(id));
-    const need = Math.min(w, owners.length);
-    if (live.length < need) return noQuorum('write', need, live.length, owners.length, 'up');
+    if (!satisfied(req, live, this.dcOf)) return noQuorum('write', req, live.length, 'up');
     const payload = [Buffer.from(String(db)), key, encodeRecord(delta)];
     const results = await Promise.allSettled(
       live.map((id) => (id === this.deps.selfId ? this.onReplicate(payload) : REPLICATE.call(this.deps.bus, this.peer(id), payload, this.timeout()))),
     );
-    const acks = results.filter((x) => x.status === 'fulfilled').length;
-    return acks >= need ? null : noQuorum('write', need, acks, owners.length, 'answered');
+    const acked = live.filter((_id, i) => results[i].status === 'fulfilled');
+    return satisfied(req, acked, this.dcOf) ? null : noQuorum('write', req, acked.length, 'answered');
   }
 
   // ------------------------------------------------------------------ keyspace-wide
@@ -564,7 +750,7 @@ export class Coordinator {
   private async onForward(args: Buffer[]): Promise<Buffer[]> {
     const db = Number(args[0].toString());
     const resp = args[1].toString() === '3' ? 3 : 2;
-    const levels = { w: Number(args[2].toString()), r: Number(args[3].toString()) };
+    const levels = { w: levelFromWire(args[2].toString()), r: levelFromWire(args[3].toString()) };
     const argv = args.slice(4);
     const reply = new ReplyWriter(256);
     reply.proto = resp;
@@ -587,6 +773,26 @@ export class Coordinator {
     await ks.withLoaded(db, [key], () => ks.apply(db, key, delta, this.deps.clock.nowMs()));
     await ks.afterAcked();
     return [];
+  }
+
+  /** A fallback keeps a hint for a down owner: [owner, db, key, delta]. */
+  private async onHint(args: Buffer[]): Promise<Buffer[]> {
+    const owner = args.length === 4 ? args[0].toString() : '';
+    const db = owner === '' ? -1 : Number(args[1].toString());
+    if (owner === '' || !Number.isInteger(db) || db < 0 || db >= DB_COUNT) throw new Error('malformed hint');
+    if (!(await this.deps.handoff.add(owner, db, args[2], args[3]))) throw new Error(`no room for a hint for ${owner}`);
+    this.stats.hinted++;
+    return [];
+  }
+
+  /**
+   * A hint was delivered to its owner: a copy of the key this node kept while acting as the
+   * key's fallback primary goes, unless this node is (now) one of its replicas.
+   */
+  async onHintDelivered(db: number, key: Buffer): Promise<void> {
+    if (this.owners(key).includes(this.deps.selfId)) return;
+    const ks = this.deps.keyspace;
+    await ks.withLoaded(db, [key], () => ks.discard(db, key, this.deps.clock.nowMs()));
   }
 
   private withRecord<T>(args: Buffer[], fn: (rec: Rec | null) => T): Promise<T> {
@@ -645,6 +851,23 @@ export class Coordinator {
 }
 
 const WRONGTYPE_PREFIX = Buffer.from('-WRONGTYPE');
+
+/** The replicas a plan's targets stand for: a fallback stands for the owner it holds a hint for. */
+function standIns(targets: readonly WriteTarget[]): string[] {
+  return targets.map((t) => t.hintFor ?? t.id);
+}
+
+/** How long a peer that could not be reached is routed around before it is tried again. */
+const SUSPECT_MS = 1000;
+
+/**
+ * The request never reached the peer (no connection could be made, or the bus refused it
+ * before sending): running the command elsewhere cannot apply it twice. A connection lost
+ * with the request outstanding may have delivered it.
+ */
+function neverDelivered(err: unknown): boolean {
+  return err instanceof BusUnreachableError && !(err instanceof BusAuthError) && !err.reason.startsWith('connection lost');
+}
 
 
 function nilFor(ctx: CommandContext): Buffer {

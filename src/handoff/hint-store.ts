@@ -151,6 +151,15 @@ function prefixEnd(prefix: Buffer): Buffer {
 
 const HINT_END = prefixEnd(HINT_PREFIX);
 
+interface PendingAdd {
+  target: string;
+  db: number;
+  key: Buffer;
+  delta: Buffer;
+  resolve: (stored: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
 interface TargetState {
   count: number;
   bytes: number;
@@ -173,6 +182,8 @@ export class HintStore {
   private lastStoredAtMs = 0;
   private opened = false;
   private tail: Promise<unknown> = Promise.resolve();
+  private addQueue: PendingAdd[] = [];
+  private addScheduled = false;
   private readonly counters = { stored: 0, replayed: 0, droppedFull: 0, droppedExpired: 0 };
   private readonly expireBatchMax: number;
   private readonly syncWrites: boolean;
@@ -231,43 +242,74 @@ export class HintStore {
 
   /**
    * Store a hint for `target`. Returns false (and counts it dropped) when it would exceed the
-   * target's byte bound or the total count bound.
+   * target's byte bound or the total count bound. Hints added while a store write is in
+   * flight go out together in the next one (group commit), in the order they were added.
    */
   add(target: string, db: number, key: Buffer, delta: Buffer): Promise<boolean> {
     if (!Number.isInteger(db) || db < 0 || db > 255) throw new Error(`hint db out of range: ${db}`);
-    return this.exclusive(async () => {
+    return new Promise<boolean>((resolve, reject) => {
+      this.addQueue.push({ target, db, key, delta, resolve, reject });
+      if (this.addQueue.length === 1 && !this.addScheduled) {
+        this.addScheduled = true;
+        this.exclusive(() => this.writeAdds()).catch(() => undefined);
+      }
+    });
+  }
+
+  /** One engine write for every queued add that fits the bounds. */
+  private async writeAdds(): Promise<void> {
+    this.addScheduled = false;
+    const items = this.addQueue;
+    this.addQueue = [];
+    try {
       this.assertOpen();
       const storedAtMs = Math.max(this.clock.nowMs(), this.lastStoredAtMs);
-      const seq = this.nextSeq;
-      const k = hintKey(target, seq);
-      const v = encodeHintValue(storedAtMs, db, key, delta);
-      const bytes = k.length + v.length;
-      const st = this.targetsState.get(target);
-      if ((st?.bytes ?? 0) + bytes > this.opts.maxBytesPerTarget || this.totalCount + 1 > this.opts.maxHintsTotal) {
-        this.counters.droppedFull++;
-        return false;
+      const ops: WriteOp[] = [];
+      const accepted: { item: PendingAdd; seq: number; bytes: number }[] = [];
+      const extraBytes = new Map<string, number>();
+      for (const item of items) {
+        const seq = this.nextSeq;
+        const k = hintKey(item.target, seq);
+        const v = encodeHintValue(storedAtMs, item.db, item.key, item.delta);
+        const bytes = k.length + v.length;
+        const held = (this.targetsState.get(item.target)?.bytes ?? 0) + (extraBytes.get(item.target) ?? 0);
+        if (held + bytes > this.opts.maxBytesPerTarget || this.totalCount + accepted.length + 1 > this.opts.maxHintsTotal) {
+          this.counters.droppedFull++;
+          item.resolve(false);
+          continue;
+        }
+        this.nextSeq = seq + 1; // consumed even if the write fails: never reuse a key
+        ops.push({ type: 'put', key: k, value: v });
+        accepted.push({ item, seq, bytes });
+        extraBytes.set(item.target, (extraBytes.get(item.target) ?? 0) + bytes);
       }
-      const ops: WriteOp[] = [{ type: 'put', key: k, value: v }];
-      const newCeiling = seq >= this.seqCeiling ? seq + SEQ_BLOCK : this.seqCeiling;
+      if (ops.length === 0) return;
+      const lastSeq = accepted[accepted.length - 1].seq;
+      const newCeiling = lastSeq >= this.seqCeiling ? lastSeq + SEQ_BLOCK : this.seqCeiling;
       if (newCeiling !== this.seqCeiling) {
         const c = Buffer.allocUnsafe(8);
         c.writeBigUInt64BE(BigInt(newCeiling), 0);
         ops.push({ type: 'put', key: HINT_SEQ_KEY, value: c });
       }
-      this.nextSeq = seq + 1; // consumed even if the write fails: never reuse a key
       await this.engine.write(ops, this.syncWrites);
       this.seqCeiling = newCeiling;
       this.lastStoredAtMs = storedAtMs;
-      if (st === undefined) this.targetsState.set(target, { count: 1, bytes, headSeq: seq, oldestStoredAtMs: storedAtMs });
-      else {
-        st.count++;
-        st.bytes += bytes;
+      for (const { item, seq, bytes } of accepted) {
+        const st = this.targetsState.get(item.target);
+        if (st === undefined) this.targetsState.set(item.target, { count: 1, bytes, headSeq: seq, oldestStoredAtMs: storedAtMs });
+        else {
+          st.count++;
+          st.bytes += bytes;
+        }
+        this.totalCount++;
+        this.totalBytes += bytes;
+        this.counters.stored++;
+        item.resolve(true);
       }
-      this.totalCount++;
-      this.totalBytes += bytes;
-      this.counters.stored++;
-      return true;
-    });
+    } catch (err) {
+      for (const item of items) item.reject(err);
+      throw err;
+    }
   }
 
   /** Up to `max` of target's hints, oldest first, skipping expired ones (never replayed). */
@@ -306,20 +348,26 @@ export class HintStore {
       const st = this.targetsState.get(target);
       if (st === undefined || hints.length === 0) return 0;
       const seen = new Set<number>();
-      const ops: WriteOp[] = [];
-      let bytes = 0;
-      let removedHead = false;
+      const unique: Hint[] = [];
       for (const h of hints) {
         if (h.target !== target) throw new Error(`ack for ${target} given a hint for ${h.target}`);
         if (seen.has(h.seq)) continue;
         seen.add(h.seq);
-        const k = hintKey(target, h.seq);
-        const v = await this.engine.get(k);
-        if (v === undefined) continue;
-        ops.push({ type: 'del', key: k });
-        bytes += k.length + v.length;
-        if (h.seq === st.headSeq) removedHead = true;
+        unique.push(h);
       }
+      // Which of them are still there (acked twice, expired meanwhile): looked up together.
+      const keys = unique.map((h) => hintKey(target, h.seq));
+      const values = await Promise.all(keys.map((k) => this.engine.get(k)));
+      const ops: WriteOp[] = [];
+      let bytes = 0;
+      let removedHead = false;
+      unique.forEach((h, i) => {
+        const v = values[i];
+        if (v === undefined) return;
+        ops.push({ type: 'del', key: keys[i] });
+        bytes += keys[i].length + v.length;
+        if (h.seq === st.headSeq) removedHead = true;
+      });
       if (ops.length === 0) return 0;
       await this.engine.write(ops, this.syncWrites);
       this.counters.replayed += ops.length;

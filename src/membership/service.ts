@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/log';
+import { realScheduler, type Cancel, type Scheduler } from '../runtime/scheduler';
 import type { BusTransport } from '../bus/transport';
 import { GOSSIP } from '../bus/verbs';
 import { Ring } from '../ring/ring';
@@ -34,6 +35,8 @@ export interface MembershipServiceOptions {
   random: () => number;
   /** Called with every new ring (at start and whenever membership changes). */
   onRing?: (ring: Ring) => void;
+  /** Drives the tick; default: real timers (the cluster simulation passes a simulated one). */
+  scheduler?: Scheduler;
 }
 
 const STATE_FILE = 'membership.json';
@@ -52,7 +55,7 @@ export function parseSeeds(list: readonly string[]): SeedAddress[] | string {
 export class MembershipService {
   private readonly gossiper: Gossiper;
   private ring: Ring;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Cancel | null = null;
   private readonly file: string;
   stats = { gossipSent: 0, gossipReceived: 0, gossipFailed: 0, badMessages: 0 };
 
@@ -107,13 +110,12 @@ export class MembershipService {
     this.opts.onRing?.(this.ring);
     this.persist();
     const every = Math.max(10, Math.floor(this.opts.gossipIntervalMs / 10));
-    this.timer = setInterval(() => this.run(this.gossiper.tick(this.opts.clock.nowMs())), every);
-    this.timer.unref();
+    this.timer = (this.opts.scheduler ?? realScheduler).every(every, () => this.run(this.gossiper.tick(this.opts.clock.nowMs())));
     this.run(this.gossiper.tick(this.opts.clock.nowMs()));
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 

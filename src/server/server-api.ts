@@ -6,6 +6,7 @@ import type { Settings } from '../config/settings';
 import type { Keyspace } from '../storage/keyspace';
 import type { CommandTable } from '../commands/table';
 import type { ClientState } from './client-state';
+import type { Levels } from '../coordinator/quorum';
 
 export interface ClientKillFilter {
   id?: number;
@@ -32,12 +33,36 @@ export interface NodeView {
   self: boolean;
 }
 
+/** One row of RING HINTS: the hints this node keeps for one target. */
+export interface HintView {
+  target: string;
+  count: number;
+  bytes: number;
+  oldestAgeMs: number;
+  /** Whether this node sees the target up (replay runs only then). */
+  targetUp: boolean;
+}
+
 /** What the cluster looks like from here (a standalone node is a cluster of one). */
 export interface ClusterView {
   selfId: string;
   nodes(): NodeView[];
   /** Fields for INFO's ring section: N/W/R, bus and coordinator counters. */
   info(): Record<string, string | number>;
+  /** Pending hints kept here, per target node (RING HINTS). */
+  hints(): HintView[];
+  /** Anti-entropy repair (RING REPAIR); null when this node keeps no trees. */
+  repair(): RepairControl | null;
+  /** The bus fault-injection switch, when the fault-injection directive is on. */
+  faults(): { block(ids: readonly string[]): void; clear(): void; blocked(): string[] } | null;
+}
+
+/** RING REPAIR: start a repair, read its progress. */
+export interface RepairControl {
+  /** Start a repair now: null, or the error text when one cannot start. */
+  start(): string | null;
+  /** Progress of the current or last repair, as ordered (name, value) pairs. */
+  status(): [string, string | number][];
 }
 
 /** Placement and per-connection quorum levels (a standalone node: N = W = R = 1). */
@@ -46,8 +71,10 @@ export interface Placement {
   replicas(): number;
   /** The key's preference list, primary first. */
   owners(key: Buffer): readonly string[];
-  levels(client: ClientState): { w: number; r: number };
-  setLevels(client: ClientState, levels: { w: number; r: number }): void;
+  levels(client: ClientState): Levels;
+  setLevels(client: ClientState, levels: Levels): void;
+  /** This node's data center when replicas are placed per DC (LOCAL_QUORUM), else null. */
+  localDc(): string | null;
 }
 
 export interface ServerApi {

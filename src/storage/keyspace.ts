@@ -23,6 +23,7 @@
  * records are kept as markers for `tombstone-grace` so that a late, older delta cannot
  * bring the data back.
  */
+import * as crypto from 'node:crypto';
 import type { Engine, WriteOp } from './engine';
 import type { CommitLog } from './commit-log';
 import { ExpiryIndex } from './expiry-index';
@@ -33,9 +34,11 @@ import {
   type Rec,
   decodeRecord,
   encodeRecord,
+  isEmptyRecord,
   liveType,
   maxStamp,
   mergeRecords,
+  recordDigest,
   restampedCopy,
   STRING_FIELD,
 } from './record';
@@ -69,6 +72,42 @@ interface Entry {
   hot: boolean;
   /** Set while the record is being read from the engine; the entry is unusable until then. */
   loading: Promise<void> | null;
+  /**
+   * With a RecordListener: the digest the listener last saw for this key (null: absent), or
+   * undefined when not computed yet, in which case `treeRec` is the record it saw (as
+   * loaded from the engine).
+   */
+  treeDigest: Buffer | null | undefined;
+  treeRec: Rec | null;
+}
+
+/**
+ * Told of every change to the stored records (anti-entropy's Merkle trees follow it):
+ * once per key per batch, with the digests (`storedDigest`) of the record the listener saw
+ * before and of the one now written (null: absent); for every record at start-up (from
+ * null); for every record FLUSHDB deletes from the engine (to null), as it deletes it; and
+ * `allFlushed` when FLUSHALL empties everything. Needs tombstoneGraceMs > 0: a standalone
+ * node's active expiry removes records it never loaded.
+ */
+export interface RecordListener {
+  /** `recordKey` is the engine key (storage/layout.ts): token | db | length | key. */
+  recordChanged(recordKey: Buffer, oldDigest: Buffer | null, newDigest: Buffer | null): void;
+  allFlushed(): void;
+}
+
+/** One-shot sha1 (`crypto.hash`, Node >= 20.12, is about twice as fast for small inputs). */
+const sha1: (data: Buffer) => Buffer =
+  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha1', data, 'buffer') : (data) => crypto.createHash('sha1').update(data).digest();
+
+/**
+ * `recordDigest` of a stored record, computed from its encoding when that is already
+ * canonical (at most one cell), so a write costs one sha1 and no second encode; null for
+ * no record (or an empty one).
+ */
+export function storedDigest(rec: Rec | null, encoded: Buffer | null): Buffer | null {
+  if (rec === null || isEmptyRecord(rec)) return null;
+  if (encoded !== null && (rec.cells === null || rec.cells.size <= 1)) return sha1(encoded);
+  return recordDigest(rec);
 }
 
 interface BatchItem {
@@ -89,16 +128,17 @@ interface FlushItem {
 type QueueItem = BatchItem | FlushItem;
 
 /** Delete every record of one db (or of all dbs) from the engine. */
-async function deleteDbFromEngine(engine: Engine, db: number | null): Promise<void> {
+async function deleteDbFromEngine(engine: Engine, db: number | null, onDelete?: (k: Buffer, v: Buffer) => void): Promise<void> {
   if (db === null) {
     await engine.deleteRange(tokenBound(0), RECORDS_END);
     return;
   }
   let ops: WriteOp[] = [];
-  for await (const [k] of engine.iterate({ lt: RECORDS_END })) {
+  for await (const [k, v] of engine.iterate({ lt: RECORDS_END })) {
     const parsed = parseRecordKey(k);
     if (parsed === null || parsed.db !== db) continue;
     ops.push({ type: 'del', key: k });
+    onDelete?.(k, v);
     if (ops.length >= 1000) {
       await engine.write(ops, false);
       ops = [];
@@ -169,6 +209,9 @@ export class Keyspace {
    * command it executes as the key's primary, then ships the deltas to the other replicas.
    */
   deltaSink: { db: number; key: Buffer; delta: Rec }[] | null = null;
+  private evictions = 0;
+  /** Told of every change to the stored records; set before start(). */
+  recordListener: RecordListener | null = null;
 
   readonly stats = {
     cacheHits: 0,
@@ -211,6 +254,7 @@ export class Keyspace {
       const rec = decodeRecord(v);
       const m = maxStamp(rec);
       if (m > maxT) maxT = m;
+      if (this.recordListener !== null) this.recordListener.recordChanged(k, null, storedDigest(rec, v));
       if (!present(rec)) continue;
       const at = expireAtOf(rec);
       if (at !== 0 && at <= now) continue;
@@ -262,6 +306,30 @@ export class Keyspace {
     }
   }
 
+  /**
+   * Cache as absent, without reading the engine, keys the caller found missing from it in
+   * a scan begun (after `quiesce`) when `evictionCount()` was `evictionsAtScan` (anti-
+   * entropy refilling a wiped node: an engine read per key would dominate). Sound because a
+   * key written since the scan is still cached unless something was evicted since; if
+   * anything was, nothing is primed (returns false) and loads read the engine as usual.
+   */
+  primeAbsent(db: number, keys: Buffer[], evictionsAtScan: number): boolean {
+    if (this.evictions !== evictionsAtScan) return false;
+    for (const key of keys) {
+      const ck = cacheKey(db, key);
+      if (this.cache.has(ck)) continue;
+      const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null, treeDigest: null, treeRec: null };
+      this.cache.set(ck, e);
+      this.cacheBytes += e.size;
+    }
+    return true;
+  }
+
+  /** Entries evicted so far (never reset, unlike stats). */
+  evictionCount(): number {
+    return this.evictions;
+  }
+
   unpin(db: number, keys: Buffer[]): void {
     for (const k of keys) this.pinKey(db, k, -1);
   }
@@ -273,7 +341,7 @@ export class Keyspace {
 
   /** Read one record into a new cache entry, which is unusable until the read is done. */
   private load(db: number, key: Buffer, ck: string): Promise<void> {
-    const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null };
+    const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null, treeDigest: undefined, treeRec: null };
     this.cache.set(ck, e);
     this.cacheBytes += e.size;
     const gen = this.flushGen[db];
@@ -286,6 +354,7 @@ export class Keyspace {
         const rec = decodeRecord(buf);
         this.hlc.observe(maxStamp(rec));
         e.rec = rec;
+        e.treeRec = rec;
         this.resize(e);
       },
       (err: unknown) => {
@@ -372,6 +441,22 @@ export class Keyspace {
     this.markDirty(e);
   }
 
+  /**
+   * Forget this node's copy of a key without leaving a delete marker: for a copy this node
+   * is not a replica of (a sloppy-quorum fallback's, once its hint was delivered). The key
+   * must be loaded (withLoaded).
+   */
+  discard(db: number, key: Buffer, nowMs: number): void {
+    const e = this.entry(db, key);
+    if (e.rec === null) return;
+    const before = this.counted(e, nowMs);
+    this.expiries.delete(e.ck);
+    if (before) this.liveCount[e.db]--;
+    e.rec = null;
+    this.resize(e);
+    this.markDirty(e);
+  }
+
   /** Count transitions after a change: liveCount and the expiry index follow the record. */
   private account(e: Entry, before: boolean, nowMs: number): void {
     const rec = e.rec;
@@ -414,7 +499,7 @@ export class Keyspace {
       let e = this.cache.get(ck);
       if (e === undefined) {
         const key = Buffer.from(ck.slice(1), 'latin1');
-        e = { db: ck.charCodeAt(0), key, ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: false, loading: null };
+        e = { db: ck.charCodeAt(0), key, ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: false, loading: null, treeDigest: undefined, treeRec: null };
         this.cache.set(ck, e);
         this.cacheBytes += e.size;
         this.markDirty(e);
@@ -509,6 +594,7 @@ export class Keyspace {
       const k = recordKey(e.db, e.key);
       ops[i] = e.rec === null ? { type: 'del', key: k } : { type: 'put', key: k, value: encodeRecord(e.rec) };
     }
+    if (this.recordListener !== null) this.reportChanges(entries, ops, this.recordListener);
     this.queue.push({ kind: 'batch', seq, entries, ops });
     this.stats.batches++;
     this.stats.batchedWrites += entries.length;
@@ -517,6 +603,22 @@ export class Keyspace {
       // the engine's thread pool.
       this.log.append({ kind: 'batch', ops });
       this.acknowledge(seq);
+    }
+  }
+
+  /**
+   * Tell the listener what a batch changes: per entry, the digest it saw before (cached, or
+   * from the record as loaded) and the digest of what is now written (from its encoding).
+   */
+  private reportChanges(entries: Entry[], ops: WriteOp[], listener: RecordListener): void {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      const op = ops[i];
+      const before = e.treeDigest !== undefined ? e.treeDigest : storedDigest(e.treeRec, null);
+      const after = op.type === 'put' ? storedDigest(e.rec, op.value) : null;
+      e.treeDigest = after;
+      e.treeRec = null;
+      listener.recordChanged(op.key, before, after);
     }
   }
 
@@ -616,6 +718,7 @@ export class Keyspace {
       }
       this.cacheBytes -= e.size;
       this.stats.evictedEntries++;
+      this.evictions++;
     }
   }
 
@@ -680,6 +783,8 @@ export class Keyspace {
       if (e.loading !== null || e.pins > 0) {
         // A command is waiting to use this entry: keep it, now absent.
         e.rec = null;
+        e.treeDigest = null; // the listener hears of the old record's removal below
+        e.treeRec = null;
         this.resize(e);
       } else {
         this.drop(e);
@@ -687,6 +792,7 @@ export class Keyspace {
     }
     if (db === null) this.expiries.clear();
     else this.expiries.clearDb(db);
+    if (db === null) this.recordListener?.allFlushed();
     const seq = ++this.batchSeq;
     if (this.log !== null) this.log.append({ kind: 'flush', db });
     return new Promise((resolve) => {
@@ -712,7 +818,10 @@ export class Keyspace {
   }
 
   private async runFlush(db: number | null): Promise<void> {
-    await deleteDbFromEngine(this.engine, db);
+    // FLUSHDB: the listener hears of each record as it goes (the engine holds exactly the
+    // records of before the flush: later batches queue behind it). FLUSHALL told it above.
+    const listener = this.recordListener;
+    await deleteDbFromEngine(this.engine, db, listener === null ? undefined : (k, v) => listener.recordChanged(k, storedDigest(decodeRecord(v), v), null));
     if (this.opts.syncEveryBatch) await this.engine.sync();
   }
 

@@ -134,6 +134,15 @@ describe.each(VARIANTS)('cluster of $name (N=3, W=2, R=2)', ({ n, engine }) => {
     }
   });
 
+  it('with every node up there are no hints, and RING FAULT is refused without fault-injection', async () => {
+    const cl = get();
+    for (const c of cl.clients) {
+      expect(await c.call('RING', 'HINTS')).toEqual([]);
+      await expect(c.call('RING', 'FAULT', 'BLOCK', cl.ids[0])).rejects.toThrow('ERR fault injection is disabled (start the node with fault-injection yes)');
+      expect(await c.info('ring')).toMatch(/^hints_pending:0\r?$/m);
+    }
+  });
+
   it(`${KEY_COUNT} keys written through one node read back through every other node`, async () => {
     const cl = get();
     const expected = await writeWorkload(cl.clients[0], 'wb');

@@ -72,6 +72,8 @@ export interface StartClusterOptions {
   args?: readonly string[];
   /** Directives for every node, after --seeds. */
   extraArgs?: readonly string[];
+  /** Directives for node i alone (its dc, rack...), last. */
+  perNode?: (i: number) => readonly string[];
   /** How many of the bus addresses (from n1 on) go into --seeds; default all of them. */
   seeds?: number;
   /** Start the nodes one after another instead of all at once. */
@@ -99,7 +101,7 @@ export async function startCluster(n: number, opts: StartClusterOptions = {}): P
   const seeds = ['--seeds', ...busPorts.slice(0, opts.seeds ?? n).map((p) => `127.0.0.1:${p}`)];
   const ids = busPorts.map((_, i) => `n${i + 1}`);
   const nodeArgs = ids.map((id, i) => [
-    ...(opts.args ?? []), '--bus-port', String(busPorts[i]), '--node-id', id, ...seeds, ...(opts.extraArgs ?? []),
+    ...(opts.args ?? []), '--bus-port', String(busPorts[i]), '--node-id', id, ...seeds, ...(opts.extraArgs ?? []), ...(opts.perNode?.(i) ?? []),
   ]);
   const nodes: QuorumkvProcess[] = [];
   if (opts.sequential) {

@@ -1,0 +1,445 @@
+/**
+ * Anti-entropy wired end to end in one process: keyspaces on the memory engine keep their
+ * Merkle trees current (checked against a rebuild from the engine after random writes,
+ * deletes, expiries, purges, evictions and flushes), and nodes on the in-memory bus twin
+ * repair each other: contents converge in both directions, delete markers beat older
+ * values both ways, only differing subtrees and keys are fetched, a wiped node gets back
+ * exactly the keys it replicates, and nothing outside the shared ranges moves.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { AntiEntropy } from '../../src/antientropy/service';
+import { SEGMENTS, TreeForest } from '../../src/antientropy/forest';
+import { defaultSettings, type Settings } from '../../src/config/settings';
+import { MemoryTransport, type Deliver } from '../../src/bus/memory-transport';
+import { Ring } from '../../src/ring/ring';
+import { ManualClock } from '../../src/runtime/clock';
+import { Logger } from '../../src/runtime/log';
+import type { Scheduler } from '../../src/runtime/scheduler';
+import { DbView, Keyspace } from '../../src/storage/keyspace';
+import { MemoryEngine } from '../../src/storage/memory-engine';
+import { parseRecordKey, RECORDS_END } from '../../src/storage/layout';
+import { decodeRecord, liveType, recordDigest } from '../../src/storage/record';
+import { Hlc } from '../../src/versioning/hlc';
+
+const GRACE = 3_600_000;
+const k = (s: string): Buffer => Buffer.from(s);
+
+// ---------------------------------------------------------------------------------------
+// One node: engine, keyspace with a forest, anti-entropy on a shared in-memory network
+
+/** Runs timers at once (rate waits) and never ticks: repairs are started by the tests. */
+const immediateScheduler: Scheduler = {
+  every: () => ({ cancel: () => undefined }),
+  after: (_ms, fn) => {
+    setImmediate(fn);
+    return { cancel: () => undefined };
+  },
+  endOfTurn: (fn) => setImmediate(fn),
+};
+
+interface TestNode {
+  id: string;
+  engine: MemoryEngine;
+  ks: Keyspace;
+  forest: TreeForest;
+  ae: AntiEntropy;
+  db: (i?: number) => DbView;
+  now: () => number;
+}
+
+class TestCluster {
+  readonly clock = new ManualClock(1_700_000_000_000);
+  readonly nodes = new Map<string, TestNode>();
+  readonly transports = new Map<string, MemoryTransport>();
+  /** Requests per verb since the last reset. */
+  readonly sent = new Map<string, number>();
+  ring: Ring;
+  readonly settings: Settings;
+
+  constructor(
+    readonly ids: string[],
+    replicas: number,
+  ) {
+    this.settings = { ...defaultSettings(), replicas, tombstoneGrace: GRACE, antiEntropyRate: 100_000_000, antiEntropyConcurrency: 2 };
+    this.ring = Ring.build(ids.map((id) => ({ id, dc: 'dc1', rack: 'rack1', vnodes: 128 })));
+  }
+
+  private deliver: Deliver = async (from, to, verb, args) => {
+    this.sent.set(verb, (this.sent.get(verb) ?? 0) + 1);
+    const t = this.transports.get(to.id as string);
+    if (t === undefined) throw new Error(`no node ${to.id}`);
+    const reply = await t.serve(from, verb, args.map((a) => Buffer.from(a)));
+    return reply.map((b) => Buffer.from(b));
+  };
+
+  async add(id: string, cacheMaxBytes = 1 << 24, engine = new MemoryEngine()): Promise<TestNode> {
+    const ks = new Keyspace(engine, new Hlc(this.clock), {
+      cacheMaxBytes,
+      syncEveryBatch: false,
+      tombstoneGraceMs: GRACE,
+      nodeTag: this.ids.indexOf(id) + 1,
+      nowMs: () => this.clock.nowMs(),
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    const forest = new TreeForest();
+    ks.recordListener = forest;
+    await engine.open();
+    await ks.start();
+    const transport = new MemoryTransport({ id, host: id, port: 1 }, this.deliver);
+    this.transports.set(id, transport);
+    const cluster = {
+      currentRing: () => this.ring,
+      members: () => this.ids.map((x) => ({ id: x, host: x, busPort: 1 })),
+      isUp: (x: string) => this.transports.has(x),
+    };
+    const ae = new AntiEntropy({
+      selfId: id, settings: this.settings, keyspace: ks, forest, bus: transport, cluster, clock: this.clock,
+      scheduler: immediateScheduler, log: new Logger(this.clock, 'verbose', ''), random: () => 0.5,
+    });
+    const node: TestNode = { id, engine, ks, forest, ae, db: (i = 0) => new DbView(ks, i), now: () => this.clock.nowMs() };
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  node(id: string): TestNode {
+    return this.nodes.get(id) as TestNode;
+  }
+
+  /** Start a repair on `id` and wait for it; returns its status. */
+  async repair(id: string): Promise<ReturnType<AntiEntropy['status']>> {
+    const ae = this.node(id).ae;
+    expect(ae.startRepair()).toBeNull();
+    await ae.whenIdle();
+    return ae.status();
+  }
+
+  owners(key: Buffer): readonly string[] {
+    return this.ring.ownersOfKey(key, this.settings.replicas);
+  }
+}
+
+async function loaded<T>(ks: Keyspace, db: number, keys: Buffer[], fn: () => T): Promise<T> {
+  return ks.withLoaded(db, keys, fn);
+}
+
+async function set(n: TestNode, key: string, value: string, db = 0, ttlMs = 0): Promise<void> {
+  const now = n.now();
+  await loaded(n.ks, db, [k(key)], () => n.db(db).setString(k(key), k(value), ttlMs === 0 ? 0 : now + ttlMs, now));
+}
+
+async function del(n: TestNode, key: string, db = 0): Promise<void> {
+  await loaded(n.ks, db, [k(key)], () => n.db(db).delete(k(key), n.now()));
+}
+
+/** Give `to` the very record `from` stores for the key (as replication would). */
+async function copy(from: TestNode, to: TestNode, key: string, db = 0): Promise<void> {
+  const rec = await loaded(from.ks, db, [k(key)], () => from.ks.storedRecord(db, k(key)));
+  await loaded(to.ks, db, [k(key)], () => to.ks.apply(db, k(key), rec!, to.now()));
+}
+
+/** Every stored record of a node: engine key (hex) → recordDigest (hex). */
+async function contents(n: TestNode): Promise<Map<string, string>> {
+  await n.ks.quiesce();
+  const out = new Map<string, string>();
+  for await (const [key, v] of n.engine.iterate({ lt: RECORDS_END })) {
+    if (parseRecordKey(key) === null) continue;
+    out.set(key.toString('hex'), recordDigest(decodeRecord(v)).toString('hex'));
+  }
+  return out;
+}
+
+/** A forest rebuilt from the engine with record.ts's own recordDigest (not the keyspace's). */
+async function rebuilt(engine: MemoryEngine): Promise<TreeForest> {
+  const f = new TreeForest();
+  for await (const [key, v] of engine.iterate({ lt: RECORDS_END })) {
+    if (parseRecordKey(key) === null) continue;
+    f.recordChanged(key, null, recordDigest(decodeRecord(v)));
+  }
+  return f;
+}
+
+function hexRoots(f: TreeForest): string[] {
+  return f.roots().map((r) => r.toString('hex'));
+}
+
+// ---------------------------------------------------------------------------------------
+
+describe('trees kept current by the keyspace', () => {
+  type Op =
+    | { t: 'set'; key: number; db: number; v: number; ttl: boolean }
+    | { t: 'del'; key: number; db: number }
+    | { t: 'expire'; key: number; db: number }
+    | { t: 'advance'; ms: number }
+    | { t: 'sweep' }
+    | { t: 'purge' }
+    | { t: 'flushdb'; db: number }
+    | { t: 'flushall' }
+    | { t: 'settle' };
+  const keyArb = fc.integer({ min: 0, max: 40 });
+  const dbArb = fc.integer({ min: 0, max: 2 });
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 10, arbitrary: fc.record({ t: fc.constant('set' as const), key: keyArb, db: dbArb, v: fc.integer({ min: 0, max: 5 }), ttl: fc.boolean() }) },
+    { weight: 4, arbitrary: fc.record({ t: fc.constant('del' as const), key: keyArb, db: dbArb }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('expire' as const), key: keyArb, db: dbArb }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 2 * GRACE }) }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'sweep' as const }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'purge' as const }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('flushdb' as const), db: dbArb }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'flushall' as const }) },
+    { weight: 3, arbitrary: fc.constant({ t: 'settle' as const }) },
+  );
+
+  it('match a full rebuild from the engine after random writes, deletes, expiries, purges, evictions and flushes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80 }), async (ops) => {
+        const c = new TestCluster(['a'], 1);
+        // A tiny cache: entries are evicted and reloaded, so old digests come from reloads.
+        const n = await c.add('a', 2000);
+        const pending: Promise<unknown>[] = [];
+        for (const op of ops) {
+          const now = c.clock.nowMs();
+          switch (op.t) {
+            case 'set':
+              pending.push(set(n, `key-${op.key}`, `v${op.v}`, op.db, op.ttl ? 5000 : 0));
+              break;
+            case 'del':
+              pending.push(del(n, `key-${op.key}`, op.db));
+              break;
+            case 'expire':
+              pending.push(
+                loaded(n.ks, op.db, [k(`key-${op.key}`)], () => {
+                  const rec = n.ks.lookup(op.db, k(`key-${op.key}`), now);
+                  if (rec !== null) n.db(op.db).setExpire(k(`key-${op.key}`), rec, now + 1000, now);
+                }),
+              );
+              break;
+            case 'advance':
+              c.clock.advance(op.ms);
+              break;
+            case 'sweep':
+              n.ks.sweepExpired(now, 100);
+              break;
+            case 'purge':
+              pending.push(n.ks.purgeExpiredMarkers(now, 1000));
+              break;
+            case 'flushdb':
+              pending.push(n.ks.flushDb(op.db));
+              break;
+            case 'flushall':
+              pending.push(n.ks.flushAll());
+              break;
+            case 'settle':
+              await Promise.all(pending.splice(0));
+              break;
+          }
+        }
+        await Promise.all(pending);
+        await n.ks.quiesce();
+        const fresh = await rebuilt(n.engine);
+        expect(n.forest.size()).toBe(fresh.size());
+        expect(hexRoots(n.forest)).toEqual(hexRoots(fresh));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('take the old record out of its leaf when a key evicted from the cache is written again', async () => {
+    const c = new TestCluster(['a'], 1);
+    const n = await c.add('a');
+    for (let i = 0; i < 50; i++) await set(n, `k${i}`, 'first');
+    await n.ks.quiesce();
+    n.ks.setCacheMaxBytes(0); // evicts every clean entry (second chance for the hot ones)
+    n.ks.setCacheMaxBytes(0);
+    expect(n.ks.cacheInfo().entries).toBe(0);
+    for (let i = 0; i < 50; i++) await set(n, `k${i}`, 'second');
+    for (let i = 0; i < 50; i += 5) await del(n, `k${i}`);
+    await n.ks.quiesce();
+    expect(n.forest.size()).toBe(50);
+    expect(hexRoots(n.forest)).toEqual(hexRoots(await rebuilt(n.engine)));
+  });
+
+  it('are rebuilt by the start-up scan, equal to the trees kept during the previous run', async () => {
+    const c = new TestCluster(['a'], 1);
+    const n = await c.add('a');
+    for (let i = 0; i < 300; i++) await set(n, `k${i}`, `v${i}`, i % 3);
+    for (let i = 0; i < 300; i += 7) await del(n, `k${i}`, i % 3);
+    await n.ks.quiesce();
+    const restarted = await new TestCluster(['a'], 1).add('a', 1 << 24, n.engine);
+    expect(restarted.forest.size()).toBe(300); // delete markers included
+    expect(hexRoots(restarted.forest)).toEqual(hexRoots(n.forest));
+  });
+});
+
+describe('an exchange between two replicas', () => {
+  async function pair(): Promise<{ c: TestCluster; a: TestNode; b: TestNode }> {
+    const c = new TestCluster(['a', 'b'], 2);
+    return { c, a: await c.add('a'), b: await c.add('b') };
+  }
+
+  it('makes different contents equal in both directions', async () => {
+    const { c, a, b } = await pair();
+    for (let i = 0; i < 200; i++) await set(a, `only-a:${i}`, `a${i}`);
+    for (let i = 0; i < 150; i++) await set(b, `only-b:${i}`, `b${i}`, 1);
+    for (let i = 0; i < 100; i++) {
+      await set(a, `both:${i}`, 'same');
+      await copy(a, b, `both:${i}`);
+    }
+    // Written later on b: b's value must win on a, and a's later values on b.
+    for (let i = 0; i < 50; i++) await set(a, `newer:${i}`, 'old');
+    c.clock.advance(10);
+    for (let i = 0; i < 50; i++) await set(b, `newer:${i}`, 'new');
+    expect(await contents(a)).not.toEqual(await contents(b));
+
+    const st = await c.repair('a');
+    expect(st.state).toBe('done');
+    expect(st.rangesDone).toBe(st.rangesTotal);
+    expect(st.exchangesFailed).toBe(0);
+    const ca = await contents(a);
+    expect(ca).toEqual(await contents(b));
+    expect(ca.size).toBe(500);
+    expect(hexRoots(a.forest)).toEqual(hexRoots(b.forest));
+    expect(st.counters.keysSent).toBe(200);
+    expect(st.counters.keysReceived).toBe(200); // 150 only on b + 50 newer
+    await loaded(a.ks, 0, [k('newer:7')], () => expect(a.ks.lookup(0, k('newer:7'), c.clock.nowMs())?.cells?.get('')?.value?.toString()).toBe('new'));
+    expect(a.ks.dbSize(1)).toBe(150);
+    expect(b.ks.dbSize(0)).toBe(350);
+
+    // A second run finds nothing: one root per segment, no key listed.
+    c.sent.clear();
+    const again = await c.repair('a');
+    expect(again.counters.keysCompared).toBe(0);
+    expect(again.counters.treeNodes).toBe(SEGMENTS);
+    expect(c.sent.get('ae.tree')).toBe(SEGMENTS);
+    expect(c.sent.get('ae.keys') ?? 0).toBe(0);
+  });
+
+  it('lets delete markers win over older values, both ways, and newer values over older markers', async () => {
+    const { c, a, b } = await pair();
+    for (const key of ['gone-on-b', 'gone-on-a', 'back-on-b']) {
+      await set(a, key, 'v1');
+      await copy(a, b, key);
+    }
+    c.clock.advance(10);
+    await del(b, 'gone-on-b');
+    await del(a, 'gone-on-a');
+    await del(a, 'back-on-b');
+    c.clock.advance(10);
+    await set(b, 'back-on-b', 'v2'); // written after a's delete: it must survive
+    await c.repair('a');
+    const now = c.clock.nowMs();
+    for (const n of [a, b]) {
+      await loaded(n.ks, 0, [k('gone-on-b'), k('gone-on-a'), k('back-on-b')], () => {
+        expect(n.ks.lookup(0, k('gone-on-b'), now), `${n.id} gone-on-b`).toBeNull();
+        expect(n.ks.lookup(0, k('gone-on-a'), now), `${n.id} gone-on-a`).toBeNull();
+        expect(n.ks.storedRecord(0, k('gone-on-a')), `${n.id} keeps the marker`).not.toBeNull();
+        expect(n.ks.lookup(0, k('back-on-b'), now)?.cells?.get('')?.value?.toString(), `${n.id} back-on-b`).toBe('v2');
+      });
+      expect(n.ks.dbSize(0)).toBe(1);
+    }
+    expect(await contents(a)).toEqual(await contents(b));
+  });
+
+  it('looks only into differing subtrees and fetches only the differing keys', async () => {
+    const { c, a, b } = await pair();
+    for (let i = 0; i < 3000; i++) {
+      await set(a, `key:${i}`, `v${i}`);
+      await copy(a, b, `key:${i}`);
+    }
+    c.clock.advance(10);
+    await set(b, 'key:17', 'changed');
+    await del(b, 'key:2001');
+    await set(b, 'brand-new', 'x');
+    c.sent.clear();
+    const st = await c.repair('a');
+    const cnt = st.counters;
+    // Three keys differ: at most three leaves, a handful of keys listed, three moved.
+    expect(cnt.leavesDiffering).toBeGreaterThanOrEqual(1);
+    expect(cnt.leavesDiffering).toBeLessThanOrEqual(3);
+    expect(cnt.keysReceived).toBe(3);
+    expect(cnt.keysSent).toBe(0);
+    expect(cnt.keysCompared).toBeLessThan(30); // ~3 keys per leaf at 3000 keys, not 3000
+    // Tree nodes: every segment root, then 16 children per differing node on the way down.
+    expect(cnt.treeNodes).toBeLessThanOrEqual(SEGMENTS + 3 * 16 * 3);
+    expect(c.sent.get('ae.keys')).toBeLessThanOrEqual(3);
+    expect(c.sent.get('ae.fetch')).toBeLessThanOrEqual(3);
+    expect(c.sent.get('ae.push') ?? 0).toBe(0);
+    expect(await contents(a)).toEqual(await contents(b));
+  });
+
+  it('restores a wiped replica from its peer, with the records sent along with the key lists', async () => {
+    const { c, a, b } = await pair();
+    for (let i = 0; i < 2000; i++) await set(a, `key:${i}`, `value-${i}`, i % 2);
+    for (let i = 0; i < 2000; i += 10) await del(a, `key:${i}`, i % 2);
+    c.sent.clear();
+    const st = await c.repair('b');
+    expect(st.counters.keysReceived).toBe(2000);
+    expect(c.sent.get('ae.fetch') ?? 0).toBe(0); // the records came with the key lists
+    expect(await contents(b)).toEqual(await contents(a));
+    expect(b.ks.dbSize(0) + b.ks.dbSize(1)).toBe(1800);
+  });
+
+  it('does not store a marker past tombstone-grace on a node without the key, but merges it into one that has it', async () => {
+    const { c, a, b } = await pair();
+    await set(a, 'old-delete', 'v');
+    await set(a, 'stale-value', 'v');
+    await copy(a, b, 'stale-value');
+    await del(a, 'old-delete');
+    await del(a, 'stale-value');
+    c.clock.advance(GRACE + 1000);
+    await c.repair('b');
+    await loaded(b.ks, 0, [k('old-delete'), k('stale-value')], () => {
+      expect(b.ks.storedRecord(0, k('old-delete'))).toBeNull();
+      expect(b.ks.storedRecord(0, k('stale-value'))).not.toBeNull();
+      expect(b.ks.lookup(0, k('stale-value'), c.clock.nowMs())).toBeNull();
+    });
+  });
+});
+
+describe('repairs in a larger ring', () => {
+  it('exchange only the ranges both nodes replicate: a wiped node gets back exactly its keys', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const c = new TestCluster(ids, 2);
+    for (const id of ids) await c.add(id);
+    const keys = Array.from({ length: 1500 }, (_, i) => `key:${i}`);
+    // Every key on its two replicas, as writes would leave them.
+    for (const key of keys) {
+      const [first, ...rest] = c.owners(k(key));
+      await set(c.node(first), key, `v-${key}`);
+      for (const id of rest) await copy(c.node(first), c.node(id), key);
+    }
+    const before = await contents(c.node('c'));
+    const expected = keys.filter((key) => c.owners(k(key)).includes('c'));
+    expect(before.size).toBe(expected.length);
+
+    // Wipe c: a fresh engine and keyspace.
+    c.transports.delete('c');
+    const wiped = await c.add('c');
+    expect((await contents(wiped)).size).toBe(0);
+    const st = await c.repair('c');
+    expect(st.exchangesFailed).toBe(0);
+    expect(st.counters.keysSent).toBe(0);
+    expect(st.counters.keysReceived).toBe(expected.length);
+    expect(await contents(wiped)).toEqual(before);
+    // Nobody else got keys it does not replicate.
+    for (const id of ids) {
+      const stored = [...(await contents(c.node(id))).keys()].map((hex) => parseRecordKey(Buffer.from(hex, 'hex'))!.key.toString());
+      for (const key of stored) expect(c.owners(k(key)), `${key} on ${id}`).toContain(id);
+    }
+    await loaded(wiped.ks, 0, [k(expected[0])], () => expect(liveType(wiped.ks.storedRecord(0, k(expected[0]))!, c.clock.nowMs())).toBe('string'));
+  });
+
+  it('skips peers that are down and says so', async () => {
+    const c = new TestCluster(['a', 'b', 'c'], 3);
+    for (const id of c.ids) await c.add(id);
+    c.transports.delete('c');
+    const st = await c.repair('a');
+    expect(st.peersSkipped).toBe(st.rangesTotal);
+    expect(st.exchangesFailed).toBe(0);
+    expect(c.node('a').ae.startRepair()).toBeNull();
+    expect(c.node('a').ae.startRepair()).toMatch(/already running/);
+    await c.node('a').ae.whenIdle();
+  });
+});
