@@ -117,6 +117,11 @@ export class FakeNetwork<M> {
     this.disconnected.delete(id);
   }
 
+  /** Whether the link itself is cut (whatever the state of its endpoints). */
+  isCut(from: string, to: string): boolean {
+    return this.cutLinks.has(linkKey(from, to));
+  }
+
   canReach(from: string, to: string): boolean {
     return !this.disconnected.has(from) && !this.disconnected.has(to) && !this.cutLinks.has(linkKey(from, to));
   }
