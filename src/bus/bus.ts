@@ -17,7 +17,7 @@ import { BusServer } from './server';
 import type { BusConnector } from './socket';
 import { newBusCounters, type BusCounters } from './stats';
 import { peerKey, type BusTransport, type PeerAddress, type RequestOptions, type VerbHandler } from './transport';
-import type { AnyVerb } from './verb';
+import type { AnyVerb, CodecHandler, CodecTransport } from './verb';
 import { NONCE_BYTES, PING, VERB_BY_NAME } from './verbs';
 
 export interface BusLimits {
@@ -95,11 +95,13 @@ export interface BusStats extends BusCounters {
   inFlight: number;
 }
 
-export class ClusterBus implements BusTransport {
+export class ClusterBus implements BusTransport, CodecTransport {
   private readonly limits: BusLimits;
   private readonly counters = newBusCounters();
-  private readonly handlers = new Map<string, VerbHandler>();
+  private readonly handlers = new Map<string, VerbHandler | CodecHandler>();
   private readonly peerClients = new Map<string, PeerClient>();
+  /** The client last used for an address object: callers reuse theirs, so no key string is built per request. */
+  private readonly clientByAddress = new WeakMap<PeerAddress, PeerClient>();
   private readonly server: BusServer;
   private readonly verbs: ReadonlyMap<string, AnyVerb>;
   private readonly nonce: () => Buffer;
@@ -148,6 +150,15 @@ export class ClusterBus implements BusTransport {
   }
 
   setHandler(verb: string, handler: VerbHandler): void {
+    this.serve(verb, handler);
+  }
+
+  /** A verb served with its codec (verb.ts uses this when a typed verb is handled). */
+  setCodecHandler(verb: string, handler: CodecHandler): void {
+    this.serve(verb, handler);
+  }
+
+  private serve(verb: string, handler: VerbHandler | CodecHandler): void {
     const v = this.verbs.get(verb);
     if (v === undefined) throw new Error(`bus verb '${verb}' is not in the verb table (src/bus/verbs.ts)`);
     if (v.reserved === true) throw new Error(`bus verb '${verb}' is served by the bus itself`);
@@ -161,7 +172,31 @@ export class ClusterBus implements BusTransport {
     return p.request(verb, args, opts?.timeoutMs);
   }
 
+  /** A request whose reply payload is decoded before the promise settles (a typed verb's call). */
+  requestDecoded<T>(peer: PeerAddress, verb: string, args: Buffer[], decode: (payload: Buffer[]) => T, opts?: RequestOptions): Promise<T> {
+    if (this.closed) return Promise.reject(new BusUnreachableError(peerKey(peer), 'the bus is closed'));
+    const p = this.peer(peer);
+    if (this.tick === null) this.startTick();
+    return p.requestDecoded(verb, args, decode, opts?.timeoutMs);
+  }
+
   private peer(addr: PeerAddress): PeerClient {
+    const cached = this.clientByAddress.get(addr);
+    if (
+      cached !== undefined &&
+      cached.state !== 'closed' &&
+      cached.opts.address.id === addr.id &&
+      cached.opts.address.host === addr.host &&
+      cached.opts.address.port === addr.port
+    ) {
+      return cached;
+    }
+    const p = this.peerFor(addr);
+    this.clientByAddress.set(addr, p);
+    return p;
+  }
+
+  private peerFor(addr: PeerAddress): PeerClient {
     const key = peerKey(addr);
     let p = this.peerClients.get(key);
     if (p !== undefined && addr.id !== undefined && p.opts.address.id !== addr.id) {
@@ -187,7 +222,6 @@ export class ClusterBus implements BusTransport {
           maxInFlight: l.maxInFlightPerPeer,
           maxQueuedBytes: l.maxQueuedBytesPerPeer,
           backoff: { baseMs: l.reconnectBaseMs, maxMs: l.reconnectMaxMs },
-          tickMs: l.tickMs,
         },
         connect: o.connect ?? tcpConnector,
         scheduler: o.scheduler,

@@ -1,85 +1,116 @@
 /**
- * Timeout arithmetic for the bus, pure (times are passed in): a timer wheel for request
- * deadlines and the reconnect backoff.
+ * Timeout arithmetic for the bus, pure (times are passed in): request deadlines and the
+ * reconnect backoff.
  *
- * Why a wheel and not one setTimeout per request: a busy node has thousands of requests in
- * flight and creates tens of thousands per second; arming and clearing a libuv timer for
- * each costs more than the request itself. The wheel files each request under the tick its
- * deadline falls in (a Set per tick: O(1) add, O(1) removal when the reply comes) and the
- * bus's one periodic tick expires whole slots. A request times out at most one tick late.
+ * Why not one setTimeout per request: a busy node has thousands of requests in flight and
+ * creates tens of thousands per second; arming and clearing a libuv timer for each costs
+ * more than the request itself. DeadlineQueues keeps one FIFO per distinct timeout: with a
+ * monotonic clock, deadlines of one timeout come in order, so adding is a push, settling
+ * marks the item done (no search, no hash table that grows and shrinks with the traffic),
+ * and the bus's one periodic tick pops expired and settled items from the heads. A request
+ * times out at most one tick late.
  */
 
-export class DeadlineWheel<T> {
-  private readonly slots = new Map<number, Set<T>>();
-  /** The last slot already expired. */
-  private swept: number;
+export interface Deadline {
+  readonly deadlineMs: number;
+  /** Set when the item settled otherwise (its reply came): it is dropped, never expired. */
+  done: boolean;
+}
+
+interface Queue<T> {
+  items: (T | undefined)[];
+  head: number;
+  /** Items in the queue not done. */
+  live: number;
+}
+
+/** Settled items left behind a slow head are compacted away past this many. */
+const COMPACT_MIN = 1024;
+
+export class DeadlineQueues<T extends Deadline> {
+  private readonly queues = new Map<number, Queue<T>>();
   private count = 0;
 
-  constructor(
-    private readonly resolutionMs: number,
-    nowMs: number,
-  ) {
-    this.swept = Math.floor(nowMs / resolutionMs);
-  }
-
+  /** Items added and neither settled nor expired. */
   get size(): number {
     return this.count;
   }
 
-  /** File `item` to expire at `deadlineMs`; returns its slot, which `remove` needs. */
-  add(item: T, deadlineMs: number): number {
-    // Never file into a slot already swept: it would be forgotten.
-    const slot = Math.max(Math.ceil(deadlineMs / this.resolutionMs), this.swept + 1);
-    let s = this.slots.get(slot);
-    if (s === undefined) {
-      s = new Set();
-      this.slots.set(slot, s);
+  /**
+   * File `item`, whose deadline is now + `timeoutMs`. Items of one timeout must be added
+   * in deadline order (the clock never goes back), which is what makes a FIFO enough.
+   */
+  add(item: T, timeoutMs: number): void {
+    let q = this.queues.get(timeoutMs);
+    if (q === undefined) {
+      q = { items: [], head: 0, live: 0 };
+      this.queues.set(timeoutMs, q);
     }
-    s.add(item);
+    q.items.push(item);
+    q.live++;
     this.count++;
-    return slot;
   }
 
-  remove(item: T, slot: number): void {
-    const s = this.slots.get(slot);
-    if (s !== undefined && s.delete(item)) {
-      this.count--;
-      if (s.size === 0) this.slots.delete(slot);
+  /** `item` (added with `timeoutMs`) settled: it will not expire. */
+  settle(item: T, timeoutMs: number): void {
+    if (item.done) return;
+    item.done = true;
+    this.count--;
+    const q = this.queues.get(timeoutMs);
+    if (q === undefined) return;
+    q.live--;
+    // A head that stays unsettled (a slow request) keeps settled items behind it: past a
+    // bound, drop them, so the queue holds at most about twice its live items.
+    const held = q.items.length - q.head;
+    if (held > COMPACT_MIN && held > 2 * q.live) {
+      q.items = q.items.filter((x, i): x is T => i >= q.head && x !== undefined && !x.done);
+      q.head = 0;
     }
   }
 
-  /** Remove and return every item whose deadline is at or before `nowMs`. */
+  /** Remove and return every item not done whose deadline is at or before `nowMs`. */
   expire(nowMs: number): T[] {
-    const upTo = Math.floor(nowMs / this.resolutionMs);
     const out: T[] = [];
-    if (upTo <= this.swept) return out;
-    if (this.count > 0) {
-      // After a long stall, walking every slot in between costs more than scanning the map.
-      if (upTo - this.swept > this.slots.size) {
-        for (const [slot, s] of this.slots) {
-          if (slot > upTo) continue;
-          for (const item of s) out.push(item);
-          this.slots.delete(slot);
+    for (const [timeout, q] of this.queues) {
+      const items = q.items;
+      let h = q.head;
+      while (h < items.length) {
+        const x = items[h] as T;
+        if (!x.done) {
+          if (x.deadlineMs > nowMs) break;
+          x.done = true;
+          q.live--;
+          this.count--;
+          out.push(x);
         }
-      } else {
-        for (let slot = this.swept + 1; slot <= upTo; slot++) {
-          const s = this.slots.get(slot);
-          if (s === undefined) continue;
-          for (const item of s) out.push(item);
-          this.slots.delete(slot);
-        }
+        items[h] = undefined;
+        h++;
       }
-      this.count -= out.length;
+      if (h === items.length) {
+        this.queues.delete(timeout);
+      } else if (h > COMPACT_MIN && h * 2 > items.length) {
+        q.items = items.slice(h);
+        q.head = 0;
+      } else {
+        q.head = h;
+      }
     }
-    this.swept = upTo;
     return out;
   }
 
-  /** Remove and return everything (on disconnect or close). */
+  /** Remove and return every item not done (on disconnect or close). */
   clear(): T[] {
     const out: T[] = [];
-    for (const s of this.slots.values()) for (const item of s) out.push(item);
-    this.slots.clear();
+    for (const q of this.queues.values()) {
+      for (let i = q.head; i < q.items.length; i++) {
+        const x = q.items[i];
+        if (x !== undefined && !x.done) {
+          x.done = true;
+          out.push(x);
+        }
+      }
+    }
+    this.queues.clear();
     this.count = 0;
     return out;
   }

@@ -2,29 +2,38 @@
  * The client side of the bus for one peer: one connection, pipelined, requests matched to
  * replies by id.
  *
- * - Lazy: the first request connects (hello, then auth with a cluster-secret; see auth.ts).
- *   Requests issued meanwhile are queued and leave when the handshake is done.
- * - Batched: requests issued in one event-loop turn are encoded into one buffer and leave
- *   in one socket write at the end of the turn (Scheduler.endOfTurn). Under load this is
- *   what keeps the bus from costing a syscall per request.
+ * - Lazy: the first request connects (hello, then auth with a cluster-secret; see auth.ts;
+ *   both in RESP). Requests issued meanwhile are queued and leave when the handshake is done.
+ * - Batched: after the handshake the connection speaks binary frames (frame.ts). Requests
+ *   issued in one event-loop turn are encoded into one frame and leave in one socket write
+ *   at the end of the turn (Scheduler.endOfTurn); the peer answers a batch with a frame of
+ *   its own. Under load this is what keeps the bus from costing a syscall, a header parse
+ *   and a wake-up of the peer per request.
+ * - Cheap per request: the caller's promise is the only one (a typed verb's reply is
+ *   decoded here, before it settles), the deadline goes into a FIFO swept by the bus's tick
+ *   (no timer per request), outstanding requests sit in an array by id (no hash table per
+ *   request), and the clock is read once per turn.
  * - Bounded: at most maxInFlight requests outstanding (queued or awaiting a reply) and at
  *   most maxQueuedBytes encoded but not yet taken by the kernel; beyond either, a request is
  *   rejected at once with BusOverloadedError. One request larger than the byte bound is
  *   admitted when nothing is queued, so a big value still passes on an idle link.
- * - Timeouts: each request has a deadline in a timer wheel that the bus's tick sweeps.
- *   A reply arriving after its deadline is counted and dropped.
+ * - Timeouts: each request has a deadline (deadlines.ts) that the bus's tick sweeps: it
+ *   fails at most one tick late (and, since the clock is read once per turn, at most one
+ *   turn early). A reply arriving after its deadline is counted and dropped.
  * - Failure: when the connection drops, every outstanding request fails at once with
  *   BusUnreachableError. A connection that had been up is retried by the next request; a
  *   connect that fails starts an exponential, jittered backoff during which requests fail
  *   fast instead of waiting (the caller — a quorum — has other replicas to ask).
  */
 import { connect as netConnect } from 'node:net';
+import { constants as bufferConstants } from 'node:buffer';
 import { ReplyWriter } from '../resp/writer';
 import type { Logger } from '../runtime/log';
 import type { Cancel, Scheduler } from '../runtime/scheduler';
 import { clientProof, proofMatches, serverProof } from './auth';
-import { backoffDelayMs, DeadlineWheel, type BackoffPolicy } from './deadlines';
-import { BusAuthError, BusError, BusOverloadedError, BusRemoteError, BusTimeoutError, BusUnreachableError, WireCode } from './errors';
+import { backoffDelayMs, DeadlineQueues, type BackoffPolicy, type Deadline } from './deadlines';
+import { BusAuthError, BusCodecError, BusError, BusOverloadedError, BusRemoteError, BusTimeoutError, BusUnreachableError, WireCode } from './errors';
+import { CONNECTION_REPLY_ID, FrameReader, FrameWriter, isWireVerb, MAX_REQUEST_ID, requestBytes } from './frame';
 import { createReplyParser, type ParsedReply } from './reply-parser';
 import type { BusConnector, BusSocket } from './socket';
 import type { BusCounters } from './stats';
@@ -39,8 +48,6 @@ export interface PeerLimits {
   maxInFlight: number;
   maxQueuedBytes: number;
   backoff: BackoffPolicy;
-  /** Resolution of request deadlines (the bus's tick). */
-  tickMs: number;
 }
 
 export interface PeerClientOptions {
@@ -63,29 +70,99 @@ export interface PeerClientOptions {
 
 export type PeerState = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
 
-interface Pending {
+type Decode = (payload: Buffer[]) => unknown;
+
+interface Pending extends Deadline {
   readonly id: number;
   readonly verb: string;
   readonly timeoutMs: number;
-  /** Handshake requests are bounded by the connect timeout, not the wheel, and not counted. */
+  /** Handshake requests are bounded by the connect timeout, not a deadline, and not counted. */
   readonly handshake: boolean;
-  /** Wheel slot (unused for handshake requests). */
-  slot: number;
-  resolve(payload: Buffer[]): void;
+  /** Applied to an ok reply's payload before the promise resolves (a typed verb's codec). */
+  readonly decode: Decode | null;
+  resolve(value: unknown): void;
   reject(err: Error): void;
 }
+
+/**
+ * Outstanding requests by id. Ids are consecutive, so a request normally sits in the array
+ * slot of its id modulo the size; one whose slot is still taken (an old request outstanding
+ * while the ids wrapped around the array) goes to a map. No hash table churns per request.
+ */
+class PendingTable {
+  private readonly slots: (Pending | undefined)[];
+  private readonly mask: number;
+  private readonly overflow = new Map<number, Pending>();
+  size = 0;
+
+  constructor(slots: number) {
+    let n = 64;
+    while (n < slots) n *= 2;
+    this.slots = new Array<Pending | undefined>(n).fill(undefined);
+    this.mask = n - 1;
+  }
+
+  add(p: Pending): void {
+    const i = p.id & this.mask;
+    if (this.slots[i] === undefined) this.slots[i] = p;
+    else this.overflow.set(p.id, p);
+    this.size++;
+  }
+
+  /** Remove and return the request with this id, if outstanding. */
+  take(id: number): Pending | undefined {
+    const i = id & this.mask;
+    const p = this.slots[i];
+    if (p !== undefined && p.id === id) {
+      this.slots[i] = undefined;
+      this.size--;
+      return p;
+    }
+    const q = this.overflow.get(id);
+    if (q !== undefined) {
+      this.overflow.delete(id);
+      this.size--;
+    }
+    return q;
+  }
+
+  /** Remove and return everything. */
+  clear(): Pending[] {
+    const out: Pending[] = [];
+    if (this.size === 0) return out;
+    for (let i = 0; i < this.slots.length; i++) {
+      const p = this.slots[i];
+      if (p !== undefined) {
+        out.push(p);
+        this.slots[i] = undefined;
+      }
+    }
+    for (const p of this.overflow.values()) out.push(p);
+    this.overflow.clear();
+    this.size = 0;
+    return out;
+  }
+}
+
+/** Array slots of a peer's pending table: enough for the usual window, small per peer. */
+const PENDING_SLOTS_MAX = 4096;
 
 export const tcpConnector: BusConnector = (host, port) => netConnect({ host, port, noDelay: true });
 
 const EMPTY = Buffer.alloc(0);
+/** Replies come from a peer that proved itself: their size is bounded by memory only. */
+const REPLY_LIMITS = { maxFrameBytes: bufferConstants.MAX_LENGTH, maxArgBytes: bufferConstants.MAX_LENGTH };
 
 export class PeerClient {
   readonly key: string;
   private stateNow: PeerState = 'idle';
   private socket: BusSocket | null = null;
-  private readonly out = new ReplyWriter();
-  private readonly pending = new Map<number, Pending>();
-  private readonly wheel: DeadlineWheel<Pending>;
+  /** Replies are frames once the handshake is done; before, RESP (parsed by `parser`). */
+  private framed = false;
+  private reader = new FrameReader('reply', REPLY_LIMITS);
+  private readonly out = new FrameWriter();
+  private readonly pending: PendingTable;
+  private readonly deadlines = new DeadlineQueues<Pending>();
   private nextId = 1;
   /** Connect attempts that failed since the last successful handshake. */
   private failures = 0;
@@ -93,6 +170,8 @@ export class PeerClient {
   private lastError = '';
   private connectTimer: Cancel | null = null;
   private flushScheduled = false;
+  /** The clock as read by the request that scheduled the pending flush (one read per turn). */
+  private turnNowMs = 0;
   /** The node id the peer proved (or claimed) in the last handshake. */
   remoteNodeId = '';
   private readonly flushCb = (): void => {
@@ -102,7 +181,7 @@ export class PeerClient {
 
   constructor(readonly opts: PeerClientOptions) {
     this.key = peerKey(opts.address);
-    this.wheel = new DeadlineWheel(opts.limits.tickMs, opts.nowMs());
+    this.pending = new PendingTable(Math.min(opts.limits.maxInFlight, PENDING_SLOTS_MAX));
   }
 
   get state(): PeerState {
@@ -120,10 +199,26 @@ export class PeerClient {
   }
 
   request(verb: string, args: Buffer[], timeoutMs?: number): Promise<Buffer[]> {
+    return this.send(verb, args, timeoutMs, null) as Promise<Buffer[]>;
+  }
+
+  /** A request whose ok payload is turned into the promise's value by `decode` (which may throw). */
+  requestDecoded<T>(verb: string, args: Buffer[], decode: (payload: Buffer[]) => T, timeoutMs?: number): Promise<T> {
+    return this.send(verb, args, timeoutMs, decode) as Promise<T>;
+  }
+
+  private send(verb: string, args: Buffer[], timeoutMs: number | undefined, decode: Decode | null): Promise<unknown> {
     const o = this.opts;
-    if (this.stateNow === 'closed') return this.refuse(new BusUnreachableError(this.key, 'the bus is closed'));
-    const now = o.nowMs();
-    if (this.stateNow === 'backoff') {
+    const st = this.stateNow;
+    if (st === 'closed') return this.refuse(new BusUnreachableError(this.key, 'the bus is closed'));
+    let now: number;
+    if (st === 'ready' && this.flushScheduled) {
+      now = this.turnNowMs;
+    } else {
+      now = o.nowMs();
+      this.turnNowMs = now;
+    }
+    if (st === 'backoff') {
       if (now < this.retryAtMs) {
         return this.refuse(new BusUnreachableError(this.key, `${this.lastError} (next attempt in ${Math.ceil(this.retryAtMs - now)} ms)`));
       }
@@ -135,20 +230,20 @@ export class PeerClient {
     }
     const queuedBefore = this.queuedBytes;
     if (queuedBefore > 0) {
-      // Checked before encoding, so a refused request costs no copy (headers overestimated).
-      let size = verb.length + 40;
-      for (const a of args) size += a.length + 16;
+      // Checked before encoding, so a refused request costs no copy.
+      const size = requestBytes(verb, args);
       if (queuedBefore + size > limits.maxQueuedBytes) {
         return this.refuse(new BusOverloadedError(this.key, `${queuedBefore} bytes queued, request of ${size} bytes would pass the limit of ${limits.maxQueuedBytes}`));
       }
     }
-    const id = this.nextId++;
-    encodeRequest(this.out, verb, id, args);
+    if (!isWireVerb(verb)) return Promise.reject(new BusCodecError(`bad bus verb name '${verb}'`));
+    const id = this.takeId();
+    this.out.request(id, verb, args);
     const t = timeoutMs ?? limits.requestTimeoutMs;
-    const promise = new Promise<Buffer[]>((resolve, reject) => {
-      const p: Pending = { id, verb, timeoutMs: t, handshake: false, slot: 0, resolve, reject };
-      p.slot = this.wheel.add(p, now + t);
-      this.pending.set(id, p);
+    const promise = new Promise<unknown>((resolve, reject) => {
+      const p: Pending = { id, verb, timeoutMs: t, deadlineMs: now + t, done: false, handshake: false, decode, resolve, reject };
+      this.deadlines.add(p, t);
+      this.pending.add(p);
     });
     o.stats.requestsSent++;
     if (this.stateNow === 'idle') this.connect();
@@ -159,7 +254,14 @@ export class PeerClient {
     return promise;
   }
 
-  private refuse(err: BusError): Promise<Buffer[]> {
+  /** Ids run from 1 to 2^32-1 and wrap (0 is the connection's own): a request outstanding that long has timed out. */
+  private takeId(): number {
+    const id = this.nextId;
+    this.nextId = id >= MAX_REQUEST_ID ? 1 : id + 1;
+    return id;
+  }
+
+  private refuse(err: BusError): Promise<never> {
     if (err instanceof BusOverloadedError) this.opts.stats.overloaded++;
     else this.opts.stats.unreachable++;
     return Promise.reject(err);
@@ -167,8 +269,9 @@ export class PeerClient {
 
   /** Fail requests whose deadline has passed. Called by the bus's tick. */
   sweep(nowMs: number): void {
-    for (const p of this.wheel.expire(nowMs)) {
-      this.pending.delete(p.id);
+    if (this.deadlines.size === 0) return;
+    for (const p of this.deadlines.expire(nowMs)) {
+      this.pending.take(p.id);
       this.opts.stats.timeouts++;
       p.reject(new BusTimeoutError(this.key, p.verb, p.timeoutMs));
     }
@@ -188,8 +291,10 @@ export class PeerClient {
     this.stateNow = 'connecting';
     const sock = o.connect(o.address.host, o.address.port);
     this.socket = sock;
+    this.framed = false;
+    this.reader = new FrameReader('reply', REPLY_LIMITS);
     const parser = createReplyParser(
-      (r) => this.onReply(sock, r),
+      (r) => this.onHandshakeReply(sock, r),
       (err) => this.fail(sock, `protocol error: ${err.message}`, false),
     );
     this.connectTimer = o.scheduler.after(o.limits.connectTimeoutMs, () => {
@@ -204,7 +309,9 @@ export class PeerClient {
     });
     sock.on('data', (chunk) => {
       o.stats.bytesReceived += chunk.length;
-      if (this.socket === sock) parser.execute(chunk);
+      if (this.socket !== sock) return;
+      if (this.framed) this.onFrames(sock, chunk);
+      else parser.execute(chunk);
     });
     sock.on('error', (err) => this.fail(sock, err.message, false));
     sock.on('close', () => this.fail(sock, 'connection closed', false));
@@ -233,15 +340,15 @@ export class PeerClient {
     this.ready(sock, hello.nodeId);
   }
 
-  /** Write a handshake request at once, ahead of the queued requests. */
+  /** Write a handshake request (RESP) at once, ahead of the queued requests. */
   private sendNow<Req, Res>(sock: BusSocket, verb: Verb<Req, Res>, req: Req): Promise<Buffer[]> {
-    const id = this.nextId++;
+    const id = this.takeId();
     const w = new ReplyWriter(256);
     encodeRequest(w, verb.name, id, verb.encodeRequest(req));
     const b = w.take();
     this.opts.stats.bytesSent += b.length;
     return new Promise<Buffer[]>((resolve, reject) => {
-      this.pending.set(id, { id, verb: verb.name, timeoutMs: 0, handshake: true, slot: 0, resolve, reject });
+      this.pending.add({ id, verb: verb.name, timeoutMs: 0, deadlineMs: 0, done: false, handshake: true, decode: null, resolve: resolve as (v: unknown) => void, reject });
       sock.write(b);
     });
   }
@@ -249,6 +356,7 @@ export class PeerClient {
   private ready(sock: BusSocket, remoteNodeId: string): void {
     const o = this.opts;
     this.stateNow = 'ready';
+    this.framed = true;
     this.remoteNodeId = remoteNodeId;
     this.connectTimer?.cancel();
     this.connectTimer = null;
@@ -263,42 +371,66 @@ export class PeerClient {
   private flush(): void {
     const sock = this.socket;
     if (sock === null || this.stateNow !== 'ready' || this.out.length === 0) return;
-    const b = this.out.take();
-    this.opts.stats.bytesSent += b.length;
-    sock.write(b);
+    const { data, frames } = this.out.take();
+    const stats = this.opts.stats;
+    stats.bytesSent += data.length;
+    stats.framesSent += frames;
+    sock.write(data);
   }
 
-  private onReply(sock: BusSocket, r: ParsedReply): void {
+  /** A RESP reply during the handshake (or the server's refusal). */
+  private onHandshakeReply(sock: BusSocket, r: ParsedReply): void {
     if (this.socket !== sock) return;
-    if (!Array.isArray(r) || r.length < 2 || !Buffer.isBuffer(r[0]) || !Buffer.isBuffer(r[1])) {
+    if (!Array.isArray(r) || r.length < 2 || !r.every((x) => Buffer.isBuffer(x))) {
       this.fail(sock, 'protocol error: malformed reply', false);
       return;
     }
-    const id = parseDecimal(r[0]);
-    const p = id === null ? undefined : this.pending.get(id);
+    const parts = r as Buffer[];
+    const id = parseDecimal(parts[0]);
+    this.settle(id, parts[1].equals(OK_WORD), parts.slice(2));
+  }
+
+  private onFrames(sock: BusSocket, chunk: Buffer): void {
+    const reader = this.reader;
+    const before = reader.frames;
+    reader.feed(chunk);
+    while (reader.next()) {
+      if (reader.id === CONNECTION_REPLY_ID) {
+        const msg = reader.args.length > 1 ? reader.args[1].toString('utf8') : 'closed by the peer';
+        this.fail(sock, `the peer closed the connection: ${msg}`, false);
+        break;
+      }
+      this.settle(reader.id, reader.ok, reader.args);
+    }
+    this.opts.stats.framesReceived += reader.frames - before;
+    if (reader.error !== null && this.socket === sock) this.fail(sock, `protocol error: ${reader.error}`, false);
+  }
+
+  private settle(id: number | null, ok: boolean, payload: Buffer[]): void {
+    const p = id === null ? undefined : this.pending.take(id);
     if (p === undefined) {
       this.opts.stats.lateReplies++;
       return;
     }
-    this.pending.delete(p.id);
-    if (!p.handshake) this.wheel.remove(p, p.slot);
-    const status = r[1];
-    const payload: Buffer[] = [];
-    for (let i = 2; i < r.length; i++) {
-      const x = r[i];
-      if (!Buffer.isBuffer(x)) {
-        p.reject(new BusUnreachableError(this.key, 'protocol error: reply element is not a bulk string'));
-        this.fail(sock, 'protocol error: reply element is not a bulk string', false);
+    const counted = !p.handshake;
+    if (counted) this.deadlines.settle(p, p.timeoutMs);
+    const stats = this.opts.stats;
+    if (ok) {
+      if (counted) stats.repliesOk++;
+      if (p.decode === null) {
+        p.resolve(payload);
         return;
       }
-      payload.push(x);
-    }
-    const counted = !p.handshake;
-    if (status.equals(OK_WORD)) {
-      if (counted) this.opts.stats.repliesOk++;
-      p.resolve(payload);
+      let value: unknown;
+      try {
+        value = p.decode(payload);
+      } catch (err) {
+        p.reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      p.resolve(value);
     } else {
-      if (counted) this.opts.stats.repliesErr++;
+      if (counted) stats.repliesErr++;
       const code = payload.length > 0 ? payload[0].toString('latin1') : WireCode.handler;
       const msg = payload.length > 1 ? payload[1].toString('utf8') : 'error';
       p.reject(new BusRemoteError(code, msg));
@@ -311,11 +443,11 @@ export class PeerClient {
     const o = this.opts;
     const wasReady = this.stateNow === 'ready';
     this.socket = null;
+    this.framed = false;
     this.connectTimer?.cancel();
     this.connectTimer = null;
     sock.destroy();
-    this.out.truncate(0);
-    this.out.take(); // and give back a buffer grown under load
+    this.out.reset();
     if (this.stateNow !== 'closed') {
       if (wasReady) {
         // It was working: the next request tries again at once.
@@ -344,16 +476,15 @@ export class PeerClient {
 
   private failAll(err: Error): void {
     if (this.pending.size === 0) return;
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    this.wheel.clear();
+    const all = this.pending.clear();
+    this.deadlines.clear();
     for (const p of all) p.reject(err);
   }
 }
 
 const OK_WORD = Buffer.from('ok');
 
-/** `*N $verb $id $arg...` into `w`. */
+/** A handshake request in RESP: `*N $verb $id $arg...` into `w`. */
 function encodeRequest(w: ReplyWriter, verb: string, id: number, args: Buffer[]): void {
   w.array(2 + args.length);
   w.bulkString(verb);

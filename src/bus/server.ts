@@ -2,21 +2,25 @@
  * The serving side of the bus: listens on bus-port, and for each peer connection decodes
  * requests, runs their handlers and writes replies.
  *
- * Wire: a request is a RESP multibulk `[verb, requestId, ...args]` (no inline commands: the
- * first byte of every request must be '*'); a reply is `*N [requestId, 'ok', ...payload]` or
- * `*4 [requestId, 'err', code, message]`. Handlers may be async, so replies go out in
- * completion order, not request order: the client matches them by id. Replies produced in
- * one event-loop turn leave in one socket write.
+ * Wire: the handshake is RESP — a request is a multibulk `[verb, requestId, ...args]` (no
+ * inline commands: the first byte of every request must be '*'), a reply `*N [requestId,
+ * 'ok', ...payload]` or `*4 [requestId, 'err', code, message]`. Once it is done, both
+ * directions speak binary batch frames (frame.ts): a frame carries every request the peer
+ * sent in one turn, and every reply produced here in one turn leaves in one frame and one
+ * socket write. Handlers may be async, so replies go out in completion order, not request
+ * order: the client matches them by id.
  *
  * Handshake (auth.ts): until `hello` (and, with a cluster-secret, `auth`) succeed, nothing
  * else is served, and the decoder applies Redis's unauthenticated limits (10 arguments,
  * 16 KB bulks). A peer that fails, or sends anything else first, gets a NOAUTH error, is
  * logged with its address, and is disconnected; one that does not finish within
- * handshakeTimeoutMs is disconnected.
+ * handshakeTimeoutMs is disconnected. Bytes sent before the handshake's last reply are a
+ * protocol error (a client waits for it before sending frames).
  *
  * Bounds: at most maxInFlight async handlers run per connection and at most maxOutputBytes
  * of replies wait in the socket; beyond either, the connection stops reading (TCP
  * back-pressure reaches the sender, whose own bounds then reject) until it catches up.
+ * The frame reader is pulled one message at a time, so this can stop inside a frame.
  */
 import { createServer, type Server as NetServer } from 'node:net';
 import { RequestDecoder } from '../resp/decoder';
@@ -25,10 +29,11 @@ import type { Logger } from '../runtime/log';
 import type { Cancel, Scheduler } from '../runtime/scheduler';
 import { clientProof, proofMatches, serverProof } from './auth';
 import { BusCodecError, BusRemoteError, WireCode } from './errors';
+import { CONNECTION_REPLY_ID, FrameReader, FrameWriter } from './frame';
 import type { BusSocket } from './socket';
 import type { BusCounters } from './stats';
 import { peerKey, type PeerInfo, type VerbHandler } from './transport';
-import { parseDecimal } from './verb';
+import { parseDecimal, type CodecHandler } from './verb';
 import { AUTH, BUS_PROTOCOL_VERSION, HELLO } from './verbs';
 
 export interface BusServerLimits {
@@ -43,7 +48,8 @@ export interface BusServerOptions {
   /** cluster-secret; empty: peers are accepted after `hello` alone. */
   secret: string;
   limits: BusServerLimits;
-  handlerFor(verb: string): VerbHandler | undefined;
+  /** A plain handler (payload in, payload out) or one served with its verb's codec. */
+  handlerFor(verb: string): VerbHandler | CodecHandler | undefined;
   scheduler: Scheduler;
   /** Monotonic milliseconds (for rate-limiting log lines). */
   nowMs(): number;
@@ -55,11 +61,15 @@ export interface BusServerOptions {
 const OK = Buffer.from('ok');
 const ERR = Buffer.from('err');
 const STAR = 0x2a;
+/** Code of the connection-level error reply (id 0) sent before closing on a protocol error. */
+const PROTOCOL_ERROR_CODE = 'PROTO';
 /** Bounds on logging refused peers (see logRefusal). */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 const REFUSAL_LOG_KEYS_MAX = 1024;
 /** How long a connection we refused may take to close its side. */
 const CLOSE_GRACE_MS = 1000;
+/** A frame may hold several arguments of the largest size, and some small ones besides. */
+const FRAME_SLACK_BYTES = 1024 * 1024;
 
 export class BusServer {
   private listener: NetServer | null = null;
@@ -134,11 +144,15 @@ type InboundState = 'hello' | 'auth' | 'ready' | 'closing' | 'closed';
 
 class InboundConnection {
   private state: InboundState = 'hello';
+  /** Handshake requests (RESP). */
   private readonly decoder: RequestDecoder;
-  private readonly reply = new ReplyWriter();
-  /** The last chunk fed: where the first byte of the next request is checked. */
+  private readonly handshakeReply = new ReplyWriter(512);
+  /** Requests and replies once the handshake is done (frames). */
+  private readonly reader: FrameReader;
+  private readonly out = new FrameWriter();
+  /** The last chunk fed: where the first byte of the next handshake request is checked. */
   private last: Buffer = Buffer.alloc(0);
-  /** Whether the first byte of the next request has been checked to be '*'. */
+  /** Whether the first byte of the next handshake request has been checked to be '*'. */
   private nextChecked = false;
   private inFlight = 0;
   private paused = false;
@@ -157,12 +171,14 @@ class InboundConnection {
     private readonly socket: BusSocket,
   ) {
     const o = server.opts;
-    this.decoder = new RequestDecoder({ maxBulkLen: o.limits.maxBulkLenBytes });
+    const l = o.limits;
+    this.decoder = new RequestDecoder({ maxBulkLen: l.maxBulkLenBytes });
     this.decoder.authRequired = true;
+    this.reader = new FrameReader('request', { maxFrameBytes: Math.min(2 * l.maxBulkLenBytes + FRAME_SLACK_BYTES, 0xffffffff), maxArgBytes: l.maxBulkLenBytes });
     this.peer = { id: '', host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
-    this.handshakeTimer = o.scheduler.after(o.limits.handshakeTimeoutMs, () => {
+    this.handshakeTimer = o.scheduler.after(l.handshakeTimeoutMs, () => {
       if (this.state === 'ready' || this.state === 'closed') return;
-      o.log.verbose(`Cluster bus: closing connection from ${this.addr}: no handshake within ${o.limits.handshakeTimeoutMs} ms`);
+      o.log.verbose(`Cluster bus: closing connection from ${this.addr}: no handshake within ${l.handshakeTimeoutMs} ms`);
       this.destroy();
     });
     socket.on('data', (chunk) => this.onData(chunk));
@@ -188,24 +204,29 @@ class InboundConnection {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.server.opts.stats.bytesReceived += chunk.length;
-    this.decoder.feed(chunk);
-    this.last = chunk;
+    if (this.state === 'ready') {
+      this.reader.feed(chunk);
+    } else {
+      this.decoder.feed(chunk);
+      this.last = chunk;
+    }
     this.drain();
   }
 
   private overBounds(): boolean {
     const l = this.server.opts.limits;
-    return this.inFlight >= l.maxInFlight || this.socket.writableLength + this.reply.length > l.maxOutputBytes;
+    return this.inFlight >= l.maxInFlight || this.socket.writableLength + this.out.length > l.maxOutputBytes;
   }
 
   /**
-   * Run the complete requests in the decoder until it is empty or a bound is reached, and
+   * Run the complete requests received until there are none or a bound is reached, and
    * send the replies. Writing them may free the output bound at once (the kernel took it
    * all, so no 'drain' event will come): then go on.
    */
   private drain(): void {
     for (;;) {
-      this.runRequests();
+      if (this.state === 'ready') this.runFrames();
+      else this.runHandshake();
       this.flush();
       if (!this.paused || this.state === 'closed' || this.state === 'closing' || this.overBounds()) return;
       this.paused = false;
@@ -213,16 +234,34 @@ class InboundConnection {
     }
   }
 
-  private runRequests(): void {
-    const decoder = this.decoder;
-    while (this.state !== 'closed' && this.state !== 'closing') {
+  private pauseReading(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private runFrames(): void {
+    const reader = this.reader;
+    const stats = this.server.opts.stats;
+    const before = reader.frames;
+    while (this.state === 'ready') {
       if (this.overBounds()) {
-        if (!this.paused) {
-          this.paused = true;
-          this.socket.pause();
-        }
+        this.pauseReading();
         break;
       }
+      if (!reader.next()) {
+        if (reader.error !== null) this.protocolError(`Protocol error: ${reader.error}`);
+        break;
+      }
+      this.serve(reader.id, reader.verb, reader.args);
+    }
+    stats.framesReceived += reader.frames - before;
+  }
+
+  private runHandshake(): void {
+    const decoder = this.decoder;
+    while (this.state === 'hello' || this.state === 'auth') {
       if (!this.nextChecked) {
         // The unconsumed bytes are the tail of the last chunk (see decoder.feed): their
         // first byte starts the next request, and must start a multibulk.
@@ -241,7 +280,15 @@ class InboundConnection {
         break;
       }
       this.nextChecked = false;
-      this.handle(argv);
+      if (argv.length < 2 || parseDecimal(argv[1]) === null) {
+        this.protocolError('Protocol error: a bus request is [verb, request id, ...args]');
+        break;
+      }
+      this.server.opts.stats.requestsReceived++;
+      this.handshake(argv[0].toString('latin1'), argv[1], argv.slice(2));
+    }
+    if (this.state === 'ready' && decoder.pendingBytes > 0) {
+      this.protocolError('Protocol error: data sent before the handshake completed');
     }
   }
 
@@ -252,47 +299,49 @@ class InboundConnection {
     this.drain();
   }
 
-  private handle(argv: Buffer[]): void {
+  /** Run one request of a frame; a sync handler's reply is written at once, an async one's when it settles. */
+  private serve(id: number, verb: string, args: Buffer[]): void {
     const o = this.server.opts;
-    if (argv.length < 2 || parseDecimal(argv[1]) === null) {
-      this.protocolError('Protocol error: a bus request is [verb, request id, ...args]');
-      return;
-    }
     o.stats.requestsReceived++;
-    const id = argv[1];
-    const verb = argv[0].toString('latin1');
-    const args = argv.slice(2);
-    if (this.state !== 'ready') {
-      this.handshake(verb, id, args);
+    const h = o.handlerFor(verb);
+    if (h === undefined) {
+      this.out.replyError(id, WireCode.unknownVerb, `unknown bus verb '${printable(verb)}'`);
       return;
     }
-    const handler = o.handlerFor(verb);
-    if (handler === undefined) {
-      this.writeErr(id, WireCode.unknownVerb, `unknown bus verb '${printable(verb)}'`);
-      return;
-    }
-    let r: Buffer[] | Promise<Buffer[]>;
+    const codec = typeof h === 'function' ? null : h;
+    let r: unknown;
     try {
-      r = handler(this.peer, args);
+      r = codec === null ? (h as VerbHandler)(this.peer, args) : codec.run(this.peer, args);
     } catch (err) {
       this.writeError(id, err);
       return;
     }
     if (!(r instanceof Promise)) {
-      this.writeOk(id, r);
+      this.writeResult(id, codec, r);
       return;
     }
     this.inFlight++;
     r.then(
-      (payload) => this.completed(id, payload, null),
-      (err: unknown) => this.completed(id, null, err),
+      (res: unknown) => this.completed(id, codec, res, null),
+      (err: unknown) => this.completed(id, codec, null, err === null ? new Error('null') : err),
     );
   }
 
-  private completed(id: Buffer, payload: Buffer[] | null, err: unknown): void {
+  private writeResult(id: number, codec: CodecHandler | null, res: unknown): void {
+    let payload: Buffer[];
+    try {
+      payload = codec === null ? (res as Buffer[]) : codec.encode(res);
+    } catch (err) {
+      this.writeError(id, err);
+      return;
+    }
+    this.out.reply(id, true, payload);
+  }
+
+  private completed(id: number, codec: CodecHandler | null, res: unknown, err: unknown): void {
     this.inFlight--;
-    if (this.state === 'closed') return;
-    if (payload !== null) this.writeOk(id, payload);
+    if (this.state !== 'ready') return;
+    if (err === null) this.writeResult(id, codec, res);
     else this.writeError(id, err);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -314,7 +363,7 @@ class InboundConnection {
         this.clientNonce = req.nonce;
         this.serverNonce = o.nonce();
         const authRequired = o.secret !== '';
-        this.writeOk(id, HELLO.encodeResponse({ nodeId: o.nodeId, nonce: this.serverNonce, authRequired, version: BUS_PROTOCOL_VERSION }));
+        this.writeHandshakeOk(id, HELLO.encodeResponse({ nodeId: o.nodeId, nonce: this.serverNonce, authRequired, version: BUS_PROTOCOL_VERSION }));
         if (authRequired) this.state = 'auth';
         else this.ready();
         return;
@@ -326,7 +375,7 @@ class InboundConnection {
           this.refuse(id, req.proof.length === 0 ? 'the peer has no cluster-secret' : 'wrong cluster-secret');
           return;
         }
-        this.writeOk(id, AUTH.encodeResponse({ proof: serverProof(o.secret, this.clientNonce, this.serverNonce, o.nodeId) }));
+        this.writeHandshakeOk(id, AUTH.encodeResponse({ proof: serverProof(o.secret, this.clientNonce, this.serverNonce, o.nodeId) }));
         this.ready();
         return;
       }
@@ -338,7 +387,6 @@ class InboundConnection {
 
   private ready(): void {
     this.state = 'ready';
-    this.decoder.authRequired = false;
     this.handshakeTimer?.cancel();
     this.handshakeTimer = null;
   }
@@ -348,13 +396,20 @@ class InboundConnection {
     const o = this.server.opts;
     o.stats.authFailures++;
     this.server.logRefusal(`${this.peer.host} ${this.peer.id} ${reason}`, `Refused cluster bus connection from ${this.addr}: ${reason}`);
-    this.writeErr(id, WireCode.noAuth, `NOAUTH ${reason}`);
+    const w = this.handshakeReply;
+    w.array(4);
+    w.bulk(id);
+    w.bulk(ERR);
+    w.bulkString(WireCode.noAuth);
+    w.bulkString(`NOAUTH ${reason}`);
     this.closeAfterFlush();
   }
 
+  /** Log, tell the peer why (in the connection's current language), and close. */
   private protocolError(msg: string): void {
     this.server.opts.log.warning(`Cluster bus: ${msg} from ${this.addr}; closing the connection`);
-    this.reply.error(`ERR ${msg}`);
+    if (this.state === 'ready') this.out.replyError(CONNECTION_REPLY_ID, PROTOCOL_ERROR_CODE, msg);
+    else this.handshakeReply.error(`ERR ${msg}`);
     this.closeAfterFlush();
   }
 
@@ -367,34 +422,34 @@ class InboundConnection {
     this.server.opts.scheduler.after(CLOSE_GRACE_MS, () => this.destroy());
   }
 
-  private writeOk(id: Buffer, payload: Buffer[]): void {
-    const w = this.reply;
+  private writeHandshakeOk(id: Buffer, payload: Buffer[]): void {
+    const w = this.handshakeReply;
     w.array(2 + payload.length);
     w.bulk(id);
     w.bulk(OK);
     for (const p of payload) w.bulk(p);
   }
 
-  private writeErr(id: Buffer, code: string, message: string): void {
-    const w = this.reply;
-    w.array(4);
-    w.bulk(id);
-    w.bulk(ERR);
-    w.bulkString(code);
-    w.bulkString(message);
-  }
-
-  private writeError(id: Buffer, err: unknown): void {
-    if (err instanceof BusCodecError) this.writeErr(id, WireCode.badRequest, err.message);
-    else if (err instanceof BusRemoteError) this.writeErr(id, err.remoteCode, err.message);
-    else this.writeErr(id, WireCode.handler, err instanceof Error ? err.message : String(err));
+  private writeError(id: number, err: unknown): void {
+    if (err instanceof BusCodecError) this.out.replyError(id, WireCode.badRequest, err.message);
+    else if (err instanceof BusRemoteError) this.out.replyError(id, err.remoteCode, err.message);
+    else this.out.replyError(id, WireCode.handler, err instanceof Error ? err.message : String(err));
   }
 
   private flush(): void {
-    if (this.reply.length === 0 || this.state === 'closed' || this.state === 'closing') return;
-    const b = this.reply.take();
-    this.server.opts.stats.bytesSent += b.length;
-    this.socket.write(b);
+    if (this.state === 'closed' || this.state === 'closing') return;
+    const stats = this.server.opts.stats;
+    if (this.handshakeReply.length > 0) {
+      const b = this.handshakeReply.take();
+      stats.bytesSent += b.length;
+      this.socket.write(b);
+    }
+    if (this.out.length > 0) {
+      const { data, frames } = this.out.take();
+      stats.bytesSent += data.length;
+      stats.framesSent += frames;
+      this.socket.write(data);
+    }
   }
 }
 

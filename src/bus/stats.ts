@@ -20,6 +20,9 @@ export interface BusCounters {
   lateReplies: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Binary frames (batches of requests or replies, frame.ts) written and read, both sides. */
+  framesSent: number;
+  framesReceived: number;
   /** Inbound connections accepted, and refused for failing the handshake. */
   connectionsAccepted: number;
   authFailures: number;
@@ -40,6 +43,8 @@ export function newBusCounters(): BusCounters {
     lateReplies: 0,
     bytesSent: 0,
     bytesReceived: 0,
+    framesSent: 0,
+    framesReceived: 0,
     connectionsAccepted: 0,
     authFailures: 0,
     connects: 0,

@@ -24,7 +24,7 @@ import { codec, defineVerb, verbTable, type AnyVerb } from './verb';
 import { fetchCodec, keysCodec, pushCodec, treeCodec, type KeysReply, type KeysRequest, type RecordEntry, type TreeRequest } from '../antientropy/wire';
 
 /** Bumped when the handshake or framing changes incompatibly. */
-export const BUS_PROTOCOL_VERSION = 1;
+export const BUS_PROTOCOL_VERSION = 2;
 /** Bounds on handshake fields, checked before anything is computed from them. */
 export const NONCE_BYTES = 16;
 const NODE_ID_MAX_BYTES = 256;

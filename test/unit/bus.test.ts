@@ -11,7 +11,7 @@ import { ManualClock, type Clock } from '../../src/runtime/clock';
 import { Logger, type Level } from '../../src/runtime/log';
 import type { Cancel, Scheduler } from '../../src/runtime/scheduler';
 import { clientProof, proofMatches, serverProof } from '../../src/bus/auth';
-import { backoffDelayMs, DeadlineWheel } from '../../src/bus/deadlines';
+import { backoffDelayMs, DeadlineQueues } from '../../src/bus/deadlines';
 import {
   BusAuthError,
   BusCodecError,
@@ -21,14 +21,15 @@ import {
   BusUnreachableError,
   WireCode,
 } from '../../src/bus/errors';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, FRAME_SOFT_MAX_BYTES, FrameReader, FrameWriter } from '../../src/bus/frame';
 import { MemoryNetwork, MemoryTransport } from '../../src/bus/memory-transport';
 import { PeerClient, type PeerLimits } from '../../src/bus/peer';
 import { BusServer, type BusServerLimits } from '../../src/bus/server';
 import type { BusConnector, BusSocket } from '../../src/bus/socket';
 import { newBusCounters } from '../../src/bus/stats';
 import type { VerbHandler } from '../../src/bus/transport';
-import { codec, defineVerb, parseDecimal, verbTable } from '../../src/bus/verb';
-import { AUTH, BUS_VERBS, HELLO, PING, VERB_BY_NAME } from '../../src/bus/verbs';
+import { codec, defineVerb, parseDecimal, verbTable, type CodecHandler } from '../../src/bus/verb';
+import { AUTH, BUS_PROTOCOL_VERSION, BUS_VERBS, HELLO, PING, VERB_BY_NAME } from '../../src/bus/verbs';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -101,35 +102,201 @@ describe('codecs and the verb table', () => {
   });
 });
 
-describe('DeadlineWheel', () => {
-  it('expires items in their tick, not before, and forgets removed ones', () => {
-    const w = new DeadlineWheel<string>(10, 1000);
-    const sa = w.add('a', 1005); // slot 101
-    w.add('b', 1010); // slot 101
-    const sc = w.add('c', 1011); // slot 102
-    w.add('d', 5000);
-    w.add('past', 900); // already due: goes with the next tick
-    expect(w.size).toBe(5);
-    expect(w.expire(1009)).toEqual([]); // never early
-    w.remove('a', sa);
-    expect(w.expire(1010).sort()).toEqual(['b', 'past']);
-    w.remove('c', sc);
-    w.remove('c', sc); // twice is harmless
-    expect(w.expire(1100)).toEqual([]);
-    expect(w.size).toBe(1);
-    // A long stall: one sweep covers all slots in between.
-    expect(w.expire(1_000_000)).toEqual(['d']);
-    expect(w.size).toBe(0);
-    w.add('e', 0);
-    expect(w.clear()).toEqual(['e']);
+describe('frames', () => {
+  /** A deterministic generator, so a failing split is replayable. */
+  function lcg(seed: number): () => number {
+    let x = seed >>> 0;
+    return () => {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      return x / 0x100000000;
+    };
+  }
+
+  function requests(data: Buffer, cut: (len: number) => number[]): { id: number; verb: string; args: string[] }[] {
+    const r = new FrameReader('request', { maxFrameBytes: 1 << 30, maxArgBytes: 1 << 30 });
+    const out: { id: number; verb: string; args: string[] }[] = [];
+    let at = 0;
+    for (const n of cut(data.length)) {
+      r.feed(data.subarray(at, at + n));
+      at += n;
+      while (r.next()) out.push({ id: r.id, verb: r.verb, args: r.args.map((a) => a.toString('latin1')) });
+    }
+    expect(at).toBe(data.length);
+    expect(r.error).toBe(null);
+    expect(r.pendingBytes).toBe(0);
+    return out;
+  }
+
+  const sample = (): { id: number; verb: string; args: string[] }[] => [
+    { id: 1, verb: 'replicate', args: ['0', 'key:1', 'x'.repeat(100)] },
+    { id: 2, verb: 'digest', args: ['0', ''] },
+    { id: 0xffffffff, verb: 'ping', args: [] },
+    { id: 7, verb: 'forward', args: ['\r\n*3\r\n', String.fromCharCode(0, 177, 255)] },
+  ];
+  const encode = (msgs: { id: number; verb: string; args: string[] }[]): Buffer =>
+    frameOf((w) => {
+      for (const m of msgs) w.request(m.id, m.verb, m.args.map((a) => Buffer.from(a, 'latin1')));
+    });
+
+  it('puts the messages written between two takes in one frame', () => {
+    const data = encode(sample());
+    expect(data[0]).toBe(FRAME_MAGIC);
+    expect(data.readUInt32LE(1)).toBe(data.length - FRAME_HEADER_BYTES);
+    expect(data.readUInt32LE(5)).toBe(4);
+    const w = new FrameWriter();
+    w.request(1, 'ping', []);
+    w.request(2, 'ping', []);
+    const t = w.take();
+    expect(t.frames).toBe(1);
+    expect(w.length).toBe(0);
+    expect(w.take()).toEqual({ data: Buffer.alloc(0), frames: 0 });
   });
 
-  it('never files an item into a slot already swept', () => {
-    const w = new DeadlineWheel<number>(10, 0);
-    w.expire(500);
-    w.add(1, 100);
-    expect(w.expire(505)).toEqual([]);
-    expect(w.expire(510)).toEqual([1]);
+  it('parses a batch fed whole, byte by byte, and split at every seeded place', () => {
+    const msgs = [...sample(), ...sample().map((m) => ({ ...m, id: (m.id + 100) % 0x100000000 }))];
+    const data = Buffer.concat([encode(msgs.slice(0, 4)), encode(msgs.slice(4))]);
+    expect(requests(data, (n) => [n])).toEqual(msgs);
+    expect(requests(data, (n) => Array.from({ length: n }, () => 1))).toEqual(msgs);
+    for (let seed = 1; seed <= 50; seed++) {
+      const rnd = lcg(seed);
+      const cuts = (n: number): number[] => {
+        const out: number[] = [];
+        for (let left = n; left > 0; ) {
+          const k = Math.min(left, 1 + Math.floor(rnd() * 40));
+          out.push(k);
+          left -= k;
+        }
+        return out;
+      };
+      expect(requests(data, cuts), `seed ${seed}`).toEqual(msgs);
+    }
+  });
+
+  it('assembles a big frame split across reads, and closes frames at the soft maximum', () => {
+    const big = 'v'.repeat(FRAME_SOFT_MAX_BYTES + 10);
+    const msgs = [
+      { id: 1, verb: 'replicate', args: ['0', 'k', big] },
+      { id: 2, verb: 'replicate', args: ['0', 'k2', 'small'] },
+      { id: 3, verb: 'read', args: ['0', 'k3'] },
+    ];
+    const w = new FrameWriter();
+    for (const m of msgs) w.request(m.id, m.verb, m.args.map((a) => b(a)));
+    const { data, frames } = w.take();
+    expect(frames).toBe(2); // the first message filled a frame; the others share the next
+    for (const size of [1000, 65536, 100_000, data.length]) {
+      const cuts = (n: number): number[] => Array.from({ length: Math.ceil(n / size) }, (_, i) => Math.min(size, n - i * size));
+      expect(requests(data, cuts), `chunks of ${size}`).toEqual(msgs);
+    }
+  });
+
+  it('can stop between two messages of a frame and go on after more bytes came', () => {
+    const msgs = sample();
+    const data = Buffer.concat([encode(msgs.slice(0, 2)), encode(msgs.slice(2))]);
+    const r = new FrameReader('request', { maxFrameBytes: 1 << 20, maxArgBytes: 1 << 20 });
+    const cut = FRAME_HEADER_BYTES + data.readUInt32LE(1) + 5; // the first frame and a bit of the second
+    r.feed(data.subarray(0, cut));
+    expect(r.next()).toBe(true);
+    expect(r.id).toBe(1);
+    r.feed(data.subarray(cut)); // arrives while a message of the first frame is still unread
+    const ids: number[] = [];
+    while (r.next()) ids.push(r.id);
+    expect(ids).toEqual([2, 0xffffffff, 7]);
+    expect(r.error).toBe(null);
+  });
+
+  it('round-trips replies, ok and err', () => {
+    const w = new FrameWriter();
+    w.reply(5, true, [b('a'), Buffer.alloc(0)]);
+    w.replyError(3, 'BADREQ', 'bad ä');
+    w.reply(4, true, []);
+    expect(replies(w.take().data)).toEqual([
+      { id: 5, ok: true, args: ['a', ''] },
+      { id: 3, ok: false, args: ['BADREQ', 'bad ä'] },
+      { id: 4, ok: true, args: [] },
+    ]);
+  });
+
+  it('refuses malformed frames and then stays dead', () => {
+    const good = encode(sample());
+    const cases: [string, (d: Buffer) => Buffer, RegExp][] = [
+      ['wrong magic', (d) => Buffer.concat([b('*'), d.subarray(1)]), /expected a frame \(0xb1\), got 0x2a/],
+      ['frame beyond the limit', (d) => (d.writeUInt32LE(2000, 1), d), /frame of 2000 bytes \(limit 1000\)/],
+      ['a count that cannot fit', (d) => (d.writeUInt32LE(1000, 5), d), /cannot hold 1000 messages/],
+      ['fewer messages than the body holds', (d) => (d.writeUInt32LE(3, 5), d), /frame length does not match its messages/],
+      ['an argument running past the frame', (d) => (d.writeUInt32LE(999, FRAME_HEADER_BYTES + 4 + 1 + 9 + 4), d), /truncated argument/],
+    ];
+    for (const [what, mangle, err] of cases) {
+      const r = new FrameReader('request', { maxFrameBytes: 1000, maxArgBytes: 1000 });
+      r.feed(mangle(Buffer.from(good)));
+      while (r.next());
+      expect(r.error, what).toMatch(err);
+      r.feed(good);
+      expect(r.next(), what).toBe(false);
+    }
+    const r = new FrameReader('request', { maxFrameBytes: 1000, maxArgBytes: 50 });
+    r.feed(good);
+    while (r.next());
+    expect(r.error).toMatch(/argument of 100 bytes \(limit 50\)/);
+    const rr = new FrameReader('reply', { maxFrameBytes: 1000, maxArgBytes: 1000 });
+    const bad = frameOf((w) => w.reply(1, true, []));
+    bad[FRAME_HEADER_BYTES + 4] = 9;
+    rr.feed(bad);
+    expect(rr.next()).toBe(false);
+    expect(rr.error).toMatch(/bad reply status 9/);
+  });
+});
+
+describe('DeadlineQueues', () => {
+  interface Item {
+    name: string;
+    deadlineMs: number;
+    done: boolean;
+  }
+  const item = (name: string, deadlineMs: number): Item => ({ name, deadlineMs, done: false });
+
+  it('expires items at their deadline, not before, per timeout, and forgets settled ones', () => {
+    const q = new DeadlineQueues<Item>();
+    const a = item('a', 1050);
+    const b = item('b', 1060);
+    const c = item('c', 1500);
+    const d = item('d', 1070);
+    q.add(a, 50);
+    q.add(b, 50);
+    q.add(c, 500);
+    q.add(d, 50);
+    expect(q.size).toBe(4);
+    q.settle(b, 50);
+    q.settle(b, 50); // twice is once
+    expect(q.size).toBe(3);
+    expect(q.expire(1049)).toEqual([]);
+    expect(q.expire(1050).map((x) => x.name)).toEqual(['a']);
+    expect(q.expire(1100).map((x) => x.name)).toEqual(['d']);
+    expect(q.size).toBe(1);
+    q.settle(a, 50); // already expired: no effect
+    expect(q.size).toBe(1);
+    expect(q.expire(1499)).toEqual([]);
+    expect(q.expire(5000).map((x) => x.name)).toEqual(['c']);
+    expect(q.size).toBe(0);
+    expect(q.expire(9000)).toEqual([]);
+  });
+
+  it('keeps a queue behind a slow head bounded, and clears', () => {
+    const q = new DeadlineQueues<Item>();
+    const slow = item('slow', 10_000);
+    q.add(slow, 10_000);
+    const rest: Item[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const x = item(`r${i}`, 10_000 + i);
+      q.add(x, 10_000);
+      rest.push(x);
+      if (i >= 10) q.settle(rest[i - 10], 10_000); // ten in flight behind the slow one
+    }
+    expect(q.size).toBe(11);
+    const held = (q as unknown as { queues: Map<number, { items: unknown[]; head: number }> }).queues.get(10_000);
+    expect(held !== undefined && held.items.length - held.head).toBeLessThan(3000);
+    expect(q.expire(10_000).map((x) => x.name)).toEqual(['slow']);
+    expect(q.clear().map((x) => x.name)).toEqual(rest.slice(-10).map((x) => x.name));
+    expect(q.size).toBe(0);
   });
 });
 
@@ -233,12 +400,20 @@ class FakeSocket extends EventEmitter implements BusSocket {
   private paused = false;
   private inbox: Buffer[] = [];
 
+  /** When set, each write reaches the other end in pieces of this many bytes (one per turn). */
+  splitAt = 0;
+
   write(data: Buffer): boolean {
     if (this.closed) return false;
     this.writes++;
     const o = this.other;
     const copy = Buffer.from(data);
-    if (o !== null) setImmediate(() => o.receive(copy));
+    if (o === null) return true;
+    const step = this.splitAt > 0 ? this.splitAt : copy.length;
+    for (let at = 0; at < copy.length; at += step) {
+      const piece = copy.subarray(at, at + step);
+      setImmediate(() => o.receive(piece));
+    }
     return true;
   }
   receive(data: Buffer): void {
@@ -306,6 +481,24 @@ async function until(pred: () => boolean, what: string): Promise<void> {
   throw new Error(`never happened: ${what}`);
 }
 
+/** Frames written by `fill` into a FrameWriter. */
+function frameOf(fill: (w: FrameWriter) => void): Buffer {
+  const w = new FrameWriter(64);
+  fill(w);
+  return w.take().data;
+}
+
+/** Every reply in `data` (whole frames), with text arguments. */
+function replies(data: Buffer): { id: number; ok: boolean; args: string[] }[] {
+  const r = new FrameReader('reply', { maxFrameBytes: 1 << 30, maxArgBytes: 1 << 30 });
+  r.feed(data);
+  const out: { id: number; ok: boolean; args: string[] }[] = [];
+  while (r.next()) out.push({ id: r.id, ok: r.ok, args: r.args.map((a) => a.toString()) });
+  expect(r.error).toBe(null);
+  expect(r.pendingBytes).toBe(0);
+  return out;
+}
+
 function rawRequest(args: string[]): Buffer {
   let s = `*${args.length}\r\n`;
   for (const a of args) s += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
@@ -318,7 +511,7 @@ interface Rig {
   sched: TestScheduler;
   server: BusServer;
   client: PeerClient;
-  handlers: Map<string, VerbHandler>;
+  handlers: Map<string, VerbHandler | CodecHandler>;
   /** Client ends of the connections made so far. */
   sockets: FakeSocket[];
   /** Make the next connect attempts fail (connection refused). */
@@ -329,7 +522,7 @@ function rig(o: { serverSecret?: string; clientSecret?: string; limits?: Partial
   const clock = new ManualClock();
   const log = new CaptureLog(clock);
   const sched = new TestScheduler();
-  const handlers = new Map<string, VerbHandler>();
+  const handlers = new Map<string, VerbHandler | CodecHandler>();
   const nowMs = (): number => clock.monoUs() / 1000;
   const server = new BusServer({
     nodeId: 'srv',
@@ -368,7 +561,6 @@ function rig(o: { serverSecret?: string; clientSecret?: string; limits?: Partial
       maxInFlight: 1000,
       maxQueuedBytes: 1 << 20,
       backoff: { baseMs: 100, maxMs: 1000 },
-      tickMs: 10,
       ...o.limits,
     },
     connect,
@@ -539,19 +731,31 @@ describe('PeerClient and BusServer', () => {
     expect(Buffer.concat(got).toString()).toContain('NOAUTH');
     expect(r.log.lines.some((l) => l.includes("Refused cluster bus connection from 10.0.0.1:4242: 'echo' before the handshake completed"))).toBe(true);
 
+    // The handshake is RESP, and an inline command is refused there too.
+    const r1 = rig();
+    const [c1, s1] = socketPair();
+    const got1: Buffer[] = [];
+    c1.on('data', (d: Buffer) => got1.push(d));
+    r1.server.accept(s1);
+    c1.write(b('hello 1 inline\r\n'));
+    await until(() => c1.closed, 'closed');
+    expect(Buffer.concat(got1).toString('latin1')).toBe("-ERR Protocol error: expected '*', got 'h'\r\n");
+
+    // After it, frames are served; RESP (or anything else) is a protocol error.
     const r2 = rig();
     const [c2, s2] = socketPair();
     const got2: Buffer[] = [];
     c2.on('data', (d: Buffer) => got2.push(d));
     r2.server.accept(s2);
-    c2.write(rawRequest(['hello', '1', 'raw', 'x'.repeat(16), '1']));
-    c2.write(rawRequest(['echo', '2', 'fine']));
-    c2.write(b('echo 3 inline\r\n'));
+    c2.write(rawRequest(['hello', '1', 'raw', 'x'.repeat(16), String(BUS_PROTOCOL_VERSION)]));
+    await until(() => got2.length === 1, 'hello answered');
+    c2.write(frameOf((w) => w.request(2, 'echo', [b('fine')])));
+    await until(() => got2.length === 2, 'echo answered');
+    expect(replies(got2[1])).toEqual([{ id: 2, ok: true, args: ['fine'] }]);
+    c2.write(rawRequest(['echo', '3', 'resp']));
     await until(() => c2.closed, 'closed');
-    const text = Buffer.concat(got2).toString('latin1');
-    expect(text).toContain('$1\r\n2\r\n$2\r\nok\r\n$4\r\nfine\r\n');
-    expect(text).toContain("-ERR Protocol error: expected '*', got 'e'");
-    expect(text).not.toContain('inline');
+    expect(replies(Buffer.concat(got2.slice(2)))).toEqual([{ id: 0, ok: false, args: ['PROTO', 'Protocol error: expected a frame (0xb1), got 0x2a'] }]);
+    expect(r2.log.lines.some((l) => l.startsWith('warning Cluster bus: Protocol error: expected a frame'))).toBe(true);
   });
 
   it('closes a connection that does not finish the handshake in time', async () => {
@@ -629,6 +833,133 @@ describe('PeerClient and BusServer', () => {
     s.emit('drain');
     await Promise.all(all);
     expect(served).toBe(20);
+  });
+
+  it('answers each request of a batch on its own: one failing does not fail the others', async () => {
+    const r = rig();
+    r.handlers.set('maybe', (_from, args) => {
+      if (args[0].toString() === 'bad') throw new Error('refused this one');
+      return [args[0]];
+    });
+    r.handlers.set('amaybe', async (_from, args) => {
+      if (args[0].toString() === 'bad') throw new BusRemoteError('CUSTOM', 'async refusal');
+      return [args[0]];
+    });
+    await r.client.request('echo', []);
+    const s = r.sockets[0].other as FakeSocket;
+    const sw = s.writes;
+    const names = ['a', 'bad', 'c', 'bad', 'e'];
+    const sync = names.map((n) => r.client.request('maybe', [b(n)]));
+    const async = names.map((n) => r.client.request('amaybe', [b(n)]));
+    const unknown = r.client.request('nosuch', []);
+    const settled = await Promise.allSettled([...sync, ...async, unknown]);
+    const view = settled.map((x) => (x.status === 'fulfilled' ? x.value[0].toString() : `${(x.reason as BusRemoteError).remoteCode}: ${(x.reason as Error).message}`));
+    expect(view).toEqual([
+      'a', 'ERR: refused this one', 'c', 'ERR: refused this one', 'e',
+      'a', 'CUSTOM: async refusal', 'c', 'CUSTOM: async refusal', 'e',
+      "UNKNOWN: unknown bus verb 'nosuch'",
+    ]);
+    // The sync replies went out with the read that brought them, the async ones a turn later.
+    expect(s.writes - sw).toBe(2);
+    expect(r.client.opts.stats.repliesOk).toBe(1 + 6);
+    expect(r.client.opts.stats.repliesErr).toBe(5);
+  });
+
+  it('matches replies that come back in any order, inside one frame and across frames', async () => {
+    const r = rig();
+    const waits: { resolve: (v: Buffer[]) => void; arg: Buffer }[] = [];
+    r.handlers.set('later', (_f, args) => {
+      const d = deferred<Buffer[]>();
+      waits.push({ resolve: d.resolve, arg: args[0] });
+      return d.promise;
+    });
+    const all = Array.from({ length: 300 }, (_, i) => r.client.request('later', [b(String(i))]));
+    await until(() => waits.length === 300, 'all at the server');
+    const s = r.sockets[0].other as FakeSocket;
+    const sw = s.writes;
+    // Shuffle (seeded), then answer in three turns.
+    let x = 12345;
+    const order = waits.map((w) => ({ w, k: (x = (Math.imul(x, 1103515245) + 12345) >>> 0) }));
+    order.sort((p, q) => p.k - q.k);
+    for (let part = 0; part < 3; part++) {
+      for (const { w } of order.slice(part * 100, part * 100 + 100)) w.resolve([w.arg]);
+      await turn();
+      await turn();
+    }
+    const got = await Promise.all(all);
+    got.forEach((g, i) => expect(g[0].toString()).toBe(String(i)));
+    expect(s.writes - sw).toBe(3);
+    expect(r.client.opts.stats.framesReceived).toBe(3);
+  });
+
+  it('reassembles request and reply frames that the network splits into pieces', async () => {
+    const r = rig();
+    await r.client.request('echo', []);
+    const c = r.sockets[0];
+    const s = c.other as FakeSocket;
+    c.splitAt = 7;
+    s.splitAt = 5;
+    const payloads = Array.from({ length: 50 }, (_, i) => Buffer.alloc(i * 37, i));
+    const got = await Promise.all(payloads.map((p) => r.client.request('echo', [p, b('tail')])));
+    got.forEach((g, i) => expect(g).toEqual([payloads[i], b('tail')]));
+    // And a frame far bigger than one read.
+    const big = Buffer.alloc(300_000, 7);
+    c.splitAt = 65536;
+    s.splitAt = 1000;
+    await expect(r.client.request('echo', [big])).resolves.toEqual([big]);
+  });
+
+  it('decodes typed replies before the promise settles; a reply that does not decode fails its call only', async () => {
+    const r = rig();
+    r.handlers.set('num', { run: (_f, args) => Number(args[0].toString()) * 2, encode: (n) => [b(String(n))] });
+    r.handlers.set('anum', { run: async (_f, args) => Number(args[0].toString()) * 3, encode: (n) => [b(String(n))] });
+    r.handlers.set('badenc', { run: () => 1, encode: () => { throw new BusCodecError('cannot encode'); } });
+    const toNum = (a: Buffer[]): number => {
+      const v = Number(a[0].toString());
+      if (v === 6) throw new BusCodecError('six is not allowed');
+      return v;
+    };
+    const calls = [r.client.requestDecoded('num', [b('2')], toNum), r.client.requestDecoded('num', [b('3')], toNum), r.client.requestDecoded('anum', [b('5')], toNum)];
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((x) => (x.status === 'fulfilled' ? x.value : (x.reason as Error).message))).toEqual([4, 'six is not allowed', 15]);
+    await expect(r.client.request('badenc', [])).rejects.toMatchObject({ remoteCode: WireCode.badRequest, message: 'cannot encode' });
+    expect(r.client.state).toBe('ready');
+  });
+
+  it('closes on a malformed frame, and the client learns why', async () => {
+    const r = rig();
+    await r.client.request('echo', []);
+    const d = deferred<Buffer[]>();
+    r.handlers.set('hang', () => d.promise);
+    const held = r.client.request('hang', []);
+    await turn();
+    await turn();
+    const c = r.sockets[0];
+    c.write(Buffer.from([FRAME_MAGIC, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]));
+    await expect(held).rejects.toThrow(/connection lost: the peer closed the connection: Protocol error: frame of 2147483647 bytes \(limit \d+\)/);
+    expect(r.log.lines.some((l) => /^warning Cluster bus: Protocol error: frame of 2147483647 bytes .* from 10\.0\.0\.1:4242 \(node cli\); closing the connection$/.test(l))).toBe(true);
+    // The next request reconnects.
+    await expect(r.client.request('echo', [b('again')])).resolves.toEqual([b('again')]);
+  });
+
+  it('refuses frames sent before the handshake finished', async () => {
+    const r = rig();
+    const [c, s] = socketPair();
+    const got: Buffer[] = [];
+    c.on('data', (d: Buffer) => got.push(d));
+    r.server.accept(s);
+    c.write(Buffer.concat([rawRequest(['hello', '1', 'raw', 'x'.repeat(16), String(BUS_PROTOCOL_VERSION)]), frameOf((w) => w.request(2, 'echo', [b('early')]))]));
+    await until(() => c.closed, 'closed');
+    expect(Buffer.concat(got).toString('latin1')).not.toContain('early');
+    expect(r.log.lines.some((l) => l.includes('data sent before the handshake completed'))).toBe(true);
+  });
+
+  it('refuses a verb name that cannot travel, without touching the connection', async () => {
+    const r = rig();
+    await expect(r.client.request('', [])).rejects.toBeInstanceOf(BusCodecError);
+    await expect(r.client.request('ech\u00f6', [])).rejects.toThrow(/bad bus verb name/);
+    await expect(r.client.request('a b', [])).rejects.toThrow(/bad bus verb name/);
+    await expect(r.client.request('echo', [b('fine')])).resolves.toEqual([b('fine')]);
   });
 
   it('refuses everything once closed', async () => {
