@@ -254,9 +254,10 @@ export class Coordinator {
    */
   private async forward(executor: string, ctx: CommandContext, argv: Buffer[], levels: Levels, retry: (err: BusUnreachableError) => boolean): Promise<boolean> {
     this.stats.forwarded++;
-    const head = [Buffer.from(String(ctx.db.index)), Buffer.from(String(ctx.client.resp)), Buffer.from(levelToWire(levels.w)), Buffer.from(levelToWire(levels.r))];
+    const args: Buffer[] = [dbArg(ctx.db.index), ctx.client.resp === 3 ? RESP3_ARG : RESP2_ARG, levelArg(levels.w), levelArg(levels.r)];
+    for (const a of argv) args.push(a);
     try {
-      const res = await FORWARD.call(this.deps.bus, this.peer(executor), [...head, ...argv], this.timeout());
+      const res = await FORWARD.call(this.deps.bus, this.peer(executor), args, this.timeout());
       ctx.reply.raw(res[0]);
       return false;
     } catch (err) {
@@ -386,21 +387,33 @@ export class Coordinator {
           resolveAcks(acked.slice());
         }
       };
+      const settle = (t: WriteTarget, missed: readonly Payload[], errors: readonly unknown[]): void => {
+        settled++;
+        for (const err of errors) this.suspect(t.id, err);
+        if (missed.length === 0) acked.push(t.hintFor ?? t.id);
+        else void this.hintAll(t.hintFor ?? t.id, missed);
+        finish();
+      };
       for (const t of targets) {
         this.stats.replicated++;
         const peer = this.peer(t.id);
         const owner = t.hintFor;
-        const sent =
+        const send = (p: Payload): Promise<Buffer[]> =>
           owner === null
-            ? payloads.map((p) => REPLICATE.call(this.deps.bus, peer, [Buffer.from(String(p.db)), p.key, p.bytes], this.timeout()))
-            : payloads.map((p) => HINT.call(this.deps.bus, peer, [Buffer.from(owner), Buffer.from(String(p.db)), p.key, p.bytes], this.timeout()));
-        void Promise.allSettled(sent).then((results) => {
-          settled++;
+            ? REPLICATE.call(this.deps.bus, peer, [dbArg(p.db), p.key, p.bytes], this.timeout())
+            : HINT.call(this.deps.bus, peer, [Buffer.from(owner), dbArg(p.db), p.key, p.bytes], this.timeout());
+        if (payloads.length === 1) {
+          // The common case, one delta: one promise per target, no allSettled.
+          send(payloads[0]).then(
+            () => settle(t, NO_PAYLOADS, NO_ERRORS),
+            (err: unknown) => settle(t, payloads, [err]),
+          );
+          continue;
+        }
+        void Promise.allSettled(payloads.map(send)).then((results) => {
           const missed = payloads.filter((_p, i) => results[i].status === 'rejected');
-          for (const r of results) if (r.status === 'rejected') this.suspect(t.id, r.reason);
-          if (missed.length === 0) acked.push(owner ?? t.id);
-          else void this.hintAll(owner ?? t.id, missed);
-          finish();
+          const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+          settle(t, missed, errors);
         });
       }
       finish();
@@ -414,9 +427,9 @@ export class Coordinator {
   private async reconcile(db: number, key: Buffer, others: string[], needed: number, nowMs: number): Promise<number> {
     const ks = this.deps.keyspace;
     return ks.withLoaded(db, [key], async () => {
-      const dbArg = Buffer.from(String(db));
+      const dbA = dbArg(db);
       const asked = others.slice(0, Math.max(needed, 0));
-      const results = await Promise.allSettled(asked.map((id) => DIGEST.call(this.deps.bus, this.peer(id), [dbArg, key], this.timeout())));
+      const results = await Promise.allSettled(asked.map((id) => DIGEST.call(this.deps.bus, this.peer(id), [dbA, key], this.timeout())));
       const answered: { id: string; digest: Buffer }[] = [];
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') answered.push({ id: asked[i], digest: r.value[0] });
@@ -424,7 +437,7 @@ export class Coordinator {
       const mine = recordDigest(ks.storedRecord(db, key));
       const stale = answered.filter((a) => !a.digest.equals(mine));
       if (stale.length === 0) return answered.length;
-      const recs = await Promise.allSettled(stale.map((a) => READ_RECORD.call(this.deps.bus, this.peer(a.id), [dbArg, key], this.timeout())));
+      const recs = await Promise.allSettled(stale.map((a) => READ_RECORD.call(this.deps.bus, this.peer(a.id), [dbA, key], this.timeout())));
       let merged: Rec = ks.storedRecord(db, key) ?? { del: null, meta: null, cells: null };
       // A replica whose digest differs but whose record could not be fetched has not
       // answered: its (possibly newer) version is not in the merge.
@@ -437,7 +450,7 @@ export class Coordinator {
       ks.apply(db, key, merged, nowMs);
       this.stats.readRepairs++;
       const mergedDigest = recordDigest(ks.storedRecord(db, key));
-      const payload = [dbArg, key, encodeRecord(merged)];
+      const payload = [dbA, key, encodeRecord(merged)];
       for (const a of answered) {
         if (!a.digest.equals(mergedDigest)) REPLICATE.call(this.deps.bus, this.peer(a.id), payload, this.timeout()).catch(() => undefined);
       }
@@ -579,9 +592,9 @@ export class Coordinator {
     const live = this.selfFirst(owners.filter((id) => this.isUp(id)));
     const asked = chooseReplicas(req, live, this.dcOf);
     if (asked === null) return noQuorum('read', req, live.length, 'up');
-    const dbArg = Buffer.from(String(db));
+    const dbA = dbArg(db);
     const results = await Promise.allSettled(
-      asked.map((id) => (id === this.deps.selfId ? this.onRead([dbArg, key]) : READ_RECORD.call(this.deps.bus, this.peer(id), [dbArg, key], this.timeout()))),
+      asked.map((id) => (id === this.deps.selfId ? this.onRead([dbA, key]) : READ_RECORD.call(this.deps.bus, this.peer(id), [dbA, key], this.timeout()))),
     );
     let merged: Rec | null = null;
     let answered = 0;
@@ -604,7 +617,7 @@ export class Coordinator {
     if (typeof req === 'string') return req;
     const live = owners.filter((id) => this.isUp(id));
     if (!satisfied(req, live, this.dcOf)) return noQuorum('write', req, live.length, 'up');
-    const payload = [Buffer.from(String(db)), key, encodeRecord(delta)];
+    const payload = [dbArg(db), key, encodeRecord(delta)];
     const results = await Promise.allSettled(
       live.map((id) => (id === this.deps.selfId ? this.onReplicate(payload) : REPLICATE.call(this.deps.bus, this.peer(id), payload, this.timeout()))),
     );
@@ -855,6 +868,24 @@ const WRONGTYPE_PREFIX = Buffer.from('-WRONGTYPE');
 /** The replicas a plan's targets stand for: a fallback stands for the owner it holds a hint for. */
 function standIns(targets: readonly WriteTarget[]): string[] {
   return targets.map((t) => t.hintFor ?? t.id);
+}
+
+/** Bus arguments made once: database indexes, protocol versions, levels. */
+const DB_ARGS = Array.from({ length: DB_COUNT }, (_, i) => Buffer.from(String(i)));
+const RESP2_ARG = Buffer.from('2');
+const RESP3_ARG = Buffer.from('3');
+const LEVEL_ARGS = new Map<Level, Buffer>();
+const NO_PAYLOADS: readonly Payload[] = [];
+const NO_ERRORS: readonly unknown[] = [];
+
+function dbArg(db: number): Buffer {
+  return DB_ARGS[db] ?? Buffer.from(String(db));
+}
+
+function levelArg(l: Level): Buffer {
+  let b = LEVEL_ARGS.get(l);
+  if (b === undefined) LEVEL_ARGS.set(l, (b = Buffer.from(levelToWire(l))));
+  return b;
 }
 
 /** How long a peer that could not be reached is routed around before it is tried again. */

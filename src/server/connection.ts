@@ -315,12 +315,25 @@ export class Connection implements ClientState {
           }
         }
         if (this.closed) return;
-        this.drainSlots();
-        if (!this.pausedForOutput) this.runConcurrent();
+        // Replies completed in one event-loop turn (a bus frame resolves many) leave in one
+        // socket write: drain once, after this turn's I/O callbacks.
+        if (!this.drainScheduled) {
+          this.drainScheduled = true;
+          setImmediate(this.afterCompletions);
+        }
       },
       (err: unknown) => server.fatal(err),
     );
   }
+
+  private drainScheduled = false;
+
+  private readonly afterCompletions = (): void => {
+    this.drainScheduled = false;
+    if (this.closed) return;
+    this.drainSlots();
+    if (!this.pausedForOutput) this.runConcurrent();
+  };
 
   /** Move finished replies, in order, to the connection's writer and send them. */
   private drainSlots(): void {
