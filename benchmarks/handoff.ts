@@ -37,8 +37,10 @@ interface Node {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function start(n: Node, seeds: string[]): Promise<void> {
+  // QKV_NODE_FLAGS: extra node flags for the servers (e.g. --cpu-prof), for profiling.
+  const flags = (process.env.QKV_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const args = [
-    MAIN, '--port', String(n.port), '--bind', '127.0.0.1', '--bus-port', String(n.busPort), '--dir', n.dir, '--node-id', n.id,
+    ...flags, MAIN, '--port', String(n.port), '--bind', '127.0.0.1', '--bus-port', String(n.busPort), '--dir', n.dir, '--node-id', n.id,
     '--seeds', ...seeds, '--replicas', '3', '--write-quorum', '2', '--read-quorum', '2', '--engine', 'rocksdb',
     '--gossip-interval', '100ms', '--fail-timeout', '1s', '--hint-replay-rate', String(RATE),
   ];

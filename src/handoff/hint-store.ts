@@ -355,19 +355,30 @@ export class HintStore {
         seen.add(h.seq);
         unique.push(h);
       }
-      // Which of them are still there (acked twice, expired meanwhile): looked up together.
-      const keys = unique.map((h) => hintKey(target, h.seq));
-      const values = await Promise.all(keys.map((k) => this.engine.get(k)));
+      // Which of them are still there (acked twice, expired meanwhile): one scan over their
+      // seq range, not a lookup each (a batch is a run of neighbouring seqs).
+      let lo = Infinity;
+      let hi = -1;
+      for (const h of unique) {
+        if (h.seq < lo) lo = h.seq;
+        if (h.seq > hi) hi = h.seq;
+      }
+      const present = new Map<number, number>();
+      if (hi >= 0) {
+        for await (const [k, v] of this.engine.iterate({ gte: hintKey(target, lo), lt: hintKey(target, hi + 1) })) {
+          present.set(parseHintKey(k).seq, k.length + v.length);
+        }
+      }
       const ops: WriteOp[] = [];
       let bytes = 0;
       let removedHead = false;
-      unique.forEach((h, i) => {
-        const v = values[i];
-        if (v === undefined) return;
-        ops.push({ type: 'del', key: keys[i] });
-        bytes += keys[i].length + v.length;
+      for (const h of unique) {
+        const size = present.get(h.seq);
+        if (size === undefined) continue;
+        ops.push({ type: 'del', key: hintKey(target, h.seq) });
+        bytes += size;
         if (h.seq === st.headSeq) removedHead = true;
-      });
+      }
       if (ops.length === 0) return 0;
       await this.engine.write(ops, this.syncWrites);
       this.counters.replayed += ops.length;
