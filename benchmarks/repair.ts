@@ -3,19 +3,30 @@
  * by RING REPAIR, and what keeping the Merkle trees current costs SET throughput.
  *
  *   npm run bench:repair                          # 1M keys, then SET with trees on/off
- *   node dist/benchmarks/repair.js --keys 100000 --set-n 200000 --repeat 3
+ *   node dist/benchmarks/repair.js --keys 300000 --set-n 60000 --repeat 5
  *   node dist/benchmarks/repair.js --skip-repair  # only the SET comparison
  *
  * Repair: three nodes (rocksdb, appendfsync everysec, N=3 W=2 R=2, periodic repairs off,
- * no rate bound); `--keys` distinct keys of `--value-size` bytes are written through node
- * 1 over pipelined connections and the run waits until every node's trees hold them all;
- * node 3 is stopped, its data directory deleted, and it is started again; then
- * RING REPAIR START on it, polling STATUS until done. Reported: wall time from START to
- * done, keys received per second and bytes (hashes, keys, digests, records) per second.
+ * no rate bound) holding `--keys` distinct keys of `--value-size` bytes: with `--load
+ * direct` (the default) the same records (one stamp) are written into every node's RocksDB
+ * before the nodes start, as if every replica had taken every write, and the nodes build
+ * their trees from the start-up scan; with `--load set` they are SET through node 1 over
+ * pipelined connections (many minutes for 1M keys on a busy 2-core machine). The run waits
+ * until every node's trees hold them all; node 3 is stopped, its data directory deleted,
+ * and it is started again; then RING REPAIR START on it, polling STATUS until done.
+ * Reported: wall time from START to done, keys received per second and bytes (hashes,
+ * keys, digests, records) per second. `--repair-concurrency N` sets
+ * anti-entropy-concurrency for it.
  *
- * SET cost: the same cluster shape with `anti-entropy yes` and with `anti-entropy no`,
- * `redis-benchmark -t set -r 100000 -d VALUE -P 16 -c 50` against node 1, each `--repeat`
- * times (alternating on/off); the median of each and their ratio. See benchmarks/README.md.
+ * SET cost: two clusters of the same shape, one with `anti-entropy yes` and one with
+ * `anti-entropy no`, both running for the whole comparison;
+ * `redis-benchmark -t set -n N -r 100000 -d VALUE -c 50 -P P` against node 1 of each, for
+ * every P of `--pipelines` (1 and 16), `--repeat` times, on and off back to back (the order
+ * alternating), after one unmeasured warm-up run each: the median of each side, their
+ * ratio, and the ratio of each pair. See benchmarks/README.md.
+ *
+ * `REPAIR_BENCH_PROFILE_DIR=dir` runs node 3 (or the nodes REPAIR_BENCH_PROFILE_NODES
+ * lists, e.g. node1,node3) with --cpu-prof into `dir`.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,6 +34,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { cleanup, freePort, makeTempDir, respCommand, spawnTracked, stopChild, waitForPing, type RespValue } from './lib/targets';
+import type { WriteOp } from '../src/storage/engine';
+import { recordKey } from '../src/storage/layout';
+import { encodeRecord, type Cell } from '../src/storage/record';
+import { RocksDbEngine } from '../src/storage/rocksdb-engine';
+import { hlcFromMs } from '../src/versioning/hlc';
 
 interface Options {
   keys: number;
@@ -34,17 +50,22 @@ interface Options {
   redisBenchmark: string;
   main: string;
   json: string | null;
+  /** 'direct': write the records into every node's RocksDB before it starts; 'set': SETs through node 1. */
+  load: 'direct' | 'set';
+  setPipelines: number[];
+  /** anti-entropy-concurrency for the repair run (null: the default). */
+  repairConcurrency: number | null;
 }
 
 const USAGE = `usage: node dist/benchmarks/repair.js [--keys N] [--value-size B] [--set-n N] [--repeat K]
-       [--skip-repair] [--skip-set] [--redis-benchmark PATH] [--json FILE]
+       [--load direct|set] [--pipelines 1,16] [--repair-concurrency N] [--skip-repair] [--skip-set] [--redis-benchmark PATH] [--json FILE]
 `;
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = {
     keys: 1_000_000, valueSize: 64, setN: 300_000, repeat: 3, skipRepair: false, skipSet: false,
     redisBenchmark: process.env.REDIS_BENCHMARK ?? 'redis-benchmark',
-    main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null,
+    main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null, load: 'direct', setPipelines: [1, 16], repairConcurrency: null,
   };
   const int = (name: string, v: string | undefined): number => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) <= 0) throw new Error(`${name} needs a positive integer\n${USAGE}`);
@@ -56,6 +77,12 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--value-size') o.valueSize = int(a, argv[++i]);
     else if (a === '--set-n') o.setN = int(a, argv[++i]);
     else if (a === '--repeat') o.repeat = int(a, argv[++i]);
+    else if (a === '--load') {
+      const v = argv[++i];
+      if (v !== 'direct' && v !== 'set') throw new Error(`--load must be direct or set\n${USAGE}`);
+      o.load = v;
+    } else if (a === '--repair-concurrency') o.repairConcurrency = int(a, argv[++i]);
+    else if (a === '--pipelines') o.setPipelines = (argv[++i] ?? '').split(',').map((x) => int(a, x));
     else if (a === '--skip-repair') o.skipRepair = true;
     else if (a === '--skip-set') o.skipSet = true;
     else if (a === '--redis-benchmark') o.redisBenchmark = argv[++i] ?? o.redisBenchmark;
@@ -92,7 +119,8 @@ class Cluster {
     private readonly extra: readonly string[],
   ) {}
 
-  async start(label: string): Promise<void> {
+  /** `prepare` runs on each node's data directory before the node first starts. */
+  async start(label: string, prepare?: (dir: string) => Promise<void>): Promise<void> {
     this.root = makeTempDir(label);
     for (let i = 0; i < 3; i++) {
       const id = `node${i + 1}`;
@@ -100,6 +128,7 @@ class Cluster {
       fs.mkdirSync(dir);
       this.members.push({ id, port: await freePort(), busPort: await freePort(), dir, logFile: path.join(this.root, `${id}.log`), child: null });
     }
+    if (prepare !== undefined) for (const m of this.members) await prepare(m.dir);
     await Promise.all(this.members.map((m) => this.spawn(m)));
     await this.waitFormed();
   }
@@ -114,7 +143,8 @@ class Cluster {
     const fd = fs.openSync(m.logFile, 'a');
     try {
       const prof = process.env.REPAIR_BENCH_PROFILE_DIR;
-      const flags = prof !== undefined && m.id === 'node3' ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+      const profiled = (process.env.REPAIR_BENCH_PROFILE_NODES ?? 'node3').split(',');
+      const flags = prof !== undefined && profiled.includes(m.id) ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
       m.child = await spawnTracked(process.execPath, [...flags, ...args], { cwd: m.dir, stdio: ['ignore', fd, fd] });
     } finally {
       fs.closeSync(fd);
@@ -229,6 +259,36 @@ async function load(port: number, keys: number, valueSize: number): Promise<void
   if (errors > 0) log(`${errors} SETs refused while loading were sent again`);
 }
 
+/**
+ * `--load direct`: the same `keys` records (what SET key:i writes, one stamp for all) straight
+ * into a node's RocksDB before it starts, as if every replica had received every write:
+ * loading 1M keys through the cluster takes many minutes on a busy 2-core machine, and the
+ * repair measured afterwards is the same (the nodes rebuild their trees from the start-up
+ * scan). Written in batches of 10,000.
+ */
+async function preload(dir: string, keys: number, valueSize: number, t: number): Promise<void> {
+  const engine = new RocksDbEngine(path.join(dir, 'rocksdb'));
+  await engine.open();
+  try {
+    const s = { t, n: 1 };
+    const value = Buffer.from('v'.repeat(valueSize));
+    let ops: WriteOp[] = [];
+    for (let i = 0; i < keys; i++) {
+      const cells = new Map<string, Cell>([['', { t, n: 1, value }]]);
+      const rec = encodeRecord({ del: s, meta: { t, n: 1, type: 'string', expireAtMs: 0 }, cells });
+      ops.push({ type: 'put', key: recordKey(0, Buffer.from(`key:${i}`)), value: rec });
+      if (ops.length >= 10_000) {
+        await engine.write(ops, false);
+        ops = [];
+      }
+    }
+    if (ops.length > 0) await engine.write(ops, false);
+    await engine.sync();
+  } finally {
+    await engine.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 
 interface RepairResult {
@@ -241,13 +301,17 @@ interface RepairResult {
 }
 
 async function benchRepair(o: Options): Promise<RepairResult> {
-  const cluster = new Cluster(o.main, []);
-  await cluster.start('repair');
+  const cluster = new Cluster(o.main, o.repairConcurrency === null ? [] : ['--anti-entropy-concurrency', String(o.repairConcurrency)]);
+  const t0 = Date.now();
+  if (o.load === 'direct') log(`writing ${o.keys} keys of ${o.valueSize} bytes into every node's engine`);
+  const stampT = hlcFromMs(Date.now() - 60_000); // one stamp: every replica holds the same records
+  await cluster.start('repair', o.load === 'direct' ? (dir) => preload(dir, o.keys, o.valueSize, stampT) : undefined);
   try {
     const [n1, , n3] = cluster.members;
-    log(`loading ${o.keys} keys of ${o.valueSize} bytes through ${n1.id}`);
-    const t0 = Date.now();
-    await load(n1.port, o.keys, o.valueSize);
+    if (o.load === 'set') {
+      log(`loading ${o.keys} keys of ${o.valueSize} bytes through ${n1.id}`);
+      await load(n1.port, o.keys, o.valueSize);
+    }
     log(`loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s; waiting for every replica`);
     const deadline = Date.now() + 600_000;
     for (;;) {
@@ -280,8 +344,8 @@ async function benchRepair(o: Options): Promise<RepairResult> {
   }
 }
 
-function redisBenchmark(bin: string, port: number, n: number, valueSize: number): Promise<number> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', 'set', '-n', String(n), '-r', '100000', '-d', String(valueSize), '-c', '50', '-P', '16', '--csv'];
+function redisBenchmark(bin: string, port: number, n: number, valueSize: number, pipeline: number): Promise<number> {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', 'set', '-n', String(n), '-r', '100000', '-d', String(valueSize), '-c', '50', '-P', String(pipeline), '--csv'];
   return new Promise((resolve, reject) => {
     execFile(bin, args, { maxBuffer: 1 << 20 }, (err, stdout) => {
       if (err !== null) return reject(err);
@@ -292,25 +356,55 @@ function redisBenchmark(bin: string, port: number, n: number, valueSize: number)
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(a.length / 2);
+  return a.length % 2 === 1 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
 
-async function benchSet(o: Options): Promise<{ on: number[]; off: number[]; ratio: number }> {
-  const on: number[] = [];
-  const off: number[] = [];
-  for (let r = 0; r < o.repeat; r++) {
-    for (const mode of ['yes', 'no'] as const) {
-      const cluster = new Cluster(o.main, ['--anti-entropy', mode]);
-      await cluster.start(`set-ae-${mode}`);
-      try {
-        const rps = await redisBenchmark(o.redisBenchmark, cluster.members[0].port, o.setN, o.valueSize);
-        (mode === 'yes' ? on : off).push(rps);
-        log(`SET with trees ${mode === 'yes' ? 'on ' : 'off'}: ${Math.round(rps)} requests/s`);
-      } finally {
-        await cluster.stop();
+interface SetResult {
+  pipeline: number;
+  on: number[];
+  off: number[];
+  /** on/off of each back-to-back pair. */
+  pairRatios: number[];
+  ratio: number;
+}
+
+/**
+ * Both clusters (trees on, trees off) run side by side for the whole comparison, and the
+ * runs alternate between them back to back (on first in even repeats, off first in odd
+ * ones), so that a change in the machine's load hits both alike.
+ */
+async function benchSet(o: Options): Promise<SetResult[]> {
+  const on = new Cluster(o.main, ['--anti-entropy', 'yes']);
+  const off = new Cluster(o.main, ['--anti-entropy', 'no']);
+  await on.start('set-ae-yes');
+  try {
+    await off.start('set-ae-no');
+    const results: SetResult[] = o.setPipelines.map((pipeline) => ({ pipeline, on: [], off: [], pairRatios: [], ratio: 0 }));
+    // Warm-up (connections, JIT, the first 100k keys' cache entries), not counted.
+    for (const c of [on, off]) for (const r of results) await redisBenchmark(o.redisBenchmark, c.members[0].port, Math.min(o.setN, 100_000), o.valueSize, r.pipeline);
+    for (let rep = 0; rep < o.repeat; rep++) {
+      for (const r of results) {
+        const order = rep % 2 === 0 ? (['yes', 'no'] as const) : (['no', 'yes'] as const);
+        const got: Record<string, number> = {};
+        for (const mode of order) {
+          const c = mode === 'yes' ? on : off;
+          got[mode] = await redisBenchmark(o.redisBenchmark, c.members[0].port, o.setN, o.valueSize, r.pipeline);
+          log(`SET -P ${r.pipeline}, trees ${mode === 'yes' ? 'on ' : 'off'}: ${Math.round(got[mode])} requests/s`);
+        }
+        r.on.push(got.yes);
+        r.off.push(got.no);
+        r.pairRatios.push(got.yes / got.no);
       }
     }
+    for (const r of results) r.ratio = median(r.on) / median(r.off);
+    return results;
+  } finally {
+    await off.stop();
+    await on.stop();
   }
-  return { on, off, ratio: median(on) / median(off) };
 }
 
 async function main(): Promise<void> {
@@ -334,12 +428,15 @@ async function main(): Promise<void> {
       );
     }
     if (!o.skipSet) {
-      const s = await benchSet(o);
-      result.set = s;
-      process.stdout.write(
-        `SET (-P 16 -c 50 -r 100000, 3-node cluster): trees on ${Math.round(median(s.on))} req/s, off ${Math.round(median(s.off))} req/s, ` +
-          `ratio ${s.ratio.toFixed(3)} (cost ${((1 - s.ratio) * 100).toFixed(1)} %, target < 10 %)\n`,
-      );
+      const sets = await benchSet(o);
+      result.set = sets;
+      for (const r of sets) {
+        process.stdout.write(
+          `SET (-P ${r.pipeline} -c 50 -r 100000, 3-node cluster, medians of ${r.on.length}): trees on ${Math.round(median(r.on))} req/s, off ${Math.round(median(r.off))} req/s, ` +
+            `ratio ${r.ratio.toFixed(3)} (cost ${((1 - r.ratio) * 100).toFixed(1)} %, target < 10 %); median pair ratio ${median(r.pairRatios).toFixed(3)} ` +
+            `[${r.pairRatios.map((x) => x.toFixed(2)).join(', ')}]\n`,
+        );
+      }
     }
     if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify(result, null, 2));
   } finally {

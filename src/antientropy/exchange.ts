@@ -12,9 +12,12 @@
  * 3. Records, both ways. A key only the peer has, or has differently, is fetched (ae.fetch)
  *    and merged here; a key only this node has is pushed (ae.push); a key both had
  *    differently is, after the merge here, pushed back if the merge differs from the
- *    peer's. Merging is Keyspace.apply of the whole record (mergeRecords: newest stamp wins
- *    cell by cell, the newer tombstone wins), after the HLC has observed its stamps, so a
- *    delete marker beats an older value on either side and deletes never come back.
+ *    peer's. Merging is Keyspace.mergeReceived of the whole record, a page at a time (as
+ *    Keyspace.apply: mergeRecords, newest stamp wins cell by cell, the newer tombstone
+ *    wins), after the HLC has observed its stamps, so a delete marker beats an older value
+ *    on either side and deletes never come back. Keys this node's scan found missing need
+ *    no engine read, a record that replaces the key's outright is written as received (not
+ *    encoded again), and the next page is asked for while one is merged.
  *
  * A record past tombstone-grace (a marker or expired record about to be purged) is not
  * stored by a node that has no record of the key (it would only be purged again), but is
@@ -28,7 +31,7 @@
 import type { BusTransport, PeerAddress } from '../bus/transport';
 import { AE_FETCH, AE_KEYS, AE_PUSH, AE_TREE } from '../bus/verbs';
 import type { TokenInterval } from '../ring/ranges';
-import { DB_COUNT, storedDigest, type Keyspace } from '../storage/keyspace';
+import { DB_COUNT, storedDigest, type Keyspace, type ReceivedRecord } from '../storage/keyspace';
 import { parseRecordKey, RECORDS_END, tokenBound } from '../storage/layout';
 import { decodeRecord, encodeRecord, liveType, maxStamp, type Rec } from '../storage/record';
 import { hlcToMs } from '../versioning/hlc';
@@ -120,7 +123,7 @@ export async function serveFetch(deps: ExchangeDeps, keys: Buffer[]): Promise<(B
 
 /** ae.push: merge the records; returns how many were applied. */
 export async function servePush(deps: ExchangeDeps, entries: RecordEntry[]): Promise<number> {
-  const r = await applyRecords(deps, entries, () => false);
+  const r = await applyRecords(deps, entries, null);
   return r.applied;
 }
 
@@ -172,16 +175,25 @@ export async function exchangeSegment(deps: AskDeps, peer: PeerAddress, seg: num
 async function exchangeKeys(deps: AskDeps, peer: PeerAddress, all: TokenInterval[], withRecords: boolean, c: ExchangeCounters): Promise<void> {
   for (let p = 0; p < all.length; p += AE_MAX_INTERVALS) {
     const intervals = all.slice(p, p + AE_MAX_INTERVALS);
+    const ask = (from: Buffer): Promise<KeysReply> => {
+      c.requests++;
+      const p = AE_KEYS.call(deps.bus, peer, { intervals, from, limit: PAGE_KEYS, withRecords }, { timeoutMs: deps.timeoutMs() });
+      p.catch(() => undefined); // awaited below; not unhandled while the previous page is merged
+      return p;
+    };
     let from = tokenBound(intervals[0].first);
+    let next: Promise<KeysReply> | null = null;
     for (;;) {
       if (deps.aborted()) throw new ExchangeAborted('stopping');
-      c.requests++;
-      const theirs = await AE_KEYS.call(deps.bus, peer, { intervals, from, limit: PAGE_KEYS, withRecords }, { timeoutMs: deps.timeoutMs() });
+      const theirs: KeysReply = await (next ?? ask(from));
+      next = null;
       for (const e of theirs.entries) c.bytes += e.key.length + e.digest.length + (e.record?.length ?? 0);
       await deps.keyspace.quiesce();
-      const evictions = deps.keyspace.evictionCount();
+      const evictions = { seg: segOf(intervals[0].first), evictions: deps.keyspace.evictionCount(segOf(intervals[0].first)) };
       const mine = await scanIntervals(deps.keyspace, intervals, from, PAGE_KEYS, true, true);
       const bound = minKey(theirs.next, mine.next);
+      // The peer lists the next page while this one is compared and merged.
+      if (bound !== null && !deps.aborted()) next = ask(bound);
       const compared = await comparePage(deps, peer, mine.entries, theirs.entries, bound, evictions, c);
       c.keysCompared += compared;
       await deps.throttle(compared);
@@ -189,6 +201,11 @@ async function exchangeKeys(deps: AskDeps, peer: PeerAddress, all: TokenInterval
       from = bound;
     }
   }
+}
+
+/** The anti-entropy segment (token >>> 24) of a token. */
+function segOf(token: number): number {
+  return token >>> 24;
 }
 
 function isZero(h: Buffer): boolean {
@@ -208,13 +225,13 @@ function mergeIntervals(ivs: TokenInterval[]): TokenInterval[] {
 }
 
 /** Compare one page (keys below `bound`), then move records both ways. Returns keys compared. */
-async function comparePage(deps: AskDeps, peer: PeerAddress, mine: KeyEntry[], theirs: KeyEntry[], bound: Buffer | null, evictions: number, c: ExchangeCounters): Promise<number> {
+async function comparePage(deps: AskDeps, peer: PeerAddress, mine: KeyEntry[], theirs: KeyEntry[], bound: Buffer | null, evictions: { seg: number; evictions: number }, c: ExchangeCounters): Promise<number> {
   const below = (e: KeyEntry): boolean => bound === null || Buffer.compare(e.key, bound) < 0;
   const toPush: RecordEntry[] = [];
-  const received: RecordEntry[] = [];
-  /** Keys the scan found missing here (engine key, latin1). */
-  const absent = new Set<string>();
+  const received: Incoming[] = [];
+  /** Keys to fetch, and whether the scan found each missing here. */
   const toFetch: Buffer[] = [];
+  const fetchAbsent: boolean[] = [];
   /** Keys both sides held differently: their digest, to decide whether to push the merge back. */
   const theirDigest = new Map<string, Buffer>();
   let i = 0;
@@ -232,34 +249,39 @@ async function comparePage(deps: AskDeps, peer: PeerAddress, mine: KeyEntry[], t
       continue;
     }
     if (order > 0) {
-      absent.add(b!.key.toString('latin1'));
-      if (b!.record !== null) received.push({ key: b!.key, record: b!.record });
-      else toFetch.push(b!.key);
+      if (b!.record !== null) received.push({ key: b!.key, record: b!.record, absent: true });
+      else {
+        toFetch.push(b!.key);
+        fetchAbsent.push(true);
+      }
       j++;
       continue;
     }
     const bd = b!.digest.length > 0 || b!.record === null ? b!.digest : storedDigest(decodeRecord(b!.record), b!.record) ?? EMPTY;
     if (!a!.digest.equals(bd)) {
       theirDigest.set(b!.key.toString('latin1'), bd);
-      if (b!.record !== null) received.push({ key: b!.key, record: b!.record });
-      else toFetch.push(b!.key);
+      if (b!.record !== null) received.push({ key: b!.key, record: b!.record, absent: false });
+      else {
+        toFetch.push(b!.key);
+        fetchAbsent.push(false);
+      }
     }
     i++;
     j++;
   }
-  for (const batch of batches(toFetch.map((key) => ({ key, record: EMPTY })))) {
-    const keys = batch.map((e) => e.key);
+  for (let p = 0; p < toFetch.length; p += AE_MAX_RECORDS) {
+    const keys = toFetch.slice(p, p + AE_MAX_RECORDS);
     c.requests++;
     const records = await AE_FETCH.call(deps.bus, peer, keys, { timeoutMs: deps.timeoutMs() });
     for (let k = 0; k < keys.length; k++) {
       const r = records[k];
       if (r === undefined || r === null) continue;
       c.bytes += r.length;
-      received.push({ key: keys[k], record: r });
+      received.push({ key: keys[k], record: r, absent: fetchAbsent[p + k] });
     }
   }
   if (received.length > 0) {
-    const result = await applyRecords(deps, received, (key) => theirDigest.has(key.toString('latin1')), { keys: absent, evictions });
+    const result = await applyRecords(deps, received, theirDigest.size === 0 ? null : (key) => theirDigest.has(key.toString('latin1')), evictions);
     c.keysReceived += result.applied;
     for (const m of result.merged) {
       const d = theirDigest.get(m.key.toString('latin1'));
@@ -296,10 +318,11 @@ export async function scanIntervals(ks: Keyspace, intervals: TokenInterval[], fr
       if (parsed === null || parsed.db >= DB_COUNT) continue;
       while (span.parts[iv].last < parsed.token) iv++;
       if (parsed.token < span.parts[iv].first) continue; // in a gap between intervals
-      if (entries.length >= limit || (entries.length > 0 && bytes >= PAGE_BYTES)) return { entries, next: Buffer.from(k), withRecords };
+      if (entries.length >= limit || (entries.length > 0 && bytes >= PAGE_BYTES)) return { entries, next: k, withRecords };
       const digest = withDigests ? storedDigest(decodeRecord(v), v) : EMPTY;
       if (digest === null) continue;
-      entries.push({ key: Buffer.from(k), digest, record: withRecords ? Buffer.from(v) : null });
+      // The engine hands out fresh buffers (rocksdb) or immutable stored ones (memory): no copies.
+      entries.push({ key: k, digest, record: withRecords ? v : null });
       bytes += k.length + (withRecords ? v.length : digest.length);
     }
   }
@@ -340,52 +363,70 @@ interface Merged {
   digest: Buffer;
 }
 
+/** A record received from the peer (engine key, encoding); `absent`: this node's scan found none. */
+interface Incoming extends RecordEntry {
+  absent: boolean;
+}
+
 /**
  * Merge records into this node's keyspace (see the note on purgeable records and
  * ownership) and wait until they are durable. Returns how many were applied and, for the
- * keys `wantMerged` names, the stored record after the merge. `absent`: keys a scan begun
- * at that eviction count found missing here (Keyspace.primeAbsent spares their reads).
+ * keys `wantMerged` names, the stored record after the merge. `absentAtScan`: the eviction
+ * count at which a scan (after quiesce) found the entries marked `absent` missing here
+ * (Keyspace.mergeReceived then spares their engine reads); null: none is known missing.
+ * A page is merged in one synchronous pass per db; only keys neither cached nor known
+ * missing are loaded first.
  */
 export async function applyRecords(
   deps: ExchangeDeps,
-  entries: RecordEntry[],
-  wantMerged: (engineKey: Buffer) => boolean,
-  absent: { keys: Set<string>; evictions: number } | null = null,
+  entries: readonly (RecordEntry | Incoming)[],
+  wantMerged: ((engineKey: Buffer) => boolean) | null,
+  absentAtScan: { seg: number; evictions: number } | null = null,
 ): Promise<{ applied: number; merged: Merged[] }> {
   const ks = deps.keyspace;
   const merged: Merged[] = [];
   let applied = 0;
   const cutoff = deps.nowMs() - deps.graceMs();
+  const skipIfAbsent = (rec: Rec): boolean => purgeable(rec, cutoff);
   await forEachDb(entries.map((e) => e.key), async (db, idx, userKeys) => {
-    const keys: Buffer[] = [];
-    const recs: Rec[] = [];
+    const items: ReceivedRecord[] = [];
     const engineKeys: Buffer[] = [];
     for (let j = 0; j < idx.length; j++) {
       if (!deps.owns(userKeys[j])) continue;
-      const rec = decodeRecord(entries[idx[j]].record);
+      const e = entries[idx[j]];
+      const rec = decodeRecord(e.record);
       ks.hlc.observe(maxStamp(rec));
-      keys.push(userKeys[j]);
-      recs.push(rec);
-      engineKeys.push(entries[idx[j]].key);
+      items.push({ key: userKeys[j], rec, encoded: e.record, absent: 'absent' in e && e.absent });
+      engineKeys.push(e.key);
     }
-    if (keys.length === 0) return;
-    if (absent !== null) {
-      const known = keys.filter((_, j) => absent.keys.has(engineKeys[j].toString('latin1')));
-      if (known.length > 0) ks.primeAbsent(db, known, absent.evictions);
-    }
-    await ks.withLoaded(db, keys, () => {
-      const now = deps.nowMs();
-      for (let j = 0; j < keys.length; j++) {
-        if (ks.storedRecord(db, keys[j]) === null && purgeable(recs[j], cutoff)) continue;
-        ks.apply(db, keys[j], recs[j], now);
-        applied++;
-        if (!wantMerged(engineKeys[j])) continue;
-        const after = ks.storedRecord(db, keys[j]);
-        if (after === null) continue;
+    if (items.length === 0) return;
+    const onMerged =
+      wantMerged === null
+        ? null
+        : (i: number, after: Rec | null): void => {
+            if (after === null || !wantMerged(engineKeys[i])) return;
+            const record = encodeRecord(after);
+            const digest = storedDigest(after, record);
+            if (digest !== null) merged.push({ key: engineKeys[i], record, digest });
+          };
+    const first = ks.mergeReceived(db, items, deps.nowMs(), absentAtScan, skipIfAbsent, onMerged);
+    applied += first.merged;
+    if (first.unloaded.length === 0) return;
+    // Keys neither cached nor known missing: read them, then merge.
+    const rest = first.unloaded.map((i) => items[i]);
+    const restKeys = first.unloaded.map((i) => engineKeys[i]);
+    const restMerged =
+      onMerged === null ? null : (i: number, after: Rec | null): void => {
+        const k = restKeys[i];
+        if (after === null || !wantMerged!(k)) return;
         const record = encodeRecord(after);
         const digest = storedDigest(after, record);
-        if (digest !== null) merged.push({ key: engineKeys[j], record, digest });
-      }
+        if (digest !== null) merged.push({ key: k, record, digest });
+      };
+    await ks.withLoaded(db, rest.map((r) => r.key), () => {
+      const again = ks.mergeReceived(db, rest, deps.nowMs(), null, skipIfAbsent, restMerged);
+      applied += again.merged;
+      if (again.unloaded.length > 0) throw new Error('keyspace: keys not loaded for a merge');
     });
   });
   await ks.afterAcked();

@@ -15,9 +15,12 @@
  *
  * Trees are allocated on the first record of their segment (22 MB for all 256) and kept
  * current by the keyspace (`RecordListener`): a changed record takes its old contribution
- * out and puts the new one in. A key is named by its engine key (token | db | length |
+ * out and puts the new one in. A contribution is `treeEntryHash` (hash.ts: a 128-bit
+ * MurmurHash3 of engine key and canonical record encoding), computed once per write and
+ * kept by the keyspace in the record's cache entry. A key is named by its engine key (token | db | length |
  * key), the same bytes on every replica. Pure: no I/O.
  */
+import { treeEntryHash } from './hash';
 import { TicTacTree, TREE_HASH_BYTES } from './merkle';
 import type { RecordListener } from '../storage/keyspace';
 import type { TokenInterval, TokenRange } from '../ring/ranges';
@@ -66,8 +69,13 @@ export class TreeForest implements RecordListener {
   /** Changes seen (for INFO and tests). */
   updates = 0;
 
-  recordChanged(recordKey: Buffer, oldDigest: Buffer | null, newDigest: Buffer | null): void {
-    if (oldDigest === null && newDigest === null) return;
+  /** A record's contribution to its leaf (antientropy/hash.ts; the keyspace caches it per record). */
+  entryHash(recordKey: Buffer, encoding: Buffer, into?: Uint8Array): Uint8Array {
+    return treeEntryHash(recordKey, encoding, into);
+  }
+
+  recordChanged(recordKey: Buffer, oldHash: Uint8Array | null, newHash: Uint8Array | null): void {
+    if (oldHash === null && newHash === null) return;
     const token = recordKey.readUInt32BE(0);
     const seg = segmentOf(token);
     let tree = this.trees[seg];
@@ -75,7 +83,9 @@ export class TreeForest implements RecordListener {
       tree = new TicTacTree({ depth: SEGMENT_DEPTH, fanoutBits: SEGMENT_FANOUT_BITS, range: segmentRange(seg) });
       this.trees[seg] = tree;
     }
-    tree.update(token, recordKey, oldDigest, newDigest);
+    // The segment is aligned: the leaf of a token is its next SEGMENT_DEPTH bits (what
+    // tree.bucketOf computes in general).
+    tree.updateLeaf((token >>> LEAF_SHIFT) & (LEAVES_PER_SEGMENT - 1), oldHash, newHash);
     this.updates++;
   }
 

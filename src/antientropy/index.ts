@@ -22,4 +22,5 @@ export {
 export { LEAVES_PER_SEGMENT, SEGMENT_LEVELS, SEGMENTS, segmentOf, segmentRange, TreeForest } from './forest';
 export { coverIsEmpty, etaMs, leafIntervals, RateBudget, ReplicaMap, segmentCover } from './plan';
 export { applyRecords, exchangeSegment, scanIntervals, type ExchangeCounters } from './exchange';
+export { treeEntryHash } from './hash';
 export { AntiEntropy, statusFields, type AntiEntropyDeps, type RepairStatus } from './service';

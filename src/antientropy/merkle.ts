@@ -14,7 +14,9 @@
  * the keys the way Cassandra's validation compaction does. The key identity is hashed
  * together with the digest (not XORed next to it) so that two keys of one bucket swapping
  * values, or two keys holding identical records, are still seen as different sets; the
- * record digest alone does not name the key.
+ * record digest alone does not name the key. `updateLeaf` takes contributions computed by
+ * the caller instead: the node's forest (forest.ts) uses hash.ts's cheaper 128-bit entry
+ * hash of key and record encoding, which the keyspace computes once per write.
  *
  * Inner nodes are the XOR of their children, i.e. the XOR of every contribution below them.
  * A hash of the children would buy nothing here: the leaves are already XOR sums, and a
@@ -207,6 +209,43 @@ export class TicTacTree {
     if (newDigest !== null) {
       this.toggle(leaf, entryHash(keyId, newDigest));
       this.count++;
+    }
+    for (let l = this.levels - 1; l > 0; l--) {
+      const idx = leaf >>> (this.fanoutBits * (this.levels - l));
+      if (this.dirty[l][idx] === 1) break;
+      this.dirty[l][idx] = 1;
+    }
+  }
+
+  /**
+   * `update` with the contributions already computed (the keyspace keeps each record's,
+   * antientropy/hash.ts) and the leaf bucket known: take `oldHash` out of leaf `leaf`
+   * (null: the key was absent) and put `newHash` in (null: the key is now absent). A hash
+   * may be shorter than a node (hash.ts's are 16 bytes): it is XORed into the node's first
+   * bytes. Old and new hashes of one update must have the same length.
+   */
+  updateLeaf(leaf: number, oldHash: Uint8Array | null, newHash: Uint8Array | null): void {
+    if (oldHash === null && newHash === null) return;
+    const leaves = this.nodes[this.levels];
+    const root = this.nodes[0];
+    const at = leaf * W;
+    if (oldHash !== null && newHash !== null) {
+      const n = oldHash.length;
+      let changed = 0;
+      for (let i = 0; i < n; i++) {
+        const d = oldHash[i] ^ newHash[i];
+        changed |= d;
+        leaves[at + i] ^= d;
+        root[i] ^= d;
+      }
+      if (changed === 0) return;
+    } else {
+      const h = (oldHash ?? newHash) as Uint8Array;
+      for (let i = 0; i < h.length; i++) {
+        leaves[at + i] ^= h[i];
+        root[i] ^= h[i];
+      }
+      this.count += oldHash === null ? 1 : -1;
     }
     for (let l = this.levels - 1; l > 0; l--) {
       const idx = leaf >>> (this.fanoutBits * (this.levels - l));

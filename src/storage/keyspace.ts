@@ -29,6 +29,8 @@ import type { CommitLog } from './commit-log';
 import { ExpiryIndex } from './expiry-index';
 import { keyToken, parseRecordKey, recordKey, RECORDS_END, tokenBound } from './layout';
 import {
+  canonicalEncoding,
+  isExactEncoding,
   type Cell,
   type KeyType,
   type Rec,
@@ -73,26 +75,64 @@ interface Entry {
   /** Set while the record is being read from the engine; the entry is unusable until then. */
   loading: Promise<void> | null;
   /**
-   * With a RecordListener: the digest the listener last saw for this key (null: absent), or
-   * undefined when not computed yet, in which case `treeRec` is the record it saw (as
-   * loaded from the engine).
+   * With a RecordListener: the entry hash (`RecordListener.entryHash`) the listener last saw
+   * for this key (null: absent), computed when the record is loaded and at each write, so a
+   * write hashes only the new record.
    */
-  treeDigest: Buffer | null | undefined;
-  treeRec: Rec | null;
+  treeHash: Uint8Array | null;
+  /**
+   * An encoding of `rec` known without encoding it (a record received from a peer, written
+   * as received), valid while `rec` is still the record `encRec`; formBatch uses it instead
+   * of encoding `rec` again, then drops it.
+   */
+  enc: Buffer | null;
+  encRec: Rec | null;
+  /**
+   * Created by `mergeReceived` for a key this node did not have and not used since: dropped
+   * from the cache as soon as its write is in the engine (anti-entropy refilling a wiped
+   * node would otherwise fill the cache, and the heap, with records nobody has asked for).
+   */
+  transient: boolean;
 }
 
 /**
  * Told of every change to the stored records (anti-entropy's Merkle trees follow it):
- * once per key per batch, with the digests (`storedDigest`) of the record the listener saw
- * before and of the one now written (null: absent); for every record at start-up (from
- * null); for every record FLUSHDB deletes from the engine (to null), as it deletes it; and
- * `allFlushed` when FLUSHALL empties everything. Needs tombstoneGraceMs > 0: a standalone
- * node's active expiry removes records it never loaded.
+ * once per key per batch, with the entry hashes of the record the listener saw before and
+ * of the one now written (null: absent, or an empty record); for every record at start-up
+ * (from null); for every record FLUSHDB deletes from the engine (to null), as it deletes
+ * it; and `allFlushed` when FLUSHALL empties everything. The keyspace computes each
+ * record's entry hash once, with `entryHash`, when it loads or writes the record, and
+ * keeps it in the record's cache entry. Needs tombstoneGraceMs > 0: a standalone node's
+ * active expiry removes records it never loaded.
  */
 export interface RecordListener {
-  /** `recordKey` is the engine key (storage/layout.ts): token | db | length | key. */
-  recordChanged(recordKey: Buffer, oldDigest: Buffer | null, newDigest: Buffer | null): void;
+  /**
+   * The contribution of the record whose canonical encoding (record.ts
+   * `canonicalEncoding`) is `encoding`, stored under the engine key `recordKey`
+   * (storage/layout.ts: token | db | length | key). Pure. With `into` (an array an earlier
+   * call returned), the hash is written there and `into` returned, allocating nothing.
+   */
+  entryHash(recordKey: Buffer, encoding: Buffer, into?: Uint8Array): Uint8Array;
+  /** The arrays are the keyspace's (it reuses them): the listener must not keep them. */
+  recordChanged(recordKey: Buffer, oldHash: Uint8Array | null, newHash: Uint8Array | null): void;
   allFlushed(): void;
+}
+
+/** A record received from a peer (anti-entropy), for `Keyspace.mergeReceived`. */
+export interface ReceivedRecord {
+  /** The user key. */
+  key: Buffer;
+  rec: Rec;
+  /** The bytes `rec` was decoded from. */
+  encoded: Buffer;
+  /** A scan found the key missing from this node's engine (see `mergeReceived`). */
+  absent: boolean;
+}
+
+/** The listener's entry hash of a stored record (null for none, or an empty one). */
+function treeHashOf(listener: RecordListener, recordKey: Buffer, rec: Rec | null, encoded: Buffer): Uint8Array | null {
+  if (rec === null || isEmptyRecord(rec)) return null;
+  return listener.entryHash(recordKey, canonicalEncoding(rec, encoded));
 }
 
 /** One-shot sha1 (`crypto.hash`, Node >= 20.12, is about twice as fast for small inputs). */
@@ -122,6 +162,8 @@ interface FlushItem {
   seq: number;
   /** The db to empty, or null for all. */
   db: number | null;
+  /** `allFlushedCount` when it was queued: a FLUSHALL since has told the listener already. */
+  flushAlls: number;
   done: () => void;
 }
 
@@ -159,6 +201,8 @@ function purgeable(rec: Rec, cutoffMs: number): boolean {
 }
 
 const ENTRY_OVERHEAD = 96;
+/** Eviction counts are kept per 2^24-token segment (anti-entropy's): token >>> this. */
+const EVICTION_SEG_SHIFT = 24;
 
 export function cacheKey(db: number, key: Buffer): string {
   return String.fromCharCode(db) + key.toString('latin1');
@@ -210,6 +254,11 @@ export class Keyspace {
    */
   deltaSink: { db: number; key: Buffer; delta: Rec }[] | null = null;
   private evictions = 0;
+  /** reportChanges' hash output, reused. */
+  private treeScratch: Uint8Array | null = null;
+  /** FLUSHALLs so far (runFlush). */
+  private allFlushedCount = 0;
+  private readonly segEvictions = new Uint32Array(2 ** (32 - EVICTION_SEG_SHIFT));
   /** Told of every change to the stored records; set before start(). */
   recordListener: RecordListener | null = null;
 
@@ -254,7 +303,10 @@ export class Keyspace {
       const rec = decodeRecord(v);
       const m = maxStamp(rec);
       if (m > maxT) maxT = m;
-      if (this.recordListener !== null) this.recordListener.recordChanged(k, null, storedDigest(rec, v));
+      if (this.recordListener !== null) {
+        const h = treeHashOf(this.recordListener, k, rec, v);
+        if (h !== null) this.recordListener.recordChanged(k, null, h);
+      }
       if (!present(rec)) continue;
       const at = expireAtOf(rec);
       if (at !== 0 && at <= now) continue;
@@ -318,16 +370,25 @@ export class Keyspace {
     for (const key of keys) {
       const ck = cacheKey(db, key);
       if (this.cache.has(ck)) continue;
-      const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null, treeDigest: null, treeRec: null };
+      const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null, treeHash: null, enc: null, encRec: null, transient: false };
       this.cache.set(ck, e);
       this.cacheBytes += e.size;
     }
     return true;
   }
 
-  /** Entries evicted so far (never reset, unlike stats). */
-  evictionCount(): number {
-    return this.evictions;
+  /**
+   * Entries evicted (or, transient, dropped once written) so far, never reset, unlike
+   * stats: in all, or of the keys whose token lies in segment `seg` (token >>> 24, the
+   * anti-entropy segments).
+   */
+  evictionCount(seg?: number): number {
+    return seg === undefined ? this.evictions : this.segEvictions[seg];
+  }
+
+  private noteEviction(e: Entry): void {
+    this.evictions++;
+    this.segEvictions[keyToken(e.key) >>> EVICTION_SEG_SHIFT]++;
   }
 
   unpin(db: number, keys: Buffer[]): void {
@@ -341,11 +402,12 @@ export class Keyspace {
 
   /** Read one record into a new cache entry, which is unusable until the read is done. */
   private load(db: number, key: Buffer, ck: string): Promise<void> {
-    const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null, treeDigest: undefined, treeRec: null };
+    const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null, treeHash: null, enc: null, encRec: null, transient: false };
     this.cache.set(ck, e);
     this.cacheBytes += e.size;
     const gen = this.flushGen[db];
-    const p = this.engine.get(recordKey(db, key)).then(
+    const rk = recordKey(db, key);
+    const p = this.engine.get(rk).then(
       (buf) => {
         e.loading = null;
         // A flush of this db requested meanwhile, or still waiting for the engine, means
@@ -354,7 +416,7 @@ export class Keyspace {
         const rec = decodeRecord(buf);
         this.hlc.observe(maxStamp(rec));
         e.rec = rec;
-        e.treeRec = rec;
+        if (this.recordListener !== null) e.treeHash = treeHashOf(this.recordListener, rk, rec, buf);
         this.resize(e);
       },
       (err: unknown) => {
@@ -385,6 +447,7 @@ export class Keyspace {
     if (e === undefined) throw new Error(`keyspace: key used without being loaded (db ${db})`);
     if (e.loading !== null) throw new Error('keyspace: key used while loading');
     e.hot = true;
+    e.transient = false;
     return e;
   }
 
@@ -428,8 +491,11 @@ export class Keyspace {
    * will ship the same delta to the other replicas.
    */
   apply(db: number, key: Buffer, delta: Rec, nowMs: number): void {
-    const e = this.entry(db, key);
-    if (this.deltaSink !== null) this.deltaSink.push({ db, key: e.key, delta });
+    this.applyTo(this.entry(db, key), delta, nowMs);
+  }
+
+  private applyTo(e: Entry, delta: Rec, nowMs: number): void {
+    if (this.deltaSink !== null) this.deltaSink.push({ db: e.db, key: e.key, delta });
     const before = this.counted(e, nowMs);
     // A delta carrying a key tombstone newer than anything stored replaces the record
     // outright (a local SET: its stamp is fresh); otherwise merge cell by cell.
@@ -439,6 +505,59 @@ export class Keyspace {
     this.resize(e);
     this.account(e, before, nowMs);
     this.markDirty(e);
+  }
+
+  /**
+   * Anti-entropy: merge records received from a peer into keys of db `db`, each as `apply`
+   * would (the caller has let the HLC observe their stamps). A key must be cached
+   * (`withLoaded`) or known absent: `absentAtScan` is the `evictionCount(seg)` at which a
+   * scan of the engine, begun after `quiesce`, found the items marked `absent` (all in
+   * token segment `seg`) missing. Sound for the reason `primeAbsent` gives, per segment:
+   * such keys get an entry without an engine read, a transient one (dropped once written,
+   * which counts as an eviction) unless something else uses it first. Returns the indices of the items
+   * whose key is neither, left unmerged for the caller to load and merge again, and how
+   * many were merged. `skipIfAbsent`: a record not to store where this node has none;
+   * `onMerged`: told each merged item's stored record after the merge. A received record
+   * that replaces the key's record outright is later written as received, not re-encoded.
+   */
+  mergeReceived(
+    db: number,
+    items: readonly ReceivedRecord[],
+    nowMs: number,
+    absentAtScan: { seg: number; evictions: number } | null,
+    skipIfAbsent: (rec: Rec) => boolean,
+    onMerged: ((index: number, stored: Rec | null) => void) | null,
+  ): { merged: number; unloaded: number[] } {
+    const seg = absentAtScan === null ? -1 : absentAtScan.seg;
+    const prime = absentAtScan !== null && absentAtScan.evictions === this.segEvictions[seg];
+    const unloaded: number[] = [];
+    let merged = 0;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      const ck = cacheKey(db, it.key);
+      let e = this.cache.get(ck);
+      if (e === undefined) {
+        if (!prime || !it.absent || keyToken(it.key) >>> EVICTION_SEG_SHIFT !== seg) {
+          unloaded.push(i);
+          continue;
+        }
+        e = { db, key: Buffer.from(it.key), ck, rec: null, size: entrySize(it.key, null), dirty: 0, pins: 0, hot: false, loading: null, treeHash: null, enc: null, encRec: null, transient: true };
+        this.cache.set(ck, e);
+        this.cacheBytes += e.size;
+      } else if (e.loading !== null) {
+        unloaded.push(i);
+        continue;
+      }
+      if (e.rec === null && skipIfAbsent(it.rec)) continue;
+      this.applyTo(e, it.rec, nowMs);
+      if (e.rec === it.rec && isExactEncoding(it.rec, it.encoded)) {
+        e.enc = it.encoded;
+        e.encRec = it.rec;
+      }
+      merged++;
+      if (onMerged !== null) onMerged(i, e.rec);
+    }
+    return { merged, unloaded };
   }
 
   /**
@@ -499,7 +618,7 @@ export class Keyspace {
       let e = this.cache.get(ck);
       if (e === undefined) {
         const key = Buffer.from(ck.slice(1), 'latin1');
-        e = { db: ck.charCodeAt(0), key, ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: false, loading: null, treeDigest: undefined, treeRec: null };
+        e = { db: ck.charCodeAt(0), key, ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: false, loading: null, treeHash: null, enc: null, encRec: null, transient: false };
         this.cache.set(ck, e);
         this.cacheBytes += e.size;
         this.markDirty(e);
@@ -592,7 +711,10 @@ export class Keyspace {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
       const k = recordKey(e.db, e.key);
-      ops[i] = e.rec === null ? { type: 'del', key: k } : { type: 'put', key: k, value: encodeRecord(e.rec) };
+      if (e.rec === null) ops[i] = { type: 'del', key: k };
+      else ops[i] = { type: 'put', key: k, value: e.enc !== null && e.encRec === e.rec ? e.enc : encodeRecord(e.rec) };
+      e.enc = null;
+      e.encRec = null;
     }
     if (this.recordListener !== null) this.reportChanges(entries, ops, this.recordListener);
     this.queue.push({ kind: 'batch', seq, entries, ops });
@@ -607,18 +729,25 @@ export class Keyspace {
   }
 
   /**
-   * Tell the listener what a batch changes: per entry, the digest it saw before (cached, or
-   * from the record as loaded) and the digest of what is now written (from its encoding).
+   * Tell the listener what a batch changes: per entry, the hash it saw before (kept in the
+   * entry) and the hash of what is now written (from its encoding: one hash per write).
    */
   private reportChanges(entries: Entry[], ops: WriteOp[], listener: RecordListener): void {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
       const op = ops[i];
-      const before = e.treeDigest !== undefined ? e.treeDigest : storedDigest(e.treeRec, null);
-      const after = op.type === 'put' ? storedDigest(e.rec, op.value) : null;
-      e.treeDigest = after;
-      e.treeRec = null;
+      const before = e.treeHash;
+      let after: Uint8Array | null = null;
+      if (op.type === 'put' && e.rec !== null && !isEmptyRecord(e.rec)) {
+        after = listener.entryHash(op.key, canonicalEncoding(e.rec, op.value), this.treeScratch ?? undefined);
+        this.treeScratch = after;
+      }
+      if (before === null && after === null) continue;
       listener.recordChanged(op.key, before, after);
+      // Keep the new hash in the entry's own array (no allocation per write of a key).
+      if (after === null) e.treeHash = null;
+      else if (before !== null && before.length === after.length) before.set(after);
+      else e.treeHash = after.slice();
     }
   }
 
@@ -629,7 +758,7 @@ export class Keyspace {
     const first = this.queue[0];
     if (first.kind === 'flush') {
       this.queue.shift();
-      this.runFlush(first.db).then(
+      this.runFlush(first.db, first.flushAlls).then(
         () => {
           this.written(first.seq, []);
           first.done();
@@ -650,7 +779,15 @@ export class Keyspace {
   }
 
   private written(seq: number, batches: BatchItem[]): void {
-    for (const b of batches) for (const e of b.entries) if (e.dirty === b.seq) e.dirty = 0;
+    for (const b of batches) {
+      for (const e of b.entries) {
+        if (e.dirty === b.seq) e.dirty = 0;
+        if (e.transient && e.dirty === 0 && e.pins === 0 && e.loading === null && this.cache.get(e.ck) === e) {
+          this.drop(e);
+          this.noteEviction(e);
+        }
+      }
+    }
     this.inflight = false;
     this.writtenSeq = seq;
     if (this.opts.syncEveryBatch) this.syncedSeq = seq;
@@ -718,7 +855,7 @@ export class Keyspace {
       }
       this.cacheBytes -= e.size;
       this.stats.evictedEntries++;
-      this.evictions++;
+      this.noteEviction(e);
     }
   }
 
@@ -783,8 +920,7 @@ export class Keyspace {
       if (e.loading !== null || e.pins > 0) {
         // A command is waiting to use this entry: keep it, now absent.
         e.rec = null;
-        e.treeDigest = null; // the listener hears of the old record's removal below
-        e.treeRec = null;
+        e.treeHash = null; // the listener hears of the old record's removal below
         this.resize(e);
       } else {
         this.drop(e);
@@ -792,7 +928,10 @@ export class Keyspace {
     }
     if (db === null) this.expiries.clear();
     else this.expiries.clearDb(db);
-    if (db === null) this.recordListener?.allFlushed();
+    if (db === null) {
+      this.allFlushedCount++;
+      this.recordListener?.allFlushed();
+    }
     const seq = ++this.batchSeq;
     if (this.log !== null) this.log.append({ kind: 'flush', db });
     return new Promise((resolve) => {
@@ -800,6 +939,7 @@ export class Keyspace {
         kind: 'flush',
         seq,
         db,
+        flushAlls: this.allFlushedCount,
         done: () => {
           for (const d of dbs) this.flushesQueued[d]--;
           resolve();
@@ -817,11 +957,15 @@ export class Keyspace {
     return this.flush(null);
   }
 
-  private async runFlush(db: number | null): Promise<void> {
+  private async runFlush(db: number | null, flushAlls: number): Promise<void> {
     // FLUSHDB: the listener hears of each record as it goes (the engine holds exactly the
-    // records of before the flush: later batches queue behind it). FLUSHALL told it above.
-    const listener = this.recordListener;
-    await deleteDbFromEngine(this.engine, db, listener === null ? undefined : (k, v) => listener.recordChanged(k, storedDigest(decodeRecord(v), v), null));
+    // records of before the flush: later batches queue behind it), unless a FLUSHALL queued
+    // after it has already told the listener everything is gone. FLUSHALL told it above.
+    const listener = flushAlls === this.allFlushedCount ? this.recordListener : null;
+    await deleteDbFromEngine(this.engine, db, listener === null ? undefined : (k, v) => {
+      const h = treeHashOf(listener, k, decodeRecord(v), v);
+      if (h !== null) listener.recordChanged(k, h, null);
+    });
     if (this.opts.syncEveryBatch) await this.engine.sync();
   }
 

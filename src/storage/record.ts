@@ -273,3 +273,36 @@ export function restampedCopy(rec: Rec, s: { t: number; n: number }, expireAtMs:
   }
   return { del: { t: s.t, n: s.n }, meta: { t: s.t, n: s.n, type: rec.meta.type, expireAtMs }, cells };
 }
+
+/**
+ * The canonical encoding of a record (cells in field order, as `recordDigest` hashes it),
+ * given an encoding of it: that same buffer when the record has at most one cell (every
+ * encoding `encodeRecord` makes of it is then canonical), else a fresh sorted encoding.
+ * Anti-entropy's tree entries hash this (antientropy/hash.ts).
+ */
+export function canonicalEncoding(r: Rec, encoded: Buffer): Buffer {
+  if (r.cells === null || r.cells.size <= 1) return encoded;
+  const sorted = new Map([...r.cells.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return encodeRecord({ del: r.del, meta: r.meta, cells: sorted });
+}
+
+/**
+ * Whether `buf`, which `decodeRecord` decoded into `r`, is byte for byte what
+ * `encodeRecord(r)` writes, so it can be stored (and hashed) in its place: decodeRecord
+ * checks the layout and length but ignores unknown flag bits and reads any non-1 cell
+ * marker as a field tombstone. Records received from a peer (anti-entropy) pass this check
+ * and are written as received, without a second encoding.
+ */
+export function isExactEncoding(r: Rec, buf: Buffer): boolean {
+  if (buf[1] !== ((r.del !== null ? 1 : 0) | (r.meta !== null ? 2 : 0))) return false;
+  let o = 2 + (r.del !== null ? 12 : 0) + (r.meta !== null ? 21 : 0) + 4;
+  if (r.cells !== null) {
+    for (const cell of r.cells.values()) {
+      const marker = buf[o + 12];
+      if (marker !== (cell.value === null ? 0 : 1)) return false;
+      o += 17 + buf.readUInt32BE(o + 13);
+      if (cell.value !== null) o += 4 + cell.value.length;
+    }
+  }
+  return o === buf.length;
+}
