@@ -135,10 +135,7 @@ export class QuorumkvNode {
       // the fault-injection switch (partition tests).
       const transport: BusTransport =
         settings.faultInjection === 'yes'
-          ? (this.faults = new FaultSwitch(this.bus, (id) => {
-              const m = this.membership?.members().find((x) => x.id === id);
-              return m === undefined ? null : { id: m.id, host: m.host, port: m.busPort };
-            }))
+          ? (this.faults = new FaultSwitch(this.bus, (id) => this.membership?.busAddress(id) ?? null))
           : this.bus;
       this.membership = new MembershipService({
         self: { id: this.nodeId, host: settings.bind[0], port: settings.port, busPort, dc: settings.dc, rack: settings.rack, vnodes: settings.vnodes },
@@ -164,10 +161,7 @@ export class QuorumkvNode {
         scheduler: realScheduler,
         log: this.log,
         isUp: (id) => membership.isUp(id),
-        peer: (id) => {
-          const m = membership.members().find((x) => x.id === id);
-          return m === undefined ? null : { id: m.id, host: m.host, port: m.busPort };
-        },
+        peer: (id) => membership.busAddress(id),
         hintWindowMs: settings.hintWindow,
         maxBytesPerTarget: settings.hintMaxBytes,
         maxHintsTotal: settings.hintMaxCount,
@@ -250,8 +244,7 @@ export class QuorumkvNode {
       selfId: this.nodeId,
       nodes: () =>
         m.members().map((x) => ({
-          id: x.id, host: x.host, port: x.port, busPort: x.busPort, dc: x.dc, rack: x.rack, vnodes: x.vnodes,
-          status: x.status, generation: x.generation, heartbeat: x.heartbeat,
+          ...x,
           up: m.isUp(x.id), heartbeatAgeMs: x.id === this.nodeId ? 0 : m.heartbeatAgeMs(x.id), self: x.id === this.nodeId,
         })),
       faults: () => this.faults,

@@ -30,7 +30,8 @@ import { coverIsEmpty, etaMs, RateBudget, ReplicaMap, segmentCover } from './pla
 /** What the service needs to know of the cluster (membership/service.ts provides it). */
 export interface ClusterState {
   currentRing(): Ring;
-  members(): readonly { id: string; host: string; busPort: number }[];
+  /** Where a member's cluster bus listens (null: not a member). */
+  busAddress(id: string): PeerAddress | null;
   isUp(id: string): boolean;
 }
 
@@ -149,11 +150,6 @@ export class AntiEntropy {
     return this.deps.cluster.currentRing().ownersOfKey(key, this.deps.settings.replicas).includes(this.deps.selfId);
   }
 
-  private peerAddress(id: string): PeerAddress | null {
-    const m = this.deps.cluster.members().find((x) => x.id === id);
-    return m === undefined ? null : { id: m.id, host: m.host, port: m.busPort };
-  }
-
   private async run(trigger: 'manual' | 'periodic'): Promise<void> {
     const { settings, clock, log, selfId } = this.deps;
     const ring = this.deps.cluster.currentRing();
@@ -183,7 +179,7 @@ export class AntiEntropy {
         const task = tasks[next++];
         for (const id of task.peers) {
           if (this.stopped) break;
-          const peer = this.peerAddress(id);
+          const peer = this.deps.cluster.busAddress(id);
           if (peer === null || !this.deps.cluster.isUp(id)) {
             st.peersSkipped++;
             continue;

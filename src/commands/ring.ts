@@ -3,6 +3,7 @@
  * this node sees it, one map per node (a flat array in RESP2).
  */
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
+import type { ReplyWriter } from '../resp/writer';
 import { helpReply } from './args';
 import { E } from './errors';
 import { isEmptyRecord, liveType, recordDigest } from '../storage/record';
@@ -58,8 +59,7 @@ function consistency(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.array(4);
     for (const [name, level] of [['W', levelName(l.w)], ['R', levelName(l.r)]] as const) {
       ctx.reply.bulkString(name);
-      if (typeof level === 'number') ctx.reply.integer(level);
-      else ctx.reply.bulkString(level);
+      scalar(ctx.reply, level);
     }
     return;
   }
@@ -106,21 +106,31 @@ function nodes(ctx: CommandContext): void {
 
 /** Pending hints kept on this node, one map per target node. */
 function hints(ctx: CommandContext): void {
-  const r = ctx.reply;
   const list = ctx.server.cluster().hints();
-  r.array(list.length);
+  ctx.reply.array(list.length);
   for (const h of list) {
-    r.map(5);
-    r.bulkString('target');
-    r.bulkString(h.target);
-    r.bulkString('state');
-    r.bulkString(h.targetUp ? 'up' : 'down');
-    r.bulkString('count');
-    r.integer(h.count);
-    r.bulkString('bytes');
-    r.integer(h.bytes);
-    r.bulkString('oldest-age-ms');
-    r.integer(h.oldestAgeMs);
+    fieldMap(ctx.reply, [
+      ['target', h.target],
+      ['state', h.targetUp ? 'up' : 'down'],
+      ['count', h.count],
+      ['bytes', h.bytes],
+      ['oldest-age-ms', h.oldestAgeMs],
+    ]);
+  }
+}
+
+/** A number as an integer reply, text as a bulk string. */
+function scalar(r: ReplyWriter, v: string | number): void {
+  if (typeof v === 'number') r.integer(v);
+  else r.bulkString(v);
+}
+
+/** Named fields as a map (a flat array in RESP2). */
+function fieldMap(r: ReplyWriter, fields: readonly (readonly [string, string | number])[]): void {
+  r.map(fields.length);
+  for (const [name, value] of fields) {
+    r.bulkString(name);
+    scalar(r, value);
   }
 }
 
@@ -165,13 +175,7 @@ function repair(ctx: CommandContext, argv: Buffer[]): void {
     else ctx.reply.error(err);
     return;
   }
-  const fields = control.status();
-  ctx.reply.map(fields.length);
-  for (const [name, value] of fields) {
-    ctx.reply.bulkString(name);
-    if (typeof value === 'number') ctx.reply.integer(value);
-    else ctx.reply.bulkString(value);
-  }
+  fieldMap(ctx.reply, control.status());
 }
 
 const RING_HELP = [

@@ -67,7 +67,7 @@ const KEYSPACE_WIDE = new Set(['dbsize', 'keys', 'scan', 'randomkey', 'flushdb',
 const SPLIT_SUM = new Set(['del', 'unlink', 'exists', 'touch']);
 
 export class Coordinator {
-  readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0, hinted: 0 };
+  readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0 };
   private readonly levelsByClient = new WeakMap<ClientState, Levels>();
 
   constructor(private readonly deps: CoordinatorDeps) {
@@ -127,29 +127,13 @@ export class Coordinator {
     if (err instanceof BusUnreachableError) this.suspects.set(id, this.deps.clock.nowMs() + SUSPECT_MS);
   }
 
-  /** Bus addresses and data centers by node id, rebuilt whenever membership produces a new ring. */
-  private peers: { ring: unknown; byId: Map<string, PeerAddress>; dcById: Map<string, string> } = { ring: null, byId: new Map(), dcById: new Map() };
-
-  private members(): { byId: Map<string, PeerAddress>; dcById: Map<string, string> } {
-    const ring = this.deps.membership.currentRing();
-    if (this.peers.ring !== ring) {
-      const members = this.deps.membership.members();
-      this.peers = {
-        ring,
-        byId: new Map(members.map((m) => [m.id, { id: m.id, host: m.host, port: m.busPort }])),
-        dcById: new Map(members.map((m) => [m.id, m.dc])),
-      };
-    }
-    return this.peers;
-  }
-
   private peer(id: string): PeerAddress {
-    const p = this.members().byId.get(id);
-    if (p === undefined) throw new Error(`unknown node ${id}`);
+    const p = this.deps.membership.busAddress(id);
+    if (p === null) throw new Error(`unknown node ${id}`);
     return p;
   }
 
-  private readonly dcOf = (id: string): string => this.members().dcById.get(id) ?? '';
+  private readonly dcOf = (id: string): string => this.deps.membership.currentRing().member(id)?.dc ?? '';
 
   /** The requirement of a level for a key's replicas, or (no reply yet) null after replying NOQUORUM. */
   private require(level: Level, owners: readonly string[], ctx: CommandContext): Requirement | null {
@@ -304,7 +288,7 @@ export class Coordinator {
     // (availability first), too few home replicas to ask is not an error: the write
     // computes from what could be merged.
     if (mine !== undefined && mine.hintFor === null && !isBlindWrite(entry.fullName, argv)) {
-      const readReq = requirement(readLevel, owners, this.dcOf);
+      const readReq = this.requirementOf(readLevel, owners);
       const homeLive = this.selfFirst(plan.targets.filter((t) => t.hintFor === null).map((t) => t.id));
       const readers = typeof readReq === 'string' ? null : chooseReplicas(readReq, homeLive, this.dcOf);
       const sloppy = this.deps.settings.sloppyQuorum === 'yes';
@@ -363,7 +347,6 @@ export class Coordinator {
 
   /** Keep a hint of every payload for `owner` here; true when all were stored. */
   private async hintAll(owner: string, payloads: readonly Payload[]): Promise<boolean> {
-    this.stats.hinted += payloads.length;
     const results = await Promise.all(payloads.map((p) => this.deps.handoff.add(owner, p.db, p.key, p.bytes)));
     return results.every(Boolean);
   }
@@ -587,7 +570,7 @@ export class Coordinator {
   /** The merge of the records of the replicas a read at `level` consults (null: none), or a NOQUORUM text. */
   private async readRecord(db: number, key: Buffer, level: Level): Promise<Rec | null | string> {
     const owners = this.owners(key);
-    const req = requirement(level, owners, this.dcOf);
+    const req = this.requirementOf(level, owners);
     if (typeof req === 'string') return req;
     const live = this.selfFirst(owners.filter((id) => this.isUp(id)));
     const asked = chooseReplicas(req, live, this.dcOf);
@@ -613,7 +596,7 @@ export class Coordinator {
   /** Send a delta to every live replica of a key; null once replicas meeting `level` hold it, else a NOQUORUM text. */
   private async writeRecord(db: number, key: Buffer, delta: Rec, level: Level): Promise<string | null> {
     const owners = this.owners(key);
-    const req = requirement(level, owners, this.dcOf);
+    const req = this.requirementOf(level, owners);
     if (typeof req === 'string') return req;
     const live = owners.filter((id) => this.isUp(id));
     if (!satisfied(req, live, this.dcOf)) return noQuorum('write', req, live.length, 'up');
@@ -794,7 +777,6 @@ export class Coordinator {
     const db = owner === '' ? -1 : Number(args[1].toString());
     if (owner === '' || !Number.isInteger(db) || db < 0 || db >= DB_COUNT) throw new Error('malformed hint');
     if (!(await this.deps.handoff.add(owner, db, args[2], args[3]))) throw new Error(`no room for a hint for ${owner}`);
-    this.stats.hinted++;
     return [];
   }
 

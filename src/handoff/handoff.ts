@@ -56,7 +56,7 @@ export class Handoff {
   private readonly throttle: ReplayThrottle;
   private pendingAdds = 0;
   private droppedPending = 0;
-  private replaying = new Set<string>();
+  private readonly replaying = new Set<string>();
   private ticker: Cancel | null = null;
   private stopped = false;
   private failures = 0;
@@ -123,7 +123,7 @@ export class Handoff {
       if (this.replaying.has(target) || !this.deps.isUp(target)) continue;
       const peer = this.deps.peer(target);
       if (peer === null) continue;
-      const granted = this.throttle.take(this.deps.clock.nowMs(), Math.min(BATCH_MAX, this.store.stats(target).count));
+      const granted = this.grant(target);
       if (granted === 0) return;
       this.replaying.add(target);
       this.replayWhileAllowed(target, peer, granted)
@@ -140,8 +140,13 @@ export class Handoff {
     for (let n = granted; n > 0 && !this.stopped; ) {
       const { sent, acked } = await this.replay(target, peer, n);
       if (sent === 0 || acked < sent || !this.deps.isUp(target)) return;
-      n = this.throttle.take(this.deps.clock.nowMs(), Math.min(BATCH_MAX, this.store.stats(target).count));
+      n = this.grant(target);
     }
+  }
+
+  /** How many of target's hints the throttle lets go now (one batch at most). */
+  private grant(target: string): number {
+    return this.throttle.take(this.deps.clock.nowMs(), Math.min(BATCH_MAX, this.store.stats(target).count));
   }
 
   /** Send up to `max` of target's oldest hints; delete the ones it acknowledged. */

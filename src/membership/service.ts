@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/log';
 import { realScheduler, type Cancel, type Scheduler } from '../runtime/scheduler';
-import type { BusTransport } from '../bus/transport';
+import type { BusTransport, PeerAddress } from '../bus/transport';
 import { GOSSIP } from '../bus/verbs';
 import { Ring } from '../ring/ring';
 import { Gossiper, type GossipEffect, type SeedAddress } from './gossiper';
@@ -54,7 +54,8 @@ export function parseSeeds(list: readonly string[]): SeedAddress[] | string {
 
 export class MembershipService {
   private readonly gossiper: Gossiper;
-  private ring: Ring;
+  private ring!: Ring;
+  private addresses = new Map<string, PeerAddress>();
   private timer: Cancel | null = null;
   private readonly file: string;
   stats = { gossipSent: 0, gossipReceived: 0, gossipFailed: 0, badMessages: 0 };
@@ -78,7 +79,7 @@ export class MembershipService {
       },
       opts.random,
     );
-    this.ring = this.buildRing();
+    this.rebuild();
     GOSSIP.handle(opts.bus, (_from, raw) => {
       this.receive(raw);
       return null;
@@ -164,19 +165,17 @@ export class MembershipService {
       }
     }
     if (changed) {
-      this.ring = this.buildRing();
+      this.rebuild();
       this.opts.onRing?.(this.ring);
       this.persist();
     }
   }
 
-  private buildRing(): Ring {
-    return Ring.build(
-      this.gossiper
-        .members()
-        .filter((m) => m.status !== 'left')
-        .map((m) => ({ id: m.id, dc: m.dc, rack: m.rack, vnodes: m.vnodes })),
-    );
+  /** The ring and the bus addresses, from the members: after any member changed. */
+  private rebuild(): void {
+    const members = this.gossiper.members();
+    this.ring = Ring.build(members.filter((m) => m.status !== 'left').map((m) => ({ id: m.id, dc: m.dc, rack: m.rack, vnodes: m.vnodes })));
+    this.addresses = new Map(members.map((m) => [m.id, { id: m.id, host: m.host, port: m.busPort }]));
   }
 
   // ------------------------------------------------------------------ queries
@@ -187,6 +186,11 @@ export class MembershipService {
 
   members(): readonly Member[] {
     return this.gossiper.members();
+  }
+
+  /** Where a member's cluster bus listens (null: not a member). */
+  busAddress(id: string): PeerAddress | null {
+    return this.addresses.get(id) ?? null;
   }
 
   isUp(id: string): boolean {

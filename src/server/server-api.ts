@@ -7,6 +7,7 @@ import type { Keyspace } from '../storage/keyspace';
 import type { CommandTable } from '../commands/table';
 import type { ClientState } from './client-state';
 import type { Levels } from '../coordinator/quorum';
+import type { Member } from '../membership/member';
 
 export interface ClientKillFilter {
   id?: number;
@@ -16,17 +17,7 @@ export interface ClientKillFilter {
 }
 
 /** One row of RING NODES: a member as this node sees it. */
-export interface NodeView {
-  id: string;
-  host: string;
-  port: number;
-  busPort: number;
-  dc: string;
-  rack: string;
-  vnodes: number;
-  status: string;
-  generation: number;
-  heartbeat: number;
+export interface NodeView extends Member {
   up: boolean;
   /** Milliseconds since its heartbeat last advanced (null: never seen; 0 for ourselves). */
   heartbeatAgeMs: number | null;

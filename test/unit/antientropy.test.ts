@@ -94,7 +94,7 @@ class TestCluster {
     this.transports.set(id, transport);
     const cluster = {
       currentRing: () => this.ring,
-      members: () => this.ids.map((x) => ({ id: x, host: x, busPort: 1 })),
+      busAddress: (x: string) => (this.ids.includes(x) ? { id: x, host: x, port: 1 } : null),
       isUp: (x: string) => this.transports.has(x),
     };
     const ae = new AntiEntropy({

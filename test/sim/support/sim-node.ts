@@ -246,10 +246,7 @@ export class SimNode {
       scheduler,
       log,
       isUp: (id) => membership.isUp(id),
-      peer: (id) => {
-        const m = membership.members().find((x) => x.id === id);
-        return m === undefined ? null : { id: m.id, host: m.host, port: m.busPort };
-      },
+      peer: (id) => membership.busAddress(id),
       hintWindowMs: s.hintWindow,
       maxBytesPerTarget: s.hintMaxBytes,
       maxHintsTotal: s.hintMaxCount,
