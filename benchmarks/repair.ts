@@ -34,9 +34,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { cleanup, freePort, makeTempDir, respCommand, spawnTracked, stopChild, waitForPing, type RespValue } from './lib/targets';
-import type { WriteOp } from '../src/storage/engine';
-import { recordKey } from '../src/storage/layout';
-import { encodeRecord, type Cell } from '../src/storage/record';
+import { writeOps, type WriteOp } from '../src/storage/engine';
+import { encodeFormat, FORMAT_KEY, metaKey } from '../src/storage/layout';
+import { StoredMeta } from '../src/storage/meta';
 import { RocksDbEngine } from '../src/storage/rocksdb-engine';
 import { hlcFromMs } from '../src/versioning/hlc';
 
@@ -270,20 +270,23 @@ async function preload(dir: string, keys: number, valueSize: number, t: number):
   const engine = new RocksDbEngine(path.join(dir, 'rocksdb'));
   await engine.open();
   try {
-    const s = { t, n: 1 };
     const value = Buffer.from('v'.repeat(valueSize));
-    let ops: WriteOp[] = [];
+    // What SET writes: a tombstone, the meta cell and the value cell at one stamp.
+    const m = new StoredMeta('');
+    m.delT = m.metaT = m.valT = t;
+    m.delN = m.metaN = m.valN = 1;
+    m.type = 'string';
+    let ops: WriteOp[] = [{ type: 'put', key: FORMAT_KEY, value: encodeFormat() }];
     for (let i = 0; i < keys; i++) {
-      const cells = new Map<string, Cell>([['', { t, n: 1, value }]]);
-      const rec = encodeRecord({ del: s, meta: { t, n: 1, type: 'string', expireAtMs: 0 }, cells });
-      ops.push({ type: 'put', key: recordKey(0, Buffer.from(`key:${i}`)), value: rec });
+      m.value = value;
+      ops.push({ type: 'put', key: metaKey(0, Buffer.from(`key:${i}`)), value: m.encode() });
       if (ops.length >= 10_000) {
-        await engine.write(ops, false);
+        writeOps(engine, ops, false);
         ops = [];
       }
     }
-    if (ops.length > 0) await engine.write(ops, false);
-    await engine.sync();
+    if (ops.length > 0) writeOps(engine, ops, false);
+    engine.sync();
   } finally {
     await engine.close();
   }

@@ -38,6 +38,8 @@ const DEFAULT_COMMANDS = [
   'scan', 'randomkey', 'rename', 'renamenx', 'copy', 'ping', 'echo', 'quit', 'reset',
   'hello', 'auth', 'select', 'client', 'config', 'info', 'dbsize', 'time', 'flushdb',
   'flushall', 'shutdown', 'command', 'lastsave',
+  'hset', 'hmset', 'hsetnx', 'hget', 'hmget', 'hgetall', 'hkeys', 'hvals', 'hlen', 'hstrlen',
+  'hexists', 'hdel', 'hincrby', 'hincrbyfloat', 'hrandfield', 'hscan',
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * from the settings and wires them together. No logic of its own; every nondeterministic
  * part (clock, randomness, storage, sockets) is created here and passed down.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Settings } from './config/settings';
@@ -13,7 +13,6 @@ import type { Engine } from './storage/engine';
 import { MemoryEngine } from './storage/memory-engine';
 import { RocksDbEngine } from './storage/rocksdb-engine';
 import { Keyspace } from './storage/keyspace';
-import { CommitLog } from './storage/commit-log';
 import { Hlc } from './versioning/hlc';
 import { nodeTag } from './versioning/stamp';
 import { CommandTable } from './commands/table';
@@ -55,6 +54,17 @@ function resolveNodeId(settings: Settings): string {
   return id;
 }
 
+/**
+ * Storage format 1 kept a commit log beside RocksDB (dir/commit.log) whose batches might not
+ * have reached RocksDB yet: a data directory that still has one is of the old format.
+ */
+function refuseOldCommitLog(dir: string): void {
+  const file = path.join(dir, 'commit.log');
+  if (existsSync(file) && statSync(file).size > 0) {
+    throw new Error(`${file} exists: this data directory was written by an earlier quorumkv (storage format 1), which this version cannot read; start with an empty dir`);
+  }
+}
+
 export class QuorumkvNode {
   readonly settings: Settings;
   readonly log: Logger;
@@ -90,18 +100,15 @@ export class QuorumkvNode {
             writeBufferSize: settings.rocksdbWriteBufferSize,
           });
     const hlc = new Hlc(clock);
-    // With RocksDB, a commit log lets everysec/no acknowledge a batch once it is in the OS,
-    // without waiting for the storage thread pool (see storage/commit-log.ts).
-    const log = settings.engine === 'rocksdb' ? new CommitLog(path.join(settings.dir, 'commit.log')) : null;
     this.keyspace = new Keyspace(this.engine, hlc, {
-      cacheMaxBytes: settings.cacheSize,
+      cacheMaxBytes: settings.recordCache,
       syncEveryBatch: settings.appendfsync === 'always',
       // A standalone node has no replica that could miss a delete: markers go at once.
       tombstoneGraceMs: settings.seeds.length > 0 ? settings.tombstoneGrace : 0,
       nodeTag: nodeTag(this.nodeId),
       nowMs: () => clock.nowMs(),
       onFatal: (err) => this.server.fatal(err),
-    }, log);
+    });
     const startedMs = clock.nowMs();
     this.server = new Server({
       settings,
@@ -111,7 +118,7 @@ export class QuorumkvNode {
       log: this.log,
       random: opts.random ?? Math.random,
       shutdown: () => this.stop(),
-      engineInfo: async () => ({ engine_bytes: await this.engine.approximateSize() }),
+      engineInfo: async () => ({ engine_bytes: this.engine.approximateSize() }),
       configFile: opts.configFile,
       startedMs,
       cluster: () => this.clusterView(),
@@ -320,6 +327,7 @@ export class QuorumkvNode {
   async start(): Promise<void> {
     const s = this.settings;
     this.log.notice(`quorumkv ${QUORUMKV_VERSION} (Redis ${REDIS_COMPAT_VERSION} compatible) starting, pid=${process.pid}, node id ${this.nodeId}`);
+    refuseOldCommitLog(s.dir);
     await this.engine.open();
     const t0 = Date.now();
     await this.keyspace.start();

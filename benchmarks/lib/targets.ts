@@ -24,6 +24,8 @@ export interface StartedTarget {
   readonly port: number;
   /** Every server process of the target; their CPU time is summed. */
   readonly pids: readonly number[];
+  /** The data dirs of the target (one per process), for the size on disk. */
+  readonly dirs: readonly string[];
 }
 
 export interface Target {
@@ -42,15 +44,26 @@ export interface TargetContext {
   readonly node: string;
   /** Compiled quorumkv entry point (dist/src/main.js). */
   readonly quorumkvMain: string;
+  /**
+   * Config file every quorumkv process is started with (config/quorumkv.conf by default),
+   * before the per-target `--directive value` overrides; null: the built-in defaults.
+   */
+  readonly quorumkvConfig: string | null;
   /** Keep temp dirs (data + server logs) after the run, for debugging. */
   readonly keepTmp: boolean;
   /** How long to wait for a server to answer PING. */
   readonly readyTimeoutMs: number;
+  /** Flags for node itself before the quorumkv entry point (e.g. --max-old-space-size=8192); none by default. */
+  readonly nodeFlags?: readonly string[];
 }
 
 export interface TargetDefinition {
   readonly name: string;
   readonly description: string;
+  /** Part of the run when --targets is not given. */
+  readonly inDefault: boolean;
+  /** Server processes it starts (1, or 3 for the cluster). */
+  readonly nodes: number;
   create(ctx: TargetContext): Target;
 }
 
@@ -384,7 +397,7 @@ export class ServerProcessTarget implements Target {
     const pid = this.child.pid;
     if (pid === undefined) throw new Error(`${this.name}: spawn gave no pid`);
     await waitForPing(port, this.child, this.ctx.readyTimeoutMs, logFile);
-    return { port, pids: [pid] };
+    return { port, pids: [pid], dirs: [dir] };
   }
 
   async stop(): Promise<void> {
@@ -471,7 +484,7 @@ export class QuorumkvClusterTarget implements Target {
     const seeds = this.members.map((m) => `127.0.0.1:${m.busPort}`);
     for (const m of this.members) {
       const args = [
-        this.ctx.quorumkvMain,
+        ...quorumkvEntry(this.ctx),
         '--port', String(m.port),
         '--bind', '127.0.0.1',
         '--bus-port', String(m.busPort),
@@ -498,7 +511,7 @@ export class QuorumkvClusterTarget implements Target {
       `[bench] ${this.name}: cluster formed (${this.members.map((m) => `${m.id} :${m.port} bus :${m.busPort}`).join(', ')}); ` +
         `redis-benchmark talks to ${this.members[0].id}\n`,
     );
-    return { port: this.members[0].port, pids: this.members.map((m) => this.child(m).pid as number) };
+    return { port: this.members[0].port, pids: this.members.map((m) => this.child(m).pid as number), dirs: this.members.map((m) => m.dir) };
   }
 
   async stop(): Promise<void> {
@@ -572,31 +585,47 @@ export class QuorumkvClusterTarget implements Target {
     }
   }
 
-  /** A write and a read through node 1 at the default quorums, so the first benchmark request does not pay for bus set-up. */
+  /**
+   * Writes, reads and deletes of PROBE_KEYS keys through node 1 at the configured quorums,
+   * so that the first benchmark request does not pay for bus set-up and a cluster whose
+   * forwarding or replication is broken fails here, with a clear message, rather than as
+   * an ERROR row. With 32 keys every node is the primary of some of them (all but
+   * certainly), so node 1 forwards to each peer.
+   */
   private async waitForProbe(deadline: number): Promise<void> {
     const port = this.members[0].port;
-    const key = `quorumkv-bench-probe-${process.pid}`;
+    const keys = Array.from({ length: PROBE_KEYS }, (_, i) => `quorumkv-bench-probe-${process.pid}-${i}`);
+    const show = (v: RespValue): string => (v instanceof RespError ? `-${v.message}` : JSON.stringify(v));
     let last = '';
     for (;;) {
       this.checkAlive();
       try {
-        const set = await respCommand(port, ['SET', key, 'probe'], 5_000);
-        const get = set === 'OK' ? await respCommand(port, ['GET', key], 5_000) : null;
-        if (set === 'OK' && get === 'probe') {
-          const del = await respCommand(port, ['DEL', key], 5_000);
-          if (del === 1) return;
-          last = `DEL replied ${del instanceof RespError ? `-${del.message}` : JSON.stringify(del)}`;
-        } else {
-          const show = (v: RespValue): string => (v instanceof RespError ? `-${v.message}` : JSON.stringify(v));
-          last = `SET replied ${show(set)}${set === 'OK' ? `, GET replied ${show(get)}` : ''}`;
-        }
+        last = await probeKeys(port, keys, show);
+        if (last === '') return;
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
       }
-      if (Date.now() > deadline) throw this.timeoutError('probe SET/GET/DEL through node1 did not succeed', last);
+      if (Date.now() > deadline) throw this.timeoutError(`probe SET/GET/DEL of ${keys.length} keys through node1 did not succeed`, last);
       await sleep(200);
     }
   }
+}
+
+const PROBE_KEYS = 32;
+
+/** SET, GET and DEL each key (the keys in parallel); '' if all replied as expected, else what went wrong first. */
+async function probeKeys(port: number, keys: readonly string[], show: (v: RespValue) => string): Promise<string> {
+  const steps: [string, (k: string) => string[], RespValue][] = [
+    ['SET', (k) => ['SET', k, 'probe'], 'OK'],
+    ['GET', (k) => ['GET', k], 'probe'],
+    ['DEL', (k) => ['DEL', k], 1],
+  ];
+  for (const [name, argv, expected] of steps) {
+    const replies = await Promise.all(keys.map((k) => respCommand(port, argv(k), 5_000)));
+    const bad = replies.findIndex((r) => r !== expected);
+    if (bad >= 0) return `${name} ${keys[bad]} replied ${show(replies[bad])} (${replies.filter((r) => r !== expected).length} of ${keys.length} wrong)`;
+  }
+  return '';
 }
 
 // ---------------------------------------------------------------------------
@@ -607,8 +636,93 @@ function redisArgs(port: number, dir: string, extra: string[]): string[] {
   return ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', ...extra];
 }
 
-function quorumkvArgs(ctx: TargetContext, port: number, dir: string, extra: string[]): string[] {
-  return [ctx.quorumkvMain, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...extra];
+/** node's arguments up to the directives: node flags, the entry point, the config file. */
+function quorumkvEntry(ctx: TargetContext): string[] {
+  return [...(ctx.nodeFlags ?? []), ctx.quorumkvMain, ...(ctx.quorumkvConfig === null ? [] : [ctx.quorumkvConfig])];
+}
+
+function quorumkvArgs(ctx: TargetContext, port: number, dir: string, extra: readonly string[]): string[] {
+  return [...quorumkvEntry(ctx), '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...extra];
+}
+
+/** A redis-server on a free port of 127.0.0.1 with `--save ''` and `extra` (e.g. the AOF settings). */
+export function redisTarget(ctx: TargetContext, name: string, description: string, extra: readonly string[]): ServerProcessTarget {
+  return new ServerProcessTarget(name, description, ctx, ctx.redisServer, (port, dir) => redisArgs(port, dir, [...extra]));
+}
+
+/** One quorumkv node on a free port of 127.0.0.1 with its data in a temp dir, plus `extra` directives. */
+export function quorumkvTarget(ctx: TargetContext, name: string, description: string, extra: readonly string[]): ServerProcessTarget {
+  return new ServerProcessTarget(name, description, ctx, ctx.node, (port, dir) => quorumkvArgs(ctx, port, dir, extra), requireQuorumkvBuild(ctx));
+}
+
+/** INFO [section] as field -> value (lines "field:value"; "# Section" lines skipped). */
+export async function infoFields(port: number, section?: string): Promise<Record<string, string>> {
+  const reply = await respCommand(port, section === undefined ? ['INFO'] : ['INFO', section], 10_000);
+  if (reply instanceof RespError) throw new Error(`INFO: -${reply.message}`);
+  if (typeof reply !== 'string') throw new Error(`INFO: unexpected reply ${JSON.stringify(reply)}`);
+  const out: Record<string, string> = {};
+  for (const line of reply.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+/** redis-server's AOF settings for the `redis-aof` target: `appendfsync everysec`, like quorumkv's default. */
+export const REDIS_AOF_ARGS: readonly string[] = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
+/** redis-server without persistence, the `redis` target. */
+export const REDIS_NO_PERSISTENCE_ARGS: readonly string[] = ['--appendonly', 'no'];
+/**
+ * The cluster target's directives on top of the config file: the quorums spelled out
+ * (they are the defaults: N=3, W=2, R=2) and a gossip interval that forms the cluster in
+ * about a second; fail-timeout keeps its default (5 s), so a node stalled by the load is
+ * not marked down.
+ */
+export const CLUSTER_ARGS: readonly string[] = ['--replicas', '3', '--write-quorum', '2', '--read-quorum', '2', '--gossip-interval', '200ms'];
+
+// ---------------------------------------------------------------------------
+// A single node with a given record cache
+// ---------------------------------------------------------------------------
+
+/** The directive that sizes quorumkv's record cache (`cache-size` is its old name, still accepted). */
+export const RECORD_CACHE_DIRECTIVE = 'record-cache';
+
+/**
+ * A single quorumkv node started with `--record-cache <cacheSize>` (as given, e.g. "64mb")
+ * after the config file and `extra`. Once it answers PING, `CONFIG GET record-cache` must
+ * echo `expectedBytes`, else start() fails: a benchmark of "bigger than the cache" must not
+ * quietly run with another cache size.
+ */
+export class QuorumkvCacheTarget implements Target {
+  private readonly inner: ServerProcessTarget;
+
+  constructor(
+    readonly name: string,
+    readonly description: string,
+    ctx: TargetContext,
+    extra: readonly string[],
+    private readonly cacheSize: string,
+    private readonly expectedBytes: number,
+  ) {
+    this.inner = quorumkvTarget(ctx, name, description, [...extra, `--${RECORD_CACHE_DIRECTIVE}`, cacheSize]);
+  }
+
+  async start(): Promise<StartedTarget> {
+    const started = await this.inner.start();
+    const reply = await respCommand(started.port, ['CONFIG', 'GET', RECORD_CACHE_DIRECTIVE], 5_000);
+    const value = Array.isArray(reply) && reply.length >= 2 ? Number(reply[1]) : NaN;
+    if (value !== this.expectedBytes) {
+      throw new Error(
+        `${this.name}: CONFIG GET ${RECORD_CACHE_DIRECTIVE} replied ${reply instanceof RespError ? `-${reply.message}` : JSON.stringify(reply)}, ` +
+          `expected ${this.expectedBytes} (started with --${RECORD_CACHE_DIRECTIVE} ${this.cacheSize})`,
+      );
+    }
+    return started;
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
 }
 
 function requireQuorumkvBuild(ctx: TargetContext): () => void {
@@ -616,66 +730,64 @@ function requireQuorumkvBuild(ctx: TargetContext): () => void {
     if (!fs.existsSync(ctx.quorumkvMain)) {
       throw new Error(`${ctx.quorumkvMain} not found: build the server first (npm run build), or pass --quorumkv-main`);
     }
+    if (ctx.quorumkvConfig !== null && !fs.existsSync(ctx.quorumkvConfig)) {
+      throw new Error(`${ctx.quorumkvConfig} not found: pass --quorumkv-config FILE, or --quorumkv-config none for the built-in defaults`);
+    }
   };
 }
 
+/** The repository (this file is dist/benchmarks/lib/targets.js once built). */
+export const REPO_ROOT = path.join(__dirname, '..', '..', '..');
+
+/** --quorumkv-config: a path, "none" (or empty) for the built-in defaults, undefined for config/quorumkv.conf. */
+export function parseConfigPath(value: string | undefined): string | null {
+  if (value === 'none' || value === '') return null;
+  return path.resolve(value ?? path.join(REPO_ROOT, 'config', 'quorumkv.conf'));
+}
+
+// ---------------------------------------------------------------------------
+// The targets of run.ts
+// ---------------------------------------------------------------------------
+
+/** What the quorumkv command lines look like, for the descriptions. */
+const QKV = 'node dist/src/main.js config/quorumkv.conf';
+
 export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [
   {
-    name: 'redis',
-    description: 'redis-server, no persistence (--save "" --appendonly no); the baseline',
-    create: (ctx) =>
-      new ServerProcessTarget('redis', 'redis-server, no persistence', ctx, ctx.redisServer, (port, dir) =>
-        redisArgs(port, dir, ['--appendonly', 'no']),
-      ),
+    name: 'redis-aof',
+    nodes: 1,
+    description: `redis-server --save '' ${REDIS_AOF_ARGS.join(' ')}; the baseline of the ratios`,
+    inDefault: true,
+    create: (ctx) => redisTarget(ctx, 'redis-aof', 'redis-server, AOF everysec', REDIS_AOF_ARGS),
   },
   {
-    name: 'redis-aof',
-    description: 'redis-server with AOF (--appendonly yes --appendfsync everysec) in a temp dir',
-    create: (ctx) =>
-      new ServerProcessTarget('redis-aof', 'redis-server, AOF everysec', ctx, ctx.redisServer, (port, dir) =>
-        redisArgs(port, dir, ['--appendonly', 'yes', '--appendfsync', 'everysec']),
-      ),
+    name: 'redis',
+    nodes: 1,
+    description: `redis-server --save '' ${REDIS_NO_PERSISTENCE_ARGS.join(' ')}: no persistence; the second ratio column`,
+    inDefault: true,
+    create: (ctx) => redisTarget(ctx, 'redis', 'redis-server, no persistence', REDIS_NO_PERSISTENCE_ARGS),
   },
   {
     name: 'quorumkv-rocksdb',
-    description: 'quorumkv, single node, --engine rocksdb --appendfsync everysec in a temp dir',
-    create: (ctx) =>
-      new ServerProcessTarget(
-        'quorumkv-rocksdb',
-        'quorumkv, RocksDB, fsync everysec',
-        ctx,
-        ctx.node,
-        (port, dir) => quorumkvArgs(ctx, port, dir, ['--engine', 'rocksdb', '--appendfsync', 'everysec']),
-        requireQuorumkvBuild(ctx),
-      ),
-  },
-  {
-    name: 'quorumkv-memory',
-    description: 'quorumkv, single node, --engine memory (no persistence)',
-    create: (ctx) =>
-      new ServerProcessTarget(
-        'quorumkv-memory',
-        'quorumkv, memory engine',
-        ctx,
-        ctx.node,
-        (port, dir) => quorumkvArgs(ctx, port, dir, ['--engine', 'memory']),
-        requireQuorumkvBuild(ctx),
-      ),
+    nodes: 1,
+    description: `${QKV}: single node, the default configuration (RocksDB, appendfsync everysec, record-cache 256mb)`,
+    inDefault: true,
+    create: (ctx) => quorumkvTarget(ctx, 'quorumkv-rocksdb', 'quorumkv, single node, default config', []),
   },
   {
     name: 'quorumkv-cluster3',
+    nodes: 3,
     description:
-      'quorumkv, 3-node local cluster, --engine rocksdb --appendfsync everysec, N=3 W=2 R=2; ' +
+      `${QKV} x 3: local cluster, ${CLUSTER_ARGS.join(' ')}; ` +
       'redis-benchmark talks to node 1, CPU is summed over the 3 nodes',
-    create: (ctx) =>
-      new QuorumkvClusterTarget('quorumkv-cluster3', 'quorumkv, 3-node cluster, RocksDB, N=3 W=2 R=2', ctx, 3, [
-        '--engine', 'rocksdb',
-        '--appendfsync', 'everysec',
-        '--replicas', '3',
-        '--write-quorum', '2',
-        '--read-quorum', '2',
-        // Forms the cluster in about a second; fail-timeout keeps its default (5 s).
-        '--gossip-interval', '200ms',
-      ]),
+    inDefault: true,
+    create: (ctx) => new QuorumkvClusterTarget('quorumkv-cluster3', 'quorumkv, 3-node cluster, N=3 W=2 R=2', ctx, 3, CLUSTER_ARGS),
+  },
+  {
+    name: 'quorumkv-memory',
+    nodes: 1,
+    description: `${QKV} --engine memory: single node, nothing persisted (the protocol and command layers alone)`,
+    inDefault: false,
+    create: (ctx) => quorumkvTarget(ctx, 'quorumkv-memory', 'quorumkv, memory engine', ['--engine', 'memory']),
   },
 ];

@@ -9,15 +9,17 @@
  *    with its digest. A page ends where the shorter of the two listings ends, so both
  *    sides always compare the same stretch of keys and memory stays bounded. When this node
  *    holds nothing under those leaves (a wiped disk), the peer sends the records at once.
- * 3. Records, both ways. A key only the peer has, or has differently, is fetched (ae.fetch)
+ * 3. Keys, both ways. A key only the peer has, or has differently, is fetched (ae.fetch)
  *    and merged here; a key only this node has is pushed (ae.push); a key both had
  *    differently is, after the merge here, pushed back if the merge differs from the
- *    peer's. Merging is Keyspace.mergeReceived of the whole record, a page at a time (as
- *    Keyspace.apply: mergeRecords, newest stamp wins cell by cell, the newer tombstone
- *    wins), after the HLC has observed its stamps, so a delete marker beats an older value
- *    on either side and deletes never come back. Keys this node's scan found missing need
- *    no engine read, a record that replaces the key's outright is written as received (not
- *    encoded again), and the next page is asked for while one is merged.
+ *    peer's. A key's state travels whole (its metadata parts and every cell: a delta,
+ *    storage/delta.ts) when it stores at most 256 cells; a bigger one is marked LARGE and
+ *    synced on its own, bucket by bucket (coordinator/key-sync.ts), so only its differing
+ *    fields move. Merging is Keyspace.apply (newest stamp wins cell by cell, the newer
+ *    tombstone wins), after the HLC has observed the stamps, so a delete marker beats an
+ *    older value on either side and deletes never come back. Keys merged here that this node
+ *    did not hold are not kept in its cache, and the next page is asked for while one is
+ *    merged.
  *
  * A record past tombstone-grace (a marker or expired record about to be purged) is not
  * stored by a node that has no record of the key (it would only be purged again), but is
@@ -31,9 +33,12 @@
 import type { BusTransport, PeerAddress } from '../bus/transport';
 import { AE_FETCH, AE_KEYS, AE_PUSH, AE_TREE } from '../bus/verbs';
 import type { TokenInterval } from '../ring/ranges';
-import { DB_COUNT, storedDigest, type Keyspace, type ReceivedRecord } from '../storage/keyspace';
-import { parseRecordKey, RECORDS_END, tokenBound } from '../storage/layout';
-import { decodeRecord, encodeRecord, liveType, maxStamp, type Rec } from '../storage/record';
+import { DB_COUNT, type Keyspace } from '../storage/keyspace';
+import { keyEnd, parseEngineKey, parseRecordKey, RECORDS_END, tokenBound } from '../storage/layout';
+import { decodeDelta, encodeDelta, liveTypeOf, maxStampOf, type Delta, type DeltaCell } from '../storage/delta';
+import { keyState, SMALL_KEY_CELLS, stateDigest } from '../storage/key-state';
+import { StoredMeta } from '../storage/meta';
+import { syncKey } from '../coordinator/key-sync';
 import { hlcToMs } from '../versioning/hlc';
 import { descend, diffLevel } from './merkle';
 import { nodeInterval, SEGMENT_FANOUT, SEGMENT_LEVELS, type TreeForest } from './forest';
@@ -76,9 +81,12 @@ export interface ExchangeCounters {
   subtreesMissing: number;
   /** Keys listed by either side under differing leaves. */
   keysCompared: number;
-  /** Records this node sent / received and merged. */
+  /** Keys this node sent / received and merged. */
   keysSent: number;
   keysReceived: number;
+  /** Cells of big keys (synced on their own) sent / received. */
+  cellsSent: number;
+  cellsReceived: number;
   /** Bytes of hashes, keys, digests and records sent and received. */
   bytes: number;
   /** Requests made to the peer. */
@@ -86,7 +94,7 @@ export interface ExchangeCounters {
 }
 
 export function newCounters(): ExchangeCounters {
-  return { treeNodes: 0, leavesDiffering: 0, subtreesMissing: 0, keysCompared: 0, keysSent: 0, keysReceived: 0, bytes: 0, requests: 0 };
+  return { treeNodes: 0, leavesDiffering: 0, subtreesMissing: 0, keysCompared: 0, keysSent: 0, keysReceived: 0, cellsSent: 0, cellsReceived: 0, bytes: 0, requests: 0 };
 }
 
 export class ExchangeAborted extends Error {}
@@ -106,19 +114,29 @@ export async function serveKeys(deps: ExchangeDeps, intervals: TokenInterval[], 
   return scanIntervals(deps.keyspace, intervals, from, limit, withRecords, !withRecords);
 }
 
-/** ae.fetch */
-export async function serveFetch(deps: ExchangeDeps, keys: Buffer[]): Promise<(Buffer | null)[]> {
+/** ae.fetch: each key's whole state, LARGE for a key to sync on its own, null for none. */
+export function serveFetch(deps: ExchangeDeps, keys: Buffer[]): (Buffer | null)[] {
   const out: (Buffer | null)[] = new Array<Buffer | null>(keys.length).fill(null);
-  await forEachDb(keys, async (db, idx, userKeys) => {
-    const ks = deps.keyspace;
-    await ks.withLoaded(db, userKeys, () => {
-      for (let j = 0; j < idx.length; j++) {
-        const rec = ks.storedRecord(db, userKeys[j]);
-        out[idx[j]] = rec === null ? null : encodeRecord(rec);
-      }
-    });
-  });
+  const ks = deps.keyspace;
+  for (let i = 0; i < keys.length; i++) {
+    const p = parseRecordKey(keys[i]);
+    if (p === null || p.db >= DB_COUNT) continue;
+    const m = ks.meta(p.db, p.key);
+    if (!m.stored || m.isEmpty()) continue;
+    const { state, large } = keyState(ks, p.db, p.key);
+    out[i] = large ? LARGE : encodeDelta(state);
+  }
   return out;
+}
+
+/**
+ * The record of a key too big to travel whole (more than SMALL_KEY_CELLS cells): one byte
+ * that no delta starts with; the asker syncs the key on its own.
+ */
+export const LARGE = Buffer.from([0]);
+
+function isLarge(record: Buffer): boolean {
+  return record.length === 1 && record[0] === 0;
 }
 
 /** ae.push: merge the records; returns how many were applied. */
@@ -188,24 +206,17 @@ async function exchangeKeys(deps: AskDeps, peer: PeerAddress, all: TokenInterval
       const theirs: KeysReply = await (next ?? ask(from));
       next = null;
       for (const e of theirs.entries) c.bytes += e.key.length + e.digest.length + (e.record?.length ?? 0);
-      await deps.keyspace.quiesce();
-      const evictions = { seg: segOf(intervals[0].first), evictions: deps.keyspace.evictionCount(segOf(intervals[0].first)) };
-      const mine = await scanIntervals(deps.keyspace, intervals, from, PAGE_KEYS, true, true);
+      const mine = scanIntervals(deps.keyspace, intervals, from, PAGE_KEYS, true, true);
       const bound = minKey(theirs.next, mine.next);
       // The peer lists the next page while this one is compared and merged.
       if (bound !== null && !deps.aborted()) next = ask(bound);
-      const compared = await comparePage(deps, peer, mine.entries, theirs.entries, bound, evictions, c);
+      const compared = await comparePage(deps, peer, mine.entries, theirs.entries, bound, c);
       c.keysCompared += compared;
       await deps.throttle(compared);
       if (bound === null) break;
       from = bound;
     }
   }
-}
-
-/** The anti-entropy segment (token >>> 24) of a token. */
-function segOf(token: number): number {
-  return token >>> 24;
 }
 
 function isZero(h: Buffer): boolean {
@@ -225,15 +236,17 @@ function mergeIntervals(ivs: TokenInterval[]): TokenInterval[] {
 }
 
 /** Compare one page (keys below `bound`), then move records both ways. Returns keys compared. */
-async function comparePage(deps: AskDeps, peer: PeerAddress, mine: KeyEntry[], theirs: KeyEntry[], bound: Buffer | null, evictions: { seg: number; evictions: number }, c: ExchangeCounters): Promise<number> {
+async function comparePage(deps: AskDeps, peer: PeerAddress, mine: KeyEntry[], theirs: KeyEntry[], bound: Buffer | null, c: ExchangeCounters): Promise<number> {
   const below = (e: KeyEntry): boolean => bound === null || Buffer.compare(e.key, bound) < 0;
   const toPush: RecordEntry[] = [];
   const received: Incoming[] = [];
-  /** Keys to fetch, and whether the scan found each missing here. */
+  /** Keys to fetch, and whether this node holds nothing of each. */
   const toFetch: Buffer[] = [];
   const fetchAbsent: boolean[] = [];
   /** Keys both sides held differently: their digest, to decide whether to push the merge back. */
   const theirDigest = new Map<string, Buffer>();
+  /** Keys too big to travel whole: synced one by one. */
+  const large: Buffer[] = [];
   let i = 0;
   let j = 0;
   let compared = 0;
@@ -244,26 +257,32 @@ async function comparePage(deps: AskDeps, peer: PeerAddress, mine: KeyEntry[], t
     compared++;
     const order = a === null ? 1 : b === null ? -1 : Buffer.compare(a.key, b.key);
     if (order < 0) {
-      toPush.push({ key: a!.key, record: a!.record! });
+      if (isLarge(a!.record!)) large.push(a!.key);
+      else toPush.push({ key: a!.key, record: a!.record! });
       i++;
       continue;
     }
     if (order > 0) {
-      if (b!.record !== null) received.push({ key: b!.key, record: b!.record, absent: true });
-      else {
+      if (b!.record !== null) {
+        if (isLarge(b!.record)) large.push(b!.key);
+        else received.push({ key: b!.key, record: b!.record, absent: true });
+      } else {
         toFetch.push(b!.key);
         fetchAbsent.push(true);
       }
       j++;
       continue;
     }
-    const bd = b!.digest.length > 0 || b!.record === null ? b!.digest : storedDigest(decodeRecord(b!.record), b!.record) ?? EMPTY;
+    const bd = b!.digest.length > 0 || b!.record === null ? b!.digest : isLarge(b!.record) ? EMPTY : Buffer.from(stateDigest(decodeDelta(b!.record)));
     if (!a!.digest.equals(bd)) {
-      theirDigest.set(b!.key.toString('latin1'), bd);
-      if (b!.record !== null) received.push({ key: b!.key, record: b!.record, absent: false });
+      if (isLarge(a!.record!) || (b!.record !== null && isLarge(b!.record))) large.push(b!.key);
       else {
-        toFetch.push(b!.key);
-        fetchAbsent.push(false);
+        theirDigest.set(b!.key.toString('latin1'), bd);
+        if (b!.record !== null) received.push({ key: b!.key, record: b!.record, absent: false });
+        else {
+          toFetch.push(b!.key);
+          fetchAbsent.push(false);
+        }
       }
     }
     i++;
@@ -277,11 +296,12 @@ async function comparePage(deps: AskDeps, peer: PeerAddress, mine: KeyEntry[], t
       const r = records[k];
       if (r === undefined || r === null) continue;
       c.bytes += r.length;
-      received.push({ key: keys[k], record: r, absent: fetchAbsent[p + k] });
+      if (isLarge(r)) large.push(keys[k]);
+      else received.push({ key: keys[k], record: r, absent: fetchAbsent[p + k] });
     }
   }
   if (received.length > 0) {
-    const result = await applyRecords(deps, received, theirDigest.size === 0 ? null : (key) => theirDigest.has(key.toString('latin1')), evictions);
+    const result = await applyRecords(deps, received, theirDigest.size === 0 ? null : (key) => theirDigest.has(key.toString('latin1')));
     c.keysReceived += result.applied;
     for (const m of result.merged) {
       const d = theirDigest.get(m.key.toString('latin1'));
@@ -294,36 +314,101 @@ async function comparePage(deps: AskDeps, peer: PeerAddress, mine: KeyEntry[], t
     c.keysSent += batch.length;
     for (const e of batch) c.bytes += e.key.length + e.record.length;
   }
+  for (const k of large) {
+    const p = parseRecordKey(k);
+    if (p === null || p.db >= DB_COUNT || !deps.owns(p.key)) continue;
+    c.requests++;
+    const r = await syncKey({ keyspace: deps.keyspace, bus: deps.bus, nowMs: deps.nowMs, timeoutMs: deps.timeoutMs }, peer, p.db, Buffer.from(p.key));
+    c.bytes += r.bytes;
+    c.cellsReceived += r.cellsReceived;
+    c.cellsSent += r.cellsSent;
+    if (r.cellsReceived > 0) c.keysReceived++;
+    if (r.cellsSent > 0) c.keysSent++;
+  }
   return compared;
 }
 
 // ------------------------------------------------------------------------- shared helpers
 
 /**
- * One page of this node's records in `intervals` from engine key `from`: at most `limit`
- * keys and about PAGE_BYTES of records; `next` is the first key not listed. Without
- * digests, each entry's digest is empty.
+ * One page of this node's keys in `intervals` from engine key `from`: at most `limit` keys
+ * and about PAGE_BYTES of states; `next` is the first key not listed. Each entry is a
+ * metadata key with the key's digest (empty without digests) and, when asked, its whole
+ * state (LARGE for a key of more than SMALL_KEY_CELLS cells). Reads the engine after
+ * writing what is pending; a key's cells are read in the same walk.
  */
-export async function scanIntervals(ks: Keyspace, intervals: TokenInterval[], from: Buffer, limit: number, withRecords: boolean, withDigests: boolean): Promise<KeysReply> {
+export function scanIntervals(ks: Keyspace, intervals: TokenInterval[], from: Buffer, limit: number, withRecords: boolean, withDigests: boolean): KeysReply {
+  ks.flushPending();
   const entries: KeyEntry[] = [];
   let bytes = 0;
+  const full = (): boolean => entries.length >= limit || (entries.length > 0 && bytes >= PAGE_BYTES);
+  /** The small key whose cells are being gathered (its state was asked for). */
+  let cur: { k: Buffer; m: StoredMeta; cells: DeltaCell[] } | null = null;
+  const add = (k: Buffer, m: StoredMeta, cells: DeltaCell[] | null): void => {
+    const digest = withDigests ? Buffer.from(m.digest()) : EMPTY;
+    let record: Buffer | null = null;
+    if (withRecords) {
+      if (m.cells > SMALL_KEY_CELLS) record = LARGE;
+      else {
+        const state = m.toDelta();
+        state.cells = cells;
+        record = encodeDelta(state);
+      }
+    }
+    entries.push({ key: k, digest, record });
+    bytes += k.length + (record === null ? digest.length : record.length);
+  };
+  const finish = (): void => {
+    if (cur !== null) add(cur.k, cur.m, cur.cells);
+    cur = null;
+  };
   for (const span of spans(intervals)) {
     const lt = span.last === TOKEN_MAX ? RECORDS_END : tokenBound(span.last + 1);
     if (Buffer.compare(lt, from) <= 0) continue;
     const lower = tokenBound(span.first);
     const gte = Buffer.compare(lower, from) >= 0 ? lower : from;
     let iv = 0;
-    for await (const [k, v] of ks.engine.iterate({ gte, lt })) {
-      const parsed = parseRecordKey(k);
-      if (parsed === null || parsed.db >= DB_COUNT) continue;
-      while (span.parts[iv].last < parsed.token) iv++;
-      if (parsed.token < span.parts[iv].first) continue; // in a gap between intervals
-      if (entries.length >= limit || (entries.length > 0 && bytes >= PAGE_BYTES)) return { entries, next: k, withRecords };
-      const digest = withDigests ? storedDigest(decodeRecord(v), v) : EMPTY;
-      if (digest === null) continue;
-      // The engine hands out fresh buffers (rocksdb) or immutable stored ones (memory): no copies.
-      entries.push({ key: k, digest, record: withRecords ? v : null });
-      bytes += k.length + (withRecords ? v.length : digest.length);
+    const it = ks.engine.iterator({ gte, lt });
+    try {
+      next: for (;;) {
+        const rows = it.next(1000);
+        if (rows.length === 0) break;
+        for (let r = 0; r < rows.length; r += 2) {
+          const k = rows[r];
+          const v = rows[r + 1];
+          const p = parseEngineKey(k);
+          if (p === null || p.db >= DB_COUNT) continue;
+          if (p.kind !== 0) {
+            // A cell of the small key being gathered.
+            if (cur !== null) {
+              const t = v.readDoubleBE(0);
+              const n = v.readUInt32BE(8);
+              if (cur.m.cellAlive(t, n)) cur.cells.push({ kind: p.kind, field: p.field, t, n, value: v[12] === 1 ? v.subarray(13) : null });
+            }
+            continue;
+          }
+          finish();
+          if (full()) return { entries, next: k, withRecords };
+          const m = new StoredMeta('').decodeFrom(v);
+          while (span.parts[iv].last < p.token) iv++;
+          const inGap = p.token < span.parts[iv].first;
+          if (!inGap && m.stored && !m.isEmpty()) {
+            if (withRecords && m.cells > 0 && m.cells <= SMALL_KEY_CELLS) {
+              cur = { k, m, cells: [] };
+              continue;
+            }
+            add(k, m, null);
+          }
+          if (m.cells > 0) {
+            // None of its cells is needed here: step over them.
+            it.seek(keyEnd(k));
+            continue next;
+          }
+        }
+      }
+      finish();
+    } finally {
+      it.close();
     }
   }
   return { entries, next: null, withRecords };
@@ -350,11 +435,11 @@ function spans(intervals: TokenInterval[]): { first: number; last: number; parts
   return out;
 }
 
-/** Past tombstone-grace: a marker whose newest stamp, or a record whose expiry, is older. */
-function purgeable(rec: Rec, cutoffMs: number): boolean {
-  const at = rec.meta === null ? 0 : rec.meta.expireAtMs;
+/** Past tombstone-grace: a marker whose newest stamp, or a key whose expiry, is older. */
+function purgeable(state: Delta, cutoffMs: number): boolean {
+  const at = state.meta === null ? 0 : state.meta.expireAtMs;
   if (at !== 0 && at < cutoffMs) return true;
-  return liveType(rec, 0) === null && hlcToMs(maxStamp(rec)) < cutoffMs;
+  return liveTypeOf(state, 0) === null && hlcToMs(maxStampOf(state)) < cutoffMs;
 }
 
 interface Merged {
@@ -363,88 +448,44 @@ interface Merged {
   digest: Buffer;
 }
 
-/** A record received from the peer (engine key, encoding); `absent`: this node's scan found none. */
+/** A state received from the peer (engine key, encoding); `absent`: this node holds none. */
 interface Incoming extends RecordEntry {
   absent: boolean;
 }
 
 /**
- * Merge records into this node's keyspace (see the note on purgeable records and
- * ownership) and wait until they are durable. Returns how many were applied and, for the
- * keys `wantMerged` names, the stored record after the merge. `absentAtScan`: the eviction
- * count at which a scan (after quiesce) found the entries marked `absent` missing here
- * (Keyspace.mergeReceived then spares their engine reads); null: none is known missing.
- * A page is merged in one synchronous pass per db; only keys neither cached nor known
- * missing are loaded first.
+ * Merge whole states into this node (see the note on purgeable records and ownership) and
+ * wait until they are durable. Returns how many were applied and, for the keys `wantMerged`
+ * names, the state after the merge. Keys this node did not hold are merged without being
+ * kept in its cache.
  */
 export async function applyRecords(
   deps: ExchangeDeps,
   entries: readonly (RecordEntry | Incoming)[],
   wantMerged: ((engineKey: Buffer) => boolean) | null,
-  absentAtScan: { seg: number; evictions: number } | null = null,
 ): Promise<{ applied: number; merged: Merged[] }> {
   const ks = deps.keyspace;
   const merged: Merged[] = [];
   let applied = 0;
-  const cutoff = deps.nowMs() - deps.graceMs();
-  const skipIfAbsent = (rec: Rec): boolean => purgeable(rec, cutoff);
-  await forEachDb(entries.map((e) => e.key), async (db, idx, userKeys) => {
-    const items: ReceivedRecord[] = [];
-    const engineKeys: Buffer[] = [];
-    for (let j = 0; j < idx.length; j++) {
-      if (!deps.owns(userKeys[j])) continue;
-      const e = entries[idx[j]];
-      const rec = decodeRecord(e.record);
-      ks.hlc.observe(maxStamp(rec));
-      items.push({ key: userKeys[j], rec, encoded: e.record, absent: 'absent' in e && e.absent });
-      engineKeys.push(e.key);
+  const now = deps.nowMs();
+  const cutoff = now - deps.graceMs();
+  for (const e of entries) {
+    const p = parseRecordKey(e.key);
+    if (p === null || p.db >= DB_COUNT || !deps.owns(p.key)) continue;
+    if (isLarge(e.record)) continue;
+    const state = decodeDelta(e.record);
+    ks.hlc.observe(maxStampOf(state));
+    const m = ks.meta(p.db, p.key);
+    if (!m.stored && purgeable(state, cutoff)) continue;
+    ks.apply(p.db, p.key, state, now, { transient: 'absent' in e && e.absent });
+    applied++;
+    if (wantMerged !== null && wantMerged(e.key)) {
+      const after = keyState(ks, p.db, p.key);
+      if (!after.large) merged.push({ key: e.key, record: encodeDelta(after.state), digest: ks.digest(p.db, p.key) });
     }
-    if (items.length === 0) return;
-    const onMerged =
-      wantMerged === null
-        ? null
-        : (i: number, after: Rec | null): void => {
-            if (after === null || !wantMerged(engineKeys[i])) return;
-            const record = encodeRecord(after);
-            const digest = storedDigest(after, record);
-            if (digest !== null) merged.push({ key: engineKeys[i], record, digest });
-          };
-    const first = ks.mergeReceived(db, items, deps.nowMs(), absentAtScan, skipIfAbsent, onMerged);
-    applied += first.merged;
-    if (first.unloaded.length === 0) return;
-    // Keys neither cached nor known missing: read them, then merge.
-    const rest = first.unloaded.map((i) => items[i]);
-    const restKeys = first.unloaded.map((i) => engineKeys[i]);
-    const restMerged =
-      onMerged === null ? null : (i: number, after: Rec | null): void => {
-        const k = restKeys[i];
-        if (after === null || !wantMerged!(k)) return;
-        const record = encodeRecord(after);
-        const digest = storedDigest(after, record);
-        if (digest !== null) merged.push({ key: k, record, digest });
-      };
-    await ks.withLoaded(db, rest.map((r) => r.key), () => {
-      const again = ks.mergeReceived(db, rest, deps.nowMs(), null, skipIfAbsent, restMerged);
-      applied += again.merged;
-      if (again.unloaded.length > 0) throw new Error('keyspace: keys not loaded for a merge');
-    });
-  });
+  }
   await ks.afterAcked();
   return { applied, merged };
-}
-
-/** Group engine keys by db: fn(db, indices into keys, user keys). */
-async function forEachDb(keys: Buffer[], fn: (db: number, idx: number[], userKeys: Buffer[]) => Promise<void>): Promise<void> {
-  const byDb = new Map<number, { idx: number[]; keys: Buffer[] }>();
-  for (let i = 0; i < keys.length; i++) {
-    const parsed = parseRecordKey(keys[i]);
-    if (parsed === null || parsed.db >= DB_COUNT) continue;
-    let g = byDb.get(parsed.db);
-    if (g === undefined) byDb.set(parsed.db, (g = { idx: [], keys: [] }));
-    g.idx.push(i);
-    g.keys.push(parsed.key);
-  }
-  for (const [db, g] of byDb) await fn(db, g.idx, g.keys);
 }
 
 /** Split into batches of at most AE_MAX_RECORDS entries and about PAGE_BYTES. */

@@ -207,7 +207,7 @@ export class AntiEntropy {
     this.totals.keysCompared += c.keysCompared;
     this.totals.keysExchanged += c.keysSent + c.keysReceived;
     this.totals.bytes += c.bytes;
-    const summary = `${st.rangesDone}/${st.rangesTotal} ranges, ${c.keysCompared} keys compared, ${c.keysReceived} received, ${c.keysSent} sent, ${st.exchangesFailed} exchanges failed, ${st.finishedAtMs - st.startedAtMs} ms`;
+    const summary = `${st.rangesDone}/${st.rangesTotal} ranges, ${c.keysCompared} keys compared, ${c.keysReceived} received, ${c.keysSent} sent (cells of big keys: ${c.cellsReceived} received, ${c.cellsSent} sent), ${st.exchangesFailed} exchanges failed, ${st.finishedAtMs - st.startedAtMs} ms`;
     if (c.keysSent + c.keysReceived > 0 || st.exchangesFailed > 0 || trigger === 'manual') log.notice(`anti-entropy: ${trigger} repair done: ${summary}`);
     else log.verbose(`anti-entropy: ${trigger} repair done: ${summary}`);
   }
@@ -258,6 +258,8 @@ export function statusFields(s: RepairStatus): [string, string | number][] {
     ['keys-exchanged', c.keysSent + c.keysReceived],
     ['keys-sent', c.keysSent],
     ['keys-received', c.keysReceived],
+    ['cells-sent', c.cellsSent],
+    ['cells-received', c.cellsReceived],
     ['bytes', c.bytes],
   ];
 }

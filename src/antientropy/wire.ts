@@ -20,7 +20,7 @@ export const AE_MAX_PAGE_KEYS = 10_000;
 export const AE_MAX_RECORDS = 2000;
 
 const TOKEN_MAX = 2 ** 32 - 1;
-const DIGEST_BYTES = 20;
+const DIGEST_BYTES = 16;
 
 export interface TreeRequest {
   seg: number;

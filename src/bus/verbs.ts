@@ -140,12 +140,22 @@ export const FORWARD = rawVerb(
 
 export const REPLICATE = rawVerb(
   'replicate',
-  'Merge a delta into this replica: [db, key, encoded record]. Reply: [] once the merged record is durable here (as a client write would be).',
+  'Merge a delta into this replica: [db, key, encoded delta (storage/delta.ts)]. Reply: [] once the merge is durable here (as a client write would be).',
 );
 
-export const DIGEST = rawVerb('digest', 'This replica\'s digest of a key\'s record: [db, key]. Reply: [sha1 of the canonical record].');
+export const DIGEST = rawVerb('digest', 'This replica\'s digest of a key: [db, key]. Reply: [16 bytes: MurmurHash3-128 of the metadata parts XOR the cells\' hashes (storage/meta.ts); all zero when it holds nothing].');
 
-export const READ_RECORD = rawVerb('read', 'This replica\'s whole record of a key: [db, key]. Reply: [encoded record], or [] when it has none.');
+export const READ_RECORD = rawVerb('read', 'This replica\'s whole state of a key, every cell included: [db, key]. Reply: [encoded delta], or [] when it holds nothing. For RENAME/COPY across replica sets.');
+
+export const KEY_SUMMARY = rawVerb(
+  'key.summary',
+  'Key sync (coordinator/key-sync.ts): [db, key]. Reply: [encoded delta: the metadata parts, and every cell when at most 256 are stored; large flag 1/0; for a large key the digests of its non-empty field buckets (u16 index, 16 bytes)...].',
+);
+
+export const KEY_CELLS = rawVerb(
+  'key.cells',
+  'Key sync: [db, key, \'digests\', u16 bucket indices] gives [field, 16-byte cell hash, ...] of the cells in those buckets; [db, key, \'cells\', field...] gives [encoded delta of those fields\' cells].',
+);
 
 export const KEYSPACE = rawVerb(
   'keyspace',
@@ -154,7 +164,7 @@ export const KEYSPACE = rawVerb(
 
 export const HINT = rawVerb(
   'hint',
-  'Keep a delta for a replica that is down (sloppy quorum): [owner id, db, key, encoded record]. Reply: [] once the hint is stored here; an error when the hint store is full. The hint is replayed to the owner (as REPLICATE) when it is back.',
+  'Keep a delta for a replica that is down (sloppy quorum): [owner id, db, key, encoded delta]. Reply: [] once the hint is stored here; an error when the hint store is full. The hint is replayed to the owner (as REPLICATE) when it is back.',
 );
 
 // Anti-entropy (antientropy/: the payloads and their bounds are in wire.ts).
@@ -184,6 +194,6 @@ export const AE_PUSH = defineVerb<RecordEntry[], number>({
 });
 
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

@@ -11,6 +11,10 @@ export const E = {
   overflow: 'ERR increment or decrement would overflow',
   decrementOverflow: 'ERR decrement would overflow',
   nanOrInf: 'ERR increment would produce NaN or Infinity',
+  /** HINCRBYFLOAT with an infinite increment. */
+  nanOrInfinityValue: 'ERR value is NaN or Infinity',
+  hashNotInteger: 'ERR hash value is not an integer',
+  hashNotFloat: 'ERR hash value is not a float',
   noSuchKey: 'ERR no such key',
   dbIndexOutOfRange: 'ERR DB index is out of range',
   /** getIntFromObjectOrReply: an integer outside the C int range. */

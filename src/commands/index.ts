@@ -6,6 +6,7 @@ import { connectionCommands } from './connection';
 import { serverCommands } from './server';
 import { stringCommands } from './strings';
 import { keyCommands } from './keys';
+import { hashCommands } from './hashes';
 import { commandCommands } from './command';
 import { ringCommands } from './ring';
 
@@ -14,6 +15,7 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...serverCommands,
   ...stringCommands,
   ...keyCommands,
+  ...hashCommands,
   ...commandCommands,
   ...ringCommands,
 ];

@@ -16,14 +16,18 @@
 import { cstr, errorWithBytes, lowerCstr, optIs } from './args';
 import { E } from './errors';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
-import { DB_COUNT, type DbView, type Keyspace } from '../storage/keyspace';
-import type { Rec } from '../storage/record';
+import { DB_COUNT, type DbView } from '../storage/keyspace';
+import type { StoredMeta } from '../storage/meta';
 import { stringMatch } from '../util/glob';
 import { INT64_MAX, INT64_MIN, parseInt64 } from '../util/numbers';
 
 const ONE_KEY = { first: 1, last: 1, step: 1 } as const;
 const ALL_KEYS = { first: 1, last: -1, step: 1 } as const;
 const TWO_KEYS = { first: 1, last: 2, step: 1 } as const;
+
+/** Multi-key commands split into the same command on each key, the integer replies added. */
+const SUM_SPLIT = { merge: 'sum', perKey: (argv: Buffer[], i: number) => [argv[0], argv[i]] } as const;
+const MOVE_SPLIT = { merge: 'move' } as const;
 
 // ---------------------------------------------------------------------------------------
 // Existence, deletion, type
@@ -43,16 +47,16 @@ function countExisting(ctx: CommandContext, argv: Buffer[]): void {
 }
 
 function type(ctx: CommandContext, argv: Buffer[]): void {
-  const rec = ctx.db.lookup(argv[1], ctx.nowMs);
-  ctx.reply.simple(rec === null || rec.meta === null ? 'none' : rec.meta.type);
+  const m = ctx.db.lookup(argv[1], ctx.nowMs);
+  ctx.reply.simple(m === null || m.type === null ? 'none' : m.type);
 }
 
 // ---------------------------------------------------------------------------------------
 // TTLs
 // ---------------------------------------------------------------------------------------
 
-function expireAtOf(rec: Rec): number {
-  return rec.meta === null ? 0 : rec.meta.expireAtMs;
+function expireAtOf(m: StoredMeta): number {
+  return m.expireAtMs;
 }
 
 const EXPIRE_NX = 1 << 0;
@@ -187,52 +191,11 @@ function renameGeneric(ctx: CommandContext, argv: Buffer[], nx: boolean): void {
     ctx.reply.integer(0);
     return;
   }
-  ctx.db.writeCopy(ctx.db, dst, rec, expireAtOf(rec), ctx.nowMs);
+  const copy = ctx.db.restampedCopy(src, rec, ctx.db.stamp(), expireAtOf(rec));
+  ctx.db.apply(dst, copy, ctx.nowMs);
   ctx.db.delete(src, ctx.nowMs);
   if (nx) ctx.reply.integer(1);
   else ctx.reply.ok();
-}
-
-interface KeyGroup {
-  db: number;
-  keys: Buffer[];
-}
-
-/**
- * Run `run` once every group's keys are cached, synchronously with the check (the cache
- * only evicts between event-loop turns). Keys loaded here stay pinned until the retry that
- * runs `run` is over.
- */
-function whenLoaded(ks: Keyspace, groups: KeyGroup[], run: () => void): void | Promise<void> {
-  const waits: Promise<void>[] = [];
-  const pinned: KeyGroup[] = [];
-  for (const g of groups) {
-    const p = ks.ensureLoaded(g.db, g.keys);
-    if (p !== null) {
-      waits.push(p);
-      pinned.push(g);
-    }
-  }
-  if (waits.length === 0) {
-    run();
-    return;
-  }
-  const unpin = (): void => {
-    for (const g of pinned) ks.unpin(g.db, g.keys);
-  };
-  return Promise.all(waits).then(
-    () => {
-      try {
-        return whenLoaded(ks, groups, run);
-      } finally {
-        unpin();
-      }
-    },
-    (err: unknown) => {
-      unpin();
-      throw err;
-    },
-  );
 }
 
 function copyInto(ctx: CommandContext, dst: DbView, key: Buffer, newKey: Buffer, replace: boolean): void {
@@ -245,12 +208,12 @@ function copyInto(ctx: CommandContext, dst: DbView, key: Buffer, newKey: Buffer,
     ctx.reply.integer(0);
     return;
   }
-  ctx.db.writeCopy(dst, newKey, rec, expireAtOf(rec), ctx.nowMs);
+  dst.apply(newKey, ctx.db.restampedCopy(key, rec, ctx.db.stamp(), expireAtOf(rec)), ctx.nowMs);
   ctx.reply.integer(1);
 }
 
 /** COPY source destination [DB destination-db] [REPLACE] (Redis copyCommand). */
-function copy(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+function copy(ctx: CommandContext, argv: Buffer[]): void {
   let replace = false;
   let dbIndex = ctx.db.index;
   for (let j = 3; j < argv.length; j++) {
@@ -288,16 +251,9 @@ function copy(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
     copyInto(ctx, ctx.db, key, newKey, replace);
     return;
   }
-  // The destination is in another database: dispatch loaded only the current one's keys.
-  const dst = ctx.client.dbView(dbIndex);
-  return whenLoaded(
-    ctx.db.ks,
-    [
-      { db: dbIndex, keys: [newKey] },
-      { db: ctx.db.index, keys: [key] },
-    ],
-    () => copyInto(ctx, dst, key, newKey, replace),
-  );
+  // The destination is in another database: the same command's view of it, so that its
+  // write is recorded (and replicated) like any other.
+  copyInto(ctx, ctx.db.view(dbIndex), key, newKey, replace);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -309,12 +265,12 @@ function isMatchAll(pattern: Buffer): boolean {
   return pattern.length === 1 && pattern[0] === 0x2a;
 }
 
-async function keys(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+function keys(ctx: CommandContext, argv: Buffer[]): void {
   const pattern = argv[1];
   const all = isMatchAll(pattern);
   const out: Buffer[] = [];
-  await ctx.db.forEachLive(0, ctx.nowMs, (key, rec) => {
-    if (rec.meta !== null && (all || stringMatch(pattern, key, false))) out.push(key);
+  ctx.db.forEachKey(0, ctx.nowMs, (key, m) => {
+    if (m !== null && (all || stringMatch(pattern, key, false))) out.push(key);
     return true;
   });
   ctx.reply.array(out.length);
@@ -354,7 +310,7 @@ function parseScanCursor(arg: Buffer): bigint | null {
   return negative && v !== 0n ? (1n << 64n) - v : v;
 }
 
-async function scan(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+function scan(ctx: CommandContext, argv: Buffer[]): void {
   const cursor = parseScanCursor(argv[1]);
   if (cursor === null) {
     ctx.reply.error(E.invalidCursor);
@@ -395,16 +351,16 @@ async function scan(ctx: CommandContext, argv: Buffer[]): Promise<void> {
   if (cursor <= BigInt(TOKEN_MAX)) {
     let examined = 0;
     let lastToken = -1;
-    const finished = await ctx.db.forEachLive(Number(cursor), ctx.nowMs, (key, rec, token) => {
+    const finished = ctx.db.forEachKey(Number(cursor), ctx.nowMs, (key, m, token) => {
       if (examined >= count && token !== lastToken) {
         next = token;
         return false;
       }
       examined++;
       lastToken = token;
-      if (rec.meta === null) return true; // another db's record, or a dead one
+      if (m === null) return true; // another db's key, or a dead one
       if (pattern !== null && !stringMatch(pattern, key, false)) return true;
-      if (typeName !== null && typeName !== rec.meta.type) return true;
+      if (typeName !== null && typeName !== m.type) return true;
       out.push(key);
       return true;
     });
@@ -420,7 +376,7 @@ async function scan(ctx: CommandContext, argv: Buffer[]): Promise<void> {
  * A random live key: start at a random token and take the first live key of this db from
  * there, wrapping around to the start of the ring.
  */
-async function randomkey(ctx: CommandContext): Promise<void> {
+function randomkey(ctx: CommandContext): void {
   const db = ctx.db;
   if (db.size() === 0) {
     ctx.reply.nil();
@@ -428,15 +384,15 @@ async function randomkey(ctx: CommandContext): Promise<void> {
   }
   const start = Math.min(Math.floor(ctx.server.random() * 2 ** 32), TOKEN_MAX);
   const found: { key: Buffer | null } = { key: null };
-  await db.forEachLive(start, ctx.nowMs, (key, rec) => {
-    if (rec.meta === null) return true;
+  db.forEachKey(start, ctx.nowMs, (key, m) => {
+    if (m === null) return true;
     found.key = key;
     return false;
   });
   if (found.key === null && start > 0) {
-    await db.forEachLive(0, ctx.nowMs, (key, rec, token) => {
+    db.forEachKey(0, ctx.nowMs, (key, m, token) => {
       if (token >= start) return false;
-      if (rec.meta === null) return true;
+      if (m === null) return true;
       found.key = key;
       return false;
     });
@@ -454,14 +410,16 @@ export const keyCommands = [
     name: 'del', arity: -2, flags: ['write'], keys: ALL_KEYS, group: 'generic', summary: 'Delete a key', since: '1.0.0',
     complexity: 'O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).',
     handler: del,
+    split: SUM_SPLIT,
   },
   {
     name: 'unlink', arity: -2, flags: ['write', 'fast'], keys: ALL_KEYS, group: 'generic', summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', since: '4.0.0',
     complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.',
     handler: del,
+    split: SUM_SPLIT,
   },
-  { name: 'exists', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: 'generic', summary: 'Determine if a key exists', since: '1.0.0', complexity: 'O(N) where N is the number of keys to check.', handler: countExisting },
-  { name: 'touch', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: 'generic', summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.', since: '3.2.1', complexity: 'O(N) where N is the number of keys that will be touched.', handler: countExisting },
+  { name: 'exists', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: 'generic', summary: 'Determine if a key exists', since: '1.0.0', complexity: 'O(N) where N is the number of keys to check.', handler: countExisting, split: SUM_SPLIT },
+  { name: 'touch', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: 'generic', summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.', since: '3.2.1', complexity: 'O(N) where N is the number of keys that will be touched.', handler: countExisting, split: SUM_SPLIT },
   { name: 'type', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Determine the type stored at key', since: '1.0.0', complexity: 'O(1)', handler: type },
   { name: 'expire', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'generic', summary: "Set a key's time to live in seconds", since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => expireGeneric(ctx, argv, 'expire', true, true) },
   { name: 'pexpire', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'generic', summary: "Set a key's time to live in milliseconds", since: '2.6.0', complexity: 'O(1)', handler: (ctx, argv) => expireGeneric(ctx, argv, 'pexpire', true, false) },
@@ -476,14 +434,16 @@ export const keyCommands = [
     name: 'keys', arity: 2, flags: ['readonly'], keys: NO_KEYS, group: 'generic', summary: 'Find all keys matching the given pattern', since: '1.0.0',
     complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.',
     handler: keys,
+    keyspaceWide: 'keys',
   },
   {
     name: 'scan', arity: -2, flags: ['readonly'], keys: NO_KEYS, group: 'generic', summary: 'Incrementally iterate the keys space', since: '2.8.0',
     complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.',
     handler: scan,
+    keyspaceWide: 'scan',
   },
-  { name: 'randomkey', arity: 1, flags: ['readonly'], keys: NO_KEYS, group: 'generic', summary: 'Return a random key from the keyspace', since: '1.0.0', complexity: 'O(1)', handler: randomkey },
-  { name: 'rename', arity: 3, flags: ['write'], keys: TWO_KEYS, group: 'generic', summary: 'Rename a key', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => renameGeneric(ctx, argv, false) },
-  { name: 'renamenx', arity: 3, flags: ['write', 'fast'], keys: TWO_KEYS, group: 'generic', summary: 'Rename a key, only if the new key does not exist', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => renameGeneric(ctx, argv, true) },
-  { name: 'copy', arity: -3, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: 'generic', summary: 'Copy a key', since: '6.2.0', complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.', handler: copy },
+  { name: 'randomkey', arity: 1, flags: ['readonly'], keys: NO_KEYS, group: 'generic', summary: 'Return a random key from the keyspace', since: '1.0.0', complexity: 'O(1)', handler: randomkey, keyspaceWide: 'randomkey' },
+  { name: 'rename', arity: 3, flags: ['write'], keys: TWO_KEYS, group: 'generic', summary: 'Rename a key', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => renameGeneric(ctx, argv, false), split: MOVE_SPLIT },
+  { name: 'renamenx', arity: 3, flags: ['write', 'fast'], keys: TWO_KEYS, group: 'generic', summary: 'Rename a key, only if the new key does not exist', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => renameGeneric(ctx, argv, true), split: MOVE_SPLIT },
+  { name: 'copy', arity: -3, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: 'generic', summary: 'Copy a key', since: '6.2.0', complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.', handler: copy, split: MOVE_SPLIT },
 ] satisfies CommandSpec[];

@@ -6,7 +6,7 @@ import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { ReplyWriter } from '../resp/writer';
 import { helpReply } from './args';
 import { E } from './errors';
-import { isEmptyRecord, liveType, recordDigest } from '../storage/record';
+import { CELL_FIELD } from '../storage/layout';
 import { levelName, parseConsistency } from '../coordinator/quorum';
 
 function owners(ctx: CommandContext, argv: Buffer[]): void {
@@ -15,41 +15,55 @@ function owners(ctx: CommandContext, argv: Buffer[]): void {
   for (const id of list) ctx.reply.bulkString(id);
 }
 
+/** Cells listed by RING LOCAL; a bigger collection shows only its counts. */
+const LOCAL_CELLS_MAX = 64;
+
 /** This node's own copy of a key, whatever its liveness: nil when it holds nothing. */
-function local(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+function local(ctx: CommandContext, argv: Buffer[]): void {
   const key = argv[2];
   const ks = ctx.db.ks;
-  return ks.withLoaded(ctx.db.index, [key], () => {
-    const rec = ks.storedRecord(ctx.db.index, key);
-    const r = ctx.reply;
-    if (rec === null || isEmptyRecord(rec)) {
-      r.nil();
-      return;
-    }
-    const type = liveType(rec, ctx.nowMs);
-    const at = rec.meta === null ? 0 : rec.meta.expireAtMs;
-    r.map(7);
-    r.bulkString('type');
-    r.bulkString(type ?? 'none');
-    r.bulkString('meta-stamp');
-    r.bulkString(rec.meta === null ? '' : `${rec.meta.t}.${rec.meta.n}`);
-    r.bulkString('deleted-at');
-    r.bulkString(rec.del === null ? '' : `${rec.del.t}.${rec.del.n}`);
-    r.bulkString('cells');
-    r.array(rec.cells === null ? 0 : rec.cells.size * 2);
-    if (rec.cells !== null) {
-      for (const [field, cell] of rec.cells) {
-        r.bulk(Buffer.from(field, 'latin1'));
-        r.bulkString(`${cell.t}.${cell.n}${cell.value === null ? ' deleted' : ''}`);
-      }
-    }
-    r.bulkString('expire-at-ms');
-    r.integer(at);
-    r.bulkString('ttl-ms');
-    r.integer(at === 0 ? -1 : Math.max(0, at - ctx.nowMs));
-    r.bulkString('digest');
-    r.bulkString(recordDigest(rec).toString('hex'));
-  });
+  const db = ctx.db.index;
+  const m = ks.meta(db, key);
+  const r = ctx.reply;
+  if (!m.stored || m.isEmpty()) {
+    r.nil();
+    return;
+  }
+  const live = m.live(ctx.nowMs);
+  const at = m.metaLive() ? m.expireAtMs : 0;
+  const stamp = (t: number, n: number): string => (t === 0 ? '' : `${t}.${n}`);
+  r.map(10);
+  r.bulkString('type');
+  r.bulkString(live && m.type !== null ? m.type : 'none');
+  r.bulkString('meta-stamp');
+  r.bulkString(stamp(m.metaT, m.metaN));
+  r.bulkString('deleted-at');
+  r.bulkString(stamp(m.delT, m.delN));
+  r.bulkString('value-stamp');
+  r.bulkString(stamp(m.valT, m.valN));
+  r.bulkString('live-cells');
+  r.integer(m.count);
+  r.bulkString('stored-cells');
+  r.integer(m.cells);
+  r.bulkString('cells');
+  const cells: [Buffer, string][] = [];
+  if (m.cells > 0 && m.cells <= LOCAL_CELLS_MAX) {
+    ks.scanCells(db, key, m, CELL_FIELD, (c) => {
+      cells.push([c.field, `${c.t}.${c.n}${c.value === null ? ' deleted' : ''}`]);
+      return true;
+    }, null, true);
+  }
+  r.array(cells.length * 2);
+  for (const [f, d] of cells) {
+    r.bulk(f);
+    r.bulkString(d);
+  }
+  r.bulkString('expire-at-ms');
+  r.integer(at);
+  r.bulkString('ttl-ms');
+  r.integer(at === 0 ? -1 : Math.max(0, at - ctx.nowMs));
+  r.bulkString('digest');
+  r.bulkString(Buffer.from(m.digest()).toString('hex'));
 }
 
 function consistency(ctx: CommandContext, argv: Buffer[]): void {

@@ -20,15 +20,15 @@ function flushArgsOk(ctx: CommandContext, argv: Buffer[]): boolean {
   return false;
 }
 
-async function flushdb(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+function flushdb(ctx: CommandContext, argv: Buffer[]): void {
   if (!flushArgsOk(ctx, argv)) return;
-  await ctx.db.flush();
+  ctx.db.flush();
   ctx.reply.ok();
 }
 
-async function flushall(ctx: CommandContext, argv: Buffer[]): Promise<void> {
+function flushall(ctx: CommandContext, argv: Buffer[]): void {
   if (!flushArgsOk(ctx, argv)) return;
-  await ctx.server.keyspace.flushAll();
+  ctx.server.keyspace.flush(null);
   ctx.reply.ok();
 }
 
@@ -118,10 +118,10 @@ const configSubcommands: CommandSpec[] = [
 export const serverCommands: readonly CommandSpec[] = [
   { name: 'info', arity: -1, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'server', summary: 'Returns information and statistics about the server.', since: '1.0.0', complexity: 'O(1)', handler: info },
   { name: 'config', arity: -2, flags: [], keys: NO_KEYS, group: 'server', summary: 'A container for server configuration commands.', since: '2.0.0', subcommands: configSubcommands },
-  { name: 'dbsize', arity: 1, flags: ['readonly', 'fast'], keys: NO_KEYS, group: 'server', summary: 'Returns the number of keys in the database.', since: '1.0.0', complexity: 'O(1)', handler: (ctx) => ctx.reply.integer(ctx.db.size()) },
+  { name: 'dbsize', arity: 1, flags: ['readonly', 'fast'], keys: NO_KEYS, group: 'server', summary: 'Returns the number of keys in the database.', since: '1.0.0', complexity: 'O(1)', handler: (ctx) => ctx.reply.integer(ctx.db.size()), keyspaceWide: 'dbsize' },
   { name: 'time', arity: 1, flags: ['loading', 'stale', 'fast'], keys: NO_KEYS, group: 'server', summary: 'Returns the server time.', since: '2.6.0', complexity: 'O(1)', handler: time },
-  { name: 'flushdb', arity: -1, flags: ['write'], keys: NO_KEYS, group: 'server', summary: 'Remove all keys from the current database.', since: '1.0.0', complexity: 'O(N) where N is the number of keys in the selected database', handler: flushdb },
-  { name: 'flushall', arity: -1, flags: ['write'], keys: NO_KEYS, group: 'server', summary: 'Removes all keys from all databases.', since: '1.0.0', complexity: 'O(N) where N is the total number of keys in all databases', handler: flushall },
+  { name: 'flushdb', arity: -1, flags: ['write'], keys: NO_KEYS, group: 'server', summary: 'Remove all keys from the current database.', since: '1.0.0', complexity: 'O(N) where N is the number of keys in the selected database', handler: flushdb, keyspaceWide: 'flush' },
+  { name: 'flushall', arity: -1, flags: ['write'], keys: NO_KEYS, group: 'server', summary: 'Removes all keys from all databases.', since: '1.0.0', complexity: 'O(N) where N is the total number of keys in all databases', handler: flushall, keyspaceWide: 'flush' },
   { name: 'shutdown', arity: -1, flags: ['admin', 'noscript', 'loading', 'stale', 'allow_busy'], keys: NO_KEYS, group: 'server', summary: 'Synchronously saves the database(s) to disk and shuts down the Redis server.', since: '1.0.0', complexity: 'O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)', handler: shutdown },
   { name: 'lastsave', arity: 1, flags: ['loading', 'stale', 'fast'], keys: NO_KEYS, group: 'server', summary: 'Returns the Unix timestamp of the last successful save to disk.', since: '1.0.0', complexity: 'O(1)', handler: (ctx) => ctx.reply.integer(Math.floor(ctx.nowMs / 1000)) },
 ];

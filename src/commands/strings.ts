@@ -18,8 +18,7 @@
 import { optIs } from './args';
 import { E } from './errors';
 import type { CommandContext, CommandSpec } from './types';
-import type { Rec } from '../storage/record';
-import { stringValue } from '../storage/record';
+import type { StoredMeta } from '../storage/meta';
 import {
   addInt64,
   formatInt64,
@@ -30,6 +29,19 @@ import {
   parseInt64,
 } from '../util/numbers';
 
+/** SET is blind (SetSpec.blind) unless an option makes it depend on the current value. */
+function setIsBlind(argv: Buffer[]): boolean {
+  for (let i = 3; i < argv.length; i++) {
+    const o = argv[i];
+    if (optIs(o, 'nx') || optIs(o, 'xx') || optIs(o, 'get') || optIs(o, 'keepttl')) return false;
+  }
+  return true;
+}
+
+const always = (): boolean => true;
+const GET = Buffer.from('GET');
+const SET = Buffer.from('SET');
+
 const ONE_KEY = { first: 1, last: 1, step: 1 } as const;
 const ALL_KEYS = { first: 1, last: -1, step: 1 } as const;
 const PAIRS = { first: 1, last: -1, step: 2 } as const;
@@ -38,14 +50,14 @@ const PAIRS = { first: 1, last: -1, step: 2 } as const;
 // Shared pieces
 // ---------------------------------------------------------------------------------------
 
-/** The live string value of a record, or undefined after replying WRONGTYPE. */
-function stringOrWrongType(ctx: CommandContext, rec: Rec): Buffer | undefined {
-  if (rec.meta === null || rec.meta.type !== 'string') {
+/** The live string value of a key, or undefined after replying WRONGTYPE. */
+function stringOrWrongType(ctx: CommandContext, m: StoredMeta): Buffer | undefined {
+  if (m.type !== 'string') {
     ctx.reply.error(E.wrongType);
     return undefined;
   }
-  const v = stringValue(rec);
-  if (v === null) throw new Error('live string record without a value cell');
+  const v = m.value;
+  if (v === null) throw new Error('live string key without a value');
   return v;
 }
 
@@ -192,8 +204,8 @@ function setGeneric(
     if (!withGet) ctx.reply.nil();
     return;
   }
-  if ((flags & OBJ_KEEPTTL) && rec !== null && rec.meta !== null) {
-    expireAtMs = rec.meta.expireAtMs;
+  if ((flags & OBJ_KEEPTTL) && rec !== null) {
+    expireAtMs = rec.expireAtMs;
   }
   if (expire !== null && expireAtMs <= ctx.nowMs) {
     // Already expired (EXAT/PXAT in the past): the key does not exist afterwards.
@@ -224,8 +236,8 @@ function incrDecr(ctx: CommandContext, key: Buffer, incr: Int64): void {
     return;
   }
   const text = Buffer.from(formatInt64(sum), 'latin1');
-  if (rec !== null) ctx.db.updateString(key, text, ctx.nowMs, true);
-  else ctx.db.setString(key, text, 0, ctx.nowMs, true);
+  if (rec !== null) ctx.db.updateString(key, text, ctx.nowMs);
+  else ctx.db.setString(key, text, 0, ctx.nowMs);
   ctx.reply.integer(sum);
 }
 
@@ -298,7 +310,7 @@ function getex(ctx: CommandContext, argv: Buffer[]): void {
     ctx.db.delete(key, ctx.nowMs);
   } else if (parsed.expire !== null) {
     ctx.db.setExpire(key, rec, expireAtMs, ctx.nowMs);
-  } else if ((flags & OBJ_PERSIST) !== 0 && rec.meta !== null && rec.meta.expireAtMs !== 0) {
+  } else if ((flags & OBJ_PERSIST) !== 0 && rec.expireAtMs !== 0) {
     ctx.db.setExpire(key, rec, 0, ctx.nowMs);
   }
 }
@@ -307,7 +319,7 @@ function mget(ctx: CommandContext, argv: Buffer[]): void {
   ctx.reply.array(argv.length - 1);
   for (let j = 1; j < argv.length; j++) {
     const rec = ctx.db.lookup(argv[j], ctx.nowMs);
-    const v = rec === null || rec.meta === null || rec.meta.type !== 'string' ? null : stringValue(rec);
+    const v = rec === null || rec.type !== 'string' ? null : rec.value;
     if (v === null) ctx.reply.nil();
     else ctx.reply.bulk(v);
   }
@@ -343,7 +355,7 @@ function append(ctx: CommandContext, argv: Buffer[]): void {
   if (old === undefined) return;
   const total = old.length + argv[2].length;
   if (!checkStringLength(ctx, total)) return;
-  ctx.db.updateString(key, Buffer.concat([old, argv[2]], total), ctx.nowMs, true);
+  ctx.db.updateString(key, Buffer.concat([old, argv[2]], total), ctx.nowMs);
   ctx.reply.integer(total);
 }
 
@@ -417,7 +429,7 @@ function setrange(ctx: CommandContext, argv: Buffer[]): void {
     if (!checkStringLength(ctx, offset + value.length)) return;
     const buf = Buffer.alloc(offset + value.length);
     value.copy(buf, offset);
-    ctx.db.setString(key, buf, 0, ctx.nowMs, true);
+    ctx.db.setString(key, buf, 0, ctx.nowMs);
     ctx.reply.integer(buf.length);
     return;
   }
@@ -431,7 +443,7 @@ function setrange(ctx: CommandContext, argv: Buffer[]): void {
   const buf = Buffer.alloc(Math.max(old.length, offset + value.length));
   old.copy(buf, 0);
   value.copy(buf, offset);
-  ctx.db.updateString(key, buf, ctx.nowMs, true);
+  ctx.db.updateString(key, buf, ctx.nowMs);
   ctx.reply.integer(buf.length);
 }
 
@@ -481,8 +493,8 @@ function incrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const text = Buffer.from(r.text, 'latin1');
-  if (rec !== null) ctx.db.updateString(key, text, ctx.nowMs, true);
-  else ctx.db.setString(key, text, 0, ctx.nowMs, true);
+  if (rec !== null) ctx.db.updateString(key, text, ctx.nowMs);
+  else ctx.db.setString(key, text, 0, ctx.nowMs);
   ctx.reply.bulk(text);
 }
 
@@ -495,16 +507,16 @@ const RANGE_COMPLEXITY =
 
 export const stringCommands = [
   { name: 'get', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Get the value of a key', since: '1.0.0', complexity: 'O(1)', handler: get },
-  { name: 'set', arity: -3, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the string value of a key', since: '1.0.0', complexity: 'O(1)', handler: set },
+  { name: 'set', arity: -3, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the string value of a key', since: '1.0.0', complexity: 'O(1)', handler: set, blind: setIsBlind },
   { name: 'setnx', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Set the value of a key, only if the key does not exist', since: '1.0.0', complexity: 'O(1)', handler: setnx },
-  { name: 'setex', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the value and expiration of a key', since: '2.0.0', complexity: 'O(1)', handler: setex },
-  { name: 'psetex', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the value and expiration in milliseconds of a key', since: '2.6.0', complexity: 'O(1)', handler: psetex },
+  { name: 'setex', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the value and expiration of a key', since: '2.0.0', complexity: 'O(1)', handler: setex, blind: always },
+  { name: 'psetex', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the value and expiration in milliseconds of a key', since: '2.6.0', complexity: 'O(1)', handler: psetex, blind: always },
   { name: 'getset', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Set the string value of a key and return its old value', since: '1.0.0', complexity: 'O(1)', handler: getset },
   { name: 'getdel', arity: 2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Get the value of a key and delete the key', since: '6.2.0', complexity: 'O(1)', handler: getdel },
   { name: 'getex', arity: -2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Get the value of a key and optionally set its expiration', since: '6.2.0', complexity: 'O(1)', handler: getex },
-  { name: 'mget', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: 'string', summary: 'Get the values of all the given keys', since: '1.0.0', complexity: 'O(N) where N is the number of keys to retrieve.', handler: mget },
-  { name: 'mset', arity: -3, flags: ['write', 'denyoom'], keys: PAIRS, group: 'string', summary: 'Set multiple keys to multiple values', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', handler: (ctx, argv) => msetGeneric(ctx, argv, false) },
-  { name: 'msetnx', arity: -3, flags: ['write', 'denyoom'], keys: PAIRS, group: 'string', summary: 'Set multiple keys to multiple values, only if none of the keys exist', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', handler: (ctx, argv) => msetGeneric(ctx, argv, true) },
+  { name: 'mget', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: 'string', summary: 'Get the values of all the given keys', since: '1.0.0', complexity: 'O(N) where N is the number of keys to retrieve.', handler: mget, split: { merge: 'values', perKey: (argv, i) => [GET, argv[i]] } },
+  { name: 'mset', arity: -3, flags: ['write', 'denyoom'], keys: PAIRS, group: 'string', summary: 'Set multiple keys to multiple values', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', handler: (ctx, argv) => msetGeneric(ctx, argv, false), split: { merge: 'set', perKey: (argv, i) => [SET, argv[i], argv[i + 1]] } },
+  { name: 'msetnx', arity: -3, flags: ['write', 'denyoom'], keys: PAIRS, group: 'string', summary: 'Set multiple keys to multiple values, only if none of the keys exist', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.', handler: (ctx, argv) => msetGeneric(ctx, argv, true), split: { merge: 'setnx', perKey: (argv, i) => [SET, argv[i], argv[i + 1]] } },
   {
     name: 'append', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Append a value to a key', since: '2.0.0',
     complexity: 'O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.',

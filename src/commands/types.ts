@@ -25,7 +25,8 @@ export type CommandFlag =
   | 'no_auth'
   | 'may_replicate'
   | 'no_mandatory_keys'
-  | 'allow_busy';
+  | 'allow_busy'
+  | 'no_multi';
 
 export interface CommandContext {
   readonly reply: ReplyWriter;
@@ -53,6 +54,30 @@ export interface KeySpec {
 
 export const NO_KEYS: KeySpec = { first: 0, last: 0, step: 0 };
 
+/**
+ * How the coordinator runs a command over the whole cluster (keyspace-wide commands): every
+ * live node answers for the keys whose first live replica it is, and the answers merge.
+ */
+export type KeyspaceWide = 'dbsize' | 'keys' | 'scan' | 'randomkey' | 'flush';
+
+/**
+ * How a multi-key command whose keys live on different replica sets is split into
+ * single-key commands, and how their replies merge (when all its keys share one replica
+ * set, it runs whole at their primary instead):
+ * - 'sum':    `perKey` for each key; integer replies added (DEL, EXISTS, TOUCH, UNLINK);
+ * - 'values': `perKey` for each key; replies in key order, a WRONGTYPE read as nil (MGET);
+ * - 'set':    `perKey` for each key/value pair (the last value of a key named twice wins);
+ *             +OK once all are done (MSET);
+ * - 'setnx':  no key may exist (EXISTS of each), then as 'set'; :1 or :0 (MSETNX);
+ * - 'move':   the source read at R, written restamped to the destination at W, then (unless
+ *             COPY) deleted (RENAME, RENAMENX, COPY).
+ */
+export interface SplitSpec {
+  merge: 'sum' | 'values' | 'set' | 'setnx' | 'move';
+  /** The single-key command for the key at argv index `i` (its value follows it for 'set'). */
+  perKey?: (argv: Buffer[], i: number) => Buffer[];
+}
+
 export interface CommandSpec {
   /** Lower-case name: 'get', or for a subcommand its own name ('setname'). */
   readonly name: string;
@@ -68,6 +93,21 @@ export interface CommandSpec {
   readonly handler?: Handler;
   /** Container commands (CLIENT, CONFIG, COMMAND, RING) list their subcommands. */
   readonly subcommands?: readonly CommandSpec[];
+  /**
+   * For commands whose keys are not at fixed positions (movable keys: ZUNIONSTORE, LMPOP,
+   * EVAL...): the argv indices of the keys. Overrides `keys`.
+   */
+  readonly getKeys?: (argv: Buffer[]) => number[];
+  /**
+   * A write whose effect and reply do not depend on the key's current value (plain SET,
+   * SETEX): in a cluster it runs at the primary without first reconciling with the other
+   * replicas, and a client's pipelined blind writes to one key may be in flight together.
+   */
+  readonly blind?: (argv: Buffer[]) => boolean;
+  /** Keyspace-wide commands: how the coordinator spreads them over the nodes. */
+  readonly keyspaceWide?: KeyspaceWide;
+  /** Multi-key commands: how to split them when their keys have different replicas. */
+  readonly split?: SplitSpec;
 }
 
 /** A command as the table holds it: the spec plus its resolved full name. */
@@ -81,7 +121,18 @@ export interface CommandEntry {
   readonly noAuth: boolean;
 }
 
+/** Whether an invocation is a blind write (see CommandSpec.blind). */
+export function isBlind(entry: CommandEntry, argv: Buffer[]): boolean {
+  const b = entry.spec.blind;
+  return b !== undefined && b(argv);
+}
+
 /** Positions of the key arguments of one invocation, per the spec (Redis getKeysFromCommand). */
+export function keyPositionsOf(spec: CommandSpec, argv: Buffer[]): number[] {
+  if (spec.getKeys !== undefined) return spec.getKeys(argv);
+  return keyPositions(spec.keys, argv.length);
+}
+
 export function keyPositions(keys: KeySpec, argc: number): number[] {
   if (keys.first === 0) return [];
   const last = keys.last < 0 ? argc + keys.last : keys.last;

@@ -29,7 +29,7 @@ export interface Settings {
   engine: 'rocksdb' | 'memory';
   nodeId: string;
   appendfsync: 'always' | 'everysec' | 'no';
-  cacheSize: number;
+  recordCache: number;
   maxclients: number;
   protoMaxBulkLen: number;
   clientQueryBufferLimit: number;
@@ -97,7 +97,7 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'engine', key: 'engine', kind: { t: 'enum', values: ['rocksdb', 'memory'] }, mutable: false, doc: 'Storage engine: rocksdb (on disk) or memory (nothing persisted).' },
   { name: 'node-id', key: 'nodeId', kind: { t: 'string' }, mutable: false, doc: 'This node\'s id; empty means generate one on first start and keep it in dir.' },
   { name: 'appendfsync', key: 'appendfsync', kind: { t: 'enum', values: ['everysec', 'always', 'no'] }, mutable: true, doc: 'always: acknowledge a write after its batch is fsynced; everysec: fsync at most a second behind; no: leave it to the OS.' },
-  { name: 'cache-size', key: 'cacheSize', kind: { t: 'size', min: 0, max: 2 ** 50 }, mutable: true, doc: 'Memory for the record cache in front of the engine.' },
+  { name: 'record-cache', key: 'recordCache', kind: { t: 'size', min: 0, max: 2 ** 50 }, mutable: true, doc: 'Memory for the cache of decoded keys and fields in front of the engine (cache-size is an old name for it).' },
   { name: 'maxclients', key: 'maxclients', kind: { t: 'int', min: 1, max: 1_000_000 }, mutable: true, doc: 'Maximum number of connected clients.' },
   { name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', kind: { t: 'size', min: 1 * MB, max: 2 ** 50 }, mutable: true, doc: 'Largest bulk string a client may send (and largest string value).' },
   { name: 'client-query-buffer-limit', key: 'clientQueryBufferLimit', kind: { t: 'size', min: 1 * MB, max: 2 ** 50 }, mutable: true, doc: 'A client whose unprocessed input exceeds this is disconnected.' },
@@ -142,7 +142,7 @@ export function defaultSettings(): Settings {
     engine: 'rocksdb',
     nodeId: '',
     appendfsync: 'everysec',
-    cacheSize: 256 * MB,
+    recordCache: 256 * MB,
     maxclients: 10000,
     protoMaxBulkLen: 512 * MB,
     clientQueryBufferLimit: 1 * GB,
@@ -168,7 +168,13 @@ export function defaultSettings(): Settings {
   };
 }
 
-export const DIRECTIVE_BY_NAME: ReadonlyMap<string, Directive> = new Map(DIRECTIVES.map((d) => [d.name, d]));
+/** Old names still accepted (in files, on the command line and by CONFIG SET). */
+const ALIASES: readonly [string, string][] = [['cache-size', 'record-cache']];
+
+export const DIRECTIVE_BY_NAME: ReadonlyMap<string, Directive> = new Map([
+  ...DIRECTIVES.map((d): [string, Directive] => [d.name, d]),
+  ...ALIASES.map(([alias, name]): [string, Directive] => [alias, DIRECTIVES.find((d) => d.name === name)!]),
+]);
 
 const SIZE_UNITS: Record<string, number> = { b: 1, k: 1000, kb: KB, m: 1000 * 1000, mb: MB, g: 1000 * 1000 * 1000, gb: GB, t: 1e12, tb: 1024 * GB };
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -17,17 +17,19 @@
  *   for its share of the keys (the keys whose first live replica it is) and merge.
  */
 import type { CommandTable } from '../commands/table';
-import type { CommandContext, CommandEntry } from '../commands/types';
+import { isBlind, keyPositionsOf, type CommandContext, type CommandEntry, type KeyspaceWide } from '../commands/types';
 import { commandKeys, execute, resolve } from '../server/dispatch';
 import type { Settings } from '../config/settings';
-import type { Keyspace, DbView } from '../storage/keyspace';
+import type { Keyspace, DbView, DeltaRecorder } from '../storage/keyspace';
 import { DbView as DbViewClass } from '../storage/keyspace';
-import { decodeRecord, encodeRecord, liveType, maxStamp, mergeRecords, recordDigest, restampedCopy, type Rec } from '../storage/record';
+import { decodeDelta, encodeDelta, liveTypeOf, maxStampOf, mergeDeltas, restampState, type Delta } from '../storage/delta';
+import { keyState } from '../storage/key-state';
 import { E } from '../commands/errors';
 import { DB_COUNT } from '../storage/keyspace';
 import type { MembershipService } from '../membership/service';
 import type { BusTransport, PeerAddress } from '../bus/transport';
-import { DIGEST, FORWARD, HINT, KEYSPACE, READ_RECORD, REPLICATE } from '../bus/verbs';
+import { DIGEST, FORWARD, HINT, KEY_CELLS, KEY_SUMMARY, KEYSPACE, READ_RECORD, REPLICATE } from '../bus/verbs';
+import { serveCells, serveSummary, syncKey, type KeySyncDeps } from './key-sync';
 import { ReplyWriter } from '../resp/writer';
 import { BusAuthError, BusUnreachableError } from '../bus/errors';
 import type { Logger } from '../runtime/log';
@@ -35,7 +37,7 @@ import type { Clock } from '../runtime/clock';
 import type { ClientState } from '../server/client-state';
 import type { ServerApi } from '../server/server-api';
 import {
-  chooseReplicas, isBlindWrite, levelFromWire, levelToWire, noQuorum, planWrite, requirement, satisfied,
+  chooseReplicas, levelFromWire, levelToWire, noQuorum, planWrite, requirement, satisfied,
   type Level, type Levels, type Requirement, type WritePlan, type WriteTarget,
 } from './quorum';
 import type { Handoff } from '../handoff/handoff';
@@ -62,9 +64,6 @@ interface Payload {
   bytes: Buffer;
 }
 
-const KEYSPACE_WIDE = new Set(['dbsize', 'keys', 'scan', 'randomkey', 'flushdb', 'flushall']);
-/** Multi-key commands answered by running one single-key command per key. */
-const SPLIT_SUM = new Set(['del', 'unlink', 'exists', 'touch']);
 
 export class Coordinator {
   readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0 };
@@ -77,6 +76,14 @@ export class Coordinator {
     READ_RECORD.handle(deps.bus, (_from, args) => this.onRead(args));
     KEYSPACE.handle(deps.bus, (_from, args) => this.onKeyspace(args));
     HINT.handle(deps.bus, (_from, args) => this.onHint(args));
+    KEY_SUMMARY.handle(deps.bus, (_from, args) => this.withKey(args, 2, (db, key) => serveSummary(deps.keyspace, db, key)));
+    KEY_CELLS.handle(deps.bus, (_from, args) => this.withKey(args, 3, (db, key) => serveCells(deps.keyspace, db, key, args[2], args.slice(3))));
+  }
+
+  /** Parse [db, key, ...] (at least `min` args) and run `fn`. */
+  private withKey(args: Buffer[], min: number, fn: (db: number, key: Buffer) => Buffer[]): Buffer[] {
+    if (args.length < min) throw new Error('too few arguments');
+    return fn(parseDb(args[0]), args[1]);
   }
 
   // ------------------------------------------------------------------ levels
@@ -93,8 +100,8 @@ export class Coordinator {
 
   /** Run a resolved client command somewhere in the cluster; replaces dispatch.execute. */
   execute(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
-    const name = entry.fullName;
-    if (KEYSPACE_WIDE.has(name)) return this.keyspaceWide(name, ctx, argv);
+    const wide = entry.spec.keyspaceWide;
+    if (wide !== undefined) return this.keyspaceWide(wide, entry.fullName, ctx, argv);
     const keys = commandKeys(entry, argv);
     if (keys === null) return execute(entry, ctx, argv);
     const levels = this.levels(ctx.client);
@@ -264,7 +271,7 @@ export class Coordinator {
         return;
       }
     }
-    const deltas = await this.runHandler(entry, ctx, argv, key);
+    const deltas = await this.runHandler(entry, ctx, argv);
     this.stats.served++;
     // A read that changed something here (lazy expiry of a standalone-style record) stays
     // local: the other replicas expire the key themselves.
@@ -287,7 +294,7 @@ export class Coordinator {
     // replica up) has no one to ask and computes from its own copy. With sloppy quorum
     // (availability first), too few home replicas to ask is not an error: the write
     // computes from what could be merged.
-    if (mine !== undefined && mine.hintFor === null && !isBlindWrite(entry.fullName, argv)) {
+    if (mine !== undefined && mine.hintFor === null && !isBlind(entry, argv)) {
       const readReq = this.requirementOf(readLevel, owners);
       const homeLive = this.selfFirst(plan.targets.filter((t) => t.hintFor === null).map((t) => t.id));
       const readers = typeof readReq === 'string' ? null : chooseReplicas(readReq, homeLive, this.dcOf);
@@ -301,10 +308,10 @@ export class Coordinator {
       }
     }
     const mark = ctx.reply.length;
-    const deltas = await this.runHandler(entry, ctx, argv, key);
+    const deltas = await this.runHandler(entry, ctx, argv);
     this.stats.served++;
     if (deltas.length === 0) return;
-    const payloads = deltas.map((d) => ({ db: d.db, key: d.key, bytes: encodeRecord(d.delta) }));
+    const payloads = deltas.map((d) => ({ db: d.db, key: d.key, bytes: encodeDelta(d.delta) }));
     const durable = ks.afterAcked();
     // This node counts once its copy is durable and, as a fallback, once its hint is stored.
     const selfHint = mine !== undefined && mine.hintFor !== null ? this.hintAll(mine.hintFor, payloads) : null;
@@ -322,27 +329,19 @@ export class Coordinator {
     }
   }
 
-  /** Run the command's handler here, capturing the deltas it applied. */
-  private async runHandler(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer): Promise<{ db: number; key: Buffer; delta: Rec }[]> {
-    const ks = this.deps.keyspace;
-    const db = ctx.db.index;
-    const keys = commandKeys(entry, argv) ?? [key];
-    const loading = ks.ensureLoaded(db, keys);
-    if (loading !== null) await loading;
+  /**
+   * Run the command's handler here with a write context of its own (a db view carrying a
+   * recorder), and return the deltas it applied. The deltas are encoded by the caller before
+   * it yields: their buffers may be views of the client's request.
+   */
+  private async runHandler(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): Promise<{ db: number; key: Buffer; delta: Delta }[]> {
     const handler = entry.spec.handler;
     if (handler === undefined) throw new Error(`container command ${entry.fullName} reached the coordinator`);
-    ks.deltaSink = [];
-    let deltas: { db: number; key: Buffer; delta: Rec }[];
-    let pending: void | Promise<void>;
-    try {
-      pending = handler(ctx, argv);
-    } finally {
-      deltas = ks.deltaSink;
-      ks.deltaSink = null;
-      if (loading !== null) ks.unpin(db, keys);
-    }
+    const recorder: DeltaRecorder = { deltas: [] };
+    const view = new DbViewClass(this.deps.keyspace, ctx.db.index, null, recorder);
+    const pending = handler({ reply: ctx.reply, db: view, client: ctx.client, server: ctx.server, nowMs: ctx.nowMs }, argv);
     if (pending !== undefined) await pending;
-    return deltas;
+    return recorder.deltas;
   }
 
   /** Keep a hint of every payload for `owner` here; true when all were stored. */
@@ -407,38 +406,30 @@ export class Coordinator {
    * Compare this node's record with `needed` other replicas (digests first); merge and
    * repair on a mismatch. Returns how many of the others answered.
    */
-  private async reconcile(db: number, key: Buffer, others: string[], needed: number, nowMs: number): Promise<number> {
+  private async reconcile(db: number, key: Buffer, others: string[], needed: number, _nowMs: number): Promise<number> {
     const ks = this.deps.keyspace;
-    return ks.withLoaded(db, [key], async () => {
-      const dbA = dbArg(db);
-      const asked = others.slice(0, Math.max(needed, 0));
-      const results = await Promise.allSettled(asked.map((id) => DIGEST.call(this.deps.bus, this.peer(id), [dbA, key], this.timeout())));
-      const answered: { id: string; digest: Buffer }[] = [];
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled') answered.push({ id: asked[i], digest: r.value[0] });
-      });
-      const mine = recordDigest(ks.storedRecord(db, key));
-      const stale = answered.filter((a) => !a.digest.equals(mine));
-      if (stale.length === 0) return answered.length;
-      const recs = await Promise.allSettled(stale.map((a) => READ_RECORD.call(this.deps.bus, this.peer(a.id), [dbA, key], this.timeout())));
-      let merged: Rec = ks.storedRecord(db, key) ?? { del: null, meta: null, cells: null };
-      // A replica whose digest differs but whose record could not be fetched has not
-      // answered: its (possibly newer) version is not in the merge.
-      let fetchFailed = 0;
-      for (const r of recs) {
-        if (r.status === 'fulfilled' && r.value.length === 1) merged = mergeRecords(merged, decodeRecord(r.value[0]));
-        else if (r.status === 'rejected') fetchFailed++;
-      }
-      this.deps.keyspace.hlc.observe(maxStamp(merged));
-      ks.apply(db, key, merged, nowMs);
-      this.stats.readRepairs++;
-      const mergedDigest = recordDigest(ks.storedRecord(db, key));
-      const payload = [dbA, key, encodeRecord(merged)];
-      for (const a of answered) {
-        if (!a.digest.equals(mergedDigest)) REPLICATE.call(this.deps.bus, this.peer(a.id), payload, this.timeout()).catch(() => undefined);
-      }
-      return answered.length - fetchFailed;
+    const dbA = dbArg(db);
+    const asked = others.slice(0, Math.max(needed, 0));
+    const results = await Promise.allSettled(asked.map((id) => DIGEST.call(this.deps.bus, this.peer(id), [dbA, key], this.timeout())));
+    const mine = ks.digest(db, key);
+    const stale: string[] = [];
+    let answered = 0;
+    results.forEach((r, i) => {
+      if (r.status !== 'fulfilled') return;
+      if (r.value.length === 1 && r.value[0].equals(mine)) answered++;
+      else stale.push(asked[i]);
     });
+    if (stale.length === 0) return answered;
+    // A replica whose digest differs has answered once its state is merged here (key sync);
+    // one whose state could not be read has not: its (possibly newer) version is not here.
+    this.stats.readRepairs++;
+    const synced = await Promise.allSettled(stale.map((id) => syncKey(this.keySyncDeps, this.peer(id), db, key)));
+    for (const r of synced) if (r.status === 'fulfilled') answered++;
+    return answered;
+  }
+
+  private get keySyncDeps(): KeySyncDeps {
+    return { keyspace: this.deps.keyspace, bus: this.deps.bus, nowMs: () => this.deps.clock.nowMs(), timeoutMs: () => this.deps.settings.requestTimeout };
   }
 
   // ------------------------------------------------------------------ several keys
@@ -457,65 +448,68 @@ export class Coordinator {
     return sub.reply.take();
   }
 
+  /**
+   * A command naming several keys. When they share one replica set it runs whole at their
+   * primary; otherwise its spec says how to split it into single-key commands and merge
+   * their replies (CommandSpec.split).
+   */
   private async multi(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], keys: Buffer[], levels: Levels): Promise<void> {
     const name = entry.fullName;
-    // Every key on the same replicas: the command runs whole at their primary.
-    const first = this.owners(keys[0]).join(',');
-    if (keys.every((k) => this.owners(k).join(',') === first)) return this.single(entry, ctx, argv, keys[0], levels, false);
-    const cmd = (s: string, ...rest: Buffer[]): Buffer[] => [Buffer.from(s), ...rest];
-    if (name === 'mget') {
-      const replies = await Promise.all(keys.map((k) => this.one(ctx, cmd('GET', k), levels)));
-      // MGET reads a key of another type as nil (GET would say WRONGTYPE); any other error
-      // (NOQUORUM) fails the whole command rather than pass for a missing key.
-      const failed = replies.find((r) => r[0] === 0x2d && !r.subarray(0, 10).equals(WRONGTYPE_PREFIX));
-      if (failed !== undefined) return void ctx.reply.raw(failed);
-      ctx.reply.array(replies.length);
-      for (const r of replies) ctx.reply.raw(r[0] === 0x2d ? nilFor(ctx) : r);
+    const first = this.owners(keys[0]);
+    if (keys.every((k) => sameOwners(this.owners(k), first))) return this.single(entry, ctx, argv, keys[0], levels, false);
+    const split = entry.spec.split;
+    if (split === undefined) {
+      ctx.reply.error(`ERR ${name.toUpperCase()} of keys held by different replicas is not supported`);
       return;
     }
-    if (SPLIT_SUM.has(name)) {
-      const replies = await Promise.all(keys.map((k) => this.one(ctx, cmd(name, k), levels)));
-      let sum = 0;
-      for (const r of replies) {
-        const v = parseIntegerReply(r);
-        if (v === null) {
-          ctx.reply.raw(r);
-          return;
+    const positions = keyPositionsOf(entry.spec, argv);
+    const perKey = split.perKey;
+    switch (split.merge) {
+      case 'values': {
+        const replies = await Promise.all(positions.map((i) => this.one(ctx, perKey!(argv, i), levels)));
+        // A key of another type reads as nil (GET would say WRONGTYPE); any other error
+        // (NOQUORUM) fails the whole command rather than pass for a missing key.
+        const failed = replies.find((r) => r[0] === 0x2d && !r.subarray(0, 10).equals(WRONGTYPE_PREFIX));
+        if (failed !== undefined) return void ctx.reply.raw(failed);
+        ctx.reply.array(replies.length);
+        for (const r of replies) ctx.reply.raw(r[0] === 0x2d ? nilFor(ctx) : r);
+        return;
+      }
+      case 'sum': {
+        const replies = await Promise.all(positions.map((i) => this.one(ctx, perKey!(argv, i), levels)));
+        let sum = 0;
+        for (const r of replies) {
+          const v = parseIntegerReply(r);
+          if (v === null) return void ctx.reply.raw(r);
+          sum += v;
         }
-        sum += v;
+        ctx.reply.integer(sum);
+        return;
       }
-      ctx.reply.integer(sum);
-      return;
-    }
-    if ((name === 'mset' || name === 'msetnx') && argv.length % 2 === 0) {
-      ctx.reply.error(E.wrongArity(name));
-      return;
-    }
-    // A key named twice: the last value wins, as in one MSET; send one SET per key.
-    const pairs = new Map<string, [Buffer, Buffer]>();
-    if (name === 'mset' || name === 'msetnx') for (let i = 1; i < argv.length; i += 2) pairs.set(argv[i].toString('latin1'), [argv[i], argv[i + 1]]);
-    if (name === 'mset') {
-      const replies = await Promise.all([...pairs.values()].map(([k, v]) => this.one(ctx, cmd('SET', k, v), levels)));
-      const err = replies.find((r) => r[0] === 0x2d);
-      if (err !== undefined) ctx.reply.raw(err);
-      else ctx.reply.ok();
-      return;
-    }
-    if (name === 'msetnx') {
-      const exists = await Promise.all(keys.map((k) => this.one(ctx, cmd('EXISTS', k), levels)));
-      for (const r of exists) {
-        const v = parseIntegerReply(r);
-        if (v === null) return void ctx.reply.raw(r);
-        if (v > 0) return void ctx.reply.integer(0);
+      case 'set':
+      case 'setnx': {
+        if (argv.length % 2 === 0) return void ctx.reply.error(E.wrongArity(name));
+        // A key named twice: the last value wins, as in one MSET.
+        const last = new Map<string, number>();
+        for (const i of positions) last.set(argv[i].toString('latin1'), i);
+        if (split.merge === 'setnx') {
+          const exists = await Promise.all(positions.map((i) => this.one(ctx, [EXISTS, argv[i]], levels)));
+          for (const r of exists) {
+            const v = parseIntegerReply(r);
+            if (v === null) return void ctx.reply.raw(r);
+            if (v > 0) return void ctx.reply.integer(0);
+          }
+        }
+        const sets = await Promise.all([...last.values()].map((i) => this.one(ctx, perKey!(argv, i), levels)));
+        const err = sets.find((r) => r[0] === 0x2d);
+        if (err !== undefined) ctx.reply.raw(err);
+        else if (split.merge === 'set') ctx.reply.ok();
+        else ctx.reply.integer(1);
+        return;
       }
-      const sets = await Promise.all([...pairs.values()].map(([k, v]) => this.one(ctx, cmd('SET', k, v), levels)));
-      const err = sets.find((r) => r[0] === 0x2d);
-      if (err !== undefined) ctx.reply.raw(err);
-      else ctx.reply.integer(1);
-      return;
+      case 'move':
+        return this.move(name, ctx, argv, levels);
     }
-    if (name === 'rename' || name === 'renamenx' || name === 'copy') return this.move(name, ctx, argv, levels);
-    ctx.reply.error(`ERR ${name.toUpperCase()} of keys held by different replicas is not supported`);
   }
 
   /**
@@ -544,7 +538,7 @@ export class Coordinator {
     const [src, dst] = [argv[1], argv[2]];
     const srcRead = await this.readRecord(ctx.db.index, src, levels.r);
     if (typeof srcRead === 'string') return void ctx.reply.error(srcRead);
-    const srcRec = srcRead !== null && liveType(srcRead, ctx.nowMs) !== null ? srcRead : null;
+    const srcRec = srcRead !== null && liveTypeOf(srcRead, ctx.nowMs) !== null ? srcRead : null;
     if (srcRec === null) {
       if (name === 'copy') ctx.reply.integer(0);
       else ctx.reply.error(E.noSuchKey);
@@ -553,14 +547,15 @@ export class Coordinator {
     if (name === 'renamenx' || (name === 'copy' && !replace)) {
       const dstRead = await this.readRecord(dstDb, dst, levels.r);
       if (typeof dstRead === 'string') return void ctx.reply.error(dstRead);
-      if (dstRead !== null && liveType(dstRead, ctx.nowMs) !== null) return void ctx.reply.integer(0);
+      if (dstRead !== null && liveTypeOf(dstRead, ctx.nowMs) !== null) return void ctx.reply.integer(0);
     }
     const ks = this.deps.keyspace;
     const expireAt = srcRec.meta === null ? 0 : srcRec.meta.expireAtMs;
-    const wrote = await this.writeRecord(dstDb, dst, restampedCopy(srcRec, ks.stamp(), expireAt), levels.w);
+    ks.hlc.observe(maxStampOf(srcRec));
+    const wrote = await this.writeRecord(dstDb, dst, restampState(srcRec, ks.stamp(), expireAt), levels.w);
     if (wrote !== null) return void ctx.reply.error(wrote);
     if (name !== 'copy') {
-      const deleted = await this.writeRecord(ctx.db.index, src, { del: ks.stamp(), meta: null, cells: null }, levels.w);
+      const deleted = await this.writeRecord(ctx.db.index, src, { del: ks.stamp(), meta: null, value: null, cells: null }, levels.w);
       if (deleted !== null) return void ctx.reply.error(deleted);
     }
     if (name === 'rename') ctx.reply.ok();
@@ -568,7 +563,7 @@ export class Coordinator {
   }
 
   /** The merge of the records of the replicas a read at `level` consults (null: none), or a NOQUORUM text. */
-  private async readRecord(db: number, key: Buffer, level: Level): Promise<Rec | null | string> {
+  private async readRecord(db: number, key: Buffer, level: Level): Promise<Delta | null | string> {
     const owners = this.owners(key);
     const req = this.requirementOf(level, owners);
     if (typeof req === 'string') return req;
@@ -579,14 +574,14 @@ export class Coordinator {
     const results = await Promise.allSettled(
       asked.map((id) => (id === this.deps.selfId ? this.onRead([dbA, key]) : READ_RECORD.call(this.deps.bus, this.peer(id), [dbA, key], this.timeout()))),
     );
-    let merged: Rec | null = null;
+    let merged: Delta | null = null;
     let answered = 0;
     for (const res of results) {
       if (res.status !== 'fulfilled') continue;
       answered++;
       if (res.value.length === 1) {
-        const rec = decodeRecord(res.value[0]);
-        merged = merged === null ? rec : mergeRecords(merged, rec);
+        const rec = decodeDelta(res.value[0]);
+        merged = merged === null ? rec : mergeDeltas(merged, rec);
       }
     }
     if (answered < asked.length) return noQuorum('read', req, answered, 'answered');
@@ -594,13 +589,13 @@ export class Coordinator {
   }
 
   /** Send a delta to every live replica of a key; null once replicas meeting `level` hold it, else a NOQUORUM text. */
-  private async writeRecord(db: number, key: Buffer, delta: Rec, level: Level): Promise<string | null> {
+  private async writeRecord(db: number, key: Buffer, delta: Delta, level: Level): Promise<string | null> {
     const owners = this.owners(key);
     const req = this.requirementOf(level, owners);
     if (typeof req === 'string') return req;
     const live = owners.filter((id) => this.isUp(id));
     if (!satisfied(req, live, this.dcOf)) return noQuorum('write', req, live.length, 'up');
-    const payload = [dbArg(db), key, encodeRecord(delta)];
+    const payload = [dbArg(db), key, encodeDelta(delta)];
     const results = await Promise.allSettled(
       live.map((id) => (id === this.deps.selfId ? this.onReplicate(payload) : REPLICATE.call(this.deps.bus, this.peer(id), payload, this.timeout()))),
     );
@@ -618,7 +613,7 @@ export class Coordinator {
       .map((m) => m.id);
   }
 
-  private async keyspaceWide(name: string, ctx: CommandContext, argv: Buffer[]): Promise<void> {
+  private async keyspaceWide(kind: KeyspaceWide, name: string, ctx: CommandContext, argv: Buffer[]): Promise<void> {
     const members = this.deps.membership
       .members()
       .filter((m) => m.status !== 'left')
@@ -631,7 +626,7 @@ export class Coordinator {
     const ask = (id: string, op: string, rest: Buffer[] = []): Promise<Buffer[]> =>
       id === this.deps.selfId ? this.onKeyspace([...head(op), ...rest]) : KEYSPACE.call(this.deps.bus, this.peer(id), [...head(op), ...rest], this.timeout());
     try {
-      if (name === 'flushdb' || name === 'flushall') {
+      if (kind === 'flush') {
         if (down.length > 0) {
           ctx.reply.error(`NOQUORUM ${name.toUpperCase()} needs every node up; down: ${down.join(', ')}`);
           return;
@@ -644,12 +639,12 @@ export class Coordinator {
         ctx.reply.ok();
         return;
       }
-      if (name === 'dbsize') {
+      if (kind === 'dbsize') {
         const counts = await Promise.all(live.map((id) => ask(id, 'count')));
         ctx.reply.integer(counts.reduce((s, c) => s + Number(c[0].toString()), 0));
         return;
       }
-      if (name === 'keys') {
+      if (kind === 'keys') {
         const parts = await Promise.all(live.map((id) => ask(id, 'run', argv)));
         const all: Buffer[] = [];
         for (const p of parts) {
@@ -661,7 +656,7 @@ export class Coordinator {
         for (const k of all) ctx.reply.bulk(k);
         return;
       }
-      if (name === 'randomkey') {
+      if (kind === 'randomkey') {
         const order = [...live].sort(() => this.deps.random() - 0.5);
         for (const id of order) {
           const r = await ask(id, 'run', argv);
@@ -761,12 +756,12 @@ export class Coordinator {
   }
 
   private async onReplicate(args: Buffer[]): Promise<Buffer[]> {
-    const db = Number(args[0].toString());
-    const key = args[1];
-    const delta = decodeRecord(args[2]);
+    if (args.length !== 3) throw new Error('replicate: [db, key, delta]');
+    const db = parseDb(args[0]);
+    const delta = decodeDelta(args[2]);
     const ks = this.deps.keyspace;
-    ks.hlc.observe(maxStamp(delta));
-    await ks.withLoaded(db, [key], () => ks.apply(db, key, delta, this.deps.clock.nowMs()));
+    ks.hlc.observe(maxStampOf(delta));
+    ks.apply(db, args[1], delta, this.deps.clock.nowMs());
     await ks.afterAcked();
     return [];
   }
@@ -786,23 +781,21 @@ export class Coordinator {
    */
   async onHintDelivered(db: number, key: Buffer): Promise<void> {
     if (this.owners(key).includes(this.deps.selfId)) return;
-    const ks = this.deps.keyspace;
-    await ks.withLoaded(db, [key], () => ks.discard(db, key, this.deps.clock.nowMs()));
+    this.deps.keyspace.discard(db, key, this.deps.clock.nowMs());
   }
 
-  private withRecord<T>(args: Buffer[], fn: (rec: Rec | null) => T): Promise<T> {
-    const db = Number(args[0].toString());
-    const key = args[1];
-    const ks = this.deps.keyspace;
-    return ks.withLoaded(db, [key], () => fn(ks.storedRecord(db, key)));
+  private onDigest(args: Buffer[]): Buffer[] {
+    return this.withKey(args, 2, (db, key) => [this.deps.keyspace.digest(db, key)]);
   }
 
-  private onDigest(args: Buffer[]): Promise<Buffer[]> {
-    return this.withRecord(args, (rec) => [recordDigest(rec)]);
-  }
-
-  private onRead(args: Buffer[]): Promise<Buffer[]> {
-    return this.withRecord(args, (rec) => (rec === null ? [] : [encodeRecord(rec)]));
+  /** The key's whole state (every cell), or [] when this node holds nothing. */
+  private onRead(args: Buffer[]): Buffer[] {
+    return this.withKey(args, 2, (db, key) => {
+      const m = this.deps.keyspace.meta(db, key);
+      if (!m.stored || m.isEmpty()) return [];
+      const { state } = keyState(this.deps.keyspace, db, key, Infinity);
+      return [encodeDelta(state)];
+    });
   }
 
   /** This node's share of a keyspace-wide command: [op, db, resp, down ids, ...argv]. */
@@ -813,11 +806,11 @@ export class Coordinator {
     const down = new Set(args[3].length === 0 ? [] : args[3].toString().split(','));
     const ks = this.deps.keyspace;
     if (op === 'flushdb') {
-      await ks.flushDb(db);
+      ks.flush(db);
       return [];
     }
     if (op === 'flushall') {
-      await ks.flushAll();
+      ks.flush(null);
       return [];
     }
     // The keys this node answers for: those whose first replica not known to be down is us.
@@ -828,8 +821,8 @@ export class Coordinator {
     const view = new DbViewClass(ks, db, owns);
     if (op === 'count') {
       let count = 0;
-      await view.forEachLive(0, this.deps.clock.nowMs(), (_k, rec) => {
-        if (rec.meta !== null) count++;
+      view.forEachKey(0, this.deps.clock.nowMs(), (_k, m) => {
+        if (m !== null) count++;
         return true;
       });
       return [Buffer.from(String(count))];
@@ -846,6 +839,20 @@ export class Coordinator {
 }
 
 const WRONGTYPE_PREFIX = Buffer.from('-WRONGTYPE');
+const EXISTS = Buffer.from('EXISTS');
+
+function sameOwners(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function parseDb(b: Buffer): number {
+  const db = Number(b.toString('latin1'));
+  if (!Number.isInteger(db) || db < 0 || db >= DB_COUNT) throw new Error('bad db index');
+  return db;
+}
 
 /** The replicas a plan's targets stand for: a fallback stands for the owner it holds a hint for. */
 function standIns(targets: readonly WriteTarget[]): string[] {

@@ -160,21 +160,6 @@ export function noQuorum(op: 'read' | 'write', needed: Requirement, got: number,
     : `NOQUORUM ${op} needs ${needed.text}, only ${got} answered in time (the ${op === 'write' ? 'write may have been applied on the replicas that answered' : 'read was not answered'})`;
 }
 
-/**
- * A write whose outcome does not depend on the key's current state (a plain SET): it needs
- * no read before it, and two of them on one key keep their order at the primary.
- */
-export
-function isBlindWrite(name: string, argv: Buffer[]): boolean {
-  if (name === 'setex' || name === 'psetex') return true;
-  if (name !== 'set') return false;
-  for (let i = 3; i < argv.length; i++) {
-    const o = argv[i].toString('latin1').toLowerCase();
-    if (o === 'nx' || o === 'xx' || o === 'get' || o === 'keepttl') return false;
-  }
-  return true;
-}
-
 /** A node a write goes to: a home replica (hintFor null), or a fallback holding a hint for a down one. */
 export interface WriteTarget {
   id: string;

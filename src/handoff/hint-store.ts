@@ -30,7 +30,7 @@
  * acknowledged, at a rate a ReplayThrottle allows.
  */
 import type { Clock } from '../runtime/clock';
-import type { Engine, WriteOp } from '../storage/engine';
+import { scanEngine, writeOps, type Engine, type WriteOp } from '../storage/engine';
 import { systemKey } from '../storage/layout';
 
 export interface Hint {
@@ -212,7 +212,7 @@ export class HintStore {
       for (;;) {
         let n = 0;
         let last: Buffer | null = null;
-        for await (const [k, v] of this.engine.iterate({ gte, lt: HINT_END, limit: SCAN_PAGE })) {
+        for await (const [k, v] of scanEngine(this.engine, { gte, lt: HINT_END, limit: SCAN_PAGE })) {
           n++;
           last = k;
           const { target, seq } = parseHintKey(k);
@@ -291,7 +291,7 @@ export class HintStore {
         c.writeBigUInt64BE(BigInt(newCeiling), 0);
         ops.push({ type: 'put', key: HINT_SEQ_KEY, value: c });
       }
-      await this.engine.write(ops, this.syncWrites);
+      writeOps(this.engine, ops, this.syncWrites);
       this.seqCeiling = newCeiling;
       this.lastStoredAtMs = storedAtMs;
       for (const { item, seq, bytes } of accepted) {
@@ -324,7 +324,7 @@ export class HintStore {
     for (;;) {
       let n = 0;
       let last: Buffer | null = null;
-      for await (const [k, v] of this.engine.iterate({ gte, lt, limit: Math.min(SCAN_PAGE, max) })) {
+      for await (const [k, v] of scanEngine(this.engine, { gte, lt, limit: Math.min(SCAN_PAGE, max) })) {
         n++;
         last = k;
         const h = decodeHintValue(v);
@@ -365,7 +365,7 @@ export class HintStore {
       }
       const present = new Map<number, number>();
       if (hi >= 0) {
-        for await (const [k, v] of this.engine.iterate({ gte: hintKey(target, lo), lt: hintKey(target, hi + 1) })) {
+        for await (const [k, v] of scanEngine(this.engine, { gte: hintKey(target, lo), lt: hintKey(target, hi + 1) })) {
           present.set(parseHintKey(k).seq, k.length + v.length);
         }
       }
@@ -380,7 +380,7 @@ export class HintStore {
         if (h.seq === st.headSeq) removedHead = true;
       }
       if (ops.length === 0) return 0;
-      await this.engine.write(ops, this.syncWrites);
+      writeOps(this.engine, ops, this.syncWrites);
       this.counters.replayed += ops.length;
       await this.removed(target, st, ops.length, bytes, removedHead);
       return ops.length;
@@ -403,7 +403,7 @@ export class HintStore {
         const prefix = hintTargetPrefix(target);
         let n = 0;
         let bytes = 0;
-        for await (const [k, v] of this.engine.iterate({ gte: prefix, lt: prefixEnd(prefix), limit: max - ops.length })) {
+        for await (const [k, v] of scanEngine(this.engine, { gte: prefix, lt: prefixEnd(prefix), limit: max - ops.length })) {
           // Stored times never decrease with seq, so the expired hints are a prefix.
           if (!this.isExpired(decodeHintValue(v).storedAtMs, nowMs)) break;
           ops.push({ type: 'del', key: k });
@@ -413,7 +413,7 @@ export class HintStore {
         if (n > 0) perTarget.push({ target, st, n, bytes });
       }
       if (ops.length === 0) return 0;
-      await this.engine.write(ops, this.syncWrites);
+      writeOps(this.engine, ops, this.syncWrites);
       this.counters.droppedExpired += ops.length;
       for (const p of perTarget) await this.removed(p.target, p.st, p.n, p.bytes, true);
       return ops.length;
@@ -466,7 +466,7 @@ export class HintStore {
     }
     if (!removedHead) return;
     const prefix = hintTargetPrefix(target);
-    for await (const [k, v] of this.engine.iterate({ gte: prefix, lt: prefixEnd(prefix), limit: 1 })) {
+    for await (const [k, v] of scanEngine(this.engine, { gte: prefix, lt: prefixEnd(prefix), limit: 1 })) {
       st.headSeq = parseHintKey(k).seq;
       st.oldestStoredAtMs = decodeHintValue(v).storedAtMs;
       return;

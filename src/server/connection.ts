@@ -12,6 +12,13 @@
  * Back-pressure: when the client stops reading and its unsent output passes
  * output-buffer-limit, we stop reading its socket until it drains; memory stays bounded.
  * Unprocessed input beyond client-query-buffer-limit closes the connection, as in Redis.
+ *
+ * Half-close: a client may send its commands and then shut down its sending side (`nc -N`,
+ * a socket's `end()`). As Redis does, every complete command read before the FIN is run and
+ * answered, an incomplete one is dropped, and then the connection closes. The listener is
+ * made with allowHalfOpen, so the FIN only marks the input ended; the socket is ended here
+ * once the input is used up and every reply (running commands, replies held for
+ * durability) has been handed to the socket.
  */
 import type { Socket } from 'node:net';
 import { RequestDecoder } from '../resp/decoder';
@@ -20,8 +27,7 @@ import { E } from '../commands/errors';
 import type { CommandContext } from '../commands/types';
 import type { ClientState } from './client-state';
 import { commandKeys, resolve } from './dispatch';
-import { isBlindWrite } from '../coordinator/quorum';
-import type { CommandEntry } from '../commands/types';
+import { isBlind, type CommandEntry } from '../commands/types';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -59,6 +65,8 @@ export class Connection implements ClientState {
   private stalled: { entry: CommandEntry; argv: Buffer[]; keys: string[] | null; kind: OpKind } | null = null;
   private closing = false;
   private closed = false;
+  /** The client sent its FIN: no input will follow what the decoder holds. */
+  private inputEnded = false;
   private held: Held[] = [];
   private heldBytes = 0;
   private runWhenReleased = false;
@@ -86,6 +94,7 @@ export class Connection implements ClientState {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
+    socket.on('end', () => this.onEnd());
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
   }
@@ -138,8 +147,26 @@ export class Connection implements ClientState {
     if (!this.busy && !this.pausedForOutput) this.run();
   }
 
+  /** The client half-closed: run (or keep running) what it sent, then close. */
+  private onEnd(): void {
+    if (this.closed) return;
+    this.inputEnded = true;
+    // Busy or paused: resume, onDrain or releaseDurable run the rest of the input later.
+    if (!this.busy && !this.pausedForOutput) this.run();
+  }
+
+  /**
+   * The decoder holds no complete command. After the client's FIN none will come: close
+   * once the replies are out (an incomplete command at the FIN is dropped, as in Redis).
+   */
+  private inputUsedUp(): void {
+    if (this.inputEnded) this.closing = true;
+  }
+
   /** Run commands until the input is used up or one has to wait. */
   private run(): void {
+    // A client gone (reset, CLIENT KILL) runs nothing more, even if a wake-up was queued.
+    if (this.closed) return;
     if (this.server.concurrentPipeline) {
       this.runConcurrent();
       return;
@@ -149,7 +176,10 @@ export class Connection implements ClientState {
     const ctx = this.ctx;
     while (!this.closing) {
       const next = this.admit(reply);
-      if (next === null) break;
+      if (next === null) {
+        this.inputUsedUp();
+        break;
+      }
       if (next === REFUSED) continue;
       const { entry, argv } = next;
       const now = server.clock.nowMs();
@@ -238,10 +268,13 @@ export class Connection implements ClientState {
         if (admitted === REFUSED) continue;
         if (admitted === null && this.decoder.error !== null) break;
         this.slots.pop(); // no refusal: a command's slot is made when it starts
-        if (admitted === null) break;
+        if (admitted === null) {
+          this.inputUsedUp();
+          break;
+        }
         const { entry, argv } = admitted;
         const keys = commandKeys(entry, argv);
-        const kind: OpKind = !entry.isWrite ? 'read' : isBlindWrite(entry.fullName, argv) ? 'blind' : 'rmw';
+        const kind: OpKind = !entry.isWrite ? 'read' : isBlind(entry, argv) ? 'blind' : 'rmw';
         next = { entry, argv, kind, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };
       }
       if (!this.canStart(next.keys, next.kind)) {
@@ -365,7 +398,7 @@ export class Connection implements ClientState {
         this.server.waitForDurable(this);
       }
     }
-    if (this.closing && this.held.length === 0 && this.slots.length === 0) this.endSoon();
+    this.endIfDone();
   }
 
   /** Called by the server when a batch becomes durable. Returns true if still waiting. */
@@ -378,7 +411,7 @@ export class Connection implements ClientState {
       this.heldBytes -= out.length;
       this.send(out);
     }
-    if (this.closing && this.held.length === 0) this.endSoon();
+    this.endIfDone();
     if (this.runWhenReleased && !this.pausedForOutput && this.heldBytes <= this.server.settings.outputBufferLimit) {
       this.runWhenReleased = false;
       if (!this.busy) setImmediate(() => this.run());
@@ -400,6 +433,15 @@ export class Connection implements ClientState {
     if (!this.busy) this.run();
   }
 
+  /**
+   * Closing, and nothing is left to answer: no command running (sequential or in a slot)
+   * and no reply held for durability. Ending earlier would drop replies already owed.
+   */
+  private endIfDone(): void {
+    if (this.closing && !this.busy && this.held.length === 0 && this.slots.length === 0) this.endSoon();
+  }
+
+  /** End our side once what was written is sent; the client's FIN (or its close) completes it. */
   private endSoon(): void {
     if (this.closed) return;
     this.closed = true;

@@ -1,7 +1,6 @@
 /**
  * From an argument vector to a handler, in Redis's order (processCommand): look the command
- * (and subcommand) up, check arity, check authentication, then make sure the keys it names
- * are cached and run it. Nothing reaches a handler that the table would refuse, and every
+ * (and subcommand) up, check arity, check authentication, then run it. Nothing reaches a handler that the table would refuse, and every
  * refusal uses Redis's exact words.
  */
 import { cString, E, unknownCommand } from '../commands/errors';
@@ -32,8 +31,12 @@ export function resolve(table: CommandTable, argv: Buffer[], reply: ReplyWriter)
   return entry;
 }
 
-/** Positions of the keys an invocation names, as Buffers. */
+/** The keys an invocation names, as Buffers (null: none). */
 export function commandKeys(entry: CommandEntry, argv: Buffer[]): Buffer[] | null {
+  if (entry.spec.getKeys !== undefined) {
+    const pos = entry.spec.getKeys(argv);
+    return pos.length === 0 ? null : pos.map((i) => argv[i]);
+  }
   const ks = entry.spec.keys;
   if (ks.first === 0) return null;
   const last = ks.last < 0 ? argv.length + ks.last : ks.last;
@@ -44,20 +47,12 @@ export function commandKeys(entry: CommandEntry, argv: Buffer[]): Buffer[] | nul
 }
 
 /**
- * Run a resolved command. Returns a promise when the command had to wait (keys loading from
- * the engine, or an asynchronous handler); the connection then holds its pipeline.
+ * Run a resolved command. Storage is synchronous, so almost every handler completes at once;
+ * one that returns a promise (SHUTDOWN, DEBUG-style waits) holds the connection's pipeline
+ * until it settles.
  */
 export function execute(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
   const handler = entry.spec.handler;
   if (handler === undefined) throw new Error(`container command ${entry.fullName} reached execute`);
-  const keys = commandKeys(entry, argv);
-  if (keys !== null) {
-    const ks = ctx.db.ks;
-    const dbIndex = ctx.db.index;
-    const loading = ks.ensureLoaded(dbIndex, keys);
-    if (loading !== null) {
-      return loading.then(() => handler(ctx, argv)).finally(() => ks.unpin(dbIndex, keys));
-    }
-  }
   return handler(ctx, argv);
 }

@@ -1,58 +1,58 @@
 /**
- * The keyspace: records of all databases, on an engine, behind a bounded record cache.
+ * The keyspace: every key of every database, on an engine, behind a bounded cache of
+ * decoded entries. Storage format 2 (layout.ts): per key a metadata entry (meta.ts) and one
+ * entry per collection cell (cell.ts).
  *
- * Reads. Command handlers are synchronous: dispatch first makes sure every key the command
- * names is in the cache (`ensureLoaded`), loading misses from the engine in one go, then
- * runs the handler. A hot key therefore costs no thread-pool round trip. Absent keys are
- * cached too (as `rec: null`). The cache is bounded by `cacheMaxBytes`; clean, unpinned
- * entries are evicted in insertion order with a second chance for recently used ones.
+ * Synchronous. The engine answers point reads and batch writes on this thread (engine.ts),
+ * so a command handler reads and writes storage without waiting: a cache miss costs a few
+ * microseconds, not a thread-pool round trip, and handlers stay plain functions.
  *
- * Writes. A write merges a delta (a partial record with one fresh HLC stamp) into the
- * cached record and marks the entry dirty. All writes of one event-loop turn go to the
- * engine as one atomic batch, and at most one batch is in flight: later writes gather
- * behind it (group commit). With appendfsync always the batch is synced before it counts
- * as durable. `visibleSeq()` names the batch that holds everything a reply could have seen;
- * the server releases a reply only once that batch is durable, so nothing acknowledged is
- * lost when the process dies. Dirty entries are never evicted, so a load never reads a
- * stale engine value from under a pending write.
+ * Reads. `meta` returns a key's metadata entry, `cell` a cell, from the cache or the engine
+ * (absent keys and cells are cached too). The cache is bounded by `cacheMaxBytes`; entries
+ * are evicted oldest first with a second chance for recently used ones, only between
+ * event-loop turns, and never while a write of theirs is not yet in the engine. Scans of a
+ * key's cells (`scanCells`) and of the keyspace read the engine after writing what is
+ * pending, so they see every write made so far.
  *
- * Counting and expiry. `liveCount[db]` counts keys that exist (for DBSIZE); every counted
- * key with a TTL is in the expiry index. When a key's expiry passes, the active sweep (or
- * a lookup, lazily) retires it: it stops being counted. A key that stops existing on a
- * standalone node is removed from the engine at once; with replicas, deletes and expired
- * records are kept as markers for `tombstone-grace` so that a late, older delta cannot
- * bring the data back.
+ * Writes. Every change is a delta (delta.ts) merged by `apply`: cell by cell the newer stamp
+ * wins, and a newer key tombstone kills every older cell at once (O(1): the metadata
+ * entry's newest-cell stamp says whether any cell survives; only a tombstone older than
+ * some stored cell, which a replica may receive out of order, costs a scan of the key). An
+ * apply costs O(cells in the delta): it reads each named cell (cache or engine), updates
+ * the key's live count and content hash, and puts the changed entries into the batch of
+ * this event-loop turn. At the end of the turn that batch goes to the engine in one atomic
+ * write (with appendfsync always, synced), and only then are the turn's replies released
+ * (`visibleSeq`, `durable`): nothing is acknowledged before it is in the write-ahead log,
+ * so nothing acknowledged is lost when the process dies.
+ *
+ * Counting and expiry. `liveCount[db]` counts keys that exist (DBSIZE); every counted key
+ * with a TTL is in the expiry index. When a key's TTL passes, a lookup (lazily) or the
+ * active sweep retires it. A standalone node (tombstone-grace 0) removes deleted and
+ * expired data at once where it can (a string's entry, a deleted field) and leaves a
+ * collection's dead cells to the background sweep (`sweep`), which removes them in bounded
+ * steps; with replicas, delete markers and field tombstones are kept for tombstone-grace so
+ * that an older delta arriving late cannot bring data back, then swept.
  */
-import * as crypto from 'node:crypto';
-import type { Engine, WriteOp } from './engine';
-import type { CommitLog } from './commit-log';
+import type { Engine, EngineBatch } from './engine';
+import { scanEngine } from './engine';
 import { ExpiryIndex } from './expiry-index';
-import { keyToken, parseRecordKey, recordKey, RECORDS_END, tokenBound } from './layout';
 import {
-  canonicalEncoding,
-  isExactEncoding,
-  type Cell,
-  type KeyType,
-  type Rec,
-  decodeRecord,
-  encodeRecord,
-  isEmptyRecord,
-  liveType,
-  maxStamp,
-  mergeRecords,
-  recordDigest,
-  restampedCopy,
-  STRING_FIELD,
-} from './record';
+  cellKey, cellsEnd, cellsStart, decodeFormat, encodeFormat, FORMAT_KEY, keyEnd, keyToken, metaKey, metaKeyLength,
+  parseEngineKey, RECORDS_END, STORAGE_FORMAT, tokenBound,
+} from './layout';
+import { StoredMeta, DIGEST_BYTES } from './meta';
+import { StoredCell, cellHash, encodeCell } from './cell';
+import { isShadowed, newerWins, typeCode, type Delta, type DeltaCell, type KeyType } from './delta';
+import { compareStamps, type Stamp } from '../versioning/stamp';
 import { hlcToMs, type Hlc } from '../versioning/hlc';
 
 export const DB_COUNT = 16;
 
 export interface KeyspaceOptions {
   cacheMaxBytes: number;
-  /** 'always': a batch is durable once synced; otherwise once written. */
+  /** appendfsync always: every batch is synced before it counts as written. */
   syncEveryBatch: boolean;
-  /** How long delete markers and expired records are kept (0 = remove at once). */
+  /** How long delete markers, field tombstones and expired keys are kept (0: remove at once). */
   tombstoneGraceMs: number;
   /** Tag of this node, for version stamps. */
   nodeTag: number;
@@ -62,204 +62,81 @@ export interface KeyspaceOptions {
   onFatal: (err: Error) => void;
 }
 
-interface Entry {
-  readonly db: number;
-  readonly key: Buffer;
-  readonly ck: string;
-  rec: Rec | null;
-  size: number;
-  /** Sequence number of the batch this entry is pending in; 0 when clean. */
-  dirty: number;
-  pins: number;
-  hot: boolean;
-  /** Set while the record is being read from the engine; the entry is unusable until then. */
-  loading: Promise<void> | null;
-  /**
-   * With a RecordListener: the entry hash (`RecordListener.entryHash`) the listener last saw
-   * for this key (null: absent), computed when the record is loaded and at each write, so a
-   * write hashes only the new record.
-   */
-  treeHash: Uint8Array | null;
-  /**
-   * An encoding of `rec` known without encoding it (a record received from a peer, written
-   * as received), valid while `rec` is still the record `encRec`; formBatch uses it instead
-   * of encoding `rec` again, then drops it.
-   */
-  enc: Buffer | null;
-  encRec: Rec | null;
-  /**
-   * Created by `mergeReceived` for a key this node did not have and not used since: dropped
-   * from the cache as soon as its write is in the engine (anti-entropy refilling a wiped
-   * node would otherwise fill the cache, and the heap, with records nobody has asked for).
-   */
-  transient: boolean;
-}
-
 /**
- * Told of every change to the stored records (anti-entropy's Merkle trees follow it):
- * once per key per batch, with the entry hashes of the record the listener saw before and
- * of the one now written (null: absent, or an empty record); for every record at start-up
- * (from null); for every record FLUSHDB deletes from the engine (to null), as it deletes
- * it; and `allFlushed` when FLUSHALL empties everything. The keyspace computes each
- * record's entry hash once, with `entryHash`, when it loads or writes the record, and
- * keeps it in the record's cache entry. Needs tombstoneGraceMs > 0: a standalone node's
- * active expiry removes records it never loaded.
+ * Told of every change of a key's digest (anti-entropy's Merkle trees follow it): with the
+ * tree entry hashes of the key before and after (null: nothing stored, or an empty entry),
+ * at every apply, for every key at start-up (from null), for every key FLUSHDB removes (to
+ * null), and `allFlushed` when FLUSHALL empties everything. Needs tombstone-grace > 0.
  */
 export interface RecordListener {
-  /**
-   * The contribution of the record whose canonical encoding (record.ts
-   * `canonicalEncoding`) is `encoding`, stored under the engine key `recordKey`
-   * (storage/layout.ts: token | db | length | key). Pure. With `into` (an array an earlier
-   * call returned), the hash is written there and `into` returned, allocating nothing.
-   */
-  entryHash(recordKey: Buffer, encoding: Buffer, into?: Uint8Array): Uint8Array;
-  /** The arrays are the keyspace's (it reuses them): the listener must not keep them. */
-  recordChanged(recordKey: Buffer, oldHash: Uint8Array | null, newHash: Uint8Array | null): void;
+  /** The tree contribution of a key with digest `digest` (meta.ts) under metadata key `metaKey`. Pure. */
+  entryHash(metaKey: Buffer, digest: Uint8Array, into?: Uint8Array): Uint8Array;
+  /** The arrays are the keyspace's: the listener must not keep them. */
+  recordChanged(metaKey: Buffer, oldHash: Uint8Array | null, newHash: Uint8Array | null): void;
   allFlushed(): void;
 }
 
-/** A record received from a peer (anti-entropy), for `Keyspace.mergeReceived`. */
-export interface ReceivedRecord {
-  /** The user key. */
-  key: Buffer;
-  rec: Rec;
-  /** The bytes `rec` was decoded from. */
-  encoded: Buffer;
-  /** A scan found the key missing from this node's engine (see `mergeReceived`). */
-  absent: boolean;
+/** A cell as `scanCells` hands it out. */
+export interface CellEntry {
+  field: Buffer;
+  t: number;
+  n: number;
+  value: Buffer | null;
 }
 
-/** The listener's entry hash of a stored record (null for none, or an empty one). */
-function treeHashOf(listener: RecordListener, recordKey: Buffer, rec: Rec | null, encoded: Buffer): Uint8Array | null {
-  if (rec === null || isEmptyRecord(rec)) return null;
-  return listener.entryHash(recordKey, canonicalEncoding(rec, encoded));
+/** Options of `apply`. */
+export interface ApplyOptions {
+  /** Drop the key's cached entries once written (bulk merges that nobody is reading). */
+  transient?: boolean;
 }
 
-/** One-shot sha1 (`crypto.hash`, Node >= 20.12, is about twice as fast for small inputs). */
-const sha1: (data: Buffer) => Buffer =
-  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha1', data, 'buffer') : (data) => crypto.createHash('sha1').update(data).digest();
-
-/**
- * `recordDigest` of a stored record, computed from its encoding when that is already
- * canonical (at most one cell), so a write costs one sha1 and no second encode; null for
- * no record (or an empty one).
- */
-export function storedDigest(rec: Rec | null, encoded: Buffer | null): Buffer | null {
-  if (rec === null || isEmptyRecord(rec)) return null;
-  if (encoded !== null && (rec.cells === null || rec.cells.size <= 1)) return sha1(encoded);
-  return recordDigest(rec);
-}
-
-interface BatchItem {
-  kind: 'batch';
-  seq: number;
-  entries: Entry[];
-  ops: WriteOp[];
-}
-
-interface FlushItem {
-  kind: 'flush';
-  seq: number;
-  /** The db to empty, or null for all. */
-  db: number | null;
-  /** `allFlushedCount` when it was queued: a FLUSHALL since has told the listener already. */
-  flushAlls: number;
-  done: () => void;
-}
-
-type QueueItem = BatchItem | FlushItem;
-
-/** Delete every record of one db (or of all dbs) from the engine. */
-async function deleteDbFromEngine(engine: Engine, db: number | null, onDelete?: (k: Buffer, v: Buffer) => void): Promise<void> {
-  if (db === null) {
-    await engine.deleteRange(tokenBound(0), RECORDS_END);
-    return;
-  }
-  let ops: WriteOp[] = [];
-  for await (const [k, v] of engine.iterate({ lt: RECORDS_END })) {
-    const parsed = parseRecordKey(k);
-    if (parsed === null || parsed.db !== db) continue;
-    ops.push({ type: 'del', key: k });
-    onDelete?.(k, v);
-    if (ops.length >= 1000) {
-      await engine.write(ops, false);
-      ops = [];
-    }
-  }
-  if (ops.length > 0) await engine.write(ops, false);
-}
-
-/**
- * A record whose only meaning now is "deleted" or "expired", for longer than the grace
- * period ending at `cutoffMs`: a delete marker (nothing live) whose newest stamp is older,
- * or a record whose expiry passed before it.
- */
-function purgeable(rec: Rec, cutoffMs: number): boolean {
-  const at = rec.meta === null ? 0 : rec.meta.expireAtMs;
-  if (at !== 0 && at < cutoffMs) return true;
-  return !present(rec) && hlcToMs(maxStamp(rec)) < cutoffMs;
-}
-
-const ENTRY_OVERHEAD = 96;
-/** Eviction counts are kept per 2^24-token segment (anti-entropy's): token >>> this. */
-const EVICTION_SEG_SHIFT = 24;
+const ENTRY_OVERHEAD = 200;
+const CELL_OVERHEAD = 120;
+/** Cell scans read the engine in chunks of this many entries. */
+const SCAN_CHUNK = 512;
 
 export function cacheKey(db: number, key: Buffer): string {
   return String.fromCharCode(db) + key.toString('latin1');
 }
 
-function entrySize(key: Buffer, rec: Rec | null): number {
-  let s = ENTRY_OVERHEAD + key.length * 2;
-  if (rec !== null && rec.cells !== null) {
-    for (const [f, c] of rec.cells) s += 48 + f.length * 2 + (c.value === null ? 0 : c.value.length);
-  }
-  return s;
+/** The cache key of a cell: unambiguous, as '\u0100' cannot occur in a latin1 key. */
+export function cellCacheKey(db: number, key: Buffer, kind: number, field: Buffer): string {
+  return String.fromCharCode(db) + key.toString('latin1') + '\u0100' + String.fromCharCode(kind) + field.toString('latin1');
 }
 
-/** Exists ignoring expiry: meta live and, for a string, a live value cell. */
-function present(rec: Rec | null): boolean {
-  return rec !== null && liveType(rec, 0) !== null;
+function keyOf(ck: string): Buffer {
+  return Buffer.from(ck.slice(1), 'latin1');
 }
 
-function expireAtOf(rec: Rec | null): number {
-  return rec === null || rec.meta === null ? 0 : rec.meta.expireAtMs;
+function metaSize(m: StoredMeta): number {
+  return ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + 96) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64);
 }
+
+function cellSize(c: StoredCell): number {
+  return CELL_OVERHEAD + c.ck.length * 2 + (c.value === null ? 0 : c.value.length + 96);
+}
+
+type Entry = StoredMeta | StoredCell;
 
 export class Keyspace {
   private readonly cache = new Map<string, Entry>();
   private cacheBytes = 0;
-  private pending = new Map<string, Entry>();
-  private flushScheduled = false;
-  /** Formed batches and flushes, in order, not yet in the engine. */
-  private queue: QueueItem[] = [];
-  private inflight = false;
-  /** Sequence numbers: formed, acknowledged (replies may go), in the engine, synced. */
-  private batchSeq = 0;
-  private ackedSeq = 0;
+  private batch: EngineBatch;
+  /** Entries put into the open batch, to drop once written (transient applies). */
+  private transients: Entry[] = [];
+  /** The newest batch written to the engine; the open batch is writtenSeq + 1. */
   private writtenSeq = 0;
-  private syncedSeq = 0;
-  private readonly flushesQueued = new Int32Array(DB_COUNT);
-  /** Where the next purge of old delete markers resumes. */
-  private gcCursor: Buffer = tokenBound(0);
+  private flushScheduled = false;
   private readonly durableListeners: ((seq: number) => void)[] = [];
-  private readonly quiesceWaiters: { seq: number; resolve: () => void }[] = [];
-  private readonly ackWaiters: { seq: number; resolve: () => void }[] = [];
   private readonly liveCount = new Int32Array(DB_COUNT);
-  private readonly flushGen = new Int32Array(DB_COUNT);
   readonly expiries = new ExpiryIndex();
   private closed = false;
-  /**
-   * While set, every delta applied is also recorded here: the coordinator sets it around a
-   * command it executes as the key's primary, then ships the deltas to the other replicas.
-   */
-  deltaSink: { db: number; key: Buffer; delta: Rec }[] | null = null;
-  private evictions = 0;
-  /** reportChanges' hash output, reused. */
-  private treeScratch: Uint8Array | null = null;
-  /** FLUSHALLs so far (runFlush). */
-  private allFlushedCount = 0;
-  private readonly segEvictions = new Uint32Array(2 ** (32 - EVICTION_SEG_SHIFT));
-  /** Told of every change to the stored records; set before start(). */
+  /** Where the next sweep resumes. */
+  private sweepCursor: Buffer = tokenBound(0);
+  /** Scratch for digests. */
+  private readonly digestScratch = new Uint8Array(DIGEST_BYTES);
+  private readonly cellHashScratch = new Uint8Array(DIGEST_BYTES);
+  /** Told of every change to the stored keys; set before start(). */
   recordListener: RecordListener | null = null;
 
   readonly stats = {
@@ -269,575 +146,114 @@ export class Keyspace {
     batchedWrites: 0,
     expiredKeys: 0,
     evictedEntries: 0,
-    replayedBatches: 0,
     purgedMarkers: 0,
+    sweptCells: 0,
+    recounts: 0,
   };
 
   constructor(
     readonly engine: Engine,
     readonly hlc: Hlc,
     private readonly opts: KeyspaceOptions,
-    /** With appendfsync everysec/no: batches are acknowledged once appended here. */
-    private readonly log: CommitLog | null = null,
-  ) {}
+  ) {
+    this.batch = engine.newBatch();
+  }
 
-  /** Scan the engine once at start-up: live counts, the expiry index, the HLC high-water. */
+  get graceMs(): number {
+    return this.opts.tombstoneGraceMs;
+  }
+
+  /**
+   * Check the storage format, then scan the engine once: live counts, the expiry index,
+   * the HLC high-water mark, and the listener's trees. A data directory of another format
+   * is refused with an error that says so.
+   */
   async start(): Promise<void> {
-    if (this.log !== null) {
-      // Batches acknowledged by a previous run may not have reached the engine: write
-      // them again, in order, then start with an empty log.
-      const entries = this.log.open();
-      for (const entry of entries) {
-        if (entry.kind === 'batch') await this.engine.write(entry.ops, false);
-        else await deleteDbFromEngine(this.engine, entry.db);
-      }
-      await this.engine.sync();
-      this.log.reset();
-      this.stats.replayedBatches = entries.length;
-    }
+    this.checkFormat();
     const now = this.opts.nowMs();
     let maxT = 0;
-    for await (const [k, v] of this.engine.iterate({ lt: RECORDS_END })) {
-      const parsed = parseRecordKey(k);
-      if (parsed === null || parsed.db >= DB_COUNT) continue;
-      const rec = decodeRecord(v);
-      const m = maxStamp(rec);
-      if (m > maxT) maxT = m;
-      if (this.recordListener !== null) {
-        const h = treeHashOf(this.recordListener, k, rec, v);
-        if (h !== null) this.recordListener.recordChanged(k, null, h);
+    const it = this.engine.iterator({ lt: RECORDS_END });
+    try {
+      for (;;) {
+        const rows = it.next(1000);
+        if (rows.length === 0) break;
+        let seekTo: Buffer | null = null;
+        for (let i = 0; i < rows.length; i += 2) {
+          const k = rows[i];
+          const p = parseEngineKey(k);
+          if (p === null || p.kind !== 0 || p.db >= DB_COUNT) continue;
+          const m = new StoredMeta(cacheKey(p.db, p.key)).decodeFrom(rows[i + 1]);
+          const s = m.maxStamp();
+          if (s > maxT) maxT = s;
+          if (this.recordListener !== null) {
+            const h = this.treeHashOf(k, m);
+            if (h !== null) this.recordListener.recordChanged(k, null, h);
+          }
+          if (m.present() && (m.expireAtMs === 0 || m.expireAtMs > now)) {
+            this.liveCount[p.db]++;
+            if (m.expireAtMs !== 0) this.expiries.set(m.ck, m.expireAtMs);
+          }
+          if (m.cells > 0) {
+            // Step over this key's cells: the rest of the chunk may be all cells.
+            seekTo = keyEnd(k);
+            break;
+          }
+        }
+        if (seekTo !== null) it.seek(seekTo);
+        else if (rows.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      if (!present(rec)) continue;
-      const at = expireAtOf(rec);
-      if (at !== 0 && at <= now) continue;
-      this.liveCount[parsed.db]++;
-      if (at !== 0) this.expiries.set(cacheKey(parsed.db, parsed.key), at);
+    } finally {
+      it.close();
     }
     this.hlc.observe(maxT);
   }
 
-  // ---------------------------------------------------------------------------- loading
-
-  /**
-   * Make sure the given keys are cached. Returns null when they already are (the common,
-   * synchronous case); otherwise pins them, loads the misses and resolves when done. The
-   * caller must `unpin` the same keys after using them.
-   */
-  ensureLoaded(db: number, keys: Buffer[]): Promise<void> | null {
-    let waits: Promise<void>[] | null = null;
-    for (let i = 0; i < keys.length; i++) {
-      const ck = cacheKey(db, keys[i]);
-      const e = this.cache.get(ck);
-      if (e !== undefined) {
-        if (e.loading !== null) (waits ??= []).push(e.loading);
-        continue;
+  private checkFormat(): void {
+    const stored = this.engine.get(FORMAT_KEY);
+    if (stored === undefined) {
+      const it = this.engine.iterator({ lt: RECORDS_END });
+      const any = it.next(1);
+      it.close();
+      if (any.length > 0) {
+        throw new Error(
+          `the data directory holds data in storage format 1 (written by an earlier quorumkv); this version reads format ${STORAGE_FORMAT} only. ` +
+            'Start with an empty dir (or move the old one away); in a cluster, an empty node is refilled by anti-entropy (RING REPAIR START).',
+        );
       }
-      this.stats.cacheMisses++;
-      (waits ??= []).push(this.load(db, keys[i], ck));
+      const b = this.engine.newBatch();
+      b.put(FORMAT_KEY, encodeFormat());
+      this.engine.write(b, true);
+      return;
     }
-    if (waits === null) {
-      this.stats.cacheHits += keys.length;
-      return null;
-    }
-    for (const k of keys) this.pinKey(db, k, 1);
-    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
-  }
-
-  /**
-   * Run `fn` once the keys are cached, keeping them pinned until it has settled if they had
-   * to be loaded; resolves with its result.
-   */
-  async withLoaded<T>(db: number, keys: Buffer[], fn: () => T | Promise<T>): Promise<T> {
-    const loading = this.ensureLoaded(db, keys);
-    if (loading === null) return fn();
-    await loading;
-    try {
-      return await fn();
-    } finally {
-      this.unpin(db, keys);
+    const format = decodeFormat(stored);
+    if (format !== STORAGE_FORMAT) {
+      throw new Error(
+        format === null
+          ? 'the data directory does not hold quorumkv data (unknown storage format marker); refusing to start'
+          : `the data directory holds data in storage format ${format}; this version reads format ${STORAGE_FORMAT} only; refusing to start`,
+      );
     }
   }
 
-  /**
-   * Cache as absent, without reading the engine, keys the caller found missing from it in
-   * a scan begun (after `quiesce`) when `evictionCount()` was `evictionsAtScan` (anti-
-   * entropy refilling a wiped node: an engine read per key would dominate). Sound because a
-   * key written since the scan is still cached unless something was evicted since; if
-   * anything was, nothing is primed (returns false) and loads read the engine as usual.
-   */
-  primeAbsent(db: number, keys: Buffer[], evictionsAtScan: number): boolean {
-    if (this.evictions !== evictionsAtScan) return false;
-    for (const key of keys) {
-      const ck = cacheKey(db, key);
-      if (this.cache.has(ck)) continue;
-      const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null, treeHash: null, enc: null, encRec: null, transient: false };
-      this.cache.set(ck, e);
-      this.cacheBytes += e.size;
-    }
-    return true;
+  // ---------------------------------------------------------------------------- cache
+
+  private insert(e: Entry, size: number): void {
+    e.size = size;
+    e.inCache = true;
+    this.cache.set(e.ck, e);
+    this.cacheBytes += size;
   }
 
-  /**
-   * Entries evicted (or, transient, dropped once written) so far, never reset, unlike
-   * stats: in all, or of the keys whose token lies in segment `seg` (token >>> 24, the
-   * anti-entropy segments).
-   */
-  evictionCount(seg?: number): number {
-    return seg === undefined ? this.evictions : this.segEvictions[seg];
-  }
-
-  private noteEviction(e: Entry): void {
-    this.evictions++;
-    this.segEvictions[keyToken(e.key) >>> EVICTION_SEG_SHIFT]++;
-  }
-
-  unpin(db: number, keys: Buffer[]): void {
-    for (const k of keys) this.pinKey(db, k, -1);
-  }
-
-  private pinKey(db: number, key: Buffer, delta: number): void {
-    const e = this.cache.get(cacheKey(db, key));
-    if (e !== undefined) e.pins += delta;
-  }
-
-  /** Read one record into a new cache entry, which is unusable until the read is done. */
-  private load(db: number, key: Buffer, ck: string): Promise<void> {
-    const e: Entry = { db, key: Buffer.from(key), ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: true, loading: null, treeHash: null, enc: null, encRec: null, transient: false };
-    this.cache.set(ck, e);
-    this.cacheBytes += e.size;
-    const gen = this.flushGen[db];
-    const rk = recordKey(db, key);
-    const p = this.engine.get(rk).then(
-      (buf) => {
-        e.loading = null;
-        // A flush of this db requested meanwhile, or still waiting for the engine, means
-        // whatever the engine returned is already deleted.
-        if (buf === undefined || gen !== this.flushGen[db] || this.flushesQueued[db] > 0 || this.cache.get(ck) !== e) return;
-        const rec = decodeRecord(buf);
-        this.hlc.observe(maxStamp(rec));
-        e.rec = rec;
-        if (this.recordListener !== null) e.treeHash = treeHashOf(this.recordListener, rk, rec, buf);
-        this.resize(e);
-      },
-      (err: unknown) => {
-        e.loading = null;
-        if (this.cache.get(ck) === e && e.dirty === 0) this.drop(e);
-        throw err;
-      },
-    );
-    e.loading = p;
-    return p;
-  }
-
-  private resize(e: Entry): void {
-    const s = entrySize(e.key, e.rec);
-    this.cacheBytes += s - e.size;
-    e.size = s;
+  private resize(e: Entry, size: number): void {
+    if (e.inCache) this.cacheBytes += size - e.size;
+    e.size = size;
   }
 
   private drop(e: Entry): void {
+    if (!e.inCache) return;
+    e.inCache = false;
     this.cache.delete(e.ck);
     this.cacheBytes -= e.size;
-  }
-
-  /** The cached entry of a key; the key must have been loaded for this command. */
-  private entry(db: number, key: Buffer): Entry {
-    const ck = cacheKey(db, key);
-    const e = this.cache.get(ck);
-    if (e === undefined) throw new Error(`keyspace: key used without being loaded (db ${db})`);
-    if (e.loading !== null) throw new Error('keyspace: key used while loading');
-    e.hot = true;
-    e.transient = false;
-    return e;
-  }
-
-  // ---------------------------------------------------------------------------- reads
-
-  /** The record if the key exists at nowMs, else null (retiring it if it just expired). */
-  lookup(db: number, key: Buffer, nowMs: number): Rec | null {
-    const e = this.entry(db, key);
-    const rec = e.rec;
-    if (rec === null || rec.meta === null) return null;
-    const at = rec.meta.expireAtMs;
-    if (at !== 0 && at <= nowMs) {
-      this.retireExpired(e);
-      return null;
-    }
-    return liveType(rec, nowMs) === null ? null : rec;
-  }
-
-  /** The stored record whatever its liveness (RING LOCAL, replication). */
-  storedRecord(db: number, key: Buffer): Rec | null {
-    return this.entry(db, key).rec;
-  }
-
-  dbSize(db: number): number {
-    return this.liveCount[db];
-  }
-
-  expiresCount(db: number): number {
-    return this.expiries.countInDb(db);
-  }
-
-  // ---------------------------------------------------------------------------- writes
-
-  /** A fresh version stamp for one write. */
-  stamp(): { t: number; n: number } {
-    return { t: this.hlc.now(), n: this.opts.nodeTag };
-  }
-
-  /**
-   * Merge a delta into a key's record. This is the only way records change; replication
-   * will ship the same delta to the other replicas.
-   */
-  apply(db: number, key: Buffer, delta: Rec, nowMs: number): void {
-    this.applyTo(this.entry(db, key), delta, nowMs);
-  }
-
-  private applyTo(e: Entry, delta: Rec, nowMs: number): void {
-    if (this.deltaSink !== null) this.deltaSink.push({ db: e.db, key: e.key, delta });
-    const before = this.counted(e, nowMs);
-    // A delta carrying a key tombstone newer than anything stored replaces the record
-    // outright (a local SET: its stamp is fresh); otherwise merge cell by cell.
-    const replaces = e.rec === null || (delta.del !== null && delta.del.t > maxStamp(e.rec));
-    const rec = replaces ? delta : mergeRecords(e.rec as Rec, delta);
-    e.rec = this.opts.tombstoneGraceMs === 0 && !present(rec) ? null : rec;
-    this.resize(e);
-    this.account(e, before, nowMs);
-    this.markDirty(e);
-  }
-
-  /**
-   * Anti-entropy: merge records received from a peer into keys of db `db`, each as `apply`
-   * would (the caller has let the HLC observe their stamps). A key must be cached
-   * (`withLoaded`) or known absent: `absentAtScan` is the `evictionCount(seg)` at which a
-   * scan of the engine, begun after `quiesce`, found the items marked `absent` (all in
-   * token segment `seg`) missing. Sound for the reason `primeAbsent` gives, per segment:
-   * such keys get an entry without an engine read, a transient one (dropped once written,
-   * which counts as an eviction) unless something else uses it first. Returns the indices of the items
-   * whose key is neither, left unmerged for the caller to load and merge again, and how
-   * many were merged. `skipIfAbsent`: a record not to store where this node has none;
-   * `onMerged`: told each merged item's stored record after the merge. A received record
-   * that replaces the key's record outright is later written as received, not re-encoded.
-   */
-  mergeReceived(
-    db: number,
-    items: readonly ReceivedRecord[],
-    nowMs: number,
-    absentAtScan: { seg: number; evictions: number } | null,
-    skipIfAbsent: (rec: Rec) => boolean,
-    onMerged: ((index: number, stored: Rec | null) => void) | null,
-  ): { merged: number; unloaded: number[] } {
-    const seg = absentAtScan === null ? -1 : absentAtScan.seg;
-    const prime = absentAtScan !== null && absentAtScan.evictions === this.segEvictions[seg];
-    const unloaded: number[] = [];
-    let merged = 0;
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i];
-      const ck = cacheKey(db, it.key);
-      let e = this.cache.get(ck);
-      if (e === undefined) {
-        if (!prime || !it.absent || keyToken(it.key) >>> EVICTION_SEG_SHIFT !== seg) {
-          unloaded.push(i);
-          continue;
-        }
-        e = { db, key: Buffer.from(it.key), ck, rec: null, size: entrySize(it.key, null), dirty: 0, pins: 0, hot: false, loading: null, treeHash: null, enc: null, encRec: null, transient: true };
-        this.cache.set(ck, e);
-        this.cacheBytes += e.size;
-      } else if (e.loading !== null) {
-        unloaded.push(i);
-        continue;
-      }
-      if (e.rec === null && skipIfAbsent(it.rec)) continue;
-      this.applyTo(e, it.rec, nowMs);
-      if (e.rec === it.rec && isExactEncoding(it.rec, it.encoded)) {
-        e.enc = it.encoded;
-        e.encRec = it.rec;
-      }
-      merged++;
-      if (onMerged !== null) onMerged(i, e.rec);
-    }
-    return { merged, unloaded };
-  }
-
-  /**
-   * Forget this node's copy of a key without leaving a delete marker: for a copy this node
-   * is not a replica of (a sloppy-quorum fallback's, once its hint was delivered). The key
-   * must be loaded (withLoaded).
-   */
-  discard(db: number, key: Buffer, nowMs: number): void {
-    const e = this.entry(db, key);
-    if (e.rec === null) return;
-    const before = this.counted(e, nowMs);
-    this.expiries.delete(e.ck);
-    if (before) this.liveCount[e.db]--;
-    e.rec = null;
-    this.resize(e);
-    this.markDirty(e);
-  }
-
-  /** Count transitions after a change: liveCount and the expiry index follow the record. */
-  private account(e: Entry, before: boolean, nowMs: number): void {
-    const rec = e.rec;
-    const at = expireAtOf(rec);
-    const after = present(rec) && (at === 0 || at > nowMs);
-    if (after && at !== 0) this.expiries.set(e.ck, at);
-    else this.expiries.delete(e.ck);
-    if (before !== after) this.liveCount[e.db] += after ? 1 : -1;
-  }
-
-  private counted(e: Entry, nowMs: number): boolean {
-    if (!present(e.rec)) return false;
-    const at = expireAtOf(e.rec);
-    if (at === 0) return true;
-    return this.expiries.has(e.ck) && (at > nowMs || this.expiries.get(e.ck) === at);
-  }
-
-  private retireExpired(e: Entry): void {
-    if (this.expiries.delete(e.ck)) {
-      this.liveCount[e.db]--;
-      this.stats.expiredKeys++;
-    }
-    this.purgeIfStandalone(e);
-  }
-
-  private purgeIfStandalone(e: Entry): void {
-    if (this.opts.tombstoneGraceMs !== 0 || e.rec === null) return;
-    e.rec = null;
-    this.resize(e);
-    this.markDirty(e);
-  }
-
-  /** Active expiry: retire up to `max` keys whose TTL has passed. Returns how many. */
-  sweepExpired(nowMs: number, max: number): number {
-    const cks = this.expiries.popExpired(nowMs, max);
-    for (const ck of cks) {
-      this.liveCount[ck.charCodeAt(0)]--;
-      this.stats.expiredKeys++;
-      if (this.opts.tombstoneGraceMs !== 0) continue;
-      let e = this.cache.get(ck);
-      if (e === undefined) {
-        const key = Buffer.from(ck.slice(1), 'latin1');
-        e = { db: ck.charCodeAt(0), key, ck, rec: null, size: entrySize(key, null), dirty: 0, pins: 0, hot: false, loading: null, treeHash: null, enc: null, encRec: null, transient: false };
-        this.cache.set(ck, e);
-        this.cacheBytes += e.size;
-        this.markDirty(e);
-      } else if (e.loading === null) {
-        this.purgeIfStandalone(e);
-      }
-    }
-    return cks.length;
-  }
-
-  /**
-   * Purge delete markers and expired records older than tombstone-grace: walk the engine
-   * in token order from where the last call stopped, examining at most `max` records, and
-   * remove those whose newest stamp (for a marker) or expiry (for an expired record) is
-   * more than the grace period ago. Each candidate is re-read through the cache first, so a
-   * write that came after the snapshot is never purged. Returns how many were purged.
-   * Only meaningful with replicas (grace > 0): alone, nothing is kept to purge.
-   */
-  async purgeExpiredMarkers(nowMs: number, max: number): Promise<number> {
-    const grace = this.opts.tombstoneGraceMs;
-    if (grace === 0) return 0;
-    const cutoff = nowMs - grace;
-    const candidates: { db: number; key: Buffer }[] = [];
-    let examined = 0;
-    let last: Buffer | null = null;
-    for await (const [k, v] of this.engine.iterate({ gte: this.gcCursor, lt: RECORDS_END, limit: max })) {
-      examined++;
-      last = k;
-      const parsed = parseRecordKey(k);
-      if (parsed === null || parsed.db >= DB_COUNT) continue;
-      if (purgeable(decodeRecord(v), cutoff)) candidates.push({ db: parsed.db, key: Buffer.from(parsed.key) });
-    }
-    // Resume after the last key seen, or from the start once the end was reached.
-    this.gcCursor = examined < max || last === null ? tokenBound(0) : Buffer.concat([last, Buffer.from([0])]);
-    let purged = 0;
-    for (const c of candidates) {
-      await this.withLoaded(c.db, [c.key], () => {
-        const e = this.cache.get(cacheKey(c.db, c.key));
-        if (e === undefined || e.loading !== null || e.dirty !== 0 || e.rec === null || !purgeable(e.rec, cutoff)) return;
-        if (this.expiries.delete(e.ck)) this.liveCount[e.db]--; // an expired key not yet retired
-        e.rec = null;
-        this.resize(e);
-        this.markDirty(e);
-        purged++;
-      });
-    }
-    this.stats.purgedMarkers += purged;
-    return purged;
-  }
-
-  private markDirty(e: Entry): void {
-    e.dirty = this.batchSeq + 1;
-    this.pending.set(e.ck, e);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.endOfTurn);
-    }
-  }
-
-  /** End of an event-loop turn: the turn's writes become one batch. */
-  private readonly endOfTurn = (): void => {
-    this.flushScheduled = false;
-    this.formBatch();
-    this.pump();
-  };
-
-  /**
-   * The batch that must be acknowledged before a reply produced now may be released: the
-   * open batch if any write is pending, else the newest batch formed.
-   */
-  visibleSeq(): number {
-    return this.pending.size > 0 ? this.batchSeq + 1 : this.batchSeq;
-  }
-
-  /** The newest batch whose writes may be acknowledged. */
-  durable(): number {
-    return this.ackedSeq;
-  }
-
-  onDurable(fn: (seq: number) => void): void {
-    this.durableListeners.push(fn);
-  }
-
-  private formBatch(): void {
-    if (this.pending.size === 0 || this.closed) return;
-    const seq = ++this.batchSeq;
-    const entries = [...this.pending.values()];
-    this.pending = new Map();
-    const ops: WriteOp[] = new Array(entries.length);
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      const k = recordKey(e.db, e.key);
-      if (e.rec === null) ops[i] = { type: 'del', key: k };
-      else ops[i] = { type: 'put', key: k, value: e.enc !== null && e.encRec === e.rec ? e.enc : encodeRecord(e.rec) };
-      e.enc = null;
-      e.encRec = null;
-    }
-    if (this.recordListener !== null) this.reportChanges(entries, ops, this.recordListener);
-    this.queue.push({ kind: 'batch', seq, entries, ops });
-    this.stats.batches++;
-    this.stats.batchedWrites += entries.length;
-    if (this.log !== null && !this.opts.syncEveryBatch) {
-      // In the OS now: safe from a crash of this process. Acknowledge without waiting for
-      // the engine's thread pool.
-      this.log.append({ kind: 'batch', ops });
-      this.acknowledge(seq);
-    }
-  }
-
-  /**
-   * Tell the listener what a batch changes: per entry, the hash it saw before (kept in the
-   * entry) and the hash of what is now written (from its encoding: one hash per write).
-   */
-  private reportChanges(entries: Entry[], ops: WriteOp[], listener: RecordListener): void {
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      const op = ops[i];
-      const before = e.treeHash;
-      let after: Uint8Array | null = null;
-      if (op.type === 'put' && e.rec !== null && !isEmptyRecord(e.rec)) {
-        after = listener.entryHash(op.key, canonicalEncoding(e.rec, op.value), this.treeScratch ?? undefined);
-        this.treeScratch = after;
-      }
-      if (before === null && after === null) continue;
-      listener.recordChanged(op.key, before, after);
-      // Keep the new hash in the entry's own array (no allocation per write of a key).
-      if (after === null) e.treeHash = null;
-      else if (before !== null && before.length === after.length) before.set(after);
-      else e.treeHash = after.slice();
-    }
-  }
-
-  /** Start the next engine write if none is running: consecutive batches go as one. */
-  private pump(): void {
-    if (this.inflight || this.queue.length === 0) return;
-    this.inflight = true;
-    const first = this.queue[0];
-    if (first.kind === 'flush') {
-      this.queue.shift();
-      this.runFlush(first.db, first.flushAlls).then(
-        () => {
-          this.written(first.seq, []);
-          first.done();
-        },
-        (err: unknown) => this.opts.onFatal(err instanceof Error ? err : new Error(String(err))),
-      );
-      return;
-    }
-    let n = 1;
-    while (n < this.queue.length && this.queue[n].kind === 'batch') n++;
-    const batches = this.queue.splice(0, n) as BatchItem[];
-    const ops = batches.length === 1 ? batches[0].ops : batches.flatMap((b) => b.ops);
-    const lastSeq = batches[batches.length - 1].seq;
-    this.engine.write(ops, this.opts.syncEveryBatch).then(
-      () => this.written(lastSeq, batches),
-      (err: unknown) => this.opts.onFatal(err instanceof Error ? err : new Error(String(err))),
-    );
-  }
-
-  private written(seq: number, batches: BatchItem[]): void {
-    for (const b of batches) {
-      for (const e of b.entries) {
-        if (e.dirty === b.seq) e.dirty = 0;
-        if (e.transient && e.dirty === 0 && e.pins === 0 && e.loading === null && this.cache.get(e.ck) === e) {
-          this.drop(e);
-          this.noteEviction(e);
-        }
-      }
-    }
-    this.inflight = false;
-    this.writtenSeq = seq;
-    if (this.opts.syncEveryBatch) this.syncedSeq = seq;
-    this.acknowledge(seq);
-    if (this.log !== null && this.queue.length === 0) this.log.allApplied();
-    this.releaseQuiesce();
-    this.evict();
-    this.pump();
-  }
-
-  private acknowledge(seq: number): void {
-    if (seq <= this.ackedSeq) return;
-    this.ackedSeq = seq;
-    for (const fn of this.durableListeners) fn(seq);
-    let i = 0;
-    while (i < this.ackWaiters.length && this.ackWaiters[i].seq <= seq) this.ackWaiters[i++].resolve();
-    if (i > 0) this.ackWaiters.splice(0, i);
-  }
-
-  private releaseQuiesce(): void {
-    for (let i = 0; i < this.quiesceWaiters.length; ) {
-      const w = this.quiesceWaiters[i];
-      if (w.seq <= this.writtenSeq) {
-        this.quiesceWaiters.splice(i, 1);
-        w.resolve();
-      } else i++;
-    }
-  }
-
-  /** Resolves when everything visible now may be acknowledged (see visibleSeq). */
-  afterAcked(): Promise<void> {
-    const seq = this.visibleSeq();
-    if (seq <= this.ackedSeq) return Promise.resolve();
-    // visibleSeq never decreases, so the waiters stay in order of seq: a queue.
-    return new Promise((resolve) => this.ackWaiters.push({ seq, resolve }));
-  }
-
-  /** Resolves when every write made so far is in the engine (and synced, with always). */
-  quiesce(): Promise<void> {
-    const seq = this.visibleSeq();
-    if (seq <= this.writtenSeq) return Promise.resolve();
-    return new Promise((resolve) => this.quiesceWaiters.push({ seq, resolve }));
-  }
-
-  /** fsync what has been written but not yet synced (appendfsync everysec). */
-  async syncIfBehind(): Promise<void> {
-    if (this.syncedSeq >= this.writtenSeq) return;
-    const seq = this.writtenSeq;
-    await this.engine.sync();
-    if (seq > this.syncedSeq) this.syncedSeq = seq;
   }
 
   private evict(): void {
@@ -846,16 +262,16 @@ export class Keyspace {
     let budget = this.cache.size;
     for (const e of this.cache.values()) {
       if (this.cacheBytes <= max || budget-- <= 0) break;
-      if (e.dirty !== 0 || e.pins > 0 || e.loading !== null) continue;
+      if (e.pendingSeq > this.writtenSeq) continue;
       this.cache.delete(e.ck);
       if (e.hot) {
         e.hot = false;
         this.cache.set(e.ck, e); // second chance: move to the young end
         continue;
       }
+      e.inCache = false;
       this.cacheBytes -= e.size;
       this.stats.evictedEntries++;
-      this.noteEviction(e);
     }
   }
 
@@ -872,117 +288,718 @@ export class Keyspace {
     this.evict();
   }
 
-  // ---------------------------------------------------------------------------- keyspace-wide
+  setTombstoneGraceMs(ms: number): void {
+    this.opts.tombstoneGraceMs = ms;
+  }
+
+  // ---------------------------------------------------------------------------- reads
 
   /**
-   * Visit the live keys of a db in token order from `fromToken`, stopping when `visit`
-   * returns false. Reads a snapshot taken after every write made so far is durable.
+   * A key's metadata entry as stored (`stored` false: none), whatever its liveness; the
+   * object is the cached one: it changes as the key is written.
    */
-  async forEachLive(
-    db: number,
-    fromToken: number,
-    nowMs: number,
-    visit: (key: Buffer, rec: Rec, token: number) => boolean,
-  ): Promise<boolean> {
-    await this.quiesce();
-    for await (const [k, v] of this.engine.iterate({ gte: tokenBound(fromToken), lt: RECORDS_END })) {
-      const parsed = parseRecordKey(k);
-      if (parsed === null) continue;
-      if (parsed.db !== db) {
-        if (!visit(EMPTY, EMPTY_REC, parsed.token)) return false; // let SCAN count the work
-        continue;
-      }
-      const rec = decodeRecord(v);
-      if (liveType(rec, nowMs) === null) {
-        if (!visit(EMPTY, EMPTY_REC, parsed.token)) return false;
-        continue;
-      }
-      if (!visit(parsed.key, rec, parsed.token)) return false;
+  meta(db: number, key: Buffer): StoredMeta {
+    const ck = cacheKey(db, key);
+    const e = this.cache.get(ck) as StoredMeta | undefined;
+    if (e !== undefined) {
+      e.hot = true;
+      this.stats.cacheHits++;
+      return e;
     }
+    return this.loadMeta(db, key, ck);
+  }
+
+  private loadMeta(db: number, key: Buffer, ck: string): StoredMeta {
+    this.stats.cacheMisses++;
+    const m = new StoredMeta(ck);
+    const mk = metaKey(db, key);
+    const buf = this.engine.get(mk);
+    if (buf !== undefined) {
+      m.decodeFrom(buf);
+      this.hlc.observe(m.maxStamp());
+      if (this.recordListener !== null) m.treeHash = this.treeHashOf(mk, m);
+    }
+    this.insert(m, metaSize(m));
+    return m;
+  }
+
+  /**
+   * The cached metadata entry if there is one, else one decoded from `row` (the key's
+   * engine value, when the caller has it) or read from the engine, without caching it:
+   * for walks over many keys (the sweep) that should not flood the cache. A caller that
+   * changes an uncached entry must write the batch before the turn ends (flushPending).
+   */
+  private peekMeta(db: number, key: Buffer, row: Buffer | null): StoredMeta {
+    const ck = cacheKey(db, key);
+    const e = this.cache.get(ck) as StoredMeta | undefined;
+    if (e !== undefined) return e;
+    const m = new StoredMeta(ck);
+    const buf = row ?? this.engine.get(metaKey(db, key));
+    if (buf !== undefined) {
+      m.decodeFrom(buf);
+      if (this.recordListener !== null) m.treeHash = this.treeHashOf(metaKey(db, key), m);
+    }
+    return m;
+  }
+
+  /** The key's metadata if the key exists at nowMs, else null (retiring it if it just expired). */
+  lookup(db: number, key: Buffer, nowMs: number): StoredMeta | null {
+    const m = this.meta(db, key);
+    if (!m.present()) return null;
+    if (m.expireAtMs !== 0 && m.expireAtMs <= nowMs) {
+      this.retireExpired(db, key, m);
+      return null;
+    }
+    return m;
+  }
+
+  /** A cell as stored (`stored` false: none); the cached object. */
+  cell(db: number, key: Buffer, kind: number, field: Buffer): StoredCell {
+    const ck = cellCacheKey(db, key, kind, field);
+    const e = this.cache.get(ck) as StoredCell | undefined;
+    if (e !== undefined) {
+      e.hot = true;
+      this.stats.cacheHits++;
+      return e;
+    }
+    this.stats.cacheMisses++;
+    const c = new StoredCell(ck);
+    const buf = this.engine.get(cellKey(db, key, kind, field));
+    if (buf !== undefined) c.decodeFrom(buf);
+    this.insert(c, cellSize(c));
+    return c;
+  }
+
+  /** The live value of a cell of a live key `m`, or null. */
+  cellValue(db: number, key: Buffer, m: StoredMeta, kind: number, field: Buffer): Buffer | null {
+    const c = this.cell(db, key, kind, field);
+    if (!c.stored || c.value === null || !m.cellAlive(c.t, c.n)) return null;
+    return c.value;
+  }
+
+  /**
+   * Visit the cells of `kind` of a key in field order, from `fromField` (inclusive) on,
+   * until `visit` returns false: the live ones (newer than the tombstone, with a value),
+   * or with `all` also field tombstones. Reads the engine after writing what is pending.
+   * Returns whether the scan reached the end.
+   */
+  scanCells(db: number, key: Buffer, m: StoredMeta, kind: number, visit: (c: CellEntry) => boolean, fromField: Buffer | null = null, all = false): boolean {
+    if (m.cells === 0) return true;
+    this.flushPending();
+    const mk = metaKey(db, key);
+    const it = this.engine.iterator({ gte: fromField === null ? cellsStart(mk, kind) : cellKey(db, key, kind, fromField), lt: cellsEnd(mk, kind) });
+    const prefix = mk.length + 1;
+    try {
+      for (;;) {
+        const rows = it.next(SCAN_CHUNK);
+        if (rows.length === 0) return true;
+        for (let i = 0; i < rows.length; i += 2) {
+          const v = rows[i + 1];
+          const t = v.readDoubleBE(0);
+          const n = v.readUInt32BE(8);
+          if (!m.cellAlive(t, n)) continue;
+          const value = v[12] === 1 ? v.subarray(13) : null;
+          if (value === null && !all) continue;
+          if (!visit({ field: rows[i].subarray(prefix), t, n, value })) return false;
+        }
+      }
+    } finally {
+      it.close();
+    }
+  }
+
+  dbSize(db: number): number {
+    return this.liveCount[db];
+  }
+
+  expiresCount(db: number): number {
+    return this.expiries.countInDb(db);
+  }
+
+  // ---------------------------------------------------------------------------- writes
+
+  /** A fresh version stamp for one write. */
+  stamp(): Stamp {
+    return { t: this.hlc.now(), n: this.opts.nodeTag };
+  }
+
+  /**
+   * Merge a delta into a key (a local write, a replica's delta, a hint, a repair): the only
+   * way keys change. Returns the change in the key's live cell count (HSET's reply).
+   */
+  apply(db: number, key: Buffer, d: Delta, nowMs: number, options?: ApplyOptions): number {
+    const m = this.meta(db, key);
+    const wasCounted = this.counted(m, nowMs);
+    const countBefore = m.count;
+    const oldTree = m.treeHash;
+    let metaChanged = false;
+    const grace = this.opts.tombstoneGraceMs;
+
+    // The key tombstone: newer kills everything older at once.
+    const del = d.del;
+    if (del !== null && (m.delT === 0 || compareStamps(del.t, del.n, m.delT, m.delN) > 0)) {
+      m.delT = del.t;
+      m.delN = del.n;
+      metaChanged = true;
+      if (m.metaT !== 0 && !m.cellAlive(m.metaT, m.metaN)) {
+        m.metaT = m.metaN = m.expireAtMs = 0;
+        m.type = null;
+      }
+      if (m.valT !== 0 && !m.cellAlive(m.valT, m.valN)) {
+        m.valT = m.valN = 0;
+        m.value = null;
+      }
+      if (m.count !== 0 || m.hash !== null) {
+        if (m.maxCellT === 0 || !m.cellAlive(m.maxCellT, m.maxCellN)) {
+          m.count = 0;
+          m.hash = null;
+        } else {
+          this.recount(db, key, m);
+        }
+      }
+    }
+    const md = d.meta;
+    if (md !== null && m.cellAlive(md.t, md.n)) {
+      const c = m.metaT === 0 ? 1 : compareStamps(md.t, md.n, m.metaT, m.metaN);
+      const wins = c > 0 || (c === 0 && (m.type === null || typeCode(md.type) > typeCode(m.type) || (md.type === m.type && md.expireAtMs > m.expireAtMs)));
+      if (wins) {
+        m.metaT = md.t;
+        m.metaN = md.n;
+        m.type = md.type;
+        m.expireAtMs = md.expireAtMs;
+        metaChanged = true;
+      }
+    }
+    const vd = d.value;
+    if (vd !== null && m.cellAlive(vd.t, vd.n)) {
+      const same = m.valT === vd.t && m.valN === vd.n && (m.value === null ? vd.value === null : vd.value !== null && m.value.equals(vd.value));
+      if (!same && (m.valT === 0 || newerWins(vd.t, vd.n, vd.value, m.valT, m.valN, m.value))) {
+        m.valT = vd.t;
+        m.valN = vd.n;
+        m.value = vd.value; // copied into the entry's own buffer by encode() below
+        metaChanged = true;
+      }
+    }
+    if (d.cells !== null && d.cells.length > 0) {
+      const transient = options?.transient === true;
+      for (const c of d.cells) if (this.applyCell(db, key, m, c, grace, transient)) metaChanged = true;
+    }
+    if (metaChanged) this.persistMeta(db, key, m, options?.transient === true);
+    this.account(m, wasCounted, nowMs);
+    if (this.recordListener !== null && metaChanged) this.reportTree(db, key, m, oldTree);
+    return m.count - countBefore;
+  }
+
+  /** Merge one cell; true if anything changed. */
+  private applyCell(db: number, key: Buffer, m: StoredMeta, c: DeltaCell, grace: number, transient: boolean): boolean {
+    if (!m.cellAlive(c.t, c.n)) return false; // dead on arrival
+    const sc = this.cell(db, key, c.kind, c.field);
+    if (sc.stored && newerWins(sc.t, sc.n, sc.value, c.t, c.n, c.value)) return false;
+    const h = this.cellHashScratch;
+    if (sc.stored && m.cellAlive(sc.t, sc.n)) {
+      m.xorHash(cellHash(c.kind, c.field, sc.t, sc.n, sc.value, h));
+      if (sc.value !== null) m.count--;
+    }
+    m.noteCellStamp(c.t, c.n);
+    if (c.value === null && grace === 0) {
+      // Alone: no replica can miss this delete, so the field simply goes.
+      if (sc.stored) {
+        this.batch.del(cellKey(db, key, c.kind, c.field));
+        m.cells--;
+      }
+      sc.stored = false;
+      sc.t = c.t;
+      sc.n = c.n;
+      sc.value = null;
+    } else {
+      const enc = encodeCell(c.t, c.n, c.value);
+      this.batch.put(cellKey(db, key, c.kind, c.field), enc);
+      if (!sc.stored) m.cells++;
+      sc.stored = true;
+      sc.t = c.t;
+      sc.n = c.n;
+      sc.value = c.value === null ? null : enc.subarray(13);
+      m.xorHash(cellHash(c.kind, c.field, c.t, c.n, sc.value, h));
+      if (c.value !== null) m.count++;
+    }
+    this.resize(sc, cellSize(sc));
+    this.markPending(sc, transient);
     return true;
   }
 
   /**
-   * Delete every key of one database (db) or of all (null). The keyspace forgets them at
-   * once; the engine deletes them in write order: after every batch formed before, before
-   * every batch formed after. Resolves when the engine is done.
+   * A tombstone arrived that is older than some stored cells: recompute the live count and
+   * content hash from the cells (the one merge that costs a scan of the key; it happens
+   * only when deltas of concurrent writes cross).
    */
-  flush(db: number | null): Promise<void> {
-    this.formBatch();
-    const dbs = db === null ? [...Array(DB_COUNT).keys()] : [db];
-    for (const d of dbs) {
-      this.flushGen[d]++;
-      this.flushesQueued[d]++;
-      this.liveCount[d] = 0;
-    }
-    for (const e of [...this.cache.values()]) {
-      if (db !== null && e.db !== db) continue;
-      if (e.loading !== null || e.pins > 0) {
-        // A command is waiting to use this entry: keep it, now absent.
-        e.rec = null;
-        e.treeHash = null; // the listener hears of the old record's removal below
-        this.resize(e);
-      } else {
-        this.drop(e);
+  private recount(db: number, key: Buffer, m: StoredMeta): void {
+    this.stats.recounts++;
+    let count = 0;
+    m.hash = null;
+    const h = new Uint8Array(DIGEST_BYTES);
+    this.flushPending();
+    const mk = metaKey(db, key);
+    const it = this.engine.iterator({ gte: cellsStart(mk, 1), lt: keyEnd(mk) });
+    try {
+      for (;;) {
+        const rows = it.next(SCAN_CHUNK);
+        if (rows.length === 0) break;
+        for (let i = 0; i < rows.length; i += 2) {
+          const v = rows[i + 1];
+          const t = v.readDoubleBE(0);
+          const n = v.readUInt32BE(8);
+          if (!m.cellAlive(t, n)) continue;
+          const value = v[12] === 1 ? v.subarray(13) : null;
+          const k = rows[i];
+          m.xorHash(cellHash(k[mk.length], k.subarray(mk.length + 1), t, n, value, h));
+          if (value !== null) count++;
+        }
       }
+    } finally {
+      it.close();
     }
-    if (db === null) this.expiries.clear();
-    else this.expiries.clearDb(db);
-    if (db === null) {
-      this.allFlushedCount++;
-      this.recordListener?.allFlushed();
+    m.count = count;
+  }
+
+  /** Write (or, when nothing is left to keep, delete) a key's metadata entry. */
+  private persistMeta(db: number, key: Buffer, m: StoredMeta, transient: boolean): void {
+    const grace = this.opts.tombstoneGraceMs;
+    if (grace === 0 && m.cells === 0 && !m.present()) {
+      // Alone, a key with nothing live and no cells left needs no marker.
+      if (m.stored) this.batch.del(metaKey(db, key));
+      const hadTree = m.treeHash;
+      m.clear();
+      m.treeHash = hadTree;
+      m.stored = false;
+    } else {
+      this.batch.put(metaKey(db, key), m.encode());
+      m.stored = true;
     }
-    const seq = ++this.batchSeq;
-    if (this.log !== null) this.log.append({ kind: 'flush', db });
+    this.resize(m, metaSize(m));
+    this.markPending(m, transient);
+  }
+
+  private reportTree(db: number, key: Buffer, m: StoredMeta, oldTree: Uint8Array | null): void {
+    const listener = this.recordListener!;
+    const mk = metaKey(db, key);
+    const next = this.treeHashOf(mk, m);
+    if (oldTree === null && next === null) return;
+    listener.recordChanged(mk, oldTree, next);
+    m.treeHash = next;
+  }
+
+  private treeHashOf(mk: Buffer, m: StoredMeta): Uint8Array | null {
+    if (!m.stored || m.isEmpty()) return null;
+    return this.recordListener!.entryHash(mk, m.digest(this.digestScratch));
+  }
+
+  /** The key's digest as stored (16 zero bytes: nothing). */
+  digest(db: number, key: Buffer): Buffer {
+    const m = this.meta(db, key);
+    return Buffer.from(m.digest());
+  }
+
+  /**
+   * Forget this node's copy of a key without leaving a delete marker: a copy this node is
+   * not a replica of (a sloppy-quorum fallback's, once its hint was delivered).
+   */
+  discard(db: number, key: Buffer, nowMs: number): void {
+    const m = this.meta(db, key);
+    if (!m.stored) return;
+    const wasCounted = this.counted(m, nowMs);
+    const oldTree = m.treeHash;
+    if (m.cells > 0) this.deleteCells(db, key);
+    this.batch.del(metaKey(db, key));
+    m.clear();
+    m.stored = false;
+    this.resize(m, metaSize(m));
+    this.markPending(m, false);
+    this.account(m, wasCounted, nowMs);
+    if (this.recordListener !== null && oldTree !== null) {
+      this.recordListener.recordChanged(metaKey(db, key), oldTree, null);
+      m.treeHash = null;
+    }
+  }
+
+  /** Delete every cell entry of a key (engine and cache). */
+  private deleteCells(db: number, key: Buffer): void {
+    this.flushPending();
+    const mk = metaKey(db, key);
+    const it = this.engine.iterator({ gte: cellsStart(mk, 1), lt: keyEnd(mk) });
+    try {
+      for (;;) {
+        const rows = it.next(SCAN_CHUNK);
+        if (rows.length === 0) break;
+        for (let i = 0; i < rows.length; i += 2) {
+          const k = rows[i];
+          this.batch.del(k);
+          const e = this.cache.get(cellCacheKey(db, key, k[mk.length], k.subarray(mk.length + 1)));
+          if (e !== undefined) this.drop(e);
+        }
+      }
+    } finally {
+      it.close();
+    }
+  }
+
+  /** Count transitions after a change: liveCount and the expiry index follow the key. */
+  private account(m: StoredMeta, wasCounted: boolean, nowMs: number): void {
+    const db = m.ck.charCodeAt(0);
+    const present = m.present();
+    const at = present ? m.expireAtMs : 0;
+    const now = present && (at === 0 || at > nowMs);
+    if (now && at !== 0) this.expiries.set(m.ck, at);
+    else this.expiries.delete(m.ck);
+    if (now !== wasCounted) this.liveCount[db] += now ? 1 : -1;
+  }
+
+  /** Whether the key is counted in liveCount now (a TTL passed but not yet retired still counts). */
+  private counted(m: StoredMeta, nowMs: number): boolean {
+    if (!m.present()) return false;
+    const at = m.expireAtMs;
+    if (at === 0) return true;
+    return at > nowMs || this.expiries.get(m.ck) === at;
+  }
+
+  /** A lookup found the key expired: stop counting it; alone, remove it. */
+  private retireExpired(db: number, key: Buffer, m: StoredMeta): void {
+    if (this.expiries.delete(m.ck)) {
+      this.liveCount[db]--;
+      this.stats.expiredKeys++;
+    }
+    this.removeIfStandalone(db, key, m);
+  }
+
+  /**
+   * Alone (no tombstone-grace), an expired key is deleted: its entry goes at once, or, with
+   * cells, a tombstone kills them and the sweep removes them.
+   */
+  private removeIfStandalone(db: number, key: Buffer, m: StoredMeta): void {
+    if (this.opts.tombstoneGraceMs !== 0 || !m.stored) return;
+    const s = this.stamp();
+    m.delT = s.t;
+    m.delN = s.n;
+    m.metaT = m.metaN = m.expireAtMs = m.valT = m.valN = m.count = 0;
+    m.type = null;
+    m.value = null;
+    m.hash = null;
+    this.persistMeta(db, key, m, false);
+  }
+
+  /** Active expiry: retire up to `max` keys whose TTL has passed. Returns how many. */
+  sweepExpired(nowMs: number, max: number): number {
+    const cks = this.expiries.popExpired(nowMs, max);
+    for (const ck of cks) {
+      const db = ck.charCodeAt(0);
+      this.liveCount[db]--;
+      this.stats.expiredKeys++;
+      if (this.opts.tombstoneGraceMs !== 0) continue;
+      const key = keyOf(ck);
+      this.removeIfStandalone(db, key, this.meta(db, key));
+    }
+    return cks.length;
+  }
+
+  /**
+   * The background sweep: walk the engine from where the last call stopped, examining at
+   * most `max` entries, and remove what no read can see any more: cells older than their
+   * key's tombstone; with tombstone-grace, field tombstones, delete markers and expired
+   * keys older than the grace period; alone, entries of keys with nothing left. Decisions
+   * use the current state (pending writes are written first, and the walk is synchronous),
+   * so nothing written meanwhile is removed. Returns how many entries were removed.
+   */
+  sweep(nowMs: number, max: number): number {
+    this.flushPending();
+    const grace = this.opts.tombstoneGraceMs;
+    const cutoff = nowMs - grace;
+    const it = this.engine.iterator({ gte: this.sweepCursor, lt: RECORDS_END });
+    let removed = 0;
+    let examined = 0;
+    let last: Buffer | null = null;
+    let cur: { db: number; key: Buffer; m: StoredMeta; changed: boolean; oldTree: Uint8Array | null; expiredPast: boolean } | null = null;
+    const finish = (): void => {
+      if (cur === null) return;
+      const { db, key, m } = cur;
+      // The entry itself: alone, once nothing is left; with grace, a marker or an expired
+      // key past the grace period, once its cells are gone.
+      let drop = false;
+      if (m.stored && m.cells === 0) {
+        if (grace === 0) drop = !m.present();
+        else drop = cur.expiredPast || (!m.present() && hlcToMs(m.maxStamp()) < cutoff);
+      }
+      if (drop) {
+        const wasCounted = this.counted(m, nowMs);
+        this.batch.del(metaKey(db, key));
+        m.clear();
+        m.stored = false;
+        this.resize(m, metaSize(m));
+        this.markPending(m, false);
+        this.account(m, wasCounted, nowMs);
+        this.stats.purgedMarkers++;
+        removed++;
+        if (this.recordListener !== null && cur.oldTree !== null) {
+          this.recordListener.recordChanged(metaKey(db, key), cur.oldTree, null);
+          m.treeHash = null;
+        }
+      } else if (cur.changed) {
+        this.persistMeta(db, key, m, false);
+        if (this.recordListener !== null) this.reportTree(db, key, m, cur.oldTree);
+      }
+      cur = null;
+    };
+    try {
+      while (examined < max) {
+        const rows = it.next(Math.min(SCAN_CHUNK, max - examined));
+        if (rows.length === 0) {
+          last = null;
+          break;
+        }
+        for (let i = 0; i < rows.length; i += 2) {
+          examined++;
+          const k = rows[i];
+          last = k;
+          const p = parseEngineKey(k);
+          if (p === null || p.db >= DB_COUNT) continue;
+          if (cur === null || cur.db !== p.db || !cur.key.equals(p.key)) {
+            finish();
+            const key = Buffer.from(p.key);
+            const m = this.peekMeta(p.db, key, p.kind === 0 ? rows[i + 1] : null);
+            const expiredPast = grace > 0 && m.metaLive() && m.expireAtMs !== 0 && m.expireAtMs < cutoff;
+            cur = { db: p.db, key, m, changed: false, oldTree: m.treeHash, expiredPast };
+          }
+          if (p.kind === 0) continue;
+          const m = cur.m;
+          const v = rows[i + 1];
+          const t = v.readDoubleBE(0);
+          const n = v.readUInt32BE(8);
+          const alive = m.cellAlive(t, n);
+          const isTombstone = v[12] !== 1;
+          const remove = !alive || cur.expiredPast || (isTombstone && (grace === 0 || hlcToMs(t) < cutoff));
+          if (!remove) continue;
+          // Drop the cell's cached entry unless it was rewritten since (then it is newer).
+          const cck = cellCacheKey(p.db, cur.key, p.kind, p.field);
+          const ce = this.cache.get(cck) as StoredCell | undefined;
+          if (ce !== undefined && (ce.t !== t || ce.n !== n)) continue;
+          if (ce !== undefined) this.drop(ce);
+          this.batch.del(k);
+          m.cells--;
+          if (alive) {
+            m.xorHash(cellHash(p.kind, p.field, t, n, isTombstone ? null : v.subarray(13), this.cellHashScratch));
+            if (!isTombstone) m.count--;
+          }
+          cur.changed = true;
+          removed++;
+          this.stats.sweptCells++;
+        }
+      }
+      finish();
+    } finally {
+      it.close();
+    }
+    this.sweepCursor = last === null ? tokenBound(0) : Buffer.concat([last, ZERO_BYTE]);
+    // Entries changed here may not be cached: write them now, so no read finds the engine behind.
+    this.flushPending();
+    return removed;
+  }
+
+  // ---------------------------------------------------------------------------- batches
+
+  private markPending(e: Entry, transient: boolean): void {
+    e.pendingSeq = this.writtenSeq + 1;
+    if (transient) this.transients.push(e);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.endOfTurn);
+    }
+  }
+
+  /** End of an event-loop turn: the turn's writes go to the engine as one batch. */
+  private readonly endOfTurn = (): void => {
+    this.flushScheduled = false;
+    this.flushPending();
+    this.evict();
+  };
+
+  /** Write the open batch now (scans need the engine to hold every write made so far). */
+  flushPending(): void {
+    if (this.batch.length === 0 || this.closed) return;
+    const n = this.batch.length;
+    try {
+      this.engine.write(this.batch, this.opts.syncEveryBatch);
+    } catch (err) {
+      this.opts.onFatal(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.batch.clear();
+    this.stats.batches++;
+    this.stats.batchedWrites += n;
+    const seq = ++this.writtenSeq;
+    if (this.transients.length > 0) {
+      for (const e of this.transients) if (e.pendingSeq <= seq) this.drop(e);
+      this.transients = [];
+    }
+    // A copy: listeners remove themselves while being called.
+    for (const fn of [...this.durableListeners]) fn(seq);
+  }
+
+  /**
+   * The batch that must be written before a reply produced now may be released: the open
+   * batch if any write is pending, else the newest written.
+   */
+  visibleSeq(): number {
+    return this.batch.length > 0 ? this.writtenSeq + 1 : this.writtenSeq;
+  }
+
+  /** The newest batch whose writes may be acknowledged. */
+  durable(): number {
+    return this.writtenSeq;
+  }
+
+  onDurable(fn: (seq: number) => void): void {
+    this.durableListeners.push(fn);
+  }
+
+  /** Resolves when everything visible now is written (at the end of this turn at the latest). */
+  afterAcked(): Promise<void> {
+    if (this.batch.length === 0) return Promise.resolve();
+    const seq = this.writtenSeq + 1;
     return new Promise((resolve) => {
-      this.queue.push({
-        kind: 'flush',
-        seq,
-        db,
-        flushAlls: this.allFlushedCount,
-        done: () => {
-          for (const d of dbs) this.flushesQueued[d]--;
-          resolve();
-        },
-      });
-      this.pump();
+      const fn = (s: number): void => {
+        if (s < seq) return;
+        const i = this.durableListeners.indexOf(fn);
+        if (i >= 0) this.durableListeners.splice(i, 1);
+        resolve();
+      };
+      this.durableListeners.push(fn);
     });
+  }
+
+  /** Everything written so far is in the engine (writes what is pending). */
+  quiesce(): Promise<void> {
+    this.flushPending();
+    return Promise.resolve();
+  }
+
+  /** fsync what has been written but not yet synced (appendfsync everysec). */
+  syncIfBehind(): void {
+    if (this.closed || this.opts.syncEveryBatch) return;
+    if (this.syncedSeq >= this.writtenSeq) return;
+    this.engine.sync();
+    this.syncedSeq = this.writtenSeq;
+  }
+
+  private syncedSeq = 0;
+
+  // ---------------------------------------------------------------------------- keyspace-wide
+
+  /**
+   * Visit the live keys of a db in token order from `fromToken`, stopping when `visit`
+   * returns false. Every key of every db is visited (others with a null meta), so SCAN can
+   * count its work; reads the engine after writing what is pending. Synchronous.
+   */
+  forEachKey(db: number, fromToken: number, nowMs: number, visit: (key: Buffer, m: StoredMeta | null, token: number) => boolean): boolean {
+    this.flushPending();
+    const it = this.engine.iterator({ gte: tokenBound(fromToken), lt: RECORDS_END });
+    try {
+      for (;;) {
+        const rows = it.next(1000);
+        if (rows.length === 0) return true;
+        let seekTo: Buffer | null = null;
+        for (let i = 0; i < rows.length; i += 2) {
+          const k = rows[i];
+          const p = parseEngineKey(k);
+          if (p === null || p.kind !== 0) continue;
+          const m = p.db === db ? new StoredMeta(cacheKey(p.db, p.key)).decodeFrom(rows[i + 1]) : null;
+          const live = m !== null && m.live(nowMs) ? m : null;
+          if (!visit(live === null ? EMPTY : Buffer.from(p.key), live, p.token)) return false;
+          if (m !== null ? m.cells > 0 : hasCells(rows[i + 1])) {
+            seekTo = keyEnd(k);
+            break;
+          }
+        }
+        if (seekTo !== null) it.seek(seekTo);
+      }
+    } finally {
+      it.close();
+    }
+  }
+
+  /**
+   * Delete every key of one database (db) or of all (null), synchronously (Redis's FLUSHDB
+   * and FLUSHALL block too). The listener hears of every key removed.
+   */
+  flush(db: number | null): void {
+    this.flushPending();
+    const dbs = db === null ? [...Array(DB_COUNT).keys()] : [db];
+    for (const d of dbs) this.liveCount[d] = 0;
+    for (const e of [...this.cache.values()]) {
+      if (db !== null && e.ck.charCodeAt(0) !== db) continue;
+      this.drop(e);
+    }
+    if (db === null) {
+      this.expiries.clear();
+      this.engine.deleteRange(tokenBound(0), RECORDS_END);
+      this.recordListener?.allFlushed();
+    } else {
+      this.expiries.clearDb(db);
+      const listener = this.recordListener;
+      const it = this.engine.iterator({ lt: RECORDS_END });
+      const b = this.engine.newBatch();
+      try {
+        for (;;) {
+          const rows = it.next(1000);
+          if (rows.length === 0) break;
+          for (let i = 0; i < rows.length; i += 2) {
+            const k = rows[i];
+            const p = parseEngineKey(k);
+            if (p === null || p.db !== db) continue;
+            b.del(k);
+            if (listener !== null && p.kind === 0) {
+              const m = new StoredMeta(cacheKey(p.db, p.key)).decodeFrom(rows[i + 1]);
+              const h = this.treeHashOf(k, m);
+              if (h !== null) listener.recordChanged(k, h, null);
+            }
+            if (b.length >= 1000) {
+              this.engine.write(b, false);
+              b.clear();
+            }
+          }
+        }
+      } finally {
+        it.close();
+      }
+      if (b.length > 0) this.engine.write(b, false);
+    }
+    if (this.opts.syncEveryBatch) this.engine.sync();
+    this.writtenSeq++;
+    for (const fn of this.durableListeners) fn(this.writtenSeq);
   }
 
   flushDb(db: number): Promise<void> {
-    return this.flush(db);
+    this.flush(db);
+    return Promise.resolve();
   }
 
   flushAll(): Promise<void> {
-    return this.flush(null);
-  }
-
-  private async runFlush(db: number | null, flushAlls: number): Promise<void> {
-    // FLUSHDB: the listener hears of each record as it goes (the engine holds exactly the
-    // records of before the flush: later batches queue behind it), unless a FLUSHALL queued
-    // after it has already told the listener everything is gone. FLUSHALL told it above.
-    const listener = flushAlls === this.allFlushedCount ? this.recordListener : null;
-    await deleteDbFromEngine(this.engine, db, listener === null ? undefined : (k, v) => {
-      const h = treeHashOf(listener, k, decodeRecord(v), v);
-      if (h !== null) listener.recordChanged(k, h, null);
-    });
-    if (this.opts.syncEveryBatch) await this.engine.sync();
+    this.flush(null);
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {
-    this.formBatch();
-    this.pump();
-    await this.quiesce();
+    this.flushPending();
     this.closed = true;
-    await this.engine.sync();
-    if (this.log !== null) {
-      this.log.reset(); // everything it held is in the engine and synced
-      this.log.close();
-    }
     await this.engine.close();
   }
 
-  // ---------------------------------------------------------------------------- helpers for commands
+  /** Whole-key iteration for anti-entropy and tests: every stored entry of the range, async in chunks. */
+  scanRange(gte: Buffer, lt: Buffer): AsyncGenerator<[Buffer, Buffer]> {
+    this.flushPending();
+    return scanEngine(this.engine, { gte, lt });
+  }
 
   tokenOf(key: Buffer): number {
     return keyToken(key);
@@ -990,93 +1007,132 @@ export class Keyspace {
 }
 
 const EMPTY = Buffer.alloc(0);
-const EMPTY_REC: Rec = { del: null, meta: null, cells: null };
+const ZERO_BYTE = Buffer.from([0]);
+
+/** Whether an encoded metadata entry records cells (flags bit 16 and a non-zero stored count). */
+function hasCells(v: Buffer): boolean {
+  if (v.length < 2 || (v[1] & 16) === 0) return false;
+  // The collection part is the last 36 bytes: u32 count | u32 stored | 16 hash | f64 | u32.
+  return v.readUInt32BE(v.length - 32) > 0;
+}
+
+/**
+ * A recorder of the deltas one command applies: the coordinator ships them to the other
+ * replicas. Each command gets its own (no shared sink).
+ */
+export interface DeltaRecorder {
+  readonly deltas: { db: number; key: Buffer; delta: Delta }[];
+}
 
 /**
  * One database as a command sees it: the client's selected db bound to the keyspace, with
- * the typed operations string and key commands need. Every write goes through
- * `Keyspace.apply` with a delta stamped once.
+ * the operations commands need. Every write goes through `apply` with a delta stamped once,
+ * and, when the view carries a recorder (the coordinator's per-command view), is recorded
+ * there.
  */
 export class DbView {
   constructor(
     readonly ks: Keyspace,
     readonly index: number,
-    /**
-     * In a cluster, keyspace-wide commands on one node see only the keys it answers for;
-     * null: every key.
-     */
+    /** In a cluster, keyspace-wide commands on one node see only the keys it answers for; null: every key. */
     readonly owns: ((key: Buffer) => boolean) | null = null,
+    readonly recorder: DeltaRecorder | null = null,
   ) {}
 
-  /** Keyspace.forEachLive for this db, skipping (but still visiting, for SCAN's count) keys not owned. */
-  forEachLive(fromToken: number, nowMs: number, visit: (key: Buffer, rec: Rec, token: number) => boolean): Promise<boolean> {
-    const owns = this.owns;
-    if (owns === null) return this.ks.forEachLive(this.index, fromToken, nowMs, visit);
-    return this.ks.forEachLive(this.index, fromToken, nowMs, (key, rec, token) =>
-      rec.meta === null || owns(key) ? visit(key, rec, token) : visit(EMPTY, EMPTY_REC, token),
-    );
+  /** The same command's view of another database (COPY ... DB n, MOVE): same recorder. */
+  view(index: number): DbView {
+    return index === this.index ? this : new DbView(this.ks, index, this.owns, this.recorder);
   }
 
-  lookup(key: Buffer, nowMs: number): Rec | null {
+  /** Keyspace.forEachKey for this db, skipping (but still visiting, for SCAN's count) keys not owned. */
+  forEachKey(fromToken: number, nowMs: number, visit: (key: Buffer, m: StoredMeta | null, token: number) => boolean): boolean {
+    const owns = this.owns;
+    if (owns === null) return this.ks.forEachKey(this.index, fromToken, nowMs, visit);
+    return this.ks.forEachKey(this.index, fromToken, nowMs, (key, m, token) => (m === null || owns(key) ? visit(key, m, token) : visit(EMPTY, null, token)));
+  }
+
+  lookup(key: Buffer, nowMs: number): StoredMeta | null {
     return this.ks.lookup(this.index, key, nowMs);
   }
 
   type(key: Buffer, nowMs: number): KeyType | null {
-    const r = this.lookup(key, nowMs);
-    return r === null || r.meta === null ? null : r.meta.type;
+    const m = this.lookup(key, nowMs);
+    return m === null ? null : m.type;
+  }
+
+  stamp(): Stamp {
+    return this.ks.stamp();
+  }
+
+  /** Apply a delta to a key of this db, recording it. Returns the change in live cells. */
+  apply(key: Buffer, delta: Delta, nowMs: number): number {
+    if (this.recorder !== null) this.recorder.deltas.push({ db: this.index, key: Buffer.from(key), delta });
+    return this.ks.apply(this.index, key, delta, nowMs);
+  }
+
+  cellValue(key: Buffer, m: StoredMeta, kind: number, field: Buffer): Buffer | null {
+    return this.ks.cellValue(this.index, key, m, kind, field);
+  }
+
+  scanCells(key: Buffer, m: StoredMeta, kind: number, visit: (c: CellEntry) => boolean, fromField: Buffer | null = null): boolean {
+    return this.ks.scanCells(this.index, key, m, kind, visit, fromField);
   }
 
   /**
-   * Write a whole new string value, replacing whatever the key held. The value is copied
-   * (arguments are views into the socket's read buffer) unless `owned` says the caller made
-   * a fresh Buffer that nothing else will touch.
+   * Write a whole new string value, replacing whatever the key held (a key tombstone, the
+   * meta cell and the value cell at one stamp). The value is copied when written.
    */
-  setString(key: Buffer, value: Buffer, expireAtMs: number, nowMs: number, owned = false): void {
+  setString(key: Buffer, value: Buffer, expireAtMs: number, nowMs: number): void {
     const s = this.ks.stamp();
-    const cells = new Map<string, Cell>();
-    cells.set(STRING_FIELD, { t: s.t, n: s.n, value: owned ? value : Buffer.from(value) });
-    this.ks.apply(this.index, key, { del: s, meta: { t: s.t, n: s.n, type: 'string', expireAtMs }, cells }, nowMs);
+    this.apply(key, { del: s, meta: { t: s.t, n: s.n, type: 'string', expireAtMs }, value: { t: s.t, n: s.n, value }, cells: null }, nowMs);
   }
 
-  /**
-   * Change the value of an existing live string, keeping its TTL (APPEND, SETRANGE, INCR on
-   * an existing key): only the value cell changes. Copies `value` unless `owned`.
-   */
-  updateString(key: Buffer, value: Buffer, nowMs: number, owned = false): void {
+  /** Change the value of an existing live string, keeping its TTL: only the value cell changes. */
+  updateString(key: Buffer, value: Buffer, nowMs: number): void {
     const s = this.ks.stamp();
-    const cells = new Map<string, Cell>();
-    cells.set(STRING_FIELD, { t: s.t, n: s.n, value: owned ? value : Buffer.from(value) });
-    this.ks.apply(this.index, key, { del: null, meta: null, cells }, nowMs);
+    this.apply(key, { del: null, meta: null, value: { t: s.t, n: s.n, value }, cells: null }, nowMs);
   }
 
   /** Set (expireAtMs > 0) or remove (0) the TTL of a live key: only the meta cell changes. */
-  setExpire(key: Buffer, rec: Rec, expireAtMs: number, nowMs: number): void {
-    const m = rec.meta;
-    if (m === null) throw new Error('setExpire on a record without meta');
+  setExpire(key: Buffer, m: StoredMeta, expireAtMs: number, nowMs: number): void {
+    if (m.type === null) throw new Error('setExpire on a key without type');
     const s = this.ks.stamp();
-    this.ks.apply(this.index, key, { del: null, meta: { t: s.t, n: s.n, type: m.type, expireAtMs }, cells: null }, nowMs);
+    this.apply(key, { del: null, meta: { t: s.t, n: s.n, type: m.type, expireAtMs }, value: null, cells: null }, nowMs);
   }
 
   /** Delete the key (a key tombstone). Returns whether it existed. */
   delete(key: Buffer, nowMs: number): boolean {
     const existed = this.lookup(key, nowMs) !== null;
-    if (existed) this.ks.apply(this.index, key, { del: this.ks.stamp(), meta: null, cells: null }, nowMs);
+    if (existed) this.apply(key, { del: this.ks.stamp(), meta: null, value: null, cells: null }, nowMs);
     return existed;
   }
 
   /**
-   * Write a copy of a live record under another key (RENAME, COPY): every live cell
-   * restamped, the destination's old contents replaced.
+   * The key's full state as a delta restamped with `s` (every live cell), for RENAME and
+   * COPY: with a tombstone at `s` that clears what the destination held.
    */
-  writeCopy(dst: DbView, dstKey: Buffer, rec: Rec, expireAtMs: number, nowMs: number): void {
-    dst.ks.apply(dst.index, dstKey, restampedCopy(rec, this.ks.stamp(), expireAtMs), nowMs);
+  restampedCopy(key: Buffer, m: StoredMeta, s: Stamp, expireAtMs: number): Delta {
+    if (m.type === null) throw new Error('copy of a key without type');
+    const d: Delta = { del: s, meta: { t: s.t, n: s.n, type: m.type, expireAtMs }, value: null, cells: null };
+    if (m.type === 'string') d.value = { t: s.t, n: s.n, value: m.value };
+    else {
+      const cells: DeltaCell[] = [];
+      this.scanCells(key, m, 1, (c) => {
+        cells.push({ kind: 1, field: c.field, t: s.t, n: s.n, value: c.value });
+        return true;
+      });
+      d.cells = cells;
+    }
+    return d;
   }
 
   size(): number {
     return this.ks.dbSize(this.index);
   }
 
-  flush(): Promise<void> {
-    return this.ks.flushDb(this.index);
+  flush(): void {
+    this.ks.flush(this.index);
   }
 }
+
+export { isShadowed };

@@ -1,32 +1,126 @@
 /**
- * How records are laid out in the engine's ordered key space.
+ * How keys are laid out in the engine's ordered key space (storage format 2).
  *
- *   record key = u32 token | u8 db | u32 keyLength | key bytes
+ *   metadata key = u32 token | u8 db | u32 keyLength | key bytes
+ *   cell key     = metadata key | u8 kind | field bytes
  *
- * The token (MurmurHash3 x86 32 of the key bytes, the same hash the ring uses) comes first,
- * so that one ring range is one contiguous engine range: anti-entropy and range streaming
- * iterate a range instead of the whole database. The key length makes a record key a
- * prefix of the sub-keys that collection cells will use (record key | field), without
- * ambiguity. Keys under the 0xff.. prefix of the first byte would collide with tokens,
- * so node-local bookkeeping lives under SYSTEM_PREFIX, which sorts after every token:
- * it uses 5 bytes of 0xff, longer than any token prefix.
+ * A Redis key is one metadata entry (type, stamps, expiry, a string's value, a collection's
+ * live count and content hash: meta.ts) plus one entry per cell (hash field, set member,
+ * sorted-set member, list element: cell.ts), as Apache Kvrocks lays out types on RocksDB.
+ * The cells of a key sort right after its metadata entry and before any other key's, so
+ * a key is one contiguous engine range, and one HSET writes one cell and the metadata,
+ * whatever the size of the hash.
+ *
+ * The token (MurmurHash3 x86 32 of the key, or of its hash tag: `keyToken`) comes first,
+ * so one ring range is one contiguous engine range: anti-entropy and range streaming
+ * iterate a range instead of the whole database. The key length makes the metadata key a
+ * prefix of its cell keys without ambiguity. Node-local bookkeeping lives under
+ * SYSTEM_PREFIX, which sorts after every token (it uses 5 bytes of 0xff, longer than any
+ * token prefix).
+ *
+ * The format is versioned (FORMAT_KEY); a data directory of another format is refused at
+ * start-up (Keyspace.start), never misread.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const murmur: { x86: { hash32(bytes: Uint8Array, seed?: number): number } } = require('murmurhash3js-revisited');
 
-export function keyToken(key: Buffer): number {
-  return murmur.x86.hash32(key, 0) >>> 0;
+/** The storage format this code reads and writes. */
+export const STORAGE_FORMAT = 2;
+
+/** MurmurHash3 x86 32 (seed 0) of bytes: node ids' ring tokens, field buckets. */
+export function murmur32(bytes: Uint8Array): number {
+  return murmur.x86.hash32(bytes, 0) >>> 0;
 }
 
-export const RECORD_KEY_OVERHEAD = 9;
+/**
+ * The part of a key that decides its token, as Redis Cluster's keyHashSlot: the bytes
+ * between the first `{` and the first `}` after it, if that is not empty; else the key.
+ * So `user:{42}:name` and `user:{42}:email` share replicas.
+ */
+export function hashTagOf(key: Buffer): Buffer {
+  const open = key.indexOf(0x7b);
+  if (open < 0) return key;
+  const close = key.indexOf(0x7d, open + 1);
+  if (close < 0 || close === open + 1) return key;
+  return key.subarray(open + 1, close);
+}
 
-export function recordKey(db: number, key: Buffer, token = keyToken(key)): Buffer {
-  const out = Buffer.allocUnsafe(RECORD_KEY_OVERHEAD + key.length);
+/** A key's ring token: MurmurHash3 of its hash tag (hashTagOf). */
+export function keyToken(key: Buffer): number {
+  return murmur32(hashTagOf(key));
+}
+
+export const META_KEY_OVERHEAD = 9;
+/** Back-compatible name (anti-entropy and the bus call metadata keys record keys). */
+export const RECORD_KEY_OVERHEAD = META_KEY_OVERHEAD;
+
+export function metaKey(db: number, key: Buffer, token = keyToken(key)): Buffer {
+  const out = Buffer.allocUnsafe(META_KEY_OVERHEAD + key.length);
   out.writeUInt32BE(token, 0);
   out[4] = db;
   out.writeUInt32BE(key.length, 5);
   key.copy(out, 9);
   return out;
+}
+
+export const recordKey = metaKey;
+
+/** Cell kinds: the byte after the metadata key. */
+export const CELL_FIELD = 1;
+
+/** A cell's engine key. */
+export function cellKey(db: number, key: Buffer, kind: number, field: Buffer, token = keyToken(key)): Buffer {
+  const out = Buffer.allocUnsafe(META_KEY_OVERHEAD + key.length + 1 + field.length);
+  out.writeUInt32BE(token, 0);
+  out[4] = db;
+  out.writeUInt32BE(key.length, 5);
+  key.copy(out, 9);
+  out[9 + key.length] = kind;
+  field.copy(out, 10 + key.length);
+  return out;
+}
+
+/** The first cell key of `kind` of a metadata key (inclusive bound). */
+export function cellsStart(meta: Buffer, kind: number): Buffer {
+  const out = Buffer.allocUnsafe(meta.length + 1);
+  meta.copy(out, 0);
+  out[meta.length] = kind;
+  return out;
+}
+
+/** The end of the cells of `kind` (exclusive bound). */
+export function cellsEnd(meta: Buffer, kind: number): Buffer {
+  return cellsStart(meta, kind + 1);
+}
+
+/** Past every cell of a metadata key (exclusive bound, and where a scan skips to). */
+export function keyEnd(meta: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(meta.length + 1);
+  meta.copy(out, 0);
+  out[meta.length] = 0xff;
+  return out;
+}
+
+export interface ParsedKey {
+  token: number;
+  db: number;
+  key: Buffer;
+  /** 0 for a metadata key, else the cell kind. */
+  kind: number;
+  /** The field of a cell key (empty for a metadata key). */
+  field: Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Parse an engine key (views into `k`); null for system keys and anything malformed. */
+export function parseEngineKey(k: Buffer): ParsedKey | null {
+  if (k.length < META_KEY_OVERHEAD || isSystemKey(k)) return null;
+  const len = k.readUInt32BE(5);
+  const end = META_KEY_OVERHEAD + len;
+  if (k.length < end) return null;
+  if (k.length === end) return { token: k.readUInt32BE(0), db: k[4], key: k.subarray(9, end), kind: 0, field: EMPTY };
+  return { token: k.readUInt32BE(0), db: k[4], key: k.subarray(9, end), kind: k[end], field: k.subarray(end + 1) };
 }
 
 export interface ParsedRecordKey {
@@ -35,12 +129,19 @@ export interface ParsedRecordKey {
   key: Buffer;
 }
 
-/** Parse a record key; returns null for keys that are not record keys (system keys). */
+/** Parse a metadata key; null for cell keys, system keys and anything malformed. */
 export function parseRecordKey(k: Buffer): ParsedRecordKey | null {
-  if (k.length < RECORD_KEY_OVERHEAD || isSystemKey(k)) return null;
+  if (k.length < META_KEY_OVERHEAD || isSystemKey(k)) return null;
   const len = k.readUInt32BE(5);
-  if (k.length !== RECORD_KEY_OVERHEAD + len) return null;
+  if (k.length !== META_KEY_OVERHEAD + len) return null;
   return { token: k.readUInt32BE(0), db: k[4], key: k.subarray(9) };
+}
+
+/** Length of the metadata-key prefix of an engine key (0 if it is not one). */
+export function metaKeyLength(k: Buffer): number {
+  if (k.length < META_KEY_OVERHEAD || isSystemKey(k)) return 0;
+  const end = META_KEY_OVERHEAD + k.readUInt32BE(5);
+  return k.length >= end ? end : 0;
 }
 
 /** First engine key of the token range starting at `token` (inclusive). */
@@ -62,3 +163,18 @@ export function systemKey(name: string): Buffer {
 
 /** Exclusive upper bound of all record keys. */
 export const RECORDS_END = SYSTEM_PREFIX;
+
+/** Where the storage format is recorded. */
+export const FORMAT_KEY = systemKey('storage-format');
+
+export function encodeFormat(): Buffer {
+  return Buffer.from(`quorumkv-storage ${STORAGE_FORMAT}`, 'latin1');
+}
+
+/** The format number a FORMAT_KEY value names, or null if it is not one of ours. */
+export function decodeFormat(v: Buffer): number | null {
+  const m = /^quorumkv-storage (\d+)$/.exec(v.toString('latin1'));
+  return m === null ? null : Number(m[1]);
+}
+
+export { EMPTY as EMPTY_FIELD };

@@ -1,89 +1,153 @@
 /**
- * The in-memory engine: a Map plus a lazily sorted key index. Same contract as RocksDB
- * (ordered iteration, atomic batches, snapshot iteration), nothing on disk. Used by the fast
- * tests, the cluster simulation and `engine memory`.
+ * The in-memory engine: a B+ tree (sorted-btree) of latin1-string keys, so ordered
+ * iteration and point updates are both O(log n). Same contract as RocksDB: atomic batches,
+ * iterators over a snapshot (the tree's copy-on-write clone, O(1) to take). Nothing on disk.
+ * Used by the fast tests, the cluster simulation and `engine memory`.
+ *
+ * Stored values are copies and are handed out as they are: callers must not write into a
+ * buffer they read (the keyspace never does).
  */
-import type { Engine, IterateOptions, WriteOp } from './engine';
+import BTree from 'sorted-btree';
+import type { Engine, EngineBatch, EngineIterator, IterateOptions } from './engine';
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+class MemoryBatch implements EngineBatch {
+  /** [key, value | null] pairs, in order. */
+  ops: [string, Buffer | null][] = [];
+
+  put(key: Buffer, value: Buffer): void {
+    this.ops.push([key.toString('latin1'), Buffer.from(value)]);
+  }
+
+  del(key: Buffer): void {
+    this.ops.push([key.toString('latin1'), null]);
+  }
+
+  get length(): number {
+    return this.ops.length;
+  }
+
+  clear(): void {
+    this.ops = [];
+  }
+}
+
+class MemoryIterator implements EngineIterator {
+  private it: IterableIterator<[string, Buffer]> | null;
+  private done = false;
+
+  constructor(
+    private readonly tree: BTree<string, Buffer>,
+    private readonly lo: string | undefined,
+    private readonly hi: string | undefined,
+    private readonly reverse: boolean,
+  ) {
+    this.it = this.from(reverse ? hi : lo, true);
+  }
+
+  private from(start: string | undefined, initial: boolean): IterableIterator<[string, Buffer]> {
+    if (!this.reverse) return this.tree.entries(start);
+    // Reverse: from the upper bound (exclusive on the first positioning) downwards.
+    return this.tree.entriesReversed(start, undefined, initial && start !== undefined);
+  }
+
+  next(max: number): Buffer[] {
+    const out: Buffer[] = [];
+    if (this.done || this.it === null) return out;
+    while (out.length < max * 2) {
+      const r = this.it.next();
+      if (r.done === true) {
+        this.done = true;
+        break;
+      }
+      const [k, v] = r.value;
+      if (!this.reverse ? this.hi !== undefined && k >= this.hi : this.lo !== undefined && k < this.lo) {
+        this.done = true;
+        break;
+      }
+      out.push(Buffer.from(k, 'latin1'), v);
+    }
+    return out;
+  }
+
+  seek(target: Buffer): void {
+    const t = target.toString('latin1');
+    this.done = false;
+    if (!this.reverse) this.it = this.tree.entries(this.lo !== undefined && t < this.lo ? this.lo : t);
+    else if (this.hi !== undefined && t >= this.hi) this.it = this.tree.entriesReversed(this.hi, undefined, true);
+    else this.it = this.tree.entriesReversed(t);
+  }
+
+  close(): void {
+    this.it = null;
+    this.done = true;
+  }
+}
 
 export class MemoryEngine implements Engine {
   readonly name = 'memory' as const;
-  private readonly map = new Map<string, Buffer>();
-  private sorted: string[] | null = [];
+  private readonly tree = new BTree<string, Buffer>(undefined, compare);
   private bytes = 0;
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
 
-  async get(key: Buffer): Promise<Buffer | undefined> {
-    return this.map.get(key.toString('latin1'));
+  get(key: Buffer): Buffer | undefined {
+    return this.tree.get(key.toString('latin1'));
   }
 
-  async write(ops: WriteOp[], _sync: boolean): Promise<void> {
-    for (const op of ops) {
-      const k = op.key.toString('latin1');
-      const had = this.map.get(k);
+  getMany(keys: readonly Buffer[]): (Buffer | undefined)[] {
+    return keys.map((k) => this.tree.get(k.toString('latin1')));
+  }
+
+  newBatch(): EngineBatch {
+    return new MemoryBatch();
+  }
+
+  write(batch: EngineBatch, _sync: boolean): void {
+    if (!(batch instanceof MemoryBatch)) throw new Error('memory engine: write of a batch from another engine');
+    for (const [k, v] of batch.ops) {
+      const had = this.tree.get(k);
       if (had !== undefined) this.bytes -= had.length + k.length;
-      if (op.type === 'put') {
-        if (had === undefined) this.sorted = null;
-        this.map.set(k, Buffer.from(op.value));
-        this.bytes += op.value.length + k.length;
+      if (v !== null) {
+        this.tree.set(k, v);
+        this.bytes += v.length + k.length;
       } else if (had !== undefined) {
-        this.map.delete(k);
-        this.sorted = null;
+        this.tree.delete(k);
       }
     }
   }
 
-  async sync(): Promise<void> {}
+  sync(): void {}
 
-  private index(): string[] {
-    if (this.sorted === null) {
-      // latin1 strings compare code unit by code unit, which is byte order.
-      this.sorted = [...this.map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    }
-    return this.sorted;
+  iterator(opts: IterateOptions): EngineIterator {
+    const lo = opts.gte === undefined || opts.gte.length === 0 ? undefined : opts.gte.toString('latin1');
+    const hi = opts.lt === undefined ? undefined : opts.lt.toString('latin1');
+    // A snapshot: later writes change the live tree, not this clone.
+    return new MemoryIterator(this.tree.clone(), lo, hi, opts.reverse === true);
   }
 
-  async *iterate(opts: IterateOptions): AsyncIterable<[Buffer, Buffer]> {
-    // Snapshot: copy the matching entries first, so writes during iteration are not seen.
-    const keys = this.index();
-    const lo = opts.gte === undefined ? 0 : lowerBound(keys, opts.gte.toString('latin1'));
-    const hiKey = opts.lt === undefined ? undefined : opts.lt.toString('latin1');
-    const limit = opts.limit ?? Infinity;
-    const out: [Buffer, Buffer][] = [];
-    for (let i = lo; i < keys.length && out.length < limit; i++) {
-      const k = keys[i];
-      if (hiKey !== undefined && k >= hiKey) break;
-      const v = this.map.get(k);
-      if (v !== undefined) out.push([Buffer.from(k, 'latin1'), v]);
-    }
-    yield* out;
-  }
-
-  async deleteRange(gte: Buffer, lt: Buffer): Promise<void> {
+  deleteRange(gte: Buffer, lt: Buffer): void {
     const lo = gte.toString('latin1');
     const hi = lt.toString('latin1');
-    for (const [k, v] of this.map) {
-      if (k >= lo && k < hi) {
-        this.map.delete(k);
-        this.bytes -= v.length + k.length;
-        this.sorted = null;
-      }
-    }
+    if (lo >= hi) return;
+    this.tree.forRange(lo, hi, false, (k, v) => {
+      this.bytes -= v.length + k.length;
+    });
+    this.tree.deleteRange(lo, hi, false);
   }
 
-  async approximateSize(): Promise<number> {
+  approximateSize(): number {
     return this.bytes;
   }
-}
 
-function lowerBound(keys: string[], target: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid] < target) lo = mid + 1;
-    else hi = mid;
+  property(): string | undefined {
+    return undefined;
   }
-  return lo;
+
+  /** Entries stored (tests). */
+  get size(): number {
+    return this.tree.size;
+  }
 }

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type ServerProcess } from '../support/servers';
 import { RawClient } from '../support/raw-client';
 import { decodeFrame } from '../support/resp-frames';
-import { formatMismatches, runScript, scanAllKeys, type Side } from './runner';
-import { closing, raw, scanAll, script, skipValue, ttl } from './script';
+import { formatMismatches, hscanAllPairs, runScript, scanAllKeys, type Side } from './runner';
+import { closing, distinctOf, hscanAll, raw, scanAll, script, skipValue, ttl, unorderedPairs } from './script';
 
 let a: ServerProcess | undefined;
 let b: ServerProcess | undefined;
@@ -84,5 +84,42 @@ describe('runScript', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('hscan-all collects every field/value pair once, sorted, over many cursor steps', async () => {
+    const client = await RawClient.connect(sideA.port);
+    try {
+      await client.send('FLUSHALL');
+      const fields = Array.from({ length: 300 }, (_, i) => `f:${i}`);
+      await client.send('HSET', 'h', ...fields.flatMap((f) => [f, `v${f}`]));
+      const union = decodeFrame(await hscanAllPairs(client, 'h', ['COUNT', '3']));
+      const seen = union.items.map((item) => (item.value as Buffer).toString());
+      expect(seen).toEqual([...fields].sort().flatMap((f) => [f, `v${f}`]));
+      const matched = decodeFrame(await hscanAllPairs(client, 'h', ['MATCH', 'f:1?']));
+      expect(matched.items.length).toBe(20);
+      expect((await hscanAllPairs(client, 'h', ['COUNT', '0'])).toString()).toBe('-ERR syntax error\r\n');
+      expect((await hscanAllPairs(client, 'nokey', [])).toString()).toBe('*0\r\n');
+      await client.send('SET', 's', 'v');
+      expect((await hscanAllPairs(client, 's', [])).toString()).toMatch(/^-WRONGTYPE/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('passes the hash modes when the servers agree, and reports a wrong member list', async () => {
+    const agree = script('hash modes', [
+      ['HSET', 'h', 'a', '1', 'b', '2', 'c', '3'],
+      unorderedPairs('HGETALL', 'h'),
+      hscanAll('h', 'MATCH', '[ab]'),
+      distinctOf([['a', '1'], ['b', '2'], ['c', '3']], 'HRANDFIELD', 'h', '2', 'WITHVALUES'),
+    ]);
+    const r1 = await runScript(agree, sideA, sideB);
+    expect(formatMismatches(agree, r1, sideA, sideB)).toBe('script "hash modes": 0 mismatching step(s)');
+
+    const wrong = script('wrong members', [['HSET', 'h', 'a', '1', 'b', '2'], distinctOf(['a', 'x'], 'HRANDFIELD', 'h', '2')]);
+    const r2 = await runScript(wrong, sideA, sideB);
+    expect(r2.mismatches.map((m) => m.stepIndex)).toEqual([2]);
+    expect(r2.mismatches[0].reason).toMatch(/^reference reply: element "b" is not one of the members/);
+    expect(formatMismatches(wrong, r2, sideA, sideB)).toContain('HRANDFIELD h 2  [member-of of 2 distinct]');
   });
 });

@@ -99,7 +99,7 @@ function compareObservations(step: Step, a: Observation, b: Observation): string
   if (a.after !== expected) return `script expects the connection ${expected} after this step, but the reference left it ${a.after}`;
   if (a.replies.length !== b.replies.length) return `reply counts differ (${a.replies.length} vs ${b.replies.length})`;
   for (let i = 0; i < a.replies.length; i++) {
-    const opts = step.kind === 'command' ? { tolerance: step.tolerance, vary: step.vary } : {};
+    const opts = step.kind === 'command' ? { tolerance: step.tolerance, vary: step.vary, members: step.members, distinct: step.distinct } : {};
     const mode = step.kind === 'command' ? step.mode : 'exact';
     const r = compareReplies(mode, a.replies[i], b.replies[i], opts);
     if (r) return a.replies.length > 1 ? `reply #${i + 1}: ${r}` : r;
@@ -117,6 +117,8 @@ async function observe(client: RawClient, step: Step, closeWaitMs: number): Prom
       if (step.after === 'closed') obs.after = (await client.waitClosed(closeWaitMs)) ? 'closed' : 'open';
     } else if (step.kind === 'scan-all') {
       obs.replies.push(await scanAllKeys(client, step.options));
+    } else if (step.kind === 'hscan-all') {
+      obs.replies.push(await hscanAllPairs(client, step.key, step.options));
     } else {
       obs.replies.push(...(await client.sendRaw(step.pieces, step.replies)));
       obs.after = step.after === 'closed' ? await closedWithin(client, closeWaitMs) : await probeOpen(client);
@@ -172,6 +174,37 @@ export async function scanAllKeys(client: RawClient, options: Arg[]): Promise<Bu
   throw new Error(`SCAN did not return to cursor 0 within ${SCAN_ITERATIONS_MAX} calls`);
 }
 
+/**
+ * Iterate HSCAN over `key` from 0 to 0 and return the field/value pairs seen as one
+ * synthetic flat RESP array, sorted by field then value and de-duplicated (a field seen
+ * twice with two values stays twice, so the difference shows). An error or malformed
+ * reply from HSCAN is returned as is instead.
+ */
+export async function hscanAllPairs(client: RawClient, key: Arg, options: Arg[]): Promise<Buffer> {
+  const seen = new Map<string, [Buffer, Buffer]>();
+  let cursor = '0';
+  for (let i = 0; i < SCAN_ITERATIONS_MAX; i++) {
+    const reply = await client.send('HSCAN', key, cursor, ...options);
+    const frame = decodeFrame(reply);
+    const [next, items] = frame.items;
+    if (frame.type !== '*' || frame.items.length !== 2 || next.type !== '$' || !next.value || items.type !== '*') {
+      return reply;
+    }
+    if (items.items.length % 2 !== 0) return reply;
+    for (let j = 0; j < items.items.length; j += 2) {
+      const [f, v] = [items.items[j], items.items[j + 1]];
+      if (f.type !== '$' || !f.value || v.type !== '$' || !v.value) return reply;
+      seen.set(`${f.value.toString('hex')}:${v.value.toString('hex')}`, [f.value, v.value]);
+    }
+    cursor = next.value.toString('latin1');
+    if (cursor === '0') {
+      const pairs = [...seen.values()].sort((x, y) => Buffer.compare(x[0], y[0]) || Buffer.compare(x[1], y[1]));
+      return encodeCommand(pairs.flat());
+    }
+  }
+  throw new Error(`HSCAN did not return to cursor 0 within ${SCAN_ITERATIONS_MAX} calls`);
+}
+
 /** Failure text for a script's mismatches: step, mode, both raw replies escaped. */
 export function formatMismatches(script: Script, result: ScriptResult, reference: Side, target: Side): string {
   const lines: string[] = [`script "${script.name}": ${result.mismatches.length} mismatching step(s)`];
@@ -200,9 +233,11 @@ export function describeStep(step: Step): string {
   };
   switch (step.kind) {
     case 'command':
-      return `${step.args.map(arg).join(' ')}  [${step.mode}${step.vary ? ` vary ${step.vary.join(',')}` : ''}${step.after ? `, then ${step.after}` : ''}]`;
+      return `${step.args.map(arg).join(' ')}  [${step.mode}${step.vary ? ` vary ${step.vary.join(',')}` : ''}${step.members ? ` of ${step.members.length}${step.distinct ? ' distinct' : ''}` : ''}${step.after ? `, then ${step.after}` : ''}]`;
     case 'scan-all':
       return `SCAN <to cursor 0> ${step.options.map(arg).join(' ')}  [union of keys, sorted]`;
+    case 'hscan-all':
+      return `HSCAN ${arg(step.key)} <to cursor 0> ${step.options.map(arg).join(' ')}  [union of field/value pairs, sorted]`;
     case 'raw':
       return `raw ${step.pieces.map((p) => escapeBytes(p, 120)).join(' + ')}  [${step.replies} repl${step.replies === 1 ? 'y' : 'ies'}, then ${step.after}]`;
   }

@@ -19,15 +19,28 @@
  *                  the values of the listed keys, whose type must still match (HELLO).
  * - 'error-prefix' both replies are errors with the same first word — for errors whose text
  *                  legitimately embeds server-specific detail. No current script needs it.
+ * - 'unordered-pairs' an aggregate of field/value pairs compared as a multiset of pairs: a
+ *                  map's key/value pairs, a flat array taken two elements at a time (RESP2
+ *                  HGETALL, HRANDFIELD WITHVALUES), or an array whose elements are all
+ *                  aggregates, each one pair (RESP3 HRANDFIELD WITHVALUES) — for replies in
+ *                  hash order where plain 'unordered' would not keep a value with its field.
+ * - 'member-of'    for random picks (HRANDFIELD): the two replies must have the same shape
+ *                  (as 'skip-value'), and EACH reply on its own must be made only of
+ *                  `members` — a bulk reply is one element, an array's bulks are elements,
+ *                  and when the members are [field, value] pairs an array is read as pairs
+ *                  (flat, or one 2-element array per pair). With `distinct`, no element may
+ *                  repeat within a reply (positive counts).
  *
  * Other step kinds: 'scan-all' iterates SCAN to cursor 0 and compares the sorted set of
- * keys seen (cursors and batching are implementation details); 'raw' writes arbitrary bytes
+ * keys seen (cursors and batching are implementation details); 'hscan-all' does the same
+ * with HSCAN over one key and compares the sorted set of field/value pairs seen (an error
+ * reply, e.g. WRONGTYPE or a bad option, is compared as is); 'raw' writes arbitrary bytes
  * (inline commands, malformed RESP) and compares the replies and whether the server then
  * closed the connection.
  */
 
 export type Arg = string | Buffer;
-export type Mode = 'exact' | 'unordered' | 'ttl' | 'skip-value' | 'error-prefix';
+export type Mode = 'exact' | 'unordered' | 'ttl' | 'skip-value' | 'error-prefix' | 'unordered-pairs' | 'member-of';
 /** What must hold for the connection after a step; checked on BOTH servers. */
 export type After = 'open' | 'closed';
 
@@ -41,6 +54,10 @@ export interface CommandStep {
   vary?: string[];
   /** Set only for commands that end the connection (QUIT). */
   after?: 'closed';
+  /** 'member-of' mode: the allowed elements, each a 1-tuple (field) or a 2-tuple (field, value). */
+  members?: Buffer[][];
+  /** 'member-of' mode: no element may occur twice in one reply. */
+  distinct?: boolean;
 }
 
 export interface ScanAllStep {
@@ -59,7 +76,14 @@ export interface RawStep {
   after: After;
 }
 
-export type Step = (CommandStep | ScanAllStep | RawStep) & { note?: string };
+export interface HScanAllStep {
+  kind: 'hscan-all';
+  key: Arg;
+  /** HSCAN options after the cursor: MATCH p, COUNT n. */
+  options: Arg[];
+}
+
+export type Step = (CommandStep | ScanAllStep | HScanAllStep | RawStep) & { note?: string };
 
 export interface Script {
   name: string;
@@ -97,6 +121,31 @@ export function varying(vary: string[], ...args: Arg[]): CommandStep {
   return { kind: 'command', args, mode: 'skip-value', vary };
 }
 
+/** A flat field/value array or map in hash order: compared as a multiset of pairs. */
+export function unorderedPairs(...args: Arg[]): CommandStep {
+  return { kind: 'command', args, mode: 'unordered-pairs' };
+}
+
+/** An element: a field, or a [field, value] pair. */
+export type Member = Arg | readonly [Arg, Arg];
+
+function toMembers(members: ReadonlyArray<Member>): Buffer[][] {
+  const buf = (a: Arg): Buffer => (typeof a === 'string' ? Buffer.from(a) : a);
+  const list = members.map((m) => (Array.isArray(m) ? (m as readonly [Arg, Arg]).map(buf) : [buf(m as Arg)]));
+  if (list.some((m) => m.length !== list[0].length)) throw new Error('members must be all fields or all pairs');
+  return list;
+}
+
+/** A random pick: each reply must consist of `members` only (repeats allowed), same shape. */
+export function memberOf(members: ReadonlyArray<Member>, ...args: Arg[]): CommandStep {
+  return { kind: 'command', args, mode: 'member-of', members: toMembers(members) };
+}
+
+/** A random pick without repeats: each reply must consist of distinct `members`, same shape. */
+export function distinctOf(members: ReadonlyArray<Member>, ...args: Arg[]): CommandStep {
+  return { kind: 'command', args, mode: 'member-of', members: toMembers(members), distinct: true };
+}
+
 export function errorPrefix(...args: Arg[]): CommandStep {
   return { kind: 'command', args, mode: 'error-prefix' };
 }
@@ -108,6 +157,11 @@ export function closing(...args: Arg[]): CommandStep {
 
 export function scanAll(...options: Arg[]): ScanAllStep {
   return { kind: 'scan-all', options };
+}
+
+/** HSCAN `key` from cursor 0 to 0 with `options`; compares the set of field/value pairs seen. */
+export function hscanAll(key: Arg, ...options: Arg[]): HScanAllStep {
+  return { kind: 'hscan-all', key, options };
 }
 
 /** Raw bytes; strings are taken as latin1 so '\xff' is the byte 0xff. */

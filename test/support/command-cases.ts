@@ -3,6 +3,7 @@
  * against a fresh keyspace, every reply compared byte for byte.
  */
 import { expect } from 'vitest';
+import { CELL_FIELD } from '../../src/storage/layout';
 import type { Arg, CommandHarness } from './command-harness';
 
 /** The ManualClock's starting time. */
@@ -32,16 +33,14 @@ export interface Case {
 /** Write a hash record under `key` in the harness's current db, straight through the keyspace. */
 export async function makeHash(h: CommandHarness, key: string): Promise<void> {
   const k = Buffer.from(key, 'latin1');
-  const p = h.ks.ensureLoaded(h.dbIndex, [k]);
-  if (p !== null) await p;
   const s = h.ks.stamp();
   h.ks.apply(
     h.dbIndex,
     k,
-    { del: s, meta: { t: s.t, n: s.n, type: 'hash', expireAtMs: 0 }, cells: new Map([['f', { t: s.t, n: s.n, value: Buffer.from('v') }]]) },
+    { del: s, meta: { t: s.t, n: s.n, type: 'hash', expireAtMs: 0 }, value: null, cells: [{ kind: CELL_FIELD, field: Buffer.from('f'), t: s.t, n: s.n, value: Buffer.from('v') }] },
     h.clock.nowMs(),
   );
-  if (p !== null) h.ks.unpin(h.dbIndex, [k]);
+  await h.ks.afterAcked();
 }
 
 export async function runSteps(h: CommandHarness, steps: Step[]): Promise<void> {

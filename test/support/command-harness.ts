@@ -7,7 +7,7 @@
  */
 import { defaultSettings, type Settings } from '../../src/config/settings';
 import { CommandTable } from '../../src/commands/table';
-import { keyPositions, type CommandContext, type CommandSpec } from '../../src/commands/types';
+import type { CommandContext, CommandSpec } from '../../src/commands/types';
 import { E } from '../../src/commands/errors';
 import { ReplyWriter } from '../../src/resp/writer';
 import { ManualClock } from '../../src/runtime/clock';
@@ -136,14 +136,7 @@ export class CommandHarness {
       return this.writer.take().toString('latin1');
     }
     const ctx = this.context();
-    const keys = keyPositions(spec.keys, argv.length).map((i) => argv[i]);
-    const loading = keys.length > 0 ? this.ks.ensureLoaded(this.dbIndex, keys) : null;
-    if (loading !== null) await loading;
-    try {
-      await spec.handler(ctx, argv);
-    } finally {
-      if (loading !== null) this.ks.unpin(this.dbIndex, keys);
-    }
+    await spec.handler(ctx, argv);
     const out = this.writer.take().toString('latin1');
     if (out === '') throw new Error(`${name} wrote no reply`);
     return out;

@@ -19,8 +19,14 @@ import { Logger } from '../../src/runtime/log';
 import type { Scheduler } from '../../src/runtime/scheduler';
 import { DbView, Keyspace } from '../../src/storage/keyspace';
 import { MemoryEngine } from '../../src/storage/memory-engine';
-import { parseRecordKey, RECORDS_END } from '../../src/storage/layout';
-import { canonicalEncoding, decodeRecord, encodeRecord, isEmptyRecord, liveType, recordDigest } from '../../src/storage/record';
+import { CELL_FIELD, parseEngineKey, parseRecordKey, RECORDS_END } from '../../src/storage/layout';
+import { SMALL_KEY_CELLS } from '../../src/storage/key-state';
+import { keyState } from '../../src/storage/key-state';
+import { StoredMeta } from '../../src/storage/meta';
+import { scanEngine } from '../../src/storage/engine';
+import { decodeDelta } from '../../src/storage/delta';
+import { KEY_CELLS, KEY_SUMMARY, REPLICATE } from '../../src/bus/verbs';
+import { serveCells, serveSummary } from '../../src/coordinator/key-sync';
 import { murmur3x86x128, treeEntryHash } from '../../src/antientropy/hash';
 import { Hlc } from '../../src/versioning/hlc';
 
@@ -92,6 +98,14 @@ class TestCluster {
     await ks.start();
     const transport = new MemoryTransport({ id, host: id, port: 1 }, this.deliver);
     this.transports.set(id, transport);
+    // What the coordinator serves for key sync (anti-entropy syncs large keys through it).
+    KEY_SUMMARY.handle(transport, (_from, args) => serveSummary(ks, Number(args[0].toString()), args[1]));
+    KEY_CELLS.handle(transport, (_from, args) => serveCells(ks, Number(args[0].toString()), args[1], args[2], args.slice(3)));
+    REPLICATE.handle(transport, async (_from, args) => {
+      ks.apply(Number(args[0].toString()), args[1], decodeDelta(args[2]), this.clock.nowMs());
+      await ks.afterAcked();
+      return [];
+    });
     const cluster = {
       currentRing: () => this.ring,
       busAddress: (x: string) => (this.ids.includes(x) ? { id: x, host: x, port: 1 } : null),
@@ -123,47 +137,87 @@ class TestCluster {
   }
 }
 
-async function loaded<T>(ks: Keyspace, db: number, keys: Buffer[], fn: () => T): Promise<T> {
-  return ks.withLoaded(db, keys, fn);
-}
-
 async function set(n: TestNode, key: string, value: string, db = 0, ttlMs = 0): Promise<void> {
   const now = n.now();
-  await loaded(n.ks, db, [k(key)], () => n.db(db).setString(k(key), k(value), ttlMs === 0 ? 0 : now + ttlMs, now));
+  n.db(db).setString(k(key), k(value), ttlMs === 0 ? 0 : now + ttlMs, now);
+  await n.ks.afterAcked();
 }
 
 async function del(n: TestNode, key: string, db = 0): Promise<void> {
-  await loaded(n.ks, db, [k(key)], () => n.db(db).delete(k(key), n.now()));
+  n.db(db).delete(k(key), n.now());
+  await n.ks.afterAcked();
 }
 
-/** Give `to` the very record `from` stores for the key (as replication would). */
+/** Give `to` the very state `from` stores for the key (as replication would). */
 async function copy(from: TestNode, to: TestNode, key: string, db = 0): Promise<void> {
-  const rec = await loaded(from.ks, db, [k(key)], () => from.ks.storedRecord(db, k(key)));
-  await loaded(to.ks, db, [k(key)], () => to.ks.apply(db, k(key), rec!, to.now()));
+  const { state } = keyState(from.ks, db, k(key), Infinity);
+  to.ks.apply(db, k(key), state, to.now());
+  await to.ks.afterAcked();
 }
 
-/** Every stored record of a node: engine key (hex) → recordDigest (hex). */
+/**
+ * HSET (value) or HDEL (null) of fields, each cell stamped now, as the hash commands write
+ * them (src/commands/hashes.ts: a new hash gets a tombstone; every write restamps the meta).
+ */
+async function hset(n: TestNode, key: string, fields: [string, string | null][], db = 0): Promise<void> {
+  const s = n.ks.stamp();
+  const m = n.ks.meta(db, k(key));
+  const creating = !m.live(n.now());
+  n.ks.apply(
+    db,
+    k(key),
+    {
+      del: creating ? s : null,
+      meta: { t: s.t, n: s.n, type: 'hash', expireAtMs: creating ? 0 : m.expireAtMs },
+      value: null,
+      cells: fields.map(([f, v]) => ({ kind: CELL_FIELD, field: k(f), t: s.t, n: s.n, value: v === null ? null : k(v) })),
+    },
+    n.now(),
+  );
+  await n.ks.afterAcked();
+}
+
+/** A hash's live fields, sorted "f=v". */
+function fieldsOf(n: TestNode, key: string, db = 0): string[] {
+  const m = n.ks.lookup(db, k(key), n.now());
+  if (m === null) return [];
+  const out: string[] = [];
+  n.ks.scanCells(db, k(key), m, CELL_FIELD, (c) => {
+    out.push(`${c.field.toString()}=${c.value!.toString()}`);
+    return true;
+  });
+  return out.sort();
+}
+
+/** A string key's live value (undefined: none). */
+function valueOf(n: TestNode, key: string, db = 0): string | undefined {
+  return n.ks.lookup(db, k(key), n.now())?.value?.toString();
+}
+
+/** Every stored key of a node: metadata engine key (hex) → digest (hex). */
 async function contents(n: TestNode): Promise<Map<string, string>> {
   await n.ks.quiesce();
   const out = new Map<string, string>();
-  for await (const [key, v] of n.engine.iterate({ lt: RECORDS_END })) {
-    if (parseRecordKey(key) === null) continue;
-    out.set(key.toString('hex'), recordDigest(decodeRecord(v)).toString('hex'));
+  for await (const [key, v] of scanEngine(n.engine, { lt: RECORDS_END })) {
+    const p = parseEngineKey(key);
+    if (p === null || p.kind !== 0) continue;
+    out.set(key.toString('hex'), Buffer.from(new StoredMeta('').decodeFrom(v).digest()).toString('hex'));
   }
   return out;
 }
 
 /**
- * A forest rebuilt from the engine, each record decoded and encoded again (canonically) and
- * hashed here, not with the hashes the keyspace cached.
+ * A forest rebuilt from the engine: every metadata entry decoded here, its digest taken
+ * and hashed into its leaf, not with the hashes the keyspace kept.
  */
 async function rebuilt(engine: MemoryEngine): Promise<TreeForest> {
   const f = new TreeForest();
-  for await (const [key, v] of engine.iterate({ lt: RECORDS_END })) {
-    if (parseRecordKey(key) === null) continue;
-    const rec = decodeRecord(v);
-    if (isEmptyRecord(rec)) continue;
-    f.recordChanged(key, null, treeEntryHash(key, canonicalEncoding(rec, encodeRecord(rec))));
+  for await (const [key, v] of scanEngine(engine, { lt: RECORDS_END })) {
+    const p = parseEngineKey(key);
+    if (p === null || p.kind !== 0) continue;
+    const m = new StoredMeta('').decodeFrom(v);
+    if (m.isEmpty()) continue;
+    f.recordChanged(key, null, treeEntryHash(key, m.digest()));
   }
   return f;
 }
@@ -258,12 +312,10 @@ describe('trees kept current by the keyspace', () => {
               pending.push(del(n, `key-${op.key}`, op.db));
               break;
             case 'expire':
-              pending.push(
-                loaded(n.ks, op.db, [k(`key-${op.key}`)], () => {
-                  const rec = n.ks.lookup(op.db, k(`key-${op.key}`), now);
-                  if (rec !== null) n.db(op.db).setExpire(k(`key-${op.key}`), rec, now + 1000, now);
-                }),
-              );
+              {
+                const m = n.ks.lookup(op.db, k(`key-${op.key}`), now);
+                if (m !== null) n.db(op.db).setExpire(k(`key-${op.key}`), m, now + 1000, now);
+              }
               break;
             case 'advance':
               c.clock.advance(op.ms);
@@ -272,7 +324,7 @@ describe('trees kept current by the keyspace', () => {
               n.ks.sweepExpired(now, 100);
               break;
             case 'purge':
-              pending.push(n.ks.purgeExpiredMarkers(now, 1000));
+              n.ks.sweep(now, 1000);
               break;
             case 'flushdb':
               pending.push(n.ks.flushDb(op.db));
@@ -352,7 +404,7 @@ describe('an exchange between two replicas', () => {
     expect(hexRoots(a.forest)).toEqual(hexRoots(b.forest));
     expect(st.counters.keysSent).toBe(200);
     expect(st.counters.keysReceived).toBe(200); // 150 only on b + 50 newer
-    await loaded(a.ks, 0, [k('newer:7')], () => expect(a.ks.lookup(0, k('newer:7'), c.clock.nowMs())?.cells?.get('')?.value?.toString()).toBe('new'));
+    expect(valueOf(a, 'newer:7')).toBe('new');
     expect(a.ks.dbSize(1)).toBe(150);
     expect(b.ks.dbSize(0)).toBe(350);
 
@@ -380,12 +432,10 @@ describe('an exchange between two replicas', () => {
     await c.repair('a');
     const now = c.clock.nowMs();
     for (const n of [a, b]) {
-      await loaded(n.ks, 0, [k('gone-on-b'), k('gone-on-a'), k('back-on-b')], () => {
-        expect(n.ks.lookup(0, k('gone-on-b'), now), `${n.id} gone-on-b`).toBeNull();
-        expect(n.ks.lookup(0, k('gone-on-a'), now), `${n.id} gone-on-a`).toBeNull();
-        expect(n.ks.storedRecord(0, k('gone-on-a')), `${n.id} keeps the marker`).not.toBeNull();
-        expect(n.ks.lookup(0, k('back-on-b'), now)?.cells?.get('')?.value?.toString(), `${n.id} back-on-b`).toBe('v2');
-      });
+      expect(n.ks.lookup(0, k('gone-on-b'), now), `${n.id} gone-on-b`).toBeNull();
+      expect(n.ks.lookup(0, k('gone-on-a'), now), `${n.id} gone-on-a`).toBeNull();
+      expect(n.ks.meta(0, k('gone-on-a')).stored, `${n.id} keeps the marker`).toBe(true);
+      expect(valueOf(n, 'back-on-b'), `${n.id} back-on-b`).toBe('v2');
       expect(n.ks.dbSize(0)).toBe(1);
     }
     expect(await contents(a)).toEqual(await contents(b));
@@ -434,12 +484,12 @@ describe('an exchange between two replicas', () => {
     expect(b.ks.cacheInfo().entries).toBeLessThan(100);
     for (const i of [1, 2, 10, 777, 1999]) {
       const want = i % 10 === 0 ? undefined : `value-${i}`;
-      await loaded(b.ks, i % 2, [k(`key:${i}`)], () => expect(b.ks.lookup(i % 2, k(`key:${i}`), c.clock.nowMs())?.cells?.get('')?.value?.toString()).toBe(want));
+      expect(valueOf(b, `key:${i}`, i % 2)).toBe(want);
     }
     expect(hexRoots(b.forest)).toEqual(hexRoots(await rebuilt(b.engine)));
     // A write after the refill merges with the record on disk, not with nothing.
     await set(b, 'key:5', 'changed', 1);
-    await loaded(b.ks, 1, [k('key:5')], () => expect(b.ks.lookup(1, k('key:5'), c.clock.nowMs())?.cells?.get('')?.value?.toString()).toBe('changed'));
+    expect(valueOf(b, 'key:5', 1)).toBe('changed');
     expect((await c.repair('a')).counters.keysReceived).toBe(1);
     expect(await contents(a)).toEqual(await contents(b));
   });
@@ -453,11 +503,79 @@ describe('an exchange between two replicas', () => {
     await del(a, 'stale-value');
     c.clock.advance(GRACE + 1000);
     await c.repair('b');
-    await loaded(b.ks, 0, [k('old-delete'), k('stale-value')], () => {
-      expect(b.ks.storedRecord(0, k('old-delete'))).toBeNull();
-      expect(b.ks.storedRecord(0, k('stale-value'))).not.toBeNull();
-      expect(b.ks.lookup(0, k('stale-value'), c.clock.nowMs())).toBeNull();
-    });
+    expect(b.ks.meta(0, k('old-delete')).stored).toBe(false);
+    expect(b.ks.meta(0, k('stale-value')).stored).toBe(true);
+    expect(b.ks.lookup(0, k('stale-value'), c.clock.nowMs())).toBeNull();
+  });
+});
+
+describe('an exchange over hashes', () => {
+  async function pair(): Promise<{ c: TestCluster; a: TestNode; b: TestNode }> {
+    const c = new TestCluster(['a', 'b'], 2);
+    return { c, a: await c.add('a'), b: await c.add('b') };
+  }
+
+  it('repairs a small hash whole: a field written on one side, another deleted on the other', async () => {
+    const { c, a, b } = await pair();
+    await hset(a, 'h', [['f1', 'v1'], ['f2', 'v2'], ['f3', 'v3']]);
+    await copy(a, b, 'h');
+    c.clock.advance(10);
+    await hset(a, 'h', [['f1', 'a-new']]);
+    await hset(b, 'h', [['f2', null], ['f4', 'b-new']]);
+    const st = await c.repair('a');
+    expect(st.exchangesFailed).toBe(0);
+    for (const n of [a, b]) expect(fieldsOf(n, 'h'), n.id).toEqual(['f1=a-new', 'f3=v3', 'f4=b-new']);
+    for (const n of [a, b]) expect(n.ks.meta(0, k('h')).count, `${n.id} HLEN`).toBe(3);
+    expect(await contents(a)).toEqual(await contents(b));
+    expect(st.counters.keysReceived + st.counters.keysSent).toBeGreaterThan(0);
+  });
+
+  it('moves only the differing fields of a large hash, both ways', async () => {
+    const { c, a, b } = await pair();
+    const n = SMALL_KEY_CELLS * 8;
+    for (let i = 0; i < n; i += 128) await hset(a, 'big', Array.from({ length: 128 }, (_, j): [string, string] => [`field:${i + j}`, `value:${i + j}`]));
+    await copy(a, b, 'big');
+    expect(await contents(a)).toEqual(await contents(b));
+    c.clock.advance(10);
+    await hset(b, 'big', [['field:7', 'changed-on-b'], ['field:999', null]]);
+    await hset(a, 'big', [['field:1500', 'changed-on-a'], ['only-on-a', 'x']]);
+    expect(await contents(a)).not.toEqual(await contents(b));
+
+    const st = await c.repair('a');
+    expect(st.exchangesFailed).toBe(0);
+    const want = fieldsOf(a, 'big');
+    expect(fieldsOf(b, 'big')).toEqual(want);
+    expect(want).toContain('field:7=changed-on-b');
+    expect(want).toContain('field:1500=changed-on-a');
+    expect(want).toContain('only-on-a=x');
+    expect(want.some((f) => f.startsWith('field:999='))).toBe(false);
+    expect(want.length).toBe(n); // n - 1 deleted + 1 added
+    for (const x of [a, b]) expect(x.ks.meta(0, k('big')).count).toBe(n);
+    expect(await contents(a)).toEqual(await contents(b));
+    // Four fields differ. a fetched b's cells of them (b has three of the four; which side
+    // is newer is not known before the merge) and sent back its merged cells of all four:
+    // a handful, not the thousands of the whole hash.
+    expect(st.counters.cellsReceived).toBe(3);
+    expect(st.counters.cellsSent).toBe(4);
+    // And a second repair finds nothing.
+    const again = await c.repair('a');
+    expect(again.counters.keysCompared).toBe(0);
+  });
+
+  it('a whole-key delete wins over older fields of a large hash, and keeps newer ones', async () => {
+    const { c, a, b } = await pair();
+    for (let i = 0; i < SMALL_KEY_CELLS * 2; i += 100) await hset(a, 'big', Array.from({ length: 100 }, (_, j): [string, string] => [`f${i + j}`, 'v']));
+    await copy(a, b, 'big');
+    c.clock.advance(10);
+    await del(a, 'big');
+    c.clock.advance(10);
+    await hset(b, 'big', [['after-delete', 'kept']]);
+    expect((await c.repair('b')).exchangesFailed).toBe(0);
+    for (const x of [a, b]) {
+      expect(fieldsOf(x, 'big'), x.id).toEqual(['after-delete=kept']);
+      expect(x.ks.meta(0, k('big')).count).toBe(1);
+    }
+    expect(await contents(a)).toEqual(await contents(b));
   });
 });
 
@@ -491,7 +609,7 @@ describe('repairs in a larger ring', () => {
       const stored = [...(await contents(c.node(id))).keys()].map((hex) => parseRecordKey(Buffer.from(hex, 'hex'))!.key.toString());
       for (const key of stored) expect(c.owners(k(key)), `${key} on ${id}`).toContain(id);
     }
-    await loaded(wiped.ks, 0, [k(expected[0])], () => expect(liveType(wiped.ks.storedRecord(0, k(expected[0]))!, c.clock.nowMs())).toBe('string'));
+    expect(wiped.ks.lookup(0, k(expected[0]), c.clock.nowMs())?.type).toBe('string');
   });
 
   it('skips peers that are down and says so', async () => {

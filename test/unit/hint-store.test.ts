@@ -17,19 +17,20 @@ import {
   parseHintKey,
 } from '../../src/handoff';
 import { ManualClock } from '../../src/runtime/clock';
-import type { Engine } from '../../src/storage/engine';
+import { scanEngine, type Engine } from '../../src/storage/engine';
 import { RECORDS_END, isSystemKey } from '../../src/storage/layout';
 import { MemoryEngine } from '../../src/storage/memory-engine';
-import { encodeRecord } from '../../src/storage/record';
+import { encodeDelta } from '../../src/storage/delta';
 
 const HOUR = 3_600_000;
 const OPTS: HintStoreOptions = { hintWindowMs: 3 * HOUR, maxBytesPerTarget: 1 << 20, maxHintsTotal: 10_000 };
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const delta = (v: string): Buffer =>
-  encodeRecord({
+  encodeDelta({
     del: null,
     meta: { t: 1, n: 0, type: 'string', expireAtMs: 0 },
-    cells: new Map([['', { t: 1, n: 0, value: b(v) }]]),
+    value: { t: 1, n: 0, value: b(v) },
+    cells: null,
   });
 
 async function make(opts: Partial<HintStoreOptions> = {}, engine: Engine = new MemoryEngine(), clock = new ManualClock()) {
@@ -41,7 +42,7 @@ async function make(opts: Partial<HintStoreOptions> = {}, engine: Engine = new M
 /** Recount from the engine: per target count, bytes, oldest storedAtMs. */
 async function recount(engine: Engine): Promise<Map<string, { count: number; bytes: number; oldest: number }>> {
   const out = new Map<string, { count: number; bytes: number; oldest: number }>();
-  for await (const [k, v] of engine.iterate({ gte: HINT_PREFIX })) {
+  for await (const [k, v] of scanEngine(engine, { gte: HINT_PREFIX })) {
     if (!k.subarray(0, HINT_PREFIX.length).equals(HINT_PREFIX)) break;
     const { target } = parseHintKey(k);
     const { storedAtMs } = decodeHintValue(v);
@@ -75,7 +76,7 @@ describe('HintStore', () => {
     await store.add('n3', 0, b('b'), delta('2'));
     await store.add('n2', 1, b('c'), delta('3'));
     const keys: Buffer[] = [];
-    for await (const [k] of engine.iterate({})) keys.push(k);
+    for await (const [k] of scanEngine(engine, {})) keys.push(k);
     expect(keys.every(isSystemKey)).toBe(true);
     expect(keys.every((k) => Buffer.compare(k, RECORDS_END) >= 0)).toBe(true);
     const order = keys.filter((k) => k.subarray(0, HINT_PREFIX.length).equals(HINT_PREFIX)).map((k) => parseHintKey(k));

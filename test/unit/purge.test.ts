@@ -8,8 +8,7 @@ import { Keyspace, DbView } from '../../src/storage/keyspace';
 import { MemoryEngine } from '../../src/storage/memory-engine';
 import { ManualClock } from '../../src/runtime/clock';
 import { Hlc } from '../../src/versioning/hlc';
-import { recordKey } from '../../src/storage/layout';
-import { liveType } from '../../src/storage/record';
+import { metaKey } from '../../src/storage/layout';
 
 const GRACE = 10_000;
 
@@ -30,22 +29,13 @@ async function setup(): Promise<{ ks: Keyspace; db: DbView; clock: ManualClock; 
   return { ks, db: new DbView(ks, 0), clock, engine };
 }
 
-async function load(ks: Keyspace, keys: Buffer[]): Promise<void> {
-  const p = ks.ensureLoaded(0, keys);
-  if (p !== null) {
-    await p;
-    ks.unpin(0, keys);
-  }
-}
-
 const k = (s: string): Buffer => Buffer.from(s);
-const onDisk = async (engine: MemoryEngine, key: string): Promise<boolean> => (await engine.get(recordKey(0, k(key)))) !== undefined;
+const onDisk = async (engine: MemoryEngine, key: string): Promise<boolean> => engine.get(metaKey(0, k(key))) !== undefined;
 
 describe('purging delete markers and expired records after tombstone-grace', () => {
   it('keeps markers for the grace period, then purges them; live keys stay', async () => {
     const { ks, db, clock, engine } = await setup();
     const keys = [k('deleted'), k('expiring'), k('live')];
-    await load(ks, keys);
     const now = clock.nowMs();
     db.setString(k('deleted'), k('v'), 0, now);
     db.setString(k('expiring'), k('v'), now + 1000, now);
@@ -60,33 +50,31 @@ describe('purging delete markers and expired records after tombstone-grace', () 
     clock.advance(5_000);
     ks.sweepExpired(clock.nowMs(), 100);
     expect(db.size()).toBe(1);
-    expect(await ks.purgeExpiredMarkers(clock.nowMs(), 100)).toBe(0);
+    expect(ks.sweep(clock.nowMs(), 100)).toBe(0);
     await ks.quiesce();
     expect(await onDisk(engine, 'deleted')).toBe(true);
     expect(await onDisk(engine, 'expiring')).toBe(true);
 
     // Past the grace period: both purged, the live key untouched.
     clock.advance(GRACE);
-    expect(await ks.purgeExpiredMarkers(clock.nowMs(), 100)).toBe(2);
+    expect(ks.sweep(clock.nowMs(), 100)).toBe(2);
     await ks.quiesce();
     expect(await onDisk(engine, 'deleted')).toBe(false);
     expect(await onDisk(engine, 'expiring')).toBe(false);
     expect(await onDisk(engine, 'live')).toBe(true);
-    await load(ks, [k('live')]);
-    expect(liveType(ks.storedRecord(0, k('live'))!, clock.nowMs())).toBe('string');
+    expect(ks.lookup(0, k('live'), clock.nowMs())?.type).toBe('string');
     expect(db.size()).toBe(1);
   });
 
   it('does not purge a key written again after the marker', async () => {
     const { ks, db, clock, engine } = await setup();
-    await load(ks, [k('a')]);
     db.setString(k('a'), k('1'), 0, clock.nowMs());
     db.delete(k('a'), clock.nowMs());
     await ks.quiesce();
     clock.advance(GRACE + 1);
     db.setString(k('a'), k('2'), 0, clock.nowMs()); // new write, newer than the marker
     await ks.quiesce();
-    expect(await ks.purgeExpiredMarkers(clock.nowMs(), 100)).toBe(0);
+    expect(ks.sweep(clock.nowMs(), 100)).toBe(0);
     await ks.quiesce();
     expect(await onDisk(engine, 'a')).toBe(true);
   });
@@ -94,7 +82,6 @@ describe('purging delete markers and expired records after tombstone-grace', () 
   it('walks the store in bounded steps and comes round again', async () => {
     const { ks, db, clock, engine } = await setup();
     const keys = Array.from({ length: 50 }, (_, i) => k(`m${i}`));
-    await load(ks, keys);
     for (const key of keys) {
       db.setString(key, k('x'), 0, clock.nowMs());
       db.delete(key, clock.nowMs());
@@ -102,7 +89,7 @@ describe('purging delete markers and expired records after tombstone-grace', () 
     await ks.quiesce();
     clock.advance(GRACE + 1);
     let total = 0;
-    for (let step = 0; step < 10 && total < 50; step++) total += await ks.purgeExpiredMarkers(clock.nowMs(), 7);
+    for (let step = 0; step < 10 && total < 50; step++) total += ks.sweep(clock.nowMs(), 7);
     expect(total).toBe(50);
     await ks.quiesce();
     for (const key of keys) expect(await onDisk(engine, key.toString())).toBe(false);

@@ -1,11 +1,11 @@
 /**
  * Every compatibility script, in the order the suite runs them. One module per area, as
- * the command modules are split; a new data type adds its module here (e.g. hashes.ts,
- * which will also hold the WRONGTYPE cases of string and key commands against hashes —
- * both servers must run identical scripts, so those cases wait until both have hashes).
+ * the command modules are split; a new data type adds its module here. WRONGTYPE cases of
+ * string and key commands against a type live in that type's module (e.g. hashes.ts).
  */
 import type { Script } from '../script';
 import { connectionScripts } from './connection';
+import { hashScripts } from './hashes';
 import { keyScripts } from './keys';
 import { protocolScripts } from './protocol';
 import { resp3Scripts } from './resp3';
@@ -15,6 +15,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
   ...stringScripts,
   ...keyScripts,
+  ...hashScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];

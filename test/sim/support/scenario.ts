@@ -16,7 +16,6 @@
  * workload. `runScenario` returns the violations per checker and the trace hash (two runs of
  * a seed must give the same hash).
  */
-import { recordDigest } from '../../../src/storage/record';
 import {
   checkAllAnswered,
   checkBounds,
@@ -160,7 +159,7 @@ export function configFor(seed: number, over: { maxSkewMs?: number; workloadMs?:
         requestTimeout: requestTimeoutMs,
         gossipInterval: 200,
         failTimeout: 1000,
-        cacheSize: r.pick([2048, 64 * 1024]),
+        recordCache: r.pick([2048, 64 * 1024]),
         hintReplayRate: 1000,
         hintMaxCount: 500,
         // Periodic anti-entropy during the faults on some seeds; a full repair after healing on all.
@@ -280,8 +279,8 @@ async function storedDigest(node: SimNode, key: string): Promise<string> {
   const inc = node.current;
   if (inc === null) return 'down';
   const k = Buffer.from(key, 'latin1');
-  const rec = await inc.keyspace.withLoaded(0, [k], () => inc.keyspace.storedRecord(0, k));
-  return rec === null ? 'none' : recordDigest(rec).toString('hex');
+  if (!inc.keyspace.meta(0, k).stored) return 'none';
+  return inc.keyspace.digest(0, k).toString('hex');
 }
 
 export async function runScenario(cfg: ScenarioConfig, steps: readonly RepairStep[] = [hintsDrain, antiEntropyRepair]): Promise<ScenarioResult> {

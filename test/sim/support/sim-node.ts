@@ -33,7 +33,7 @@ import { Logger, type Level } from '../../../src/runtime/log';
 import type { Cancel, Scheduler } from '../../../src/runtime/scheduler';
 import type { ClientState } from '../../../src/server/client-state';
 import type { ServerApi } from '../../../src/server/server-api';
-import type { Engine, IterateOptions, WriteOp } from '../../../src/storage/engine';
+import type { Engine, EngineBatch, EngineIterator, IterateOptions } from '../../../src/storage/engine';
 import { DbView, Keyspace } from '../../../src/storage/keyspace';
 import { MemoryEngine } from '../../../src/storage/memory-engine';
 import { Hlc } from '../../../src/versioning/hlc';
@@ -45,15 +45,19 @@ import { SimTransport, type SimBus } from './sim-transport';
 /** Where node directories go: memory-backed when available (membership.json is rewritten often). */
 const SCRATCH = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
-/** A promise that never settles: what a dead process's pending I/O turns into. */
-function never<T>(): Promise<T> {
-  return new Promise<T>(() => undefined);
+/** What a dead incarnation's storage calls turn into. */
+class DeadProcess extends Error {
+  constructor() {
+    super('the process is dead');
+  }
 }
 
 /**
  * One incarnation's view of the node's engine. Writes reach the engine synchronously (the
  * memory engine applies a batch in the call), so a batch handed over before the crash is on
- * "disk"; once dead, nothing new gets through and nothing pending completes.
+ * "disk"; once dead, every call throws: nothing new gets through, and since the keyspace
+ * acknowledges a write only after its batch was written, nothing is acknowledged either
+ * (the keyspace reports the failed write as fatal, which the node ignores once dead).
  */
 export class CrashableEngine implements Engine {
   readonly name = 'memory' as const;
@@ -61,37 +65,57 @@ export class CrashableEngine implements Engine {
 
   constructor(readonly disk: MemoryEngine) {}
 
-  private gate<T>(p: Promise<T>): Promise<T> {
-    return p.then((v) => (this.alive ? v : never<T>()));
+  private check(): void {
+    if (!this.alive) throw new DeadProcess();
   }
 
-  open(): Promise<void> {
-    return this.alive ? this.gate(this.disk.open()) : never();
+  async open(): Promise<void> {
+    this.check();
+    await this.disk.open();
   }
   async close(): Promise<void> {
     // The disk outlives the process: closing an incarnation never closes it.
   }
-  get(key: Buffer): Promise<Buffer | undefined> {
-    return this.alive ? this.gate(this.disk.get(key)) : never();
+  get(key: Buffer): Buffer | undefined {
+    this.check();
+    return this.disk.get(key);
   }
-  write(ops: WriteOp[], sync: boolean): Promise<void> {
-    return this.alive ? this.gate(this.disk.write(ops, sync)) : never();
+  getMany(keys: readonly Buffer[]): (Buffer | undefined)[] {
+    this.check();
+    return this.disk.getMany(keys);
   }
-  sync(): Promise<void> {
-    return this.alive ? this.gate(this.disk.sync()) : never();
+  newBatch(): EngineBatch {
+    return this.disk.newBatch();
   }
-  async *iterate(opts: IterateOptions): AsyncIterable<[Buffer, Buffer]> {
-    if (!this.alive) await never();
-    for await (const kv of this.disk.iterate(opts)) {
-      if (!this.alive) await never();
-      yield kv;
-    }
+  write(batch: EngineBatch, sync: boolean): void {
+    this.check();
+    this.disk.write(batch, sync);
   }
-  deleteRange(gte: Buffer, lt: Buffer): Promise<void> {
-    return this.alive ? this.gate(this.disk.deleteRange(gte, lt)) : never();
+  sync(): void {
+    this.check();
+    this.disk.sync();
   }
-  approximateSize(): Promise<number> {
+  iterator(opts: IterateOptions): EngineIterator {
+    this.check();
+    const inner = this.disk.iterator(opts);
+    return {
+      next: (max) => {
+        this.check();
+        return inner.next(max);
+      },
+      seek: (target) => inner.seek(target),
+      close: () => inner.close(),
+    };
+  }
+  deleteRange(gte: Buffer, lt: Buffer): void {
+    this.check();
+    this.disk.deleteRange(gte, lt);
+  }
+  approximateSize(): number {
     return this.disk.approximateSize();
+  }
+  property(): string | undefined {
+    return undefined;
   }
 }
 
@@ -219,12 +243,14 @@ export class SimNode {
     const scheduler = new IncarnationScheduler(cfg.sched);
     const transport = new SimTransport(cfg.bus, { id: this.id, host: this.address.host, port: this.address.busPort });
     const keyspace = new Keyspace(engine, new Hlc(clock), {
-      cacheMaxBytes: s.cacheSize,
+      cacheMaxBytes: s.recordCache,
       syncEveryBatch: s.appendfsync === 'always',
       tombstoneGraceMs: s.tombstoneGrace,
       nodeTag: nodeTag(this.id),
       nowMs: () => clock.nowMs(),
-      onFatal: (err) => cfg.onFatal(this.id, err),
+      onFatal: (err) => {
+        if (engine.alive) cfg.onFatal(this.id, err);
+      },
     });
     const membership = new MembershipService({
       self: { id: this.id, host: this.address.host, port: this.address.port, busPort: this.address.busPort, dc: s.dc, rack: s.rack, vnodes: s.vnodes },

@@ -1,0 +1,575 @@
+/**
+ * Hash commands, ported from Redis 7.0.15 t_hash.c: the same order of checks, replies and
+ * error texts.
+ *
+ * A hash is a metadata entry (type hash, TTL, live field count) plus one cell per field
+ * (storage/layout.ts), so HSET of one field writes that field and the metadata whatever
+ * the size of the hash, HLEN is O(1), and a whole-key DEL or overwrite writes only the
+ * metadata (its tombstone kills every older field at once). In a cluster each field is
+ * merged on its own: concurrent HSETs of different fields on two sides of a partition
+ * both survive.
+ *
+ * Differences from Redis, none visible to a single client's commands:
+ * - HGETALL, HKEYS, HVALS and HSCAN list fields in byte order (Redis: insertion order for
+ *   small hashes, hash-table order for big ones; neither is promised).
+ * - HSCAN returns every field at once for hashes of up to 128 fields (as Redis does for
+ *   listpack-encoded hashes); for bigger ones the cursor encodes the first bytes of the
+ *   next field (byte order), and a call always finishes the run of fields sharing those
+ *   bytes, so COUNT is a hint as in Redis.
+ * - HRANDFIELD picks uniformly in one streaming pass over the hash's fields (memory bounded
+ *   by the count): O(N) in the hash's size where Redis is O(count). Fields are ordered by
+ *   bytes, not hashed, so seeking to random points of the field space is no uniform pick:
+ *   fields sharing a prefix, the common case, would almost never be chosen.
+ */
+import { cstr, optIs } from './args';
+import { E } from './errors';
+import type { CommandContext, CommandSpec } from './types';
+import type { StoredMeta } from '../storage/meta';
+import { CELL_FIELD } from '../storage/layout';
+import type { Delta, DeltaCell } from '../storage/delta';
+import { stringMatch } from '../util/glob';
+import { addInt64, formatInt64, parseInt64, parseLongDouble, addLongDouble, formatLongDouble, INT64_MAX, type Int64 } from '../util/numbers';
+
+const ONE_KEY = { first: 1, last: 1, step: 1 } as const;
+const F = CELL_FIELD;
+
+/** HSCAN answers a hash of at most this many fields in one call (Redis's listpack limit). */
+const SCAN_ALL_MAX = 128;
+
+// ---------------------------------------------------------------------------------------
+// Shared pieces
+
+/** Redis lookupKeyRead + checkType: the live hash, null if absent, undefined after WRONGTYPE. */
+function hashForRead(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
+  const m = ctx.db.lookup(key, ctx.nowMs);
+  if (m === null) return null;
+  if (m.type !== 'hash') {
+    ctx.reply.error(E.wrongType);
+    return undefined;
+  }
+  return m;
+}
+
+/**
+ * A delta that writes `cells` into the hash at `key`, creating the hash if the key does not
+ * exist (Redis hashTypeLookupWriteOrCreate). Every write that adds fields also restamps the
+ * metadata cell (type and expiry unchanged), so the key outlives a concurrent whole-key DEL
+ * that this replica had not seen yet: the fields written after the DEL stay, those before
+ * it go, as they would in Redis had the two commands run in stamp order. A new hash gets a
+ * key tombstone only when something of an earlier life of the key could still count (an
+ * expired hash's fields, a dead string's value): so two replicas that both create the same
+ * new hash during a partition keep each other's fields.
+ */
+function hashDelta(ctx: CommandContext, key: Buffer, existing: StoredMeta | null, cells: DeltaCell[]): Delta {
+  const s = { t: cells[0].t, n: cells[0].n };
+  if (existing !== null) return { del: null, meta: { t: s.t, n: s.n, type: 'hash', expireAtMs: existing.expireAtMs }, value: null, cells };
+  const stored = ctx.db.ks.meta(ctx.db.index, key);
+  const needsTomb = stored.count > 0 || stored.valT !== 0 || (stored.metaLive() && stored.type !== 'hash');
+  return { del: needsTomb ? s : null, meta: { t: s.t, n: s.n, type: 'hash', expireAtMs: 0 }, value: null, cells };
+}
+
+/** The hash for writing: the live hash, null if absent, undefined after WRONGTYPE. */
+const hashForWrite = hashForRead;
+
+function field(ctx: CommandContext, key: Buffer, m: StoredMeta, f: Buffer): Buffer | null {
+  return ctx.db.cellValue(key, m, F, f);
+}
+
+/** All live fields and values, in field order. */
+function allFields(ctx: CommandContext, key: Buffer, m: StoredMeta): { field: Buffer; value: Buffer }[] {
+  const out: { field: Buffer; value: Buffer }[] = [];
+  ctx.db.scanCells(key, m, F, (c) => {
+    out.push({ field: c.field, value: c.value as Buffer });
+    return true;
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes
+
+/** HSET and HMSET: fields and values in pairs; the last value of a field named twice wins. */
+function hsetGeneric(ctx: CommandContext, argv: Buffer[], name: string): void {
+  if (argv.length % 2 === 1) {
+    ctx.reply.error(E.wrongArity(name));
+    return;
+  }
+  const key = argv[1];
+  const m = hashForWrite(ctx, key);
+  if (m === undefined) return;
+  const s = ctx.db.stamp();
+  let cells: DeltaCell[] = [];
+  if (argv.length === 4) {
+    cells.push({ kind: F, field: argv[2], t: s.t, n: s.n, value: argv[3] });
+  } else {
+    const byField = new Map<string, DeltaCell>();
+    for (let i = 2; i < argv.length; i += 2) byField.set(argv[i].toString('latin1'), { kind: F, field: argv[i], t: s.t, n: s.n, value: argv[i + 1] });
+    cells = [...byField.values()];
+  }
+  const added = ctx.db.apply(key, hashDelta(ctx, key, m, cells), ctx.nowMs);
+  if (name === 'hmset') ctx.reply.ok();
+  else ctx.reply.integer(added);
+}
+
+function hsetnx(ctx: CommandContext, argv: Buffer[]): void {
+  const key = argv[1];
+  const m = hashForWrite(ctx, key);
+  if (m === undefined) return;
+  if (m !== null && field(ctx, key, m, argv[2]) !== null) {
+    ctx.reply.integer(0);
+    return;
+  }
+  const s = ctx.db.stamp();
+  ctx.db.apply(key, hashDelta(ctx, key, m, [{ kind: F, field: argv[2], t: s.t, n: s.n, value: argv[3] }]), ctx.nowMs);
+  ctx.reply.integer(1);
+}
+
+function hdel(ctx: CommandContext, argv: Buffer[]): void {
+  const key = argv[1];
+  const m = hashForWrite(ctx, key);
+  if (m === undefined) return;
+  if (m === null) {
+    ctx.reply.integer(0);
+    return;
+  }
+  const s = ctx.db.stamp();
+  const cells: DeltaCell[] = [];
+  const seen = new Set<string>();
+  for (let i = 2; i < argv.length; i++) {
+    const f = argv[i];
+    const id = f.toString('latin1');
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (field(ctx, key, m, f) !== null) cells.push({ kind: F, field: f, t: s.t, n: s.n, value: null });
+  }
+  if (cells.length === 0) {
+    ctx.reply.integer(0);
+    return;
+  }
+  const change = ctx.db.apply(key, { del: null, meta: null, value: null, cells }, ctx.nowMs);
+  ctx.reply.integer(-change);
+}
+
+function hincrby(ctx: CommandContext, argv: Buffer[]): void {
+  const incr = parseInt64(argv[3]);
+  if (incr === null) {
+    ctx.reply.error(E.notInteger);
+    return;
+  }
+  const key = argv[1];
+  const m = hashForWrite(ctx, key);
+  if (m === undefined) return;
+  let value: Int64 = 0;
+  const cur = m === null ? null : field(ctx, key, m, argv[2]);
+  if (cur !== null) {
+    const v = parseInt64(cur);
+    if (v === null) {
+      ctx.reply.error(E.hashNotInteger);
+      return;
+    }
+    value = v;
+  }
+  const sum = addInt64(value, incr);
+  if (sum === null) {
+    ctx.reply.error(E.overflow);
+    return;
+  }
+  const s = ctx.db.stamp();
+  const text = Buffer.from(formatInt64(sum), 'latin1');
+  ctx.db.apply(key, hashDelta(ctx, key, m, [{ kind: F, field: argv[2], t: s.t, n: s.n, value: text }]), ctx.nowMs);
+  ctx.reply.integer(sum);
+}
+
+function hincrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
+  const incr = parseLongDouble(argv[3]);
+  if (incr === null) {
+    ctx.reply.error(E.notFloat);
+    return;
+  }
+  if (incr.kind !== 'finite') {
+    ctx.reply.error(E.nanOrInfinityValue);
+    return;
+  }
+  const key = argv[1];
+  const m = hashForWrite(ctx, key);
+  if (m === undefined) return;
+  const cur = m === null ? null : field(ctx, key, m, argv[2]);
+  let value = parseLongDouble(ZERO);
+  if (cur !== null) {
+    value = parseLongDouble(cur);
+    if (value === null) {
+      ctx.reply.error(E.hashNotFloat);
+      return;
+    }
+  }
+  const sum = addLongDouble(value!, incr);
+  if (sum.kind !== 'finite') {
+    ctx.reply.error(E.nanOrInf);
+    return;
+  }
+  const text = Buffer.from(formatLongDouble(sum), 'latin1');
+  const s = ctx.db.stamp();
+  ctx.db.apply(key, hashDelta(ctx, key, m, [{ kind: F, field: argv[2], t: s.t, n: s.n, value: text }]), ctx.nowMs);
+  ctx.reply.bulk(text);
+}
+
+const ZERO = Buffer.from('0');
+
+// ---------------------------------------------------------------------------------------
+// Reads
+
+function hget(ctx: CommandContext, argv: Buffer[]): void {
+  const m = hashForRead(ctx, argv[1]);
+  if (m === undefined) return;
+  const v = m === null ? null : field(ctx, argv[1], m, argv[2]);
+  if (v === null) ctx.reply.nil();
+  else ctx.reply.bulk(v);
+}
+
+function hmget(ctx: CommandContext, argv: Buffer[]): void {
+  const m = hashForRead(ctx, argv[1]);
+  if (m === undefined) return;
+  ctx.reply.array(argv.length - 2);
+  for (let i = 2; i < argv.length; i++) {
+    const v = m === null ? null : field(ctx, argv[1], m, argv[i]);
+    if (v === null) ctx.reply.nil();
+    else ctx.reply.bulk(v);
+  }
+}
+
+function hlen(ctx: CommandContext, argv: Buffer[]): void {
+  const m = hashForRead(ctx, argv[1]);
+  if (m === undefined) return;
+  ctx.reply.integer(m === null ? 0 : m.count);
+}
+
+function hstrlen(ctx: CommandContext, argv: Buffer[]): void {
+  const m = hashForRead(ctx, argv[1]);
+  if (m === undefined) return;
+  const v = m === null ? null : field(ctx, argv[1], m, argv[2]);
+  ctx.reply.integer(v === null ? 0 : v.length);
+}
+
+function hexists(ctx: CommandContext, argv: Buffer[]): void {
+  const m = hashForRead(ctx, argv[1]);
+  if (m === undefined) return;
+  ctx.reply.integer(m !== null && field(ctx, argv[1], m, argv[2]) !== null ? 1 : 0);
+}
+
+const WITH_KEYS = 1;
+const WITH_VALUES = 2;
+
+/** HGETALL, HKEYS, HVALS (Redis genericHgetallCommand). */
+function getall(ctx: CommandContext, argv: Buffer[], what: number): void {
+  const m = hashForRead(ctx, argv[1]);
+  if (m === undefined) return;
+  const r = ctx.reply;
+  const pairs = m === null ? [] : allFields(ctx, argv[1], m);
+  if (what === (WITH_KEYS | WITH_VALUES)) {
+    r.map(pairs.length);
+    for (const p of pairs) {
+      r.bulk(p.field);
+      r.bulk(p.value);
+    }
+    return;
+  }
+  r.array(pairs.length);
+  for (const p of pairs) r.bulk(what === WITH_KEYS ? p.field : p.value);
+}
+
+// ---------------------------------------------------------------------------------------
+// HRANDFIELD
+
+const LONG_MAX = (1n << 63n) - 1n;
+
+/** Uniform integer in [0, n). */
+function randomBelow(ctx: CommandContext, n: number): number {
+  return Math.min(n - 1, Math.floor(ctx.server.random() * n));
+}
+
+type Pick = { field: Buffer; value: Buffer };
+
+/** Fisher-Yates, in place. */
+function shuffle<T>(ctx: CommandContext, xs: T[]): void {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = randomBelow(ctx, i + 1);
+    const t = xs[i];
+    xs[i] = xs[j];
+    xs[j] = t;
+  }
+}
+
+/**
+ * `count` uniformly random live fields of a hash, in random order: distinct (`unique`,
+ * `count` below the hash's size) or with repetitions. One streaming pass over the fields,
+ * holding only the picks: a reservoir sample when distinct; otherwise `count` random ranks,
+ * sorted, collected on the way and shuffled (a sorted i.i.d. sample, randomly permuted, is
+ * again an i.i.d. sample).
+ */
+function randomFields(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, unique: boolean): Pick[] {
+  if (unique) {
+    const out: Pick[] = [];
+    let seen = 0;
+    ctx.db.scanCells(key, m, F, (c) => {
+      const pick = { field: c.field, value: c.value as Buffer };
+      if (out.length < count) out.push(pick);
+      else {
+        const j = randomBelow(ctx, seen + 1);
+        if (j < count) out[j] = pick;
+      }
+      seen++;
+      return true;
+    });
+    shuffle(ctx, out);
+    return out;
+  }
+  const size = m.count;
+  const ranks = new Float64Array(count);
+  for (let i = 0; i < count; i++) ranks[i] = randomBelow(ctx, size);
+  ranks.sort();
+  const out: Pick[] = [];
+  let rank = 0;
+  ctx.db.scanCells(key, m, F, (c) => {
+    if (ranks[out.length] === rank) {
+      const pick = { field: c.field, value: c.value as Buffer };
+      while (out.length < count && ranks[out.length] === rank) out.push(pick);
+    }
+    rank++;
+    return out.length < count;
+  });
+  if (out.length < count && out.length > 0) {
+    // Fewer live cells than the count said (a merge in flight): draw the rest from those seen.
+    const seen = out.length;
+    while (out.length < count) out.push(out[randomBelow(ctx, seen)]);
+  }
+  shuffle(ctx, out);
+  return out;
+}
+
+function hrandfield(ctx: CommandContext, argv: Buffer[]): void {
+  const r = ctx.reply;
+  if (argv.length >= 3) {
+    const l = parseInt64(argv[2]);
+    if (l === null) {
+      r.error(E.notInteger);
+      return;
+    }
+    const big = BigInt(l);
+    if (big < -LONG_MAX || big > LONG_MAX) {
+      r.error('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
+      return;
+    }
+    let withValues = false;
+    if (argv.length > 4 || (argv.length === 4 && !optIs(argv[3], 'withvalues'))) {
+      r.error(E.syntax);
+      return;
+    } else if (argv.length === 4) {
+      withValues = true;
+      if (big < -LONG_MAX / 2n || big > LONG_MAX / 2n) {
+        r.error('ERR value is out of range');
+        return;
+      }
+    }
+    const m = ctx.db.lookup(argv[1], ctx.nowMs);
+    if (m === null) {
+      r.raw(EMPTY_ARRAY);
+      return;
+    }
+    if (m.type !== 'hash') {
+      r.error(E.wrongType);
+      return;
+    }
+    const unique = big >= 0n;
+    const countBig = unique ? big : -big;
+    if (countBig === 0n) {
+      r.raw(EMPTY_ARRAY);
+      return;
+    }
+    // A count beyond anything a reply can hold is answered as Redis would, up to memory: cap it.
+    const count = countBig > BigInt(INT64_MAX) ? Number.MAX_SAFE_INTEGER : Number(countBig);
+    const size = m.count;
+    const n = unique ? Math.min(count, size) : count;
+    if (!unique && n > 10_000_000) {
+      r.error('ERR HRANDFIELD count too large for this server (at most 10000000 repetitions)');
+      return;
+    }
+    const picks = unique && count >= size ? allFields(ctx, argv[1], m) : randomFields(ctx, argv[1], m, n, unique);
+    const resp3 = r.proto === 3;
+    r.array(withValues && !resp3 ? picks.length * 2 : picks.length);
+    for (const p of picks) {
+      if (withValues && resp3) r.array(2);
+      r.bulk(p.field);
+      if (withValues) r.bulk(p.value);
+    }
+    return;
+  }
+  const m = hashForRead(ctx, argv[1]);
+  if (m === undefined) return;
+  if (m === null) {
+    r.nil();
+    return;
+  }
+  const p = randomFields(ctx, argv[1], m, 1, false);
+  if (p.length === 0) r.nil();
+  else r.bulk(p[0].field);
+}
+
+const EMPTY_ARRAY = Buffer.from('*0\r\n');
+
+// ---------------------------------------------------------------------------------------
+// HSCAN
+
+const ULONG_MAX = (1n << 64n) - 1n;
+/** Bytes of the next field a cursor carries. */
+const CURSOR_BYTES = 7;
+
+function isCSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/** Redis parseScanCursorOrReply (strtoul of the whole C string). */
+function parseCursor(arg: Buffer): bigint | null {
+  const s = cstr(arg);
+  if (s.length === 0) return 0n;
+  if (isCSpace(s[0])) return null;
+  let i = 0;
+  let negative = false;
+  if (s[0] === 0x2b || s[0] === 0x2d) {
+    negative = s[0] === 0x2d;
+    i = 1;
+  }
+  if (i === s.length) return null;
+  let v = 0n;
+  for (; i < s.length; i++) {
+    const c = s[i];
+    if (c < 0x30 || c > 0x39) return null;
+    v = v * 10n + BigInt(c - 0x30);
+    if (v > ULONG_MAX) return null;
+  }
+  return negative && v !== 0n ? (1n << 64n) - v : v;
+}
+
+/** A cursor naming where to resume: the first bytes of the next field, and how many. */
+function cursorFor(next: Buffer): bigint {
+  const k = Math.min(CURSOR_BYTES, next.length);
+  let v = 0n;
+  for (let i = 0; i < CURSOR_BYTES; i++) v = (v << 8n) | BigInt(i < k ? next[i] : 0);
+  return (v << 3n) | BigInt(k);
+}
+
+/** The field bytes a cursor resumes from (null: the start). */
+function cursorField(cursor: bigint): Buffer | null {
+  if (cursor === 0n) return null;
+  const k = Number(cursor & 7n);
+  let v = cursor >> 3n;
+  const bytes = Buffer.alloc(CURSOR_BYTES);
+  for (let i = CURSOR_BYTES - 1; i >= 0; i--) {
+    bytes[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return bytes.subarray(0, k);
+}
+
+function samePrefix(a: Buffer, b: Buffer): boolean {
+  if (a.length < CURSOR_BYTES || b.length < CURSOR_BYTES) return false;
+  return a.compare(b, 0, CURSOR_BYTES, 0, CURSOR_BYTES) === 0;
+}
+
+function hscan(ctx: CommandContext, argv: Buffer[]): void {
+  const cursor = parseCursor(argv[2]);
+  if (cursor === null) {
+    ctx.reply.error(E.invalidCursor);
+    return;
+  }
+  const key = argv[1];
+  const m = ctx.db.lookup(key, ctx.nowMs);
+  if (m === null) {
+    ctx.reply.raw(EMPTY_SCAN);
+    return;
+  }
+  if (m.type !== 'hash') {
+    ctx.reply.error(E.wrongType);
+    return;
+  }
+  let count = 10;
+  let pattern: Buffer | null = null;
+  for (let i = 3; i < argv.length; ) {
+    const rest = argv.length - i;
+    if (optIs(argv[i], 'count') && rest >= 2) {
+      const n = parseInt64(argv[i + 1]);
+      if (n === null) {
+        ctx.reply.error(E.notInteger);
+        return;
+      }
+      if (n < 1) {
+        ctx.reply.error(E.syntax);
+        return;
+      }
+      count = typeof n === 'number' ? n : Number.MAX_SAFE_INTEGER;
+      i += 2;
+    } else if (optIs(argv[i], 'match') && rest >= 2) {
+      const p = argv[i + 1];
+      pattern = p.length === 1 && p[0] === 0x2a ? null : p;
+      i += 2;
+    } else {
+      ctx.reply.error(E.syntax);
+      return;
+    }
+  }
+  const found: { field: Buffer; value: Buffer }[] = [];
+  let next: bigint = 0n;
+  if (m.count <= SCAN_ALL_MAX) {
+    for (const p of allFields(ctx, key, m)) if (pattern === null || stringMatch(pattern, p.field, false)) found.push(p);
+  } else {
+    let seen = 0;
+    let last: Buffer | null = null;
+    ctx.db.scanCells(
+      key,
+      m,
+      F,
+      (c) => {
+        if (seen >= count && last !== null && !samePrefix(last, c.field)) {
+          next = cursorFor(c.field);
+          return false;
+        }
+        seen++;
+        last = c.field;
+        if (pattern === null || stringMatch(pattern, c.field, false)) found.push({ field: c.field, value: c.value as Buffer });
+        return true;
+      },
+      cursorField(cursor),
+    );
+  }
+  const r = ctx.reply;
+  r.array(2);
+  r.bulkString(next.toString());
+  r.array(found.length * 2);
+  for (const p of found) {
+    r.bulk(p.field);
+    r.bulk(p.value);
+  }
+}
+
+const EMPTY_SCAN = Buffer.from('*2\r\n$1\r\n0\r\n*0\r\n');
+
+// ---------------------------------------------------------------------------------------
+// Specs
+
+export const hashCommands = [
+  { name: 'hset', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set the string value of a hash field', since: '2.0.0', complexity: 'O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.', handler: (ctx, argv) => hsetGeneric(ctx, argv, 'hset') },
+  { name: 'hmset', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set multiple hash fields to multiple values', since: '2.0.0', complexity: 'O(N) where N is the number of fields being set.', handler: (ctx, argv) => hsetGeneric(ctx, argv, 'hmset') },
+  { name: 'hsetnx', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set the value of a hash field, only if the field does not exist', since: '2.0.0', complexity: 'O(1)', handler: hsetnx },
+  { name: 'hget', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the value of a hash field', since: '2.0.0', complexity: 'O(1)', handler: hget },
+  { name: 'hmget', arity: -3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the values of all the given hash fields', since: '2.0.0', complexity: 'O(N) where N is the number of fields being requested.', handler: hmget },
+  { name: 'hgetall', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Get all the fields and values in a hash', since: '2.0.0', complexity: 'O(N) where N is the size of the hash.', handler: (ctx, argv) => getall(ctx, argv, WITH_KEYS | WITH_VALUES) },
+  { name: 'hkeys', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Get all the fields in a hash', since: '2.0.0', complexity: 'O(N) where N is the size of the hash.', handler: (ctx, argv) => getall(ctx, argv, WITH_KEYS) },
+  { name: 'hvals', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Get all the values in a hash', since: '2.0.0', complexity: 'O(N) where N is the size of the hash.', handler: (ctx, argv) => getall(ctx, argv, WITH_VALUES) },
+  { name: 'hlen', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the number of fields in a hash', since: '2.0.0', complexity: 'O(1)', handler: hlen },
+  { name: 'hstrlen', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the length of the value of a hash field', since: '3.2.0', complexity: 'O(1)', handler: hstrlen },
+  { name: 'hexists', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Determine if a hash field exists', since: '2.0.0', complexity: 'O(1)', handler: hexists },
+  { name: 'hdel', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Delete one or more hash fields', since: '2.0.0', complexity: 'O(N) where N is the number of fields to be removed.', handler: hdel },
+  { name: 'hincrby', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Increment the integer value of a hash field by the given number', since: '2.0.0', complexity: 'O(1)', handler: hincrby },
+  { name: 'hincrbyfloat', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Increment the float value of a hash field by the given amount', since: '2.6.0', complexity: 'O(1)', handler: hincrbyfloat },
+  { name: 'hrandfield', arity: -2, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Get one or multiple random fields from a hash', since: '6.2.0', complexity: 'O(N) where N is the number of fields returned', handler: hrandfield },
+  { name: 'hscan', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Incrementally iterate hash fields and associated values', since: '2.8.0', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..', handler: hscan },
+] satisfies CommandSpec[];
