@@ -48,6 +48,8 @@ import { hlcToMs, type Hlc } from '../versioning/hlc';
 
 export const DB_COUNT = 16;
 
+const SWEEP_START = tokenBound(0);
+
 export interface KeyspaceOptions {
   cacheMaxBytes: number;
   /** appendfsync always: every batch is synced before it counts as written. */
@@ -133,6 +135,17 @@ export class Keyspace {
   private closed = false;
   /** Where the next sweep resumes. */
   private sweepCursor: Buffer = tokenBound(0);
+  /**
+   * What the sweep has to do, as a count of keys that left something behind (dead or
+   * tombstone cells, a delete marker, an expired key kept for the grace period), noted as
+   * they are written and at start-up. Zero: the sweep does not walk at all. A pass that
+   * finds only things not yet past tombstone-grace idles until the first of them is due.
+   */
+  private garbage = 0;
+  private passStartGarbage = 0;
+  private passPending = 0;
+  private passNextDueMs = Infinity;
+  private sweepIdleUntilMs = 0;
   /** Scratch for digests. */
   private readonly digestScratch = new Uint8Array(DIGEST_BYTES);
   private readonly cellHashScratch = new Uint8Array(DIGEST_BYTES);
@@ -140,6 +153,10 @@ export class Keyspace {
   recordListener: RecordListener | null = null;
 
   readonly stats = {
+    /** Lookups by read commands that found / did not find the key (INFO keyspace_hits/misses). */
+    keyHits: 0,
+    keyMisses: 0,
+    /** Record cache hits and misses (metadata and cells). */
     cacheHits: 0,
     cacheMisses: 0,
     batches: 0,
@@ -148,6 +165,8 @@ export class Keyspace {
     evictedEntries: 0,
     purgedMarkers: 0,
     sweptCells: 0,
+    /** Engine entries the sweep walked over. */
+    sweepExamined: 0,
     recounts: 0,
   };
 
@@ -193,6 +212,7 @@ export class Keyspace {
             this.liveCount[p.db]++;
             if (m.expireAtMs !== 0) this.expiries.set(m.ck, m.expireAtMs);
           }
+          if (this.leavesGarbage(m) || (m.expireAtMs !== 0 && m.expireAtMs <= now)) this.garbage++;
           if (m.cells > 0) {
             // Step over this key's cells: the rest of the chunk may be all cells.
             seekTo = keyEnd(k);
@@ -561,6 +581,11 @@ export class Keyspace {
     m.count = count;
   }
 
+  /** Whether a key's entries include something only the sweep will remove. */
+  private leavesGarbage(m: StoredMeta): boolean {
+    return m.cells > m.count || (this.opts.tombstoneGraceMs !== 0 && m.stored && !m.present());
+  }
+
   /** Write (or, when nothing is left to keep, delete) a key's metadata entry. */
   private persistMeta(db: number, key: Buffer, m: StoredMeta, transient: boolean): void {
     const grace = this.opts.tombstoneGraceMs;
@@ -574,6 +599,7 @@ export class Keyspace {
     } else {
       this.batch.put(metaKey(db, key), m.encode());
       m.stored = true;
+      if (this.leavesGarbage(m)) this.garbage++;
     }
     this.resize(m, metaSize(m));
     this.markPending(m, transient);
@@ -693,7 +719,10 @@ export class Keyspace {
       const db = ck.charCodeAt(0);
       this.liveCount[db]--;
       this.stats.expiredKeys++;
-      if (this.opts.tombstoneGraceMs !== 0) continue;
+      if (this.opts.tombstoneGraceMs !== 0) {
+        this.garbage++; // kept for the grace period, then the sweep removes it
+        continue;
+      }
       const key = keyOf(ck);
       this.removeIfStandalone(db, key, this.meta(db, key));
     }
@@ -709,9 +738,20 @@ export class Keyspace {
    * so nothing written meanwhile is removed. Returns how many entries were removed.
    */
   sweep(nowMs: number, max: number): number {
+    if (this.garbage === 0 || nowMs < this.sweepIdleUntilMs) return 0;
     this.flushPending();
     const grace = this.opts.tombstoneGraceMs;
     const cutoff = nowMs - grace;
+    if (this.sweepCursor.equals(SWEEP_START)) {
+      this.passStartGarbage = this.garbage;
+      this.passPending = 0;
+      this.passNextDueMs = Infinity;
+    }
+    /** Something to remove later, at `dueMs`. */
+    const pending = (dueMs: number): void => {
+      this.passPending++;
+      if (dueMs < this.passNextDueMs) this.passNextDueMs = dueMs;
+    };
     const it = this.engine.iterator({ gte: this.sweepCursor, lt: RECORDS_END });
     let removed = 0;
     let examined = 0;
@@ -726,6 +766,10 @@ export class Keyspace {
       if (m.stored && m.cells === 0) {
         if (grace === 0) drop = !m.present();
         else drop = cur.expiredPast || (!m.present() && hlcToMs(m.maxStamp()) < cutoff);
+      }
+      if (!drop && grace !== 0 && m.stored) {
+        if (!m.present()) pending(hlcToMs(m.maxStamp()) + grace + 1);
+        else if (m.metaLive() && m.expireAtMs !== 0 && m.expireAtMs <= nowMs) pending(m.expireAtMs + grace + 1);
       }
       if (drop) {
         const wasCounted = this.counted(m, nowMs);
@@ -775,7 +819,10 @@ export class Keyspace {
           const alive = m.cellAlive(t, n);
           const isTombstone = v[12] !== 1;
           const remove = !alive || cur.expiredPast || (isTombstone && (grace === 0 || hlcToMs(t) < cutoff));
-          if (!remove) continue;
+          if (!remove) {
+            if (isTombstone) pending(hlcToMs(t) + grace + 1);
+            continue;
+          }
           // Drop the cell's cached entry unless it was rewritten since (then it is newer).
           const cck = cellCacheKey(p.db, cur.key, p.kind, p.field);
           const ce = this.cache.get(cck) as StoredCell | undefined;
@@ -796,7 +843,16 @@ export class Keyspace {
     } finally {
       it.close();
     }
-    this.sweepCursor = last === null ? tokenBound(0) : Buffer.concat([last, ZERO_BYTE]);
+    this.stats.sweepExamined += examined;
+    if (last === null) {
+      // A pass ended: what is left is what was added meanwhile and what is not due yet.
+      const added = Math.max(0, this.garbage - this.passStartGarbage);
+      this.garbage = added + this.passPending;
+      if (added === 0 && this.passPending > 0) this.sweepIdleUntilMs = this.passNextDueMs;
+      this.sweepCursor = SWEEP_START;
+    } else {
+      this.sweepCursor = Buffer.concat([last, ZERO_BYTE]);
+    }
     // Entries changed here may not be cached: write them now, so no read finds the engine behind.
     this.flushPending();
     return removed;
@@ -1051,8 +1107,14 @@ export class DbView {
     return this.ks.forEachKey(this.index, fromToken, nowMs, (key, m, token) => (m === null || owns(key) ? visit(key, m, token) : visit(EMPTY, null, token)));
   }
 
+  /** The key if it exists now. A read command's lookup (no recorder) counts as a keyspace hit or miss, as Redis's lookupKeyRead does. */
   lookup(key: Buffer, nowMs: number): StoredMeta | null {
-    return this.ks.lookup(this.index, key, nowMs);
+    const m = this.ks.lookup(this.index, key, nowMs);
+    if (this.recorder === null) {
+      if (m === null) this.ks.stats.keyMisses++;
+      else this.ks.stats.keyHits++;
+    }
+    return m;
   }
 
   type(key: Buffer, nowMs: number): KeyType | null {

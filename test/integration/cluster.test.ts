@@ -209,6 +209,74 @@ describe.each(VARIANTS)('cluster of $name (N=3, W=2, R=2)', ({ n, engine }) => {
     for (const c of cl.clients) expect(await c.call('RING', 'LOCAL', 'never-written')).toBeNull();
   });
 
+  /** Which nodes hold `key` in `db` (RING LOCAL through a connection on that db), sorted. */
+  async function holders(cl: Cluster, key: string, db: number): Promise<string[]> {
+    const conns = await Promise.all(cl.nodes.map((p) => connect(p.port, { db })));
+    try {
+      const locals = await Promise.all(conns.map((c) => c.call('RING', 'LOCAL', key)));
+      return cl.ids.filter((_, i) => locals[i] !== null).sort();
+    } finally {
+      for (const c of conns) c.disconnect();
+    }
+  }
+
+  it('COPY ... DB n is replicated to the owners in the target db', async () => {
+    // Regression: the copy was recorded under the connection's db, so only the coordinator
+    // had it in the target db and the other owners never got it.
+    const cl = get();
+    const [a, b] = [cl.clients[0], cl.clients[1]];
+    for (let i = 0; i < 10; i++) {
+      await a.set(`copy-src:${i}`, `value-${i}`);
+      expect(await a.call('COPY', `copy-src:${i}`, `copy-dst:${i}`, 'DB', '1')).toBe(1);
+    }
+    const b1 = await connect(cl.nodes[1].port, { db: 1 });
+    try {
+      for (let i = 0; i < 10; i++) {
+        expect(await b1.get(`copy-dst:${i}`)).toBe(`value-${i}`);
+        expect(await b.get(`copy-dst:${i}`)).toBeNull(); // not in db 0
+        const owners = ((await a.call('RING', 'OWNERS', `copy-dst:${i}`)) as string[]).sort();
+        await waitFor(async () => JSON.stringify(await holders(cl, `copy-dst:${i}`, 1)) === JSON.stringify(owners), 5_000, {
+          what: `copy-dst:${i} held in db 1 by exactly ${owners.join(',')}`,
+        });
+      }
+    } finally {
+      b1.disconnect();
+    }
+  });
+
+  it('hash fields written through different nodes merge on every owner', async () => {
+    const cl = get();
+    const [a, b, c] = [cl.clients[0], cl.clients[1 % cl.clients.length], cl.clients[2 % cl.clients.length]];
+    expect(await a.hset('merged-hash', 'f1', 'v1', 'f2', 'v2')).toBe(2);
+    expect(await b.hset('merged-hash', 'f3', 'v3', 'f2', 'changed')).toBe(1);
+    expect(await c.hdel('merged-hash', 'f1', 'missing')).toBe(1);
+    expect(await a.hincrby('merged-hash', 'n', 5)).toBe(5);
+    expect(await b.hincrby('merged-hash', 'n', 2)).toBe(7);
+    const want = { f2: 'changed', f3: 'v3', n: '7' };
+    for (const x of cl.clients) {
+      expect(await x.hgetall('merged-hash')).toEqual(want);
+      expect(await x.hlen('merged-hash')).toBe(3);
+    }
+    // Every owner ends up with the same three live cells.
+    const owners = ((await a.call('RING', 'OWNERS', 'merged-hash')) as string[]).sort();
+    await waitFor(async () => JSON.stringify(await holders(cl, 'merged-hash', 0)) === JSON.stringify(owners), 5_000, { what: 'merged-hash on its owners' });
+    const liveCells = async (port: number): Promise<unknown> => {
+      const x = await connect(port);
+      try {
+        const flat = (await x.call('RING', 'LOCAL', 'merged-hash')) as unknown[];
+        return flat[flat.indexOf('live-cells') + 1];
+      } finally {
+        x.disconnect();
+      }
+    };
+    for (const [i, id] of cl.ids.entries()) {
+      if (!owners.includes(id)) continue;
+      await waitFor(async () => (await liveCells(cl.nodes[i].port)) === 3, 5_000, { what: `${id} holds 3 live cells of merged-hash` });
+    }
+    expect(await a.del('merged-hash')).toBe(1);
+    for (const x of cl.clients) expect(await x.exists('merged-hash')).toBe(0);
+  });
+
   it('multi-key commands split over the owners and gather: MSET, MGET, EXISTS, DEL, TOUCH, DBSIZE, KEYS, FLUSHALL', async () => {
     const cl = get();
     const [a, b, c] = [cl.clients[0], cl.clients[1 % cl.clients.length], cl.clients[2 % cl.clients.length]];

@@ -5,7 +5,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
-import { startQuorumkv, stopAll, waitFor, type QuorumkvProcess } from '../support/servers';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTempDir, startQuorumkv, stopAll, waitFor, type QuorumkvProcess } from '../support/servers';
 
 afterAll(async () => {
   await stopAll();
@@ -28,6 +30,13 @@ async function client(port: number): Promise<Redis> {
 
 interface Acked {
   sets: Map<string, string>;
+  /** Hash fields (`hash\0field`) whose HSET was acknowledged, and their values. */
+  fields: Map<string, string>;
+  /** Fields whose HDEL was acknowledged / sent. */
+  fieldsDeleted: Set<string>;
+  fieldDeleteSent: Set<string>;
+  /** The highest HINCRBY result acknowledged. */
+  hcounter: number;
   deleted: Set<string>;
   /** DELs sent but not acknowledged when the server died: they may or may not have landed. */
   deleteSent: Set<string>;
@@ -62,6 +71,25 @@ async function writeUntilStopped(port: number, writers: number, stop: { now: boo
             if (n > acked.counter) acked.counter = n;
           }),
         );
+        // One hash per writer, a field per step; every fifth step deletes an earlier field.
+        const hash = `h:${w}`;
+        const field = `f:${i}`;
+        batch.push(c.hset(hash, field, value).then(() => acked.fields.set(`${hash}\0${field}`, value)));
+        if (i % 5 === 4) {
+          const gone = `${hash}\0f:${i - 3}`;
+          acked.fieldDeleteSent.add(gone);
+          batch.push(
+            c.hdel(hash, `f:${i - 3}`).then(() => {
+              acked.fieldsDeleted.add(gone);
+              acked.fields.delete(gone);
+            }),
+          );
+        }
+        batch.push(
+          c.hincrby('hcounter', 'n', 1).then((n) => {
+            if (n > acked.hcounter) acked.hcounter = n;
+          }),
+        );
         try {
           await Promise.all(batch);
         } catch {
@@ -91,16 +119,38 @@ async function verify(node: QuorumkvProcess, acked: Acked): Promise<void> {
     // INCRs that were in flight at the kill may or may not have landed, but none that
     // were acknowledged may be missing.
     expect(Number(await c.get('counter'))).toBeGreaterThanOrEqual(acked.counter);
+    expect(Number(await c.hget('hcounter', 'n'))).toBeGreaterThanOrEqual(acked.hcounter);
+    // Hash fields: every acknowledged HSET is there with its value, every acknowledged
+    // HDEL stayed deleted, and HLEN agrees with the fields HGETALL returns.
+    const hashes = new Map<string, Record<string, string>>();
+    for (const hash of new Set([...acked.fields.keys(), ...acked.fieldsDeleted].map((f) => f.split('\0')[0]))) {
+      const all = await c.hgetall(hash);
+      hashes.set(hash, all);
+      expect(await c.hlen(hash), `HLEN ${hash}`).toBe(Object.keys(all).length);
+    }
+    const lostFields = [...acked.fields].filter(([id, v]) => {
+      const [hash, field] = id.split('\0');
+      const got = hashes.get(hash)?.[field];
+      return got !== v && !(got === undefined && acked.fieldDeleteSent.has(id));
+    });
+    expect(lostFields.map(([id]) => id), 'acknowledged HSETs missing after restart').toEqual([]);
+    const back = [...acked.fieldsDeleted].filter((id) => {
+      const [hash, field] = id.split('\0');
+      return hashes.get(hash)?.[field] !== undefined;
+    });
+    expect(back, 'acknowledged HDELs came back').toEqual([]);
   } finally {
     c.disconnect();
   }
 }
 
-for (const appendfsync of ['always', 'everysec']) {
+// appendfsync no too: a killed process loses nothing the OS already has (the WAL write
+// happens before the reply), only a machine crash could.
+for (const appendfsync of ['always', 'everysec', 'no']) {
   describe(`SIGKILL with appendfsync ${appendfsync}`, () => {
     it('keeps every acknowledged write and delete', async () => {
       const node = await startQuorumkv(['--engine', 'rocksdb', '--appendfsync', appendfsync]);
-      const acked: Acked = { sets: new Map(), deleted: new Set(), deleteSent: new Set(), counter: 0 };
+      const acked: Acked = { sets: new Map(), deleted: new Set(), deleteSent: new Set(), counter: 0, fields: new Map(), fieldsDeleted: new Set(), fieldDeleteSent: new Set(), hcounter: 0 };
       const stop = { now: false };
       const writing = writeUntilStopped(node.port, 4, stop, acked);
       // Kill in the middle of the stream, once a good number of writes were acknowledged.
@@ -110,6 +160,8 @@ for (const appendfsync of ['always', 'everysec']) {
       await writing;
       expect(acked.sets.size).toBeGreaterThanOrEqual(2000);
       expect(acked.deleted.size).toBeGreaterThan(0);
+      expect(acked.fields.size).toBeGreaterThanOrEqual(1000);
+      expect(acked.fieldsDeleted.size).toBeGreaterThan(0);
 
       const again = await startQuorumkv(['--engine', 'rocksdb', '--appendfsync', appendfsync], { dir: node.dir });
       await verify(again, acked);
@@ -118,11 +170,22 @@ for (const appendfsync of ['always', 'everysec']) {
       const size = await c.dbsize();
       c.disconnect();
       const mayBeGone = [...acked.sets.keys()].filter((k) => acked.deleteSent.has(k)).length;
-      expect(size).toBeGreaterThanOrEqual(acked.sets.size - mayBeGone + 1);
+      const hashKeys = new Set([...acked.fields.keys()].map((f) => f.split('\0')[0])).size + 1; // + hcounter
+      expect(size).toBeGreaterThanOrEqual(acked.sets.size - mayBeGone + 1 + hashKeys);
       await again.stop();
     });
   });
 }
+
+describe('a data directory of another storage format', () => {
+  it('is refused with a message that says so, and left untouched', async () => {
+    // Storage format 1 kept dir/commit.log beside RocksDB.
+    const dir = makeTempDir('qkv-format1-');
+    fs.writeFileSync(path.join(dir, 'commit.log'), Buffer.from('old batches'));
+    await expect(startQuorumkv(['--engine', 'rocksdb'], { dir })).rejects.toThrow(/storage format 1/);
+    expect(fs.readFileSync(path.join(dir, 'commit.log'), 'latin1')).toBe('old batches');
+  });
+});
 
 describe('FLUSHALL then SIGKILL', () => {
   it('does not bring back flushed keys and keeps the writes after the flush', async () => {

@@ -105,6 +105,40 @@ describe('partitions of a 4-node cluster (N=3, W=2, R=2)', () => {
     for (const v of winners[0]) expect(['side-A', 'side-B']).toContain(v);
   });
 
+  it('sloppy quorum: HSETs of different fields of the same hashes on both sides of a 2|2 split all survive healing', async () => {
+    const hashes = Array.from({ length: 20 }, (_, i) => `hp:${i}`);
+    // Hashes that existed before the split, and hashes created on both sides during it.
+    for (const h of hashes.slice(0, 10)) expect(await clients[0].hset(h, 'base', 'before', 'doomed', 'x')).toBe(2);
+
+    await partition([[0, 1], [2, 3]]);
+    for (const h of hashes) {
+      expect(await clients[0].hset(h, 'a1', `A-${h}`, 'shared', 'side-A')).toBeGreaterThanOrEqual(1);
+      expect(await clients[3].hset(h, 'b1', `B-${h}`, 'shared', 'side-B')).toBeGreaterThanOrEqual(1);
+      expect(await clients[1].hincrby(h, 'count-a', 3)).toBe(3);
+    }
+    // Side B deletes a field side A still has.
+    for (const h of hashes.slice(0, 10)) expect(await clients[2].hdel(h, 'doomed')).toBe(1);
+
+    await heal();
+
+    const digests = await ownerDigests(hashes);
+    const diverged = hashes.filter((k) => new Set(digests.get(k)).size !== 1 || digests.get(k)?.includes(null));
+    expect(diverged, `hashes whose replicas differ${logs(nodes, IDS)}`).toEqual([]);
+    for (const c of clients) {
+      for (const [i, h] of hashes.entries()) {
+        const all = await c.hgetall(h);
+        const want: Record<string, string> = { a1: `A-${h}`, b1: `B-${h}`, shared: all.shared, 'count-a': '3' };
+        if (i < 10) want.base = 'before';
+        expect(all, h).toEqual(want);
+        expect(['side-A', 'side-B']).toContain(all.shared);
+        expect(await c.hlen(h)).toBe(Object.keys(want).length);
+      }
+    }
+    // The field written on both sides: one value won, the same through every node.
+    const shared = await Promise.all(clients.map((c) => Promise.all(hashes.map((h) => c.hget(h, 'shared')))));
+    for (const s of shared) expect(s).toEqual(shared[0]);
+  });
+
   it('strict quorum: the lone node of a 3|1 split refuses writes, and a refused write never appears', async () => {
     for (const c of clients) expect(await c.config('SET', 'sloppy-quorum', 'no')).toBe('OK');
     await partition([[0, 1, 2], [3]]);

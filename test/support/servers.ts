@@ -56,18 +56,31 @@ export async function waitFor(
   }
 }
 
-/** A port that was free on 127.0.0.1 a moment ago (bind 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Test ports come from [20000, 32768): below the kernel's ephemeral range (32768 and up),
+ * so a port handed out here is never taken meanwhile by some outgoing connection's local
+ * port. Random within the range, so parallel test workers rarely pick the same one; the
+ * callers retry on a collision (withPortRetry).
+ */
+const TEST_PORT_MIN = 20000;
+const TEST_PORT_END = 32768;
+
+function tryListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+/** A port below the ephemeral range that was free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = TEST_PORT_MIN + Math.floor(Math.random() * (TEST_PORT_END - TEST_PORT_MIN));
+    if (await tryListen(port)) return port;
+  }
+  throw new Error(`no free port in [${TEST_PORT_MIN}, ${TEST_PORT_END})`);
 }
 
 export function makeTempDir(prefix: string): string {

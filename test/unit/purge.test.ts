@@ -8,17 +8,18 @@ import { Keyspace, DbView } from '../../src/storage/keyspace';
 import { MemoryEngine } from '../../src/storage/memory-engine';
 import { ManualClock } from '../../src/runtime/clock';
 import { Hlc } from '../../src/versioning/hlc';
-import { metaKey } from '../../src/storage/layout';
+import { CELL_FIELD, metaKey } from '../../src/storage/layout';
+import { scanEngine } from '../../src/storage/engine';
 
 const GRACE = 10_000;
 
-async function setup(): Promise<{ ks: Keyspace; db: DbView; clock: ManualClock; engine: MemoryEngine }> {
+async function setup(grace = GRACE): Promise<{ ks: Keyspace; db: DbView; clock: ManualClock; engine: MemoryEngine }> {
   const engine = new MemoryEngine();
   const clock = new ManualClock(1_700_000_000_000);
   const ks = new Keyspace(engine, new Hlc(clock), {
     cacheMaxBytes: 1 << 20,
     syncEveryBatch: false,
-    tombstoneGraceMs: GRACE,
+    tombstoneGraceMs: grace,
     nodeTag: 7,
     nowMs: () => clock.nowMs(),
     onFatal: (err) => {
@@ -93,5 +94,77 @@ describe('purging delete markers and expired records after tombstone-grace', () 
     expect(total).toBe(50);
     await ks.quiesce();
     for (const key of keys) expect(await onDisk(engine, key.toString())).toBe(false);
+  });
+});
+
+/** Engine entries of one key (its metadata entry and its cells). */
+async function entriesOf(engine: MemoryEngine, key: string): Promise<number> {
+  const mk = metaKey(0, k(key));
+  let n = 0;
+  for await (const [ek] of scanEngine(engine, { gte: mk })) {
+    if (!ek.subarray(0, mk.length).equals(mk)) break;
+    n++;
+  }
+  return n;
+}
+
+function writeHash(ks: Keyspace, key: string, fields: number, nowMs: number): void {
+  const s = ks.stamp();
+  const cells = Array.from({ length: fields }, (_, i) => ({ kind: CELL_FIELD, field: k(`f${i}`), t: s.t, n: s.n, value: k(`v${i}`) }));
+  ks.apply(0, k(key), { del: s, meta: { t: s.t, n: s.n, type: 'hash', expireAtMs: 0 }, value: null, cells }, nowMs);
+}
+
+describe('the background sweep of dead cells', () => {
+  it('alone: a hash overwritten by SET leaves its cells dead, and the sweep removes them all', async () => {
+    const { ks, db, clock, engine } = await setup(0);
+    writeHash(ks, 'h', 300, clock.nowMs());
+    await ks.quiesce();
+    expect(await entriesOf(engine, 'h')).toBe(301);
+    // O(1) overwrite: only the metadata entry is written; the 300 cells are dead at once.
+    db.setString(k('h'), k('now a string'), 0, clock.nowMs());
+    await ks.quiesce();
+    expect(ks.lookup(0, k('h'), clock.nowMs())?.type).toBe('string');
+    expect(await entriesOf(engine, 'h')).toBe(301);
+    let removed = 0;
+    for (let i = 0; i < 20 && removed < 300; i++) removed += ks.sweep(clock.nowMs(), 50);
+    expect(removed).toBe(300);
+    await ks.quiesce();
+    expect(await entriesOf(engine, 'h')).toBe(1);
+    expect(ks.lookup(0, k('h'), clock.nowMs())?.value?.toString()).toBe('now a string');
+  });
+
+  it('with replicas: field tombstones stay for the grace period, then go; live fields stay', async () => {
+    const { ks, clock, engine } = await setup();
+    writeHash(ks, 'h', 10, clock.nowMs());
+    const s = ks.stamp();
+    ks.apply(0, k('h'), { del: null, meta: null, value: null, cells: [0, 1, 2].map((i) => ({ kind: CELL_FIELD, field: k(`f${i}`), t: s.t, n: s.n, value: null })) }, clock.nowMs());
+    await ks.quiesce();
+    expect(ks.meta(0, k('h')).count).toBe(7);
+    expect(ks.sweep(clock.nowMs(), 1000)).toBe(0);
+    expect(await entriesOf(engine, 'h')).toBe(11);
+    clock.advance(GRACE + 1);
+    expect(ks.sweep(clock.nowMs(), 1000)).toBe(3);
+    await ks.quiesce();
+    expect(await entriesOf(engine, 'h')).toBe(8);
+    expect(ks.meta(0, k('h')).count).toBe(7);
+  });
+
+  it('does not walk the store when nothing was left behind, and idles until tombstones are due', async () => {
+    const { ks, db, clock } = await setup();
+    for (let i = 0; i < 500; i++) db.setString(k(`s${i}`), k('v'), 0, clock.nowMs());
+    await ks.quiesce();
+    for (let i = 0; i < 10; i++) ks.sweep(clock.nowMs(), 100);
+    expect(ks.stats.sweepExamined).toBe(0);
+    // One delete marker: a pass walks once, finds it not due, and then idles.
+    db.delete(k('s1'), clock.nowMs());
+    for (let i = 0; i < 10; i++) ks.sweep(clock.nowMs(), 100);
+    const walked = ks.stats.sweepExamined;
+    expect(walked).toBe(500);
+    for (let i = 0; i < 10; i++) ks.sweep(clock.nowMs(), 100);
+    expect(ks.stats.sweepExamined).toBe(walked);
+    clock.advance(GRACE + 2);
+    let removed = 0;
+    for (let i = 0; i < 10; i++) removed += ks.sweep(clock.nowMs(), 100);
+    expect(removed).toBe(1);
   });
 });

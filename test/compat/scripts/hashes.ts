@@ -88,8 +88,42 @@ const FUZZ: Pair[] = (() => {
 const HUGE: Pair[] = Array.from({ length: 3000 }, (_, i) => [`user:session:${i}`, `v${i}`] as const);
 const HUGE_FIELDS = fieldsOf(HUGE);
 
+/**
+ * Fields that stress a cursor made of field bytes: short ones, the empty field, runs of 0x00
+ * and 0xff, long shared prefixes; more than 128 so Redis pages through its hash table.
+ */
+const ODD: Pair[] = (() => {
+  const next = prng(11);
+  const seen = new Set<string>();
+  const out: Pair[] = [];
+  const add = (f: Buffer): void => {
+    const id = f.toString('hex');
+    if (seen.has(id)) return;
+    seen.add(id);
+    out.push([f, `v${out.length}`]);
+  };
+  add(Buffer.alloc(0));
+  for (let n = 1; n <= 10; n++) {
+    add(Buffer.alloc(n, 0x00));
+    add(Buffer.alloc(n, 0xff));
+    add(Buffer.concat([Buffer.alloc(n, 0x00), Buffer.from([0x01])]));
+    add(Buffer.concat([Buffer.from('prefix!'), Buffer.alloc(n, 0x00)]));
+    add(Buffer.concat([Buffer.from('prefix!'), Buffer.alloc(n, 0xff)]));
+  }
+  while (out.length < 400) {
+    const bytes = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, 0x61];
+    add(Buffer.from(Array.from({ length: Math.floor(next() * 10) }, () => bytes[Math.floor(next() * bytes.length)])));
+  }
+  return out;
+})();
+
 /** A value longer than hash-max-listpack-value (64): converts a small hash to a hashtable. */
 const LONG_VALUE = 'L'.repeat(100);
+
+const HASH_COMMAND_NAMES = [
+  'hset', 'hmset', 'hsetnx', 'hget', 'hmget', 'hgetall', 'hkeys', 'hvals', 'hlen', 'hstrlen',
+  'hexists', 'hdel', 'hincrby', 'hincrbyfloat', 'hrandfield', 'hscan',
+];
 
 /**
  * Every hash command with the least arguments that reach its type check; reads first, so
@@ -238,6 +272,10 @@ export const hashScripts: Script[] = [
     ['TYPE', ALL_BYTES],
     ['HSET', '', 'f', 'empty key'],
     ['HGETALL', ''],
+    ['HSET', 'h', 'F'.repeat(70_000), 'very long field'],
+    ['HGET', 'h', 'F'.repeat(70_000)],
+    ['HEXISTS', 'h', 'F'.repeat(69_999)],
+    ['HDEL', 'h', 'F'.repeat(70_000)],
     ['HSET', 'k'.repeat(300), 'a', '1'],
     ['HSET', 'k'.repeat(300), 'f'.repeat(300), 'b'],
     ['HGET', 'k'.repeat(300), 'f'.repeat(300)],
@@ -677,6 +715,12 @@ export const hashScripts: Script[] = [
     ['HSCAN', 'big', '0', 'COUNT', '0'],
     ['HSCAN', 'big', 'abc'],
     ['HSCAN', 'big', '0', 'FOO'],
+    hset('odd', ODD),
+    hscanAll('odd'),
+    hscanAll('odd', 'COUNT', '1'),
+    hscanAll('odd', 'COUNT', '5'),
+    hscanAll('odd', 'MATCH', Buffer.from([0x00, 0x2a])),
+    hscanAll('odd', 'MATCH', Buffer.from([0xff, 0x2a]), 'COUNT', '2'),
     ['HSET', 'long', 'a', '1', 'b', LONG_VALUE],
     hscanAll('long'),
     hscanAll('long', 'MATCH', 'b'),
@@ -722,6 +766,10 @@ export const hashScripts: Script[] = [
     ['EXPIRE', 'h6', '100'],
     ['SET', 'h6', 'x', 'KEEPTTL'],
     ttl('TTL', 'h6'),
+    ['HSET', 'h8', 'f', 'v'],
+    ['EXPIRE', 'h8', '100'],
+    ['SET', 'h8', 'x'],
+    ['TTL', 'h8'],
     ['HSET', 'h7', 'f', 'v'],
     ['SET', 'h7', 'x', 'XX'],
     ['TYPE', 'h7'],
@@ -821,6 +869,41 @@ export const hashScripts: Script[] = [
     ['HGETALL', 'h4'],
     ['RENAME', 'h4', 'h4'],
     ['HGETALL', 'h4'],
+
+    // A key that was a hash, then something else, then a hash again: no old field returns.
+    ['HSET', 'r', 'a', '1', 'b', '2'],
+    ['SET', 'r', 'x'],
+    ['HSET', 'r', 'c', '3'],
+    ['DEL', 'r'],
+    ['HSET', 'r', 'c', '3'],
+    ['HGETALL', 'r'],
+    ['HLEN', 'r'],
+    ['SET', 'r', 'v', 'PXAT', '1'],
+    ['HSET', 'r', 'd', '4'],
+    ['HGETALL', 'r'],
+    ['HSET', 'r2', 'a', '1', 'b', '2'],
+    ['SET', 'r3', 'string'],
+    ['RENAME', 'r3', 'r2'],
+    ['RENAME', 'r2', 'r3'],
+    ['DEL', 'r3'],
+    ['HSET', 'r2', 'z', '26'],
+    ['HSET', 'r3', 'y', '25'],
+    ['HGETALL', 'r2'],
+    ['HGETALL', 'r3'],
+    ['HSET', 'r4', 'a', '1', 'b', '2', 'c', '3'],
+    ['HSET', 'r5', 'x', '1'],
+    ['RENAME', 'r5', 'r4'],
+    ['HGETALL', 'r4'],
+    ['HLEN', 'r4'],
+    ['HSET', 'r6', 'a', '1', 'b', '2'],
+    ['EXPIREAT', 'r6', '1'],
+    ['HSETNX', 'r6', 'a', 'new'],
+    ['HGETALL', 'r6'],
+    ['HSET', 'r7', 'a', '1'],
+    ['HINCRBY', 'r7', 'a', '1'],
+    ['HDEL', 'r7', 'a'],
+    ['HINCRBY', 'r7', 'a', '1'],
+    ['HGETALL', 'r7'],
 
     ['HSET', 'c1', 'a', '1', 'b', '2'],
     ['PEXPIREAT', 'c1', FAR_MS],
@@ -936,6 +1019,23 @@ export const hashScripts: Script[] = [
     varying(HELLO_VARY, 'HELLO', '2'),
     ['HGETALL', 'one'],
     ['HRANDFIELD', 'one', '1', 'WITHVALUES'],
+  ]),
+
+  // The hash commands' table entries carry Redis's own metadata (redis-meta.generated.ts).
+  script('hashes: COMMAND INFO, DOCS, GETKEYS', [
+    ['COMMAND', 'INFO', ...HASH_COMMAND_NAMES],
+    ['COMMAND', 'DOCS', ...HASH_COMMAND_NAMES],
+    ['COMMAND', 'INFO', 'hset', 'HGETALL', 'nosuch'],
+    ['COMMAND', 'GETKEYS', 'HSET', 'h', 'f', 'v'],
+    ['COMMAND', 'GETKEYS', 'HMGET', 'h', 'a', 'b'],
+    ['COMMAND', 'GETKEYS', 'HSCAN', 'h', '0', 'MATCH', '*'],
+    ['COMMAND', 'GETKEYS', 'HRANDFIELD', 'h'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'HSET', 'h', 'f', 'v'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'HDEL', 'h', 'f'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'HGET', 'h', 'f'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'HSETNX', 'h', 'f', 'v'],
+    ['COMMAND', 'GETKEYS', 'HSET', 'h'],
+    ['COMMAND', 'GETKEYS', 'HGET', 'h'],
   ]),
 
   script('hashes: seeded random commands (seed 20240611)', randomSteps(20240611, 400)),
