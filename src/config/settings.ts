@@ -163,7 +163,7 @@ export function defaultSettings(): Settings {
     hintMaxCount: 10_000_000,
     hintReplayRate: 20_000,
     faultInjection: 'no',
-    rocksdbWriteBufferSize: 64 * MB,
+    rocksdbWriteBufferSize: 16 * MB,
     rocksdbBlockCacheSize: 64 * MB,
   };
 }

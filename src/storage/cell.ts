@@ -24,6 +24,8 @@ export class StoredCell {
   hot = true;
   pendingSeq = 0;
   inCache = false;
+  /** In the cache's eviction queue (keyspace.ts). */
+  queued = false;
   /** Whether an engine entry exists (or will, once the pending batch is written). */
   stored = false;
   t = 0;

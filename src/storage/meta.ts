@@ -48,6 +48,8 @@ export class StoredMeta {
   hot = true;
   pendingSeq = 0;
   inCache = false;
+  /** In the cache's eviction queue (keyspace.ts). */
+  queued = false;
   /** Whether an engine entry exists for this key (or will, once the pending batch is written). */
   stored = false;
 

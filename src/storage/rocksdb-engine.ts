@@ -146,7 +146,7 @@ export class RocksDbEngine implements Engine {
       compaction: 'level',
       memtableMemoryBudget: this.writeBufferSize * 4,
       compression: true,
-      recordCache: this.cacheSizeBytes,
+      cacheSize: this.cacheSizeBytes,
       optimize: 'point-lookup',
       walCompression: false,
     };

@@ -25,7 +25,7 @@ declare module '@nxtedition/rocksdb/binding' {
     /** Memtable budget in bytes for the compaction presets (write buffer = budget / 4). */
     memtableMemoryBudget?: number;
     /** Block cache (HyperClockCache) in bytes, uint32; 0 disables it. */
-    recordCache?: number;
+    cacheSize?: number;
     /** 'point-lookup': hash index in data blocks, ribbon filters, memtable bloom. */
     optimize?: 'point-lookup' | 'range-lookup';
     walCompression?: boolean;

@@ -26,7 +26,7 @@ declare module 'rocksdb' {
       /** 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'header'; unset means no LOG file. */
       infoLogLevel?: string;
       /** LRU block cache capacity in bytes, uint32 (default 8 MiB; 0 disables the cache). */
-      recordCache?: number;
+      cacheSize?: number;
       /** Memtable size in bytes before it is flushed, uint32 (default 4 MiB). */
       writeBufferSize?: number;
       blockSize?: number;
