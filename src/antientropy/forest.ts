@@ -16,8 +16,8 @@
  * Trees are allocated on the first record of their segment (22 MB for all 256) and kept
  * current by the keyspace (`RecordListener`): a changed record takes its old contribution
  * out and puts the new one in. A contribution is `treeEntryHash` (hash.ts: a 128-bit
- * MurmurHash3 of engine key and canonical record encoding), computed once per write and
- * kept by the keyspace in the record's cache entry. A key is named by its engine key (token | db | length |
+ * MurmurHash3 of the metadata engine key and the key's digest), computed once per write
+ * and kept by the keyspace in the key's cache entry. A key is named by its engine key (token | db | length |
  * key), the same bytes on every replica. Pure: no I/O.
  */
 import { treeEntryHash } from './hash';

@@ -1,10 +1,11 @@
 /**
- * The contribution of one stored record to its Merkle leaf (forest.ts): MurmurHash3
- * x86_128 (seed 0) of `u32 keyLength | engine key | canonical record encoding`: 16 bytes,
+ * The contribution of one stored key to its Merkle leaf (forest.ts): MurmurHash3
+ * x86_128 (seed 0) of `u32 keyLength | metadata engine key | the key's 16-byte digest`
+ * (storage/meta.ts: its stamps, value and the XOR of its cells' hashes): 16 bytes,
  * XORed into the first 16 bytes of the tree's 20-byte nodes (the other 4 stay zero in a
  * forest's trees).
  *
- * Why not sha1 (as merkle.ts's `entryHash` and the record digests use): every write pays for
+ * Why not sha1 (as merkle.ts's own `entryHash` uses): every write pays for
  * this hash on every replica, and on this machine one sha1 through `crypto.hash` costs about
  * 3 µs (mostly the call into C++), against about 0.15 µs for this pure-JavaScript hash;
  * sha1 twice per write (record digest, then entry hash; three times counting the old
@@ -32,8 +33,7 @@ export const ENTRY_HASH_BYTES = 16;
 let scratch = new Uint8Array(4096);
 
 /**
- * The tree contribution of the record `encoding` (canonical: record.ts canonicalEncoding)
- * stored under `recordKey`, written into `into` (ENTRY_HASH_BYTES long) when given.
+ * The tree contribution of a key whose digest is `encoding`, stored under `recordKey`, written into `into` (ENTRY_HASH_BYTES long) when given.
  */
 export function treeEntryHash(recordKey: Uint8Array, encoding: Uint8Array, into?: Uint8Array): Uint8Array {
   const kl = recordKey.length;

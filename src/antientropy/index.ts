@@ -1,5 +1,5 @@
 /**
- * Anti-entropy (DESIGN.md §7): tictac Merkle trees kept current as writes happen
+ * Anti-entropy (docs/cluster.md, anti-entropy): tictac Merkle trees kept current as writes happen
  * (merkle.ts, forest.ts), the pure planning of an exchange (plan.ts), the exchange over the
  * bus (exchange.ts) and the repair scheduler (service.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * Tictac Merkle trees for anti-entropy (DESIGN.md §7), after Riak's tictactree.
+ * Tictac Merkle trees for anti-entropy (docs/cluster.md, anti-entropy), after Riak's tictactree.
  *
  * One tree covers one token range. The range is cut into 2^depth token-ordered buckets of
  * equal width (bucket = the token's position within the range, scaled), so a bucket is a

@@ -1,5 +1,5 @@
 /**
- * What a repair compares, as pure functions of the ring (DESIGN.md §7): which leaves of a
+ * What a repair compares, as pure functions of the ring (docs/cluster.md, anti-entropy): which leaves of a
  * segment's tree two nodes both replicate, the fewest subtrees that cover exactly those
  * leaves (where the exchange starts comparing), the token intervals of differing leaves,
  * and the arithmetic of the rate bound and the ETA.

@@ -24,7 +24,8 @@ import { codec, defineVerb, verbTable, type AnyVerb } from './verb';
 import { fetchCodec, keysCodec, pushCodec, treeCodec, type KeysReply, type KeysRequest, type RecordEntry, type TreeRequest } from '../antientropy/wire';
 
 /** Bumped when the handshake or framing changes incompatibly. */
-export const BUS_PROTOCOL_VERSION = 2;
+/** 3: storage format 2 (deltas per cell, key.summary / key.cells): older nodes are refused at the handshake. */
+export const BUS_PROTOCOL_VERSION = 3;
 /** Bounds on handshake fields, checked before anything is computed from them. */
 export const NONCE_BYTES = 16;
 const NODE_ID_MAX_BYTES = 256;
@@ -159,7 +160,7 @@ export const KEY_CELLS = rawVerb(
 
 export const KEYSPACE = rawVerb(
   'keyspace',
-  'Keyspace-wide work on this node\'s share of the keys: [op, db, ...]. count: [count]; keys: [key...]; scan: [next token, key...]; random: [key] or []; flush: [].',
+  'Keyspace-wide work on this node\'s share of the keys: [op, db, resp, down ids, ...argv]. count: [count]; run (KEYS, SCAN or RANDOMKEY on the share): [reply bytes]; flushdb, flushall: [].',
 );
 
 export const HINT = rawVerb(

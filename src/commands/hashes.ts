@@ -9,20 +9,25 @@
  * merged on its own: concurrent HSETs of different fields on two sides of a partition
  * both survive.
  *
- * Differences from Redis, none visible to a single client's commands:
+ * Differences from Redis (docs/commands.md):
  * - HGETALL, HKEYS, HVALS and HSCAN list fields in byte order (Redis: insertion order for
  *   small hashes, hash-table order for big ones; neither is promised).
  * - HSCAN returns every field at once for hashes of up to 128 fields (as Redis does for
- *   listpack-encoded hashes); for bigger ones the cursor encodes the first bytes of the
- *   next field (byte order), and a call always finishes the run of fields sharing those
- *   bytes, so COUNT is a hint as in Redis.
+ *   listpack-encoded hashes). For bigger ones a cursor names the next field (byte order):
+ *   its first 4 bytes and an entry in a bounded table of the exact fields where recent
+ *   scans stopped (the way Kvrocks keeps cursors). A call returns COUNT fields and resumes
+ *   exactly; a cursor whose table entry is gone (the table keeps the newest 10000, per
+ *   node) resumes at its 4-byte prefix and then finishes the run of fields sharing it, so
+ *   the scan still progresses and still returns every field present throughout (some
+ *   twice, which SCAN allows).
  * - HRANDFIELD picks uniformly in one streaming pass over the hash's fields (memory bounded
  *   by the count): O(N) in the hash's size where Redis is O(count). Fields are ordered by
  *   bytes, not hashed, so seeking to random points of the field space is no uniform pick:
  *   fields sharing a prefix, the common case, would almost never be chosen.
  */
-import { cstr, optIs } from './args';
+import { optIs } from './args';
 import { E } from './errors';
+import { parseScanCursor, parseScanOptions } from './scan-args';
 import type { CommandContext, CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -419,55 +424,50 @@ const EMPTY_ARRAY = Buffer.from('*0\r\n');
 // ---------------------------------------------------------------------------------------
 // HSCAN
 
-const ULONG_MAX = (1n << 64n) - 1n;
 /** Bytes of the next field a cursor carries. */
-const CURSOR_BYTES = 7;
+const CURSOR_BYTES = 4;
 
-function isCSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-}
+/**
+ * Where recent scans of big hashes stopped, exactly: cursor id -> (db, key, next field).
+ * Bounded: the oldest entries go first. Per process; a cursor outlives its entry only as
+ * the prefix it carries.
+ */
+const SCAN_POSITIONS_MAX = 10_000;
+const scanPositions = new Map<number, { db: number; key: Buffer; field: Buffer }>();
+let nextScanId = 1;
+/** Cursor ids are 26 bits (with 4 prefix bytes and a 3-bit length they fit in 64 bits). */
+const SCAN_ID_BITS = 26n;
+const SCAN_ID_MASK = (1n << SCAN_ID_BITS) - 1n;
 
-/** Redis parseScanCursorOrReply (strtoul of the whole C string). */
-function parseCursor(arg: Buffer): bigint | null {
-  const s = cstr(arg);
-  if (s.length === 0) return 0n;
-  if (isCSpace(s[0])) return null;
-  let i = 0;
-  let negative = false;
-  if (s[0] === 0x2b || s[0] === 0x2d) {
-    negative = s[0] === 0x2d;
-    i = 1;
-  }
-  if (i === s.length) return null;
-  let v = 0n;
-  for (; i < s.length; i++) {
-    const c = s[i];
-    if (c < 0x30 || c > 0x39) return null;
-    v = v * 10n + BigInt(c - 0x30);
-    if (v > ULONG_MAX) return null;
-  }
-  return negative && v !== 0n ? (1n << 64n) - v : v;
-}
-
-/** A cursor naming where to resume: the first bytes of the next field, and how many. */
-function cursorFor(next: Buffer): bigint {
+/** A cursor for resuming at `next`: its first bytes, how many, and a table entry. */
+function cursorFor(db: number, key: Buffer, next: Buffer): bigint {
+  const id = nextScanId;
+  nextScanId = nextScanId >= Number(SCAN_ID_MASK) ? 1 : nextScanId + 1;
+  scanPositions.delete(id);
+  scanPositions.set(id, { db, key: Buffer.from(key), field: Buffer.from(next) });
+  if (scanPositions.size > SCAN_POSITIONS_MAX) scanPositions.delete(scanPositions.keys().next().value as number);
   const k = Math.min(CURSOR_BYTES, next.length);
   let v = 0n;
   for (let i = 0; i < CURSOR_BYTES; i++) v = (v << 8n) | BigInt(i < k ? next[i] : 0);
-  return (v << 3n) | BigInt(k);
+  return (((v << 3n) | BigInt(k)) << SCAN_ID_BITS) | BigInt(id);
 }
 
-/** The field bytes a cursor resumes from (null: the start). */
-function cursorField(cursor: bigint): Buffer | null {
-  if (cursor === 0n) return null;
-  const k = Number(cursor & 7n);
-  let v = cursor >> 3n;
+/** Where a cursor resumes: the exact field (from the table) or only its prefix. */
+function cursorPosition(db: number, key: Buffer, cursor: bigint): { from: Buffer | null; exact: boolean } {
+  if (cursor === 0n) return { from: null, exact: true };
+  const id = Number(cursor & SCAN_ID_MASK);
+  const rest = cursor >> SCAN_ID_BITS;
+  const k = Math.min(CURSOR_BYTES, Number(rest & 7n));
+  let v = rest >> 3n;
   const bytes = Buffer.alloc(CURSOR_BYTES);
   for (let i = CURSOR_BYTES - 1; i >= 0; i--) {
     bytes[i] = Number(v & 0xffn);
     v >>= 8n;
   }
-  return bytes.subarray(0, k);
+  const prefix = bytes.subarray(0, k);
+  const saved = scanPositions.get(id);
+  if (saved !== undefined && saved.db === db && saved.key.equals(key) && saved.field.subarray(0, k).equals(prefix)) return { from: saved.field, exact: true };
+  return { from: prefix, exact: false };
 }
 
 function samePrefix(a: Buffer, b: Buffer): boolean {
@@ -476,7 +476,7 @@ function samePrefix(a: Buffer, b: Buffer): boolean {
 }
 
 function hscan(ctx: CommandContext, argv: Buffer[]): void {
-  const cursor = parseCursor(argv[2]);
+  const cursor = parseScanCursor(argv[2]);
   if (cursor === null) {
     ctx.reply.error(E.invalidCursor);
     return;
@@ -491,31 +491,9 @@ function hscan(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.wrongType);
     return;
   }
-  let count = 10;
-  let pattern: Buffer | null = null;
-  for (let i = 3; i < argv.length; ) {
-    const rest = argv.length - i;
-    if (optIs(argv[i], 'count') && rest >= 2) {
-      const n = parseInt64(argv[i + 1]);
-      if (n === null) {
-        ctx.reply.error(E.notInteger);
-        return;
-      }
-      if (n < 1) {
-        ctx.reply.error(E.syntax);
-        return;
-      }
-      count = typeof n === 'number' ? n : Number.MAX_SAFE_INTEGER;
-      i += 2;
-    } else if (optIs(argv[i], 'match') && rest >= 2) {
-      const p = argv[i + 1];
-      pattern = p.length === 1 && p[0] === 0x2a ? null : p;
-      i += 2;
-    } else {
-      ctx.reply.error(E.syntax);
-      return;
-    }
-  }
+  const opts = parseScanOptions(ctx, argv, 3, false);
+  if (opts === null) return;
+  const { count, pattern } = opts;
   const found: { field: Buffer; value: Buffer }[] = [];
   let next: bigint = 0n;
   if (m.count <= SCAN_ALL_MAX) {
@@ -523,13 +501,15 @@ function hscan(ctx: CommandContext, argv: Buffer[]): void {
   } else {
     let seen = 0;
     let last: Buffer | null = null;
+    const at = cursorPosition(ctx.db.index, key, cursor);
     ctx.db.scanCells(
       key,
       m,
       F,
       (c) => {
-        if (seen >= count && last !== null && !samePrefix(last, c.field)) {
-          next = cursorFor(c.field);
+        // Resuming from a prefix only: finish its run first, so the scan always advances.
+        if (seen >= count && last !== null && (at.exact || !samePrefix(last, c.field) || !samePrefix(at.from!, c.field))) {
+          next = cursorFor(ctx.db.index, key, c.field);
           return false;
         }
         seen++;
@@ -537,7 +517,7 @@ function hscan(ctx: CommandContext, argv: Buffer[]): void {
         if (pattern === null || stringMatch(pattern, c.field, false)) found.push({ field: c.field, value: c.value as Buffer });
         return true;
       },
-      cursorField(cursor),
+      at.from,
     );
   }
   const r = ctx.reply;
@@ -555,21 +535,26 @@ const EMPTY_SCAN = Buffer.from('*2\r\n$1\r\n0\r\n*0\r\n');
 // ---------------------------------------------------------------------------------------
 // Specs
 
+/** The fields of HSET/HMSET (field value ...), of one-field commands, of HMGET/HDEL. */
+const pairFields = (argv: Buffer[]): Buffer[] => argv.filter((_, i) => i >= 2 && i % 2 === 0);
+const oneField = (argv: Buffer[]): Buffer[] => argv.slice(2, 3);
+const restFields = (argv: Buffer[]): Buffer[] => argv.slice(2);
+
 export const hashCommands = [
-  { name: 'hset', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set the string value of a hash field', since: '2.0.0', complexity: 'O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.', handler: (ctx, argv) => hsetGeneric(ctx, argv, 'hset') },
-  { name: 'hmset', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set multiple hash fields to multiple values', since: '2.0.0', complexity: 'O(N) where N is the number of fields being set.', handler: (ctx, argv) => hsetGeneric(ctx, argv, 'hmset') },
-  { name: 'hsetnx', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set the value of a hash field, only if the field does not exist', since: '2.0.0', complexity: 'O(1)', handler: hsetnx },
-  { name: 'hget', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the value of a hash field', since: '2.0.0', complexity: 'O(1)', handler: hget },
-  { name: 'hmget', arity: -3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the values of all the given hash fields', since: '2.0.0', complexity: 'O(N) where N is the number of fields being requested.', handler: hmget },
+  { name: 'hset', fields: pairFields, arity: -4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set the string value of a hash field', since: '2.0.0', complexity: 'O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.', handler: (ctx, argv) => hsetGeneric(ctx, argv, 'hset') },
+  { name: 'hmset', fields: pairFields, arity: -4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set multiple hash fields to multiple values', since: '2.0.0', complexity: 'O(N) where N is the number of fields being set.', handler: (ctx, argv) => hsetGeneric(ctx, argv, 'hmset') },
+  { name: 'hsetnx', fields: oneField, arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Set the value of a hash field, only if the field does not exist', since: '2.0.0', complexity: 'O(1)', handler: hsetnx },
+  { name: 'hget', fields: oneField, arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the value of a hash field', since: '2.0.0', complexity: 'O(1)', handler: hget },
+  { name: 'hmget', fields: restFields, arity: -3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the values of all the given hash fields', since: '2.0.0', complexity: 'O(N) where N is the number of fields being requested.', handler: hmget },
   { name: 'hgetall', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Get all the fields and values in a hash', since: '2.0.0', complexity: 'O(N) where N is the size of the hash.', handler: (ctx, argv) => getall(ctx, argv, WITH_KEYS | WITH_VALUES) },
   { name: 'hkeys', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Get all the fields in a hash', since: '2.0.0', complexity: 'O(N) where N is the size of the hash.', handler: (ctx, argv) => getall(ctx, argv, WITH_KEYS) },
   { name: 'hvals', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Get all the values in a hash', since: '2.0.0', complexity: 'O(N) where N is the size of the hash.', handler: (ctx, argv) => getall(ctx, argv, WITH_VALUES) },
   { name: 'hlen', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the number of fields in a hash', since: '2.0.0', complexity: 'O(1)', handler: hlen },
-  { name: 'hstrlen', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the length of the value of a hash field', since: '3.2.0', complexity: 'O(1)', handler: hstrlen },
-  { name: 'hexists', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Determine if a hash field exists', since: '2.0.0', complexity: 'O(1)', handler: hexists },
-  { name: 'hdel', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Delete one or more hash fields', since: '2.0.0', complexity: 'O(N) where N is the number of fields to be removed.', handler: hdel },
-  { name: 'hincrby', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Increment the integer value of a hash field by the given number', since: '2.0.0', complexity: 'O(1)', handler: hincrby },
-  { name: 'hincrbyfloat', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Increment the float value of a hash field by the given amount', since: '2.6.0', complexity: 'O(1)', handler: hincrbyfloat },
+  { name: 'hstrlen', fields: oneField, arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Get the length of the value of a hash field', since: '3.2.0', complexity: 'O(1)', handler: hstrlen },
+  { name: 'hexists', fields: oneField, arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Determine if a hash field exists', since: '2.0.0', complexity: 'O(1)', handler: hexists },
+  { name: 'hdel', fields: restFields, arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Delete one or more hash fields', since: '2.0.0', complexity: 'O(N) where N is the number of fields to be removed.', handler: hdel },
+  { name: 'hincrby', fields: oneField, arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Increment the integer value of a hash field by the given number', since: '2.0.0', complexity: 'O(1)', handler: hincrby },
+  { name: 'hincrbyfloat', fields: oneField, arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'hash', summary: 'Increment the float value of a hash field by the given amount', since: '2.6.0', complexity: 'O(1)', handler: hincrbyfloat },
   { name: 'hrandfield', arity: -2, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Get one or multiple random fields from a hash', since: '6.2.0', complexity: 'O(N) where N is the number of fields returned', handler: hrandfield },
   { name: 'hscan', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: 'hash', summary: 'Incrementally iterate hash fields and associated values', since: '2.8.0', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..', handler: hscan },
 ] satisfies CommandSpec[];

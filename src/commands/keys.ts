@@ -7,13 +7,14 @@
  * uses ctx.nowMs. Setting a TTL that is already in the past deletes the key and counts as
  * success, as Redis does (checkAlreadyExpired).
  *
- * Keyspace-wide commands walk the engine in token order (Keyspace.forEachLive), so their
+ * Keyspace-wide commands walk the engine in token order (Keyspace.forEachKey), so their
  * order is the ring's, not Redis's hash-table order; clients never rely on either. A SCAN
  * cursor is the next token to visit, written as an unsigned decimal (0 = start / done).
  * Each call examines about COUNT records and always finishes the token it stopped in, so a
  * key is never split across calls; keys that exist for the whole scan are returned once.
  */
-import { cstr, errorWithBytes, lowerCstr, optIs } from './args';
+import { errorWithBytes, optIs } from './args';
+import { isMatchAll, parseScanCursor, parseScanOptions } from './scan-args';
 import { E } from './errors';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { DB_COUNT, type DbView } from '../storage/keyspace';
@@ -261,10 +262,6 @@ function copy(ctx: CommandContext, argv: Buffer[]): void {
 // ---------------------------------------------------------------------------------------
 
 /** Redis special-cases the one-byte pattern "*" (it also matches the empty key). */
-function isMatchAll(pattern: Buffer): boolean {
-  return pattern.length === 1 && pattern[0] === 0x2a;
-}
-
 function keys(ctx: CommandContext, argv: Buffer[]): void {
   const pattern = argv[1];
   const all = isMatchAll(pattern);
@@ -278,73 +275,15 @@ function keys(ctx: CommandContext, argv: Buffer[]): void {
 }
 
 const TOKEN_MAX = 0xffffffff;
-const ULONG_MAX = (1n << 64n) - 1n;
-
-function isCSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-}
-
-/**
- * Redis parseScanCursorOrReply: strtoul(base 10) that must consume the whole C string and
- * not start with a space. So "" is 0, "+5" is 5 and "-1" wraps to 2^64-1, as in Redis.
- * Returns null for an invalid cursor.
- */
-function parseScanCursor(arg: Buffer): bigint | null {
-  const s = cstr(arg);
-  if (s.length === 0) return 0n;
-  if (isCSpace(s[0])) return null;
-  let i = 0;
-  let negative = false;
-  if (s[0] === 0x2b || s[0] === 0x2d) {
-    negative = s[0] === 0x2d;
-    i = 1;
-  }
-  if (i === s.length) return null; // a lone sign: strtoul consumes nothing
-  let v = 0n;
-  for (; i < s.length; i++) {
-    const c = s[i];
-    if (c < 0x30 || c > 0x39) return null;
-    v = v * 10n + BigInt(c - 0x30);
-    if (v > ULONG_MAX) return null; // ERANGE
-  }
-  return negative && v !== 0n ? (1n << 64n) - v : v;
-}
-
 function scan(ctx: CommandContext, argv: Buffer[]): void {
   const cursor = parseScanCursor(argv[1]);
   if (cursor === null) {
     ctx.reply.error(E.invalidCursor);
     return;
   }
-  let count = 10;
-  let pattern: Buffer | null = null;
-  let typeName: string | null = null;
-  for (let i = 2; i < argv.length; ) {
-    const rest = argv.length - i;
-    if (optIs(argv[i], 'count') && rest >= 2) {
-      const n = parseInt64(argv[i + 1]);
-      if (n === null) {
-        ctx.reply.error(E.notInteger);
-        return;
-      }
-      if (n < 1) {
-        ctx.reply.error(E.syntax);
-        return;
-      }
-      count = typeof n === 'number' ? n : Number.MAX_SAFE_INTEGER;
-      i += 2;
-    } else if (optIs(argv[i], 'match') && rest >= 2) {
-      pattern = isMatchAll(argv[i + 1]) ? null : argv[i + 1];
-      i += 2;
-    } else if (optIs(argv[i], 'type') && rest >= 2) {
-      // Redis 7.0 compares with strcasecmp and so simply finds nothing for unknown names.
-      typeName = lowerCstr(argv[i + 1]);
-      i += 2;
-    } else {
-      ctx.reply.error(E.syntax);
-      return;
-    }
-  }
+  const opts = parseScanOptions(ctx, argv, 2, true);
+  if (opts === null) return;
+  const { count, pattern, typeName } = opts;
 
   const out: Buffer[] = [];
   let next = 0;

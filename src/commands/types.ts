@@ -108,6 +108,12 @@ export interface CommandSpec {
   readonly keyspaceWide?: KeyspaceWide;
   /** Multi-key commands: how to split them when their keys have different replicas. */
   readonly split?: SplitSpec;
+  /**
+   * Commands that read or write only some fields of a collection (HGET, HSET, HDEL...):
+   * those fields. In a cluster, replicas that disagree about a big key are reconciled on
+   * these fields and the key's metadata only, not on the whole key.
+   */
+  readonly fields?: (argv: Buffer[]) => Buffer[];
 }
 
 /** A command as the table holds it: the spec plus its resolved full name. */
@@ -125,6 +131,12 @@ export interface CommandEntry {
 export function isBlind(entry: CommandEntry, argv: Buffer[]): boolean {
   const b = entry.spec.blind;
   return b !== undefined && b(argv);
+}
+
+/** The fields the command touches, or null when it depends on the whole key. */
+export function fieldsOf(entry: CommandEntry, argv: Buffer[]): Buffer[] | null {
+  const f = entry.spec.fields;
+  return f === undefined ? null : f(argv);
 }
 
 /** Positions of the key arguments of one invocation, per the spec (Redis getKeysFromCommand). */

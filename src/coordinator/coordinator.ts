@@ -5,31 +5,31 @@
  * - A key's replicas are the first N distinct nodes of its preference list (ring/). Down
  *   is the failure detector's opinion (membership/); it decides routing only.
  * - A write runs at the key's primary, the first live replica: it serialises the key,
- *   computes the reply and the delta (Keyspace.deltaSink captures what the handler
- *   applied), and sends the delta to the other live replicas. The reply goes out once W
+ *   computes the reply and the delta (the handler writes through a db view of its own whose
+ *   DeltaRecorder keeps what it applied), and sends the delta to the other live replicas. The reply goes out once W
  *   replicas (the primary included, once durable) hold it; otherwise the client gets
  *   NOQUORUM, and the write may remain on the replicas that took it (docs/cluster.md).
- * - A read runs at a replica (this node if it is one): it compares its record's digest with
- *   R-1 other replicas; on a mismatch it fetches their records, merges, repairs itself and
- *   the stale replicas, then answers from the merge.
+ * - A read runs at a replica (this node if it is one): it compares its key's digest with
+ *   R-1 other replicas; on a mismatch it syncs the key with each stale one (key-sync.ts:
+ *   whole small keys, only the differing fields of large ones), then answers from the merge.
  * - Too few live replicas for W or R: NOQUORUM before anything is applied.
  * - Multi-key commands are split per key and gathered; keyspace-wide ones ask every node
  *   for its share of the keys (the keys whose first live replica it is) and merge.
  */
 import type { CommandTable } from '../commands/table';
-import { isBlind, keyPositionsOf, type CommandContext, type CommandEntry, type KeyspaceWide } from '../commands/types';
+import { fieldsOf, isBlind, keyPositionsOf, type CommandContext, type CommandEntry, type KeyspaceWide } from '../commands/types';
 import { commandKeys, execute, resolve } from '../server/dispatch';
 import type { Settings } from '../config/settings';
 import type { Keyspace, DbView, DeltaRecorder } from '../storage/keyspace';
 import { DbView as DbViewClass } from '../storage/keyspace';
 import { decodeDelta, encodeDelta, liveTypeOf, maxStampOf, mergeDeltas, restampState, type Delta } from '../storage/delta';
-import { keyState } from '../storage/key-state';
+import { keyState, SMALL_KEY_CELLS } from '../storage/key-state';
 import { E } from '../commands/errors';
 import { DB_COUNT } from '../storage/keyspace';
 import type { MembershipService } from '../membership/service';
 import type { BusTransport, PeerAddress } from '../bus/transport';
 import { DIGEST, FORWARD, HINT, KEY_CELLS, KEY_SUMMARY, KEYSPACE, READ_RECORD, REPLICATE } from '../bus/verbs';
-import { serveCells, serveSummary, syncKey, type KeySyncDeps } from './key-sync';
+import { serveCells, serveSummary, syncFields, syncKey, type KeySyncDeps } from './key-sync';
 import { ReplyWriter } from '../resp/writer';
 import { BusAuthError, BusUnreachableError } from '../bus/errors';
 import type { Logger } from '../runtime/log';
@@ -264,7 +264,7 @@ export class Coordinator {
   private async runRead(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, readers: readonly string[], req: Requirement): Promise<void> {
     const others = readers.filter((id) => id !== this.deps.selfId);
     if (others.length > 0) {
-      const answered = await this.reconcile(ctx.db.index, key, others, others.length, ctx.nowMs);
+      const answered = await this.reconcile(ctx.db.index, key, others, others.length, uniqueFields(entry, argv));
       if (answered < others.length) {
         this.stats.noQuorum++;
         ctx.reply.error(noQuorum('read', req, answered + 1, 'answered'));
@@ -300,7 +300,7 @@ export class Coordinator {
       const readers = typeof readReq === 'string' ? null : chooseReplicas(readReq, homeLive, this.dcOf);
       const sloppy = this.deps.settings.sloppyQuorum === 'yes';
       const others = (readers ?? homeLive).filter((id) => id !== self);
-      const answered = others.length === 0 ? 0 : await this.reconcile(ctx.db.index, key, others, others.length, ctx.nowMs);
+      const answered = others.length === 0 ? 0 : await this.reconcile(ctx.db.index, key, others, others.length, uniqueFields(entry, argv));
       if (!sloppy && (readers === null || answered < others.length)) {
         this.stats.noQuorum++;
         ctx.reply.error(typeof readReq === 'string' ? readReq : noQuorum('write', readReq, answered + 1, readers === null ? 'up' : 'answered'));
@@ -406,7 +406,7 @@ export class Coordinator {
    * Compare this node's record with `needed` other replicas (digests first); merge and
    * repair on a mismatch. Returns how many of the others answered.
    */
-  private async reconcile(db: number, key: Buffer, others: string[], needed: number, _nowMs: number): Promise<number> {
+  private async reconcile(db: number, key: Buffer, others: string[], needed: number, fields: Buffer[] | null): Promise<number> {
     const ks = this.deps.keyspace;
     const dbA = dbArg(db);
     const asked = others.slice(0, Math.max(needed, 0));
@@ -423,7 +423,11 @@ export class Coordinator {
     // A replica whose digest differs has answered once its state is merged here (key sync);
     // one whose state could not be read has not: its (possibly newer) version is not here.
     this.stats.readRepairs++;
-    const synced = await Promise.allSettled(stale.map((id) => syncKey(this.keySyncDeps, this.peer(id), db, key)));
+    // A command on a few fields of a big key syncs those fields and the metadata, not the key.
+    const byFields = fields !== null && ks.meta(db, key).cells > SMALL_KEY_CELLS;
+    const synced = await Promise.allSettled(
+      stale.map((id) => (byFields ? syncFields(this.keySyncDeps, this.peer(id), db, key, fields) : syncKey(this.keySyncDeps, this.peer(id), db, key))),
+    );
     for (const r of synced) if (r.status === 'fulfilled') answered++;
     return answered;
   }
@@ -836,6 +840,19 @@ export class Coordinator {
     if (entry !== null) await execute(entry, ctx, argv);
     return [reply.take()];
   }
+}
+
+/** The fields a command touches, each once (null: the whole key). */
+function uniqueFields(entry: CommandEntry, argv: Buffer[]): Buffer[] | null {
+  const fields = fieldsOf(entry, argv);
+  if (fields === null || fields.length < 2) return fields;
+  const seen = new Set<string>();
+  return fields.filter((f) => {
+    const id = f.toString('latin1');
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }
 
 const WRONGTYPE_PREFIX = Buffer.from('-WRONGTYPE');

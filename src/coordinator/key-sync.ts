@@ -13,6 +13,9 @@
  *    cells of those fields and its metadata parts go to the peer. A key that differs in
  *    one field moves that field.
  *
+ * `syncFields` does the same for a few named fields and the metadata only (a command that
+ * touches those fields on a big key need not wait for the whole key).
+ *
  * Idempotent and order-free like every merge: a sync racing with writes leaves at worst a
  * difference the next read repair or anti-entropy run finds.
  */
@@ -51,6 +54,7 @@ export function newKeySyncCounters(): KeySyncCounters {
 
 const DIGESTS = Buffer.from('digests');
 const CELLS = Buffer.from('cells');
+const FIELDS = Buffer.from('fields');
 const ONE = Buffer.from('1');
 const ZERO = Buffer.from('0');
 
@@ -114,6 +118,39 @@ export async function syncKey(deps: KeySyncDeps, peer: PeerAddress, db: number, 
   return c;
 }
 
+/**
+ * Sync only some fields of a key with `peer`, and the key's metadata parts (tombstone, meta
+ * cell): what a command that touches those fields needs to see every replica's version of,
+ * at a cost proportional to the fields, whatever the size of the key. The rest of the key
+ * may still differ; read repair of whole-key commands and anti-entropy settle that.
+ */
+export async function syncFields(deps: KeySyncDeps, peer: PeerAddress, db: number, key: Buffer, fields: readonly Buffer[], c: KeySyncCounters = newKeySyncCounters()): Promise<KeySyncCounters> {
+  const ks = deps.keyspace;
+  const r = await KEY_CELLS.call(deps.bus, peer, [dbArg(db), key, FIELDS, ...fields], { timeoutMs: deps.timeoutMs() });
+  if (r.length !== 1) throw new Error('key.cells fields: bad reply');
+  c.bytes += r[0].length;
+  const theirs = decodeDelta(r[0]);
+  ks.hlc.observe(maxStampOf(theirs));
+  c.cellsReceived += theirs.cells?.length ?? 0;
+  ks.apply(db, key, theirs, deps.nowMs());
+  const mine: Delta = { ...ks.meta(db, key).toDelta(), cells: cellsOf(ks, db, key, fields) };
+  if (!sameState(mine, theirs)) await push(deps, peer, db, key, mine, c);
+  return c;
+}
+
+/** Whether two partial states name the same stamps (then nothing needs to go back). */
+function sameState(a: Delta, b: Delta): boolean {
+  const stamp = (s: { t: number; n: number } | null): string => (s === null ? '-' : `${s.t}.${s.n}`);
+  if (stamp(a.del) !== stamp(b.del) || stamp(a.meta) !== stamp(b.meta) || stamp(a.value) !== stamp(b.value)) return false;
+  const ca = a.cells ?? [];
+  const cb = b.cells ?? [];
+  if (ca.length !== cb.length) return false;
+  const seen = new Map<string, string>();
+  for (const x of ca) seen.set(x.field.toString('latin1'), `${x.t}.${x.n}.${x.value === null ? 0 : 1}`);
+  for (const x of cb) if (seen.get(x.field.toString('latin1')) !== `${x.t}.${x.n}.${x.value === null ? 0 : 1}`) return false;
+  return true;
+}
+
 async function push(deps: KeySyncDeps, peer: PeerAddress, db: number, key: Buffer, state: Delta, c: KeySyncCounters): Promise<void> {
   const bytes = encodeDelta(state);
   try {
@@ -160,7 +197,8 @@ export function serveCells(ks: Keyspace, db: number, key: Buffer, mode: Buffer, 
     return out;
   }
   if (mode.equals(CELLS)) return [encodeDelta({ del: null, meta: null, value: null, cells: cellsOf(ks, db, key, rest) })];
-  throw new Error('key.cells: mode must be digests or cells');
+  if (mode.equals(FIELDS)) return [encodeDelta({ ...ks.meta(db, key).toDelta(), cells: cellsOf(ks, db, key, rest) })];
+  throw new Error('key.cells: mode must be digests, cells or fields');
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -2,9 +2,10 @@
  * The token space and the hashes that place keys and nodes in it.
  *
  * Tokens are unsigned 32-bit integers (0 .. 2^32-1), the output of MurmurHash3 x86 32 with
- * seed 0. A key's token is the hash of its bytes: `keyToken` in storage/layout.ts, the one
- * definition shared with the storage layout (records are prefixed by it, so a token range
- * is a contiguous engine range).
+ * seed 0. A key's token is the hash of its bytes, or of its hash tag (`{tag}`) when it has
+ * one: `keyToken` in storage/layout.ts, the one definition shared with the storage layout
+ * (keys are prefixed by it, so a token range is a contiguous engine range). Node ids are
+ * hashed whole (`murmur32`): a tag in a node id must not put two nodes on the same tokens.
  *
  * Two ways of deriving a node's place on the ring from its id, both pure functions of the
  * member list, so that every node computes the same ring from gossip alone:
@@ -17,10 +18,10 @@
  *   It is MurmurHash3 x86 32 over the 8-byte little-endian message [partition, nodeSeed2]
  *   with nodeSeed1 as the seed, computed on integers so that building a ring of 2^16
  *   partitions does not allocate a Buffer per (node, partition). `nodeSeeds` gives the two
- *   words: keyToken of the UTF-8 bytes of `${id}` and of `${id}#hrw` (two words, so that
+ *   words: murmur32 of the UTF-8 bytes of `${id}` and of `${id}#hrw` (two words, so that
  *   two node ids whose 32-bit hashes collide still get independent scores).
  */
-import { keyToken } from '../storage/layout';
+import { murmur32 } from '../storage/layout';
 
 /** Number of tokens: the ring is 0 .. TOKEN_SPACE-1, wrapping after TOKEN_MAX. */
 export const TOKEN_SPACE = 2 ** 32;
@@ -29,13 +30,13 @@ export const TOKEN_MAX = TOKEN_SPACE - 1;
 /** The `vnodes` tokens of a node, in vnode-index order (not sorted). */
 export function vnodeTokens(nodeId: string, vnodes: number): number[] {
   const out = new Array<number>(vnodes);
-  for (let i = 0; i < vnodes; i++) out[i] = keyToken(Buffer.from(`${nodeId}#${i}`, 'utf8'));
+  for (let i = 0; i < vnodes; i++) out[i] = murmur32(Buffer.from(`${nodeId}#${i}`, 'utf8'));
   return out;
 }
 
 /** The two 32-bit words that key a node's partition scores. */
 export function nodeSeeds(nodeId: string): readonly [number, number] {
-  return [keyToken(Buffer.from(nodeId, 'utf8')), keyToken(Buffer.from(`${nodeId}#hrw`, 'utf8'))];
+  return [murmur32(Buffer.from(nodeId, 'utf8')), murmur32(Buffer.from(`${nodeId}#hrw`, 'utf8'))];
 }
 
 /** One MurmurHash3 x86 32 block round. */

@@ -2,8 +2,8 @@
  * One client connection: socket in, decoder, dispatch, replies out.
  *
  * Pipelining: every complete command in a read is run in order, and the replies of the
- * whole read leave in one socket write. A command that must wait (a key loading from disk,
- * KEYS over the engine) holds the rest of the pipeline until it is done; order is kept.
+ * whole read leave in one socket write. A command that must wait (in a cluster, for other
+ * replicas) holds the rest of the pipeline until it is done; order is kept.
  *
  * Durability: replies are released only when the write batch holding everything they could
  * have observed is durable (Keyspace.visibleSeq), so an acknowledged write survives a crash

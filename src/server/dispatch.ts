@@ -54,5 +54,13 @@ export function commandKeys(entry: CommandEntry, argv: Buffer[]): Buffer[] | nul
 export function execute(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
   const handler = entry.spec.handler;
   if (handler === undefined) throw new Error(`container command ${entry.fullName} reached execute`);
-  return handler(ctx, argv);
+  // Key lookups of read commands are INFO's keyspace_hits / keyspace_misses (Redis counts
+  // lookupKeyRead only). Handlers look their keys up synchronously.
+  const ks = ctx.db.ks;
+  ks.countingReads = entry.spec.flags.includes('readonly');
+  try {
+    return handler(ctx, argv);
+  } finally {
+    ks.countingReads = false;
+  }
 }

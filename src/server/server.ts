@@ -329,6 +329,8 @@ export class Server {
   private applySettings(): void {
     this.keyspace.setCacheMaxBytes(this.settings.recordCache);
     this.keyspace.setSyncEveryBatch(this.settings.appendfsync === 'always');
+    // Alone, nothing is kept for replicas whatever tombstone-grace says (node.ts).
+    if (this.settings.seeds.length > 0) this.keyspace.setTombstoneGraceMs(this.settings.tombstoneGrace);
     this.log.level = this.settings.loglevel;
     for (const c of this.conns.values()) {
       c.decoder.setMaxBulkLen(this.settings.protoMaxBulkLen);

@@ -14,26 +14,16 @@
  * replaced or dies, so keeping it current costs O(1) per cell written.
  */
 import { murmur3x86x128 } from '../util/murmur128';
+import { CacheEntry } from './cache-entry';
 import { DIGEST_BYTES } from './meta';
 
 export class CorruptCellError extends Error {}
 
-export class StoredCell {
-  /** Cache bookkeeping (keyspace.ts). */
-  size = 0;
-  hot = true;
-  pendingSeq = 0;
-  inCache = false;
-  /** In the cache's eviction queue (keyspace.ts). */
-  queued = false;
-  /** Whether an engine entry exists (or will, once the pending batch is written). */
-  stored = false;
+export class StoredCell extends CacheEntry {
   t = 0;
   n = 0;
   /** null: a field tombstone (or nothing stored). */
   value: Buffer | null = null;
-
-  constructor(readonly ck: string) {}
 
   /** Fill from an engine value; the value stays a view of `buf`. */
   decodeFrom(buf: Buffer): this {

@@ -164,6 +164,8 @@ export class Keyspace {
   private readonly cellHashScratch = new Uint8Array(DIGEST_BYTES);
   /** Told of every change to the stored keys; set before start(). */
   recordListener: RecordListener | null = null;
+  /** Set by dispatch while a read command runs: its lookups count as keyspace hits/misses. */
+  countingReads = false;
 
   readonly stats = {
     /** Lookups by read commands that found / did not find the key (INFO keyspace_hits/misses). */
@@ -345,7 +347,9 @@ export class Keyspace {
   }
 
   setTombstoneGraceMs(ms: number): void {
+    if (ms === this.opts.tombstoneGraceMs) return;
     this.opts.tombstoneGraceMs = ms;
+    this.sweepIdleUntilMs = 0; // what is due changed
   }
 
   // ---------------------------------------------------------------------------- reads
@@ -1089,7 +1093,7 @@ export class Keyspace {
     }
     if (this.opts.syncEveryBatch) this.engine.sync();
     this.writtenSeq++;
-    for (const fn of this.durableListeners) fn(this.writtenSeq);
+    for (const fn of [...this.durableListeners]) fn(this.writtenSeq);
   }
 
   flushDb(db: number): Promise<void> {
@@ -1164,10 +1168,10 @@ export class DbView {
     return this.ks.forEachKey(this.index, fromToken, nowMs, (key, m, token) => (m === null || owns(key) ? visit(key, m, token) : visit(EMPTY, null, token)));
   }
 
-  /** The key if it exists now. A read command's lookup (no recorder) counts as a keyspace hit or miss, as Redis's lookupKeyRead does. */
+  /** The key if it exists now. A read command's lookup counts as a keyspace hit or miss, as Redis's lookupKeyRead does. */
   lookup(key: Buffer, nowMs: number): StoredMeta | null {
     const m = this.ks.lookup(this.index, key, nowMs);
-    if (this.recorder === null) {
+    if (this.ks.countingReads) {
       if (m === null) this.ks.stats.keyMisses++;
       else this.ks.stats.keyHits++;
     }
@@ -1207,9 +1211,15 @@ export class DbView {
   }
 
   /** Change the value of an existing live string, keeping its TTL: only the value cell changes. */
+  /**
+   * Change a live string's value (APPEND, INCR, SETRANGE ...), keeping its TTL. The meta
+   * cell is restamped too, so the key outlives a concurrent DEL stamped before this write
+   * that this replica had not seen yet (as HSET does for hashes).
+   */
   updateString(key: Buffer, value: Buffer, nowMs: number): void {
     const s = this.ks.stamp();
-    this.apply(key, { del: null, meta: null, value: { t: s.t, n: s.n, value }, cells: null }, nowMs);
+    const m = this.ks.meta(this.index, key);
+    this.apply(key, { del: null, meta: { t: s.t, n: s.n, type: 'string', expireAtMs: m.liveExpireAt() }, value: { t: s.t, n: s.n, value }, cells: null }, nowMs);
   }
 
   /** Set (expireAtMs > 0) or remove (0) the TTL of a live key: only the meta cell changes. */

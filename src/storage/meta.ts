@@ -30,6 +30,7 @@
 import { compareStamps } from '../versioning/stamp';
 import { murmur3x86x128 } from '../util/murmur128';
 import { TYPE_CODES, typeCode, type Delta, type KeyType } from './delta';
+import { CacheEntry } from './cache-entry';
 
 export const ENTRY_VERSION = 2;
 export const DIGEST_BYTES = 16;
@@ -42,17 +43,7 @@ const F_COLLECTION = 16;
 
 export class CorruptEntryError extends Error {}
 
-export class StoredMeta {
-  /** Cache bookkeeping (keyspace.ts): cache key, accounted bytes, second-chance bit, batch. */
-  size = 0;
-  hot = true;
-  pendingSeq = 0;
-  inCache = false;
-  /** In the cache's eviction queue (keyspace.ts). */
-  queued = false;
-  /** Whether an engine entry exists for this key (or will, once the pending batch is written). */
-  stored = false;
-
+export class StoredMeta extends CacheEntry {
   delT = 0;
   delN = 0;
   metaT = 0;
@@ -73,8 +64,6 @@ export class StoredMeta {
   treeHash: Uint8Array | null = null;
 
   /** `ck`: the cache key (keyspace.ts cacheKey: the db as one char, then the key as latin1). */
-  constructor(readonly ck: string) {}
-
   /** The metadata cell exists and is newer than the tombstone. */
   metaLive(): boolean {
     return this.metaT !== 0 && (this.delT === 0 || compareStamps(this.metaT, this.metaN, this.delT, this.delN) >= 0);

@@ -1,6 +1,6 @@
 /**
  * Types for the parts of the `rocksdb` npm package (5.2.1, a leveldown-style binding on
- * RocksDB 6.17) that quorumkv uses. Only Buffers cross the boundary: keys and values are
+ * RocksDB 6.17) that the engine comparison (benchmarks/engines.ts) and the engine tests use: the storage core itself runs on @nxtedition/rocksdb (nxtedition-rocksdb.d.ts). Only Buffers cross the boundary: keys and values are
  * always passed as Buffers and read back with asBuffer/keyAsBuffer/valueAsBuffer set.
  *
  * `rocksdb/binding` is the native module itself. We use it for one thing: fetching a whole

@@ -1,7 +1,7 @@
 /**
  * Not a test of correctness: measures pipelined request throughput between two ClusterBus
  * instances in this process over loopback TCP. Skipped unless BUS_BENCH=1 (timed numbers
- * do not belong in assertions; see DESIGN §9).
+ * do not belong in assertions; see benchmarks/README.md).
  *
  *   BUS_BENCH=1 npx vitest run test/integration/bus-throughput.test.ts
  */

@@ -154,7 +154,7 @@ describe('a 3-node cluster (N=3, W=2, R=2) losing nodes and getting them back', 
     const clients = await Promise.all(nodes.map((p) => connect(p.port)));
     try {
       // INCR runs at the key's primary; one that restarted after missing writes must merge
-      // the other replicas' versions before it computes the sum (DESIGN §4). Nothing reads
+      // the other replicas' versions before it computes the sum (docs/cluster.md). Nothing reads
       // the counters first: a read at QUORUM would repair the stale replica and hide it.
       // One key at a time, round-robin over the nodes; every mismatch is reported (a result
       // below the acknowledged value + 1 means acknowledged increments were lost).

@@ -244,6 +244,18 @@ describe.each(VARIANTS)('cluster of $name (N=3, W=2, R=2)', ({ n, engine }) => {
     }
   });
 
+  it('keys with the same hash tag share their replicas, through every node', async () => {
+    const cl = get();
+    const tagged = Array.from({ length: 20 }, (_, i) => `order:{customer-7}:${i}`);
+    const owners = (await cl.clients[0].call('RING', 'OWNERS', tagged[0])) as string[];
+    for (const c of cl.clients) for (const k of tagged) expect(await c.call('RING', 'OWNERS', k)).toEqual(owners);
+    expect(await cl.clients[0].call('RING', 'OWNERS', '{customer-7}')).toEqual(owners);
+    // Untagged keys spread: some other key has another owner list.
+    const spread = new Set<string>();
+    for (let i = 0; i < 40; i++) spread.add(JSON.stringify(await cl.clients[0].call('RING', 'OWNERS', `order:customer-7:${i}`)));
+    expect(spread.size).toBeGreaterThan(1);
+  });
+
   it('hash fields written through different nodes merge on every owner', async () => {
     const cl = get();
     const [a, b, c] = [cl.clients[0], cl.clients[1 % cl.clients.length], cl.clients[2 % cl.clients.length]];

@@ -26,7 +26,7 @@ import { StoredMeta } from '../../src/storage/meta';
 import { scanEngine } from '../../src/storage/engine';
 import { decodeDelta } from '../../src/storage/delta';
 import { KEY_CELLS, KEY_SUMMARY, REPLICATE } from '../../src/bus/verbs';
-import { serveCells, serveSummary } from '../../src/coordinator/key-sync';
+import { serveCells, serveSummary, syncFields } from '../../src/coordinator/key-sync';
 import { murmur3x86x128, treeEntryHash } from '../../src/antientropy/hash';
 import { Hlc } from '../../src/versioning/hlc';
 
@@ -560,6 +560,25 @@ describe('an exchange over hashes', () => {
     // And a second repair finds nothing.
     const again = await c.repair('a');
     expect(again.counters.keysCompared).toBe(0);
+  });
+
+  it('syncing a few fields of a large hash moves those fields and the metadata only', async () => {
+    const { c, a, b } = await pair();
+    const n = SMALL_KEY_CELLS * 4;
+    for (let i = 0; i < n; i += 128) await hset(a, 'big', Array.from({ length: 128 }, (_, j): [string, string] => [`f${i + j}`, 'old']));
+    await copy(a, b, 'big');
+    c.clock.advance(10);
+    // b changes 300 fields; the command on a only touches f1 and f2.
+    await hset(b, 'big', Array.from({ length: 300 }, (_, i): [string, string] => [`f${i}`, 'new']));
+    const deps = { keyspace: a.ks, bus: c.transports.get('a')!, nowMs: () => c.clock.nowMs(), timeoutMs: () => 1000 };
+    const r = await syncFields(deps, { id: 'b', host: 'b', port: 1 }, 0, k('big'), [k('f1'), k('f2'), k('absent')]);
+    expect(r.cellsReceived).toBe(2);
+    const onA = fieldsOf(a, 'big');
+    expect(onA).toContain('f1=new');
+    expect(onA).toContain('f2=new');
+    expect(onA).toContain('f3=old'); // not asked for: left to anti-entropy
+    expect(r.bytes).toBeLessThan(1000);
+    expect(a.ks.meta(0, k('big')).count).toBe(n);
   });
 
   it('a whole-key delete wins over older fields of a large hash, and keeps newer ones', async () => {

@@ -14,7 +14,7 @@ import { ManualClock } from '../../src/runtime/clock';
 import { decodeDelta, encodeDelta, isShadowed, liveTypeOf, mergeDeltas, type Delta, type DeltaCell } from '../../src/storage/delta';
 import type { Engine } from '../../src/storage/engine';
 import { stateDigest } from '../../src/storage/key-state';
-import { Keyspace } from '../../src/storage/keyspace';
+import { DbView, Keyspace } from '../../src/storage/keyspace';
 import { CELL_FIELD } from '../../src/storage/layout';
 import { MemoryEngine } from '../../src/storage/memory-engine';
 import { RocksDbEngine } from '../../src/storage/rocksdb-engine';
@@ -268,6 +268,41 @@ describe('the keyspace applies deltas cell by cell and converges on their merge'
       });
     }
   }
+
+  it('a string update stamped after a DEL it had not seen survives the DEL, in either order', async () => {
+    // Regression: APPEND/INCR wrote only the value cell, so a concurrent DEL stamped before
+    // the update (but merged after it) still killed the key: the update was lost.
+    const clock = new ManualClock(NOW);
+    const replicas: Keyspace[] = [];
+    for (let i = 0; i < 2; i++) {
+      const engine = new MemoryEngine();
+      await engine.open();
+      const ks = keyspaceOn(engine, clock, 1 << 20);
+      await ks.start();
+      replicas.push(ks);
+    }
+    const [a, b] = replicas;
+    const key = Buffer.from('s');
+    const s0 = a.stamp();
+    const initial: Delta = { del: s0, meta: { t: s0.t, n: s0.n, type: 'string', expireAtMs: 0 }, value: { t: s0.t, n: s0.n, value: Buffer.from('1') }, cells: null };
+    a.apply(0, key, initial, NOW);
+    b.apply(0, key, initial, NOW);
+    // b deletes; a, not having seen it, appends a moment later.
+    clock.advance(1);
+    const recB = { deltas: [] as { db: number; key: Buffer; delta: Delta }[] };
+    new DbView(b, 0, null, recB).delete(key, NOW + 1);
+    clock.advance(1);
+    const recA = { deltas: [] as { db: number; key: Buffer; delta: Delta }[] };
+    new DbView(a, 0, null, recA).updateString(key, Buffer.from('1x'), NOW + 2);
+    expect(recA.deltas.length).toBe(1);
+    expect(recB.deltas.length).toBe(1);
+    a.apply(0, key, recB.deltas[0].delta, NOW + 2);
+    b.apply(0, key, recA.deltas[0].delta, NOW + 2);
+    for (const ks of replicas) {
+      expect(ks.lookup(0, key, NOW + 2)?.value?.toString()).toBe('1x');
+      expect(Buffer.from(ks.digest(0, key)).toString('hex')).toBe(Buffer.from(a.digest(0, key)).toString('hex'));
+    }
+  });
 
   it('wakes every writer waiting on the same batch', async () => {
     // Regression: listeners removed themselves while the list was being walked, so the

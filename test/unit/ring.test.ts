@@ -206,6 +206,19 @@ describe('tokens', () => {
     expect(vnodeTokens('x', 3)).toEqual([0, 1, 2].map((i) => keyToken(Buffer.from(`x#${i}`))));
   });
 
+  it('node ids are hashed whole: a hash tag in an id does not give two nodes the same place', () => {
+    // Regression: node tokens went through keyToken, which hashes only the {tag} of a key.
+    expect(vnodeTokens('a{x}', 4)).not.toEqual(vnodeTokens('b{x}', 4));
+    expect(nodeSeeds('a{x}')).not.toEqual(nodeSeeds('b{x}'));
+    const ring = Ring.build([member('a{x}'), member('b{x}')], { partitionBits: 6 });
+    const owners = new Set(Array.from({ length: 64 }, (_, p) => ring.tokenOwner(partitionEnd(p, 6))));
+    expect([...owners].sort()).toEqual(['a{x}', 'b{x}']);
+    // Keys, on the other hand, are placed by their tag.
+    expect(keyToken(Buffer.from('user:{42}:name'))).toBe(keyToken(Buffer.from('{42}')));
+    expect(keyToken(Buffer.from('user:{42}:name'))).toBe(keyToken(Buffer.from('42')));
+    expect(keyToken(Buffer.from('user:{}:name'))).not.toBe(keyToken(Buffer.from('user:{}:other')));
+  });
+
   it('murmur32Words is MurmurHash3 x86 32 of the two words as 8 little-endian bytes', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: TOKEN_MAX }), fc.integer({ min: 0, max: TOKEN_MAX }), fc.integer({ min: 0, max: TOKEN_MAX }), (seed, a, b) => {
