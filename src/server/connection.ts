@@ -28,6 +28,8 @@ import type { CommandContext } from '../commands/types';
 import type { ClientState } from './client-state';
 import { commandKeys, resolve } from './dispatch';
 import { isBlind, type CommandEntry } from '../commands/types';
+import type { DbView } from '../storage/keyspace';
+import type { Server } from './server';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -37,8 +39,8 @@ const REFUSED = Symbol('refused');
 
 /** Commands of one client that may wait on other nodes at the same time. */
 const MAX_INFLIGHT_PER_CLIENT = 128;
-import type { DbView } from '../storage/keyspace';
-import type { Server } from './server';
+/** Commands a standalone connection decodes ahead to prefetch their keys (one multi-get). */
+const PREFETCH_COMMANDS = 64;
 
 interface Held {
   seq: number;
@@ -174,6 +176,7 @@ export class Connection implements ClientState {
     const server = this.server;
     const reply = this.reply;
     const ctx = this.ctx;
+    this.prefetchAhead();
     while (!this.closing) {
       const next = this.admit(reply);
       if (next === null) {
@@ -212,6 +215,33 @@ export class Connection implements ClientState {
     this.flush();
   }
 
+  /** Commands decoded ahead of running them (their keys were prefetched). */
+  private readonly ahead: Buffer[][] = [];
+
+  /**
+   * Decode up to PREFETCH_COMMANDS complete commands of the input and load the keys of
+   * those with one key at argv[1] (GET, SET, HGET...) into the record cache with one
+   * multi-get, before running them one by one. Standalone only (in a cluster the keys live
+   * on other nodes too, and commands run concurrently).
+   */
+  private prefetchAhead(): void {
+    if (this.ahead.length > 0) return;
+    // Nothing is read for a client that has not authenticated.
+    if (!this.authenticated && this.server.settings.requirepass !== '') return;
+    const table = this.server.table;
+    let keys: Buffer[] | null = null;
+    while (this.ahead.length < PREFETCH_COMMANDS) {
+      const argv = this.decoder.next();
+      if (argv === null) break;
+      this.ahead.push(argv);
+      if (argv.length < 2) continue;
+      const entry = table.lookup(argv[0]);
+      if (entry === undefined || entry.spec.keys.first !== 1 || entry.spec.keys.last !== 1 || entry.spec.getKeys !== undefined) continue;
+      (keys ??= []).push(argv[1]);
+    }
+    if (keys !== null && keys.length > 1) this.server.keyspace.prefetch(this.dbIndex, keys);
+  }
+
   private pauseForOutput(): void {
     if (this.pausedForOutput) return;
     this.pausedForOutput = true;
@@ -226,7 +256,7 @@ export class Connection implements ClientState {
    */
   private admit(w: ReplyWriter): { entry: CommandEntry; argv: Buffer[] } | typeof REFUSED | null {
     const server = this.server;
-    const argv = this.decoder.next();
+    const argv = this.ahead.length > 0 ? this.ahead.shift()! : this.decoder.next();
     if (argv === null) {
       if (this.decoder.error !== null) {
         server.stats.protocolErrors++;

@@ -307,7 +307,9 @@ export class Keyspace {
     const max = this.opts.cacheMaxBytes;
     if (this.cacheBytes <= max) return;
     const q = this.clock;
-    let budget = q.length - this.clockHand;
+    // Two rounds at most: the first may only clear second-chance marks (every entry was
+    // used since the last eviction), the second then evicts.
+    let budget = 2 * (q.length - this.clockHand);
     while (this.cacheBytes > max && budget-- > 0 && this.clockHand < q.length) {
       const e = q[this.clockHand];
       q[this.clockHand++] = undefined;
@@ -386,6 +388,36 @@ export class Keyspace {
   private forgetMemo(): void {
     this.memo = null;
     this.memoKey = null;
+  }
+
+  /**
+   * Load the metadata entries of `keys` that are not cached with one multi-get: what a
+   * pipeline's commands are about to look up one by one (a multi-get of 16 random keys
+   * costs ~5.7 us a key here, 16 single gets ~7.9). Only a cache fill: nothing changes.
+   */
+  prefetch(db: number, keys: readonly Buffer[]): void {
+    if (keys.length < 2) return;
+    let missing: { key: Buffer; ck: string }[] | null = null;
+    const seen = new Set<string>();
+    for (const key of keys) {
+      const ck = cacheKey(db, key);
+      if (seen.has(ck) || this.cache.has(ck)) continue;
+      seen.add(ck);
+      (missing ??= []).push({ key, ck });
+    }
+    if (missing === null || missing.length < 2) return;
+    const rows = this.engine.getMany(missing.map((x) => metaKey(db, x.key)));
+    for (let i = 0; i < missing.length; i++) {
+      this.stats.cacheMisses++;
+      const m = new StoredMeta(missing[i].ck);
+      const buf = rows[i];
+      if (buf !== undefined) {
+        m.decodeFrom(buf);
+        this.hlc.observe(m.maxStamp());
+        if (this.recordListener !== null) m.treeHash = this.treeHashOf(metaKey(db, missing[i].key), m);
+      }
+      this.insert(m, metaSize(m));
+    }
   }
 
   private loadMeta(db: number, key: Buffer, ck: string): StoredMeta {
@@ -997,6 +1029,7 @@ export class Keyspace {
   /** Everything written so far is in the engine (writes what is pending). */
   quiesce(): Promise<void> {
     this.flushPending();
+    this.evict();
     return Promise.resolve();
   }
 
