@@ -40,6 +40,10 @@ const DEFAULT_COMMANDS = [
   'flushall', 'shutdown', 'command', 'lastsave',
   'hset', 'hmset', 'hsetnx', 'hget', 'hmget', 'hgetall', 'hkeys', 'hvals', 'hlen', 'hstrlen',
   'hexists', 'hdel', 'hincrby', 'hincrbyfloat', 'hrandfield', 'hscan',
+  'setbit', 'getbit', 'bitcount', 'bitpos', 'bitop', 'bitfield', 'bitfield_ro',
+  'sadd', 'srem', 'sismember', 'smismember', 'scard', 'smembers', 'srandmember', 'spop',
+  'smove', 'sinter', 'sintercard', 'sunion', 'sdiff', 'sinterstore', 'sunionstore',
+  'sdiffstore', 'sscan',
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import {
   type RedisKeySpecMeta,
 } from './redis-meta.generated';
 import type { CommandTable } from './table';
-import { keyPositions, NO_KEYS, type CommandContext, type CommandEntry, type CommandFlag, type CommandSpec } from './types';
+import { keyPositionsOf, NO_KEYS, type CommandContext, type CommandEntry, type CommandFlag, type CommandSpec } from './types';
 import type { ReplyWriter } from '../resp/writer';
 import { stringMatch } from '../util/glob';
 
@@ -435,11 +435,11 @@ export function getKeysOf(table: CommandTable, argv: Buffer[]): { entry: Command
   const entry = lookupByArgv(table, argv);
   if (entry === undefined) return 'ERR Invalid command specified';
   const spec = entry.spec;
-  if (spec.keys.first === 0) return 'ERR The command has no key arguments';
+  if (spec.keys.first === 0 && spec.getKeys === undefined) return 'ERR The command has no key arguments';
   if ((spec.arity > 0 && spec.arity !== argv.length) || argv.length < -spec.arity) {
     return 'ERR Invalid number of arguments specified for command';
   }
-  const positions = keyPositions(spec.keys, argv.length);
+  const positions = keyPositionsOf(spec, argv);
   if (positions.length === 0 && !spec.flags.includes('no_mandatory_keys')) {
     return 'ERR Invalid arguments specified for command';
   }
@@ -474,7 +474,7 @@ function commandGetKeys(withFlags: boolean) {
       } else {
         ctx.reply.array(2);
         ctx.reply.bulk(full[pos]);
-        simpleSet(ctx.reply, keyFlagsAt(meta, pos, full.length));
+        simpleSet(ctx.reply, r.entry.spec.keyFlags?.(full, pos) ?? keyFlagsAt(meta, pos, full.length));
       }
     }
   };

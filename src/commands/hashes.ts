@@ -19,27 +19,26 @@
  *   exactly; a cursor whose table entry is gone (the table keeps the newest 10000, per
  *   node) resumes at its 4-byte prefix and then finishes the run of fields sharing it, so
  *   the scan still progresses and still returns every field present throughout (some
- *   twice, which SCAN allows).
+ *   twice, which SCAN allows). The scheme is shared with SSCAN (collection-scan.ts).
  * - HRANDFIELD picks uniformly in one streaming pass over the hash's fields (memory bounded
  *   by the count): O(N) in the hash's size where Redis is O(count). Fields are ordered by
  *   bytes, not hashed, so seeking to random points of the field space is no uniform pick:
- *   fields sharing a prefix, the common case, would almost never be chosen.
+ *   fields sharing a prefix, the common case, would almost never be chosen. The sampling
+ *   is shared with SRANDMEMBER and SPOP (sampling.ts).
  */
 import { optIs } from './args';
 import { E } from './errors';
-import { parseScanCursor, parseScanOptions } from './scan-args';
+import { scanCommand } from './collection-scan';
+import { collectionDelta } from './collection-write';
+import { LONG_MAX, randomCells, REPETITIONS_MAX, type Pick } from './sampling';
 import type { CommandContext, CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
 import type { Delta, DeltaCell } from '../storage/delta';
-import { stringMatch } from '../util/glob';
 import { addInt64, formatInt64, parseInt64, parseLongDouble, addLongDouble, formatLongDouble, INT64_MAX, type Int64 } from '../util/numbers';
 
 const ONE_KEY = { first: 1, last: 1, step: 1 } as const;
 const F = CELL_FIELD;
-
-/** HSCAN answers a hash of at most this many fields in one call (Redis's listpack limit). */
-const SCAN_ALL_MAX = 128;
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces
@@ -55,22 +54,9 @@ function hashForRead(ctx: CommandContext, key: Buffer): StoredMeta | null | unde
   return m;
 }
 
-/**
- * A delta that writes `cells` into the hash at `key`, creating the hash if the key does not
- * exist (Redis hashTypeLookupWriteOrCreate). Every write that adds fields also restamps the
- * metadata cell (type and expiry unchanged), so the key outlives a concurrent whole-key DEL
- * that this replica had not seen yet: the fields written after the DEL stay, those before
- * it go, as they would in Redis had the two commands run in stamp order. A new hash gets a
- * key tombstone only when something of an earlier life of the key could still count (an
- * expired hash's fields, a dead string's value): so two replicas that both create the same
- * new hash during a partition keep each other's fields.
- */
+/** A delta that writes `cells` into the hash at `key`, creating it if absent (collection-write.ts). */
 function hashDelta(ctx: CommandContext, key: Buffer, existing: StoredMeta | null, cells: DeltaCell[]): Delta {
-  const s = { t: cells[0].t, n: cells[0].n };
-  if (existing !== null) return { del: null, meta: { t: s.t, n: s.n, type: 'hash', expireAtMs: existing.expireAtMs }, value: null, cells };
-  const stored = ctx.db.ks.meta(ctx.db.index, key);
-  const needsTomb = stored.count > 0 || stored.valT !== 0 || (stored.metaLive() && stored.type !== 'hash');
-  return { del: needsTomb ? s : null, meta: { t: s.t, n: s.n, type: 'hash', expireAtMs: 0 }, value: null, cells };
+  return collectionDelta(ctx, key, 'hash', existing, cells);
 }
 
 /** The hash for writing: the live hash, null if absent, undefined after WRONGTYPE. */
@@ -285,70 +271,9 @@ function getall(ctx: CommandContext, argv: Buffer[], what: number): void {
 // ---------------------------------------------------------------------------------------
 // HRANDFIELD
 
-const LONG_MAX = (1n << 63n) - 1n;
-
-/** Uniform integer in [0, n). */
-function randomBelow(ctx: CommandContext, n: number): number {
-  return Math.min(n - 1, Math.floor(ctx.server.random() * n));
-}
-
-type Pick = { field: Buffer; value: Buffer };
-
-/** Fisher-Yates, in place. */
-function shuffle<T>(ctx: CommandContext, xs: T[]): void {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = randomBelow(ctx, i + 1);
-    const t = xs[i];
-    xs[i] = xs[j];
-    xs[j] = t;
-  }
-}
-
-/**
- * `count` uniformly random live fields of a hash, in random order: distinct (`unique`,
- * `count` below the hash's size) or with repetitions. One streaming pass over the fields,
- * holding only the picks: a reservoir sample when distinct; otherwise `count` random ranks,
- * sorted, collected on the way and shuffled (a sorted i.i.d. sample, randomly permuted, is
- * again an i.i.d. sample).
- */
+/** `count` uniformly random live fields (sampling.ts). */
 function randomFields(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, unique: boolean): Pick[] {
-  if (unique) {
-    const out: Pick[] = [];
-    let seen = 0;
-    ctx.db.scanCells(key, m, F, (c) => {
-      const pick = { field: c.field, value: c.value as Buffer };
-      if (out.length < count) out.push(pick);
-      else {
-        const j = randomBelow(ctx, seen + 1);
-        if (j < count) out[j] = pick;
-      }
-      seen++;
-      return true;
-    });
-    shuffle(ctx, out);
-    return out;
-  }
-  const size = m.count;
-  const ranks = new Float64Array(count);
-  for (let i = 0; i < count; i++) ranks[i] = randomBelow(ctx, size);
-  ranks.sort();
-  const out: Pick[] = [];
-  let rank = 0;
-  ctx.db.scanCells(key, m, F, (c) => {
-    if (ranks[out.length] === rank) {
-      const pick = { field: c.field, value: c.value as Buffer };
-      while (out.length < count && ranks[out.length] === rank) out.push(pick);
-    }
-    rank++;
-    return out.length < count;
-  });
-  if (out.length < count && out.length > 0) {
-    // Fewer live cells than the count said (a merge in flight): draw the rest from those seen.
-    const seen = out.length;
-    while (out.length < count) out.push(out[randomBelow(ctx, seen)]);
-  }
-  shuffle(ctx, out);
-  return out;
+  return randomCells(ctx, key, m, F, count, unique);
 }
 
 function hrandfield(ctx: CommandContext, argv: Buffer[]): void {
@@ -394,8 +319,8 @@ function hrandfield(ctx: CommandContext, argv: Buffer[]): void {
     const count = countBig > BigInt(INT64_MAX) ? Number.MAX_SAFE_INTEGER : Number(countBig);
     const size = m.count;
     const n = unique ? Math.min(count, size) : count;
-    if (!unique && n > 10_000_000) {
-      r.error('ERR HRANDFIELD count too large for this server (at most 10000000 repetitions)');
+    if (!unique && n > REPETITIONS_MAX) {
+      r.error(`ERR HRANDFIELD count too large for this server (at most ${REPETITIONS_MAX} repetitions)`);
       return;
     }
     const picks = unique && count >= size ? allFields(ctx, argv[1], m) : randomFields(ctx, argv[1], m, n, unique);
@@ -424,113 +349,13 @@ const EMPTY_ARRAY = Buffer.from('*0\r\n');
 // ---------------------------------------------------------------------------------------
 // HSCAN
 
-/** Bytes of the next field a cursor carries. */
-const CURSOR_BYTES = 4;
-
-/**
- * Where recent scans of big hashes stopped, exactly: cursor id -> (db, key, next field).
- * Bounded: the oldest entries go first. Per process; a cursor outlives its entry only as
- * the prefix it carries.
- */
-const SCAN_POSITIONS_MAX = 10_000;
-const scanPositions = new Map<number, { db: number; key: Buffer; field: Buffer }>();
-let nextScanId = 1;
-/** Cursor ids are 26 bits (with 4 prefix bytes and a 3-bit length they fit in 64 bits). */
-const SCAN_ID_BITS = 26n;
-const SCAN_ID_MASK = (1n << SCAN_ID_BITS) - 1n;
-
-/** A cursor for resuming at `next`: its first bytes, how many, and a table entry. */
-function cursorFor(db: number, key: Buffer, next: Buffer): bigint {
-  const id = nextScanId;
-  nextScanId = nextScanId >= Number(SCAN_ID_MASK) ? 1 : nextScanId + 1;
-  scanPositions.delete(id);
-  scanPositions.set(id, { db, key: Buffer.from(key), field: Buffer.from(next) });
-  if (scanPositions.size > SCAN_POSITIONS_MAX) scanPositions.delete(scanPositions.keys().next().value as number);
-  const k = Math.min(CURSOR_BYTES, next.length);
-  let v = 0n;
-  for (let i = 0; i < CURSOR_BYTES; i++) v = (v << 8n) | BigInt(i < k ? next[i] : 0);
-  return (((v << 3n) | BigInt(k)) << SCAN_ID_BITS) | BigInt(id);
-}
-
-/** Where a cursor resumes: the exact field (from the table) or only its prefix. */
-function cursorPosition(db: number, key: Buffer, cursor: bigint): { from: Buffer | null; exact: boolean } {
-  if (cursor === 0n) return { from: null, exact: true };
-  const id = Number(cursor & SCAN_ID_MASK);
-  const rest = cursor >> SCAN_ID_BITS;
-  const k = Math.min(CURSOR_BYTES, Number(rest & 7n));
-  let v = rest >> 3n;
-  const bytes = Buffer.alloc(CURSOR_BYTES);
-  for (let i = CURSOR_BYTES - 1; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  const prefix = bytes.subarray(0, k);
-  const saved = scanPositions.get(id);
-  if (saved !== undefined && saved.db === db && saved.key.equals(key) && saved.field.subarray(0, k).equals(prefix)) return { from: saved.field, exact: true };
-  return { from: prefix, exact: false };
-}
-
-function samePrefix(a: Buffer, b: Buffer): boolean {
-  if (a.length < CURSOR_BYTES || b.length < CURSOR_BYTES) return false;
-  return a.compare(b, 0, CURSOR_BYTES, 0, CURSOR_BYTES) === 0;
-}
-
 function hscan(ctx: CommandContext, argv: Buffer[]): void {
-  const cursor = parseScanCursor(argv[2]);
-  if (cursor === null) {
-    ctx.reply.error(E.invalidCursor);
-    return;
-  }
-  const key = argv[1];
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  if (m === null) {
-    ctx.reply.raw(EMPTY_SCAN);
-    return;
-  }
-  if (m.type !== 'hash') {
-    ctx.reply.error(E.wrongType);
-    return;
-  }
-  const opts = parseScanOptions(ctx, argv, 3, false);
-  if (opts === null) return;
-  const { count, pattern } = opts;
-  const found: { field: Buffer; value: Buffer }[] = [];
-  let next: bigint = 0n;
-  if (m.count <= SCAN_ALL_MAX) {
-    for (const p of allFields(ctx, key, m)) if (pattern === null || stringMatch(pattern, p.field, false)) found.push(p);
-  } else {
-    let seen = 0;
-    let last: Buffer | null = null;
-    const at = cursorPosition(ctx.db.index, key, cursor);
-    ctx.db.scanCells(
-      key,
-      m,
-      F,
-      (c) => {
-        // Resuming from a prefix only: finish its run first, so the scan always advances.
-        if (seen >= count && last !== null && (at.exact || !samePrefix(last, c.field) || !samePrefix(at.from!, c.field))) {
-          next = cursorFor(ctx.db.index, key, c.field);
-          return false;
-        }
-        seen++;
-        last = c.field;
-        if (pattern === null || stringMatch(pattern, c.field, false)) found.push({ field: c.field, value: c.value as Buffer });
-        return true;
-      },
-      at.from,
-    );
-  }
-  const r = ctx.reply;
-  r.array(2);
-  r.bulkString(next.toString());
-  r.array(found.length * 2);
-  for (const p of found) {
-    r.bulk(p.field);
-    r.bulk(p.value);
-  }
+  scanCommand(ctx, argv, 'hash', F, 2, (c) => {
+    ctx.reply.bulk(c.field);
+    ctx.reply.bulk(c.value as Buffer);
+  });
 }
 
-const EMPTY_SCAN = Buffer.from('*2\r\n$1\r\n0\r\n*0\r\n');
 
 // ---------------------------------------------------------------------------------------
 // Specs

@@ -7,6 +7,8 @@ import { serverCommands } from './server';
 import { stringCommands } from './strings';
 import { keyCommands } from './keys';
 import { hashCommands } from './hashes';
+import { bitmapCommands } from './bitmaps';
+import { setCommands } from './sets';
 import { commandCommands } from './command';
 import { ringCommands } from './ring';
 
@@ -16,6 +18,8 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...stringCommands,
   ...keyCommands,
   ...hashCommands,
+  ...bitmapCommands,
+  ...setCommands,
   ...commandCommands,
   ...ringCommands,
 ];

@@ -51,7 +51,7 @@ const PAIRS = { first: 1, last: -1, step: 2 } as const;
 // ---------------------------------------------------------------------------------------
 
 /** The live string value of a key, or undefined after replying WRONGTYPE. */
-function stringOrWrongType(ctx: CommandContext, m: StoredMeta): Buffer | undefined {
+export function stringOrWrongType(ctx: CommandContext, m: StoredMeta): Buffer | undefined {
   if (m.type !== 'string') {
     ctx.reply.error(E.wrongType);
     return undefined;

@@ -114,6 +114,12 @@ export interface CommandSpec {
    * these fields and the key's metadata only, not on the whole key.
    */
   readonly fields?: (argv: Buffer[]) => Buffer[];
+  /**
+   * Commands whose key spec has Redis's VARIABLE_FLAGS (BITFIELD): the flags of the key at
+   * `pos` for this invocation, as the command's getkeys_proc reports them in COMMAND
+   * GETKEYSANDFLAGS. Without it the key spec's own flags are reported.
+   */
+  readonly keyFlags?: (argv: Buffer[], pos: number) => readonly string[];
 }
 
 /** A command as the table holds it: the spec plus its resolved full name. */

@@ -176,7 +176,8 @@ function elementsOf(f: Frame, width: number): Buffer[][] | null {
     return width === 1 ? [[f.value]] : null;
   }
   if (f.type === '_') return [];
-  if (f.type !== '*') return null;
+  // A RESP3 set ('~', SPOP with a count) holds elements as an array does.
+  if (f.type !== '*' && f.type !== '~') return null;
   if (f.value === null && f.items.length === 0) return [];
   const leaves = f.items.map(leaf);
   if (width === 1) return leaves.every((x) => x !== null) ? leaves.map((x) => [x as Buffer]) : null;

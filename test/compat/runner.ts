@@ -119,6 +119,8 @@ async function observe(client: RawClient, step: Step, closeWaitMs: number): Prom
       obs.replies.push(await scanAllKeys(client, step.options));
     } else if (step.kind === 'hscan-all') {
       obs.replies.push(await hscanAllPairs(client, step.key, step.options));
+    } else if (step.kind === 'sscan-all') {
+      obs.replies.push(await sscanAllMembers(client, step.key, step.options));
     } else {
       obs.replies.push(...(await client.sendRaw(step.pieces, step.replies)));
       obs.after = step.after === 'closed' ? await closedWithin(client, closeWaitMs) : await probeOpen(client);
@@ -205,6 +207,30 @@ export async function hscanAllPairs(client: RawClient, key: Arg, options: Arg[])
   throw new Error(`HSCAN did not return to cursor 0 within ${SCAN_ITERATIONS_MAX} calls`);
 }
 
+/**
+ * Iterate SSCAN over `key` from 0 to 0 and return the members seen as one synthetic RESP
+ * array, sorted and de-duplicated. An error or malformed reply from SSCAN is returned as is.
+ */
+export async function sscanAllMembers(client: RawClient, key: Arg, options: Arg[]): Promise<Buffer> {
+  const seen = new Map<string, Buffer>();
+  let cursor = '0';
+  for (let i = 0; i < SCAN_ITERATIONS_MAX; i++) {
+    const reply = await client.send('SSCAN', key, cursor, ...options);
+    const frame = decodeFrame(reply);
+    const [next, items] = frame.items;
+    if (frame.type !== '*' || frame.items.length !== 2 || next.type !== '$' || !next.value || items.type !== '*') {
+      return reply;
+    }
+    for (const m of items.items) {
+      if (m.type !== '$' || !m.value) return reply;
+      seen.set(m.value.toString('hex'), m.value);
+    }
+    cursor = next.value.toString('latin1');
+    if (cursor === '0') return encodeCommand([...seen.values()].sort(Buffer.compare));
+  }
+  throw new Error(`SSCAN did not return to cursor 0 within ${SCAN_ITERATIONS_MAX} calls`);
+}
+
 /** Failure text for a script's mismatches: step, mode, both raw replies escaped. */
 export function formatMismatches(script: Script, result: ScriptResult, reference: Side, target: Side): string {
   const lines: string[] = [`script "${script.name}": ${result.mismatches.length} mismatching step(s)`];
@@ -238,6 +264,8 @@ export function describeStep(step: Step): string {
       return `SCAN <to cursor 0> ${step.options.map(arg).join(' ')}  [union of keys, sorted]`;
     case 'hscan-all':
       return `HSCAN ${arg(step.key)} <to cursor 0> ${step.options.map(arg).join(' ')}  [union of field/value pairs, sorted]`;
+    case 'sscan-all':
+      return `SSCAN ${arg(step.key)} <to cursor 0> ${step.options.map(arg).join(' ')}  [union of members, sorted]`;
     case 'raw':
       return `raw ${step.pieces.map((p) => escapeBytes(p, 120)).join(' + ')}  [${step.replies} repl${step.replies === 1 ? 'y' : 'ies'}, then ${step.after}]`;
   }

@@ -26,15 +26,16 @@
  *                  hash order where plain 'unordered' would not keep a value with its field.
  * - 'member-of'    for random picks (HRANDFIELD): the two replies must have the same shape
  *                  (as 'skip-value'), and EACH reply on its own must be made only of
- *                  `members` — a bulk reply is one element, an array's bulks are elements,
- *                  and when the members are [field, value] pairs an array is read as pairs
- *                  (flat, or one 2-element array per pair). With `distinct`, no element may
- *                  repeat within a reply (positive counts).
+ *                  `members` — a bulk reply is one element, an array's (or a RESP3
+ *                  set's) bulks are elements, and when the members are [field, value]
+ *                  pairs an array is read as pairs (flat, or one 2-element array per pair).
+ *                  With `distinct`, no element may repeat within a reply (positive counts).
  *
  * Other step kinds: 'scan-all' iterates SCAN to cursor 0 and compares the sorted set of
  * keys seen (cursors and batching are implementation details); 'hscan-all' does the same
  * with HSCAN over one key and compares the sorted set of field/value pairs seen (an error
- * reply, e.g. WRONGTYPE or a bad option, is compared as is); 'raw' writes arbitrary bytes
+ * reply, e.g. WRONGTYPE or a bad option, is compared as is); 'sscan-all' likewise with
+ * SSCAN and the sorted set of members seen; 'raw' writes arbitrary bytes
  * (inline commands, malformed RESP) and compares the replies and whether the server then
  * closed the connection.
  */
@@ -83,7 +84,14 @@ export interface HScanAllStep {
   options: Arg[];
 }
 
-export type Step = (CommandStep | ScanAllStep | HScanAllStep | RawStep) & { note?: string };
+export interface SScanAllStep {
+  kind: 'sscan-all';
+  key: Arg;
+  /** SSCAN options after the cursor: MATCH p, COUNT n. */
+  options: Arg[];
+}
+
+export type Step = (CommandStep | ScanAllStep | HScanAllStep | SScanAllStep | RawStep) & { note?: string };
 
 export interface Script {
   name: string;
@@ -162,6 +170,11 @@ export function scanAll(...options: Arg[]): ScanAllStep {
 /** HSCAN `key` from cursor 0 to 0 with `options`; compares the set of field/value pairs seen. */
 export function hscanAll(key: Arg, ...options: Arg[]): HScanAllStep {
   return { kind: 'hscan-all', key, options };
+}
+
+/** SSCAN `key` from cursor 0 to 0 with `options`; compares the set of members seen. */
+export function sscanAll(key: Arg, ...options: Arg[]): SScanAllStep {
+  return { kind: 'sscan-all', key, options };
 }
 
 /** Raw bytes; strings are taken as latin1 so '\xff' is the byte 0xff. */

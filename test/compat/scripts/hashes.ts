@@ -36,6 +36,7 @@ import {
 } from '../script';
 import { HELLO_VARY } from './connection';
 import { FAR_MS, FAR_S } from './strings';
+import { prng } from '../../support/prng';
 
 const LLONG_MAX = '9223372036854775807';
 const LLONG_MIN = '-9223372036854775808';
@@ -1041,17 +1042,6 @@ export const hashScripts: Script[] = [
   script('hashes: seeded random commands (seed 20240611)', randomSteps(20240611, 400)),
 ];
 
-/** mulberry32: a small seeded generator, so generated scripts are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Like hash.tcl's randomValue: an integer, a signed integer, or a short random string. */
 function randomValue(next: () => number): Buffer {

@@ -4,11 +4,13 @@
  * string and key commands against a type live in that type's module (e.g. hashes.ts).
  */
 import type { Script } from '../script';
+import { bitmapScripts } from './bitmaps';
 import { connectionScripts } from './connection';
 import { hashScripts } from './hashes';
 import { keyScripts } from './keys';
 import { protocolScripts } from './protocol';
 import { resp3Scripts } from './resp3';
+import { setScripts } from './sets';
 import { stringScripts } from './strings';
 
 export const ALL_SCRIPTS: Script[] = [
@@ -16,6 +18,8 @@ export const ALL_SCRIPTS: Script[] = [
   ...stringScripts,
   ...keyScripts,
   ...hashScripts,
+  ...bitmapScripts,
+  ...setScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
