@@ -41,9 +41,13 @@ const DEFAULT_COMMANDS = [
   'hset', 'hmset', 'hsetnx', 'hget', 'hmget', 'hgetall', 'hkeys', 'hvals', 'hlen', 'hstrlen',
   'hexists', 'hdel', 'hincrby', 'hincrbyfloat', 'hrandfield', 'hscan',
   'setbit', 'getbit', 'bitcount', 'bitpos', 'bitop', 'bitfield', 'bitfield_ro',
+  'pfadd', 'pfcount', 'pfmerge',
   'sadd', 'srem', 'sismember', 'smismember', 'scard', 'smembers', 'srandmember', 'spop',
   'smove', 'sinter', 'sintercard', 'sunion', 'sdiff', 'sinterstore', 'sunionstore',
   'sdiffstore', 'sscan',
+  'lcs', 'object', 'move', 'sort', 'sort_ro',
+  'lpush', 'rpush', 'lpushx', 'rpushx', 'lpop', 'rpop', 'llen', 'lrange', 'lindex', 'lset',
+  'linsert', 'lrem', 'ltrim', 'lpos', 'rpoplpush', 'lmove', 'lmpop',
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -38,6 +38,16 @@ export const E = {
   /** The option is raw bytes: write it with `errorWithBytes` (args.ts) to keep it exact. */
   unsupportedOptionPrefix: 'ERR Unsupported option ',
   noProto: 'NOPROTO unsupported protocol version',
+  lcsNotStrings: 'ERR The specified keys must contain string values',
+  lcsLenAndIdx: 'ERR If you want both the length and indexes, please just use IDX.',
+  lcsTooBig: 'ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len',
+  lfuNotSelected:
+    'ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
+  sortNotDouble: "ERR One or more scores can't be converted into double",
+  /** SORT BY/GET whose keys would live on other replicas than the sorted key (our own condition). */
+  sortPatternElsewhere: (opt: string) =>
+    `ERR ${opt} option of SORT denied: in a cluster its keys must share the sorted key's replicas (give the pattern the sorted key's hash tag before the '*')`,
+  sortTypeUnsupported: 'ERR SORT of sorted sets is not supported yet',
   noQuorum: (detail: string) => `NOQUORUM ${detail}`,
 } as const;
 

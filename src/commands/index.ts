@@ -8,9 +8,14 @@ import { stringCommands } from './strings';
 import { keyCommands } from './keys';
 import { hashCommands } from './hashes';
 import { bitmapCommands } from './bitmaps';
+import { hyperloglogCommands } from './hyperloglog';
 import { setCommands } from './sets';
+import { listCommands } from './lists';
 import { commandCommands } from './command';
 import { ringCommands } from './ring';
+import { lcsCommands } from './lcs';
+import { objectCommands } from './object';
+import { sortCommands } from './sort';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -19,7 +24,12 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...keyCommands,
   ...hashCommands,
   ...bitmapCommands,
+  ...hyperloglogCommands,
   ...setCommands,
+  ...listCommands,
   ...commandCommands,
   ...ringCommands,
+  ...lcsCommands,
+  ...objectCommands,
+  ...sortCommands,
 ];

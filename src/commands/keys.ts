@@ -222,19 +222,8 @@ function copy(ctx: CommandContext, argv: Buffer[]): void {
     if (optIs(argv[j], 'replace')) {
       replace = true;
     } else if (optIs(argv[j], 'db') && additional >= 1) {
-      const n = parseInt64(argv[j + 1]);
-      if (n === null) {
-        ctx.reply.error(E.notInteger);
-        return;
-      }
-      if (typeof n !== 'number' || n < -0x80000000 || n > 0x7fffffff) {
-        ctx.reply.error(E.outOfIntRange);
-        return;
-      }
-      if (n < 0 || n >= DB_COUNT) {
-        ctx.reply.error(E.dbIndexOutOfRange);
-        return;
-      }
+      const n = parseDbIndex(ctx, argv[j + 1]);
+      if (n === null) return;
       dbIndex = n;
       j++;
     } else {
@@ -255,6 +244,49 @@ function copy(ctx: CommandContext, argv: Buffer[]): void {
   // The destination is in another database: the same command's view of it, so that its
   // write is recorded (and replicated) like any other.
   copyInto(ctx, ctx.db.view(dbIndex), key, newKey, replace);
+}
+
+/** A database index argument (COPY ... DB n, MOVE): Redis's checks and errors; null after replying one. */
+function parseDbIndex(ctx: CommandContext, arg: Buffer): number | null {
+  const n = parseInt64(arg);
+  if (n === null) {
+    ctx.reply.error(E.notInteger);
+    return null;
+  }
+  if (typeof n !== 'number' || n < -0x80000000 || n > 0x7fffffff) {
+    ctx.reply.error(E.outOfIntRange);
+    return null;
+  }
+  if (n < 0 || n >= DB_COUNT) {
+    ctx.reply.error(E.dbIndexOutOfRange);
+    return null;
+  }
+  return n;
+}
+
+/**
+ * MOVE key db (Redis moveCommand): COPY to the same key in another database, then DEL.
+ * Both writes go through the command's own views (ctx.db and ctx.db.view(n)), so in a
+ * cluster the coordinator replicates both; the key has the same replicas in every
+ * database. Like Redis's lookupKeyWrite, neither lookup counts as a keyspace hit or miss.
+ */
+function move(ctx: CommandContext, argv: Buffer[]): void {
+  const n = parseDbIndex(ctx, argv[2]);
+  if (n === null) return;
+  if (n === ctx.db.index) {
+    ctx.reply.error(E.sameObject);
+    return;
+  }
+  const key = argv[1];
+  const ks = ctx.db.ks;
+  const rec = ks.lookup(ctx.db.index, key, ctx.nowMs);
+  if (rec === null || ks.lookup(n, key, ctx.nowMs) !== null) {
+    ctx.reply.integer(0);
+    return;
+  }
+  ctx.db.view(n).apply(key, ctx.db.restampedCopy(key, rec, ctx.db.stamp(), expireAtOf(rec)), ctx.nowMs);
+  ctx.db.delete(key, ctx.nowMs);
+  ctx.reply.integer(1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -385,4 +417,5 @@ export const keyCommands = [
   { name: 'rename', arity: 3, flags: ['write'], keys: TWO_KEYS, group: 'generic', summary: 'Rename a key', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => renameGeneric(ctx, argv, false), split: MOVE_SPLIT },
   { name: 'renamenx', arity: 3, flags: ['write', 'fast'], keys: TWO_KEYS, group: 'generic', summary: 'Rename a key, only if the new key does not exist', since: '1.0.0', complexity: 'O(1)', handler: (ctx, argv) => renameGeneric(ctx, argv, true), split: MOVE_SPLIT },
   { name: 'copy', arity: -3, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: 'generic', summary: 'Copy a key', since: '6.2.0', complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.', handler: copy, split: MOVE_SPLIT },
+  { name: 'move', arity: 3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'generic', summary: 'Move a key to another database', since: '1.0.0', complexity: 'O(1)', handler: move },
 ] satisfies CommandSpec[];

@@ -44,7 +44,7 @@ function makeEntry(spec: CommandSpec, parent: CommandEntry | null): CommandEntry
     fullName,
     parent,
     subcommands,
-    isWrite: spec.flags.includes('write'),
+    isWrite: spec.flags.includes('write') || spec.writesKeys === true,
     noAuth: spec.flags.includes('no_auth'),
   };
   if (spec.subcommands !== undefined && subcommands !== null) {

@@ -104,6 +104,12 @@ export interface CommandSpec {
    * replicas, and a client's pipelined blind writes to one key may be in flight together.
    */
   readonly blind?: (argv: Buffer[]) => boolean;
+  /**
+   * A command Redis flags readonly whose key spec is nonetheless RW (PFCOUNT stores the
+   * cardinality it computed in the value): in a cluster it runs as a write, at the key's
+   * primary, so that change replicates and later writes start from it. Not a COMMAND flag.
+   */
+  readonly writesKeys?: boolean;
   /** Keyspace-wide commands: how the coordinator spreads them over the nodes. */
   readonly keyspaceWide?: KeyspaceWide;
   /** Multi-key commands: how to split them when their keys have different replicas. */

@@ -106,6 +106,8 @@ const VALUE_OVERHEAD = 250;
 const CELL_OVERHEAD = 450;
 /** Cell scans read the engine in chunks of this many entries. */
 const SCAN_CHUNK = 512;
+/** The first chunk of a cell scan; each next one doubles, up to SCAN_CHUNK. */
+const FIRST_SCAN_CHUNK = 8;
 
 export function cacheKey(db: number, key: Buffer): string {
   return String.fromCharCode(db) + key.toString('latin1');
@@ -183,6 +185,8 @@ export class Keyspace {
     /** Engine entries the sweep walked over. */
     sweepExamined: 0,
     recounts: 0,
+    /** Engine entries read by `scanCells` (lists use it to show their ends cost O(1)). */
+    cellsScanned: 0,
   };
 
   constructor(
@@ -489,21 +493,34 @@ export class Keyspace {
   }
 
   /**
-   * Visit the cells of `kind` of a key in field order, from `fromField` (inclusive) on,
-   * until `visit` returns false: the live ones (newer than the tombstone, with a value),
-   * or with `all` also field tombstones. Reads the engine after writing what is pending.
-   * Returns whether the scan reached the end.
+   * Visit the cells of `kind` of a key in field order (`reverse`: from the last down), from
+   * `fromField` (inclusive) on, until `visit` returns false: the live ones (newer than the
+   * tombstone, with a value), or with `all` also field tombstones. Reads the engine after
+   * writing what is pending, in chunks that start small and grow, so a scan that stops
+   * after a few cells (a list's head or tail) reads only a few entries. Returns whether the
+   * scan reached the end.
    */
-  scanCells(db: number, key: Buffer, m: StoredMeta, kind: number, visit: (c: CellEntry) => boolean, fromField: Buffer | null = null, all = false): boolean {
+  scanCells(db: number, key: Buffer, m: StoredMeta, kind: number, visit: (c: CellEntry) => boolean, fromField: Buffer | null = null, all = false, reverse = false): boolean {
     if (m.cells === 0) return true;
     this.flushPending();
     const mk = metaKey(db, key);
-    const it = this.engine.iterator({ gte: fromField === null ? cellsStart(mk, kind) : cellKey(db, key, kind, fromField), lt: cellsEnd(mk, kind) });
+    let gte = cellsStart(mk, kind);
+    let lt = cellsEnd(mk, kind);
+    if (fromField !== null) {
+      const from = cellKey(db, key, kind, fromField);
+      // The first engine key after `from` is `from` + 0x00: the exclusive bound that keeps it.
+      if (reverse) lt = Buffer.concat([from, ZERO_BYTE]);
+      else gte = from;
+    }
+    const it = this.engine.iterator({ gte, lt, reverse });
     const prefix = mk.length + 1;
+    let chunk = FIRST_SCAN_CHUNK;
     try {
       for (;;) {
-        const rows = it.next(SCAN_CHUNK);
+        const rows = it.next(chunk);
         if (rows.length === 0) return true;
+        this.stats.cellsScanned += rows.length / 2;
+        chunk = Math.min(chunk * 2, SCAN_CHUNK);
         for (let i = 0; i < rows.length; i += 2) {
           const v = rows[i + 1];
           const t = v.readDoubleBE(0);
@@ -1230,8 +1247,8 @@ export class DbView {
     return this.ks.cellValue(this.index, key, m, kind, field);
   }
 
-  scanCells(key: Buffer, m: StoredMeta, kind: number, visit: (c: CellEntry) => boolean, fromField: Buffer | null = null): boolean {
-    return this.ks.scanCells(this.index, key, m, kind, visit, fromField);
+  scanCells(key: Buffer, m: StoredMeta, kind: number, visit: (c: CellEntry) => boolean, fromField: Buffer | null = null, reverse = false): boolean {
+    return this.ks.scanCells(this.index, key, m, kind, visit, fromField, false, reverse);
   }
 
   /**

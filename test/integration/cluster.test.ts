@@ -209,6 +209,17 @@ describe.each(VARIANTS)('cluster of $name (N=3, W=2, R=2)', ({ n, engine }) => {
     for (const c of cl.clients) expect(await c.call('RING', 'LOCAL', 'never-written')).toBeNull();
   });
 
+  /** Each node's type of its own copy of `key` in `db` (RING LOCAL), null where it has none. */
+  async function liveTypes(cl: Cluster, key: string, db: number): Promise<(string | null)[]> {
+    const conns = await Promise.all(cl.nodes.map((p) => connect(p.port, { db })));
+    try {
+      const locals = (await Promise.all(conns.map((c) => c.call('RING', 'LOCAL', key)))) as (string[] | null)[];
+      return locals.map((l) => (l === null ? null : String(l[1])));
+    } finally {
+      for (const c of conns) c.disconnect();
+    }
+  }
+
   /** Which nodes hold `key` in `db` (RING LOCAL through a connection on that db), sorted. */
   async function holders(cl: Cluster, key: string, db: number): Promise<string[]> {
     const conns = await Promise.all(cl.nodes.map((p) => connect(p.port, { db })));
@@ -241,6 +252,31 @@ describe.each(VARIANTS)('cluster of $name (N=3, W=2, R=2)', ({ n, engine }) => {
       }
     } finally {
       b1.disconnect();
+    }
+  });
+
+  it('MOVE replicates both the copy in the target db and the delete in the source db', async () => {
+    const cl = get();
+    const [a, b] = [cl.clients[0], cl.clients[1]];
+    for (let i = 0; i < 5; i++) {
+      await a.set(`move-src:${i}`, `value-${i}`);
+      expect(await a.call('MOVE', `move-src:${i}`, '2')).toBe(1);
+    }
+    const b2 = await connect(cl.nodes[1].port, { db: 2 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const key = `move-src:${i}`;
+        expect(await b2.get(key)).toBe(`value-${i}`);
+        expect(await b.get(key)).toBeNull();
+        const owners = ((await a.call('RING', 'OWNERS', key)) as string[]).sort();
+        await waitFor(async () => JSON.stringify(await holders(cl, key, 2)) === JSON.stringify(owners), 5_000, {
+          what: `${key} held in db 2 by exactly ${owners.join(',')}`,
+        });
+        // In db 0 every owner keeps only the delete (RING LOCAL type 'none') once it has it.
+        await waitFor(async () => (await liveTypes(cl, key, 0)).every((t) => t === null || t === 'none'), 5_000, { what: `${key} deleted from db 0 on every node` });
+      }
+    } finally {
+      b2.disconnect();
     }
   });
 

@@ -155,6 +155,26 @@ for (const subject of subjects) {
       }
     });
 
+    it('iterates in reverse byte order within gte/lt, and seeks backwards', async () => {
+      const keys = ['a', 'a\x00', 'a\x01', 'ab', 'b', 'b\xff', 'ba', 'c', '\x00'];
+      writeOps(engine, keys.map((k, i) => put(b(k), b(String(i)))), false);
+      const hex = (ks: string[]) => ks.map((k) => b(k).toString('hex'));
+      const rev = (ks: string[]) => [...ks].map(b).sort(Buffer.compare).reverse().map((k) => k.toString('latin1'));
+      const keysOf = async (opts: IterateOptions) => (await collect(engine, { ...opts, reverse: true })).map(([k]) => k);
+      expect(await keysOf({})).toEqual(hex(rev(keys)));
+      expect(await keysOf({ gte: b('a\x00'), lt: b('b\xff') })).toEqual(hex(['ba', 'b', 'ab', 'a\x01', 'a\x00']));
+      expect(await keysOf({ lt: b('a\x00\x00') })).toEqual(hex(['a\x00', 'a', '\x00']));
+      expect(await keysOf({ gte: b('d') })).toEqual([]);
+      const it = engine.iterator({ gte: b('a'), lt: b('c'), reverse: true });
+      try {
+        expect(it.next(2).filter((_, i) => i % 2 === 0).map((k) => k.toString('latin1'))).toEqual(['b\xff', 'ba']);
+        it.seek(b('a\x01'));
+        expect(it.next(10).filter((_, i) => i % 2 === 0).map((k) => k.toString('latin1'))).toEqual(['a\x01', 'a\x00', 'a']);
+      } finally {
+        it.close();
+      }
+    });
+
     it('iterates a snapshot: writes made while iterating are not seen', async () => {
       // Enough entries for several native chunks (first chunk 1 entry, then up to 1000).
       const n = 2500;

@@ -5,21 +5,27 @@
  */
 import type { Script } from '../script';
 import { bitmapScripts } from './bitmaps';
+import { hyperloglogScripts } from './hyperloglog';
 import { connectionScripts } from './connection';
 import { hashScripts } from './hashes';
 import { keyScripts } from './keys';
+import { keysExtraScripts } from './keys-extra';
 import { protocolScripts } from './protocol';
 import { resp3Scripts } from './resp3';
 import { setScripts } from './sets';
+import { listScripts } from './lists';
 import { stringScripts } from './strings';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
   ...stringScripts,
   ...keyScripts,
+  ...keysExtraScripts,
   ...hashScripts,
   ...bitmapScripts,
+  ...hyperloglogScripts,
   ...setScripts,
+  ...listScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];

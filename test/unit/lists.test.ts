@@ -1,0 +1,206 @@
+/**
+ * Lists in-process (memory engine), for what the differential scripts against redis-server
+ * cannot pin down: the position ids (list-position.ts) keep every insert strictly between
+ * its neighbours, the ends of a long list cost O(1) engine reads, and pushes made on two
+ * replicas during a partition merge to the same order on both, whichever delta arrives first.
+ */
+import { describe, expect, it } from 'vitest';
+import { keyCommands } from '../../src/commands/keys';
+import { listCommands } from '../../src/commands/lists';
+import { afterTail, beforeHead, between, isListId, POSITION_START, SEGMENT_BYTES } from '../../src/commands/list-position';
+import { stringCommands } from '../../src/commands/strings';
+import { CELL_FIELD } from '../../src/storage/layout';
+import type { Delta, DeltaCell } from '../../src/storage/delta';
+import type { Keyspace } from '../../src/storage/keyspace';
+import { CommandHarness, makeKeyspace, R } from '../support/command-harness';
+import { decodeFrame } from '../support/resp-frames';
+import { prng } from '../support/prng';
+
+async function harness(nodeTag = 1, graceMs = 0): Promise<CommandHarness> {
+  const h = new CommandHarness([...listCommands, ...keyCommands, ...stringCommands]);
+  if (nodeTag !== 1) h.ks = makeKeyspace(h.engine, h.clock, nodeTag);
+  h.ks.setTombstoneGraceMs(graceMs);
+  await h.start();
+  return h;
+}
+
+function bulks(reply: string): string[] {
+  return decodeFrame(Buffer.from(reply, 'latin1')).items.map((x) => x.value!.toString('latin1'));
+}
+
+describe('list position ids', () => {
+  const w = (seq: number) => ({ tag: 7, seq });
+
+  it('push before the head and after the tail, from the midpoint', () => {
+    const first = beforeHead(null, w(1));
+    expect(first.readBigUInt64BE(0)).toBe(POSITION_START);
+    const h = beforeHead(first, w(2));
+    const t = afterTail(first, w(3));
+    expect(Buffer.compare(h, first)).toBe(-1);
+    expect(Buffer.compare(first, t)).toBe(-1);
+    expect(h.readBigUInt64BE(0)).toBe(POSITION_START - 1n);
+    expect(t.readBigUInt64BE(0)).toBe(POSITION_START + 1n);
+  });
+
+  it('two writers pushing at the same end get different ids', () => {
+    const base = afterTail(null, w(1));
+    const a = afterTail(base, { tag: 1, seq: 5 });
+    const b = afterTail(base, { tag: 2, seq: 5 });
+    expect(a.equals(b)).toBe(false);
+    expect(Buffer.compare(base, a)).toBe(-1);
+    expect(Buffer.compare(base, b)).toBe(-1);
+  });
+
+  it('keeps every insert strictly between its neighbours (random inserts, repeated gaps, the ends)', () => {
+    const next = prng(4242);
+    const ids: Buffer[] = [afterTail(null, w(0))];
+    let seq = 1;
+    let spot = 0;
+    for (let i = 0; i < 3000; i++) {
+      const r = next();
+      const ww = { tag: 1 + Math.floor(next() * 3), seq: seq++ };
+      let at: number;
+      let id: Buffer;
+      if (r < 0.1) {
+        at = 0;
+        id = beforeHead(ids[0], ww);
+      } else if (r < 0.2) {
+        at = ids.length;
+        id = afterTail(ids[ids.length - 1], ww);
+      } else {
+        // Mostly the same gap again, so ids must go deeper.
+        if (r > 0.6) spot = Math.floor(next() * (ids.length + 1));
+        at = Math.min(spot, ids.length);
+        id = between(at === 0 ? Buffer.alloc(0) : ids[at - 1], at === ids.length ? null : ids[at], ww);
+      }
+      if (at > 0) expect(Buffer.compare(ids[at - 1], id)).toBe(-1);
+      if (at < ids.length) expect(Buffer.compare(id, ids[at])).toBe(-1);
+      expect(isListId(id)).toBe(true);
+      ids.splice(at, 0, id);
+    }
+    const sorted = [...ids].sort(Buffer.compare);
+    expect(sorted.every((x, i) => x.equals(ids[i]))).toBe(true);
+    expect(Math.max(...ids.map((x) => x.length))).toBeGreaterThan(SEGMENT_BYTES);
+  });
+
+  it('inserts at the very front, below position 1', () => {
+    const lowest = Buffer.alloc(SEGMENT_BYTES);
+    lowest.writeBigUInt64BE(1n, 0);
+    lowest.writeUInt32BE(9, 8);
+    let head: Buffer = lowest;
+    for (let i = 0; i < 200; i++) {
+      const id = beforeHead(head, w(i));
+      expect(Buffer.compare(id, head)).toBe(-1);
+      expect(isListId(id)).toBe(true);
+      head = id;
+    }
+  });
+});
+
+describe('a long list', () => {
+  it('answers at its ends with a bounded number of engine reads', async () => {
+    const h = await harness();
+    const n = 100_000;
+    for (let i = 0; i < n; i += 1000) {
+      const batch = Array.from({ length: 1000 }, (_, j) => `e${i + j}`);
+      await h.run(i % 2000 === 0 ? 'RPUSH' : 'RPUSH', 'l', ...batch);
+    }
+    expect(await h.run('LLEN', 'l')).toBe(R.int(n));
+    const cost = async (...args: string[]): Promise<[string, number]> => {
+      const before = h.ks.stats.cellsScanned;
+      const reply = await h.run(...args);
+      return [reply, h.ks.stats.cellsScanned - before];
+    };
+    const cheap: [string[], string][] = [
+      [['LINDEX', 'l', '0'], R.bulk('e0')],
+      [['LINDEX', 'l', '-1'], R.bulk(`e${n - 1}`)],
+      [['LINDEX', 'l', '3'], R.bulk('e3')],
+      [['LINDEX', 'l', '-4'], R.bulk(`e${n - 4}`)],
+      [['LRANGE', 'l', '0', '2'], R.arr(R.bulk('e0'), R.bulk('e1'), R.bulk('e2'))],
+      [['LRANGE', 'l', '-2', '-1'], R.arr(R.bulk(`e${n - 2}`), R.bulk(`e${n - 1}`))],
+      [['LPOP', 'l'], R.bulk('e0')],
+      [['RPOP', 'l'], R.bulk(`e${n - 1}`)],
+      [['LPOP', 'l', '2'], R.arr(R.bulk('e1'), R.bulk('e2'))],
+      [['LPUSH', 'l', 'head'], R.int(n - 3)],
+      [['RPUSH', 'l', 'tail'], R.int(n - 2)],
+      [['LINDEX', 'l', '0'], R.bulk('head')],
+      [['LINDEX', 'l', '-1'], R.bulk('tail')],
+      [['LSET', 'l', '-1', 'TAIL'], R.ok],
+      [['RPOPLPUSH', 'l', 'l'], R.bulk('TAIL')],
+      [['LINDEX', 'l', '0'], R.bulk('TAIL')],
+    ];
+    for (const [args, want] of cheap) {
+      const [reply, scanned] = await cost(...args);
+      expect(reply, args.join(' ')).toBe(want);
+      expect(scanned, args.join(' ')).toBeLessThanOrEqual(16);
+    }
+    // The middle costs its distance from the nearer end.
+    const [mid, scanned] = await cost('LINDEX', 'l', '50000');
+    expect(mid).toBe(R.bulk('e50001'));
+    expect(scanned).toBeGreaterThan(40_000);
+    expect(scanned).toBeLessThan(60_000);
+    expect(await h.run('LLEN', 'l')).toBe(R.int(n - 2));
+  });
+});
+
+/** A key's whole state as a delta, tombstones included (what key sync would send). */
+function stateOf(ks: Keyspace, key: Buffer): Delta {
+  const m = ks.meta(0, key);
+  const cells: DeltaCell[] = [];
+  ks.scanCells(0, key, m, CELL_FIELD, (c) => {
+    cells.push({ kind: CELL_FIELD, field: Buffer.from(c.field), t: c.t, n: c.n, value: c.value === null ? null : Buffer.from(c.value) });
+    return true;
+  }, null, true);
+  return {
+    del: m.delT === 0 ? null : { t: m.delT, n: m.delN },
+    meta: m.type === null ? null : { t: m.metaT, n: m.metaN, type: m.type, expireAtMs: m.expireAtMs },
+    value: null,
+    cells,
+  };
+}
+
+describe('concurrent pushes on two replicas', () => {
+  it('merge to one order on every replica, whichever delta comes first', async () => {
+    const GRACE = 3_600_000;
+    const key = Buffer.from('l');
+    const one = await harness(1, GRACE);
+    const two = await harness(2, GRACE);
+    await one.run('RPUSH', 'l', 'a', 'b', 'c');
+    two.ks.apply(0, key, stateOf(one.ks, key), two.clock.nowMs());
+    expect(bulks(await two.run('LRANGE', 'l', '0', '-1'))).toEqual(['a', 'b', 'c']);
+
+    // A partition: both sides push at both ends, at the same clock reading, and pop.
+    await one.run('RPUSH', 'l', 'x1', 'x2');
+    await one.run('LPUSH', 'l', 'y1');
+    await one.run('LINSERT', 'l', 'AFTER', 'a', 'i1');
+    await two.run('RPUSH', 'l', 'z1');
+    await two.run('LPUSH', 'l', 'w1', 'w2');
+    await two.run('LINSERT', 'l', 'AFTER', 'a', 'i2');
+    await two.run('RPOP', 'l'); // z1
+    await one.run('LPOP', 'l'); // y1
+
+    const fromOne = stateOf(one.ks, key);
+    const fromTwo = stateOf(two.ks, key);
+    const merged: string[][] = [];
+    for (const order of [[fromOne, fromTwo], [fromTwo, fromOne]]) {
+      const h = await harness(3, GRACE);
+      for (const d of order) h.ks.apply(0, key, d, h.clock.nowMs());
+      merged.push(bulks(await h.run('LRANGE', 'l', '0', '-1')));
+      expect(await h.run('LLEN', 'l')).toBe(R.int(merged[merged.length - 1].length));
+    }
+    one.ks.apply(0, key, fromTwo, one.clock.nowMs());
+    two.ks.apply(0, key, fromOne, two.clock.nowMs());
+    merged.push(bulks(await one.run('LRANGE', 'l', '0', '-1')), bulks(await two.run('LRANGE', 'l', '0', '-1')));
+    for (const m of merged) expect(m).toEqual(merged[0]);
+    expect([...merged[0]].sort()).toEqual(['a', 'b', 'c', 'i1', 'i2', 'w1', 'w2', 'x1', 'x2'].sort());
+    // Each side's own pushes keep their order; the shared part is untouched.
+    const at = (x: string) => merged[0].indexOf(x);
+    expect(at('w2')).toBeLessThan(at('w1'));
+    expect(at('w1')).toBeLessThan(at('a'));
+    expect(at('a')).toBeLessThan(at('i1'));
+    expect(at('a')).toBeLessThan(at('i2'));
+    expect(at('i1')).toBeLessThan(at('b'));
+    expect(at('c')).toBeLessThan(at('x1'));
+    expect(at('x1')).toBeLessThan(at('x2'));
+  });
+});
