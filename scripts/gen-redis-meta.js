@@ -48,6 +48,11 @@ const DEFAULT_COMMANDS = [
   'lcs', 'object', 'move', 'sort', 'sort_ro',
   'lpush', 'rpush', 'lpushx', 'rpushx', 'lpop', 'rpop', 'llen', 'lrange', 'lindex', 'lset',
   'linsert', 'lrem', 'ltrim', 'lpos', 'rpoplpush', 'lmove', 'lmpop',
+  'zadd', 'zincrby', 'zrem', 'zscore', 'zmscore', 'zcard', 'zcount', 'zlexcount', 'zrange',
+  'zrangestore', 'zrevrange', 'zrangebyscore', 'zrevrangebyscore', 'zrangebylex',
+  'zrevrangebylex', 'zrank', 'zrevrank', 'zpopmin', 'zpopmax', 'zmpop', 'zremrangebyrank',
+  'zremrangebyscore', 'zremrangebylex', 'zrandmember', 'zscan', 'zunion', 'zinter', 'zdiff',
+  'zintercard', 'zunionstore', 'zinterstore', 'zdiffstore',
 ];
 
 // ---------------------------------------------------------------------------------------

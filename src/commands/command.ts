@@ -61,6 +61,7 @@ const GROUP_CATEGORY: Readonly<Record<string, string>> = {
   list: 'list',
   set: 'set',
   sorted_set: 'sortedset',
+  'sorted-set': 'sortedset',
   hash: 'hash',
   bitmap: 'bitmap',
   hyperloglog: 'hyperloglog',

@@ -47,7 +47,6 @@ export const E = {
   /** SORT BY/GET whose keys would live on other replicas than the sorted key (our own condition). */
   sortPatternElsewhere: (opt: string) =>
     `ERR ${opt} option of SORT denied: in a cluster its keys must share the sorted key's replicas (give the pattern the sorted key's hash tag before the '*')`,
-  sortTypeUnsupported: 'ERR SORT of sorted sets is not supported yet',
   noQuorum: (detail: string) => `NOQUORUM ${detail}`,
 } as const;
 

@@ -16,6 +16,7 @@ import { ringCommands } from './ring';
 import { lcsCommands } from './lcs';
 import { objectCommands } from './object';
 import { sortCommands } from './sort';
+import { zsetCommands } from './zsets';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -32,4 +33,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...lcsCommands,
   ...objectCommands,
   ...sortCommands,
+  ...zsetCommands,
 ];

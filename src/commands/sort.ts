@@ -9,7 +9,9 @@
  *   order where Redis gives intset or hash-table order.
  * - ALPHA compares bytes (Redis uses strcoll, which is byte order in the C locale).
  *   Elements that tie keep their order here; Redis's qsort leaves it unspecified.
- * - Sorted sets are not sortable yet (there is no zset type): such a key gets an error.
+ * - A sorted set's members are read in zset order (score, then member), O(N log N): there is
+ *   no score index yet (zsets.ts). BY nosort lists them in that order, DESC reversed, as
+ *   Redis does.
  * - A list or set stored by STORE gets fresh element ids (list-position.ts), as RPUSH to a
  *   new list would.
  * - BY and GET read other keys. Redis Cluster refuses both. Here they are allowed when
@@ -140,10 +142,6 @@ function sortGeneric(ctx: CommandContext, argv: Buffer[], readonly: boolean): vo
     ctx.reply.error(E.wrongType);
     return;
   }
-  if (m !== null && m.type === 'zset') {
-    ctx.reply.error(E.sortTypeUnsupported);
-    return;
-  }
   let { alpha, by, dontSort } = o;
   if (dontSort && m !== null && m.type === 'set' && o.store !== null) {
     // Redis sorts a set ALPHA when storing, so that replicas store the same list.
@@ -155,7 +153,7 @@ function sortGeneric(ctx: CommandContext, argv: Buffer[], readonly: boolean): vo
   const items: SortItem[] = [];
   if (m !== null) collect(ctx, key, m, items);
   // An unsorted list is read from the tail with DESC (Redis walks it backwards).
-  if (dontSort && o.desc && m !== null && m.type === 'list') items.reverse();
+  if (dontSort && o.desc && m !== null && (m.type === 'list' || m.type === 'zset')) items.reverse();
   const n = items.length;
 
   // LIMIT, clamped as Redis does.
@@ -243,6 +241,17 @@ function storeList(ctx: CommandContext, dst: Buffer, values: (Buffer | null)[]):
 
 /** The elements to sort: a set's members (byte order) or a list's elements (list order). */
 function collect(ctx: CommandContext, key: Buffer, m: StoredMeta, items: SortItem[]): void {
+  if (m.type === 'zset') {
+    // Zset order: by score (the cell value, a big-endian double), then member bytes.
+    const members: { elem: Buffer; score: number }[] = [];
+    ctx.db.scanCells(key, m, CELL_FIELD, (c) => {
+      members.push({ elem: c.field, score: (c.value as Buffer).readDoubleBE(0) });
+      return true;
+    });
+    members.sort((a, b) => (a.score < b.score ? -1 : a.score > b.score ? 1 : compareBytes(a.elem, b.elem)));
+    for (const x of members) items.push({ elem: x.elem, score: 0, cmp: null });
+    return;
+  }
   const isList = m.type === 'list';
   ctx.db.scanCells(key, m, CELL_FIELD, (c) => {
     items.push({ elem: isList ? (c.value as Buffer) : c.field, score: 0, cmp: null });

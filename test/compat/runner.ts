@@ -118,7 +118,7 @@ async function observe(client: RawClient, step: Step, closeWaitMs: number): Prom
     } else if (step.kind === 'scan-all') {
       obs.replies.push(await scanAllKeys(client, step.options));
     } else if (step.kind === 'hscan-all') {
-      obs.replies.push(await hscanAllPairs(client, step.key, step.options));
+      obs.replies.push(await hscanAllPairs(client, step.key, step.options, step.command));
     } else if (step.kind === 'sscan-all') {
       obs.replies.push(await sscanAllMembers(client, step.key, step.options));
     } else {
@@ -182,11 +182,11 @@ export async function scanAllKeys(client: RawClient, options: Arg[]): Promise<Bu
  * twice with two values stays twice, so the difference shows). An error or malformed
  * reply from HSCAN is returned as is instead.
  */
-export async function hscanAllPairs(client: RawClient, key: Arg, options: Arg[]): Promise<Buffer> {
+export async function hscanAllPairs(client: RawClient, key: Arg, options: Arg[], command: 'HSCAN' | 'ZSCAN' = 'HSCAN'): Promise<Buffer> {
   const seen = new Map<string, [Buffer, Buffer]>();
   let cursor = '0';
   for (let i = 0; i < SCAN_ITERATIONS_MAX; i++) {
-    const reply = await client.send('HSCAN', key, cursor, ...options);
+    const reply = await client.send(command, key, cursor, ...options);
     const frame = decodeFrame(reply);
     const [next, items] = frame.items;
     if (frame.type !== '*' || frame.items.length !== 2 || next.type !== '$' || !next.value || items.type !== '*') {
@@ -263,7 +263,7 @@ export function describeStep(step: Step): string {
     case 'scan-all':
       return `SCAN <to cursor 0> ${step.options.map(arg).join(' ')}  [union of keys, sorted]`;
     case 'hscan-all':
-      return `HSCAN ${arg(step.key)} <to cursor 0> ${step.options.map(arg).join(' ')}  [union of field/value pairs, sorted]`;
+      return `${step.command ?? 'HSCAN'} ${arg(step.key)} <to cursor 0> ${step.options.map(arg).join(' ')}  [union of field/value pairs, sorted]`;
     case 'sscan-all':
       return `SSCAN ${arg(step.key)} <to cursor 0> ${step.options.map(arg).join(' ')}  [union of members, sorted]`;
     case 'raw':

@@ -82,6 +82,8 @@ export interface HScanAllStep {
   key: Arg;
   /** HSCAN options after the cursor: MATCH p, COUNT n. */
   options: Arg[];
+  /** The scan command: HSCAN unless ZSCAN (member/score pairs) is named. */
+  command?: 'HSCAN' | 'ZSCAN';
 }
 
 export interface SScanAllStep {
@@ -173,6 +175,11 @@ export function hscanAll(key: Arg, ...options: Arg[]): HScanAllStep {
 }
 
 /** SSCAN `key` from cursor 0 to 0 with `options`; compares the set of members seen. */
+/** ZSCAN `key` from cursor 0 to 0 with `options`; compares the set of member/score pairs seen. */
+export function zscanAll(key: Arg, ...options: Arg[]): HScanAllStep {
+  return { kind: 'hscan-all', key, options, command: 'ZSCAN' };
+}
+
 export function sscanAll(key: Arg, ...options: Arg[]): SScanAllStep {
   return { kind: 'sscan-all', key, options };
 }

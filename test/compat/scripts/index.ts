@@ -15,6 +15,7 @@ import { resp3Scripts } from './resp3';
 import { setScripts } from './sets';
 import { listScripts } from './lists';
 import { stringScripts } from './strings';
+import { zsetScripts } from './zsets';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -26,6 +27,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...hyperloglogScripts,
   ...setScripts,
   ...listScripts,
+  ...zsetScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];

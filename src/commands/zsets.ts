@@ -1,0 +1,1015 @@
+/**
+ * Sorted set commands, ported from Redis 7.0.15 t_zset.c: the same order of checks,
+ * replies and error texts.
+ *
+ * A sorted set is a metadata entry (type zset, TTL, live member count) plus one cell per
+ * member, of kind CELL_FIELD, whose value is the score as an 8-byte big-endian double. ZADD
+ * of one member writes that member and the metadata whatever the size of the zset, ZCARD
+ * is O(1), ZSCORE reads one cell, and a whole-key DEL writes only the metadata. In a cluster
+ * each member merges on its own: the later ZADD/ZINCRBY/ZREM of a member (by stamp) wins.
+ *
+ * There is no score index yet: commands that need score order (ranges, ranks, counts,
+ * pops) read every member and sort them by (score, member bytes) in memory, O(N log N) in
+ * the zset's size. Lexicographic ranges walk that same order, as Redis walks its skiplist.
+ *
+ * Differences from Redis (docs/commands.md):
+ * - rank and score ranges cost O(N log N) in the zset's size (no persistent score index);
+ * - ZSCAN pages like HSCAN (collection-scan.ts), members in byte order;
+ * - ZRANDMEMBER picks in one streaming pass (sampling.ts), O(N) where Redis is O(count);
+ * - ZUNION/ZINTER with SUM add the inputs of equal size in key order (Redis: qsort order);
+ * - the multi-key commands run whole at one node when all their keys share one replica
+ *   set; otherwise the coordinator refuses them.
+ */
+import { optIs } from './args';
+import { E } from './errors';
+import { scanCommand } from './collection-scan';
+import { collectionDelta } from './collection-write';
+import { LONG_MAX, randomCells, REPETITIONS_MAX } from './sampling';
+import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
+import type { StoredMeta } from '../storage/meta';
+import { CELL_FIELD } from '../storage/layout';
+import type { DeltaCell } from '../storage/delta';
+import { formatDouble, INT64_MAX, parseDouble, parseInt64 } from '../util/numbers';
+
+const ONE_KEY = { first: 1, last: 1, step: 1 } as const;
+const TWO_KEYS = { first: 1, last: 2, step: 1 } as const;
+const F = CELL_FIELD;
+const EMPTY_ARRAY = Buffer.from('*0\r\n');
+
+/** One member and its score. */
+interface Entry {
+  member: Buffer;
+  score: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared pieces
+
+function encodeScore(x: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  // Redis keeps no negative zero in a zset: -0 is stored (and read back) as 0.
+  b.writeDoubleBE(x === 0 ? 0 : x, 0);
+  return b;
+}
+
+function decodeScore(b: Buffer): number {
+  return b.readDoubleBE(0);
+}
+
+/** Redis lookupKeyRead + checkType: the live zset, null if absent, undefined after WRONGTYPE. */
+function zsetFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
+  const m = ctx.db.lookup(key, ctx.nowMs);
+  if (m === null) return null;
+  if (m.type !== 'zset') {
+    ctx.reply.error(E.wrongType);
+    return undefined;
+  }
+  return m;
+}
+
+function scoreOf(ctx: CommandContext, key: Buffer, m: StoredMeta | null, member: Buffer): number | null {
+  if (m === null) return null;
+  const v = ctx.db.cellValue(key, m, F, member);
+  return v === null ? null : decodeScore(v);
+}
+
+/** Redis's zset order: by score, then by member bytes. */
+function compareEntries(a: Entry, b: Entry): number {
+  if (a.score < b.score) return -1;
+  if (a.score > b.score) return 1;
+  return Buffer.compare(a.member, b.member);
+}
+
+/** Every member with its score, in zset order (O(N log N): no score index yet). */
+function sortedEntries(ctx: CommandContext, key: Buffer, m: StoredMeta): Entry[] {
+  const out: Entry[] = [];
+  ctx.db.scanCells(key, m, F, (c) => {
+    out.push({ member: c.field, score: decodeScore(c.value as Buffer) });
+    return true;
+  });
+  return out.sort(compareEntries);
+}
+
+/** The members' cells at one fresh stamp: with their scores, or tombstones. */
+function entryCells(ctx: CommandContext, entries: Entry[], live: boolean): DeltaCell[] {
+  const s = ctx.db.stamp();
+  return entries.map((e) => ({ kind: F, field: e.member, t: s.t, n: s.n, value: live ? encodeScore(e.score) : null }));
+}
+
+/** Remove members known to be present. */
+function removeMembers(ctx: CommandContext, key: Buffer, members: Buffer[]): void {
+  if (members.length === 0) return;
+  const cells = entryCells(
+    ctx,
+    members.map((member) => ({ member, score: 0 })),
+    false,
+  );
+  ctx.db.apply(key, { del: null, meta: null, value: null, cells }, ctx.nowMs);
+}
+
+/** Replace whatever `dst` holds with a zset of `entries` (or delete it); reply the size. */
+function storeZset(ctx: CommandContext, dst: Buffer, entries: Entry[]): void {
+  if (entries.length === 0) {
+    ctx.db.delete(dst, ctx.nowMs);
+    ctx.reply.integer(0);
+    return;
+  }
+  const cells = entryCells(ctx, entries, true);
+  const s = { t: cells[0].t, n: cells[0].n };
+  ctx.db.apply(dst, { del: s, meta: { t: s.t, n: s.n, type: 'zset', expireAtMs: 0 }, value: null, cells }, ctx.nowMs);
+  ctx.reply.integer(entries.length);
+}
+
+function replyScore(ctx: CommandContext, x: number): void {
+  ctx.reply.double(formatDouble(x));
+}
+
+/** Members, with scores as Redis emits them: RESP3 nests each pair, RESP2 flattens. */
+function replyEntries(ctx: CommandContext, entries: Entry[], withScores: boolean): void {
+  const r = ctx.reply;
+  const nested = withScores && r.proto === 3;
+  r.array(withScores && !nested ? entries.length * 2 : entries.length);
+  for (const e of entries) {
+    if (nested) r.array(2);
+    r.bulk(e.member);
+    if (withScores) replyScore(ctx, e.score);
+  }
+}
+
+/** getLongFromObjectOrReply: a C long (clamped to a safe number), or null after `error`. */
+function longArg(ctx: CommandContext, arg: Buffer, error: string = E.notInteger): number | null {
+  const n = parseInt64(arg);
+  if (n === null) {
+    ctx.reply.error(error);
+    return null;
+  }
+  if (typeof n === 'number') return n;
+  return n < 0n ? -Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
+}
+
+function distinct(members: Buffer[]): Buffer[] {
+  if (members.length === 1) return members;
+  const byId = new Map<string, Buffer>();
+  for (const x of members) byId.set(x.toString('latin1'), x);
+  return [...byId.values()];
+}
+
+// ---------------------------------------------------------------------------------------
+// Ranges
+
+interface ScoreRange {
+  min: number;
+  max: number;
+  minex: boolean;
+  maxex: boolean;
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INFINITY = /^[+-]?(inf|infinity)$/i;
+
+/**
+ * C strtod as zslParseRange uses it: leading white space skipped, the text ends at a NUL,
+ * an empty text is 0, overflow is ±inf, NaN refused. null when not a number.
+ */
+function strtod(arg: Buffer): number | null {
+  const nul = arg.indexOf(0);
+  let s = (nul < 0 ? arg : arg.subarray(0, nul)).toString('latin1');
+  s = s.replace(/^[ \t\n\v\f\r]+/, '');
+  if (s === '') return 0;
+  if (DECIMAL.test(s)) return Number(s);
+  if (INFINITY.test(s)) return s[0] === '-' ? -Infinity : Infinity;
+  return parseDouble(Buffer.from(s, 'latin1'));
+}
+
+/** zslParseRange: '(' makes a bound exclusive. */
+function parseScoreRange(minArg: Buffer, maxArg: Buffer): ScoreRange | null {
+  const one = (a: Buffer): { v: number; ex: boolean } | null => {
+    const ex = a.length > 0 && a[0] === 0x28;
+    const v = strtod(ex ? a.subarray(1) : a);
+    return v === null || Number.isNaN(v) ? null : { v, ex };
+  };
+  const lo = one(minArg);
+  const hi = one(maxArg);
+  if (lo === null || hi === null) return null;
+  return { min: lo.v, minex: lo.ex, max: hi.v, maxex: hi.ex };
+}
+
+const gteMin = (x: number, r: ScoreRange): boolean => (r.minex ? x > r.min : x >= r.min);
+const lteMax = (x: number, r: ScoreRange): boolean => (r.maxex ? x < r.max : x <= r.max);
+
+function scoreRangeEmpty(r: ScoreRange): boolean {
+  return r.min > r.max || (r.min === r.max && (r.minex || r.maxex));
+}
+
+/** A lex bound: bytes, or the '-' / '+' that sort before / after every member. */
+type LexValue = Buffer | 'min' | 'max';
+
+interface LexRange {
+  min: LexValue;
+  max: LexValue;
+  minex: boolean;
+  maxex: boolean;
+}
+
+function cmpLex(a: LexValue, b: LexValue): number {
+  if (a === b) return 0;
+  if (a === 'min' || b === 'max') return -1;
+  if (a === 'max' || b === 'min') return 1;
+  return Buffer.compare(a, b);
+}
+
+/** zslParseLexRangeItem. */
+function parseLexItem(a: Buffer): { v: LexValue; ex: boolean } | null {
+  if (a.length === 0) return null;
+  const single = a.length === 1 || a[1] === 0;
+  switch (a[0]) {
+    case 0x2b /* + */:
+      return single ? { v: 'max', ex: true } : null;
+    case 0x2d /* - */:
+      return single ? { v: 'min', ex: true } : null;
+    case 0x28 /* ( */:
+      return { v: a.subarray(1), ex: true };
+    case 0x5b /* [ */:
+      return { v: a.subarray(1), ex: false };
+    default:
+      return null;
+  }
+}
+
+function parseLexRange(minArg: Buffer, maxArg: Buffer): LexRange | null {
+  const lo = parseLexItem(minArg);
+  const hi = parseLexItem(maxArg);
+  if (lo === null || hi === null) return null;
+  return { min: lo.v, minex: lo.ex, max: hi.v, maxex: hi.ex };
+}
+
+const lexGteMin = (x: Buffer, r: LexRange): boolean => (r.minex ? cmpLex(x, r.min) > 0 : cmpLex(x, r.min) >= 0);
+const lexLteMax = (x: Buffer, r: LexRange): boolean => (r.maxex ? cmpLex(x, r.max) < 0 : cmpLex(x, r.max) <= 0);
+
+function lexRangeEmpty(r: LexRange): boolean {
+  const c = cmpLex(r.min, r.max);
+  return c > 0 || (c === 0 && (r.minex || r.maxex));
+}
+
+/**
+ * The entries in a range, walked as Redis walks its skiplist: the first entry (from the
+ * end `reverse` says) past the near bound, then on while the far bound holds, after
+ * skipping `offset` and taking at most `limit` (negative: all). A negative offset skips
+ * everything, as Redis's `while (offset--)` does.
+ */
+function walkRange(entries: Entry[], near: (e: Entry) => boolean, far: (e: Entry) => boolean, reverse: boolean, offset: number, limit: number): Entry[] {
+  const out: Entry[] = [];
+  const n = entries.length;
+  let i = reverse ? n - 1 : 0;
+  const step = reverse ? -1 : 1;
+  while (i >= 0 && i < n && !near(entries[i])) i += step;
+  if (i < 0 || i >= n || !far(entries[i])) return out;
+  if (offset < 0) return out;
+  i += step * offset;
+  while (i >= 0 && i < n && limit !== 0 && far(entries[i])) {
+    out.push(entries[i]);
+    i += step;
+    if (limit > 0) limit--;
+  }
+  return out;
+}
+
+function inScoreRange(entries: Entry[], r: ScoreRange, reverse: boolean, offset: number, limit: number): Entry[] {
+  if (scoreRangeEmpty(r)) return [];
+  const min = (e: Entry): boolean => gteMin(e.score, r);
+  const max = (e: Entry): boolean => lteMax(e.score, r);
+  return reverse ? walkRange(entries, max, min, true, offset, limit) : walkRange(entries, min, max, false, offset, limit);
+}
+
+function inLexRange(entries: Entry[], r: LexRange, reverse: boolean, offset: number, limit: number): Entry[] {
+  if (lexRangeEmpty(r)) return [];
+  const min = (e: Entry): boolean => lexGteMin(e.member, r);
+  const max = (e: Entry): boolean => lexLteMax(e.member, r);
+  return reverse ? walkRange(entries, max, min, true, offset, limit) : walkRange(entries, min, max, false, offset, limit);
+}
+
+/** Sanitized rank range [start, end], or null when empty (zrangeGenericCommand, zremrange). */
+function rankRange(start: number, end: number, llen: number): [number, number] | null {
+  if (start < 0) start = llen + start;
+  if (end < 0) end = llen + end;
+  if (start < 0) start = 0;
+  if (start > end || start >= llen) return null;
+  if (end >= llen) end = llen - 1;
+  return [start, end];
+}
+
+type RangeType = 'auto' | 'rank' | 'score' | 'lex';
+type Direction = 'auto' | 'forward' | 'reverse';
+
+/**
+ * ZRANGE and its variants, ZRANGESTORE (Redis zrangeGenericCommand): `start` is the index
+ * of the source key; `store` the destination, if any.
+ */
+function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store: Buffer | null, rangeType: RangeType, direction: Direction): void {
+  const r = ctx.reply;
+  const key = argv[start];
+  let minIdx = start + 1;
+  let maxIdx = start + 2;
+  let withScores = false;
+  let offset = 0;
+  let limit = -1;
+  for (let j = start + 3; j < argv.length; j++) {
+    const left = argv.length - j - 1;
+    if (store === null && optIs(argv[j], 'withscores')) withScores = true;
+    else if (optIs(argv[j], 'limit') && left >= 2) {
+      const o = longArg(ctx, argv[j + 1]);
+      if (o === null) return;
+      const l = longArg(ctx, argv[j + 2]);
+      if (l === null) return;
+      offset = o;
+      limit = l;
+      j += 2;
+    } else if (direction === 'auto' && optIs(argv[j], 'rev')) direction = 'reverse';
+    else if (rangeType === 'auto' && optIs(argv[j], 'bylex')) rangeType = 'lex';
+    else if (rangeType === 'auto' && optIs(argv[j], 'byscore')) rangeType = 'score';
+    else {
+      r.error(E.syntax);
+      return;
+    }
+  }
+  const reverse = direction === 'reverse';
+  if (rangeType === 'auto') rangeType = 'rank';
+  if (limit !== -1 && rangeType === 'rank') {
+    r.error('ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX');
+    return;
+  }
+  if (withScores && rangeType === 'lex') {
+    r.error('ERR syntax error, WITHSCORES not supported in combination with BYLEX');
+    return;
+  }
+  if (reverse && rangeType !== 'rank') [minIdx, maxIdx] = [maxIdx, minIdx];
+  let pick: (entries: Entry[]) => Entry[];
+  if (rangeType === 'rank') {
+    const a = longArg(ctx, argv[minIdx]);
+    if (a === null) return;
+    const b = longArg(ctx, argv[maxIdx]);
+    if (b === null) return;
+    pick = (entries) => {
+      const rr = rankRange(a, b, entries.length);
+      if (rr === null) return [];
+      if (!reverse) return entries.slice(rr[0], rr[1] + 1);
+      const n = entries.length;
+      return entries.slice(n - 1 - rr[1], n - rr[0]).reverse();
+    };
+  } else if (rangeType === 'score') {
+    const range = parseScoreRange(argv[minIdx], argv[maxIdx]);
+    if (range === null) {
+      r.error('ERR min or max is not a float');
+      return;
+    }
+    pick = (entries) => (offset > 0 && offset >= entries.length ? [] : inScoreRange(entries, range, reverse, offset, limit));
+  } else {
+    const range = parseLexRange(argv[minIdx], argv[maxIdx]);
+    if (range === null) {
+      r.error('ERR min or max not valid string range item');
+      return;
+    }
+    pick = (entries) => (offset > 0 && offset >= entries.length ? [] : inLexRange(entries, range, reverse, offset, limit));
+  }
+  const m = ctx.db.lookup(key, ctx.nowMs);
+  if (m === null) {
+    if (store !== null) storeZset(ctx, store, []);
+    else r.raw(EMPTY_ARRAY);
+    return;
+  }
+  if (m.type !== 'zset') {
+    r.error(E.wrongType);
+    return;
+  }
+  const result = pick(sortedEntries(ctx, key, m));
+  if (store !== null) storeZset(ctx, store, result);
+  else replyEntries(ctx, result, withScores);
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes
+
+/** The options ZADD takes before its score/member pairs, and where the pairs start. */
+function zaddOptions(argv: Buffer[], first: number): { nx: boolean; xx: boolean; ch: boolean; incr: boolean; gt: boolean; lt: boolean; at: number } {
+  const o = { nx: false, xx: false, ch: false, incr: false, gt: false, lt: false, at: first };
+  for (; o.at < argv.length; o.at++) {
+    const a = argv[o.at];
+    if (optIs(a, 'nx')) o.nx = true;
+    else if (optIs(a, 'xx')) o.xx = true;
+    else if (optIs(a, 'ch')) o.ch = true;
+    else if (optIs(a, 'incr')) o.incr = true;
+    else if (optIs(a, 'gt')) o.gt = true;
+    else if (optIs(a, 'lt')) o.lt = true;
+    else break;
+  }
+  return o;
+}
+
+/** ZADD and ZINCRBY (Redis zaddGenericCommand); ZINCRBY is ZADD with INCR. */
+function zaddGeneric(ctx: CommandContext, argv: Buffer[], forceIncr: boolean): void {
+  const r = ctx.reply;
+  const key = argv[1];
+  const o = zaddOptions(argv, 2);
+  const incr = o.incr || forceIncr;
+  const elements = argv.length - o.at;
+  if (elements % 2 !== 0 || elements === 0) {
+    r.error(E.syntax);
+    return;
+  }
+  const pairs = elements / 2;
+  if (o.xx && o.nx) {
+    r.error('ERR XX and NX options at the same time are not compatible');
+    return;
+  }
+  if ((o.gt && o.nx) || (o.lt && o.nx) || (o.gt && o.lt)) {
+    r.error('ERR GT, LT, and/or NX options at the same time are not compatible');
+    return;
+  }
+  if (incr && pairs > 1) {
+    r.error('ERR INCR option supports a single increment-element pair');
+    return;
+  }
+  const scores: number[] = [];
+  for (let j = 0; j < pairs; j++) {
+    const s = parseDouble(argv[o.at + j * 2]);
+    if (s === null) {
+      r.error(E.notFloat);
+      return;
+    }
+    scores.push(s);
+  }
+  const m = zsetFor(ctx, key);
+  if (m === undefined) return;
+  let added = 0;
+  let updated = 0;
+  let processed = 0;
+  let score = 0;
+  const writes = new Map<string, Entry>();
+  const current = (member: Buffer): number | null => {
+    const w = writes.get(member.toString('latin1'));
+    return w !== undefined ? w.score : scoreOf(ctx, key, m, member);
+  };
+  let nan = false;
+  if (m !== null || !o.xx) {
+    for (let j = 0; j < pairs; j++) {
+      const member = argv[o.at + 1 + j * 2];
+      let s = scores[j];
+      const cur = current(member);
+      if (cur !== null) {
+        if (o.nx) continue;
+        if (incr) {
+          s += cur;
+          if (Number.isNaN(s)) {
+            nan = true;
+            break;
+          }
+        }
+        if ((o.lt && s >= cur) || (o.gt && s <= cur)) continue;
+        if (s !== cur) updated++;
+      } else if (!o.xx) added++;
+      else continue;
+      // Unchanged scores are written too: the later of this and a concurrent ZREM wins.
+      writes.set(member.toString('latin1'), { member, score: s });
+      processed++;
+      score = s;
+    }
+  }
+  if (writes.size > 0) ctx.db.apply(key, collectionDelta(ctx, key, 'zset', m, entryCells(ctx, [...writes.values()], true)), ctx.nowMs);
+  if (nan) {
+    r.error('ERR resulting score is not a number (NaN)');
+    return;
+  }
+  if (incr) {
+    if (processed > 0) replyScore(ctx, score);
+    else r.nil();
+  } else r.integer(o.ch ? added + updated : added);
+}
+
+function zrem(ctx: CommandContext, argv: Buffer[]): void {
+  const key = argv[1];
+  const m = zsetFor(ctx, key);
+  if (m === undefined) return;
+  if (m === null) {
+    ctx.reply.integer(0);
+    return;
+  }
+  const present = distinct(argv.slice(2)).filter((x) => scoreOf(ctx, key, m, x) !== null);
+  removeMembers(ctx, key, present);
+  ctx.reply.integer(present.length);
+}
+
+/** ZREMRANGEBYRANK / BYSCORE / BYLEX (Redis zremrangeGenericCommand). */
+function zremrangeGeneric(ctx: CommandContext, argv: Buffer[], type: 'rank' | 'score' | 'lex'): void {
+  const r = ctx.reply;
+  const key = argv[1];
+  let pick: (entries: Entry[]) => Entry[];
+  if (type === 'rank') {
+    const a = longArg(ctx, argv[2]);
+    if (a === null) return;
+    const b = longArg(ctx, argv[3]);
+    if (b === null) return;
+    pick = (entries) => {
+      const rr = rankRange(a, b, entries.length);
+      return rr === null ? [] : entries.slice(rr[0], rr[1] + 1);
+    };
+  } else if (type === 'score') {
+    const range = parseScoreRange(argv[2], argv[3]);
+    if (range === null) {
+      r.error('ERR min or max is not a float');
+      return;
+    }
+    pick = (entries) => inScoreRange(entries, range, false, 0, -1);
+  } else {
+    const range = parseLexRange(argv[2], argv[3]);
+    if (range === null) {
+      r.error('ERR min or max not valid string range item');
+      return;
+    }
+    pick = (entries) => inLexRange(entries, range, false, 0, -1);
+  }
+  const m = zsetFor(ctx, key);
+  if (m === undefined) return;
+  if (m === null) {
+    r.integer(0);
+    return;
+  }
+  const gone = pick(sortedEntries(ctx, key, m));
+  removeMembers(
+    ctx,
+    key,
+    gone.map((e) => e.member),
+  );
+  r.integer(gone.length);
+}
+
+/**
+ * ZPOPMIN/ZPOPMAX and ZMPOP (Redis genericZpopCommand): the first zset among `keys`,
+ * `count` (-1: a plain single pop) members from its low (`min`) or high end.
+ */
+function genericZpop(ctx: CommandContext, keys: Buffer[], min: boolean, emitKey: boolean, count: number, nested: boolean, nilWhenEmpty: boolean): void {
+  const r = ctx.reply;
+  let key: Buffer | null = null;
+  let m: StoredMeta | null = null;
+  for (const k of keys) {
+    const z = zsetFor(ctx, k);
+    if (z === undefined) return;
+    if (z === null) continue;
+    key = k;
+    m = z;
+    break;
+  }
+  if (key === null || m === null) {
+    if (nilWhenEmpty) r.nilArray();
+    else r.raw(EMPTY_ARRAY);
+    return;
+  }
+  if (count === 0) {
+    r.raw(EMPTY_ARRAY);
+    return;
+  }
+  if (count === -1) count = 1;
+  const entries = sortedEntries(ctx, key, m);
+  const n = Math.min(count, entries.length);
+  const popped = min ? entries.slice(0, n) : entries.slice(entries.length - n).reverse();
+  if (!nested && !emitKey) r.array(n * 2);
+  else if (nested && !emitKey) r.array(n);
+  else {
+    r.array(2);
+    r.bulk(key);
+    r.array(n);
+  }
+  for (const e of popped) {
+    if (nested) r.array(2);
+    r.bulk(e.member);
+    replyScore(ctx, e.score);
+  }
+  removeMembers(
+    ctx,
+    key,
+    popped.map((e) => e.member),
+  );
+}
+
+const MUST_BE_POSITIVE = 'ERR value is out of range, must be positive';
+
+function zpopMinMax(ctx: CommandContext, argv: Buffer[], min: boolean): void {
+  if (argv.length > 3) {
+    ctx.reply.error(E.syntax);
+    return;
+  }
+  let count = -1;
+  if (argv.length === 3) {
+    const c = longArg(ctx, argv[2], MUST_BE_POSITIVE);
+    if (c === null) return;
+    if (c < 0) {
+      ctx.reply.error(MUST_BE_POSITIVE);
+      return;
+    }
+    count = c;
+  }
+  genericZpop(ctx, [argv[1]], min, false, count, ctx.reply.proto === 3 && count !== -1, false);
+}
+
+/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] (Redis zmpopGenericCommand). */
+function zmpop(ctx: CommandContext, argv: Buffer[]): void {
+  const r = ctx.reply;
+  const NUMKEYS = 'ERR numkeys should be greater than 0';
+  const numkeys = longArg(ctx, argv[1], NUMKEYS);
+  if (numkeys === null) return;
+  if (numkeys < 1) {
+    r.error(NUMKEYS);
+    return;
+  }
+  const whereIdx = 1 + numkeys + 1;
+  if (whereIdx >= argv.length) {
+    r.error(E.syntax);
+    return;
+  }
+  let min: boolean;
+  if (optIs(argv[whereIdx], 'min')) min = true;
+  else if (optIs(argv[whereIdx], 'max')) min = false;
+  else {
+    r.error(E.syntax);
+    return;
+  }
+  let count = -1;
+  for (let j = whereIdx + 1; j < argv.length; j++) {
+    const moreArgs = argv.length - 1 - j;
+    if (count === -1 && optIs(argv[j], 'count') && moreArgs > 0) {
+      j++;
+      const COUNT = 'ERR count should be greater than 0';
+      const n = longArg(ctx, argv[j], COUNT);
+      if (n === null) return;
+      if (n < 1) {
+        r.error(COUNT);
+        return;
+      }
+      count = n;
+    } else {
+      r.error(E.syntax);
+      return;
+    }
+  }
+  if (count === -1) count = 1;
+  genericZpop(ctx, argv.slice(2, whereIdx), min, true, count, true, true);
+}
+
+function zmpopKeys(argv: Buffer[]): number[] {
+  const n = argv.length > 1 ? parseInt64(argv[1]) : null;
+  if (n === null || n < 1 || n > argv.length - 3) return [];
+  return Array.from({ length: Number(n) }, (_, i) => 2 + i);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads
+
+function zcard(ctx: CommandContext, argv: Buffer[]): void {
+  const m = zsetFor(ctx, argv[1]);
+  if (m === undefined) return;
+  ctx.reply.integer(m === null ? 0 : m.count);
+}
+
+function zscore(ctx: CommandContext, argv: Buffer[]): void {
+  const m = zsetFor(ctx, argv[1]);
+  if (m === undefined) return;
+  const s = scoreOf(ctx, argv[1], m, argv[2]);
+  if (s === null) ctx.reply.nil();
+  else replyScore(ctx, s);
+}
+
+function zmscore(ctx: CommandContext, argv: Buffer[]): void {
+  const m = zsetFor(ctx, argv[1]);
+  if (m === undefined) return;
+  ctx.reply.array(argv.length - 2);
+  for (let i = 2; i < argv.length; i++) {
+    const s = scoreOf(ctx, argv[1], m, argv[i]);
+    if (s === null) ctx.reply.nil();
+    else replyScore(ctx, s);
+  }
+}
+
+function zcount(ctx: CommandContext, argv: Buffer[]): void {
+  const range = parseScoreRange(argv[2], argv[3]);
+  if (range === null) {
+    ctx.reply.error('ERR min or max is not a float');
+    return;
+  }
+  const m = zsetFor(ctx, argv[1]);
+  if (m === undefined) return;
+  ctx.reply.integer(m === null ? 0 : inScoreRange(sortedEntries(ctx, argv[1], m), range, false, 0, -1).length);
+}
+
+function zlexcount(ctx: CommandContext, argv: Buffer[]): void {
+  const range = parseLexRange(argv[2], argv[3]);
+  if (range === null) {
+    ctx.reply.error('ERR min or max not valid string range item');
+    return;
+  }
+  const m = zsetFor(ctx, argv[1]);
+  if (m === undefined) return;
+  ctx.reply.integer(m === null ? 0 : inLexRange(sortedEntries(ctx, argv[1], m), range, false, 0, -1).length);
+}
+
+function zrank(ctx: CommandContext, argv: Buffer[], reverse: boolean): void {
+  const key = argv[1];
+  const m = zsetFor(ctx, key);
+  if (m === undefined) return;
+  if (m === null || scoreOf(ctx, key, m, argv[2]) === null) {
+    ctx.reply.nil();
+    return;
+  }
+  const entries = sortedEntries(ctx, key, m);
+  const i = entries.findIndex((e) => e.member.equals(argv[2]));
+  ctx.reply.integer(reverse ? entries.length - 1 - i : i);
+}
+
+/** ZRANDMEMBER key [count [WITHSCORES]] (Redis zrandmemberCommand). */
+function zrandmember(ctx: CommandContext, argv: Buffer[]): void {
+  const r = ctx.reply;
+  const key = argv[1];
+  if (argv.length >= 3) {
+    const l = parseInt64(argv[2]);
+    if (l === null) {
+      r.error(E.notInteger);
+      return;
+    }
+    const big = BigInt(l);
+    if (big < -LONG_MAX || big > LONG_MAX) {
+      r.error('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
+      return;
+    }
+    if (argv.length > 4 || (argv.length === 4 && !optIs(argv[3], 'withscores'))) {
+      r.error(E.syntax);
+      return;
+    }
+    const withScores = argv.length === 4;
+    if (withScores && (big < -LONG_MAX / 2n || big > LONG_MAX / 2n)) {
+      r.error('ERR value is out of range');
+      return;
+    }
+    const m = zsetFor(ctx, key);
+    if (m === undefined) return;
+    if (m === null || big === 0n) {
+      r.raw(EMPTY_ARRAY);
+      return;
+    }
+    const unique = big >= 0n;
+    const countBig = unique ? big : -big;
+    const count = countBig > BigInt(INT64_MAX) ? Number.MAX_SAFE_INTEGER : Number(countBig);
+    if (!unique && count > REPETITIONS_MAX) {
+      r.error(`ERR ZRANDMEMBER count too large for this server (at most ${REPETITIONS_MAX} repetitions)`);
+      return;
+    }
+    const picks = unique && count >= m.count ? sortedByMember(ctx, key, m) : randomCells(ctx, key, m, F, count, unique).map((p) => ({ member: p.field, score: decodeScore(p.value) }));
+    replyEntries(ctx, picks, withScores);
+    return;
+  }
+  const m = zsetFor(ctx, key);
+  if (m === undefined) return;
+  const pick = m === null ? [] : randomCells(ctx, key, m, F, 1, false);
+  if (pick.length === 0) r.nil();
+  else r.bulk(pick[0].field);
+}
+
+function sortedByMember(ctx: CommandContext, key: Buffer, m: StoredMeta): Entry[] {
+  const out: Entry[] = [];
+  ctx.db.scanCells(key, m, F, (c) => {
+    out.push({ member: c.field, score: decodeScore(c.value as Buffer) });
+    return true;
+  });
+  return out;
+}
+
+function zscan(ctx: CommandContext, argv: Buffer[]): void {
+  scanCommand(ctx, argv, 'zset', F, 2, (c) => {
+    ctx.reply.bulk(c.field);
+    ctx.reply.bulkString(formatDouble(decodeScore(c.value as Buffer)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Union, intersection, difference
+
+type Aggregate = 'sum' | 'min' | 'max';
+
+function aggregate(target: number, val: number, how: Aggregate): number {
+  if (how === 'sum') {
+    const s = target + val;
+    return Number.isNaN(s) ? 0 : s;
+  }
+  if (how === 'min') return val < target ? val : target;
+  return val > target ? val : target;
+}
+
+/** An input of the algebra commands: a zset, or a set whose members score 1. */
+interface Source {
+  key: Buffer;
+  m: StoredMeta | null;
+  weight: number;
+}
+
+function sourceEntries(ctx: CommandContext, s: Source): Entry[] {
+  if (s.m === null) return [];
+  const out: Entry[] = [];
+  const isSet = s.m.type === 'set';
+  ctx.db.scanCells(s.key, s.m, F, (c) => {
+    out.push({ member: c.field, score: isSet ? 1 : decodeScore(c.value as Buffer) });
+    return true;
+  });
+  return out;
+}
+
+function sourceScore(ctx: CommandContext, s: Source, member: Buffer): number | null {
+  if (s.m === null) return null;
+  const v = ctx.db.cellValue(s.key, s.m, F, member);
+  if (v === null) return null;
+  return s.m.type === 'set' ? 1 : decodeScore(v);
+}
+
+/**
+ * ZUNION, ZINTER, ZDIFF, their *STORE and ZINTERCARD (Redis zunionInterDiffGenericCommand).
+ * `numkeysIdx` is where numkeys is; `dst` the destination of a *STORE.
+ */
+function zsetOpGeneric(ctx: CommandContext, argv: Buffer[], dst: Buffer | null, numkeysIdx: number, op: 'union' | 'inter' | 'diff', cardinalityOnly: boolean): void {
+  const r = ctx.reply;
+  const setnum = longArg(ctx, argv[numkeysIdx]);
+  if (setnum === null) return;
+  if (setnum < 1) {
+    r.error(`ERR at least 1 input key is needed for '${argv[0].toString('latin1').toLowerCase()}' command`);
+    return;
+  }
+  if (setnum > argv.length - (numkeysIdx + 1)) {
+    r.error(E.syntax);
+    return;
+  }
+  const src: Source[] = [];
+  let j = numkeysIdx + 1;
+  for (let i = 0; i < setnum; i++, j++) {
+    const m = ctx.db.lookup(argv[j], ctx.nowMs);
+    if (m !== null && m.type !== 'zset' && m.type !== 'set') {
+      r.error(E.wrongType);
+      return;
+    }
+    src.push({ key: argv[j], m, weight: 1 });
+  }
+  let how: Aggregate = 'sum';
+  let withScores = false;
+  let limit = 0;
+  let remaining = argv.length - j;
+  while (remaining > 0) {
+    const a = argv[j];
+    if (op !== 'diff' && !cardinalityOnly && remaining >= setnum + 1 && optIs(a, 'weights')) {
+      j++;
+      remaining--;
+      for (let i = 0; i < setnum; i++, j++, remaining--) {
+        const w = parseDouble(argv[j]);
+        if (w === null) {
+          r.error('ERR weight value is not a float');
+          return;
+        }
+        src[i].weight = w;
+      }
+    } else if (op !== 'diff' && !cardinalityOnly && remaining >= 2 && optIs(a, 'aggregate')) {
+      j++;
+      remaining--;
+      if (optIs(argv[j], 'sum')) how = 'sum';
+      else if (optIs(argv[j], 'min')) how = 'min';
+      else if (optIs(argv[j], 'max')) how = 'max';
+      else {
+        r.error(E.syntax);
+        return;
+      }
+      j++;
+      remaining--;
+    } else if (remaining >= 1 && dst === null && !cardinalityOnly && optIs(a, 'withscores')) {
+      j++;
+      remaining--;
+      withScores = true;
+    } else if (cardinalityOnly && remaining >= 2 && optIs(a, 'limit')) {
+      j++;
+      remaining--;
+      const l = longArg(ctx, argv[j], "ERR LIMIT can't be negative");
+      if (l === null) return;
+      if (l < 0) {
+        r.error("ERR LIMIT can't be negative");
+        return;
+      }
+      limit = l;
+      j++;
+      remaining--;
+    } else {
+      r.error(E.syntax);
+      return;
+    }
+  }
+  const size = (s: Source): number => (s.m === null ? 0 : s.m.count);
+  const result = new Map<string, Entry>();
+  let cardinality = 0;
+  if (op === 'inter') {
+    const bySize = [...src].sort((a, b) => size(a) - size(b));
+    const [first, ...others] = bySize;
+    if (size(first) > 0) {
+      for (const e of sourceEntries(ctx, first)) {
+        let score = first.weight * e.score;
+        if (Number.isNaN(score)) score = 0;
+        let all = true;
+        for (const o of others) {
+          const v = sourceScore(ctx, o, e.member);
+          if (v === null) {
+            all = false;
+            break;
+          }
+          let w = o.weight * v;
+          if (Number.isNaN(w)) w = 0;
+          score = aggregate(score, w, how);
+        }
+        if (!all) continue;
+        cardinality++;
+        if (cardinalityOnly) {
+          if (limit > 0 && cardinality >= limit) break;
+        } else result.set(e.member.toString('latin1'), { member: e.member, score });
+      }
+    }
+  } else if (op === 'union') {
+    const bySize = [...src].sort((a, b) => size(a) - size(b));
+    for (const s of bySize) {
+      for (const e of sourceEntries(ctx, s)) {
+        let score = s.weight * e.score;
+        if (Number.isNaN(score)) score = 0;
+        const id = e.member.toString('latin1');
+        const prev = result.get(id);
+        if (prev === undefined) result.set(id, { member: e.member, score });
+        else prev.score = aggregate(prev.score, score, how);
+      }
+    }
+  } else {
+    for (const e of sourceEntries(ctx, src[0])) {
+      if (src.slice(1).some((o) => sourceScore(ctx, o, e.member) !== null)) continue;
+      result.set(e.member.toString('latin1'), e);
+    }
+  }
+  const entries = [...result.values()].sort(compareEntries);
+  if (dst !== null) storeZset(ctx, dst, entries);
+  else if (cardinalityOnly) r.integer(cardinality);
+  else replyEntries(ctx, entries, withScores);
+}
+
+/** Keys of the algebra commands: numkeys of them after numkeys, the destination first. */
+function opKeys(numkeysIdx: number, store: boolean): (argv: Buffer[]) => number[] {
+  return (argv) => {
+    const n = argv.length > numkeysIdx ? parseInt64(argv[numkeysIdx]) : null;
+    if (n === null || n < 1 || n > argv.length - numkeysIdx - 1) return [];
+    const keys = Array.from({ length: Number(n) }, (_, i) => numkeysIdx + 1 + i);
+    return store ? [1, ...keys] : keys;
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Specs
+
+const zaddMembers = (argv: Buffer[]): Buffer[] => {
+  const o = zaddOptions(argv, 2);
+  const out: Buffer[] = [];
+  for (let i = o.at + 1; i < argv.length; i += 2) out.push(argv[i]);
+  return out;
+};
+const oneMember = (argv: Buffer[]): Buffer[] => argv.slice(2, 3);
+const restMembers = (argv: Buffer[]): Buffer[] => argv.slice(2);
+const zincrbyMember = (argv: Buffer[]): Buffer[] => argv.slice(3, 4);
+
+const RANGE_COMPLEXITY = 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.';
+
+export const zsetCommands = [
+  { name: 'zadd', fields: zaddMembers, arity: -4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Add one or more members to a sorted set, or update its score if it already exists', since: '1.2.0', complexity: 'O(log(N)) for each item added, where N is the number of elements in the sorted set.', handler: (ctx, argv) => zaddGeneric(ctx, argv, false) },
+  { name: 'zincrby', fields: zincrbyMember, arity: 4, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Increment the score of a member in a sorted set', since: '1.2.0', complexity: 'O(log(N)) where N is the number of elements in the sorted set.', handler: (ctx, argv) => zaddGeneric(ctx, argv, true) },
+  { name: 'zrem', fields: restMembers, arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove one or more members from a sorted set', since: '1.2.0', complexity: 'O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.', handler: zrem },
+  { name: 'zscore', fields: oneMember, arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Get the score associated with the given member in a sorted set', since: '1.2.0', complexity: 'O(1)', handler: zscore },
+  { name: 'zmscore', fields: restMembers, arity: -3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Get the score associated with the given members in a sorted set', since: '6.2.0', complexity: 'O(N) where N is the number of members being requested.', handler: zmscore },
+  { name: 'zcard', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Get the number of members in a sorted set', since: '1.2.0', complexity: 'O(1)', handler: zcard },
+  { name: 'zcount', arity: 4, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Count the members in a sorted set with scores within the given values', since: '2.0.0', complexity: 'O(log(N)) with N being the number of elements in the sorted set.', handler: zcount },
+  { name: 'zlexcount', arity: 4, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Count the number of members in a sorted set between a given lexicographical range', since: '2.8.9', complexity: 'O(log(N)) with N being the number of elements in the sorted set.', handler: zlexcount },
+  { name: 'zrange', arity: -4, flags: ['readonly'], keys: ONE_KEY, group: 'sorted-set', summary: 'Return a range of members in a sorted set', since: '1.2.0', complexity: RANGE_COMPLEXITY, handler: (ctx, argv) => zrangeGeneric(ctx, argv, 1, null, 'auto', 'auto') },
+  { name: 'zrangestore', arity: -5, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: 'sorted-set', summary: 'Store a range of members from sorted set into another key', since: '6.2.0', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.', handler: (ctx, argv) => zrangeGeneric(ctx, argv, 2, argv[1], 'auto', 'auto') },
+  { name: 'zrevrange', arity: -4, flags: ['readonly'], keys: ONE_KEY, group: 'sorted-set', summary: 'Return a range of members in a sorted set, by index, with scores ordered from high to low', since: '1.2.0', complexity: RANGE_COMPLEXITY, handler: (ctx, argv) => zrangeGeneric(ctx, argv, 1, null, 'rank', 'reverse') },
+  { name: 'zrangebyscore', arity: -4, flags: ['readonly'], keys: ONE_KEY, group: 'sorted-set', summary: 'Return a range of members in a sorted set, by score', since: '1.0.5', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).', handler: (ctx, argv) => zrangeGeneric(ctx, argv, 1, null, 'score', 'forward') },
+  { name: 'zrevrangebyscore', arity: -4, flags: ['readonly'], keys: ONE_KEY, group: 'sorted-set', summary: 'Return a range of members in a sorted set, by score, with scores ordered from high to low', since: '2.2.0', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).', handler: (ctx, argv) => zrangeGeneric(ctx, argv, 1, null, 'score', 'reverse') },
+  { name: 'zrangebylex', arity: -4, flags: ['readonly'], keys: ONE_KEY, group: 'sorted-set', summary: 'Return a range of members in a sorted set, by lexicographical range', since: '2.8.9', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).', handler: (ctx, argv) => zrangeGeneric(ctx, argv, 1, null, 'lex', 'forward') },
+  { name: 'zrevrangebylex', arity: -4, flags: ['readonly'], keys: ONE_KEY, group: 'sorted-set', summary: 'Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.', since: '2.8.9', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).', handler: (ctx, argv) => zrangeGeneric(ctx, argv, 1, null, 'lex', 'reverse') },
+  { name: 'zrank', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Determine the index of a member in a sorted set', since: '2.0.0', complexity: 'O(log(N))', handler: (ctx, argv) => zrank(ctx, argv, false) },
+  { name: 'zrevrank', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Determine the index of a member in a sorted set, with scores ordered from high to low', since: '2.0.0', complexity: 'O(log(N))', handler: (ctx, argv) => zrank(ctx, argv, true) },
+  { name: 'zpopmin', arity: -2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove and return members with the lowest scores in a sorted set', since: '5.0.0', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.', handler: (ctx, argv) => zpopMinMax(ctx, argv, true) },
+  { name: 'zpopmax', arity: -2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove and return members with the highest scores in a sorted set', since: '5.0.0', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.', handler: (ctx, argv) => zpopMinMax(ctx, argv, false) },
+  { name: 'zmpop', arity: -4, flags: ['write'], keys: NO_KEYS, getKeys: zmpopKeys, group: 'sorted-set', summary: 'Remove and return members with scores in a sorted set', since: '7.0.0', complexity: 'O(K) + O(N*log(M)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.', handler: zmpop },
+  { name: 'zremrangebyrank', arity: 4, flags: ['write'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove all members in a sorted set within the given indexes', since: '2.0.0', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.', handler: (ctx, argv) => zremrangeGeneric(ctx, argv, 'rank') },
+  { name: 'zremrangebyscore', arity: 4, flags: ['write'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove all members in a sorted set within the given scores', since: '1.2.0', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.', handler: (ctx, argv) => zremrangeGeneric(ctx, argv, 'score') },
+  { name: 'zremrangebylex', arity: 4, flags: ['write'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove all members in a sorted set between the given lexicographical range', since: '2.8.9', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.', handler: (ctx, argv) => zremrangeGeneric(ctx, argv, 'lex') },
+  { name: 'zrandmember', arity: -2, flags: ['readonly'], keys: ONE_KEY, group: 'sorted-set', summary: 'Get one or multiple random elements from a sorted set', since: '6.2.0', complexity: 'O(N) where N is the number of elements returned', handler: zrandmember },
+  { name: 'zscan', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: 'sorted-set', summary: 'Incrementally iterate sorted sets elements and associated scores', since: '2.8.0', complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..', handler: zscan },
+  { name: 'zunion', arity: -3, flags: ['readonly'], keys: NO_KEYS, getKeys: opKeys(1, false), group: 'sorted-set', summary: 'Add multiple sorted sets', since: '6.2.0', complexity: 'O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.', handler: (ctx, argv) => zsetOpGeneric(ctx, argv, null, 1, 'union', false) },
+  { name: 'zinter', arity: -3, flags: ['readonly'], keys: NO_KEYS, getKeys: opKeys(1, false), group: 'sorted-set', summary: 'Intersect multiple sorted sets', since: '6.2.0', complexity: 'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.', handler: (ctx, argv) => zsetOpGeneric(ctx, argv, null, 1, 'inter', false) },
+  { name: 'zdiff', arity: -3, flags: ['readonly'], keys: NO_KEYS, getKeys: opKeys(1, false), group: 'sorted-set', summary: 'Subtract multiple sorted sets', since: '6.2.0', complexity: 'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.', handler: (ctx, argv) => zsetOpGeneric(ctx, argv, null, 1, 'diff', false) },
+  { name: 'zintercard', arity: -3, flags: ['readonly'], keys: NO_KEYS, getKeys: opKeys(1, false), group: 'sorted-set', summary: 'Intersect multiple sorted sets and return the cardinality of the result', since: '7.0.0', complexity: 'O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.', handler: (ctx, argv) => zsetOpGeneric(ctx, argv, null, 1, 'inter', true) },
+  { name: 'zunionstore', arity: -4, flags: ['write', 'denyoom'], keys: ONE_KEY, getKeys: opKeys(2, true), group: 'sorted-set', summary: 'Add multiple sorted sets and store the resulting sorted set in a new key', since: '2.0.0', complexity: 'O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.', handler: (ctx, argv) => zsetOpGeneric(ctx, argv, argv[1], 2, 'union', false) },
+  { name: 'zinterstore', arity: -4, flags: ['write', 'denyoom'], keys: ONE_KEY, getKeys: opKeys(2, true), group: 'sorted-set', summary: 'Intersect multiple sorted sets and store the resulting sorted set in a new key', since: '2.0.0', complexity: 'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.', handler: (ctx, argv) => zsetOpGeneric(ctx, argv, argv[1], 2, 'inter', false) },
+  { name: 'zdiffstore', arity: -4, flags: ['write', 'denyoom'], keys: ONE_KEY, getKeys: opKeys(2, true), group: 'sorted-set', summary: 'Subtract multiple sorted sets and store the resulting sorted set in a new key', since: '6.2.0', complexity: 'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.', handler: (ctx, argv) => zsetOpGeneric(ctx, argv, argv[1], 2, 'diff', false) },
+] satisfies CommandSpec[];
