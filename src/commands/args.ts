@@ -7,6 +7,9 @@
  * These helpers reproduce that on Buffers, without decoding the argument.
  */
 import type { ReplyWriter } from '../resp/writer';
+import { parseInt64 } from '../util/numbers';
+import { E } from './errors';
+import type { CommandContext } from './types';
 
 /** The argument as a C string sees it: everything before the first NUL byte. */
 export function cstr(arg: Buffer): Buffer {
@@ -55,4 +58,45 @@ const CRLF_BUF = Buffer.from('\r\n', 'latin1');
 export function helpReply(reply: ReplyWriter, lines: readonly string[]): void {
   reply.array(lines.length);
   for (const l of lines) reply.simple(l);
+}
+
+/**
+ * A long argument (Redis getLongFromObjectOrReply): the error is replied and null returned
+ * when it is no integer; values past 2^53 are clamped to +-MAX_SAFE_INTEGER, which every
+ * caller treats as "more than any collection holds".
+ */
+export function longArg(ctx: CommandContext, arg: Buffer, error: string = E.notInteger): number | null {
+  const n = parseInt64(arg);
+  if (n === null) {
+    ctx.reply.error(error);
+    return null;
+  }
+  if (typeof n === 'number') return n;
+  return n < 0n ? -Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * The optional `COUNT n` after LMPOP/ZMPOP's direction (Redis's mpop argument loop): 1
+ * when absent; null after replying an error (a repeated or unknown option, or n < 1).
+ */
+export function mpopCount(ctx: CommandContext, argv: Buffer[], from: number): number | null {
+  let count = -1;
+  for (let j = from; j < argv.length; j++) {
+    const moreArgs = argv.length - 1 - j;
+    if (count === -1 && optIs(argv[j], 'count') && moreArgs > 0) {
+      j++;
+      const COUNT = 'ERR count should be greater than 0';
+      const n = longArg(ctx, argv[j], COUNT);
+      if (n === null) return null;
+      if (n < 1) {
+        ctx.reply.error(COUNT);
+        return null;
+      }
+      count = n;
+    } else {
+      ctx.reply.error(E.syntax);
+      return null;
+    }
+  }
+  return count === -1 ? 1 : count;
 }

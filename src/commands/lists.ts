@@ -22,7 +22,7 @@
  *   a cell scan does; with replicas, popped elements stay as tombstones until the sweep
  *   removes them (tombstone-grace), and a pop walks over them meanwhile.
  */
-import { optIs } from './args';
+import { longArg, mpopCount, optIs } from './args';
 import { E } from './errors';
 import { collectionDelta } from './collection-write';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
@@ -55,20 +55,6 @@ function listFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefine
     return undefined;
   }
   return m;
-}
-
-/**
- * A C long argument (getLongFromObjectOrReply), or null after the error. Values beyond the
- * safe integers are clamped: every use compares them with list lengths.
- */
-function longArg(ctx: CommandContext, arg: Buffer, error: string = E.notInteger): number | null {
-  const n = parseInt64(arg);
-  if (n === null) {
-    ctx.reply.error(error);
-    return null;
-  }
-  if (typeof n === 'number') return n;
-  return n < 0n ? -Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
 }
 
 /**
@@ -287,25 +273,8 @@ function lmpop(ctx: CommandContext, argv: Buffer[]): void {
   }
   const fromHead = whereArg(ctx, argv[whereIdx]);
   if (fromHead === null) return;
-  let count = -1;
-  for (let j = whereIdx + 1; j < argv.length; j++) {
-    const moreArgs = argv.length - 1 - j;
-    if (count === -1 && optIs(argv[j], 'count') && moreArgs > 0) {
-      j++;
-      const COUNT = 'ERR count should be greater than 0';
-      const n = longArg(ctx, argv[j], COUNT);
-      if (n === null) return;
-      if (n < 1) {
-        r.error(COUNT);
-        return;
-      }
-      count = n;
-    } else {
-      r.error(E.syntax);
-      return;
-    }
-  }
-  if (count === -1) count = 1;
+  const count = mpopCount(ctx, argv, whereIdx + 1);
+  if (count === null) return;
   for (let j = 2; j < whereIdx; j++) {
     const key = argv[j];
     const m = listFor(ctx, key);

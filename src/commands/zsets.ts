@@ -20,7 +20,7 @@
  * - the multi-key commands run whole at one node when all their keys share one replica
  *   set; otherwise the coordinator refuses them.
  */
-import { optIs } from './args';
+import { longArg, mpopCount, optIs } from './args';
 import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
@@ -134,17 +134,6 @@ function replyEntries(ctx: CommandContext, entries: Entry[], withScores: boolean
     r.bulk(e.member);
     if (withScores) replyScore(ctx, e.score);
   }
-}
-
-/** getLongFromObjectOrReply: a C long (clamped to a safe number), or null after `error`. */
-function longArg(ctx: CommandContext, arg: Buffer, error: string = E.notInteger): number | null {
-  const n = parseInt64(arg);
-  if (n === null) {
-    ctx.reply.error(error);
-    return null;
-  }
-  if (typeof n === 'number') return n;
-  return n < 0n ? -Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
 }
 
 function distinct(members: Buffer[]): Buffer[] {
@@ -632,25 +621,8 @@ function zmpop(ctx: CommandContext, argv: Buffer[]): void {
     r.error(E.syntax);
     return;
   }
-  let count = -1;
-  for (let j = whereIdx + 1; j < argv.length; j++) {
-    const moreArgs = argv.length - 1 - j;
-    if (count === -1 && optIs(argv[j], 'count') && moreArgs > 0) {
-      j++;
-      const COUNT = 'ERR count should be greater than 0';
-      const n = longArg(ctx, argv[j], COUNT);
-      if (n === null) return;
-      if (n < 1) {
-        r.error(COUNT);
-        return;
-      }
-      count = n;
-    } else {
-      r.error(E.syntax);
-      return;
-    }
-  }
-  if (count === -1) count = 1;
+  const count = mpopCount(ctx, argv, whereIdx + 1);
+  if (count === null) return;
   genericZpop(ctx, argv.slice(2, whereIdx), min, true, count, true, true);
 }
 
