@@ -278,7 +278,7 @@ async function preload(dir: string, keys: number, valueSize: number, t: number):
     m.type = 'string';
     let ops: WriteOp[] = [{ type: 'put', key: FORMAT_KEY, value: encodeFormat() }];
     for (let i = 0; i < keys; i++) {
-      m.value = value;
+      m.base = value;
       ops.push({ type: 'put', key: metaKey(0, Buffer.from(`key:${i}`)), value: m.encode() });
       if (ops.length >= 10_000) {
         writeOps(engine, ops, false);

@@ -235,9 +235,7 @@ function incrDecr(ctx: CommandContext, key: Buffer, incr: Int64): void {
     ctx.reply.error(E.overflow);
     return;
   }
-  const text = Buffer.from(formatInt64(sum), 'latin1');
-  if (rec !== null) ctx.db.updateString(key, text, ctx.nowMs);
-  else ctx.db.setString(key, text, 0, ctx.nowMs);
+  ctx.db.incrementString(key, rec, Buffer.from(formatInt64(sum), 'latin1'), ctx.nowMs);
   ctx.reply.integer(sum);
 }
 
@@ -493,8 +491,7 @@ function incrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const text = Buffer.from(r.text, 'latin1');
-  if (rec !== null) ctx.db.updateString(key, text, ctx.nowMs);
-  else ctx.db.setString(key, text, 0, ctx.nowMs);
+  ctx.db.incrementString(key, rec, text, ctx.nowMs);
   ctx.reply.bulk(text);
 }
 

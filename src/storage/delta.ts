@@ -140,13 +140,15 @@ export function maxStampOf(d: Delta): number {
 
 /**
  * The live type of a full state at `nowMs` (null: the key does not exist then): meta live,
- * not expired, and a live value (string) or at least one live cell (collections).
+ * not expired, and a live value (string) or at least one live cell (collections, and
+ * strings made by increments).
  */
 export function liveTypeOf(d: Delta, nowMs: number): KeyType | null {
   const m = d.meta;
   if (m === null || isShadowed(d.del, m.t, m.n)) return null;
   if (m.expireAtMs !== 0 && m.expireAtMs <= nowMs) return null;
-  if (m.type === 'string') return d.value !== null && d.value.value !== null && !isShadowed(d.del, d.value.t, d.value.n) ? 'string' : null;
+  if (m.type === 'string' && d.value !== null && d.value.value !== null && !isShadowed(d.del, d.value.t, d.value.n)) return 'string';
+  // A string's cells are counter contributions (counters.ts): a live one makes it exist.
   if (d.cells === null) return null;
   for (const c of d.cells) if (c.value !== null && !isShadowed(d.del, c.t, c.n)) return m.type;
   return null;

@@ -60,7 +60,7 @@ export function stateDigest(state: Delta): Uint8Array {
   if (state.value !== null && !isShadowed(state.del, state.value.t, state.value.n)) {
     m.valT = state.value.t;
     m.valN = state.value.n;
-    m.value = state.value.value;
+    m.base = state.value.value;
   }
   if (state.cells !== null) {
     const h = new Uint8Array(DIGEST_BYTES);

@@ -37,11 +37,12 @@ import type { Engine, EngineBatch } from './engine';
 import { scanEngine } from './engine';
 import { ExpiryIndex } from './expiry-index';
 import {
-  cellKey, cellsEnd, cellsStart, decodeFormat, encodeFormat, FORMAT_KEY, keyEnd, keyToken, metaKey, metaKeyLength,
+  CELL_FIELD, cellKey, cellsEnd, cellsStart, decodeFormat, encodeFormat, FORMAT_KEY, keyEnd, keyToken, metaKey, metaKeyLength,
   parseEngineKey, RECORDS_END, STORAGE_FORMAT, tokenBound,
 } from './layout';
 import { StoredMeta, DIGEST_BYTES } from './meta';
 import { StoredCell, cellHash, encodeCell } from './cell';
+import { contributionBirth, contributionField, contributionTag, encodeContribution, materialize } from './counters';
 import { isShadowed, newerWins, typeCode, type Delta, type DeltaCell, type KeyType } from './delta';
 import { compareStamps, type Stamp } from '../versioning/stamp';
 import { hlcToMs, type Hlc } from '../versioning/hlc';
@@ -419,6 +420,7 @@ export class Keyspace {
         m.decodeFrom(buf);
         this.hlc.observe(m.maxStamp());
         if (this.recordListener !== null) m.treeHash = this.treeHashOf(metaKey(db, missing[i].key), m);
+        if (m.type === 'string' && m.count > 0) this.refreshShown(db, missing[i].key, m);
       }
       this.insert(m, metaSize(m));
     }
@@ -433,6 +435,7 @@ export class Keyspace {
       m.decodeFrom(buf);
       this.hlc.observe(m.maxStamp());
       if (this.recordListener !== null) m.treeHash = this.treeHashOf(mk, m);
+      if (m.type === 'string' && m.count > 0) this.refreshShown(db, key, m);
     }
     this.insert(m, metaSize(m));
     return m;
@@ -575,8 +578,9 @@ export class Keyspace {
       }
       if (m.valT !== 0 && !m.cellAlive(m.valT, m.valN)) {
         m.valT = m.valN = 0;
-        m.value = null;
+        m.base = null;
       }
+      m.counters = null;
       if (m.count !== 0 || m.hash !== null) {
         if (m.maxCellT === 0 || !m.cellAlive(m.maxCellT, m.maxCellN)) {
           m.count = 0;
@@ -600,19 +604,29 @@ export class Keyspace {
     }
     const vd = d.value;
     if (vd !== null && m.cellAlive(vd.t, vd.n)) {
-      const same = m.valT === vd.t && m.valN === vd.n && (m.value === null ? vd.value === null : vd.value !== null && m.value.equals(vd.value));
-      if (!same && (m.valT === 0 || newerWins(vd.t, vd.n, vd.value, m.valT, m.valN, m.value))) {
+      const same = m.valT === vd.t && m.valN === vd.n && (m.base === null ? vd.value === null : vd.value !== null && m.base.equals(vd.value));
+      if (!same && (m.valT === 0 || newerWins(vd.t, vd.n, vd.value, m.valT, m.valN, m.base))) {
         m.valT = vd.t;
         m.valN = vd.n;
-        m.value = vd.value; // copied into the entry's own buffer by encode() below
+        m.base = vd.value; // copied into the entry's own buffer by encode() below
         metaChanged = true;
       }
     }
     if (d.cells !== null && d.cells.length > 0) {
+      // A string's cells are counter contributions: keep the map of live ones complete.
+      if (m.type === 'string' || m.type === null) {
+        if (m.counters === null) {
+          if (m.count === 0) m.counters = new Map();
+          else this.loadCounters(db, key, m);
+        }
+      } else m.counters = null;
       const transient = options?.transient === true;
       for (const c of d.cells) if (this.applyCell(db, key, m, c, grace, transient)) metaChanged = true;
     }
-    if (metaChanged) this.persistMeta(db, key, m, options?.transient === true);
+    if (metaChanged) {
+      this.refreshShown(db, key, m);
+      this.persistMeta(db, key, m, options?.transient === true);
+    }
     this.account(m, wasCounted, nowMs);
     if (this.recordListener !== null && metaChanged) this.reportTree(db, key, m, oldTree);
     return m.count - countBefore;
@@ -650,9 +664,36 @@ export class Keyspace {
       m.xorHash(cellHash(c.kind, c.field, c.t, c.n, sc.value, h));
       if (c.value !== null) m.count++;
     }
+    const ctr = m.counters;
+    if (ctr !== null) {
+      if (sc.value !== null) ctr.set(c.field.toString('latin1'), sc.value);
+      else ctr.delete(c.field.toString('latin1'));
+    }
     this.resize(sc, cellSize(sc));
     this.markPending(sc, transient);
     return true;
+  }
+
+  /** Load a string's live counter contributions (counters.ts) from its cells. */
+  private loadCounters(db: number, key: Buffer, m: StoredMeta): void {
+    const map = new Map<string, Buffer>();
+    this.scanCells(db, key, m, CELL_FIELD, (c) => {
+      if (c.value !== null) map.set(c.field.toString('latin1'), Buffer.from(c.value));
+      return true;
+    });
+    m.counters = map;
+  }
+
+  /** Recompute what a string shows: its base plus its live counter contributions. */
+  private refreshShown(db: number, key: Buffer, m: StoredMeta): void {
+    if (m.type !== 'string' || m.count === 0) {
+      m.counters = null;
+      m.shown = null;
+      return;
+    }
+    if (m.counters === null) this.loadCounters(db, key, m);
+    const shown = materialize(m.valueLive() ? m.base : null, m.counters!.values());
+    m.shown = shown === m.base ? null : shown;
   }
 
   /**
@@ -815,7 +856,9 @@ export class Keyspace {
     m.delN = s.n;
     m.metaT = m.metaN = m.expireAtMs = m.valT = m.valN = m.count = 0;
     m.type = null;
-    m.value = null;
+    m.base = null;
+    m.counters = null;
+    m.shown = null;
     m.hash = null;
     this.persistMeta(db, key, m, false);
   }
@@ -1269,7 +1312,44 @@ export class DbView {
   updateString(key: Buffer, value: Buffer, nowMs: number): void {
     const s = this.ks.stamp();
     const m = this.ks.meta(this.index, key);
-    this.apply(key, { del: null, meta: { t: s.t, n: s.n, type: 'string', expireAtMs: m.liveExpireAt() }, value: { t: s.t, n: s.n, value }, cells: null }, nowMs);
+    // A new value replaces a counter's contributions too (counters.ts): a key tombstone at
+    // this stamp kills them, and the meta and value cells written at it survive it.
+    this.apply(key, { del: m.count > 0 ? s : null, meta: { t: s.t, n: s.n, type: 'string', expireAtMs: m.liveExpireAt() }, value: { t: s.t, n: s.n, value }, cells: null }, nowMs);
+  }
+
+  /**
+   * An increment (INCR ... INCRBYFLOAT) of the string at `key` (`m`: the live key, or null
+   * to create it) that makes it show `shown`: this node's contribution cell (counters.ts)
+   * takes it, on top of what the key shows without that cell. The meta cell is restamped,
+   * keeping the TTL, as updateString does.
+   */
+  incrementString(key: Buffer, m: StoredMeta | null, shown: Buffer, nowMs: number): void {
+    const s = this.ks.stamp();
+    const stored = this.ks.meta(this.index, key);
+    let own: Buffer | null = null;
+    let ownValue: Buffer | null = null;
+    const others: Buffer[] = [];
+    if (m !== null && m.counters !== null) {
+      for (const [id, v] of m.counters) {
+        const f = Buffer.from(id, 'latin1');
+        if (contributionTag(f) === s.n && (own === null || contributionBirth(f) > contributionBirth(own))) {
+          if (ownValue !== null) others.push(ownValue);
+          own = f;
+          ownValue = v;
+        } else others.push(v);
+      }
+    }
+    const base = m !== null && m.valueLive() ? m.base : null;
+    const without = materialize(base, others);
+    const field = own ?? contributionField(s.n, s.t, s.n);
+    // Creating the key over an expired one: a tombstone clears what it held.
+    const clear = m === null && (stored.count > 0 || stored.valueLive());
+    this.apply(key, {
+      del: clear ? s : null,
+      meta: { t: s.t, n: s.n, type: 'string', expireAtMs: m === null ? 0 : m.liveExpireAt() },
+      value: null,
+      cells: [{ kind: CELL_FIELD, field, t: s.t, n: s.n, value: encodeContribution(shown, without) }],
+    }, nowMs);
   }
 
   /** Set (expireAtMs > 0) or remove (0) the TTL of a live key: only the meta cell changes. */

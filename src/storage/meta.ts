@@ -52,7 +52,15 @@ export class StoredMeta extends CacheEntry {
   expireAtMs = 0;
   valT = 0;
   valN = 0;
-  value: Buffer | null = null;
+  /** The value cell's bytes as stored and replicated: a string's base (counters.ts). */
+  base: Buffer | null = null;
+  /**
+   * Local, derived: a string's live counter contributions (cells of kind CELL_FIELD, by
+   * field as latin1), loaded when the key has any, and the value they make with the base
+   * (null: the base itself). Never encoded or digested.
+   */
+  counters: Map<string, Buffer> | null = null;
+  shown: Buffer | null = null;
 
   count = 0;
   cells = 0;
@@ -63,7 +71,11 @@ export class StoredMeta extends CacheEntry {
   /** With anti-entropy: this key's tree entry hash as the trees last saw it (null: none). */
   treeHash: Uint8Array | null = null;
 
-  /** `ck`: the cache key (keyspace.ts cacheKey: the db as one char, then the key as latin1). */
+  /** A string's value as readers see it: the base plus its counter contributions. */
+  get value(): Buffer | null {
+    return this.shown ?? this.base;
+  }
+
   /** The metadata cell exists and is newer than the tombstone. */
   metaLive(): boolean {
     return this.metaT !== 0 && (this.delT === 0 || compareStamps(this.metaT, this.metaN, this.delT, this.delN) >= 0);
@@ -71,7 +83,7 @@ export class StoredMeta extends CacheEntry {
 
   /** The value cell holds bytes and is newer than the tombstone. */
   valueLive(): boolean {
-    return this.valT !== 0 && this.value !== null && (this.delT === 0 || compareStamps(this.valT, this.valN, this.delT, this.delN) >= 0);
+    return this.valT !== 0 && this.base !== null && (this.delT === 0 || compareStamps(this.valT, this.valN, this.delT, this.delN) >= 0);
   }
 
   /** Whether a cell stamped (t, n) survives the tombstone (is not older than it). */
@@ -82,7 +94,7 @@ export class StoredMeta extends CacheEntry {
   /** Exists, expiry aside: live meta and a live value (string) or a live cell (collections). */
   present(): boolean {
     if (!this.metaLive()) return false;
-    return this.type === 'string' ? this.valueLive() : this.count > 0;
+    return this.type === 'string' ? this.valueLive() || this.count > 0 : this.count > 0;
   }
 
   /** Exists at `nowMs`. */
@@ -108,7 +120,9 @@ export class StoredMeta extends CacheEntry {
   clear(): void {
     this.delT = this.delN = this.metaT = this.metaN = this.expireAtMs = this.valT = this.valN = 0;
     this.type = null;
-    this.value = null;
+    this.base = null;
+    this.counters = null;
+    this.shown = null;
     this.count = this.cells = this.maxCellT = this.maxCellN = 0;
     this.hash = null;
   }
@@ -123,7 +137,7 @@ export class StoredMeta extends CacheEntry {
     let s = 2;
     if (this.delT !== 0) s += 12;
     if (this.metaT !== 0) s += 21;
-    if (this.valT !== 0) s += 12 + (this.value === null ? 0 : 4 + this.value.length);
+    if (this.valT !== 0) s += 12 + (this.base === null ? 0 : 4 + this.base.length);
     if (this.isCollection()) s += 8 + DIGEST_BYTES + 12;
     return s;
   }
@@ -141,7 +155,7 @@ export class StoredMeta extends CacheEntry {
       (this.delT !== 0 ? F_DEL : 0) |
       (this.metaT !== 0 ? F_META : 0) |
       (this.valT !== 0 ? F_VALUE : 0) |
-      (this.valT !== 0 && this.value !== null ? F_VALUE_LIVE : 0) |
+      (this.valT !== 0 && this.base !== null ? F_VALUE_LIVE : 0) |
       (coll ? F_COLLECTION : 0);
     if (this.delT !== 0) {
       o = buf.writeDoubleBE(this.delT, o);
@@ -156,12 +170,12 @@ export class StoredMeta extends CacheEntry {
     if (this.valT !== 0) {
       o = buf.writeDoubleBE(this.valT, o);
       o = buf.writeUInt32BE(this.valN, o);
-      const v = this.value;
+      const v = this.base;
       if (v !== null) {
         o = buf.writeUInt32BE(v.length, o);
         const at = o;
         o += v.copy(buf, o);
-        this.value = buf.subarray(at, o);
+        this.base = buf.subarray(at, o);
       }
     }
     if (coll) {
@@ -207,7 +221,7 @@ export class StoredMeta extends CacheEntry {
         const len = buf.readUInt32BE(o);
         o += 4;
         if (o + len > buf.length) throw new CorruptEntryError('metadata value truncated');
-        this.value = buf.subarray(o, o + len);
+        this.base = buf.subarray(o, o + len);
         o += len;
       }
     }
@@ -238,7 +252,7 @@ export class StoredMeta extends CacheEntry {
       into.fill(0);
       return into;
     }
-    let n = 2 + (this.delT !== 0 ? 12 : 0) + (this.metaT !== 0 ? 21 : 0) + (this.valT !== 0 ? 13 + (this.value === null ? 0 : 4 + this.value.length) : 0);
+    let n = 2 + (this.delT !== 0 ? 12 : 0) + (this.metaT !== 0 ? 21 : 0) + (this.valT !== 0 ? 13 + (this.base === null ? 0 : 4 + this.base.length) : 0);
     if (n > scratch.length) scratch = Buffer.allocUnsafe(Math.max(n, scratch.length * 2));
     const b = scratch;
     let o = 0;
@@ -257,7 +271,7 @@ export class StoredMeta extends CacheEntry {
     if (this.valT !== 0) {
       o = b.writeDoubleBE(this.valT, o);
       o = b.writeUInt32BE(this.valN, o);
-      const v = this.value;
+      const v = this.base;
       b[o++] = v === null ? 0 : 1;
       if (v !== null) {
         o = b.writeUInt32BE(v.length, o);
@@ -279,7 +293,7 @@ export class StoredMeta extends CacheEntry {
     return {
       del: this.delT === 0 ? null : { t: this.delT, n: this.delN },
       meta: this.metaT === 0 || this.type === null ? null : { t: this.metaT, n: this.metaN, type: this.type, expireAtMs: this.expireAtMs },
-      value: this.valT === 0 ? null : { t: this.valT, n: this.valN, value: this.value },
+      value: this.valT === 0 ? null : { t: this.valT, n: this.valN, value: this.base },
       cells: null,
     };
   }

@@ -14,6 +14,7 @@ import { ManualClock } from '../../src/runtime/clock';
 import { decodeDelta, encodeDelta, isShadowed, liveTypeOf, mergeDeltas, type Delta, type DeltaCell } from '../../src/storage/delta';
 import type { Engine } from '../../src/storage/engine';
 import { stateDigest } from '../../src/storage/key-state';
+import { materialize } from '../../src/storage/counters';
 import { DbView, Keyspace } from '../../src/storage/keyspace';
 import { CELL_FIELD } from '../../src/storage/layout';
 import { MemoryEngine } from '../../src/storage/memory-engine';
@@ -176,7 +177,12 @@ function keyspaceOn(engine: Engine, clock: ManualClock, cacheMaxBytes: number): 
 function visibleOfState(d: Delta): string {
   const type = liveTypeOf(d, NOW);
   if (type === null) return 'none';
-  if (type === 'string') return `string:${d.value!.value!.toString('latin1')}`;
+  if (type === 'string') {
+    // A string shows its base plus its live counter contributions (counters.ts).
+    const base = d.value !== null && d.value.value !== null && !isShadowed(d.del, d.value.t, d.value.n) ? d.value.value : null;
+    const contributions = (d.cells ?? []).filter((c) => c.value !== null && !isShadowed(d.del, c.t, c.n)).map((c) => c.value!);
+    return `string:${materialize(base, contributions).toString('latin1')}`;
+  }
   const fields = (d.cells ?? []).filter((c) => c.value !== null && !isShadowed(d.del, c.t, c.n));
   return `${type}:${fields.map((c) => `${c.field.toString('latin1')}=${c.value!.toString('latin1')}`).sort().join(',')}`;
 }
