@@ -38,6 +38,7 @@ import { keyEnd, parseEngineKey, parseRecordKey, RECORDS_END, tokenBound } from 
 import { decodeDelta, encodeDelta, liveTypeOf, maxStampOf, type Delta, type DeltaCell } from '../storage/delta';
 import { keyState, SMALL_KEY_CELLS, stateDigest } from '../storage/key-state';
 import { StoredMeta } from '../storage/meta';
+import { rowValue } from '../storage/cell';
 import { syncKey } from '../coordinator/key-sync';
 import { hlcToMs } from '../versioning/hlc';
 import { descend, diffLevel } from './merkle';
@@ -383,7 +384,7 @@ export function scanIntervals(ks: Keyspace, intervals: TokenInterval[], from: Bu
             if (cur !== null) {
               const t = v.readDoubleBE(0);
               const n = v.readUInt32BE(8);
-              if (cur.m.cellAlive(t, n)) cur.cells.push({ kind: p.kind, field: p.field, t, n, value: v[12] === 1 ? v.subarray(13) : null });
+              if (cur.m.cellAlive(t, n)) cur.cells.push({ kind: p.kind, field: p.field, t, n, value: rowValue(v) });
             }
             continue;
           }

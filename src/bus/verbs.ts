@@ -24,8 +24,11 @@ import { codec, defineVerb, verbTable, type AnyVerb } from './verb';
 import { fetchCodec, keysCodec, pushCodec, treeCodec, type KeysReply, type KeysRequest, type RecordEntry, type TreeRequest } from '../antientropy/wire';
 
 /** Bumped when the handshake or framing changes incompatibly. */
-/** 3: storage format 2 (deltas per cell, key.summary / key.cells): older nodes are refused at the handshake. */
-export const BUS_PROTOCOL_VERSION = 3;
+/**
+ * 3: storage format 2 (deltas per cell, key.summary / key.cells): older nodes are refused at the handshake.
+ * 4: counter contributions (CELL_COUNTER cells); key.cells names cells by kind byte + field.
+ */
+export const BUS_PROTOCOL_VERSION = 4;
 /** Bounds on handshake fields, checked before anything is computed from them. */
 export const NONCE_BYTES = 16;
 const NODE_ID_MAX_BYTES = 256;

@@ -30,6 +30,7 @@ import { optIs } from './args';
 import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
+import { contributionTombstones, incrementField } from './counter-field';
 import { LONG_MAX, randomCells, REPETITIONS_MAX, type Pick } from './sampling';
 import type { CommandContext, CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
@@ -131,7 +132,10 @@ function hdel(ctx: CommandContext, argv: Buffer[]): void {
     const id = f.toString('latin1');
     if (seen.has(id)) continue;
     seen.add(id);
-    if (field(ctx, key, m, f) !== null) cells.push({ kind: F, field: f, t: s.t, n: s.n, value: null });
+    if (field(ctx, key, m, f) === null) continue;
+    cells.push({ kind: F, field: f, t: s.t, n: s.n, value: null });
+    // A counter field's contributions go with it (counter-field.ts).
+    if (m.cells > m.count) cells.push(...contributionTombstones(ctx, key, m, f, s.t, s.n));
   }
   if (cells.length === 0) {
     ctx.reply.integer(0);
@@ -165,9 +169,7 @@ function hincrby(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.overflow);
     return;
   }
-  const s = ctx.db.stamp();
-  const text = Buffer.from(formatInt64(sum), 'latin1');
-  ctx.db.apply(key, hashDelta(ctx, key, m, [{ kind: F, field: argv[2], t: s.t, n: s.n, value: text }]), ctx.nowMs);
+  incrementField(ctx, key, 'hash', m, argv[2], Buffer.from(formatInt64(sum), 'latin1'));
   ctx.reply.integer(sum);
 }
 
@@ -199,8 +201,7 @@ function hincrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const text = Buffer.from(formatLongDouble(sum), 'latin1');
-  const s = ctx.db.stamp();
-  ctx.db.apply(key, hashDelta(ctx, key, m, [{ kind: F, field: argv[2], t: s.t, n: s.n, value: text }]), ctx.nowMs);
+  incrementField(ctx, key, 'hash', m, argv[2], text);
   ctx.reply.bulk(text);
 }
 

@@ -24,10 +24,10 @@ import { KEY_CELLS, KEY_SUMMARY, REPLICATE } from '../bus/verbs';
 import { decodeDelta, encodeDelta, maxStampOf, type Delta, type DeltaCell } from '../storage/delta';
 import type { Keyspace } from '../storage/keyspace';
 import { CELL_FIELD } from '../storage/layout';
-import { cellHash, fieldBucket } from '../storage/cell';
+import { cellHash } from '../storage/cell';
 import { DIGEST_BYTES } from '../storage/meta';
 import {
-  bucketDigests, cellDigests, cellsOf, decodeBucketList, decodeBuckets, differingBuckets, differingFields, encodeBucketList,
+  bucketDigests, cellBucket, cellDigests, cellId, cellsOf, fieldCells, decodeBucketList, decodeBuckets, differingBuckets, differingFields, encodeBucketList,
   encodeBuckets, keyState, stateDigest,
 } from '../storage/key-state';
 
@@ -101,7 +101,7 @@ export async function syncKey(deps: KeySyncDeps, peer: PeerAddress, db: number, 
       c.bytes += r[i].length + r[i + 1].length;
     }
   } else {
-    theirCells = (theirs.cells ?? []).filter((x) => inDiff.has(fieldBucket(x.field))).map((x) => ({ field: x.field, hash: cellHash(x.kind, x.field, x.t, x.n, x.value) }));
+    theirCells = (theirs.cells ?? []).filter((x) => inDiff.has(cellBucket(x.kind, x.field))).map((x) => ({ field: cellId(x.kind, x.field), hash: cellHash(x.kind, x.field, x.t, x.n, x.value) }));
   }
   const fields = differingFields(cellDigests(ks, db, key, inDiff), theirCells);
   if (theirLarge && fields.length > 0) {
@@ -133,7 +133,7 @@ export async function syncFields(deps: KeySyncDeps, peer: PeerAddress, db: numbe
   ks.hlc.observe(maxStampOf(theirs));
   c.cellsReceived += theirs.cells?.length ?? 0;
   ks.apply(db, key, theirs, deps.nowMs());
-  const mine: Delta = { ...ks.meta(db, key).toDelta(), cells: cellsOf(ks, db, key, fields) };
+  const mine: Delta = { ...ks.meta(db, key).toDelta(), cells: fieldCells(ks, db, key, fields) };
   if (!sameState(mine, theirs)) await push(deps, peer, db, key, mine, c);
   return c;
 }
@@ -146,8 +146,8 @@ function sameState(a: Delta, b: Delta): boolean {
   const cb = b.cells ?? [];
   if (ca.length !== cb.length) return false;
   const seen = new Map<string, string>();
-  for (const x of ca) seen.set(x.field.toString('latin1'), `${x.t}.${x.n}.${x.value === null ? 0 : 1}`);
-  for (const x of cb) if (seen.get(x.field.toString('latin1')) !== `${x.t}.${x.n}.${x.value === null ? 0 : 1}`) return false;
+  for (const x of ca) seen.set(x.kind + ':' + x.field.toString('latin1'), `${x.t}.${x.n}.${x.value === null ? 0 : 1}`);
+  for (const x of cb) if (seen.get(x.kind + ':' + x.field.toString('latin1')) !== `${x.t}.${x.n}.${x.value === null ? 0 : 1}`) return false;
   return true;
 }
 
@@ -171,7 +171,7 @@ function bucketsOfCells(cells: readonly DeltaCell[]): Map<number, Uint8Array> {
   const out = new Map<number, Uint8Array>();
   const h = new Uint8Array(DIGEST_BYTES);
   for (const x of cells) {
-    const b = fieldBucket(x.field);
+    const b = cellBucket(x.kind, x.field);
     let d = out.get(b);
     if (d === undefined) out.set(b, (d = new Uint8Array(DIGEST_BYTES)));
     cellHash(x.kind, x.field, x.t, x.n, x.value, h);
@@ -197,7 +197,7 @@ export function serveCells(ks: Keyspace, db: number, key: Buffer, mode: Buffer, 
     return out;
   }
   if (mode.equals(CELLS)) return [encodeDelta({ del: null, meta: null, value: null, cells: cellsOf(ks, db, key, rest) })];
-  if (mode.equals(FIELDS)) return [encodeDelta({ ...ks.meta(db, key).toDelta(), cells: cellsOf(ks, db, key, rest) })];
+  if (mode.equals(FIELDS)) return [encodeDelta({ ...ks.meta(db, key).toDelta(), cells: fieldCells(ks, db, key, rest) })];
   throw new Error('key.cells: mode must be digests, cells or fields');
 }
 

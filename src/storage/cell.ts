@@ -22,8 +22,10 @@ export class CorruptCellError extends Error {}
 export class StoredCell extends CacheEntry {
   t = 0;
   n = 0;
-  /** null: a field tombstone (or nothing stored). */
+  /** The value as replicated (a counter field's base); null: a field tombstone (or nothing stored). */
   value: Buffer | null = null;
+  /** Local, derived: what a counter field shows (counters.ts); null: the value itself. */
+  shown: Buffer | null = null;
 
   /** Fill from an engine value; the value stays a view of `buf`. */
   decodeFrom(buf: Buffer): this {
@@ -32,21 +34,58 @@ export class StoredCell extends CacheEntry {
     this.t = buf.readDoubleBE(0);
     this.n = buf.readUInt32BE(8);
     const live = buf[12];
+    this.shown = null;
     if (live === 1) this.value = buf.subarray(13);
     else if (live === 0 && buf.length === 13) this.value = null;
-    else throw new CorruptCellError('bad cell marker');
+    else if (live === SHOWN_MARKER && buf.length >= 17) {
+      this.value = rowValue(buf);
+      this.shown = rowShown(buf);
+    } else throw new CorruptCellError('bad cell marker');
     return this;
   }
 }
 
-/** Encode a cell's engine value. */
-export function encodeCell(t: number, n: number, value: Buffer | null): Buffer {
+/**
+ * The live marker of a counter field's entry: `u32 base length | base | shown`, the base
+ * being the replicated value and `shown` what readers see (counters.ts). Only the base
+ * counts in hashes, digests and replication.
+ */
+export const SHOWN_MARKER = 2;
+
+/** Encode a cell's engine value (`shown`: a counter field's derived value, see SHOWN_MARKER). */
+export function encodeCell(t: number, n: number, value: Buffer | null, shown: Buffer | null = null): Buffer {
+  if (shown !== null && value !== null) {
+    const buf = Buffer.allocUnsafe(17 + value.length + shown.length);
+    buf.writeDoubleBE(t, 0);
+    buf.writeUInt32BE(n, 8);
+    buf[12] = SHOWN_MARKER;
+    buf.writeUInt32BE(value.length, 13);
+    value.copy(buf, 17);
+    shown.copy(buf, 17 + value.length);
+    return buf;
+  }
   const buf = Buffer.allocUnsafe(13 + (value === null ? 0 : value.length));
   buf.writeDoubleBE(t, 0);
   buf.writeUInt32BE(n, 8);
   buf[12] = value === null ? 0 : 1;
   if (value !== null) value.copy(buf, 13);
   return buf;
+}
+
+/** The replicated value of an encoded cell (null: a tombstone); a view. */
+export function rowValue(v: Buffer): Buffer | null {
+  const live = v[12];
+  if (live === 1) return v.subarray(13);
+  if (live === SHOWN_MARKER) return v.subarray(17, 17 + v.readUInt32BE(13));
+  return null;
+}
+
+/** What an encoded cell shows readers (a counter field's derived value); a view. */
+export function rowShown(v: Buffer): Buffer | null {
+  const live = v[12];
+  if (live === 1) return v.subarray(13);
+  if (live === SHOWN_MARKER) return v.subarray(17 + v.readUInt32BE(13));
+  return null;
 }
 
 let scratch = Buffer.allocUnsafe(512);

@@ -19,7 +19,10 @@
 import { cellHash, FIELD_BUCKETS, fieldBucket } from './cell';
 import { isShadowed, type Delta, type DeltaCell } from './delta';
 import type { Keyspace } from './keyspace';
-import { CELL_FIELD } from './layout';
+import { CELL_COUNTER, CELL_FIELD, counterPrefix, counterTarget } from './layout';
+
+/** The cell kinds replicas exchange: fields (members, elements) and counter contributions. */
+export const REPLICATED_KINDS: readonly number[] = [CELL_FIELD, CELL_COUNTER];
 import { DIGEST_BYTES, StoredMeta } from './meta';
 
 /** Keys with at most this many stored cells travel whole. */
@@ -35,10 +38,12 @@ export function keyState(ks: Keyspace, db: number, key: Buffer, maxCells = SMALL
   if (m.cells > maxCells) return { state, large: true, stored: m.stored };
   if (m.cells > 0) {
     const cells: DeltaCell[] = [];
-    ks.scanCells(db, key, m, CELL_FIELD, (c) => {
-      cells.push({ kind: CELL_FIELD, field: c.field, t: c.t, n: c.n, value: c.value });
-      return true;
-    }, null, true);
+    for (const kind of REPLICATED_KINDS) {
+      ks.scanCells(db, key, m, kind, (c) => {
+        cells.push({ kind, field: c.field, t: c.t, n: c.n, value: c.base });
+        return true;
+      }, null, true);
+    }
     state.cells = cells;
   }
   return { state, large: false, stored: m.stored };
@@ -69,19 +74,41 @@ export function stateDigest(state: Delta): Uint8Array {
   return m.digest();
 }
 
+/**
+ * The bucket of a cell: its field's, and a counter contribution's that of the field it
+ * counts for, so one field and its contributions travel together.
+ */
+export function cellBucket(kind: number, field: Buffer): number {
+  if (kind === CELL_COUNTER) {
+    const target = counterTarget(field);
+    return fieldBucket(target ?? field);
+  }
+  return fieldBucket(field);
+}
+
+/** The id of a cell in key.cells exchanges: its kind byte, then its field. */
+export function cellId(kind: number, field: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(1 + field.length);
+  out[0] = kind;
+  field.copy(out, 1);
+  return out;
+}
+
 /** The digest of every non-empty bucket of a key's live-or-deleted cells. */
 export function bucketDigests(ks: Keyspace, db: number, key: Buffer): Map<number, Uint8Array> {
   const m = ks.meta(db, key);
   const out = new Map<number, Uint8Array>();
   const h = new Uint8Array(DIGEST_BYTES);
-  ks.scanCells(db, key, m, CELL_FIELD, (c) => {
-    const b = fieldBucket(c.field);
-    let d = out.get(b);
-    if (d === undefined) out.set(b, (d = new Uint8Array(DIGEST_BYTES)));
-    cellHash(CELL_FIELD, c.field, c.t, c.n, c.value, h);
-    for (let i = 0; i < DIGEST_BYTES; i++) d[i] ^= h[i];
-    return true;
-  }, null, true);
+  for (const kind of REPLICATED_KINDS) {
+    ks.scanCells(db, key, m, kind, (c) => {
+      const b = cellBucket(kind, c.field);
+      let d = out.get(b);
+      if (d === undefined) out.set(b, (d = new Uint8Array(DIGEST_BYTES)));
+      cellHash(kind, c.field, c.t, c.n, c.base, h);
+      for (let i = 0; i < DIGEST_BYTES; i++) d[i] ^= h[i];
+      return true;
+    }, null, true);
+  }
   return out;
 }
 
@@ -97,14 +124,16 @@ export function differingBuckets(a: Map<number, Uint8Array>, b: Map<number, Uint
   return out;
 }
 
-/** Field and cell hash of every cell of a key in the given buckets. */
+/** Id (cellId) and cell hash of every cell of a key in the given buckets. */
 export function cellDigests(ks: Keyspace, db: number, key: Buffer, buckets: ReadonlySet<number>): { field: Buffer; hash: Uint8Array }[] {
   const m = ks.meta(db, key);
   const out: { field: Buffer; hash: Uint8Array }[] = [];
-  ks.scanCells(db, key, m, CELL_FIELD, (c) => {
-    if (buckets.has(fieldBucket(c.field))) out.push({ field: c.field, hash: cellHash(CELL_FIELD, c.field, c.t, c.n, c.value) });
-    return true;
-  }, null, true);
+  for (const kind of REPLICATED_KINDS) {
+    ks.scanCells(db, key, m, kind, (c) => {
+      if (buckets.has(cellBucket(kind, c.field))) out.push({ field: cellId(kind, c.field), hash: cellHash(kind, c.field, c.t, c.n, c.base) });
+      return true;
+    }, null, true);
+  }
   return out;
 }
 
@@ -123,14 +152,39 @@ export function differingFields(a: { field: Buffer; hash: Uint8Array }[], b: { f
   return out;
 }
 
-/** The stored cells (tombstones included) of some fields of a key, newer than its tombstone. */
-export function cellsOf(ks: Keyspace, db: number, key: Buffer, fields: readonly Buffer[]): DeltaCell[] {
+/** The stored cells (tombstones included) with these ids (cellId) of a key, newer than its tombstone. */
+export function cellsOf(ks: Keyspace, db: number, key: Buffer, ids: readonly Buffer[]): DeltaCell[] {
   const m = ks.meta(db, key);
   const out: DeltaCell[] = [];
+  for (const id of ids) {
+    if (id.length === 0 || !REPLICATED_KINDS.includes(id[0])) continue;
+    const kind = id[0];
+    const f = id.subarray(1);
+    const c = ks.cell(db, key, kind, f);
+    if (!c.stored || !m.cellAlive(c.t, c.n)) continue;
+    out.push({ kind, field: Buffer.from(f), t: c.t, n: c.n, value: c.value === null ? null : Buffer.from(c.value) });
+  }
+  return out;
+}
+
+/**
+ * The stored cells of some fields of a key (by field name), newer than its tombstone, with
+ * their counter contributions: what a command naming those fields syncs.
+ */
+export function fieldCells(ks: Keyspace, db: number, key: Buffer, fields: readonly Buffer[]): DeltaCell[] {
+  const m = ks.meta(db, key);
+  const out: DeltaCell[] = [];
+  const counters = m.cells > m.count;
   for (const f of fields) {
     const c = ks.cell(db, key, CELL_FIELD, f);
-    if (!c.stored || !m.cellAlive(c.t, c.n)) continue;
-    out.push({ kind: CELL_FIELD, field: Buffer.from(f), t: c.t, n: c.n, value: c.value });
+    if (c.stored && m.cellAlive(c.t, c.n)) out.push({ kind: CELL_FIELD, field: Buffer.from(f), t: c.t, n: c.n, value: c.value === null ? null : Buffer.from(c.value) });
+    if (!counters) continue;
+    const prefix = counterPrefix(f);
+    ks.scanCells(db, key, m, CELL_COUNTER, (x) => {
+      if (x.field.length < prefix.length || x.field.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return false;
+      out.push({ kind: CELL_COUNTER, field: Buffer.from(x.field), t: x.t, n: x.n, value: x.base === null ? null : Buffer.from(x.base) });
+      return true;
+    }, prefix, true);
   }
   return out;
 }

@@ -37,11 +37,11 @@ import type { Engine, EngineBatch } from './engine';
 import { scanEngine } from './engine';
 import { ExpiryIndex } from './expiry-index';
 import {
-  CELL_FIELD, cellKey, cellsEnd, cellsStart, decodeFormat, encodeFormat, FORMAT_KEY, keyEnd, keyToken, metaKey, metaKeyLength,
+  CELL_COUNTER, CELL_FIELD, cellKey, cellsEnd, counterPrefix, counterTarget, cellsStart, decodeFormat, encodeFormat, FORMAT_KEY, keyEnd, keyToken, metaKey, metaKeyLength,
   parseEngineKey, RECORDS_END, STORAGE_FORMAT, tokenBound,
 } from './layout';
 import { StoredMeta, DIGEST_BYTES } from './meta';
-import { StoredCell, cellHash, encodeCell } from './cell';
+import { StoredCell, cellHash, encodeCell, rowShown, rowValue } from './cell';
 import { contributionBirth, contributionField, contributionTag, encodeContribution, materialize } from './counters';
 import { isShadowed, newerWins, typeCode, type Delta, type DeltaCell, type KeyType } from './delta';
 import { compareStamps, type Stamp } from '../versioning/stamp';
@@ -84,7 +84,10 @@ export interface CellEntry {
   field: Buffer;
   t: number;
   n: number;
+  /** What readers see (a counter field's derived value: counters.ts). */
   value: Buffer | null;
+  /** The value as replicated (differs from `value` only for counter fields). */
+  base: Buffer | null;
 }
 
 /** Options of `apply`. */
@@ -492,7 +495,7 @@ export class Keyspace {
   cellValue(db: number, key: Buffer, m: StoredMeta, kind: number, field: Buffer): Buffer | null {
     const c = this.cell(db, key, kind, field);
     if (!c.stored || c.value === null || !m.cellAlive(c.t, c.n)) return null;
-    return c.value;
+    return c.shown ?? c.value;
   }
 
   /**
@@ -529,9 +532,10 @@ export class Keyspace {
           const t = v.readDoubleBE(0);
           const n = v.readUInt32BE(8);
           if (!m.cellAlive(t, n)) continue;
-          const value = v[12] === 1 ? v.subarray(13) : null;
-          if (value === null && !all) continue;
-          if (!visit({ field: rows[i].subarray(prefix), t, n, value })) return false;
+          const base = rowValue(v);
+          if (base === null && !all) continue;
+          const value = v[12] === 1 ? base : rowShown(v);
+          if (!visit({ field: rows[i].subarray(prefix), t, n, value, base })) return false;
         }
       }
     } finally {
@@ -627,6 +631,11 @@ export class Keyspace {
       this.refreshShown(db, key, m);
       this.persistMeta(db, key, m, options?.transient === true);
     }
+    if (this.shownDirty !== null) {
+      const dirty = this.shownDirty;
+      this.shownDirty = null;
+      if (m.type !== 'string') for (const f of dirty.values()) this.refreshShownField(db, key, m, f, options?.transient === true);
+    }
     this.account(m, wasCounted, nowMs);
     if (this.recordListener !== null && metaChanged) this.reportTree(db, key, m, oldTree);
     return m.count - countBefore;
@@ -638,10 +647,16 @@ export class Keyspace {
     const sc = this.cell(db, key, c.kind, c.field);
     if (sc.stored && newerWins(sc.t, sc.n, sc.value, c.t, c.n, c.value)) return false;
     const h = this.cellHashScratch;
+    const members = c.kind === CELL_FIELD ? 1 : 0;
     if (sc.stored && m.cellAlive(sc.t, sc.n)) {
       m.xorHash(cellHash(c.kind, c.field, sc.t, sc.n, sc.value, h));
-      if (sc.value !== null) m.count--;
+      if (sc.value !== null) m.count -= members;
     }
+    // A collection field whose value changed shows it plus any counter contributions newer
+    // than it (counters.ts): only possible when some cell of the key is newer than this one.
+    if (c.kind === CELL_COUNTER) this.noteShownDirty(counterTarget(c.field));
+    else if (c.kind === CELL_FIELD && (sc.shown !== null || compareStamps(c.t, c.n, m.maxCellT, m.maxCellN) < 0) && m.type !== 'string') this.noteShownDirty(c.field);
+    sc.shown = null;
     m.noteCellStamp(c.t, c.n);
     if (c.value === null && grace === 0) {
       // Alone: no replica can miss this delete, so the field simply goes.
@@ -662,7 +677,7 @@ export class Keyspace {
       sc.n = c.n;
       sc.value = c.value === null ? null : enc.subarray(13);
       m.xorHash(cellHash(c.kind, c.field, c.t, c.n, sc.value, h));
-      if (c.value !== null) m.count++;
+      if (c.value !== null) m.count += members;
     }
     const ctr = m.counters;
     if (ctr !== null) {
@@ -672,6 +687,50 @@ export class Keyspace {
     this.resize(sc, cellSize(sc));
     this.markPending(sc, transient);
     return true;
+  }
+
+  /** Fields of the key being applied whose counter value must be recomputed. */
+  private shownDirty: Map<string, Buffer> | null = null;
+
+  private noteShownDirty(field: Buffer | null): void {
+    if (field === null) return;
+    (this.shownDirty ??= new Map()).set(field.toString('latin1'), Buffer.from(field));
+  }
+
+  /**
+   * The counter contributions (CELL_COUNTER) to one field of a live key, in the engine:
+   * `live` those stamped at or after `from` (the field's value cell), `dead` the older ones.
+   */
+  counterCells(db: number, key: Buffer, m: StoredMeta, field: Buffer, fromT: number, fromN: number): { live: CellEntry[]; dead: CellEntry[] } {
+    const live: CellEntry[] = [];
+    const dead: CellEntry[] = [];
+    if (m.cells <= m.count) return { live, dead };
+    const prefix = counterPrefix(field);
+    this.scanCells(db, key, m, CELL_COUNTER, (c) => {
+      if (c.field.length < prefix.length || c.field.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return false;
+      if (c.value === null) return true;
+      const e = { field: Buffer.from(c.field), t: c.t, n: c.n, value: Buffer.from(c.value), base: null };
+      if (compareStamps(c.t, c.n, fromT, fromN) >= 0) live.push(e);
+      else dead.push(e);
+      return true;
+    }, prefix);
+    return { live, dead };
+  }
+
+  /** Recompute what one collection field shows: its value plus its live contributions. */
+  private refreshShownField(db: number, key: Buffer, m: StoredMeta, field: Buffer, transient: boolean): void {
+    const sc = this.cell(db, key, CELL_FIELD, field);
+    if (!sc.stored || sc.value === null || !m.cellAlive(sc.t, sc.n)) return;
+    const { live } = this.counterCells(db, key, m, field, sc.t, sc.n);
+    const shown = live.length === 0 ? null : materialize(sc.value, live.map((c) => c.value!));
+    if (shown === null ? sc.shown === null : sc.shown !== null && sc.shown.equals(shown)) return;
+    const enc = encodeCell(sc.t, sc.n, sc.value, shown === null || shown.equals(sc.value) ? null : shown);
+    this.batch.put(cellKey(db, key, CELL_FIELD, field), enc);
+    sc.value = rowValue(enc);
+    sc.shown = enc[12] === 1 ? null : rowShown(enc);
+    this.resize(sc, cellSize(sc));
+    this.markPending(sc, transient);
+    this.scheduleFlush();
   }
 
   /** Load a string's live counter contributions (counters.ts) from its cells. */
@@ -718,10 +777,10 @@ export class Keyspace {
           const t = v.readDoubleBE(0);
           const n = v.readUInt32BE(8);
           if (!m.cellAlive(t, n)) continue;
-          const value = v[12] === 1 ? v.subarray(13) : null;
+          const value = rowValue(v);
           const k = rows[i];
           m.xorHash(cellHash(k[mk.length], k.subarray(mk.length + 1), t, n, value, h));
-          if (value !== null) count++;
+          if (value !== null && k[mk.length] === CELL_FIELD) count++;
         }
       }
     } finally {
@@ -968,7 +1027,7 @@ export class Keyspace {
           const t = v.readDoubleBE(0);
           const n = v.readUInt32BE(8);
           const alive = m.cellAlive(t, n);
-          const isTombstone = v[12] !== 1;
+          const isTombstone = v[12] === 0;
           const remove = !alive || cur.expiredPast || (isTombstone && (grace === 0 || hlcToMs(t) < cutoff));
           if (!remove) {
             if (isTombstone) pending(hlcToMs(t) + grace + 1);
@@ -982,8 +1041,8 @@ export class Keyspace {
           this.batch.del(k);
           m.cells--;
           if (alive) {
-            m.xorHash(cellHash(p.kind, p.field, t, n, isTombstone ? null : v.subarray(13), this.cellHashScratch));
-            if (!isTombstone) m.count--;
+            m.xorHash(cellHash(p.kind, p.field, t, n, rowValue(v), this.cellHashScratch));
+            if (!isTombstone && p.kind === CELL_FIELD) m.count--;
           }
           cur.changed = true;
           removed++;

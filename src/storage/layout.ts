@@ -67,6 +67,27 @@ export const recordKey = metaKey;
 
 /** Cell kinds: the byte after the metadata key. */
 export const CELL_FIELD = 1;
+/**
+ * Counter contributions to a collection's field (HINCRBY, HINCRBYFLOAT; counters.ts):
+ * field = u32 length | the field | contribution id. Replicated like fields, but not counted
+ * as members (HLEN counts CELL_FIELD cells only).
+ */
+export const CELL_COUNTER = 3;
+
+/** The start of the CELL_COUNTER fields of one field (every one of them begins with it). */
+export function counterPrefix(field: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4 + field.length);
+  out.writeUInt32BE(field.length, 0);
+  field.copy(out, 4);
+  return out;
+}
+
+/** The field a CELL_COUNTER field contributes to (a view), or null if malformed. */
+export function counterTarget(counterField: Buffer): Buffer | null {
+  if (counterField.length < 4) return null;
+  const len = counterField.readUInt32BE(0);
+  return 4 + len <= counterField.length ? counterField.subarray(4, 4 + len) : null;
+}
 
 /** A cell's engine key. */
 export function cellKey(db: number, key: Buffer, kind: number, field: Buffer, token = keyToken(key)): Buffer {

@@ -27,6 +27,8 @@ import { scanEngine } from '../../src/storage/engine';
 import { decodeDelta } from '../../src/storage/delta';
 import { KEY_CELLS, KEY_SUMMARY, REPLICATE } from '../../src/bus/verbs';
 import { serveCells, serveSummary, syncFields } from '../../src/coordinator/key-sync';
+import { contributionField, encodeContribution } from '../../src/storage/counters';
+import { CELL_COUNTER, counterPrefix } from '../../src/storage/layout';
 import { murmur3x86x128, treeEntryHash } from '../../src/antientropy/hash';
 import { Hlc } from '../../src/versioning/hlc';
 
@@ -579,6 +581,34 @@ describe('an exchange over hashes', () => {
     expect(onA).toContain('f3=old'); // not asked for: left to anti-entropy
     expect(r.bytes).toBeLessThan(1000);
     expect(a.ks.meta(0, k('big')).count).toBe(n);
+  });
+
+  it('repairs counter fields of a large hash: increments made on both sides all count (counters.ts)', async () => {
+    const { c, a, b } = await pair();
+    const n = SMALL_KEY_CELLS * 4;
+    for (let i = 0; i < n; i += 128) await hset(a, 'big', Array.from({ length: 128 }, (_, j): [string, string] => [`f${i + j}`, 'v']));
+    await hset(a, 'big', [['ctr', '10']]);
+    await copy(a, b, 'big');
+    c.clock.advance(10);
+    // Each side's own contribution to the field, as HINCRBY writes it: +5 on a, +3 on b.
+    const contribute = (x: TestNode, r: string): void => {
+      const s = x.ks.stamp();
+      const field = Buffer.concat([counterPrefix(k('ctr')), contributionField(s.n, s.t, s.n)]);
+      x.ks.apply(0, k('big'), { del: null, meta: null, value: null, cells: [{ kind: CELL_COUNTER, field, t: s.t, n: s.n, value: encodeContribution(k(r), k('10')) }] }, x.now());
+    };
+    contribute(a, '15');
+    contribute(b, '13');
+    expect(fieldsOf(a, 'big')).toContain('ctr=15');
+    expect(fieldsOf(b, 'big')).toContain('ctr=13');
+    const st = await c.repair('a');
+    expect(st.exchangesFailed).toBe(0);
+    for (const x of [a, b]) {
+      expect(fieldsOf(x, 'big'), x.id).toContain('ctr=18');
+      expect(x.ks.meta(0, k('big')).count, x.id).toBe(n + 1);
+    }
+    expect(await contents(a)).toEqual(await contents(b));
+    // Only the counter's bucket moved, not the hash.
+    expect(st.counters.cellsReceived + st.counters.cellsSent).toBeLessThan(10);
   });
 
   it('a whole-key delete wins over older fields of a large hash, and keeps newer ones', async () => {

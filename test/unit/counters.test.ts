@@ -7,6 +7,7 @@
  * keeps one side's value.
  */
 import { describe, expect, it } from 'vitest';
+import { hashCommands } from '../../src/commands/hashes';
 import { keyCommands } from '../../src/commands/keys';
 import { stringCommands } from '../../src/commands/strings';
 import { decodeDelta, encodeDelta, type Delta } from '../../src/storage/delta';
@@ -19,7 +20,7 @@ import { prng } from '../support/prng';
 const GRACE = 3_600_000;
 
 async function node(tag: number, grace = GRACE): Promise<CommandHarness> {
-  const h = new CommandHarness([...stringCommands, ...keyCommands]);
+  const h = new CommandHarness([...stringCommands, ...keyCommands, ...hashCommands]);
   h.ks = makeKeyspace(h.engine, h.clock, tag);
   h.ks.setTombstoneGraceMs(grace);
   await h.start();
@@ -198,6 +199,95 @@ describe('counters merge per-node contributions', () => {
       for (const x of nodes) for (const y of nodes) if (x !== y) sync(x, y, 'k');
       for (const x of nodes) expect(await x.cmd('GET k'), `seed ${seed}`).toBe(R.bulk(String(expected)));
     }
+  });
+});
+
+describe('hash field counters merge per-node contributions', () => {
+  it('HINCRBY on both sides of a partition: every increment counts, in either order', async () => {
+    const a = await node(1);
+    const b = await node(2);
+    expect(await a.cmd('HSET h f 10 other x')).toBe(R.int(2));
+    sync(a, b, 'h');
+    expect(await a.cmd('HINCRBY h f 5')).toBe(R.int(15));
+    expect(await a.cmd('HINCRBY h f 1')).toBe(R.int(16));
+    expect(await b.cmd('HINCRBY h f -3')).toBe(R.int(7));
+    expect(await b.cmd('HINCRBY h g 2')).toBe(R.int(2));
+    expect(await a.cmd('HINCRBY h g 40')).toBe(R.int(40));
+    const fromA = stateOf(a.ks, 'h');
+    const fromB = stateOf(b.ks, 'h');
+    for (const order of [[fromA, fromB], [fromB, fromA]]) {
+      const c = await node(3);
+      for (const d of order) c.ks.apply(0, Buffer.from('h'), d, c.clock.nowMs());
+      expect(await c.cmd('HGET h f')).toBe(R.bulk('13'));
+      expect(await c.cmd('HGET h g')).toBe(R.bulk('42'));
+      expect(await c.cmd('HLEN h')).toBe(R.int(3));
+      expect(await c.cmd('HGETALL h')).toBe(R.arr(R.bulk('f'), R.bulk('13'), R.bulk('g'), R.bulk('42'), R.bulk('other'), R.bulk('x')));
+      expect(await c.cmd('HSTRLEN h g')).toBe(R.int(2));
+      expect(await c.cmd('HVALS h')).toBe(R.arr(R.bulk('13'), R.bulk('42'), R.bulk('x')));
+    }
+    sync(a, b, 'h');
+    sync(b, a, 'h');
+    for (const x of [a, b]) expect(await x.cmd('HMGET h f g')).toBe(R.arr(R.bulk('13'), R.bulk('42')));
+    expect(Buffer.from(a.ks.digest(0, Buffer.from('h'))).equals(Buffer.from(b.ks.digest(0, Buffer.from('h'))))).toBe(true);
+    expect(await b.cmd('HINCRBY h f 1')).toBe(R.int(14));
+    sync(b, a, 'h');
+    expect(await a.cmd('HGET h f')).toBe(R.bulk('14'));
+  });
+
+  it('HINCRBYFLOAT on both sides adds; alone it is exactly Redis', async () => {
+    const a = await node(1);
+    const b = await node(2);
+    expect(await a.cmd('HSET h f 10.5')).toBe(R.int(1));
+    expect(await a.cmd('HINCRBYFLOAT h f 0.1')).toBe(R.bulk('10.6'));
+    sync(a, b, 'h');
+    expect(await a.cmd('HINCRBYFLOAT h f 1.5')).toBe(R.bulk('12.1'));
+    expect(await b.cmd('HINCRBYFLOAT h f 2.25')).toBe(R.bulk('12.85'));
+    sync(a, b, 'h');
+    sync(b, a, 'h');
+    expect(await a.cmd('HGET h f')).toBe(R.bulk('14.35'));
+    expect(await b.cmd('HGET h f')).toBe(R.bulk('14.35'));
+  });
+
+  it('HSET resets a counter field; HDEL removes it and its contributions, alone and with replicas', async () => {
+    for (const grace of [0, GRACE]) {
+      const a = await node(1, grace);
+      expect(await a.cmd('HINCRBY h f 5')).toBe(R.int(5));
+      expect(await a.cmd('HINCRBY h f 5')).toBe(R.int(10));
+      expect(await a.cmd('HSET h f 100')).toBe(R.int(0));
+      expect(await a.cmd('HINCRBY h f 1')).toBe(R.int(101));
+      expect(await a.cmd('HDEL h f')).toBe(R.int(1));
+      expect(await a.cmd('EXISTS h')).toBe(R.int(0));
+      expect(await a.cmd('HINCRBY h f 2')).toBe(R.int(2));
+      expect(await a.cmd('HGETALL h')).toBe(R.arr(R.bulk('f'), R.bulk('2')));
+      await a.reopen();
+      expect(await a.cmd('HGET h f')).toBe(R.bulk('2'));
+      // Repeated HSET/HINCRBY rounds do not pile up cancelled contributions.
+      for (let i = 0; i < 50; i++) {
+        await a.cmd('HSET h f 0');
+        await a.cmd('HINCRBY h f 1');
+      }
+      await a.ks.quiesce();
+      const m = a.ks.meta(0, Buffer.from('h'));
+      expect(m.cells, `grace ${grace}`).toBeLessThanOrEqual(grace === 0 ? 3 : 200);
+      expect(await a.cmd('HGET h f')).toBe(R.bulk('1'));
+    }
+  });
+
+  it('a field created by HINCRBY on both sides keeps both, and a DEL cancels what came before it', async () => {
+    const a = await node(1);
+    const b = await node(2);
+    expect(await a.cmd('HINCRBY h n 1')).toBe(R.int(1));
+    expect(await b.cmd('HINCRBY h n 2')).toBe(R.int(2));
+    sync(a, b, 'h');
+    sync(b, a, 'h');
+    expect(await a.cmd('HGET h n')).toBe(R.bulk('3'));
+    expect(await b.cmd('HGET h n')).toBe(R.bulk('3'));
+    a.clock.advance(10);
+    expect(await a.cmd('DEL h')).toBe(R.int(1));
+    a.clock.advance(10);
+    expect(await a.cmd('HINCRBY h n 7')).toBe(R.int(7));
+    sync(a, b, 'h');
+    expect(await b.cmd('HGET h n')).toBe(R.bulk('7'));
   });
 });
 
