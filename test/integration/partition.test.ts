@@ -7,6 +7,9 @@
  *   and deletes of keys that existed before. After healing and the hints draining, every
  *   replica of every key holds the same record (RING LOCAL digests), every node reads the
  *   same value, and the deleted keys stay deleted.
+ * - Sloppy quorum, data types: INCRBY, HINCRBY and INCR of a new key on both sides all
+ *   count after healing (per-node contributions, storage/counters.ts); list pushes on both
+ *   sides all survive in one order everywhere; set adds are united.
  * - Strict quorum (consistency): split 3|1, the lone node refuses writes with NOQUORUM
  *   before applying anything, the majority goes on; after healing, no refused write appears
  *   on any node, in any replica's own copy.
@@ -137,6 +140,69 @@ describe('partitions of a 4-node cluster (N=3, W=2, R=2)', () => {
     // The field written on both sides: one value won, the same through every node.
     const shared = await Promise.all(clients.map((c) => Promise.all(hashes.map((h) => c.hget(h, 'shared')))));
     for (const s of shared) expect(s).toEqual(shared[0]);
+  });
+
+  it('sloppy quorum: increments, list pushes and set adds made on both sides of a 2|2 split all survive healing', async () => {
+    const K = 8;
+    const idx = Array.from({ length: K }, (_, i) => i);
+    for (const i of idx) {
+      expect(await clients[0].set(`pc:${i}`, '100')).toBe('OK');
+      expect(await clients[0].hset(`ph:${i}`, 'f', '10', 'other', 'x')).toBe(2);
+      expect(await clients[0].rpush(`pl:${i}`, 'base')).toBe(1);
+      expect(await clients[0].sadd(`ps:${i}`, 'base')).toBe(1);
+    }
+
+    await partition([[0, 1], [2, 3]]);
+    // The ledger: what each acknowledged increment added.
+    const want = { pc: idx.map(() => 100n), ph: idx.map(() => 10n), fresh: idx.map(() => 0n) };
+    const sides = [[0, 1], [2, 3]];
+    for (const [s, side] of sides.entries()) {
+      for (const i of idx) {
+        for (let r = 0; r < 3; r++) {
+          const c = clients[side[r % 2]];
+          const by = (s + 1) * 10 + r;
+          await c.incrby(`pc:${i}`, by);
+          want.pc[i] += BigInt(by);
+          await c.hincrby(`ph:${i}`, 'f', -by);
+          want.ph[i] -= BigInt(by);
+          await c.incr(`fresh:${i}`);
+          want.fresh[i] += 1n;
+        }
+        const c = clients[side[0]];
+        expect(await c.rpush(`pl:${i}`, `${'AB'[s]}1`, `${'AB'[s]}2`)).toBe(3);
+        expect(await c.lpush(`pl:${i}`, `${'AB'[s]}0`)).toBe(4);
+        expect(await c.sadd(`ps:${i}`, `${'AB'[s]}-member`, 'both')).toBe(2);
+      }
+    }
+
+    await heal();
+
+    const keys = idx.flatMap((i) => [`pc:${i}`, `ph:${i}`, `fresh:${i}`, `pl:${i}`, `ps:${i}`]);
+    const digests = await ownerDigests(keys);
+    const diverged = keys.filter((k) => new Set(digests.get(k)).size !== 1 || digests.get(k)?.includes(null));
+    expect(diverged, `keys whose replicas differ${logs(nodes, IDS)}`).toEqual([]);
+    const lists: string[][] = [];
+    for (const c of clients) {
+      for (const i of idx) {
+        expect(await c.get(`pc:${i}`), `pc:${i}`).toBe(String(want.pc[i]));
+        expect(await c.hget(`ph:${i}`, 'f'), `ph:${i}`).toBe(String(want.ph[i]));
+        expect(await c.hget(`ph:${i}`, 'other')).toBe('x');
+        expect(await c.hlen(`ph:${i}`)).toBe(2);
+        expect(await c.get(`fresh:${i}`), `fresh:${i}`).toBe(String(want.fresh[i]));
+        expect((await c.smembers(`ps:${i}`)).sort()).toEqual(['A-member', 'B-member', 'base', 'both']);
+        const l = await c.lrange(`pl:${i}`, 0, -1);
+        expect([...l].sort()).toEqual(['A0', 'A1', 'A2', 'B0', 'B1', 'B2', 'base']);
+        // Each side's pushes keep their order around the element both had.
+        for (const side of ['A', 'B']) {
+          expect(l.indexOf(`${side}0`)).toBeLessThan(l.indexOf('base'));
+          expect(l.indexOf('base')).toBeLessThan(l.indexOf(`${side}1`));
+          expect(l.indexOf(`${side}1`)).toBeLessThan(l.indexOf(`${side}2`));
+        }
+        lists.push(l);
+      }
+    }
+    // The same order through every node.
+    for (let j = 0; j < lists.length; j++) expect(lists[j]).toEqual(lists[j % K]);
   });
 
   it('strict quorum: the lone node of a 3|1 split refuses writes, and a refused write never appears', async () => {
