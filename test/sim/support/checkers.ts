@@ -186,6 +186,28 @@ export function checkAllAnswered(pending: readonly Op[]): string[] {
   return pending.map((o) => `op${o.id} ${o.kind.toUpperCase()} ${o.key} invoked at ${rel(o.invokeMs)} on ${o.node} never got an answer`);
 }
 
+/**
+ * The counter rule (storage/counters.ts), for workloads of INCRs only: the final value of a
+ * key is at least the number of its acknowledged INCRs (none lost, whatever the partitions
+ * and sloppy quorum did) and at most that plus the INCRs of unknown outcome (none
+ * invented; a refused one never counts).
+ */
+export function checkCounters(history: readonly Op[], finals: ReadonlyMap<string, string | null>): string[] {
+  const out: string[] = [];
+  const keys = new Set(history.map((o) => o.key));
+  for (const key of keys) {
+    const incrs = history.filter((o) => o.key === key && o.kind === 'incr');
+    const acked = incrs.filter((o) => o.outcome === 'ok').length;
+    const unknown = incrs.filter((o) => o.outcome === 'indeterminate').length;
+    if (!finals.has(key)) continue; // no final read: the convergence checker says so
+    const v = finals.get(key);
+    const value = v === null || v === undefined ? 0 : Number(v);
+    if (value < acked) out.push(`${key}: ${value} after ${acked} acknowledged INCRs: ${acked - value} lost`);
+    if (value > acked + unknown) out.push(`${key}: ${value} after ${acked} acknowledged and ${unknown} unknown INCRs: ${value - acked - unknown} invented`);
+  }
+  return out;
+}
+
 /** Operations that ended in an error no client should ever see. */
 export function checkNoUnexpected(history: readonly Op[]): string[] {
   return history.filter((o) => o.outcome === 'unexpected').map((o) => `op${o.id} ${o.kind.toUpperCase()} ${o.key} on ${o.node}: ${o.reply}`);
