@@ -127,11 +127,18 @@ function keyOf(ck: string): Buffer {
 }
 
 function metaSize(m: StoredMeta): number {
-  return ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + VALUE_OVERHEAD) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64);
+  let size = ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + VALUE_OVERHEAD) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64);
+  // A counter's contributions (counters.ts): a map entry, its id string and value view each.
+  if (m.counters !== null) for (const v of m.counters.values()) size += COUNTER_OVERHEAD + v.length;
+  if (m.shown !== null && m.base !== null) size += m.base.length + VALUE_OVERHEAD;
+  return size;
 }
 
+/** What one cached counter contribution costs beyond its bytes (estimated like the overheads above). */
+const COUNTER_OVERHEAD = 200;
+
 function cellSize(c: StoredCell): number {
-  return CELL_OVERHEAD + c.ck.length * 2 + (c.value === null ? 0 : c.value.length + 96);
+  return CELL_OVERHEAD + c.ck.length * 2 + (c.value === null ? 0 : c.value.length + 96) + (c.shown === null ? 0 : c.shown.length);
 }
 
 type Entry = StoredMeta | StoredCell;
