@@ -156,11 +156,12 @@ export function differingFields(a: { field: Buffer; hash: Uint8Array }[], b: { f
 export function cellsOf(ks: Keyspace, db: number, key: Buffer, ids: readonly Buffer[]): DeltaCell[] {
   const m = ks.meta(db, key);
   const out: DeltaCell[] = [];
+  ks.flushPending();
   for (const id of ids) {
     if (id.length === 0 || !REPLICATED_KINDS.includes(id[0])) continue;
     const kind = id[0];
     const f = id.subarray(1);
-    const c = ks.cell(db, key, kind, f);
+    const c = ks.readCell(db, key, kind, f);
     if (!c.stored || !m.cellAlive(c.t, c.n)) continue;
     out.push({ kind, field: Buffer.from(f), t: c.t, n: c.n, value: c.value === null ? null : Buffer.from(c.value) });
   }
@@ -175,8 +176,9 @@ export function fieldCells(ks: Keyspace, db: number, key: Buffer, fields: readon
   const m = ks.meta(db, key);
   const out: DeltaCell[] = [];
   const counters = m.cells > m.count;
+  ks.flushPending();
   for (const f of fields) {
-    const c = ks.cell(db, key, CELL_FIELD, f);
+    const c = ks.readCell(db, key, CELL_FIELD, f);
     if (c.stored && m.cellAlive(c.t, c.n)) out.push({ kind: CELL_FIELD, field: Buffer.from(f), t: c.t, n: c.n, value: c.value === null ? null : Buffer.from(c.value) });
     if (!counters) continue;
     const prefix = counterPrefix(f);

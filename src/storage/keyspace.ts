@@ -129,7 +129,7 @@ function keyOf(ck: string): Buffer {
 function metaSize(m: StoredMeta): number {
   let size = ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + VALUE_OVERHEAD) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64);
   // A counter's contributions (counters.ts): a map entry, its id string and value view each.
-  if (m.counters !== null) for (const v of m.counters.values()) size += COUNTER_OVERHEAD + v.length;
+  if (m.counters !== null) for (const c of m.counters.values()) size += COUNTER_OVERHEAD + (c.value === null ? 0 : c.value.length);
   if (m.shown !== null && m.base !== null) size += m.base.length + VALUE_OVERHEAD;
   return size;
 }
@@ -481,8 +481,11 @@ export class Keyspace {
     return m;
   }
 
-  /** A cell as stored (`stored` false: none); the cached object. */
-  cell(db: number, key: Buffer, kind: number, field: Buffer): StoredCell {
+  /**
+   * A cell as stored (`stored` false: none); the cached object. `none`: the caller knows the
+   * key stores no cell at all (its metadata says so), so a cache miss needs no engine read.
+   */
+  cell(db: number, key: Buffer, kind: number, field: Buffer, none = false): StoredCell {
     const ck = cellCacheKey(db, key, kind, field);
     const e = this.cache.get(ck) as StoredCell | undefined;
     if (e !== undefined) {
@@ -492,7 +495,7 @@ export class Keyspace {
     }
     this.stats.cacheMisses++;
     const c = new StoredCell(ck);
-    const buf = this.engine.get(cellKey(db, key, kind, field));
+    const buf = none ? undefined : this.engine.get(cellKey(db, key, kind, field));
     if (buf !== undefined) c.decodeFrom(buf);
     this.insert(c, cellSize(c));
     return c;
@@ -591,7 +594,7 @@ export class Keyspace {
         m.valT = m.valN = 0;
         m.base = null;
       }
-      m.counters = null;
+      this.dropCounters(m);
       if (m.count !== 0 || m.hash !== null) {
         if (m.maxCellT === 0 || !m.cellAlive(m.maxCellT, m.maxCellN)) {
           m.count = 0;
@@ -625,18 +628,18 @@ export class Keyspace {
     }
     if (d.cells !== null && d.cells.length > 0) {
       // A string's cells are counter contributions: keep the map of live ones complete.
-      if (m.type === 'string' || m.type === null) {
+      if (m.type === 'string') {
         if (m.counters === null) {
           if (m.count === 0) m.counters = new Map();
           else this.loadCounters(db, key, m);
         }
-      } else m.counters = null;
+      } else this.dropCounters(m);
       const transient = options?.transient === true;
       for (const c of d.cells) if (this.applyCell(db, key, m, c, grace, transient)) metaChanged = true;
     }
     if (metaChanged) {
-      this.refreshShown(db, key, m);
       this.persistMeta(db, key, m, options?.transient === true);
+      this.refreshShown(db, key, m);
     }
     if (this.shownDirty !== null) {
       const dirty = this.shownDirty;
@@ -651,7 +654,10 @@ export class Keyspace {
   /** Merge one cell; true if anything changed. */
   private applyCell(db: number, key: Buffer, m: StoredMeta, c: DeltaCell, grace: number, transient: boolean): boolean {
     if (!m.cellAlive(c.t, c.n)) return false; // dead on arrival
-    const sc = this.cell(db, key, c.kind, c.field);
+    // A string's contributions are kept in its metadata entry's map, not in the cache.
+    const ctr = c.kind === CELL_FIELD ? m.counters : null;
+    const id = ctr === null ? '' : c.field.toString('latin1');
+    const sc = ctr === null ? this.cell(db, key, c.kind, c.field, m.cells === 0) : (ctr.get(id) ?? this.readCell(db, key, c.kind, c.field, m.cells === m.count));
     if (sc.stored && newerWins(sc.t, sc.n, sc.value, c.t, c.n, c.value)) return false;
     const h = this.cellHashScratch;
     const members = c.kind === CELL_FIELD ? 1 : 0;
@@ -686,10 +692,13 @@ export class Keyspace {
       m.xorHash(cellHash(c.kind, c.field, c.t, c.n, sc.value, h));
       if (c.value !== null) m.count += members;
     }
-    const ctr = m.counters;
     if (ctr !== null) {
-      if (sc.value !== null) ctr.set(c.field.toString('latin1'), sc.value);
-      else ctr.delete(c.field.toString('latin1'));
+      if (sc.value !== null) ctr.set(id, sc);
+      else {
+        // Gone from the live map; the cache keeps what is stored (its write may be pending).
+        ctr.delete(id);
+        if (!sc.inCache) this.insert(sc, cellSize(sc));
+      }
     }
     this.resize(sc, cellSize(sc));
     this.markPending(sc, transient);
@@ -740,26 +749,66 @@ export class Keyspace {
     this.scheduleFlush();
   }
 
+  /**
+   * Forget a string's map of contributions (it is no longer a string, or a tombstone changed
+   * what is live): its cells go into the cache, where every later read of them looks, since
+   * their writes may not be in the engine yet.
+   */
+  private dropCounters(m: StoredMeta): void {
+    const map = m.counters;
+    if (map === null) return;
+    m.counters = null;
+    for (const sc of map.values()) if (!sc.inCache) this.insert(sc, cellSize(sc));
+  }
+
   /** Load a string's live counter contributions (counters.ts) from its cells. */
   private loadCounters(db: number, key: Buffer, m: StoredMeta): void {
-    const map = new Map<string, Buffer>();
+    const map = new Map<string, StoredCell>();
     this.scanCells(db, key, m, CELL_FIELD, (c) => {
-      if (c.value !== null) map.set(c.field.toString('latin1'), Buffer.from(c.value));
+      if (c.value === null) return true;
+      const ck = cellCacheKey(db, key, CELL_FIELD, c.field);
+      // A cell cached before the key was a string stays the one object both hold.
+      let sc = this.cache.get(ck) as StoredCell | undefined;
+      if (sc === undefined) {
+        sc = new StoredCell(ck);
+        sc.stored = true;
+        sc.t = c.t;
+        sc.n = c.n;
+        sc.value = Buffer.from(c.value);
+      }
+      map.set(c.field.toString('latin1'), sc);
       return true;
     });
     m.counters = map;
   }
 
+  /**
+   * A cell as stored, from the cache or the engine, without caching it (`none`: the key is
+   * known to store no such cell). The engine is read as it is: a caller outside `apply`
+   * writes what is pending first (flushPending) if it may be about this cell.
+   */
+  readCell(db: number, key: Buffer, kind: number, field: Buffer, none = false): StoredCell {
+    const ck = cellCacheKey(db, key, kind, field);
+    const e = this.cache.get(ck) as StoredCell | undefined;
+    if (e !== undefined) return e;
+    const c = new StoredCell(ck);
+    if (none) return c;
+    const buf = this.engine.get(cellKey(db, key, kind, field));
+    if (buf !== undefined) c.decodeFrom(buf);
+    return c;
+  }
+
   /** Recompute what a string shows: its base plus its live counter contributions. */
   private refreshShown(db: number, key: Buffer, m: StoredMeta): void {
     if (m.type !== 'string' || m.count === 0) {
-      m.counters = null;
+      this.dropCounters(m);
       m.shown = null;
       return;
     }
     if (m.counters === null) this.loadCounters(db, key, m);
-    const shown = materialize(m.valueLive() ? m.base : null, m.counters!.values());
+    const shown = materialize(m.valueLive() ? m.base : null, [...m.counters!.values()].map((c) => c.value!));
     m.shown = shown === m.base ? null : shown;
+    this.resize(m, metaSize(m));
   }
 
   /**
@@ -923,7 +972,7 @@ export class Keyspace {
     m.metaT = m.metaN = m.expireAtMs = m.valT = m.valN = m.count = 0;
     m.type = null;
     m.base = null;
-    m.counters = null;
+    this.dropCounters(m);
     m.shown = null;
     m.hash = null;
     this.persistMeta(db, key, m, false);
@@ -1042,9 +1091,12 @@ export class Keyspace {
           }
           // Drop the cell's cached entry unless it was rewritten since (then it is newer).
           const cck = cellCacheKey(p.db, cur.key, p.kind, p.field);
-          const ce = this.cache.get(cck) as StoredCell | undefined;
+          const ce = (this.cache.get(cck) as StoredCell | undefined) ?? (p.kind === CELL_FIELD ? m.counters?.get(p.field.toString('latin1')) : undefined);
           if (ce !== undefined && (ce.t !== t || ce.n !== n)) continue;
-          if (ce !== undefined) this.drop(ce);
+          if (ce !== undefined) {
+            this.drop(ce);
+            if (m.counters !== null && p.kind === CELL_FIELD) m.counters.delete(p.field.toString('latin1'));
+          }
           this.batch.del(k);
           m.cells--;
           if (alive) {
@@ -1396,7 +1448,8 @@ export class DbView {
     let ownValue: Buffer | null = null;
     const others: Buffer[] = [];
     if (m !== null && m.counters !== null) {
-      for (const [id, v] of m.counters) {
+      for (const [id, c] of m.counters) {
+        const v = c.value!;
         const f = Buffer.from(id, 'latin1');
         if (contributionTag(f) === s.n && (own === null || contributionBirth(f) > contributionBirth(own))) {
           if (ownValue !== null) others.push(ownValue);

@@ -31,6 +31,7 @@ import { compareStamps } from '../versioning/stamp';
 import { murmur3x86x128 } from '../util/murmur128';
 import { TYPE_CODES, typeCode, type Delta, type KeyType } from './delta';
 import { CacheEntry } from './cache-entry';
+import type { StoredCell } from './cell';
 
 export const ENTRY_VERSION = 2;
 export const DIGEST_BYTES = 16;
@@ -57,9 +58,10 @@ export class StoredMeta extends CacheEntry {
   /**
    * Local, derived: a string's live counter contributions (cells of kind CELL_FIELD, by
    * field as latin1), loaded when the key has any, and the value they make with the base
-   * (null: the base itself). Never encoded or digested.
+   * (null: the base itself). Never encoded or digested. These cells live here, not in the
+   * keyspace's cache, so a counter costs one cache entry.
    */
-  counters: Map<string, Buffer> | null = null;
+  counters: Map<string, StoredCell> | null = null;
   shown: Buffer | null = null;
 
   count = 0;
