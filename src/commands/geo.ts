@@ -585,7 +585,7 @@ function georadiusGeneric(ctx: CommandContext, argv: Buffer[], srcKeyIndex: numb
       if (options > 0) r.array(options + 1);
       r.bulk(gp.member);
       if (withdist) replyDistance(ctx, gp.dist / shp.conversion);
-      if (withhash) r.integer(BigInt(gp.score));
+      if (withhash) r.integer(toLongLong(gp.score));
       if (withcoords) {
         r.array(2);
         replyCoord(ctx, gp.longitude);
@@ -602,6 +602,16 @@ function georadiusGeneric(ctx: CommandContext, argv: Buffer[], srcKeyIndex: numb
   storeZset(ctx, storeKey, [...byMember.values()]);
 }
 
+/**
+ * `(long long)score` as x86-64 converts it (cvttsd2si): truncation, and the "integer
+ * indefinite" INT64_MIN for what does not fit. A geo score is an integer; a score that
+ * ZADD or STOREDIST put there need not be.
+ */
+function toLongLong(x: number): bigint {
+  if (!(Math.abs(x) < 2 ** 63)) return -(2n ** 63n);
+  return BigInt(Math.trunc(x));
+}
+
 // ---------------------------------------------------------------------------------------
 // Sorting as Redis does
 
@@ -616,7 +626,8 @@ function mergeSort(a: GeoPoint[], cmp: Cmp): void {
 }
 
 /**
- * Redis pqsort.c (NetBSD qsort with a range): sorts enough of `a` that positions lrange to
+ * Redis 7.0's pqsort.c (NetBSD qsort with a range, without the later switch to insertion
+ * sort when a partition swapped nothing): sorts enough of `arr` that positions lrange to
  * rrange hold what a full sort would put there. Not stable; ported step for step so that
  * equal distances come out in Redis's order. Positions are element indices.
  */
@@ -649,7 +660,6 @@ export function pqsort<T>(arr: T[], cmp: (x: T, y: T) => number, lrange: number,
     let a = a0;
     let n = n0;
     for (;;) {
-      let swapCnt = false;
       if (n < 7) {
         insertion(a, n);
         return;
@@ -675,7 +685,6 @@ export function pqsort<T>(arr: T[], cmp: (x: T, y: T) => number, lrange: number,
         let c: number;
         while (pb <= pc && (c = cmp(arr[pb], arr[a])) <= 0) {
           if (c === 0) {
-            swapCnt = true;
             swap(pa, pb);
             pa++;
           }
@@ -683,7 +692,6 @@ export function pqsort<T>(arr: T[], cmp: (x: T, y: T) => number, lrange: number,
         }
         while (pb <= pc && (c = cmp(arr[pc], arr[a])) >= 0) {
           if (c === 0) {
-            swapCnt = true;
             swap(pc, pd);
             pd--;
           }
@@ -691,13 +699,8 @@ export function pqsort<T>(arr: T[], cmp: (x: T, y: T) => number, lrange: number,
         }
         if (pb > pc) break;
         swap(pb, pc);
-        swapCnt = true;
         pb++;
         pc--;
-      }
-      if (!swapCnt) {
-        insertion(a, n);
-        return;
       }
       const pn = a + n;
       let r = Math.min(pa - a, pb - pa);
