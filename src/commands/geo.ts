@@ -13,16 +13,15 @@
  * at equal distances come out in Redis's order too.
  *
  * The module reads and writes the zset through four functions only (`readScore`,
- * `membersInScoreRange`, `writeMembers`, and zsets.ts's `storeZset` for STORE), so that a
+ * `membersInScoreRanges`, `writeMembers`, and zsets.ts's `storeZset` for STORE), so that a
  * persistent score index can replace them without touching the commands.
  *
  * Differences from Redis (docs/commands.md):
  * - a search reads each of its (up to 9) score ranges by scanning the zset's cells, O(N)
  *   per range in the zset's size, where Redis walks its skiplist from the range's start;
- * - distances use V8's sin/cos/asin (fdlibm) where Redis uses glibc's: both are within
- *   one ulp, visible only when a distance sits on a rounding edge of "%.4f" or a radius;
- * - a search whose 9 cells overlap (step 1, radius of thousands of km) can list a member
- *   twice, as Redis does; STORE keeps it once (Redis's zset insertion would assert);
+ * - distances use correctly rounded sin/cos/asin (geohash.ts) where Redis uses glibc's,
+ *   which is one ulp off now and then: about 1 distance in 400 differs in its last bit,
+ *   visible in STOREDIST scores (%.17g), not in "%.4f" distances short of a rounding edge;
  * - GEORADIUS ... STORE and GEOSEARCHSTORE run whole at one node when source and
  *   destination share one replica set (a hash tag); otherwise the coordinator refuses them.
  */
@@ -87,15 +86,30 @@ function readScore(ctx: CommandContext, key: Buffer, m: StoredMeta, member: Buff
   return v === null ? null : v.readDoubleBE(0);
 }
 
-/** The members with min <= score < max, in zset order (score, then member bytes). */
-function membersInScoreRange(ctx: CommandContext, key: Buffer, m: StoredMeta, min: number, max: number): Entry[] {
-  const out: Entry[] = [];
+function compareEntries(a: Entry, b: Entry): number {
+  return a.score < b.score ? -1 : a.score > b.score ? 1 : Buffer.compare(a.member, b.member);
+}
+
+/**
+ * For each range [min, max), the members with min <= score < max in zset order (score,
+ * then member bytes). A search asks for its (up to 9, disjoint) ranges at once: without a
+ * score index the zset is read once, each member kept in the range it falls in, and only
+ * those sorted.
+ */
+function membersInScoreRanges(ctx: CommandContext, key: Buffer, m: StoredMeta, ranges: ReadonlyArray<readonly [number, number]>): Entry[][] {
+  const out: Entry[][] = ranges.map(() => []);
   ctx.db.scanCells(key, m, F, (c) => {
     const score = (c.value as Buffer).readDoubleBE(0);
-    if (score >= min && score < max) out.push({ member: c.field, score });
+    for (let i = 0; i < ranges.length; i++) {
+      if (score >= ranges[i][0] && score < ranges[i][1]) {
+        out[i].push({ member: c.field, score });
+        break;
+      }
+    }
     return true;
   });
-  return out.sort((a, b) => (a.score < b.score ? -1 : a.score > b.score ? 1 : Buffer.compare(a.member, b.member)));
+  for (const r of out) r.sort(compareEntries);
+  return out;
 }
 
 /** Write members with their scores into the zset at `key` (created if `m` is null). */
@@ -360,23 +374,33 @@ interface GeoPoint {
  */
 function membersOfAllNeighbors(ctx: CommandContext, key: Buffer, m: StoredMeta, shape: Shape, limit: number): GeoPoint[] {
   const cells = areasByShape(shape);
-  const out: GeoPoint[] = [];
+  // The cells Redis reads: not zeroed, and not a repeat of the last one read (with a huge
+  // radius adjacent cells can be the same one).
+  const read: number[] = [];
   let lastProcessed = 0;
   for (let i = 0; i < cells.length; i++) {
     const c = cells[i];
     if (isZero(c)) continue;
-    // With a huge radius adjacent cells can be the same one: skip a repeat of the last.
     const last = cells[lastProcessed];
     if (lastProcessed !== 0 && c.bits === last.bits && c.step === last.step) continue;
+    read.push(i);
+    lastProcessed = i;
+  }
+  const members = membersInScoreRanges(
+    ctx,
+    key,
+    m,
+    read.map((i) => scoreRangeOf(cells[i])),
+  );
+  const out: GeoPoint[] = [];
+  for (const cell of members) {
     if (out.length > 0 && limit > 0 && out.length >= limit) break;
-    const [min, max] = scoreRangeOf(c);
-    for (const e of membersInScoreRange(ctx, key, m, min, max)) {
+    for (const e of cell) {
       const [x, y] = decodeScore(e.score);
       const d = distanceIfWithin(shape, x, y);
       if (d !== null) out.push({ longitude: x, latitude: y, dist: d, member: e.member, score: e.score });
       if (out.length > 0 && limit > 0 && out.length >= limit) break;
     }
-    lastProcessed = i;
   }
   return out;
 }
@@ -594,12 +618,13 @@ function georadiusGeneric(ctx: CommandContext, argv: Buffer[], srcKeyIndex: numb
     }
     return;
   }
-  const byMember = new Map<string, Entry>();
+  // The cells are disjoint score ranges (a repeated cell is skipped), so members are distinct.
+  const entries: Entry[] = [];
   for (let i = 0; i < returned; i++) {
     const gp = ga[i];
-    byMember.set(gp.member.toString('latin1'), { member: gp.member, score: storedist ? gp.dist / shp.conversion : gp.score });
+    entries.push({ member: gp.member, score: storedist ? gp.dist / shp.conversion : gp.score });
   }
-  storeZset(ctx, storeKey, [...byMember.values()]);
+  storeZset(ctx, storeKey, entries);
 }
 
 /**
