@@ -17,8 +17,9 @@
  * persistent score index can replace them without touching the commands.
  *
  * Differences from Redis (docs/commands.md):
- * - a search reads each of its (up to 9) score ranges by scanning the zset's cells, O(N)
- *   per range in the zset's size, where Redis walks its skiplist from the range's start;
+ * - a search reads all the zset's cells once (no score index yet) and keeps those in its
+ *   (up to 9) score ranges: O(N) in the zset's size, where Redis walks its skiplist from
+ *   each range's start;
  * - distances use correctly rounded sin/cos/asin (geohash.ts) where Redis uses glibc's,
  *   which is one ulp off now and then: about 1 distance in 400 differs in its last bit,
  *   visible in STOREDIST scores (%.17g), not in "%.4f" distances short of a rounding edge;
