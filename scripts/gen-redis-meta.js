@@ -53,6 +53,8 @@ const DEFAULT_COMMANDS = [
   'zrevrangebylex', 'zrank', 'zrevrank', 'zpopmin', 'zpopmax', 'zmpop', 'zremrangebyrank',
   'zremrangebyscore', 'zremrangebylex', 'zrandmember', 'zscan', 'zunion', 'zinter', 'zdiff',
   'zintercard', 'zunionstore', 'zinterstore', 'zdiffstore',
+  'geoadd', 'geodist', 'geohash', 'geopos', 'geosearch', 'geosearchstore', 'georadius',
+  'georadiusbymember', 'georadius_ro', 'georadiusbymember_ro',
 ];
 
 // ---------------------------------------------------------------------------------------

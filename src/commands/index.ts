@@ -17,6 +17,7 @@ import { lcsCommands } from './lcs';
 import { objectCommands } from './object';
 import { sortCommands } from './sort';
 import { zsetCommands } from './zsets';
+import { geoCommands } from './geo';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -34,4 +35,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...objectCommands,
   ...sortCommands,
   ...zsetCommands,
+  ...geoCommands,
 ];

@@ -108,7 +108,7 @@ function removeMembers(ctx: CommandContext, key: Buffer, members: Buffer[]): voi
 }
 
 /** Replace whatever `dst` holds with a zset of `entries` (or delete it); reply the size. */
-function storeZset(ctx: CommandContext, dst: Buffer, entries: Entry[]): void {
+export function storeZset(ctx: CommandContext, dst: Buffer, entries: Entry[]): void {
   if (entries.length === 0) {
     ctx.db.delete(dst, ctx.nowMs);
     ctx.reply.integer(0);

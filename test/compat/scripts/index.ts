@@ -16,6 +16,7 @@ import { setScripts } from './sets';
 import { listScripts } from './lists';
 import { stringScripts } from './strings';
 import { zsetScripts } from './zsets';
+import { geoScripts } from './geo';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -28,6 +29,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...setScripts,
   ...listScripts,
   ...zsetScripts,
+  ...geoScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
