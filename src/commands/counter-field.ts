@@ -11,6 +11,9 @@
  * this increment, O what it shows without this node's contribution. A base written later
  * (an HSET) cancels the contributions stamped before it; they are then removed by the
  * next increment of the field here (tombstones), or with the key.
+ *
+ * A node without replicas (tombstone-grace 0) rewrites the field as Redis does: nothing
+ * can write it concurrently.
  */
 import { collectionDelta } from './collection-write';
 import type { CommandContext } from './types';
@@ -32,6 +35,14 @@ export function incrementField(ctx: CommandContext, key: Buffer, type: KeyType, 
   const db = ctx.db.index;
   const s = ctx.db.stamp();
   const stored = ks.meta(db, key);
+  if (!ks.replicated) {
+    // Alone, nothing writes concurrently: the field is rewritten, as Redis does, and any
+    // contributions it had (from a time with replicas) go.
+    const plain: DeltaCell[] = [{ kind: CELL_FIELD, field, t: s.t, n: s.n, value: shown }];
+    if (m !== null && m.cells > m.count) plain.push(...contributionTombstones(ctx, key, m, field, s.t, s.n));
+    ctx.db.apply(key, collectionDelta(ctx, key, type, m, plain), ctx.nowMs);
+    return;
+  }
   const cells: DeltaCell[] = [];
   // The contribution goes first: collectionDelta stamps the metadata with the first cell.
   const contribution: DeltaCell = { kind: CELL_COUNTER, field: field, t: s.t, n: s.n, value: null };

@@ -363,6 +363,14 @@ export class Keyspace {
     this.evict();
   }
 
+  /**
+   * Whether this node's keys have replicas elsewhere (it keeps delete markers for them).
+   * Alone, nothing can write a key concurrently, so counters need no contributions.
+   */
+  get replicated(): boolean {
+    return this.opts.tombstoneGraceMs > 0;
+  }
+
   setTombstoneGraceMs(ms: number): void {
     if (ms === this.opts.tombstoneGraceMs) return;
     this.opts.tombstoneGraceMs = ms;
@@ -1439,9 +1447,15 @@ export class DbView {
    * An increment (INCR ... INCRBYFLOAT) of the string at `key` (`m`: the live key, or null
    * to create it) that makes it show `shown`: this node's contribution cell (counters.ts)
    * takes it, on top of what the key shows without that cell. The meta cell is restamped,
-   * keeping the TTL, as updateString does.
+   * keeping the TTL, as updateString does. A node without replicas rewrites the value.
    */
   incrementString(key: Buffer, m: StoredMeta | null, shown: Buffer, nowMs: number): void {
+    if (!this.ks.replicated) {
+      // Alone: a plain rewrite, as Redis does (one engine entry).
+      if (m !== null) this.updateString(key, shown, nowMs);
+      else this.setString(key, shown, 0, nowMs);
+      return;
+    }
     const s = this.ks.stamp();
     const stored = this.ks.meta(this.index, key);
     let own: Buffer | null = null;

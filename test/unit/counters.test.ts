@@ -166,7 +166,7 @@ describe('counters merge per-node contributions', () => {
   });
 
   it('a counter survives a restart (the contributions are loaded with the key)', async () => {
-    const a = await node(1, 0);
+    const a = await node(1);
     await a.cmd('SET c 7');
     await a.cmd('INCRBY c 5');
     await a.cmd('INCRBYFLOAT c 0.5');
@@ -288,6 +288,18 @@ describe('hash field counters merge per-node contributions', () => {
     expect(await a.cmd('HINCRBY h n 7')).toBe(R.int(7));
     sync(a, b, 'h');
     expect(await b.cmd('HGET h n')).toBe(R.bulk('7'));
+  });
+});
+
+describe('a node without replicas', () => {
+  it('rewrites the value as Redis does: one engine entry, no contribution cells', async () => {
+    const a = await node(1, 0);
+    expect(await a.cmd('INCRBY c 5')).toBe(R.int(5));
+    expect(await a.cmd('INCRBYFLOAT c 0.5')).toBe(R.bulk('5.5'));
+    expect(await a.cmd('HINCRBY h f 3')).toBe(R.int(3));
+    await a.ks.quiesce();
+    expect(a.ks.meta(0, Buffer.from('c')).cells).toBe(0);
+    expect(a.ks.meta(0, Buffer.from('h')).cells).toBe(1);
   });
 });
 
