@@ -27,20 +27,26 @@ import { collectionDelta } from './collection-write';
 import { LONG_MAX, randomCells, REPETITIONS_MAX } from './sampling';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
-import { CELL_FIELD } from '../storage/layout';
+import { CELL_FIELD, CELL_ZSCORE } from '../storage/layout';
+import {
+  BUCKET_MAX, indexField, memberOfIndexField, orderedScore, prefixSuccessor, scoreOfIndexField, ZsetRanks, type IndexWalker,
+} from '../storage/zset-index';
 import type { DeltaCell } from '../storage/delta';
 import { formatDouble, INT64_MAX, parseDouble, parseInt64 } from '../util/numbers';
 
 const ONE_KEY = { first: 1, last: 1, step: 1 } as const;
 const TWO_KEYS = { first: 1, last: 2, step: 1 } as const;
 const F = CELL_FIELD;
+/** The score index's kind (storage/zset-index.ts). */
+const IX = CELL_ZSCORE;
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
 
 /** One member and its score. */
-interface Entry {
+export interface ZsetEntry {
   member: Buffer;
   score: number;
 }
+type Entry = ZsetEntry;
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces
@@ -80,14 +86,121 @@ function compareEntries(a: Entry, b: Entry): number {
   return Buffer.compare(a.member, b.member);
 }
 
-/** Every member with its score, in zset order (O(N log N): no score index yet). */
-function sortedEntries(ctx: CommandContext, key: Buffer, m: StoredMeta): Entry[] {
+// ---------------------------------------------------------------------------------------
+// The score index (storage/zset-index.ts): live entries in zset order, seekable
+
+/**
+ * Walk the zset's index entries in zset order (`reverse`: from the highest down) from
+ * `from` (inclusive; null: that end), until `visit` returns false. Each entry read counts
+ * in the keyspace's cellsScanned.
+ */
+function walkIndex(ctx: CommandContext, key: Buffer, m: StoredMeta, from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void {
+  ctx.db.scanCells(key, m, IX, (c) => visit(c.field), from, reverse);
+}
+
+function entryOf(field: Buffer): Entry {
+  return { member: memberOfIndexField(field), score: scoreOfIndexField(field) };
+}
+
+/**
+ * The zset's rank buckets (zset-index.ts ZsetRanks), built once per cached zset from the
+ * index and kept current by every write; rebuilt if the key changed behind them.
+ */
+function ranksOf(ctx: CommandContext, key: Buffer, m: StoredMeta): { ranks: ZsetRanks; walk: IndexWalker } {
+  const walk: IndexWalker = (from, visit) => walkIndex(ctx, key, m, from, false, visit);
+  let ranks = m.derived instanceof ZsetRanks ? m.derived : null;
+  if (ranks === null || !ranks.current(m)) {
+    ranks = ZsetRanks.build(m, walk);
+    m.derived = ranks;
+  }
+  return { ranks, walk };
+}
+
+/** Charge the rank buckets' new size to the record cache (they may have split). */
+function ranksDone(ctx: CommandContext, m: StoredMeta): void {
+  ctx.db.ks.derivedResized(m);
+}
+
+/** Zsets this small are walked, not given rank buckets. */
+const SMALL_ZSET = BUCKET_MAX;
+
+/** The number of entries whose index field sorts before `f`. */
+function rankOfField(ctx: CommandContext, key: Buffer, m: StoredMeta, f: Buffer): number {
+  if (m.count <= SMALL_ZSET) {
+    let n = 0;
+    walkIndex(ctx, key, m, null, false, (x) => {
+      if (Buffer.compare(x, f) >= 0) return false;
+      n++;
+      return true;
+    });
+    return n;
+  }
+  const { ranks, walk } = ranksOf(ctx, key, m);
+  const r = ranks.rankOf(f, walk);
+  ranksDone(ctx, m);
+  return r;
+}
+
+/** The entries of ranks [start, end] (0-based, in range), in forward order. */
+function entriesByRank(ctx: CommandContext, key: Buffer, m: StoredMeta, start: number, end: number): Entry[] {
+  const n = m.count;
+  const len = end - start + 1;
   const out: Entry[] = [];
-  ctx.db.scanCells(key, m, F, (c) => {
-    out.push({ member: c.field, score: decodeScore(c.value as Buffer) });
-    return true;
+  const fromTail = n - 1 - end;
+  const take = (skip: number, reverse: boolean, from: Buffer | null): void => {
+    walkIndex(ctx, key, m, from, reverse, (f) => {
+      if (skip > 0) {
+        skip--;
+        return true;
+      }
+      out.push(entryOf(f));
+      return out.length < len;
+    });
+  };
+  if (Math.min(start, fromTail) <= SMALL_ZSET || (m.derived === null && n <= 4 * SMALL_ZSET)) {
+    // Near an end: walk from the nearer one.
+    if (start <= fromTail) take(start, false, null);
+    else {
+      take(fromTail, true, null);
+      out.reverse();
+    }
+    return out;
+  }
+  const { ranks, walk } = ranksOf(ctx, key, m);
+  const at = ranks.locate(start, walk);
+  ranksDone(ctx, m);
+  take(at.skip, false, at.from);
+  return out;
+}
+
+/**
+ * The entries in a range, walked in zset order as Redis walks its skiplist: from `from`
+ * (a seek to near the range; null: the end `reverse` says) on to the first entry past
+ * the near bound, then on while the far bound holds, after skipping `offset` and taking at
+ * most `limit` (negative: all). A negative offset skips everything, as Redis's
+ * `while (offset--)` does.
+ */
+function walkRange(ctx: CommandContext, key: Buffer, m: StoredMeta, from: Buffer | null, reverse: boolean, near: (e: Entry) => boolean, far: (e: Entry) => boolean, offset: number, limit: number): Entry[] {
+  const out: Entry[] = [];
+  let found = false;
+  let skipped = 0;
+  walkIndex(ctx, key, m, from, reverse, (f) => {
+    const e = entryOf(f);
+    if (!found) {
+      if (!near(e)) return true;
+      if (!far(e) || offset < 0) return false;
+      found = true;
+    }
+    if (skipped < offset) {
+      skipped++;
+      return true;
+    }
+    if (limit === 0 || !far(e)) return false;
+    out.push(e);
+    if (limit > 0) limit--;
+    return limit !== 0;
   });
-  return out.sort(compareEntries);
+  return out;
 }
 
 /** The members' cells at one fresh stamp: with their scores, or tombstones. */
@@ -240,41 +353,64 @@ function lexRangeEmpty(r: LexRange): boolean {
   return c > 0 || (c === 0 && (r.minex || r.maxex));
 }
 
-/**
- * The entries in a range, walked as Redis walks its skiplist: the first entry (from the
- * end `reverse` says) past the near bound, then on while the far bound holds, after
- * skipping `offset` and taking at most `limit` (negative: all). A negative offset skips
- * everything, as Redis's `while (offset--)` does.
- */
-function walkRange(entries: Entry[], near: (e: Entry) => boolean, far: (e: Entry) => boolean, reverse: boolean, offset: number, limit: number): Entry[] {
-  const out: Entry[] = [];
-  const n = entries.length;
-  let i = reverse ? n - 1 : 0;
-  const step = reverse ? -1 : 1;
-  while (i >= 0 && i < n && !near(entries[i])) i += step;
-  if (i < 0 || i >= n || !far(entries[i])) return out;
-  if (offset < 0) return out;
-  i += step * offset;
-  while (i >= 0 && i < n && limit !== 0 && far(entries[i])) {
-    out.push(entries[i]);
-    i += step;
-    if (limit > 0) limit--;
-  }
-  return out;
+/** The first index field of a score range (every field ≥ it is past the min bound). */
+function scoreLowField(r: ScoreRange): Buffer {
+  const lo = orderedScore(r.min);
+  return r.minex ? (prefixSuccessor(lo) ?? lo) : lo;
 }
 
-function inScoreRange(entries: Entry[], r: ScoreRange, reverse: boolean, offset: number, limit: number): Entry[] {
+/** Where the fields past a score range's max bound start. */
+function scoreHighField(r: ScoreRange): Buffer {
+  const hi = orderedScore(r.max);
+  return r.maxex ? hi : (prefixSuccessor(hi) ?? hi);
+}
+
+/** The entries in a score range: a seek to its near end, then a walk (O(log N + M)). */
+function inScoreRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: ScoreRange, reverse: boolean, offset: number, limit: number): Entry[] {
   if (scoreRangeEmpty(r)) return [];
   const min = (e: Entry): boolean => gteMin(e.score, r);
   const max = (e: Entry): boolean => lteMax(e.score, r);
-  return reverse ? walkRange(entries, max, min, true, offset, limit) : walkRange(entries, min, max, false, offset, limit);
+  // A reverse seek is inclusive: it may land on the one field equal to the bound, which the
+  // walk steps over.
+  return reverse ? walkRange(ctx, key, m, scoreHighField(r), true, max, min, offset, limit) : walkRange(ctx, key, m, scoreLowField(r), false, min, max, offset, limit);
 }
 
-function inLexRange(entries: Entry[], r: LexRange, reverse: boolean, offset: number, limit: number): Entry[] {
+/**
+ * The one score every member has, or null when they differ: then index order is member
+ * order, and a lex bound is a seek. Reads the first and the last entry.
+ */
+function commonScore(ctx: CommandContext, key: Buffer, m: StoredMeta): Buffer | null {
+  let first: Buffer | null = null;
+  let last: Buffer | null = null;
+  walkIndex(ctx, key, m, null, false, (f) => ((first = f.subarray(0, 8)), false));
+  walkIndex(ctx, key, m, null, true, (f) => ((last = f.subarray(0, 8)), false));
+  return first !== null && last !== null && (first as Buffer).equals(last) ? first : null;
+}
+
+/** Lex bounds as index fields under one common score prefix: [lo, hi). */
+function lexFields(prefix: Buffer, r: LexRange): { lo: Buffer; hi: Buffer } {
+  const ZERO = Buffer.from([0]);
+  const lo = r.min === 'min' ? prefix : r.min === 'max' ? (prefixSuccessor(prefix) ?? prefix) : Buffer.concat(r.minex ? [prefix, r.min, ZERO] : [prefix, r.min]);
+  const hi = r.max === 'max' ? (prefixSuccessor(prefix) ?? prefix) : r.max === 'min' ? prefix : Buffer.concat(r.maxex ? [prefix, r.max] : [prefix, r.max, ZERO]);
+  return { lo, hi };
+}
+
+/**
+ * The entries in a lex range. With one common score (what lex ranges are for) the index is
+ * in member order and the near bound is a seek; otherwise the walk starts at the end, as
+ * the order Redis walks is then no member order either.
+ */
+function inLexRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: LexRange, reverse: boolean, offset: number, limit: number): Entry[] {
   if (lexRangeEmpty(r)) return [];
   const min = (e: Entry): boolean => lexGteMin(e.member, r);
   const max = (e: Entry): boolean => lexLteMax(e.member, r);
-  return reverse ? walkRange(entries, max, min, true, offset, limit) : walkRange(entries, min, max, false, offset, limit);
+  const prefix = commonScore(ctx, key, m);
+  let from: Buffer | null = null;
+  if (prefix !== null) {
+    const { lo, hi } = lexFields(prefix, r);
+    from = reverse ? hi : lo;
+  }
+  return reverse ? walkRange(ctx, key, m, from, true, max, min, offset, limit) : walkRange(ctx, key, m, from, false, min, max, offset, limit);
 }
 
 /** Sanitized rank range [start, end], or null when empty (zrangeGenericCommand, zremrange). */
@@ -332,18 +468,18 @@ function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store
     return;
   }
   if (reverse && rangeType !== 'rank') [minIdx, maxIdx] = [maxIdx, minIdx];
-  let pick: (entries: Entry[]) => Entry[];
+  let pick: (m: StoredMeta) => Entry[];
   if (rangeType === 'rank') {
     const a = longArg(ctx, argv[minIdx]);
     if (a === null) return;
     const b = longArg(ctx, argv[maxIdx]);
     if (b === null) return;
-    pick = (entries) => {
-      const rr = rankRange(a, b, entries.length);
+    pick = (m) => {
+      const n = m.count;
+      const rr = rankRange(a, b, n);
       if (rr === null) return [];
-      if (!reverse) return entries.slice(rr[0], rr[1] + 1);
-      const n = entries.length;
-      return entries.slice(n - 1 - rr[1], n - rr[0]).reverse();
+      if (!reverse) return entriesByRank(ctx, key, m, rr[0], rr[1]);
+      return entriesByRank(ctx, key, m, n - 1 - rr[1], n - 1 - rr[0]).reverse();
     };
   } else if (rangeType === 'score') {
     const range = parseScoreRange(argv[minIdx], argv[maxIdx]);
@@ -351,14 +487,14 @@ function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store
       r.error('ERR min or max is not a float');
       return;
     }
-    pick = (entries) => (offset > 0 && offset >= entries.length ? [] : inScoreRange(entries, range, reverse, offset, limit));
+    pick = (m) => (offset > 0 && offset >= m.count ? [] : inScoreRange(ctx, key, m, range, reverse, offset, limit));
   } else {
     const range = parseLexRange(argv[minIdx], argv[maxIdx]);
     if (range === null) {
       r.error('ERR min or max not valid string range item');
       return;
     }
-    pick = (entries) => (offset > 0 && offset >= entries.length ? [] : inLexRange(entries, range, reverse, offset, limit));
+    pick = (m) => (offset > 0 && offset >= m.count ? [] : inLexRange(ctx, key, m, range, reverse, offset, limit));
   }
   const m = ctx.db.lookup(key, ctx.nowMs);
   if (m === null) {
@@ -370,7 +506,7 @@ function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store
     r.error(E.wrongType);
     return;
   }
-  const result = pick(sortedEntries(ctx, key, m));
+  const result = pick(m);
   if (store !== null) storeZset(ctx, store, result);
   else replyEntries(ctx, result, withScores);
 }
@@ -491,15 +627,15 @@ function zrem(ctx: CommandContext, argv: Buffer[]): void {
 function zremrangeGeneric(ctx: CommandContext, argv: Buffer[], type: 'rank' | 'score' | 'lex'): void {
   const r = ctx.reply;
   const key = argv[1];
-  let pick: (entries: Entry[]) => Entry[];
+  let pick: (m: StoredMeta) => Entry[];
   if (type === 'rank') {
     const a = longArg(ctx, argv[2]);
     if (a === null) return;
     const b = longArg(ctx, argv[3]);
     if (b === null) return;
-    pick = (entries) => {
-      const rr = rankRange(a, b, entries.length);
-      return rr === null ? [] : entries.slice(rr[0], rr[1] + 1);
+    pick = (m) => {
+      const rr = rankRange(a, b, m.count);
+      return rr === null ? [] : entriesByRank(ctx, key, m, rr[0], rr[1]);
     };
   } else if (type === 'score') {
     const range = parseScoreRange(argv[2], argv[3]);
@@ -507,14 +643,14 @@ function zremrangeGeneric(ctx: CommandContext, argv: Buffer[], type: 'rank' | 's
       r.error('ERR min or max is not a float');
       return;
     }
-    pick = (entries) => inScoreRange(entries, range, false, 0, -1);
+    pick = (m) => inScoreRange(ctx, key, m, range, false, 0, -1);
   } else {
     const range = parseLexRange(argv[2], argv[3]);
     if (range === null) {
       r.error('ERR min or max not valid string range item');
       return;
     }
-    pick = (entries) => inLexRange(entries, range, false, 0, -1);
+    pick = (m) => inLexRange(ctx, key, m, range, false, 0, -1);
   }
   const m = zsetFor(ctx, key);
   if (m === undefined) return;
@@ -522,7 +658,7 @@ function zremrangeGeneric(ctx: CommandContext, argv: Buffer[], type: 'rank' | 's
     r.integer(0);
     return;
   }
-  const gone = pick(sortedEntries(ctx, key, m));
+  const gone = pick(m);
   removeMembers(
     ctx,
     key,
@@ -557,9 +693,13 @@ function genericZpop(ctx: CommandContext, keys: Buffer[], min: boolean, emitKey:
     return;
   }
   if (count === -1) count = 1;
-  const entries = sortedEntries(ctx, key, m);
-  const n = Math.min(count, entries.length);
-  const popped = min ? entries.slice(0, n) : entries.slice(entries.length - n).reverse();
+  // The first entries of the index from the popped end: O(count), whatever the size.
+  const n = Math.min(count, m.count);
+  const popped: Entry[] = [];
+  walkIndex(ctx, key, m, null, !min, (f) => {
+    popped.push(entryOf(f));
+    return popped.length < n;
+  });
   if (!nested && !emitKey) r.array(n * 2);
   else if (nested && !emitKey) r.array(n);
   else {
@@ -668,7 +808,7 @@ function zcount(ctx: CommandContext, argv: Buffer[]): void {
   }
   const m = zsetFor(ctx, argv[1]);
   if (m === undefined) return;
-  ctx.reply.integer(m === null ? 0 : inScoreRange(sortedEntries(ctx, argv[1], m), range, false, 0, -1).length);
+  ctx.reply.integer(m === null ? 0 : countScoreRange(ctx, argv[1], m, range));
 }
 
 function zlexcount(ctx: CommandContext, argv: Buffer[]): void {
@@ -679,7 +819,7 @@ function zlexcount(ctx: CommandContext, argv: Buffer[]): void {
   }
   const m = zsetFor(ctx, argv[1]);
   if (m === undefined) return;
-  ctx.reply.integer(m === null ? 0 : inLexRange(sortedEntries(ctx, argv[1], m), range, false, 0, -1).length);
+  ctx.reply.integer(m === null ? 0 : countLexRange(ctx, argv[1], m, range));
 }
 
 function zrank(ctx: CommandContext, argv: Buffer[], reverse: boolean): void {
@@ -690,9 +830,27 @@ function zrank(ctx: CommandContext, argv: Buffer[], reverse: boolean): void {
     ctx.reply.nil();
     return;
   }
-  const entries = sortedEntries(ctx, key, m);
-  const i = entries.findIndex((e) => e.member.equals(argv[2]));
-  ctx.reply.integer(reverse ? entries.length - 1 - i : i);
+  const score = scoreOf(ctx, key, m, argv[2]) as number;
+  const i = rankOfField(ctx, key, m, indexField(score, argv[2]));
+  ctx.reply.integer(reverse ? m.count - 1 - i : i);
+}
+
+/** ZCOUNT: the difference of two ranks (O(log N) with rank buckets). */
+function countScoreRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: ScoreRange): number {
+  if (scoreRangeEmpty(r)) return 0;
+  if (m.count <= SMALL_ZSET) return inScoreRange(ctx, key, m, r, false, 0, -1).length;
+  const lo = rankOfField(ctx, key, m, scoreLowField(r));
+  const hi = rankOfField(ctx, key, m, scoreHighField(r));
+  return Math.max(0, hi - lo);
+}
+
+/** ZLEXCOUNT: with one common score, the difference of two ranks; else a walk. */
+function countLexRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: LexRange): number {
+  if (lexRangeEmpty(r)) return 0;
+  const prefix = m.count <= SMALL_ZSET ? null : commonScore(ctx, key, m);
+  if (prefix === null) return inLexRange(ctx, key, m, r, false, 0, -1).length;
+  const { lo, hi } = lexFields(prefix, r);
+  return Math.max(0, rankOfField(ctx, key, m, hi) - rankOfField(ctx, key, m, lo));
 }
 
 /** ZRANDMEMBER key [count [WITHSCORES]] (Redis zrandmemberCommand). */
@@ -934,6 +1092,33 @@ function opKeys(numkeysIdx: number, store: boolean): (argv: Buffer[]) => number[
     const keys = Array.from({ length: Number(n) }, (_, i) => numkeysIdx + 1 + i);
     return store ? [1, ...keys] : keys;
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// For other modules (geo): names kept stable
+
+/** A member's score in the live zset `m` (null: not a member, or `m` null). */
+export function zsetScore(ctx: CommandContext, key: Buffer, m: StoredMeta | null, member: Buffer): number | null {
+  return scoreOf(ctx, key, m, member);
+}
+
+/** The members of the live zset `m` with scores in a range, in zset order: a seek of the score index, O(log N + M). */
+export function zsetRangeByScore(ctx: CommandContext, key: Buffer, m: StoredMeta, min: number, max: number, minex: boolean, maxex: boolean): ZsetEntry[] {
+  return inScoreRange(ctx, key, m, { min, max, minex, maxex }, false, 0, -1);
+}
+
+/**
+ * Set members' scores in the zset at `key` (`m`: the live zset, or null to create it), as
+ * plain ZADD does (a member named twice: the last score). Returns how many were new.
+ */
+export function zsetAdd(ctx: CommandContext, key: Buffer, m: StoredMeta | null, entries: ZsetEntry[]): number {
+  if (entries.length === 0) return 0;
+  const writes = new Map<string, Entry>();
+  for (const e of entries) writes.set(e.member.toString('latin1'), e);
+  let added = 0;
+  for (const e of writes.values()) if (scoreOf(ctx, key, m, e.member) === null) added++;
+  ctx.db.apply(key, collectionDelta(ctx, key, 'zset', m, entryCells(ctx, [...writes.values()], true)), ctx.nowMs);
+  return added;
 }
 
 // ---------------------------------------------------------------------------------------

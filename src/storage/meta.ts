@@ -43,6 +43,12 @@ const F_COLLECTION = 16;
 
 export class CorruptEntryError extends Error {}
 
+/** A local in-memory structure kept beside a cached metadata entry (StoredMeta.derived). */
+export interface DerivedState {
+  /** Bytes to charge to the record cache. */
+  readonly bytes: number;
+}
+
 export class StoredMeta extends CacheEntry {
   delT = 0;
   delN = 0;
@@ -62,6 +68,13 @@ export class StoredMeta extends CacheEntry {
 
   /** With anti-entropy: this key's tree entry hash as the trees last saw it (null: none). */
   treeHash: Uint8Array | null = null;
+
+  /**
+   * An in-memory structure derived from the key's cells (a zset's rank buckets,
+   * zset-index.ts), never encoded: it lives as long as this cached entry, is charged to the
+   * record cache, and is rebuilt from the engine when missing or stale.
+   */
+  derived: DerivedState | null = null;
 
   /** `ck`: the cache key (keyspace.ts cacheKey: the db as one char, then the key as latin1). */
   /** The metadata cell exists and is newer than the tombstone. */
@@ -111,6 +124,7 @@ export class StoredMeta extends CacheEntry {
     this.value = null;
     this.count = this.cells = this.maxCellT = this.maxCellN = 0;
     this.hash = null;
+    this.derived = null;
   }
 
   // -------------------------------------------------------------------- encoding
