@@ -29,7 +29,7 @@ import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD, CELL_ZSCORE } from '../storage/layout';
 import {
-  BUCKET_MAX, indexField, memberOfIndexField, orderedScore, prefixSuccessor, scoreOfIndexField, ZsetRanks, type IndexWalker,
+  indexField, memberOfIndexField, NoOrder, orderedScore, prefixSuccessor, scoreOfIndexField, ZsetOrder,
 } from '../storage/zset-index';
 import type { DeltaCell } from '../storage/delta';
 import { formatDouble, INT64_MAX, parseDouble, parseInt64 } from '../util/numbers';
@@ -103,73 +103,83 @@ function entryOf(field: Buffer): Entry {
 }
 
 /**
- * The zset's rank buckets (zset-index.ts ZsetRanks), built once per cached zset from the
- * index and kept current by every write; rebuilt if the key changed behind them.
+ * A zset's index in zset order: the in-memory order of a hot zset (ZsetOrder), or the
+ * engine index itself when that does not fit its budget.
  */
-function ranksOf(ctx: CommandContext, key: Buffer, m: StoredMeta): { ranks: ZsetRanks; walk: IndexWalker } {
-  const walk: IndexWalker = (from, visit) => walkIndex(ctx, key, m, from, false, visit);
-  let ranks = m.derived instanceof ZsetRanks ? m.derived : null;
-  if (ranks === null || !ranks.current(m)) {
-    ranks = ZsetRanks.build(m, walk);
-    m.derived = ranks;
+interface Ordered {
+  /** Visit fields from `from` (inclusive; null: the end `reverse` starts at) until `visit` returns false. */
+  walk(from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void;
+  /** The number of fields sorting before `f`. */
+  rankOf(f: Buffer): number;
+  /** Visit fields from rank r on (`reverse`: from rank r down). */
+  walkFromRank(r: number, reverse: boolean, visit: (field: Buffer) => boolean): void;
+}
+
+/** The engine index as an Ordered: seeks for fields, O(rank) walks for ranks. */
+function engineOrder(ctx: CommandContext, key: Buffer, m: StoredMeta): Ordered {
+  const walk = (from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void => walkIndex(ctx, key, m, from, reverse, visit);
+  return {
+    walk,
+    rankOf: (f) => {
+      let n = 0;
+      walk(null, false, (x) => {
+        if (Buffer.compare(x, f) >= 0) return false;
+        n++;
+        return true;
+      });
+      return n;
+    },
+    walkFromRank: (r, reverse, visit) => {
+      // From the end the walk runs towards: skip to rank r, then visit.
+      let skip = reverse ? m.count - 1 - r : r;
+      walk(null, reverse, (x) => {
+        if (skip > 0) {
+          skip--;
+          return true;
+        }
+        return visit(x);
+      });
+    },
+  };
+}
+
+/**
+ * The zset's order: its in-memory ZsetOrder, built once from the index (O(N)) while the
+ * zset stays cached and kept by every write; the engine index when it would take more
+ * than half the record cache.
+ */
+function orderOf(ctx: CommandContext, key: Buffer, m: StoredMeta): Ordered {
+  const d = m.derived;
+  if (d instanceof ZsetOrder && d.current(m)) return d;
+  if (!(d instanceof NoOrder && d.delT === m.delT && d.delN === m.delN)) {
+    const budget = ctx.db.ks.cacheInfo().maxBytes / 2;
+    const built = ZsetOrder.build(m, (from, visit) => walkIndex(ctx, key, m, from, false, visit), budget);
+    m.derived = built ?? new NoOrder(m.delT, m.delN);
+    ctx.db.ks.derivedResized(m);
+    if (built !== null) return built;
   }
-  return { ranks, walk };
+  return engineOrder(ctx, key, m);
 }
-
-/** Charge the rank buckets' new size to the record cache (they may have split). */
-function ranksDone(ctx: CommandContext, m: StoredMeta): void {
-  ctx.db.ks.derivedResized(m);
-}
-
-/** Zsets this small are walked, not given rank buckets. */
-const SMALL_ZSET = BUCKET_MAX;
 
 /** The number of entries whose index field sorts before `f`. */
 function rankOfField(ctx: CommandContext, key: Buffer, m: StoredMeta, f: Buffer): number {
-  if (m.count <= SMALL_ZSET) {
-    let n = 0;
-    walkIndex(ctx, key, m, null, false, (x) => {
-      if (Buffer.compare(x, f) >= 0) return false;
-      n++;
-      return true;
-    });
-    return n;
-  }
-  const { ranks, walk } = ranksOf(ctx, key, m);
-  const r = ranks.rankOf(f, walk);
-  ranksDone(ctx, m);
-  return r;
+  return orderOf(ctx, key, m).rankOf(f);
 }
 
-/** The entries of ranks [start, end] (0-based, in range), in forward order. */
+/** The entries of ranks [start, end] (0-based, in range), in forward order, walked from the nearer end. */
 function entriesByRank(ctx: CommandContext, key: Buffer, m: StoredMeta, start: number, end: number): Entry[] {
-  const n = m.count;
   const len = end - start + 1;
   const out: Entry[] = [];
-  const fromTail = n - 1 - end;
-  const take = (skip: number, reverse: boolean, from: Buffer | null): void => {
-    walkIndex(ctx, key, m, from, reverse, (f) => {
-      if (skip > 0) {
-        skip--;
-        return true;
-      }
-      out.push(entryOf(f));
-      return out.length < len;
-    });
+  const take = (f: Buffer): boolean => {
+    out.push(entryOf(f));
+    return out.length < len;
   };
-  if (Math.min(start, fromTail) <= SMALL_ZSET || (m.derived === null && n <= 4 * SMALL_ZSET)) {
-    // Near an end: walk from the nearer one.
-    if (start <= fromTail) take(start, false, null);
-    else {
-      take(fromTail, true, null);
-      out.reverse();
-    }
-    return out;
+  const o = orderOf(ctx, key, m);
+  if (start <= m.count - 1 - end) o.walkFromRank(start, false, take);
+  else {
+    o.walkFromRank(end, true, take);
+    out.reverse();
   }
-  const { ranks, walk } = ranksOf(ctx, key, m);
-  const at = ranks.locate(start, walk);
-  ranksDone(ctx, m);
-  take(at.skip, false, at.from);
   return out;
 }
 
@@ -184,7 +194,7 @@ function walkRange(ctx: CommandContext, key: Buffer, m: StoredMeta, from: Buffer
   const out: Entry[] = [];
   let found = false;
   let skipped = 0;
-  walkIndex(ctx, key, m, from, reverse, (f) => {
+  orderOf(ctx, key, m).walk(from, reverse, (f) => {
     const e = entryOf(f);
     if (!found) {
       if (!near(e)) return true;
@@ -382,8 +392,9 @@ function inScoreRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: ScoreR
 function commonScore(ctx: CommandContext, key: Buffer, m: StoredMeta): Buffer | null {
   let first: Buffer | null = null;
   let last: Buffer | null = null;
-  walkIndex(ctx, key, m, null, false, (f) => ((first = f.subarray(0, 8)), false));
-  walkIndex(ctx, key, m, null, true, (f) => ((last = f.subarray(0, 8)), false));
+  const o = orderOf(ctx, key, m);
+  o.walk(null, false, (f) => ((first = f.subarray(0, 8)), false));
+  o.walk(null, true, (f) => ((last = f.subarray(0, 8)), false));
   return first !== null && last !== null && (first as Buffer).equals(last) ? first : null;
 }
 
@@ -696,7 +707,7 @@ function genericZpop(ctx: CommandContext, keys: Buffer[], min: boolean, emitKey:
   // The first entries of the index from the popped end: O(count), whatever the size.
   const n = Math.min(count, m.count);
   const popped: Entry[] = [];
-  walkIndex(ctx, key, m, null, !min, (f) => {
+  orderOf(ctx, key, m).walk(null, !min, (f) => {
     popped.push(entryOf(f));
     return popped.length < n;
   });
@@ -835,10 +846,10 @@ function zrank(ctx: CommandContext, argv: Buffer[], reverse: boolean): void {
   ctx.reply.integer(reverse ? m.count - 1 - i : i);
 }
 
-/** ZCOUNT: the difference of two ranks (O(log N) with rank buckets). */
+/** ZCOUNT: the difference of two ranks (O(log N) in memory); on the engine index, a walk of the range. */
 function countScoreRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: ScoreRange): number {
   if (scoreRangeEmpty(r)) return 0;
-  if (m.count <= SMALL_ZSET) return inScoreRange(ctx, key, m, r, false, 0, -1).length;
+  if (!(orderOf(ctx, key, m) instanceof ZsetOrder)) return inScoreRange(ctx, key, m, r, false, 0, -1).length;
   const lo = rankOfField(ctx, key, m, scoreLowField(r));
   const hi = rankOfField(ctx, key, m, scoreHighField(r));
   return Math.max(0, hi - lo);
@@ -847,7 +858,7 @@ function countScoreRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: Sco
 /** ZLEXCOUNT: with one common score, the difference of two ranks; else a walk. */
 function countLexRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: LexRange): number {
   if (lexRangeEmpty(r)) return 0;
-  const prefix = m.count <= SMALL_ZSET ? null : commonScore(ctx, key, m);
+  const prefix = orderOf(ctx, key, m) instanceof ZsetOrder ? commonScore(ctx, key, m) : null;
   if (prefix === null) return inLexRange(ctx, key, m, r, false, 0, -1).length;
   const { lo, hi } = lexFields(prefix, r);
   return Math.max(0, rankOfField(ctx, key, m, hi) - rankOfField(ctx, key, m, lo));

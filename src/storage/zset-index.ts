@@ -21,14 +21,20 @@
  * tombstone kills the entries with their members (same stamps); the sweep removes them, and
  * removes any entry of a key that is not a zset any more.
  *
- * Ranks: `ZsetRanks`, an in-memory order-statistics structure kept on the cached metadata
- * entry (StoredMeta.derived, charged to the record cache): the index cut into buckets of
- * about BUCKET_TARGET entries, each bucket's first field and count, and a Fenwick tree of the
- * counts. Rank of a field = the counts of the buckets before its own (O(log B)) + a walk of
- * at most one bucket (≤ BUCKET_MAX entries, whatever the zset's size). Apply keeps the
- * counts (O(log B) per member written); an oversized bucket is split by the next query that
- * walks it. Built once per cached zset from the index (O(N)); checked against the key's
- * tombstone and live count before every use and rebuilt when they differ.
+ * Hot zsets: `ZsetOrder`, an in-memory order-statistics structure kept on the cached
+ * metadata entry (StoredMeta.derived, charged to the record cache): the index fields in
+ * sorted buckets of at most BUCKET_MAX, with a Fenwick tree of the bucket sizes. Rank of a
+ * member, the member at a rank, and walks from a score or a rank cost O(log N) + what is
+ * returned, with no engine read. It is built once from the index (O(N)) the first time the
+ * zset is read in order while cached, kept by apply (O(log N) per member written), checked
+ * against the key's tombstone and live count before every use and rebuilt when they
+ * differ. A zset whose structure would take more than its budget (half the record cache)
+ * is read from the engine index instead (`NoOrder`): seeks for score ranges and pops,
+ * O(rank) walks from the nearer end for ranks.
+ *
+ * Why not walk the engine index always: score updates and pops delete index entries, and
+ * RocksDB iterators step over those deletion tombstones until compaction removes them, so
+ * a walk from the front of a much-updated index reads far more than it returns.
  */
 import type { EngineBatch } from './engine';
 import { CELL_ZSCORE, cellKey } from './layout';
@@ -121,17 +127,19 @@ export function zsetIndexCellChanged(
   n: number,
   value: Buffer | null,
 ): void {
-  const ranks = m.derived instanceof ZsetRanks ? m.derived : null;
+  const order = m.derived instanceof ZsetOrder ? m.derived : null;
   const oldField = oldValue === null ? null : indexFieldOfCell(member, oldValue);
   const newField = value === null ? null : indexFieldOfCell(member, value);
   if (oldField !== null) {
     if (newField === null || !oldField.equals(newField)) batch.del(cellKey(db, key, CELL_ZSCORE, oldField));
-    if (oldAlive && ranks !== null) ranks.remove(oldField);
+    if (oldAlive && order !== null) order.remove(oldField);
   }
   if (newField !== null) {
     batch.put(cellKey(db, key, CELL_ZSCORE, newField), encodeCell(t, n, EMPTY));
-    if (ranks !== null) ranks.add(newField);
+    if (order !== null) order.add(newField);
   }
+  // Grown past its budget: dropped; the zset is walked on the engine from now on.
+  if (order !== null && order.oversized()) m.derived = new NoOrder(m.delT, m.delN);
 }
 
 /** The index entry of a member cell (for a rebuild): null when the value is not a score. */
@@ -141,12 +149,12 @@ export function indexEntryOf(db: number, key: Buffer, member: Buffer, t: number,
 }
 
 // ---------------------------------------------------------------------------------------
-// Ranks
+// The in-memory order of a hot zset
 
-/** A bucket is split into buckets of about this many entries ... */
-export const BUCKET_TARGET = 128;
-/** ... once it holds more than this. */
+/** A bucket is split in two once it holds more than this many fields. */
 export const BUCKET_MAX = 256;
+/** Bytes charged per field beyond its length (a one-byte string and its array slot). */
+const FIELD_OVERHEAD = 40;
 
 /**
  * Walk a zset's live index entries in order from `from` (inclusive; null: the first),
@@ -154,164 +162,228 @@ export const BUCKET_MAX = 256;
  */
 export type IndexWalker = (from: Buffer | null, visit: (field: Buffer) => boolean) => void;
 
-export class ZsetRanks implements DerivedState {
-  /** First field of each bucket; starts[0] is empty (bucket 0 holds everything before starts[1]). */
-  private starts: Buffer[] = [EMPTY];
-  private counts: number[] = [0];
-  private tree = new Float64Array(2);
-  /** Live entries counted (equals the key's count while the structure is current). */
+/** A zset whose order did not fit its memory budget: it is walked on the engine instead. */
+export class NoOrder implements DerivedState {
+  readonly bytes = 64;
+  constructor(
+    /** The key tombstone it was decided under: a new life of the key tries again. */
+    readonly delT: number,
+    readonly delN: number,
+  ) {}
+}
+
+/**
+ * The index fields of one zset in memory, in order: sorted buckets of at most BUCKET_MAX
+ * fields (latin1 strings: their comparison is byte order) and a Fenwick tree of the bucket
+ * sizes. Rank of a field, field of a rank, and walks from either are O(log N) + the walk,
+ * with no engine read: a walk on the engine would also step over the deletion tombstones
+ * that score updates and pops leave in the index's key range until compaction.
+ */
+export class ZsetOrder implements DerivedState {
+  private buckets: string[][] = [];
+  private tree = new Float64Array(1);
+  /** Live entries (equals the key's count while the structure is current). */
   total = 0;
-  bytes = 0;
+  bytes = 256;
+  /** Set when an update found the structure out of step with the index: rebuild it. */
+  private broken = false;
 
   private constructor(
     /** The key tombstone the structure was built under. */
     readonly delT: number,
     readonly delN: number,
+    readonly maxBytes: number,
   ) {}
 
-  /** Build from the whole index, O(N). */
-  static build(m: StoredMeta, walk: IndexWalker): ZsetRanks {
-    const r = new ZsetRanks(m.delT, m.delN);
-    const starts: Buffer[] = [EMPTY];
-    const counts: number[] = [0];
+  /** Build from the whole index, O(N); null when it would take more than `maxBytes`. */
+  static build(m: StoredMeta, walk: IndexWalker, maxBytes: number): ZsetOrder | null {
+    const o = new ZsetOrder(m.delT, m.delN, maxBytes);
+    let cur: string[] = [];
+    let fits = true;
     walk(null, (f) => {
-      if (counts[counts.length - 1] >= BUCKET_TARGET) {
-        starts.push(Buffer.from(f));
-        counts.push(0);
+      if (cur.length >= BUCKET_MAX / 2) {
+        o.buckets.push(cur);
+        cur = [];
       }
-      counts[counts.length - 1]++;
-      r.total++;
-      return true;
+      cur.push(f.toString('latin1'));
+      o.bytes += f.length + FIELD_OVERHEAD;
+      o.total++;
+      fits = o.bytes <= maxBytes;
+      return fits;
     });
-    r.starts = starts;
-    r.counts = counts;
-    r.reindex();
-    return r;
+    if (!fits) return null;
+    if (cur.length > 0) o.buckets.push(cur);
+    o.reindex();
+    return o;
   }
 
   /** Whether the structure still describes the key (same tombstone, same live count). */
   current(m: StoredMeta): boolean {
-    return this.delT === m.delT && this.delN === m.delN && this.total === m.count;
+    return !this.broken && this.delT === m.delT && this.delN === m.delN && this.total === m.count;
+  }
+
+  /** Too big for its budget since it was built (the caller drops it). */
+  oversized(): boolean {
+    return this.bytes > this.maxBytes;
   }
 
   private reindex(): void {
-    const n = this.counts.length;
+    const n = this.buckets.length;
     const t = new Float64Array(n + 1);
     for (let i = 0; i < n; i++) {
-      t[i + 1] += this.counts[i];
+      t[i + 1] += this.buckets[i].length;
       const j = i + 1 + ((i + 1) & -(i + 1));
       if (j <= n) t[j] += t[i + 1];
     }
     this.tree = t;
-    let b = 200;
-    for (const s of this.starts) b += s.length + 100;
-    this.bytes = b;
   }
 
   private addAt(i: number, d: number): void {
-    this.counts[i] += d;
     const t = this.tree;
     for (let j = i + 1; j < t.length; j += j & -j) t[j] += d;
   }
 
-  /** Entries in buckets before bucket i. */
+  /** Entries in the buckets before bucket i. */
   private prefix(i: number): number {
     let s = 0;
     for (let j = i; j > 0; j -= j & -j) s += this.tree[j];
     return s;
   }
 
-  /** The bucket a field falls in: the last whose start is ≤ it. */
-  private bucketOf(f: Buffer): number {
-    const s = this.starts;
+  /** The bucket a field falls in: the last whose first field is ≤ it (0 if none). */
+  private bucketOf(f: string): number {
+    const b = this.buckets;
     let lo = 0;
-    let hi = s.length - 1;
+    let hi = b.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (Buffer.compare(s[mid], f) <= 0) lo = mid;
+      if (b[mid][0] <= f) lo = mid;
       else hi = mid - 1;
     }
     return lo;
   }
 
-  add(f: Buffer): void {
-    this.addAt(this.bucketOf(f), 1);
+  /** The first position in a sorted bucket whose field is ≥ f. */
+  private static lowerBound(b: string[], f: string): number {
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (b[mid] < f) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  add(field: Buffer): void {
+    const f = field.toString('latin1');
     this.total++;
+    this.bytes += field.length + FIELD_OVERHEAD;
+    if (this.buckets.length === 0) {
+      this.buckets.push([f]);
+      this.reindex();
+      return;
+    }
+    const i = this.bucketOf(f);
+    const b = this.buckets[i];
+    const j = ZsetOrder.lowerBound(b, f);
+    if (b[j] === f) {
+      this.broken = true;
+      return;
+    }
+    b.splice(j, 0, f);
+    if (b.length > BUCKET_MAX) {
+      this.buckets.splice(i, 1, b.slice(0, b.length >>> 1), b.slice(b.length >>> 1));
+      this.reindex();
+    } else this.addAt(i, 1);
   }
 
-  remove(f: Buffer): void {
-    this.addAt(this.bucketOf(f), -1);
+  remove(field: Buffer): void {
+    const f = field.toString('latin1');
     this.total--;
+    this.bytes -= field.length + FIELD_OVERHEAD;
+    if (this.buckets.length === 0) {
+      this.broken = true;
+      return;
+    }
+    const i = this.bucketOf(f);
+    const b = this.buckets[i];
+    const j = ZsetOrder.lowerBound(b, f);
+    if (b[j] !== f) {
+      this.broken = true;
+      return;
+    }
+    b.splice(j, 1);
+    if (b.length === 0) {
+      this.buckets.splice(i, 1);
+      this.reindex();
+    } else this.addAt(i, -1);
   }
 
-  /** Split bucket i if it grew past BUCKET_MAX (walks it once). Returns whether it split. */
-  private splitIfBig(i: number, walk: IndexWalker): boolean {
-    if (this.counts[i] <= BUCKET_MAX) return false;
-    const end = i + 1 < this.starts.length ? this.starts[i + 1] : null;
-    const starts: Buffer[] = [this.starts[i]];
-    const counts: number[] = [0];
-    walk(i === 0 ? null : this.starts[i], (f) => {
-      if (end !== null && Buffer.compare(f, end) >= 0) return false;
-      if (counts[counts.length - 1] >= BUCKET_TARGET) {
-        starts.push(Buffer.from(f));
-        counts.push(0);
-      }
-      counts[counts.length - 1]++;
-      return true;
-    });
-    this.starts.splice(i, 1, ...starts);
-    this.counts.splice(i, 1, ...counts);
-    // Empty buckets (emptied by removals) go too, but bucket 0 stays.
-    for (let j = this.counts.length - 1; j > 0; j--) {
-      if (this.counts[j] === 0) {
-        this.starts.splice(j, 1);
-        this.counts.splice(j, 1);
+  /** The number of fields sorting before `f` (a member's rank when `f` is its field). */
+  rankOf(field: Buffer): number {
+    if (this.buckets.length === 0) return 0;
+    const f = field.toString('latin1');
+    const i = this.bucketOf(f);
+    return this.prefix(i) + ZsetOrder.lowerBound(this.buckets[i], f);
+  }
+
+  /** Bucket and position of rank r (0 ≤ r < total): a Fenwick descent. */
+  private locate(r: number): [number, number] {
+    const t = this.tree;
+    const n = t.length - 1;
+    let pos = 0;
+    let left = r;
+    let step = 1;
+    while (step * 2 <= n) step *= 2;
+    for (; step > 0; step >>= 1) {
+      const next = pos + step;
+      if (next <= n && t[next] <= left) {
+        pos = next;
+        left -= t[next];
       }
     }
-    this.reindex();
-    return true;
+    return [pos, left];
+  }
+
+  /** Visit fields from rank r on (`reverse`: from rank r down), until `visit` returns false. */
+  walkFromRank(r: number, reverse: boolean, visit: (field: Buffer) => boolean): void {
+    if (r < 0 || r >= this.total) return;
+    let [i, j] = this.locate(r);
+    const bs = this.buckets;
+    while (i >= 0 && i < bs.length) {
+      const b = bs[i];
+      if (!reverse) {
+        for (; j < b.length; j++) if (!visit(Buffer.from(b[j], 'latin1'))) return;
+        i++;
+        j = 0;
+      } else {
+        for (; j >= 0; j--) if (!visit(Buffer.from(b[j], 'latin1'))) return;
+        i--;
+        if (i >= 0) j = bs[i].length - 1;
+      }
+    }
   }
 
   /**
-   * The number of live entries whose field sorts before `f` (a member's rank when `f` is
-   * its field). Reads at most one bucket.
+   * Visit fields in order from `from` (inclusive; null: the first, or the last when
+   * `reverse`), until `visit` returns false.
    */
-  rankOf(f: Buffer, walk: IndexWalker): number {
-    let i = this.bucketOf(f);
-    if (this.splitIfBig(i, walk)) i = this.bucketOf(f);
-    let before = 0;
-    walk(i === 0 ? null : this.starts[i], (x) => {
-      if (Buffer.compare(x, f) >= 0) return false;
-      before++;
-      return true;
-    });
-    return this.prefix(i) + before;
-  }
-
-  /**
-   * Where the entry of rank r (0-based, r < total) is: the start of its bucket (null: the
-   * first) and how many entries of the bucket come before it. Reads nothing but may split.
-   */
-  locate(r: number, walk: IndexWalker): { from: Buffer | null; skip: number } {
-    for (;;) {
-      // Fenwick descent: the last bucket whose prefix is ≤ r.
-      const t = this.tree;
-      const n = t.length - 1;
-      let pos = 0;
-      let left = r;
-      let step = 1;
-      while (step * 2 <= n) step *= 2;
-      for (; step > 0; step >>= 1) {
-        const next = pos + step;
-        if (next <= n && t[next] <= left) {
-          pos = next;
-          left -= t[next];
-        }
-      }
-      // pos buckets hold ≤ r entries; the entry is in bucket pos (skipping empty ones is implied).
-      const i = Math.min(pos, this.counts.length - 1);
-      if (this.splitIfBig(i, walk)) continue;
-      return { from: i === 0 ? null : this.starts[i], skip: r - this.prefix(i) };
+  walk(from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void {
+    if (!reverse) {
+      this.walkFromRank(from === null ? 0 : this.rankOf(from), false, visit);
+      return;
     }
+    if (from === null) {
+      this.walkFromRank(this.total - 1, true, visit);
+      return;
+    }
+    // The last field ≤ from: the rank of the first field > from, minus one.
+    let r = this.rankOf(from);
+    if (r < this.total) {
+      const [i, j] = this.locate(r);
+      if (this.buckets[i][j] === from.toString('latin1')) r++;
+    }
+    this.walkFromRank(r - 1, true, visit);
   }
 }
