@@ -8,12 +8,23 @@
  * is O(1), ZSCORE reads one cell, and a whole-key DEL writes only the metadata. In a cluster
  * each member merges on its own: the later ZADD/ZINCRBY/ZREM of a member (by stamp) wins.
  *
- * There is no score index yet: commands that need score order (ranges, ranks, counts,
- * pops) read every member and sort them by (score, member bytes) in memory, O(N log N) in
- * the zset's size. Lexicographic ranges walk that same order, as Redis walks its skiplist.
+ * Order comes from the score index (storage/zset-index.ts): local derived entries of kind
+ * CELL_ZSCORE beside the member cells, keyed by the ordered 8-byte score and the member, that
+ * Keyspace.apply keeps on every replica from the member cells (never replicated, never in
+ * the digest or the cell count). A cached zset read in order gets an in-memory order on
+ * its metadata entry (ZsetOrder: sorted buckets + Fenwick tree, kept by apply): ZRANK and
+ * ZCOUNT are O(log N), ranges by rank or score and pops O(log N + M), with no engine read.
+ * A zset too big for half the record cache is read from the engine index instead
+ * (`engineOrder`: seeks for scores, O(rank) walks for ranks). Lexicographic ranges seek when
+ * every score is equal (then index order is member order); otherwise they walk from the
+ * end as before, matching Redis's walk over mixed scores.
+ *
+ * Exported for other modules (geo), names kept stable: zsetScore, zsetRangeByScore,
+ * zsetAdd.
  *
  * Differences from Redis (docs/commands.md):
- * - rank and score ranges cost O(N log N) in the zset's size (no persistent score index);
+ * - the first ordered read of an uncached zset builds its in-memory order, O(N); a zset too
+ *   big for it has O(rank) ranks and counts;
  * - ZSCAN pages like HSCAN (collection-scan.ts), members in byte order;
  * - ZRANDMEMBER picks in one streaming pass (sampling.ts), O(N) where Redis is O(count);
  * - ZUNION/ZINTER with SUM add the inputs of equal size in key order (Redis: qsort order);

@@ -127,6 +127,8 @@ export function zsetIndexCellChanged(
   n: number,
   value: Buffer | null,
 ): void {
+  // An order built under an older tombstone describes an earlier life of the key: dropped.
+  if (m.derived instanceof ZsetOrder && (m.derived.delT !== m.delT || m.derived.delN !== m.delN)) m.derived = null;
   const order = m.derived instanceof ZsetOrder ? m.derived : null;
   const oldField = oldValue === null ? null : indexFieldOfCell(member, oldValue);
   const newField = value === null ? null : indexFieldOfCell(member, value);
