@@ -389,3 +389,30 @@ describe('score index', () => {
     expect(engineEntriesOfKind(h, CELL_ZSCORE)).toBe(2);
   });
 });
+
+describe('score index across type changes', () => {
+  it('is rebuilt when a key becomes a zset while cells of its earlier life are alive', async () => {
+    const h = await harness();
+    const k = Buffer.from('x');
+    const now = h.clock.nowMs() * 1024;
+    const score = (x: number): Buffer => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleBE(x, 0);
+      return b;
+    };
+    // A zset, then (concurrently, no tombstone) a newer hash meta; a hash write changes a
+    // member's bytes while the type is hash; then a newer zset meta wins again.
+    h.ks.apply(0, k, { del: null, meta: { t: now, n: 1, type: 'zset', expireAtMs: 0 }, value: null, cells: [{ kind: CELL_FIELD, field: Buffer.from('a'), t: now, n: 1, value: score(1) }, { kind: CELL_FIELD, field: Buffer.from('b'), t: now, n: 1, value: score(2) }] }, h.clock.nowMs());
+    expect(indexWalk(h.ks, 0, 'x').map((e) => e.member)).toEqual(['a', 'b']);
+    h.ks.apply(0, k, { del: null, meta: { t: now + 1, n: 2, type: 'hash', expireAtMs: 0 }, value: null, cells: [{ kind: CELL_FIELD, field: Buffer.from('a'), t: now + 1, n: 2, value: score(5) }] }, h.clock.nowMs());
+    h.ks.apply(0, k, { del: null, meta: { t: now + 2, n: 1, type: 'zset', expireAtMs: 0 }, value: null, cells: null }, h.clock.nowMs());
+    expectIndexMatches(h.ks, ['x']);
+    expect(indexWalk(h.ks, 0, 'x')).toEqual([{ member: 'b', score: 2 }, { member: 'a', score: 5 }]);
+    // The sweep removes index entries of a key that is no zset any more.
+    h.ks.apply(0, k, { del: null, meta: { t: now + 3, n: 2, type: 'hash', expireAtMs: 0 }, value: null, cells: null }, h.clock.nowMs());
+    await h.run('ZADD', 'g', '1', 'a', '2', 'b');
+    await h.run('DEL', 'g'); // dead cells: gives the sweep a pass to make
+    for (let i = 0; i < 5; i++) h.ks.sweep(h.clock.nowMs(), 1000);
+    expect(engineEntriesOfKind(h, CELL_ZSCORE)).toBe(0);
+  });
+});
