@@ -15,9 +15,11 @@ import { ManualClock } from '../../src/runtime/clock';
 import type { Keyspace } from '../../src/storage/keyspace';
 import type { MemoryEngine } from '../../src/storage/memory-engine';
 import type { Delta } from '../../src/storage/delta';
-import { CELL_FIELD, CELL_ZSCORE, metaKey, parseEngineKey, RECORDS_END, ZSET_INDEX_KEY } from '../../src/storage/layout';
+import { CELL_FIELD, CELL_ZSCORE, metaKey, parseEngineKey, RECORDS_END, tokenBound, ZSET_INDEX_KEY } from '../../src/storage/layout';
 import { memberOfIndexField, orderedScore, prefixSuccessor, scoreOfIndexField } from '../../src/storage/zset-index';
 import { keyState, stateDigest } from '../../src/storage/key-state';
+import { scanIntervals } from '../../src/antientropy/exchange';
+import { decodeDelta } from '../../src/storage/delta';
 
 async function harness(): Promise<CommandHarness> {
   const h = new CommandHarness([...zsetCommands, ...keyCommands, ...stringCommands]);
@@ -414,5 +416,24 @@ describe('score index across type changes', () => {
     await h.run('DEL', 'g'); // dead cells: gives the sweep a pass to make
     for (let i = 0; i < 5; i++) h.ks.sweep(h.clock.nowMs(), 1000);
     expect(engineEntriesOfKind(h, CELL_ZSCORE)).toBe(0);
+  });
+});
+
+describe('score index and anti-entropy', () => {
+  it('a small zset travels whole with its member cells only', async () => {
+    const h = await harness();
+    await h.run('ZADD', 'z', '1', 'a', '2', 'b', '3', 'c');
+    const page = scanIntervals(h.ks, [{ first: 0, last: 0xffffffff }], tokenBound(0), 100, true, true);
+    expect(page.entries).toHaveLength(1);
+    const d = decodeDelta(page.entries[0].record!);
+    expect(d.cells!.map((c) => [c.kind, c.field.toString()])).toEqual([
+      [CELL_FIELD, 'a'],
+      [CELL_FIELD, 'b'],
+      [CELL_FIELD, 'c'],
+    ]);
+    // Merged into another keyspace, the index is built there from the cells.
+    const other = await harness();
+    other.ks.apply(0, Buffer.from('z'), d, other.clock.nowMs());
+    expect(indexWalk(other.ks, 0, 'z').map((e) => e.member)).toEqual(['a', 'b', 'c']);
   });
 });
