@@ -126,9 +126,25 @@ interface Ordered {
   walkFromRank(r: number, reverse: boolean, visit: (field: Buffer) => boolean): void;
 }
 
-/** The engine index as an Ordered: seeks for fields, O(rank) walks for ranks. */
-function engineOrder(ctx: CommandContext, key: Buffer, m: StoredMeta): Ordered {
-  const walk = (from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void => walkIndex(ctx, key, m, from, reverse, visit);
+/**
+ * The engine index as an Ordered: seeks for fields, O(rank) walks for ranks. A walk from
+ * an end starts at the bound `ends` keeps for it (zset-index.ts NoOrder), past the
+ * tombstones of earlier pops.
+ */
+function engineOrder(ctx: CommandContext, key: Buffer, m: StoredMeta, ends: NoOrder | null): Ordered {
+  const walk = (from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void => {
+    const bound = ends === null || !ends.current(m) ? null : reverse ? ends.high : ends.low;
+    const fromEnd = from === null || (bound !== null && (reverse ? Buffer.compare(from, bound) >= 0 : Buffer.compare(from, bound) <= 0));
+    if (fromEnd && bound !== null) from = bound;
+    let first = fromEnd && ends !== null && ends.current(m);
+    walkIndex(ctx, key, m, from, reverse, (f) => {
+      if (first) {
+        ends!.found(f, reverse);
+        first = false;
+      }
+      return visit(f);
+    });
+  };
   return {
     walk,
     rankOf: (f) => {
@@ -162,14 +178,13 @@ function engineOrder(ctx: CommandContext, key: Buffer, m: StoredMeta): Ordered {
 function orderOf(ctx: CommandContext, key: Buffer, m: StoredMeta): Ordered {
   const d = m.derived;
   if (d instanceof ZsetOrder && d.current(m)) return d;
-  if (!(d instanceof NoOrder && d.delT === m.delT && d.delN === m.delN)) {
-    const budget = ctx.db.ks.cacheInfo().maxBytes / 2;
-    const built = ZsetOrder.build(m, (from, visit) => walkIndex(ctx, key, m, from, false, visit), budget);
-    m.derived = built ?? new NoOrder(m.delT, m.delN);
-    ctx.db.ks.derivedResized(m);
-    if (built !== null) return built;
-  }
-  return engineOrder(ctx, key, m);
+  if (d instanceof NoOrder && d.current(m)) return engineOrder(ctx, key, m, d);
+  const budget = ctx.db.ks.cacheInfo().maxBytes / 2;
+  const built = ZsetOrder.build(m, (from, visit) => walkIndex(ctx, key, m, from, false, visit), budget);
+  const ends = built === null ? new NoOrder(m.delT, m.delN) : null;
+  m.derived = built ?? ends;
+  ctx.db.ks.derivedResized(m);
+  return built ?? engineOrder(ctx, key, m, ends);
 }
 
 /** The number of entries whose index field sorts before `f`. */

@@ -139,6 +139,7 @@ export function zsetIndexCellChanged(
   if (newField !== null) {
     batch.put(cellKey(db, key, CELL_ZSCORE, newField), encodeCell(t, n, EMPTY));
     if (order !== null) order.add(newField);
+    else if (m.derived instanceof NoOrder && m.derived.current(m)) m.derived.added(newField);
   }
   // Grown past its budget: dropped; the zset is walked on the engine from now on.
   if (order !== null && order.oversized()) m.derived = new NoOrder(m.delT, m.delN);
@@ -164,14 +165,39 @@ const FIELD_OVERHEAD = 40;
  */
 export type IndexWalker = (from: Buffer | null, visit: (field: Buffer) => boolean) => void;
 
-/** A zset whose order did not fit its memory budget: it is walked on the engine instead. */
+/**
+ * A zset whose order did not fit its memory budget: it is walked on the engine instead.
+ * It keeps bounds on its ends: no live index field sorts below `low` or above `high`. A
+ * walk from an end starts there, so pops do not step over the deletion tombstones that
+ * earlier pops left at that end of the index (RocksDB iterators pass every tombstone in
+ * their way until compaction).
+ */
 export class NoOrder implements DerivedState {
-  readonly bytes = 64;
+  bytes = 64;
+  low: Buffer | null = null;
+  high: Buffer | null = null;
   constructor(
     /** The key tombstone it was decided under: a new life of the key tries again. */
     readonly delT: number,
     readonly delN: number,
   ) {}
+
+  current(m: StoredMeta): boolean {
+    return this.delT === m.delT && this.delN === m.delN;
+  }
+
+  /** A field was added: the bounds widen to keep it inside. */
+  added(f: Buffer): void {
+    if (this.low !== null && Buffer.compare(f, this.low) < 0) this.low = Buffer.from(f);
+    if (this.high !== null && Buffer.compare(f, this.high) > 0) this.high = Buffer.from(f);
+  }
+
+  /** A walk from an end found its first live field there. */
+  found(f: Buffer, reverse: boolean): void {
+    if (reverse) this.high = Buffer.from(f);
+    else this.low = Buffer.from(f);
+    this.bytes = 64 + (this.low === null ? 0 : this.low.length + 64) + (this.high === null ? 0 : this.high.length + 64);
+  }
 }
 
 /**

@@ -296,7 +296,16 @@ describe('score index', () => {
         const gone = Array.from({ length: 30 }, () => `k${Math.floor(next() * 5000)}`);
         await h.run('ZREM', 'z', ...gone);
         for (const g of gone) model.delete(g);
-      } else if (r < 0.45) {
+      } else if (r < 0.5) {
+        // Pops from either end, then writes below the low end / above the high end.
+        const min = next() < 0.5;
+        const s = sorted();
+        const k = 1 + Math.floor(next() * 3);
+        const popped = min ? s.slice(0, k) : [...s].reverse().slice(0, k);
+        expect(bulks(await h.run(min ? 'ZPOPMIN' : 'ZPOPMAX', 'z', String(k)))).toEqual(popped.flatMap(([mm, sc]) => [mm, String(sc)]));
+        for (const [mm] of popped) model.delete(mm);
+        if (next() < 0.5) await add([[min ? -1 - Math.floor(next() * 3) : 50 + Math.floor(next() * 3), `k${Math.floor(next() * 5000)}`]]);
+      } else if (r < 0.55) {
         const s = sorted();
         const a = Math.floor(next() * s.length);
         await h.run('ZREMRANGEBYRANK', 'z', String(a), String(a + 5));
