@@ -808,9 +808,13 @@ export class Keyspace {
     this.scheduleFlush();
   }
 
-  /** Delete every derived entry of a key (kinds from DERIVED_KIND_MIN), writing what is pending first. */
-  private deleteDerived(db: number, key: Buffer): void {
-    this.flushPending();
+  /**
+   * Delete every derived entry of a key (kinds from DERIVED_KIND_MIN). `flush`: write what
+   * is pending first. The sweep passes false: it wrote everything before its walk, and its
+   * own removals must reach the engine in one batch with the metadata they change.
+   */
+  private deleteDerived(db: number, key: Buffer, flush = true): void {
+    if (flush) this.flushPending();
     const mk = metaKey(db, key);
     const it = this.engine.iterator({ gte: cellsStart(mk, DERIVED_KIND_MIN), lt: keyEnd(mk) });
     try {
@@ -956,7 +960,7 @@ export class Keyspace {
       if (drop) {
         const wasCounted = this.counted(m, nowMs);
         // Cut in this key: its derived entries may lie beyond the walk; they go with it.
-        if (cut) this.deleteDerived(db, key);
+        if (cut) this.deleteDerived(db, key, false);
         this.batch.del(metaKey(db, key));
         m.clear();
         m.stored = false;
