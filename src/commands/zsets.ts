@@ -40,7 +40,7 @@ import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD, CELL_ZSCORE } from '../storage/layout';
 import {
-  indexField, memberOfIndexField, NoOrder, orderedScore, prefixSuccessor, scoreOfIndexField, ZsetOrder,
+  indexField, memberOfIndexField, NoOrder, orderedScore, prefixSuccessor, scoreOfIndexField, SPARSE_MAX, SparseRanks, ZsetOrder, type IndexWalker,
 } from '../storage/zset-index';
 import type { DeltaCell } from '../storage/delta';
 import { formatDouble, INT64_MAX, parseDouble, parseInt64 } from '../util/numbers';
@@ -127,8 +127,9 @@ interface Ordered {
 }
 
 /**
- * The engine index as an Ordered: seeks for fields, O(rank) walks for ranks. A walk from
- * an end starts at the bound `ends` keeps for it (zset-index.ts NoOrder), past the
+ * The engine index as an Ordered: seeks for fields; ranks from the rank counts `ends`
+ * keeps (zset-index.ts SparseRanks: O(log N) + a walk of one bucket), or walks from the
+ * nearer end. A walk from an end starts at the bound `ends` keeps for it, past the
  * tombstones of earlier pops.
  */
 function engineOrder(ctx: CommandContext, key: Buffer, m: StoredMeta, ends: NoOrder | null): Ordered {
@@ -145,9 +146,24 @@ function engineOrder(ctx: CommandContext, key: Buffer, m: StoredMeta, ends: NoOr
       return visit(f);
     });
   };
+  const forward: IndexWalker = (from, visit) => walk(from, false, visit);
+  /** The rank counts, built on first use (O(N) once), or null without `ends`. */
+  const ranks = (): SparseRanks | null => {
+    if (ends === null || !ends.current(m)) return null;
+    let r = ends.ranksFor(m);
+    if (r === null) ends.ranks = r = SparseRanks.build(forward);
+    return r;
+  };
+  const done = (): void => ctx.db.ks.derivedResized(m);
   return {
     walk,
     rankOf: (f) => {
+      const r = ranks();
+      if (r !== null) {
+        const n = r.rankOf(f, forward);
+        done();
+        return n;
+      }
       let n = 0;
       walk(null, false, (x) => {
         if (Buffer.compare(x, f) >= 0) return false;
@@ -157,15 +173,37 @@ function engineOrder(ctx: CommandContext, key: Buffer, m: StoredMeta, ends: NoOr
       return n;
     },
     walkFromRank: (r, reverse, visit) => {
-      // From the end the walk runs towards: skip to rank r, then visit.
-      let skip = reverse ? m.count - 1 - r : r;
-      walk(null, reverse, (x) => {
+      const rk = ranks();
+      // Near an end (or without counts): skip to rank r from the end the walk runs towards.
+      const fromEnd = reverse ? m.count - 1 - r : r;
+      if (rk === null || fromEnd <= SPARSE_MAX) {
+        let skip = fromEnd;
+        walk(null, reverse, (x) => {
+          if (skip > 0) {
+            skip--;
+            return true;
+          }
+          return visit(x);
+        });
+        return;
+      }
+      // Else from the start of rank r's bucket.
+      const at = rk.locate(r, forward);
+      done();
+      let skip = at.skip;
+      let field: Buffer | null = null;
+      walk(at.from, false, (x) => {
         if (skip > 0) {
           skip--;
           return true;
         }
+        if (reverse) {
+          field = x;
+          return false;
+        }
         return visit(x);
       });
+      if (reverse && field !== null) walk(field, true, visit);
     },
   };
 }

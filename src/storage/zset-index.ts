@@ -135,6 +135,7 @@ export function zsetIndexCellChanged(
   if (oldField !== null) {
     if (newField === null || !oldField.equals(newField)) batch.del(cellKey(db, key, CELL_ZSCORE, oldField));
     if (oldAlive && order !== null) order.remove(oldField);
+    else if (oldAlive && m.derived instanceof NoOrder && m.derived.current(m)) m.derived.removed(oldField);
   }
   if (newField !== null) {
     batch.put(cellKey(db, key, CELL_ZSCORE, newField), encodeCell(t, n, EMPTY));
@@ -153,6 +154,11 @@ export function indexEntryOf(db: number, key: Buffer, member: Buffer, t: number,
 
 // ---------------------------------------------------------------------------------------
 // The in-memory order of a hot zset
+
+/** Rank buckets of a zset walked on the engine (SparseRanks): about this many fields ... */
+export const SPARSE_TARGET = 128;
+/** ... split once they hold more than this. */
+export const SPARSE_MAX = 256;
 
 /** A bucket is split in two once it holds more than this many fields. */
 export const BUCKET_MAX = 256;
@@ -173,30 +179,44 @@ export type IndexWalker = (from: Buffer | null, visit: (field: Buffer) => boolea
  * their way until compaction).
  */
 export class NoOrder implements DerivedState {
-  bytes = 64;
   low: Buffer | null = null;
   high: Buffer | null = null;
+  /** Rank counts (null until the first rank query builds them). */
+  ranks: SparseRanks | null = null;
   constructor(
     /** The key tombstone it was decided under: a new life of the key tries again. */
     readonly delT: number,
     readonly delN: number,
   ) {}
 
+  get bytes(): number {
+    return 64 + (this.low === null ? 0 : this.low.length + 64) + (this.high === null ? 0 : this.high.length + 64) + (this.ranks === null ? 0 : this.ranks.bytes);
+  }
+
   current(m: StoredMeta): boolean {
     return this.delT === m.delT && this.delN === m.delN;
+  }
+
+  /** The rank counts, if they describe the key now. */
+  ranksFor(m: StoredMeta): SparseRanks | null {
+    return this.ranks !== null && this.current(m) && this.ranks.total === m.count ? this.ranks : null;
   }
 
   /** A field was added: the bounds widen to keep it inside. */
   added(f: Buffer): void {
     if (this.low !== null && Buffer.compare(f, this.low) < 0) this.low = Buffer.from(f);
     if (this.high !== null && Buffer.compare(f, this.high) > 0) this.high = Buffer.from(f);
+    this.ranks?.add(f);
+  }
+
+  removed(f: Buffer): void {
+    this.ranks?.remove(f);
   }
 
   /** A walk from an end found its first live field there. */
   found(f: Buffer, reverse: boolean): void {
     if (reverse) this.high = Buffer.from(f);
     else this.low = Buffer.from(f);
-    this.bytes = 64 + (this.low === null ? 0 : this.low.length + 64) + (this.high === null ? 0 : this.high.length + 64);
   }
 }
 
@@ -413,5 +433,164 @@ export class ZsetOrder implements DerivedState {
       if (this.buckets[i][j] === from.toString('latin1')) r++;
     }
     this.walkFromRank(r - 1, true, visit);
+  }
+}
+
+/**
+ * Rank counts of a zset walked on the engine (NoOrder): the index cut into buckets of about
+ * SPARSE_TARGET fields, each bucket's first field and size, and a Fenwick tree of the sizes
+ * (a few hundred bytes per bucket, whatever the members). Rank of a field = the sizes of
+ * the buckets before its own + a walk of its bucket (at most SPARSE_MAX fields); apply
+ * keeps the sizes, and a bucket grown past SPARSE_MAX is split by the next query that walks
+ * it.
+ */
+export class SparseRanks {
+  /** First field of each bucket; starts[0] is empty (bucket 0 holds everything before starts[1]). */
+  private starts: Buffer[] = [EMPTY];
+  private counts: number[] = [0];
+  private tree = new Float64Array(2);
+  /** Live entries counted (equals the key's count while the structure is current). */
+  total = 0;
+  bytes = 0;
+
+  /** Build from the whole index, O(N). */
+  static build(walk: IndexWalker): SparseRanks {
+    const r = new SparseRanks();
+    const starts: Buffer[] = [EMPTY];
+    const counts: number[] = [0];
+    walk(null, (f) => {
+      if (counts[counts.length - 1] >= SPARSE_TARGET) {
+        starts.push(Buffer.from(f));
+        counts.push(0);
+      }
+      counts[counts.length - 1]++;
+      r.total++;
+      return true;
+    });
+    r.starts = starts;
+    r.counts = counts;
+    r.reindex();
+    return r;
+  }
+
+  private reindex(): void {
+    const n = this.counts.length;
+    const t = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      t[i + 1] += this.counts[i];
+      const j = i + 1 + ((i + 1) & -(i + 1));
+      if (j <= n) t[j] += t[i + 1];
+    }
+    this.tree = t;
+    let b = 200;
+    for (const s of this.starts) b += s.length + 100;
+    this.bytes = b;
+  }
+
+  private addAt(i: number, d: number): void {
+    this.counts[i] += d;
+    const t = this.tree;
+    for (let j = i + 1; j < t.length; j += j & -j) t[j] += d;
+  }
+
+  /** Entries in buckets before bucket i. */
+  private prefix(i: number): number {
+    let s = 0;
+    for (let j = i; j > 0; j -= j & -j) s += this.tree[j];
+    return s;
+  }
+
+  /** The bucket a field falls in: the last whose start is ≤ it. */
+  private bucketOf(f: Buffer): number {
+    const s = this.starts;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (Buffer.compare(s[mid], f) <= 0) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  add(f: Buffer): void {
+    this.addAt(this.bucketOf(f), 1);
+    this.total++;
+  }
+
+  remove(f: Buffer): void {
+    this.addAt(this.bucketOf(f), -1);
+    this.total--;
+  }
+
+  /** Split bucket i if it grew past SPARSE_MAX (walks it once). Returns whether it split. */
+  private splitIfBig(i: number, walk: IndexWalker): boolean {
+    if (this.counts[i] <= SPARSE_MAX) return false;
+    const end = i + 1 < this.starts.length ? this.starts[i + 1] : null;
+    const starts: Buffer[] = [this.starts[i]];
+    const counts: number[] = [0];
+    walk(i === 0 ? null : this.starts[i], (f) => {
+      if (end !== null && Buffer.compare(f, end) >= 0) return false;
+      if (counts[counts.length - 1] >= SPARSE_TARGET) {
+        starts.push(Buffer.from(f));
+        counts.push(0);
+      }
+      counts[counts.length - 1]++;
+      return true;
+    });
+    this.starts.splice(i, 1, ...starts);
+    this.counts.splice(i, 1, ...counts);
+    // Empty buckets (emptied by removals) go too, but bucket 0 stays.
+    for (let j = this.counts.length - 1; j > 0; j--) {
+      if (this.counts[j] === 0) {
+        this.starts.splice(j, 1);
+        this.counts.splice(j, 1);
+      }
+    }
+    this.reindex();
+    return true;
+  }
+
+  /**
+   * The number of live entries whose field sorts before `f` (a member's rank when `f` is
+   * its field). Reads at most one bucket.
+   */
+  rankOf(f: Buffer, walk: IndexWalker): number {
+    let i = this.bucketOf(f);
+    if (this.splitIfBig(i, walk)) i = this.bucketOf(f);
+    let before = 0;
+    walk(i === 0 ? null : this.starts[i], (x) => {
+      if (Buffer.compare(x, f) >= 0) return false;
+      before++;
+      return true;
+    });
+    return this.prefix(i) + before;
+  }
+
+  /**
+   * Where the entry of rank r (0-based, r < total) is: the start of its bucket (null: the
+   * first) and how many entries of the bucket come before it. Reads nothing but may split.
+   */
+  locate(r: number, walk: IndexWalker): { from: Buffer | null; skip: number } {
+    for (;;) {
+      // Fenwick descent: the last bucket whose prefix is ≤ r.
+      const t = this.tree;
+      const n = t.length - 1;
+      let pos = 0;
+      let left = r;
+      let step = 1;
+      while (step * 2 <= n) step *= 2;
+      for (; step > 0; step >>= 1) {
+        const next = pos + step;
+        if (next <= n && t[next] <= left) {
+          pos = next;
+          left -= t[next];
+        }
+      }
+      // pos buckets hold ≤ r entries; the entry is in bucket pos (skipping empty ones is implied).
+      const i = Math.min(pos, this.counts.length - 1);
+      if (this.splitIfBig(i, walk)) continue;
+      return { from: i === 0 ? null : this.starts[i], skip: r - this.prefix(i) };
+    }
   }
 }
