@@ -15,7 +15,7 @@
  * its metadata entry (ZsetOrder: sorted buckets + Fenwick tree, kept by apply): ZRANK and
  * ZCOUNT are O(log N), ranges by rank or score and pops O(log N + M), with no engine read.
  * A zset too big for half the record cache is read from the engine index instead
- * (`engineOrder`: seeks for scores, O(rank) walks for ranks). Lexicographic ranges seek when
+ * (`engineOrder`: seeks for scores, sparse rank counts for ranks, kept end bounds for pops). Lexicographic ranges seek when
  * every score is equal (then index order is member order); otherwise they walk from the
  * end as before, matching Redis's walk over mixed scores.
  *
@@ -24,7 +24,7 @@
  *
  * Differences from Redis (docs/commands.md):
  * - the first ordered read of an uncached zset builds its in-memory order, O(N); a zset too
- *   big for it has O(rank) ranks and counts;
+ *   big for it reads one rank bucket (128-256 entries) from the engine per rank or count;
  * - ZSCAN pages like HSCAN (collection-scan.ts), members in byte order;
  * - ZRANDMEMBER picks in one streaming pass (sampling.ts), O(N) where Redis is O(count);
  * - ZUNION/ZINTER with SUM add the inputs of equal size in key order (Redis: qsort order);

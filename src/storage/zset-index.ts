@@ -29,8 +29,9 @@
  * zset is read in order while cached, kept by apply (O(log N) per member written), checked
  * against the key's tombstone and live count before every use and rebuilt when they
  * differ. A zset whose structure would take more than its budget (half the record cache)
- * is read from the engine index instead (`NoOrder`): seeks for score ranges and pops,
- * O(rank) walks from the nearer end for ranks.
+ * is read from the engine index instead (`NoOrder`): seeks for score ranges, pops from
+ * kept end bounds, and ranks from sparse counts (`SparseRanks`: a bucket's first field and
+ * size per 128..256 fields, O(log N) + a walk of one bucket on the engine).
  *
  * Why not walk the engine index always: score updates and pops delete index entries, and
  * RocksDB iterators step over those deletion tombstones until compaction removes them, so
