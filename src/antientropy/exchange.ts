@@ -34,7 +34,7 @@ import type { BusTransport, PeerAddress } from '../bus/transport';
 import { AE_FETCH, AE_KEYS, AE_PUSH, AE_TREE } from '../bus/verbs';
 import type { TokenInterval } from '../ring/ranges';
 import { DB_COUNT, type Keyspace } from '../storage/keyspace';
-import { keyEnd, parseEngineKey, parseRecordKey, RECORDS_END, tokenBound } from '../storage/layout';
+import { isDerivedKind, keyEnd, parseEngineKey, parseRecordKey, RECORDS_END, tokenBound } from '../storage/layout';
 import { decodeDelta, encodeDelta, liveTypeOf, maxStampOf, type Delta, type DeltaCell } from '../storage/delta';
 import { keyState, SMALL_KEY_CELLS, stateDigest } from '../storage/key-state';
 import { StoredMeta } from '../storage/meta';
@@ -380,8 +380,8 @@ export function scanIntervals(ks: Keyspace, intervals: TokenInterval[], from: Bu
           const p = parseEngineKey(k);
           if (p === null || p.db >= DB_COUNT) continue;
           if (p.kind !== 0) {
-            // A cell of the small key being gathered.
-            if (cur !== null) {
+            // A cell of the small key being gathered (local derived entries never travel).
+            if (cur !== null && !isDerivedKind(p.kind)) {
               const t = v.readDoubleBE(0);
               const n = v.readUInt32BE(8);
               if (cur.m.cellAlive(t, n)) cur.cells.push({ kind: p.kind, field: p.field, t, n, value: rowValue(v) });

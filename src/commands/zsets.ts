@@ -8,12 +8,23 @@
  * is O(1), ZSCORE reads one cell, and a whole-key DEL writes only the metadata. In a cluster
  * each member merges on its own: the later ZADD/ZINCRBY/ZREM of a member (by stamp) wins.
  *
- * There is no score index yet: commands that need score order (ranges, ranks, counts,
- * pops) read every member and sort them by (score, member bytes) in memory, O(N log N) in
- * the zset's size. Lexicographic ranges walk that same order, as Redis walks its skiplist.
+ * Order comes from the score index (storage/zset-index.ts): local derived entries of kind
+ * CELL_ZSCORE beside the member cells, keyed by the ordered 8-byte score and the member, that
+ * Keyspace.apply keeps on every replica from the member cells (never replicated, never in
+ * the digest or the cell count). A cached zset read in order gets an in-memory order on
+ * its metadata entry (ZsetOrder: sorted buckets + Fenwick tree, kept by apply): ZRANK and
+ * ZCOUNT are O(log N), ranges by rank or score and pops O(log N + M), with no engine read.
+ * A zset too big for half the record cache is read from the engine index instead
+ * (`engineOrder`: seeks for scores, sparse rank counts for ranks, kept end bounds for pops). Lexicographic ranges seek when
+ * every score is equal (then index order is member order); otherwise they walk from the
+ * end as before, matching Redis's walk over mixed scores.
+ *
+ * Exported for other modules (geo), names kept stable: zsetScore, zsetRangeByScore,
+ * zsetAdd.
  *
  * Differences from Redis (docs/commands.md):
- * - rank and score ranges cost O(N log N) in the zset's size (no persistent score index);
+ * - the first ordered read of an uncached zset builds its in-memory order, O(N); a zset too
+ *   big for it reads one rank bucket (128-256 entries) from the engine per rank or count;
  * - ZSCAN pages like HSCAN (collection-scan.ts), members in byte order;
  * - ZRANDMEMBER picks in one streaming pass (sampling.ts), O(N) where Redis is O(count);
  * - ZUNION/ZINTER with SUM add the inputs of equal size in key order (Redis: qsort order);
@@ -27,20 +38,26 @@ import { collectionDelta } from './collection-write';
 import { LONG_MAX, randomCells, REPETITIONS_MAX } from './sampling';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
-import { CELL_FIELD } from '../storage/layout';
+import { CELL_FIELD, CELL_ZSCORE } from '../storage/layout';
+import {
+  indexField, memberOfIndexField, NoOrder, orderedScore, prefixSuccessor, scoreOfIndexField, SPARSE_MAX, SparseRanks, ZsetOrder, type IndexWalker,
+} from '../storage/zset-index';
 import type { DeltaCell } from '../storage/delta';
 import { formatDouble, INT64_MAX, parseDouble, parseInt64 } from '../util/numbers';
 
 const ONE_KEY = { first: 1, last: 1, step: 1 } as const;
 const TWO_KEYS = { first: 1, last: 2, step: 1 } as const;
 const F = CELL_FIELD;
+/** The score index's kind (storage/zset-index.ts). */
+const IX = CELL_ZSCORE;
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
 
 /** One member and its score. */
-interface Entry {
+export interface ZsetEntry {
   member: Buffer;
   score: number;
 }
+type Entry = ZsetEntry;
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces
@@ -80,14 +97,184 @@ function compareEntries(a: Entry, b: Entry): number {
   return Buffer.compare(a.member, b.member);
 }
 
-/** Every member with its score, in zset order (O(N log N): no score index yet). */
-function sortedEntries(ctx: CommandContext, key: Buffer, m: StoredMeta): Entry[] {
+// ---------------------------------------------------------------------------------------
+// The score index (storage/zset-index.ts): live entries in zset order, seekable
+
+/**
+ * Walk the zset's index entries in zset order (`reverse`: from the highest down) from
+ * `from` (inclusive; null: that end), until `visit` returns false. Each entry read counts
+ * in the keyspace's cellsScanned.
+ */
+function walkIndex(ctx: CommandContext, key: Buffer, m: StoredMeta, from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void {
+  ctx.db.scanCells(key, m, IX, (c) => visit(c.field), from, reverse);
+}
+
+function entryOf(field: Buffer): Entry {
+  return { member: memberOfIndexField(field), score: scoreOfIndexField(field) };
+}
+
+/**
+ * A zset's index in zset order: the in-memory order of a hot zset (ZsetOrder), or the
+ * engine index itself when that does not fit its budget.
+ */
+interface Ordered {
+  /** Visit fields from `from` (inclusive; null: the end `reverse` starts at) until `visit` returns false. */
+  walk(from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void;
+  /** The number of fields sorting before `f`. */
+  rankOf(f: Buffer): number;
+  /** Visit fields from rank r on (`reverse`: from rank r down). */
+  walkFromRank(r: number, reverse: boolean, visit: (field: Buffer) => boolean): void;
+}
+
+/**
+ * The engine index as an Ordered: seeks for fields; ranks from the rank counts `ends`
+ * keeps (zset-index.ts SparseRanks: O(log N) + a walk of one bucket), or walks from the
+ * nearer end. A walk from an end starts at the bound `ends` keeps for it, past the
+ * tombstones of earlier pops.
+ */
+function engineOrder(ctx: CommandContext, key: Buffer, m: StoredMeta, ends: NoOrder | null): Ordered {
+  const walk = (from: Buffer | null, reverse: boolean, visit: (field: Buffer) => boolean): void => {
+    const bound = ends === null || !ends.current(m) ? null : reverse ? ends.high : ends.low;
+    const fromEnd = from === null || (bound !== null && (reverse ? Buffer.compare(from, bound) >= 0 : Buffer.compare(from, bound) <= 0));
+    if (fromEnd && bound !== null) from = bound;
+    let first = fromEnd && ends !== null && ends.current(m);
+    walkIndex(ctx, key, m, from, reverse, (f) => {
+      if (first) {
+        ends!.found(f, reverse);
+        first = false;
+      }
+      return visit(f);
+    });
+  };
+  const forward: IndexWalker = (from, visit) => walk(from, false, visit);
+  /** The rank counts, built on first use (O(N) once), or null without `ends`. */
+  const ranks = (): SparseRanks | null => {
+    if (ends === null || !ends.current(m)) return null;
+    let r = ends.ranksFor(m);
+    if (r === null) ends.ranks = r = SparseRanks.build(forward);
+    return r;
+  };
+  const done = (): void => ctx.db.ks.derivedResized(m);
+  return {
+    walk,
+    rankOf: (f) => {
+      const r = ranks();
+      if (r !== null) {
+        const n = r.rankOf(f, forward);
+        done();
+        return n;
+      }
+      let n = 0;
+      walk(null, false, (x) => {
+        if (Buffer.compare(x, f) >= 0) return false;
+        n++;
+        return true;
+      });
+      return n;
+    },
+    walkFromRank: (r, reverse, visit) => {
+      const rk = ranks();
+      // Near an end (or without counts): skip to rank r from the end the walk runs towards.
+      const fromEnd = reverse ? m.count - 1 - r : r;
+      if (rk === null || fromEnd <= SPARSE_MAX) {
+        let skip = fromEnd;
+        walk(null, reverse, (x) => {
+          if (skip > 0) {
+            skip--;
+            return true;
+          }
+          return visit(x);
+        });
+        return;
+      }
+      // Else from the start of rank r's bucket.
+      const at = rk.locate(r, forward);
+      done();
+      let skip = at.skip;
+      let field: Buffer | null = null;
+      walk(at.from, false, (x) => {
+        if (skip > 0) {
+          skip--;
+          return true;
+        }
+        if (reverse) {
+          field = x;
+          return false;
+        }
+        return visit(x);
+      });
+      if (reverse && field !== null) walk(field, true, visit);
+    },
+  };
+}
+
+/**
+ * The zset's order: its in-memory ZsetOrder, built once from the index (O(N)) while the
+ * zset stays cached and kept by every write; the engine index when it would take more
+ * than half the record cache.
+ */
+function orderOf(ctx: CommandContext, key: Buffer, m: StoredMeta): Ordered {
+  const d = m.derived;
+  if (d instanceof ZsetOrder && d.current(m)) return d;
+  if (d instanceof NoOrder && d.current(m)) return engineOrder(ctx, key, m, d);
+  const budget = ctx.db.ks.cacheInfo().maxBytes / 2;
+  const built = ZsetOrder.build(m, (from, visit) => walkIndex(ctx, key, m, from, false, visit), budget);
+  const ends = built === null ? new NoOrder(m.delT, m.delN) : null;
+  m.derived = built ?? ends;
+  ctx.db.ks.derivedResized(m);
+  return built ?? engineOrder(ctx, key, m, ends);
+}
+
+/** The number of entries whose index field sorts before `f`. */
+function rankOfField(ctx: CommandContext, key: Buffer, m: StoredMeta, f: Buffer): number {
+  return orderOf(ctx, key, m).rankOf(f);
+}
+
+/** The entries of ranks [start, end] (0-based, in range), in forward order, walked from the nearer end. */
+function entriesByRank(ctx: CommandContext, key: Buffer, m: StoredMeta, start: number, end: number): Entry[] {
+  const len = end - start + 1;
   const out: Entry[] = [];
-  ctx.db.scanCells(key, m, F, (c) => {
-    out.push({ member: c.field, score: decodeScore(c.value as Buffer) });
-    return true;
+  const take = (f: Buffer): boolean => {
+    out.push(entryOf(f));
+    return out.length < len;
+  };
+  const o = orderOf(ctx, key, m);
+  if (start <= m.count - 1 - end) o.walkFromRank(start, false, take);
+  else {
+    o.walkFromRank(end, true, take);
+    out.reverse();
+  }
+  return out;
+}
+
+/**
+ * The entries in a range, walked in zset order as Redis walks its skiplist: from `from`
+ * (a seek to near the range; null: the end `reverse` says) on to the first entry past
+ * the near bound, then on while the far bound holds, after skipping `offset` and taking at
+ * most `limit` (negative: all). A negative offset skips everything, as Redis's
+ * `while (offset--)` does.
+ */
+function walkRange(ctx: CommandContext, key: Buffer, m: StoredMeta, from: Buffer | null, reverse: boolean, near: (e: Entry) => boolean, far: (e: Entry) => boolean, offset: number, limit: number): Entry[] {
+  const out: Entry[] = [];
+  let found = false;
+  let skipped = 0;
+  orderOf(ctx, key, m).walk(from, reverse, (f) => {
+    const e = entryOf(f);
+    if (!found) {
+      if (!near(e)) return true;
+      if (!far(e) || offset < 0) return false;
+      found = true;
+    }
+    if (skipped < offset) {
+      skipped++;
+      return true;
+    }
+    if (limit === 0 || !far(e)) return false;
+    out.push(e);
+    if (limit > 0) limit--;
+    return limit !== 0;
   });
-  return out.sort(compareEntries);
+  return out;
 }
 
 /** The members' cells at one fresh stamp: with their scores, or tombstones. */
@@ -240,41 +427,65 @@ function lexRangeEmpty(r: LexRange): boolean {
   return c > 0 || (c === 0 && (r.minex || r.maxex));
 }
 
-/**
- * The entries in a range, walked as Redis walks its skiplist: the first entry (from the
- * end `reverse` says) past the near bound, then on while the far bound holds, after
- * skipping `offset` and taking at most `limit` (negative: all). A negative offset skips
- * everything, as Redis's `while (offset--)` does.
- */
-function walkRange(entries: Entry[], near: (e: Entry) => boolean, far: (e: Entry) => boolean, reverse: boolean, offset: number, limit: number): Entry[] {
-  const out: Entry[] = [];
-  const n = entries.length;
-  let i = reverse ? n - 1 : 0;
-  const step = reverse ? -1 : 1;
-  while (i >= 0 && i < n && !near(entries[i])) i += step;
-  if (i < 0 || i >= n || !far(entries[i])) return out;
-  if (offset < 0) return out;
-  i += step * offset;
-  while (i >= 0 && i < n && limit !== 0 && far(entries[i])) {
-    out.push(entries[i]);
-    i += step;
-    if (limit > 0) limit--;
-  }
-  return out;
+/** The first index field of a score range (every field ≥ it is past the min bound). */
+function scoreLowField(r: ScoreRange): Buffer {
+  const lo = orderedScore(r.min);
+  return r.minex ? (prefixSuccessor(lo) ?? lo) : lo;
 }
 
-function inScoreRange(entries: Entry[], r: ScoreRange, reverse: boolean, offset: number, limit: number): Entry[] {
+/** Where the fields past a score range's max bound start. */
+function scoreHighField(r: ScoreRange): Buffer {
+  const hi = orderedScore(r.max);
+  return r.maxex ? hi : (prefixSuccessor(hi) ?? hi);
+}
+
+/** The entries in a score range: a seek to its near end, then a walk (O(log N + M)). */
+function inScoreRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: ScoreRange, reverse: boolean, offset: number, limit: number): Entry[] {
   if (scoreRangeEmpty(r)) return [];
   const min = (e: Entry): boolean => gteMin(e.score, r);
   const max = (e: Entry): boolean => lteMax(e.score, r);
-  return reverse ? walkRange(entries, max, min, true, offset, limit) : walkRange(entries, min, max, false, offset, limit);
+  // A reverse seek is inclusive: it may land on the one field equal to the bound, which the
+  // walk steps over.
+  return reverse ? walkRange(ctx, key, m, scoreHighField(r), true, max, min, offset, limit) : walkRange(ctx, key, m, scoreLowField(r), false, min, max, offset, limit);
 }
 
-function inLexRange(entries: Entry[], r: LexRange, reverse: boolean, offset: number, limit: number): Entry[] {
+/**
+ * The one score every member has, or null when they differ: then index order is member
+ * order, and a lex bound is a seek. Reads the first and the last entry.
+ */
+function commonScore(ctx: CommandContext, key: Buffer, m: StoredMeta): Buffer | null {
+  let first: Buffer | null = null;
+  let last: Buffer | null = null;
+  const o = orderOf(ctx, key, m);
+  o.walk(null, false, (f) => ((first = f.subarray(0, 8)), false));
+  o.walk(null, true, (f) => ((last = f.subarray(0, 8)), false));
+  return first !== null && last !== null && (first as Buffer).equals(last) ? first : null;
+}
+
+/** Lex bounds as index fields under one common score prefix: [lo, hi). */
+function lexFields(prefix: Buffer, r: LexRange): { lo: Buffer; hi: Buffer } {
+  const ZERO = Buffer.from([0]);
+  const lo = r.min === 'min' ? prefix : r.min === 'max' ? (prefixSuccessor(prefix) ?? prefix) : Buffer.concat(r.minex ? [prefix, r.min, ZERO] : [prefix, r.min]);
+  const hi = r.max === 'max' ? (prefixSuccessor(prefix) ?? prefix) : r.max === 'min' ? prefix : Buffer.concat(r.maxex ? [prefix, r.max] : [prefix, r.max, ZERO]);
+  return { lo, hi };
+}
+
+/**
+ * The entries in a lex range. With one common score (what lex ranges are for) the index is
+ * in member order and the near bound is a seek; otherwise the walk starts at the end, as
+ * the order Redis walks is then no member order either.
+ */
+function inLexRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: LexRange, reverse: boolean, offset: number, limit: number): Entry[] {
   if (lexRangeEmpty(r)) return [];
   const min = (e: Entry): boolean => lexGteMin(e.member, r);
   const max = (e: Entry): boolean => lexLteMax(e.member, r);
-  return reverse ? walkRange(entries, max, min, true, offset, limit) : walkRange(entries, min, max, false, offset, limit);
+  const prefix = commonScore(ctx, key, m);
+  let from: Buffer | null = null;
+  if (prefix !== null) {
+    const { lo, hi } = lexFields(prefix, r);
+    from = reverse ? hi : lo;
+  }
+  return reverse ? walkRange(ctx, key, m, from, true, max, min, offset, limit) : walkRange(ctx, key, m, from, false, min, max, offset, limit);
 }
 
 /** Sanitized rank range [start, end], or null when empty (zrangeGenericCommand, zremrange). */
@@ -332,18 +543,18 @@ function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store
     return;
   }
   if (reverse && rangeType !== 'rank') [minIdx, maxIdx] = [maxIdx, minIdx];
-  let pick: (entries: Entry[]) => Entry[];
+  let pick: (m: StoredMeta) => Entry[];
   if (rangeType === 'rank') {
     const a = longArg(ctx, argv[minIdx]);
     if (a === null) return;
     const b = longArg(ctx, argv[maxIdx]);
     if (b === null) return;
-    pick = (entries) => {
-      const rr = rankRange(a, b, entries.length);
+    pick = (m) => {
+      const n = m.count;
+      const rr = rankRange(a, b, n);
       if (rr === null) return [];
-      if (!reverse) return entries.slice(rr[0], rr[1] + 1);
-      const n = entries.length;
-      return entries.slice(n - 1 - rr[1], n - rr[0]).reverse();
+      if (!reverse) return entriesByRank(ctx, key, m, rr[0], rr[1]);
+      return entriesByRank(ctx, key, m, n - 1 - rr[1], n - 1 - rr[0]).reverse();
     };
   } else if (rangeType === 'score') {
     const range = parseScoreRange(argv[minIdx], argv[maxIdx]);
@@ -351,14 +562,14 @@ function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store
       r.error('ERR min or max is not a float');
       return;
     }
-    pick = (entries) => (offset > 0 && offset >= entries.length ? [] : inScoreRange(entries, range, reverse, offset, limit));
+    pick = (m) => (offset > 0 && offset >= m.count ? [] : inScoreRange(ctx, key, m, range, reverse, offset, limit));
   } else {
     const range = parseLexRange(argv[minIdx], argv[maxIdx]);
     if (range === null) {
       r.error('ERR min or max not valid string range item');
       return;
     }
-    pick = (entries) => (offset > 0 && offset >= entries.length ? [] : inLexRange(entries, range, reverse, offset, limit));
+    pick = (m) => (offset > 0 && offset >= m.count ? [] : inLexRange(ctx, key, m, range, reverse, offset, limit));
   }
   const m = ctx.db.lookup(key, ctx.nowMs);
   if (m === null) {
@@ -370,7 +581,7 @@ function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store
     r.error(E.wrongType);
     return;
   }
-  const result = pick(sortedEntries(ctx, key, m));
+  const result = pick(m);
   if (store !== null) storeZset(ctx, store, result);
   else replyEntries(ctx, result, withScores);
 }
@@ -491,15 +702,15 @@ function zrem(ctx: CommandContext, argv: Buffer[]): void {
 function zremrangeGeneric(ctx: CommandContext, argv: Buffer[], type: 'rank' | 'score' | 'lex'): void {
   const r = ctx.reply;
   const key = argv[1];
-  let pick: (entries: Entry[]) => Entry[];
+  let pick: (m: StoredMeta) => Entry[];
   if (type === 'rank') {
     const a = longArg(ctx, argv[2]);
     if (a === null) return;
     const b = longArg(ctx, argv[3]);
     if (b === null) return;
-    pick = (entries) => {
-      const rr = rankRange(a, b, entries.length);
-      return rr === null ? [] : entries.slice(rr[0], rr[1] + 1);
+    pick = (m) => {
+      const rr = rankRange(a, b, m.count);
+      return rr === null ? [] : entriesByRank(ctx, key, m, rr[0], rr[1]);
     };
   } else if (type === 'score') {
     const range = parseScoreRange(argv[2], argv[3]);
@@ -507,14 +718,14 @@ function zremrangeGeneric(ctx: CommandContext, argv: Buffer[], type: 'rank' | 's
       r.error('ERR min or max is not a float');
       return;
     }
-    pick = (entries) => inScoreRange(entries, range, false, 0, -1);
+    pick = (m) => inScoreRange(ctx, key, m, range, false, 0, -1);
   } else {
     const range = parseLexRange(argv[2], argv[3]);
     if (range === null) {
       r.error('ERR min or max not valid string range item');
       return;
     }
-    pick = (entries) => inLexRange(entries, range, false, 0, -1);
+    pick = (m) => inLexRange(ctx, key, m, range, false, 0, -1);
   }
   const m = zsetFor(ctx, key);
   if (m === undefined) return;
@@ -522,7 +733,7 @@ function zremrangeGeneric(ctx: CommandContext, argv: Buffer[], type: 'rank' | 's
     r.integer(0);
     return;
   }
-  const gone = pick(sortedEntries(ctx, key, m));
+  const gone = pick(m);
   removeMembers(
     ctx,
     key,
@@ -557,9 +768,13 @@ function genericZpop(ctx: CommandContext, keys: Buffer[], min: boolean, emitKey:
     return;
   }
   if (count === -1) count = 1;
-  const entries = sortedEntries(ctx, key, m);
-  const n = Math.min(count, entries.length);
-  const popped = min ? entries.slice(0, n) : entries.slice(entries.length - n).reverse();
+  // The first entries of the index from the popped end: O(count), whatever the size.
+  const n = Math.min(count, m.count);
+  const popped: Entry[] = [];
+  orderOf(ctx, key, m).walk(null, !min, (f) => {
+    popped.push(entryOf(f));
+    return popped.length < n;
+  });
   if (!nested && !emitKey) r.array(n * 2);
   else if (nested && !emitKey) r.array(n);
   else {
@@ -668,7 +883,7 @@ function zcount(ctx: CommandContext, argv: Buffer[]): void {
   }
   const m = zsetFor(ctx, argv[1]);
   if (m === undefined) return;
-  ctx.reply.integer(m === null ? 0 : inScoreRange(sortedEntries(ctx, argv[1], m), range, false, 0, -1).length);
+  ctx.reply.integer(m === null ? 0 : countScoreRange(ctx, argv[1], m, range));
 }
 
 function zlexcount(ctx: CommandContext, argv: Buffer[]): void {
@@ -679,7 +894,7 @@ function zlexcount(ctx: CommandContext, argv: Buffer[]): void {
   }
   const m = zsetFor(ctx, argv[1]);
   if (m === undefined) return;
-  ctx.reply.integer(m === null ? 0 : inLexRange(sortedEntries(ctx, argv[1], m), range, false, 0, -1).length);
+  ctx.reply.integer(m === null ? 0 : countLexRange(ctx, argv[1], m, range));
 }
 
 function zrank(ctx: CommandContext, argv: Buffer[], reverse: boolean): void {
@@ -690,9 +905,27 @@ function zrank(ctx: CommandContext, argv: Buffer[], reverse: boolean): void {
     ctx.reply.nil();
     return;
   }
-  const entries = sortedEntries(ctx, key, m);
-  const i = entries.findIndex((e) => e.member.equals(argv[2]));
-  ctx.reply.integer(reverse ? entries.length - 1 - i : i);
+  const score = scoreOf(ctx, key, m, argv[2]) as number;
+  const i = rankOfField(ctx, key, m, indexField(score, argv[2]));
+  ctx.reply.integer(reverse ? m.count - 1 - i : i);
+}
+
+/** ZCOUNT: the difference of two ranks (O(log N) in memory); on the engine index, a walk of the range. */
+function countScoreRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: ScoreRange): number {
+  if (scoreRangeEmpty(r)) return 0;
+  if (!(orderOf(ctx, key, m) instanceof ZsetOrder)) return inScoreRange(ctx, key, m, r, false, 0, -1).length;
+  const lo = rankOfField(ctx, key, m, scoreLowField(r));
+  const hi = rankOfField(ctx, key, m, scoreHighField(r));
+  return Math.max(0, hi - lo);
+}
+
+/** ZLEXCOUNT: with one common score, the difference of two ranks; else a walk. */
+function countLexRange(ctx: CommandContext, key: Buffer, m: StoredMeta, r: LexRange): number {
+  if (lexRangeEmpty(r)) return 0;
+  const prefix = orderOf(ctx, key, m) instanceof ZsetOrder ? commonScore(ctx, key, m) : null;
+  if (prefix === null) return inLexRange(ctx, key, m, r, false, 0, -1).length;
+  const { lo, hi } = lexFields(prefix, r);
+  return Math.max(0, rankOfField(ctx, key, m, hi) - rankOfField(ctx, key, m, lo));
 }
 
 /** ZRANDMEMBER key [count [WITHSCORES]] (Redis zrandmemberCommand). */
@@ -934,6 +1167,33 @@ function opKeys(numkeysIdx: number, store: boolean): (argv: Buffer[]) => number[
     const keys = Array.from({ length: Number(n) }, (_, i) => numkeysIdx + 1 + i);
     return store ? [1, ...keys] : keys;
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// For other modules (geo): names kept stable
+
+/** A member's score in the live zset `m` (null: not a member, or `m` null). */
+export function zsetScore(ctx: CommandContext, key: Buffer, m: StoredMeta | null, member: Buffer): number | null {
+  return scoreOf(ctx, key, m, member);
+}
+
+/** The members of the live zset `m` with scores in a range, in zset order: a seek of the score index, O(log N + M). */
+export function zsetRangeByScore(ctx: CommandContext, key: Buffer, m: StoredMeta, min: number, max: number, minex: boolean, maxex: boolean): ZsetEntry[] {
+  return inScoreRange(ctx, key, m, { min, max, minex, maxex }, false, 0, -1);
+}
+
+/**
+ * Set members' scores in the zset at `key` (`m`: the live zset, or null to create it), as
+ * plain ZADD does (a member named twice: the last score). Returns how many were new.
+ */
+export function zsetAdd(ctx: CommandContext, key: Buffer, m: StoredMeta | null, entries: ZsetEntry[]): number {
+  if (entries.length === 0) return 0;
+  const writes = new Map<string, Entry>();
+  for (const e of entries) writes.set(e.member.toString('latin1'), e);
+  let added = 0;
+  for (const e of writes.values()) if (scoreOf(ctx, key, m, e.member) === null) added++;
+  ctx.db.apply(key, collectionDelta(ctx, key, 'zset', m, entryCells(ctx, [...writes.values()], true)), ctx.nowMs);
+  return added;
 }
 
 // ---------------------------------------------------------------------------------------

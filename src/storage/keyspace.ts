@@ -37,9 +37,10 @@ import type { Engine, EngineBatch } from './engine';
 import { scanEngine } from './engine';
 import { ExpiryIndex } from './expiry-index';
 import {
-  CELL_COUNTER, CELL_FIELD, cellKey, cellsEnd, counterPrefix, counterTarget, cellsStart, decodeFormat, encodeFormat, FORMAT_KEY, keyEnd, keyToken, metaKey, metaKeyLength,
-  parseEngineKey, RECORDS_END, STORAGE_FORMAT, tokenBound,
+  CELL_COUNTER, CELL_FIELD, cellKey, cellsEnd, counterPrefix, counterTarget, cellsStart, decodeFormat, DERIVED_KIND_MIN, encodeFormat, FORMAT_KEY, isDerivedKind,
+  keyEnd, keyToken, metaKey, metaKeyLength, parseEngineKey, RECORDS_END, STORAGE_FORMAT, tokenBound, ZSET_INDEX_KEY,
 } from './layout';
+import { indexEntryOf, zsetIndexCellChanged } from './zset-index';
 import { StoredMeta, DIGEST_BYTES } from './meta';
 import { StoredCell, cellHash, encodeCell, rowShown, rowValue } from './cell';
 import { contributionBirth, contributionField, contributionTag, encodeContribution, materialize } from './counters';
@@ -127,7 +128,7 @@ function keyOf(ck: string): Buffer {
 }
 
 function metaSize(m: StoredMeta): number {
-  let size = ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + VALUE_OVERHEAD) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64);
+  let size = ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + VALUE_OVERHEAD) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64) + (m.derived === null ? 0 : m.derived.bytes);
   // A counter's contributions (counters.ts): a map entry, its id string and value view each.
   if (m.counters !== null) for (const c of m.counters.values()) size += COUNTER_OVERHEAD + (c.value === null ? 0 : c.value.length);
   if (m.shown !== null && m.base !== null) size += m.base.length + VALUE_OVERHEAD;
@@ -221,6 +222,8 @@ export class Keyspace {
     this.checkFormat();
     const now = this.opts.nowMs();
     let maxT = 0;
+    // A data directory written before the zset score index: build it once (below).
+    const unindexed: { db: number; key: Buffer; m: StoredMeta }[] | null = this.engine.get(ZSET_INDEX_KEY) === undefined ? [] : null;
     const it = this.engine.iterator({ lt: RECORDS_END });
     try {
       for (;;) {
@@ -243,6 +246,7 @@ export class Keyspace {
             if (m.expireAtMs !== 0) this.expiries.set(m.ck, m.expireAtMs);
           }
           if (this.leavesGarbage(m) || (m.expireAtMs !== 0 && m.expireAtMs <= now)) this.garbage++;
+          if (unindexed !== null && m.type === 'zset' && m.cells > 0) unindexed.push({ db: p.db, key: Buffer.from(p.key), m });
           if (m.cells > 0) {
             // Step over this key's cells: the rest of the chunk may be all cells.
             seekTo = keyEnd(k);
@@ -256,6 +260,14 @@ export class Keyspace {
       it.close();
     }
     this.hlc.observe(maxT);
+    if (unindexed !== null) {
+      for (const u of unindexed) {
+        this.rebuildZsetIndex(u.db, u.key, u.m);
+        if (this.batch.length >= 1000) this.flushPending();
+      }
+      this.batch.put(ZSET_INDEX_KEY, ZSET_INDEX_MARK);
+      this.flushPending();
+    }
   }
 
   private checkFormat(): void {
@@ -272,6 +284,7 @@ export class Keyspace {
       }
       const b = this.engine.newBatch();
       b.put(FORMAT_KEY, encodeFormat());
+      b.put(ZSET_INDEX_KEY, ZSET_INDEX_MARK);
       this.engine.write(b, true);
       return;
     }
@@ -587,6 +600,7 @@ export class Keyspace {
     const oldTree = m.treeHash;
     let metaChanged = false;
     const grace = this.opts.tombstoneGraceMs;
+    const typeBefore = m.type;
 
     // The key tombstone: newer kills everything older at once.
     const del = d.del;
@@ -634,6 +648,9 @@ export class Keyspace {
         metaChanged = true;
       }
     }
+    // ---- derived-index hook (zset-index.ts): a key that becomes a zset while cells of an
+    // earlier life are still alive (cross-type concurrent writes) gets its index rebuilt.
+    if (m.type === 'zset' && typeBefore !== 'zset' && m.maxCellT !== 0 && m.cellAlive(m.maxCellT, m.maxCellN)) this.rebuildZsetIndex(db, key, m);
     if (d.cells !== null && d.cells.length > 0) {
       // A string's cells are counter contributions: keep the map of live ones complete.
       if (m.type === 'string') {
@@ -661,12 +678,16 @@ export class Keyspace {
 
   /** Merge one cell; true if anything changed. */
   private applyCell(db: number, key: Buffer, m: StoredMeta, c: DeltaCell, grace: number, transient: boolean): boolean {
-    if (!m.cellAlive(c.t, c.n)) return false; // dead on arrival
+    if (!m.cellAlive(c.t, c.n) || isDerivedKind(c.kind)) return false; // dead on arrival; derived entries never travel
     // A string's contributions are kept in its metadata entry's map, not in the cache.
     const ctr = c.kind === CELL_FIELD ? m.counters : null;
     const id = ctr === null ? '' : c.field.toString('latin1');
     const sc = ctr === null ? this.cell(db, key, c.kind, c.field, m.cells === 0) : (ctr.get(id) ?? this.readCell(db, key, c.kind, c.field, m.cells === m.count));
     if (sc.stored && newerWins(sc.t, sc.n, sc.value, c.t, c.n, c.value)) return false;
+    // ---- derived-index hook: a zset member's score index entry follows its cell.
+    if (m.type === 'zset' && c.kind === CELL_FIELD) {
+      zsetIndexCellChanged(this.batch, db, key, m, c.field, sc.stored ? sc.value : null, sc.stored && m.cellAlive(sc.t, sc.n), c.t, c.n, c.value);
+    }
     const h = this.cellHashScratch;
     const members = c.kind === CELL_FIELD ? 1 : 0;
     if (sc.stored && m.cellAlive(sc.t, sc.n)) {
@@ -831,7 +852,8 @@ export class Keyspace {
     const h = new Uint8Array(DIGEST_BYTES);
     this.flushPending();
     const mk = metaKey(db, key);
-    const it = this.engine.iterator({ gte: cellsStart(mk, 1), lt: keyEnd(mk) });
+    // Derived entries (kinds from DERIVED_KIND_MIN) are neither counted nor hashed.
+    const it = this.engine.iterator({ gte: cellsStart(mk, 1), lt: cellsStart(mk, DERIVED_KIND_MIN) });
     try {
       for (;;) {
         const rows = it.next(SCAN_CHUNK);
@@ -917,6 +939,62 @@ export class Keyspace {
       this.recordListener.recordChanged(metaKey(db, key), oldTree, null);
       m.treeHash = null;
     }
+  }
+
+  // ---------------------------------------------------------------------------- derived index hook
+
+  /**
+   * Rebuild a zset's score index (zset-index.ts) from its cells: every derived entry of the
+   * key goes, and one entry per live member is put. Writes what is pending first (the
+   * current apply has put nothing yet when this runs).
+   */
+  private rebuildZsetIndex(db: number, key: Buffer, m: StoredMeta): void {
+    this.deleteDerived(db, key);
+    m.derived = null;
+    const mk = metaKey(db, key);
+    const it = this.engine.iterator({ gte: cellsStart(mk, CELL_FIELD), lt: cellsEnd(mk, CELL_FIELD) });
+    try {
+      for (;;) {
+        const rows = it.next(SCAN_CHUNK);
+        if (rows.length === 0) break;
+        for (let i = 0; i < rows.length; i += 2) {
+          const v = rows[i + 1];
+          const t = v.readDoubleBE(0);
+          const n = v.readUInt32BE(8);
+          if (v[12] !== 1 || !m.cellAlive(t, n)) continue;
+          const e = indexEntryOf(db, key, rows[i].subarray(mk.length + 1), t, n, v.subarray(13));
+          if (e !== null) this.batch.put(e[0], e[1]);
+        }
+      }
+    } finally {
+      it.close();
+    }
+    this.scheduleFlush();
+  }
+
+  /**
+   * Delete every derived entry of a key (kinds from DERIVED_KIND_MIN). `flush`: write what
+   * is pending first. The sweep passes false: it wrote everything before its walk, and its
+   * own removals must reach the engine in one batch with the metadata they change.
+   */
+  private deleteDerived(db: number, key: Buffer, flush = true): void {
+    if (flush) this.flushPending();
+    const mk = metaKey(db, key);
+    const it = this.engine.iterator({ gte: cellsStart(mk, DERIVED_KIND_MIN), lt: keyEnd(mk) });
+    try {
+      for (;;) {
+        const rows = it.next(SCAN_CHUNK);
+        if (rows.length === 0) break;
+        for (let i = 0; i < rows.length; i += 2) this.batch.del(rows[i]);
+      }
+    } finally {
+      it.close();
+    }
+  }
+
+  /** Charge a changed `derived` structure of a cached metadata entry to the cache. */
+  derivedResized(m: StoredMeta): void {
+    this.resize(m, metaSize(m));
   }
 
   /** Delete every cell entry of a key (engine and cache). */
@@ -1031,7 +1109,7 @@ export class Keyspace {
     let examined = 0;
     let last: Buffer | null = null;
     let cur: { db: number; key: Buffer; m: StoredMeta; changed: boolean; oldTree: Uint8Array | null; expiredPast: boolean } | null = null;
-    const finish = (): void => {
+    const finish = (cut = false): void => {
       if (cur === null) return;
       const { db, key, m } = cur;
       // The entry itself: alone, once nothing is left; with grace, a marker or an expired
@@ -1047,6 +1125,8 @@ export class Keyspace {
       }
       if (drop) {
         const wasCounted = this.counted(m, nowMs);
+        // Cut in this key: its derived entries may lie beyond the walk; they go with it.
+        if (cut) this.deleteDerived(db, key, false);
         this.batch.del(metaKey(db, key));
         m.clear();
         m.stored = false;
@@ -1091,6 +1171,15 @@ export class Keyspace {
           const t = v.readDoubleBE(0);
           const n = v.readUInt32BE(8);
           const alive = m.cellAlive(t, n);
+          if (isDerivedKind(p.kind)) {
+            // A derived entry (the zset score index) goes with the cell it derives from: dead
+            // under the tombstone, expired past grace, or under a key that is no zset now.
+            if (!alive || cur.expiredPast || !m.stored || m.type !== 'zset') {
+              this.batch.del(k);
+              removed++;
+            }
+            continue;
+          }
           const isTombstone = v[12] === 0;
           const remove = !alive || cur.expiredPast || (isTombstone && (grace === 0 || hlcToMs(t) < cutoff));
           if (!remove) {
@@ -1116,7 +1205,7 @@ export class Keyspace {
           this.stats.sweptCells++;
         }
       }
-      finish();
+      finish(last !== null);
     } finally {
       it.close();
     }
@@ -1344,6 +1433,7 @@ export class Keyspace {
 
 const EMPTY = Buffer.alloc(0);
 const ZERO_BYTE = Buffer.from([0]);
+const ZSET_INDEX_MARK = Buffer.from('1', 'latin1');
 
 /** Whether an encoded metadata entry records cells (flags bit 16 and a non-zero stored count). */
 function hasCells(v: Buffer): boolean {

@@ -18,6 +18,10 @@
  * SYSTEM_PREFIX, which sorts after every token (it uses 5 bytes of 0xff, longer than any
  * token prefix).
  *
+ * Cell kinds: CELL_FIELD (1) holds the replicated cells of every collection; kinds from
+ * DERIVED_KIND_MIN up hold local derived entries (the zset score index, CELL_ZSCORE) that
+ * each replica keeps from its own cells and never ships.
+ *
  * The format is versioned (FORMAT_KEY); a data directory of another format is refused at
  * start-up (Keyspace.start), never misread.
  */
@@ -87,6 +91,23 @@ export function counterTarget(counterField: Buffer): Buffer | null {
   if (counterField.length < 4) return null;
   const len = counterField.readUInt32BE(0);
   return 4 + len <= counterField.length ? counterField.subarray(4, 4 + len) : null;
+}
+
+/**
+ * Kinds from 0x80 up (below 0xff, which keyEnd uses as a bound) are LOCAL DERIVED entries:
+ * each replica computes them from its own cells. They are never in a delta, never counted in
+ * a key's `count`/`cells`, never part of its content hash or digest, and never sent by key
+ * sync, anti-entropy, RENAME or COPY (all of which read kind CELL_FIELD only). Their engine
+ * value has a cell's shape (cell.ts: f64 t | u32 n | u8 live=1 | bytes) with the stamp of
+ * the cell they derive from, so a whole-key tombstone kills them with that cell and the
+ * sweep removes them.
+ */
+export const DERIVED_KIND_MIN = 0x80;
+/** The sorted-set score index (zset-index.ts): field = ordered 8-byte score | member. */
+export const CELL_ZSCORE = 0x80;
+
+export function isDerivedKind(kind: number): boolean {
+  return kind >= DERIVED_KIND_MIN;
 }
 
 /** A cell's engine key. */
@@ -187,6 +208,12 @@ export const RECORDS_END = SYSTEM_PREFIX;
 
 /** Where the storage format is recorded. */
 export const FORMAT_KEY = systemKey('storage-format');
+
+/**
+ * Present once every zset of the data directory has its score index (zset-index.ts): a
+ * directory written before the index existed gets it built at start-up, once.
+ */
+export const ZSET_INDEX_KEY = systemKey('zset-score-index');
 
 export function encodeFormat(): Buffer {
   return Buffer.from(`quorumkv-storage ${STORAGE_FORMAT}`, 'latin1');

@@ -44,6 +44,12 @@ const F_COLLECTION = 16;
 
 export class CorruptEntryError extends Error {}
 
+/** A local in-memory structure kept beside a cached metadata entry (StoredMeta.derived). */
+export interface DerivedState {
+  /** Bytes to charge to the record cache. */
+  readonly bytes: number;
+}
+
 export class StoredMeta extends CacheEntry {
   delT = 0;
   delN = 0;
@@ -77,6 +83,13 @@ export class StoredMeta extends CacheEntry {
   get value(): Buffer | null {
     return this.shown ?? this.base;
   }
+
+  /**
+   * An in-memory structure derived from the key's cells (a zset's rank buckets,
+   * zset-index.ts), never encoded: it lives as long as this cached entry, is charged to the
+   * record cache, and is rebuilt from the engine when missing or stale.
+   */
+  derived: DerivedState | null = null;
 
   /** The metadata cell exists and is newer than the tombstone. */
   metaLive(): boolean {
@@ -127,6 +140,7 @@ export class StoredMeta extends CacheEntry {
     this.shown = null;
     this.count = this.cells = this.maxCellT = this.maxCellN = 0;
     this.hash = null;
+    this.derived = null;
   }
 
   // -------------------------------------------------------------------- encoding

@@ -562,7 +562,79 @@ export const zsetScripts: Script[] = [
   ]),
 
   script('zsets: seeded random commands (seed 20261203)', randomSteps(20261203, 400)),
+  script('zsets: big zsets through the score index, seeded (seed 20261204)', bigSteps(20261204, 500)),
 ];
+
+/**
+ * Two zsets big enough for the score index's rank buckets to be built, split and shrunk
+ * (storage/zset-index.ts: buckets of 128..256 entries): one of 1,500 members with many tied
+ * scores, one of 700 members all scored 0 for lex ranges; then random ranks, counts, rank
+ * windows anywhere in the zset, score and lex ranges with LIMIT offsets, pops and removals
+ * by rank, score and lex, interleaved with writes that grow and shrink them.
+ */
+function bigSteps(seed: number, count: number): StepInput[] {
+  const next = prng(seed);
+  const int = (n: number): number => Math.floor(next() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+  const BIG = '{z}big';
+  const LEX = '{z}lex';
+  const score = (): string => pick([String(int(40)), String(int(40) - 20), `${int(40)}.5`, String(int(4))]);
+  const member = (): string => `m${int(2200)}`;
+  const word = (): string => `w${String(int(1000)).padStart(4, '0')}${pick(['', 'a', 'zz', '\x00'])}`;
+  const scoreBound = (): string => {
+    const x = next() < 0.5 ? String(int(40) - 20) : `${int(40)}.5`;
+    return pick(['-inf', '+inf', x, x, `(${x}`]);
+  };
+  const lexBound = (): string => pick(['-', '+', `[${word()}`, `(${word()}`, '[w05', '(w0999']);
+  const rank = (): number => int(3400) - 1700;
+  const steps: StepInput[] = [];
+  for (let i = 0; i < 1500; i += 250) steps.push(['ZADD', BIG, ...Array.from({ length: 250 }, (_, j) => [score(), `m${i + j}`]).flat()]);
+  for (let i = 0; i < 700; i += 350) steps.push(['ZADD', LEX, ...Array.from({ length: 350 }, () => ['0', word()]).flat()]);
+  steps.push(['ZCARD', BIG], ['ZCARD', LEX]);
+  const actions: Array<() => StepInput> = [
+    () => ['ZRANK', BIG, member()],
+    () => ['ZREVRANK', BIG, member()],
+    () => ['ZRANK', LEX, word()],
+    () => ['ZCOUNT', BIG, scoreBound(), scoreBound()],
+    () => ['ZCOUNT', BIG, '-inf', scoreBound()],
+    () => {
+      const a = rank();
+      return ['ZRANGE', BIG, String(a), String(a + int(6)), 'WITHSCORES'];
+    },
+    () => {
+      const a = rank();
+      return ['ZREVRANGE', BIG, String(a), String(a + int(6))];
+    },
+    () => ['ZRANGE', BIG, scoreBound(), scoreBound(), 'BYSCORE', 'LIMIT', String(int(1600) - 5), String(int(8) - 1), 'WITHSCORES'],
+    () => ['ZRANGE', BIG, scoreBound(), scoreBound(), 'BYSCORE', 'REV', 'LIMIT', String(int(400)), '5'],
+    () => ['ZRANGEBYSCORE', BIG, scoreBound(), scoreBound(), 'LIMIT', '0', '4'],
+    () => ['ZREVRANGEBYSCORE', BIG, scoreBound(), scoreBound(), 'WITHSCORES', 'LIMIT', String(int(50)), '3'],
+    () => ['ZLEXCOUNT', LEX, lexBound(), lexBound()],
+    () => ['ZRANGEBYLEX', LEX, lexBound(), lexBound(), 'LIMIT', String(int(700)), '4'],
+    () => ['ZREVRANGEBYLEX', LEX, lexBound(), lexBound(), 'LIMIT', String(int(100)), '3'],
+    () => {
+      const a = int(800) - 100;
+      return ['ZRANGE', LEX, String(a), String(a + 3)];
+    },
+    () => ['ZADD', BIG, ...Array.from({ length: 30 }, () => [score(), member()]).flat()],
+    () => ['ZADD', LEX, ...Array.from({ length: 20 }, () => ['0', word()]).flat()],
+    () => ['ZINCRBY', BIG, pick(['1', '-2.5', '10']), member()],
+    () => ['ZREM', BIG, member(), member(), member()],
+    () => ['ZREM', LEX, word(), word()],
+    () => [pick(['ZPOPMIN', 'ZPOPMAX']), BIG, pick(['1', '3'])],
+    () => ['ZMPOP', '2', NOKEY, LEX, pick(['MIN', 'MAX']), 'COUNT', '2'],
+    () => {
+      const a = rank();
+      return ['ZREMRANGEBYRANK', BIG, String(a), String(a + int(4))];
+    },
+    () => ['ZREMRANGEBYSCORE', BIG, `(${int(40) - 20}`, `${int(40) - 20}.5`],
+    () => ['ZREMRANGEBYLEX', LEX, `[${word()}`, `(${word()}`],
+    () => ['ZCARD', pick([BIG, LEX])],
+  ];
+  for (let i = 0; i < count; i++) steps.push(pick(actions)());
+  steps.push(['ZRANGE', BIG, '0', '-1', 'WITHSCORES'], ['ZRANGE', LEX, '0', '-1']);
+  return steps;
+}
 
 /** A random command sequence over three zset keys (one hash tag) and a string key. */
 function randomSteps(seed: number, count: number): StepInput[] {
