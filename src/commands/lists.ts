@@ -27,6 +27,7 @@ import { E } from './errors';
 import { collectionDelta } from './collection-write';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { afterTail, beforeHead, between, type IdWriter } from './list-position';
+import { ListEnds, type EndWindow } from './list-ends';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
 import type { DeltaCell } from '../storage/delta';
@@ -57,13 +58,62 @@ function listFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefine
   return m;
 }
 
+/** The key's end windows (list-ends.ts), hung on its cached metadata entry on first use. */
+function endsOf(m: StoredMeta): ListEnds {
+  const o = m.observer;
+  if (o instanceof ListEnds) return o;
+  const ends = new ListEnds();
+  m.observer = ends;
+  return ends;
+}
+
 /**
  * Visit the live elements from the head (`fromHead`) or from the tail, with their index
- * counted from that end, until `visit` returns false.
+ * counted from that end, until `visit` returns false. The end's window (list-ends.ts) comes
+ * first, its values read from the record cache (which holds this turn's writes, so nothing
+ * is flushed); then the engine is scanned from the window's bound on, and the window grows
+ * over the live ids the scan passes, up to WINDOW_MAX. `values` false: the visitor does not
+ * look at `value` (the pushes only need an end's id), and window ids are not read at all.
  */
-function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, visit: (e: Element, i: number) => boolean): void {
+function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, visit: (e: Element, i: number) => boolean, values = true): void {
+  const w = endsOf(m).side(fromHead);
   let i = 0;
-  ctx.db.scanCells(key, m, F, (c) => visit({ id: c.field, value: c.value as Buffer }, i++), null, !fromHead);
+  let last: Buffer | null = null;
+  // A copy: the visitor does not write, but a broken invariant below drops the window.
+  for (const id of w.ids.length === 0 ? w.ids : w.ids.slice()) {
+    let value: Buffer | null = NO_ID;
+    if (values) {
+      value = ctx.db.cellValue(key, m, F, id);
+      if (value === null) {
+        // Not live after all: the window is wrong. Drop it and go on from the engine.
+        ctx.db.ks.stats.listWindowMisses++;
+        m.observer = null;
+        scanFrom(ctx, key, m, fromHead, last, i, visit, null);
+        return;
+      }
+    }
+    if (!visit({ id, value }, i++)) return;
+    last = id;
+  }
+  if (w.toEnd) return;
+  scanFrom(ctx, key, m, fromHead, w.bound, i, visit, w);
+}
+
+/**
+ * Walk the engine from `after` (exclusive; null: from the end itself), indexes from `i`,
+ * extending the window `w` (if any) over every live id passed while it has room. Once the
+ * visitor is done, the scan goes on only to top the window up to WINDOW_MAX.
+ */
+function scanFrom(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, after: Buffer | null, i: number, visit: (e: Element, i: number) => boolean, w: EndWindow | null): void {
+  let extending = w !== null;
+  let visiting = true;
+  const reachedEnd = ctx.db.scanCells(key, m, F, (c) => {
+    if (after !== null && c.field.equals(after)) return true;
+    if (extending && !w!.extend(c.field)) extending = false;
+    if (visiting && !visit({ id: c.field, value: c.value as Buffer }, i++)) visiting = false;
+    return visiting || extending;
+  }, after, !fromHead);
+  if (reachedEnd && extending) w!.toEnd = true;
 }
 
 /** The `count` elements at one end, nearest first. */
@@ -120,7 +170,13 @@ function liveLength(ctx: CommandContext, key: Buffer): number {
  */
 function push(ctx: CommandContext, key: Buffer, m: StoredMeta | null, values: Buffer[], atHead: boolean): number {
   const s = writer(ctx);
-  let end: Buffer | null = m === null ? null : (endElements(ctx, key, m, atHead, 1)[0]?.id ?? null);
+  let end: Buffer | null = null;
+  if (m !== null) {
+    walk(ctx, key, m, atHead, (e) => {
+      end = e.id;
+      return false;
+    }, false);
+  }
   const cells: DeltaCell[] = values.map((value) => {
     end = atHead ? beforeHead(end, s.w) : afterTail(end, s.w);
     return { kind: F, field: end, t: s.t, n: s.n, value };

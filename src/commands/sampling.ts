@@ -1,14 +1,33 @@
 /**
- * Uniform random picks from a collection's live cells (HRANDFIELD, SRANDMEMBER, SPOP).
+ * Uniform random picks from a collection's live cells (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER,
+ * SPOP).
  *
  * Cells are ordered by their bytes, not hashed, so seeking to random points of the field
  * space is no uniform pick: fields sharing a prefix, the common case, would almost never be
  * chosen. Instead one streaming pass over the cells picks, holding only the picks: O(N) in
  * the collection's size where Redis is O(count), memory bounded by the count. Randomness
  * comes from the server's injected source (ServerApi.random).
+ *
+ * SPOP does not pay that pass per call: it draws from a `PopSample` kept on the set's
+ * cached metadata entry (a CellObserver, meta.ts), a uniform random sample of
+ * `sampleSize(N)` members (about N/16, at most SAMPLE_MAX) in uniform random order, made by
+ * one pass and consumed by successive pops, so a pop costs O(N / sampleSize) amortised:
+ * about 16 engine entries up to 1M members. The keyspace tells the sample of every member
+ * written, by whatever path (local, replica deltas, repairs), and it stays exactly "the
+ * first k members of a uniformly random order of the whole set":
+ * - a member removed leaves the sample (swap with the last: the order stays uniform);
+ * - a member added to a set of N (now) joins with probability (k+1)/N at a uniform position
+ *   among the k+1 (the inside-out Fisher-Yates step): where it would land in a uniformly
+ *   random order of the grown set;
+ * - past SAMPLE_MAX, the last member leaves (a uniformly random one).
+ * So each pop removes a member picked uniformly from the members live at that moment, as
+ * Redis's SPOP does; only the cost of a refill (a pass over the set, once per k pops) is
+ * not O(1). The sample is local and lost with the cached entry (evicted, restarted): the
+ * next SPOP makes a new one.
  */
 import type { CommandContext } from './types';
-import type { StoredMeta } from '../storage/meta';
+import type { CellObserver, StoredMeta } from '../storage/meta';
+import { CELL_FIELD } from '../storage/layout';
 
 /** A picked cell: its field (a hash field, a set member) and its live value. */
 export interface Pick {
@@ -75,6 +94,96 @@ export function randomCells(ctx: CommandContext, key: Buffer, m: StoredMeta, kin
   }
   shuffle(ctx, out);
   return out;
+}
+
+/** The most members a PopSample holds (memory: about 100 bytes each). */
+export const SAMPLE_MAX = 65_536;
+
+/** How many members one pass samples for SPOP: the whole of a small set, else about N/16. */
+export function sampleSize(n: number): number {
+  if (n <= 256) return n;
+  return Math.min(SAMPLE_MAX, Math.max(256, Math.ceil(n / 16)));
+}
+
+/** A uniform random prefix of a uniformly random order of a set's members (see the header). */
+export class PopSample implements CellObserver {
+  /** The next member to pop is the last. */
+  private readonly members: Buffer[] = [];
+  private readonly at = new Map<string, number>();
+
+  constructor(private readonly random: () => number) {}
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  /** Fill from the members of a pass, already in uniform random order. */
+  fill(members: Buffer[]): void {
+    for (const x of members) this.add(Buffer.from(x));
+  }
+
+  private add(x: Buffer): void {
+    this.at.set(x.toString('latin1'), this.members.length);
+    this.members.push(x);
+  }
+
+  /** Take (and forget) the next `count` members (count <= size). */
+  take(count: number): Buffer[] {
+    const out: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const x = this.members.pop()!;
+      this.at.delete(x.toString('latin1'));
+      out.push(x);
+    }
+    return out;
+  }
+
+  cellChanged(kind: number, field: Buffer, wasLive: boolean, isLive: boolean, liveCount: number): void {
+    if (kind !== CELL_FIELD || wasLive === isLive) return;
+    const xs = this.members;
+    if (!isLive) {
+      const id = field.toString('latin1');
+      const i = this.at.get(id);
+      if (i === undefined) return;
+      this.at.delete(id);
+      const last = xs.pop()!;
+      if (i < xs.length) {
+        xs[i] = last;
+        this.at.set(last.toString('latin1'), i);
+      }
+      return;
+    }
+    // A new member: in a uniformly random order of the liveCount members it is at a uniform
+    // position; positions 0..k put it in the known prefix, at a uniform place among k+1.
+    const k = xs.length;
+    if (k === 0) return; // used up: the next pop makes a new sample, which sees it
+    const j = Math.min(liveCount - 1, Math.floor(this.random() * liveCount));
+    if (j > k) return;
+    this.add(Buffer.from(field));
+    if (j < k) {
+      const other = xs[j];
+      xs[j] = xs[k];
+      xs[k] = other;
+      this.at.set(xs[j].toString('latin1'), j);
+      this.at.set(other.toString('latin1'), k);
+    }
+    if (xs.length > SAMPLE_MAX) this.take(1);
+  }
+}
+
+/**
+ * `count` distinct members of the set `m` (count < m.count), uniformly random, in random
+ * order, taken from its PopSample (made or remade by one pass when it has fewer): the
+ * caller removes them from the set (SPOP).
+ */
+export function popRandomMembers(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number): Buffer[] {
+  let s = m.observer instanceof PopSample ? m.observer : null;
+  if (s === null || s.size < count) {
+    s = new PopSample(() => ctx.server.random());
+    s.fill(randomCells(ctx, key, m, CELL_FIELD, Math.max(count, sampleSize(m.count)), true).map((p) => p.field));
+    m.observer = s;
+  }
+  return s.take(count);
 }
 
 /** A negative count asks for repetitions: at most this many, where Redis would build any reply. */

@@ -187,6 +187,8 @@ export class Keyspace {
     recounts: 0,
     /** Engine entries read by `scanCells` (lists use it to show their ends cost O(1)). */
     cellsScanned: 0,
+    /** A list's end window (commands/list-ends.ts) named an id that was not live: it was dropped and rebuilt. Should stay 0. */
+    listWindowMisses: 0,
   };
 
   constructor(
@@ -569,6 +571,7 @@ export class Keyspace {
       m.delT = del.t;
       m.delN = del.n;
       metaChanged = true;
+      m.observer = null; // cells die wholesale: local indexes are rebuilt on next use
       if (m.metaT !== 0 && !m.cellAlive(m.metaT, m.metaN)) {
         m.metaT = m.metaN = m.expireAtMs = 0;
         m.type = null;
@@ -591,6 +594,7 @@ export class Keyspace {
       const c = m.metaT === 0 ? 1 : compareStamps(md.t, md.n, m.metaT, m.metaN);
       const wins = c > 0 || (c === 0 && (m.type === null || typeCode(md.type) > typeCode(m.type) || (md.type === m.type && md.expireAtMs > m.expireAtMs)));
       if (wins) {
+        if (md.type !== m.type) m.observer = null;
         m.metaT = md.t;
         m.metaN = md.n;
         m.type = md.type;
@@ -624,6 +628,7 @@ export class Keyspace {
     const sc = this.cell(db, key, c.kind, c.field);
     if (sc.stored && newerWins(sc.t, sc.n, sc.value, c.t, c.n, c.value)) return false;
     const h = this.cellHashScratch;
+    const wasLive = sc.stored && sc.value !== null && m.cellAlive(sc.t, sc.n);
     if (sc.stored && m.cellAlive(sc.t, sc.n)) {
       m.xorHash(cellHash(c.kind, c.field, sc.t, sc.n, sc.value, h));
       if (sc.value !== null) m.count--;
@@ -652,6 +657,8 @@ export class Keyspace {
     }
     this.resize(sc, cellSize(sc));
     this.markPending(sc, transient);
+    // The key's local index (meta.ts CellObserver) follows every applied cell.
+    if (m.observer !== null) m.observer.cellChanged(c.kind, c.field, wasLive, c.value !== null, m.count);
     return true;
   }
 
@@ -817,6 +824,7 @@ export class Keyspace {
     m.type = null;
     m.value = null;
     m.hash = null;
+    m.observer = null;
     this.persistMeta(db, key, m, false);
   }
 
@@ -940,7 +948,10 @@ export class Keyspace {
           m.cells--;
           if (alive) {
             m.xorHash(cellHash(p.kind, p.field, t, n, isTombstone ? null : v.subarray(13), this.cellHashScratch));
-            if (!isTombstone) m.count--;
+            if (!isTombstone) {
+              m.count--;
+              m.observer = null; // a live cell of an expired key went
+            }
           }
           cur.changed = true;
           removed++;

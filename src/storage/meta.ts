@@ -20,6 +20,10 @@
  * MurmurHash3-128 of the replicated parts' encoding XOR `hash`: O(1), and equal on two
  * replicas exactly when they hold the same cells (with overwhelming probability).
  *
+ * Local indexes (`observer`, below) are neither stored nor replicated: a command module may
+ * hang one on a cached entry (a list's end windows, a set's SPOP sample) and the keyspace
+ * tells it of every cell change; it is dropped whenever the key's cells change wholesale.
+ *
  * Encoding:
  *   u8 entryVersion=2 | u8 flags (1 del, 2 meta, 4 value cell, 8 value live, 16 collection)
  *   [del:   f64 t | u32 n]
@@ -43,6 +47,18 @@ const F_COLLECTION = 16;
 
 export class CorruptEntryError extends Error {}
 
+/**
+ * A local index over a cached key's live cells, kept by a command module (lists.ts' end
+ * windows, sampling.ts' SPOP sample). Never stored nor replicated: it lives and dies with the
+ * cached StoredMeta. Keyspace.apply tells it of every applied cell (local writes, replica
+ * deltas, hints, repairs alike), after the live count is updated; whatever changes many
+ * cells at once (a key tombstone, a type change, expiry, the sweep removing live cells,
+ * `clear`) drops it instead (`observer = null`), and the module rebuilds it on next use.
+ */
+export interface CellObserver {
+  cellChanged(kind: number, field: Buffer, wasLive: boolean, isLive: boolean, liveCount: number): void;
+}
+
 export class StoredMeta extends CacheEntry {
   delT = 0;
   delN = 0;
@@ -62,6 +78,9 @@ export class StoredMeta extends CacheEntry {
 
   /** With anti-entropy: this key's tree entry hash as the trees last saw it (null: none). */
   treeHash: Uint8Array | null = null;
+
+  /** A command module's local index of the live cells (CellObserver); not stored. */
+  observer: CellObserver | null = null;
 
   /** `ck`: the cache key (keyspace.ts cacheKey: the db as one char, then the key as latin1). */
   /** The metadata cell exists and is newer than the tombstone. */
@@ -111,6 +130,7 @@ export class StoredMeta extends CacheEntry {
     this.value = null;
     this.count = this.cells = this.maxCellT = this.maxCellN = 0;
     this.hash = null;
+    this.observer = null;
   }
 
   // -------------------------------------------------------------------- encoding

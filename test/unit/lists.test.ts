@@ -9,8 +9,9 @@ import { keyCommands } from '../../src/commands/keys';
 import { listCommands } from '../../src/commands/lists';
 import { afterTail, beforeHead, between, isListId, POSITION_START, SEGMENT_BYTES } from '../../src/commands/list-position';
 import { stringCommands } from '../../src/commands/strings';
+import { ListEnds, WINDOW_MAX, type EndWindow } from '../../src/commands/list-ends';
 import { CELL_FIELD } from '../../src/storage/layout';
-import type { Delta, DeltaCell } from '../../src/storage/delta';
+import { maxStampOf, type Delta, type DeltaCell } from '../../src/storage/delta';
 import type { Keyspace } from '../../src/storage/keyspace';
 import { CommandHarness, makeKeyspace, R } from '../support/command-harness';
 import { decodeFrame } from '../support/resp-frames';
@@ -132,7 +133,8 @@ describe('a long list', () => {
     for (const [args, want] of cheap) {
       const [reply, scanned] = await cost(...args);
       expect(reply, args.join(' ')).toBe(want);
-      expect(scanned, args.join(' ')).toBeLessThanOrEqual(16);
+      // At most one window fill (list-ends.ts): WINDOW_MAX ids, read in chunks 8+16+32+64.
+      expect(scanned, args.join(' ')).toBeLessThanOrEqual(2 * WINDOW_MAX);
     }
     // The middle costs its distance from the nearer end.
     const [mid, scanned] = await cost('LINDEX', 'l', '50000');
@@ -142,6 +144,58 @@ describe('a long list', () => {
     expect(await h.run('LLEN', 'l')).toBe(R.int(n - 2));
   });
 });
+
+describe('a list with many popped elements', () => {
+  it('pops and pushes at its ends with O(1) engine reads, tombstones kept (tombstone-grace)', async () => {
+    // With replicas every popped element stays as a field tombstone until the sweep: a
+    // scan from the start of the key would walk over all of them at every pop.
+    const h = await harness(1, 3_600_000);
+    const n = 4000;
+    for (let i = 0; i < n; i += 500) await h.run('RPUSH', 'l', ...Array.from({ length: 500 }, (_, j) => `e${i + j}`));
+    let worst = 0;
+    const before = h.ks.stats.cellsScanned;
+    for (let i = 0; i < n / 4; i++) {
+      const at = h.ks.stats.cellsScanned;
+      expect(await h.run('LPOP', 'l')).toBe(R.bulk(`e${i}`));
+      expect(await h.run('RPOP', 'l')).toBe(R.bulk(`e${n - 1 - i}`));
+      if (i % 7 === 0) {
+        expect(await h.run('LPUSH', 'l', `e${i}`)).toBe(R.int(n - 2 * i - 1));
+        expect(await h.run('LPOP', 'l')).toBe(R.bulk(`e${i}`));
+      }
+      worst = Math.max(worst, h.ks.stats.cellsScanned - at);
+    }
+    const total = h.ks.stats.cellsScanned - before;
+    // A window fill every WINDOW_MAX pops per end, whatever was popped before it.
+    expect(worst).toBeLessThanOrEqual(2 * WINDOW_MAX + 2);
+    expect(total).toBeLessThan(n); // before the windows: about n * n / 8 = 2 million
+    // Reads near the ends start at the window too.
+    const at = h.ks.stats.cellsScanned;
+    expect(bulks(await h.run('LRANGE', 'l', '0', '2'))).toEqual([`e${n / 4}`, `e${n / 4 + 1}`, `e${n / 4 + 2}`]);
+    expect(await h.run('LINDEX', 'l', '-1')).toBe(R.bulk(`e${n - 1 - n / 4}`));
+    expect(h.ks.stats.cellsScanned - at).toBeLessThanOrEqual(2 * WINDOW_MAX);
+    expect(h.ks.stats.listWindowMisses).toBe(0);
+  });
+});
+
+/** The live ids of a list in order, read from the engine directly (no window). */
+function liveIds(ks: Keyspace, key: Buffer): Buffer[] {
+  const m = ks.meta(0, key);
+  const out: Buffer[] = [];
+  ks.scanCells(0, key, m, CELL_FIELD, (c) => {
+    out.push(Buffer.from(c.field));
+    return true;
+  });
+  return out;
+}
+
+/** Check a window's invariant against the list's live ids (in list order). */
+function checkWindow(w: EndWindow, ids: Buffer[]): void {
+  const fromEnd = w.head ? ids : [...ids].reverse();
+  const covered = fromEnd.filter((id) => w.covers(id));
+  expect(w.ids.map((x) => x.toString('hex'))).toEqual(covered.map((x) => x.toString('hex')));
+  // Contiguous from the end: nothing uncovered before a covered id.
+  expect(fromEnd.slice(0, covered.length).map((x) => x.toString('hex'))).toEqual(covered.map((x) => x.toString('hex')));
+}
 
 /** A key's whole state as a delta, tombstones included (what key sync would send). */
 function stateOf(ks: Keyspace, key: Buffer): Delta {
@@ -202,5 +256,82 @@ describe('concurrent pushes on two replicas', () => {
     expect(at('i1')).toBeLessThan(at('b'));
     expect(at('c')).toBeLessThan(at('x1'));
     expect(at('x1')).toBeLessThan(at('x2'));
+  });
+});
+
+/** Node `from`'s state of `key` reaches node `to`, as key sync would deliver it (the HLC observes it). */
+function ship(from: CommandHarness, to: CommandHarness, key: Buffer): void {
+  const d = stateOf(from.ks, key);
+  to.ks.hlc.observe(maxStampOf(d));
+  to.ks.apply(0, key, d, to.clock.nowMs());
+}
+
+describe('end windows under replica deltas', () => {
+  it('stay exact when another node pushes, pops, inserts and its tombstones arrive late (seeded)', async () => {
+    const GRACE = 3_600_000;
+    const key = Buffer.from('l');
+    const next = prng(7031);
+    const one = await harness(1, GRACE);
+    const two = await harness(2, GRACE);
+    await one.run('RPUSH', 'l', ...Array.from({ length: 300 }, (_, i) => `a${i}`));
+    ship(one, two, key);
+    let serial = 0;
+    const randomOp = async (h: CommandHarness): Promise<void> => {
+      const r = next();
+      const v = `v${serial++}`;
+      if (r < 0.2) await h.run('LPUSH', 'l', v, `${v}b`);
+      else if (r < 0.4) await h.run('RPUSH', 'l', v);
+      else if (r < 0.58) await h.run('LPOP', 'l', String(1 + Math.floor(next() * 3)));
+      else if (r < 0.76) await h.run('RPOP', 'l');
+      else if (r < 0.84) await h.run('LSET', 'l', next() < 0.5 ? '0' : '-1', v);
+      else if (r < 0.92) {
+        const all = bulks(await h.run('LRANGE', 'l', '0', '5'));
+        if (all.length > 0) await h.run('LINSERT', 'l', next() < 0.5 ? 'BEFORE' : 'AFTER', all[Math.floor(next() * all.length)], v);
+      } else await h.run('LREM', 'l', '1', bulks(await h.run('LRANGE', 'l', '-3', '-1'))[0] ?? 'none');
+    };
+    for (let round = 0; round < 120; round++) {
+      // Both nodes write; node two's state (pushes with its tag, and tombstones of
+      // elements node one still has in its windows) reaches node one late, now and then.
+      for (let k = Math.floor(next() * 4); k > 0; k--) await randomOp(one);
+      for (let k = Math.floor(next() * 4); k > 0; k--) await randomOp(two);
+      if (next() < 0.5) ship(two, one, key);
+      if (next() < 0.3) ship(one, two, key);
+      for (const h of [one, two]) {
+        const m = h.ks.meta(0, key);
+        const ids = liveIds(h.ks, key);
+        if (m.observer instanceof ListEnds) {
+          checkWindow(m.observer.head, ids);
+          checkWindow(m.observer.tail, ids);
+        }
+        const values = ids.map((id) => h.ks.cell(0, key, CELL_FIELD, id).value!.toString('latin1'));
+        expect(bulks(await h.run('LRANGE', 'l', '0', '-1'))).toEqual(values);
+        if (values.length > 0) {
+          expect(await h.run('LINDEX', 'l', '0')).toBe(R.bulk(values[0]));
+          expect(await h.run('LINDEX', 'l', '-1')).toBe(R.bulk(values[values.length - 1]));
+        }
+      }
+      if (bulks(await one.run('LRANGE', 'l', '0', '-1')).length < 20) await one.run('RPUSH', 'l', ...Array.from({ length: 100 }, (_, i) => `r${round}.${i}`));
+    }
+    // In sync at the end: both nodes answer the same.
+    ship(two, one, key);
+    ship(one, two, key);
+    expect(await one.run('LRANGE', 'l', '0', '-1')).toBe(await two.run('LRANGE', 'l', '0', '-1'));
+    expect(one.ks.stats.listWindowMisses + two.ks.stats.listWindowMisses).toBe(0);
+  });
+
+  it('are dropped by a key tombstone from another node and rebuilt', async () => {
+    const GRACE = 3_600_000;
+    const key = Buffer.from('l');
+    const one = await harness(1, GRACE);
+    const two = await harness(2, GRACE);
+    await one.run('RPUSH', 'l', 'a', 'b', 'c');
+    ship(one, two, key);
+    expect(await one.run('LINDEX', 'l', '0')).toBe(R.bulk('a'));
+    await two.run('DEL', 'l');
+    await two.run('RPUSH', 'l', 'x');
+    ship(two, one, key);
+    expect(await one.run('LPOP', 'l')).toBe(R.bulk('x'));
+    expect(await one.run('LPOP', 'l')).toBe(R.nil);
+    expect(one.ks.stats.listWindowMisses).toBe(0);
   });
 });
