@@ -8,7 +8,10 @@
  * So key sync, anti-entropy and the sweep treat a list's elements exactly as a hash's
  * fields, LLEN is the live count (O(1)), and the head and the tail are the first live cell
  * of a forward and of a reverse scan of the key's cells. LINDEX, LRANGE, LSET and the pops
- * walk from the nearer end: O(distance from that end). Removals (pops, LREM, LTRIM) write
+ * walk from the nearer end: O(distance from that end). A walk starts with that end's window
+ * (list-ends.ts: the ids nearest the end, kept with the cached key) and reads the engine
+ * only past it, so popped elements are stepped over once, not at every pop, and pushes and
+ * pops near an end do not write the turn's pending batch early. Removals (pops, LREM, LTRIM) write
  * tombstones for the ids they remove; LSET rewrites the element's cell under the same id.
  *
  * In a cluster each element is merged on its own: pushes on two sides of a partition both
@@ -18,9 +21,10 @@
  * Differences from Redis (docs/commands.md):
  * - The multi-key commands (RPOPLPUSH, LMOVE, LMPOP) run whole at one node when all their
  *   keys share one replica set; otherwise the coordinator refuses them.
- * - Every write that reads an end (pushes, pops) writes the node's pending batch first, as
- *   a cell scan does; with replicas, popped elements stay as tombstones until the sweep
- *   removes them (tombstone-grace), and a pop walks over them meanwhile.
+ * - With replicas, popped elements stay as tombstones until the sweep removes them
+ *   (tombstone-grace); a window refill (once per ~64 pops) or a walk with no window yet
+ *   (after a restart or an eviction) steps over them, and writes the pending batch first,
+ *   as any cell scan does.
  */
 import { longArg, mpopCount, optIs } from './args';
 import { E } from './errors';
@@ -77,18 +81,28 @@ function endsOf(m: StoredMeta): ListEnds {
  */
 function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, visit: (e: Element, i: number) => boolean, values = true): void {
   const w = endsOf(m).side(fromHead);
+  const ks = ctx.db.ks;
+  const db = ctx.db.index;
   let i = 0;
   let last: Buffer | null = null;
-  // A copy: the visitor does not write, but a broken invariant below drops the window.
-  for (const id of w.ids.length === 0 ? w.ids : w.ids.slice()) {
-    let value: Buffer | null = NO_ID;
+  const ids = w.ids;
+  const n = ids.length;
+  for (let j = 0; j < n; j++) {
+    const id = ids[j];
+    let value: Buffer | null | undefined = NO_ID;
     if (values) {
-      value = ctx.db.cellValue(key, m, F, id);
+      value = ks.cachedCellValue(db, key, m, F, id);
+      if (value === undefined) {
+        // Not cached (evicted, or the node restarted since): reading the engine entry by
+        // entry would cost a point read each; one scan from here costs far less.
+        scanFrom(ctx, key, m, fromHead, last, i, visit, null, w);
+        return;
+      }
       if (value === null) {
         // Not live after all: the window is wrong. Drop it and go on from the engine.
-        ctx.db.ks.stats.listWindowMisses++;
+        ks.stats.listWindowMisses++;
         m.observer = null;
-        scanFrom(ctx, key, m, fromHead, last, i, visit, null);
+        scanFrom(ctx, key, m, fromHead, last, i, visit, null, null);
         return;
       }
     }
@@ -96,24 +110,32 @@ function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean
     last = id;
   }
   if (w.toEnd) return;
-  scanFrom(ctx, key, m, fromHead, w.bound, i, visit, w);
+  scanFrom(ctx, key, m, fromHead, w.bound, i, visit, w, null);
 }
 
 /**
  * Walk the engine from `after` (exclusive; null: from the end itself), indexes from `i`,
  * extending the window `w` (if any) over every live id passed while it has room. Once the
- * visitor is done, the scan goes on only to top the window up to WINDOW_MAX.
+ * visitor is done, the scan goes on only to top the window up to WINDOW_MAX. `within`: the
+ * scan starts inside that window (its ids were not read from the cache); once past its
+ * bound, it extends it as above.
  */
-function scanFrom(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, after: Buffer | null, i: number, visit: (e: Element, i: number) => boolean, w: EndWindow | null): void {
+function scanFrom(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, after: Buffer | null, i: number, visit: (e: Element, i: number) => boolean, w: EndWindow | null, within: EndWindow | null): void {
+  let inside = within !== null && !within.toEnd && within.bound !== null;
   let extending = w !== null;
   let visiting = true;
   const reachedEnd = ctx.db.scanCells(key, m, F, (c) => {
     if (after !== null && c.field.equals(after)) return true;
-    if (extending && !w!.extend(c.field)) extending = false;
+    if (inside && within!.order(c.field, within!.bound!) > 0) {
+      inside = false;
+      extending = true;
+      w = within;
+    }
+    if (extending && !inside && !w!.extend(c.field)) extending = false;
     if (visiting && !visit({ id: c.field, value: c.value as Buffer }, i++)) visiting = false;
-    return visiting || extending;
+    return visiting || (extending && !inside);
   }, after, !fromHead);
-  if (reachedEnd && extending) w!.toEnd = true;
+  if (reachedEnd && extending && !inside) w!.toEnd = true;
 }
 
 /** The `count` elements at one end, nearest first. */

@@ -10,9 +10,11 @@
  *
  * SPOP does not pay that pass per call: it draws from a `PopSample` kept on the set's
  * cached metadata entry (a CellObserver, meta.ts), a uniform random sample of
- * `sampleSize(N)` members (about N/16, at most SAMPLE_MAX) in uniform random order, made by
- * one pass and consumed by successive pops, so a pop costs O(N / sampleSize) amortised:
- * about 16 engine entries up to 1M members. The keyspace tells the sample of every member
+ * `sampleSize(N)` members (the whole set up to SAMPLE_MAX, else N/4, at most SAMPLE_MAX) in
+ * uniform random order, made by one pass and consumed by successive pops, so a pop costs
+ * O(N / sampleSize) amortised: one engine entry per pop up to 262,144 members, four up to
+ * 1M. Its memory (about 200 bytes a member) is charged to the record cache with the key's
+ * metadata entry. The keyspace tells the sample of every member
  * written, by whatever path (local, replica deltas, repairs), and it stays exactly "the
  * first k members of a uniformly random order of the whole set":
  * - a member removed leaves the sample (swap with the last: the order stays uniform);
@@ -25,9 +27,13 @@
  * not O(1). The sample is local and lost with the cached entry (evicted, restarted): the
  * next SPOP makes a new one.
  */
+import { optIs } from './args';
+import { E } from './errors';
 import type { CommandContext } from './types';
 import type { CellObserver, StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
+import type { KeyType } from '../storage/delta';
+import { INT64_MAX, parseInt64 } from '../util/numbers';
 
 /** A picked cell: its field (a hash field, a set member) and its live value. */
 export interface Pick {
@@ -96,13 +102,18 @@ export function randomCells(ctx: CommandContext, key: Buffer, m: StoredMeta, kin
   return out;
 }
 
-/** The most members a PopSample holds (memory: about 100 bytes each). */
-export const SAMPLE_MAX = 65_536;
+/** The most members a PopSample holds (memory: about SAMPLE_ENTRY_BYTES each). */
+export const SAMPLE_MAX = 262_144;
+/** Heap per sampled member beyond its bytes: the Buffer view, the index map entry and its string key. */
+const SAMPLE_ENTRY_BYTES = 200;
 
-/** How many members one pass samples for SPOP: the whole of a small set, else about N/16. */
+/**
+ * How many members one pass samples for SPOP: the whole set up to SAMPLE_MAX (one pass per
+ * N pops: one engine entry read per pop), else N/4 (four per pop), at most SAMPLE_MAX.
+ */
 export function sampleSize(n: number): number {
-  if (n <= 256) return n;
-  return Math.min(SAMPLE_MAX, Math.max(256, Math.ceil(n / 16)));
+  if (n <= SAMPLE_MAX) return n;
+  return Math.min(SAMPLE_MAX, Math.ceil(n / 4));
 }
 
 /** A uniform random prefix of a uniformly random order of a set's members (see the header). */
@@ -117,6 +128,12 @@ export class PopSample implements CellObserver {
     return this.members.length;
   }
 
+  memoryBytes(): number {
+    return this.bytes;
+  }
+
+  private bytes = 0;
+
   /** Fill from the members of a pass, already in uniform random order. */
   fill(members: Buffer[]): void {
     for (const x of members) this.add(Buffer.from(x));
@@ -125,6 +142,7 @@ export class PopSample implements CellObserver {
   private add(x: Buffer): void {
     this.at.set(x.toString('latin1'), this.members.length);
     this.members.push(x);
+    this.bytes += SAMPLE_ENTRY_BYTES + 2 * x.length;
   }
 
   /** Take (and forget) the next `count` members (count <= size). */
@@ -133,6 +151,7 @@ export class PopSample implements CellObserver {
     for (let i = 0; i < count; i++) {
       const x = this.members.pop()!;
       this.at.delete(x.toString('latin1'));
+      this.bytes -= SAMPLE_ENTRY_BYTES + 2 * x.length;
       out.push(x);
     }
     return out;
@@ -146,6 +165,7 @@ export class PopSample implements CellObserver {
       const i = this.at.get(id);
       if (i === undefined) return;
       this.at.delete(id);
+      this.bytes -= SAMPLE_ENTRY_BYTES + 2 * field.length;
       const last = xs.pop()!;
       if (i < xs.length) {
         xs[i] = last;
@@ -191,3 +211,73 @@ export const REPETITIONS_MAX = 10_000_000;
 
 /** Redis LONG_MAX: counts are C longs. */
 export const LONG_MAX = (1n << 63n) - 1n;
+
+const EMPTY_ARRAY = Buffer.from('*0\r\n');
+
+/** What the count forms of HRANDFIELD, SRANDMEMBER and ZRANDMEMBER go on with. */
+export interface RandomCountArgs {
+  /** The live collection. */
+  m: StoredMeta;
+  /** Distinct picks (count >= 0), or picks with repetitions (a negative count). */
+  unique: boolean;
+  /** |count|, > 0, capped to what a reply could ever hold. */
+  count: number;
+  /** WITHVALUES / WITHSCORES given. */
+  withValues: boolean;
+}
+
+/**
+ * The shared preamble of `HRANDFIELD key count [WITHVALUES]`, `SRANDMEMBER key count` and
+ * `ZRANDMEMBER key count [WITHSCORES]` (Redis hrandfieldWithCountCommand and its twins),
+ * with Redis's order of checks: the count (an integer, within +-LONG_MAX), the option
+ * (`option` null: none allowed here, the caller checked the arity), half the range with it,
+ * then the key (missing: an empty array; another type: WRONGTYPE), then a zero count (an
+ * empty array) and the repetition cap. Returns null once it has replied.
+ */
+export function randomCountArgs(ctx: CommandContext, argv: Buffer[], type: KeyType, command: string, option: string | null): RandomCountArgs | null {
+  const r = ctx.reply;
+  const l = parseInt64(argv[2]);
+  if (l === null) {
+    r.error(E.notInteger);
+    return null;
+  }
+  const big = BigInt(l);
+  if (big < -LONG_MAX || big > LONG_MAX) {
+    r.error('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
+    return null;
+  }
+  let withValues = false;
+  if (option !== null) {
+    if (argv.length > 4 || (argv.length === 4 && !optIs(argv[3], option))) {
+      r.error(E.syntax);
+      return null;
+    }
+    withValues = argv.length === 4;
+    if (withValues && (big < -LONG_MAX / 2n || big > LONG_MAX / 2n)) {
+      r.error('ERR value is out of range');
+      return null;
+    }
+  }
+  const m = ctx.db.lookup(argv[1], ctx.nowMs);
+  if (m === null) {
+    r.raw(EMPTY_ARRAY);
+    return null;
+  }
+  if (m.type !== type) {
+    r.error(E.wrongType);
+    return null;
+  }
+  if (big === 0n) {
+    r.raw(EMPTY_ARRAY);
+    return null;
+  }
+  const unique = big > 0n;
+  const countBig = unique ? big : -big;
+  // A count beyond anything a reply can hold is answered as Redis would, up to memory: cap it.
+  const count = countBig > BigInt(INT64_MAX) ? Number.MAX_SAFE_INTEGER : Number(countBig);
+  if (!unique && count > REPETITIONS_MAX) {
+    r.error(`ERR ${command} count too large for this server (at most ${REPETITIONS_MAX} repetitions)`);
+    return null;
+  }
+  return { m, unique, count, withValues };
+}

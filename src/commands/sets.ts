@@ -25,7 +25,7 @@ import { optIs } from './args';
 import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
-import { LONG_MAX, popRandomMembers, randomCells, REPETITIONS_MAX } from './sampling';
+import { popRandomMembers, randomCells, randomCountArgs } from './sampling';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -248,37 +248,9 @@ function srandmember(ctx: CommandContext, argv: Buffer[]): void {
     else r.bulk(pick[0].field);
     return;
   }
-  const l = parseInt64(argv[2]);
-  if (l === null) {
-    r.error(E.notInteger);
-    return;
-  }
-  const big = BigInt(l);
-  if (big < -LONG_MAX || big > LONG_MAX) {
-    r.error('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
-    return;
-  }
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  if (m === null) {
-    r.raw(EMPTY_ARRAY);
-    return;
-  }
-  if (m.type !== 'set') {
-    r.error(E.wrongType);
-    return;
-  }
-  const unique = big >= 0n;
-  const countBig = unique ? big : -big;
-  if (countBig === 0n) {
-    r.raw(EMPTY_ARRAY);
-    return;
-  }
-  // A count beyond anything a reply can hold is answered as Redis would, up to memory: cap it.
-  const count = countBig > BigInt(INT64_MAX) ? Number.MAX_SAFE_INTEGER : Number(countBig);
-  if (!unique && count > REPETITIONS_MAX) {
-    r.error(`ERR SRANDMEMBER count too large for this server (at most ${REPETITIONS_MAX} repetitions)`);
-    return;
-  }
+  const args = randomCountArgs(ctx, argv, 'set', 'SRANDMEMBER', null);
+  if (args === null) return;
+  const { m, unique, count } = args;
   // Redis 7.0 replies an array here, even when it answers with the whole set.
   if (unique && count >= m.count) replyMembers(ctx, allMembers(ctx, key, m), false);
   else replyMembers(ctx, randomCells(ctx, key, m, F, count, unique).map((p) => p.field), false);

@@ -123,7 +123,7 @@ function keyOf(ck: string): Buffer {
 }
 
 function metaSize(m: StoredMeta): number {
-  return ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + VALUE_OVERHEAD) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64);
+  return ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + VALUE_OVERHEAD) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64) + (m.observer === null ? 0 : m.observer.memoryBytes());
 }
 
 function cellSize(c: StoredCell): number {
@@ -485,6 +485,18 @@ export class Keyspace {
     if (buf !== undefined) c.decodeFrom(buf);
     this.insert(c, cellSize(c));
     return c;
+  }
+
+  /**
+   * The live value of a cell of a live key `m` if the cell is in the record cache: null if
+   * it is cached and not live, undefined if it is not cached (the engine is not read).
+   */
+  cachedCellValue(db: number, key: Buffer, m: StoredMeta, kind: number, field: Buffer): Buffer | null | undefined {
+    const e = this.cache.get(cellCacheKey(db, key, kind, field)) as StoredCell | undefined;
+    if (e === undefined) return undefined;
+    e.hot = true;
+    this.stats.cacheHits++;
+    return !e.stored || e.value === null || !m.cellAlive(e.t, e.n) ? null : e.value;
   }
 
   /** The live value of a cell of a live key `m`, or null. */

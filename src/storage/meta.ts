@@ -57,6 +57,8 @@ export class CorruptEntryError extends Error {}
  */
 export interface CellObserver {
   cellChanged(kind: number, field: Buffer, wasLive: boolean, isLive: boolean, liveCount: number): void;
+  /** Heap it takes, charged to the record cache with the entry (as of the entry's last write). */
+  memoryBytes(): number;
 }
 
 export class StoredMeta extends CacheEntry {
