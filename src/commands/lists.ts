@@ -31,7 +31,7 @@ import { E } from './errors';
 import { collectionDelta } from './collection-write';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { afterTail, beforeHead, between, type IdWriter } from './list-position';
-import { ListEnds, type EndWindow } from './list-ends';
+import { ListEnds, WINDOW_FILL, type EndWindow } from './list-ends';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
 import type { DeltaCell } from '../storage/delta';
@@ -116,7 +116,7 @@ function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean
 /**
  * Walk the engine from `after` (exclusive; null: from the end itself), indexes from `i`,
  * extending the window `w` (if any) over every live id passed while it has room. Once the
- * visitor is done, the scan goes on only to top the window up to WINDOW_MAX. `within`: the
+ * visitor is done, the scan goes on only to top the window up to WINDOW_FILL. `within`: the
  * scan starts inside that window (its ids were not read from the cache); once past its
  * bound, it extends it as above.
  */
@@ -133,7 +133,7 @@ function scanFrom(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boo
     }
     if (extending && !inside && !w!.extend(c.field)) extending = false;
     if (visiting && !visit({ id: c.field, value: c.value as Buffer }, i++)) visiting = false;
-    return visiting || (extending && !inside);
+    return visiting || (extending && !inside && w!.ids.length < WINDOW_FILL);
   }, after, !fromHead);
   if (reachedEnd && extending && !inside) w!.toEnd = true;
 }
