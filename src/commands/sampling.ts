@@ -134,9 +134,9 @@ export class PopSample implements CellObserver {
 
   private bytes = 0;
 
-  /** Fill from the members of a pass, already in uniform random order. */
+  /** Fill from the members of a pass, already in uniform random order (kept, not copied). */
   fill(members: Buffer[]): void {
-    for (const x of members) this.add(Buffer.from(x));
+    for (const x of members) this.add(x);
   }
 
   private add(x: Buffer): void {
@@ -200,10 +200,30 @@ export function popRandomMembers(ctx: CommandContext, key: Buffer, m: StoredMeta
   let s = m.observer instanceof PopSample ? m.observer : null;
   if (s === null || s.size < count) {
     s = new PopSample(() => ctx.server.random());
-    s.fill(randomCells(ctx, key, m, CELL_FIELD, Math.max(count, sampleSize(m.count)), true).map((p) => p.field));
+    s.fill(sampleMembers(ctx, key, m, Math.max(count, sampleSize(m.count))));
     m.observer = s;
   }
   return s.take(count);
+}
+
+/**
+ * `k` distinct members of the set `m`, a uniformly random k-subset in uniformly random
+ * order: Knuth's selection sampling (Algorithm S: the next member is taken with probability
+ * still-needed / still-unseen, m.count being the exact live count) in one pass, then a
+ * shuffle. Unlike a reservoir, nothing taken is replaced later, so a pass over a million
+ * members makes only the k copies it keeps (no garbage that outlives a young collection).
+ */
+export function sampleMembers(ctx: CommandContext, key: Buffer, m: StoredMeta, k: number): Buffer[] {
+  const out: Buffer[] = [];
+  let unseen = m.count;
+  ctx.db.scanCells(key, m, CELL_FIELD, (c) => {
+    const need = k - out.length;
+    if (unseen <= need || randomBelow(ctx, unseen) < need) out.push(Buffer.from(c.field));
+    unseen--;
+    return out.length < k;
+  });
+  shuffle(ctx, out);
+  return out;
 }
 
 /** A negative count asks for repetitions: at most this many, where Redis would build any reply. */

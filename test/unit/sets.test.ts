@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { keyCommands } from '../../src/commands/keys';
 import { setCommands } from '../../src/commands/sets';
 import { stringCommands } from '../../src/commands/strings';
-import { PopSample, SAMPLE_MAX } from '../../src/commands/sampling';
+import { PopSample, SAMPLE_MAX, sampleMembers } from '../../src/commands/sampling';
+import type { CommandContext } from '../../src/commands/types';
 import { CELL_FIELD } from '../../src/storage/layout';
 import { CommandHarness } from '../support/command-harness';
 import { decodeFrame } from '../support/resp-frames';
@@ -122,6 +123,35 @@ describe('SPOP on a big set', () => {
     expect(fresh).toBeGreaterThan(200);
     expect(fresh).toBeLessThan(330);
     for (const x of popped) if (x.startsWith('old')) expect(Number(x.slice(3))).toBeGreaterThanOrEqual(500);
+  });
+});
+
+describe('the pass that makes a PopSample', () => {
+  it('takes a uniformly random k-subset (selection sampling), in random order', async () => {
+    const h = await harness();
+    h.random = prng(77);
+    const n = 2000;
+    const k = 100;
+    await h.run('SADD', 's', ...Array.from({ length: n }, (_, i) => `x:${String(i).padStart(5, '0')}`));
+    const ctx = (h as unknown as { context(): CommandContext }).context();
+    const m = h.ks.meta(0, Buffer.from('s'));
+    const rounds = 400;
+    const hits = new Array<number>(n).fill(0);
+    let firstInLowHalf = 0;
+    for (let r = 0; r < rounds; r++) {
+      const got = sampleMembers(ctx, Buffer.from('s'), m, k).map((b) => Number(b.toString().slice(2)));
+      expect(new Set(got).size).toBe(k);
+      for (const i of got) hits[i]++;
+      if (got[0] < n / 2) firstInLowHalf++;
+    }
+    // Each member expected rounds * k / n = 20 times; every decile of the byte order 4,000.
+    for (let d = 0; d < 10; d++) {
+      const sum = hits.slice((d * n) / 10, ((d + 1) * n) / 10).reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - (rounds * k) / 10)).toBeLessThan(5 * Math.sqrt((rounds * k) / 10));
+    }
+    expect(Math.max(...hits)).toBeLessThan(50);
+    // The order is shuffled: the first member is from either half about equally often.
+    expect(Math.abs(firstInLowHalf - rounds / 2)).toBeLessThan(5 * Math.sqrt(rounds / 4));
   });
 });
 
