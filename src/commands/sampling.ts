@@ -120,7 +120,15 @@ export function sampleSize(n: number): number {
 export class PopSample implements CellObserver {
   /** The next member to pop is the last. */
   private readonly members: Buffer[] = [];
-  private readonly at = new Map<string, number>();
+  /**
+   * Where each member is in `members`, by its latin1 string: built on the first removal of
+   * a member the sample holds that it did not just hand out (SREM, SMOVE, a replica's
+   * delta), so SPOP alone never pays for it.
+   */
+  private at: Map<string, number> | null = null;
+  /** What the last `take` handed out: their removals (the caller's SPOP) are expected. */
+  private taken: Buffer[] = [];
+  private bytes = 0;
 
   constructor(private readonly random: () => number) {}
 
@@ -132,28 +140,38 @@ export class PopSample implements CellObserver {
     return this.bytes;
   }
 
-  private bytes = 0;
-
   /** Fill from the members of a pass, already in uniform random order (kept, not copied). */
   fill(members: Buffer[]): void {
     for (const x of members) this.add(x);
   }
 
   private add(x: Buffer): void {
-    this.at.set(x.toString('latin1'), this.members.length);
+    this.at?.set(x.toString('latin1'), this.members.length);
     this.members.push(x);
     this.bytes += SAMPLE_ENTRY_BYTES + 2 * x.length;
+  }
+
+  private dropLast(): Buffer {
+    const x = this.members.pop()!;
+    this.at?.delete(x.toString('latin1'));
+    this.bytes -= SAMPLE_ENTRY_BYTES + 2 * x.length;
+    return x;
+  }
+
+  private index(): Map<string, number> {
+    if (this.at === null) {
+      const at = new Map<string, number>();
+      this.members.forEach((x, i) => at.set(x.toString('latin1'), i));
+      this.at = at;
+    }
+    return this.at;
   }
 
   /** Take (and forget) the next `count` members (count <= size). */
   take(count: number): Buffer[] {
     const out: Buffer[] = [];
-    for (let i = 0; i < count; i++) {
-      const x = this.members.pop()!;
-      this.at.delete(x.toString('latin1'));
-      this.bytes -= SAMPLE_ENTRY_BYTES + 2 * x.length;
-      out.push(x);
-    }
+    for (let i = 0; i < count; i++) out.push(this.dropLast());
+    this.taken = out.slice();
     return out;
   }
 
@@ -161,15 +179,23 @@ export class PopSample implements CellObserver {
     if (kind !== CELL_FIELD || wasLive === isLive) return;
     const xs = this.members;
     if (!isLive) {
+      const t = this.taken;
+      for (let i = 0; i < t.length; i++) {
+        if (t[i].equals(field)) {
+          t.splice(i, 1);
+          return;
+        }
+      }
+      const at = this.index();
       const id = field.toString('latin1');
-      const i = this.at.get(id);
+      const i = at.get(id);
       if (i === undefined) return;
-      this.at.delete(id);
+      at.delete(id);
       this.bytes -= SAMPLE_ENTRY_BYTES + 2 * field.length;
       const last = xs.pop()!;
       if (i < xs.length) {
         xs[i] = last;
-        this.at.set(last.toString('latin1'), i);
+        at.set(last.toString('latin1'), i);
       }
       return;
     }
@@ -184,10 +210,12 @@ export class PopSample implements CellObserver {
       const other = xs[j];
       xs[j] = xs[k];
       xs[k] = other;
-      this.at.set(xs[j].toString('latin1'), j);
-      this.at.set(other.toString('latin1'), k);
+      if (this.at !== null) {
+        this.at.set(xs[j].toString('latin1'), j);
+        this.at.set(other.toString('latin1'), k);
+      }
     }
-    if (xs.length > SAMPLE_MAX) this.take(1);
+    if (xs.length > SAMPLE_MAX) this.dropLast();
   }
 }
 
