@@ -126,6 +126,36 @@ describe('SPOP on a big set', () => {
   });
 });
 
+describe('SPOP with replica deltas', () => {
+  it('never pops a member another node removed, and can pop one it added, after the sample was made', async () => {
+    const h = await harness();
+    h.random = prng(23);
+    const key = Buffer.from('s');
+    await h.run('SADD', 's', ...Array.from({ length: 400 }, (_, i) => `m${i}`));
+    await h.run('SPOP', 's'); // the sample: the whole set
+    // Another node (tag 9) removes m0..m199 and adds r0..r199, stamped after.
+    const t = h.ks.stamp().t + 1000;
+    const cells = [
+      ...Array.from({ length: 200 }, (_, i) => ({ kind: CELL_FIELD, field: Buffer.from(`m${i}`), t, n: 9, value: null })),
+      ...Array.from({ length: 200 }, (_, i) => ({ kind: CELL_FIELD, field: Buffer.from(`r${i}`), t, n: 9, value: Buffer.alloc(0) })),
+    ];
+    h.ks.hlc.observe(t);
+    h.ks.apply(0, key, { del: null, meta: null, value: null, cells }, h.clock.nowMs());
+    const left = Number((await h.run('SCARD', 's')).slice(1, -2)); // 399 or 400: the first pop may be among m0..m199
+    expect(left === 399 || left === 400).toBe(true);
+    const scanned = h.ks.stats.cellsScanned;
+    // 150 of the ~300 the sample holds now: no new pass; half the members are new.
+    const popped = bulks(await h.run('SPOP', 's', '150'));
+    expect(h.ks.stats.cellsScanned).toBe(scanned);
+    expect(new Set(popped).size).toBe(150);
+    for (const x of popped) if (x.startsWith('m')) expect(Number(x.slice(1))).toBeGreaterThanOrEqual(200);
+    const fresh = popped.filter((x) => x.startsWith('r')).length;
+    expect(fresh).toBeGreaterThan(45);
+    expect(fresh).toBeLessThan(105);
+    expect(await h.run('SCARD', 's')).toBe(`:${left - 150}\r\n`);
+  });
+});
+
 describe('the pass that makes a PopSample', () => {
   it('takes a uniformly random k-subset (selection sampling), in random order', async () => {
     const h = await harness();
