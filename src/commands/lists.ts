@@ -94,8 +94,9 @@ function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean
       value = ks.cachedCellValue(db, key, m, F, id);
       if (value === undefined) {
         // Not cached (evicted, or the node restarted since): reading the engine entry by
-        // entry would cost a point read each; one scan from here costs far less.
-        scanFrom(ctx, key, m, fromHead, last, i, visit, null, w);
+        // entry would cost a point read each; one scan from here (this id included, so
+        // nothing popped before it is walked over) costs far less.
+        scanFrom(ctx, key, m, fromHead, id, i, visit, null, w, true);
         return;
       }
       if (value === null) {
@@ -114,18 +115,21 @@ function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean
 }
 
 /**
- * Walk the engine from `after` (exclusive; null: from the end itself), indexes from `i`,
+ * Walk the engine from `after` (exclusive, or `inclusive`; null: from the end itself), indexes from `i`,
  * extending the window `w` (if any) over every live id passed while it has room. Once the
  * visitor is done, the scan goes on only to top the window up to WINDOW_FILL. `within`: the
  * scan starts inside that window (its ids were not read from the cache); once past its
  * bound, it extends it as above.
  */
-function scanFrom(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, after: Buffer | null, i: number, visit: (e: Element, i: number) => boolean, w: EndWindow | null, within: EndWindow | null): void {
+function scanFrom(
+  ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, after: Buffer | null, i: number, visit: (e: Element, i: number) => boolean,
+  w: EndWindow | null, within: EndWindow | null, inclusive = false,
+): void {
   let inside = within !== null && !within.toEnd && within.bound !== null;
   let extending = w !== null;
   let visiting = true;
   const reachedEnd = ctx.db.scanCells(key, m, F, (c) => {
-    if (after !== null && c.field.equals(after)) return true;
+    if (!inclusive && after !== null && c.field.equals(after)) return true;
     if (inside && within!.order(c.field, within!.bound!) > 0) {
       inside = false;
       extending = true;
