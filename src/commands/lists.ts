@@ -8,11 +8,12 @@
  * So key sync, anti-entropy and the sweep treat a list's elements exactly as a hash's
  * fields, LLEN is the live count (O(1)), and the head and the tail are the first live cell
  * of a forward and of a reverse scan of the key's cells. LINDEX, LRANGE, LSET and the pops
- * walk from the nearer end: O(distance from that end). A walk starts with that end's window
- * (list-ends.ts: the ids nearest the end, kept with the cached key) and reads the engine
- * only past it, so popped elements are stepped over once, not at every pop, and pushes and
- * pops near an end do not write the turn's pending batch early. Removals (pops, LREM, LTRIM) write
- * tombstones for the ids they remove; LSET rewrites the element's cell under the same id.
+ * walk from the nearer end: O(distance from that end). A walk starts with that end's
+ * window (list-ends.ts: the ids nearest the end, kept with the cached key) and reads the
+ * engine only past it, so popped elements are stepped over once, not at every pop, and
+ * pushes and pops near an end do not write the turn's pending batch early. Removals (pops,
+ * LREM, LTRIM) write tombstones for the ids they remove; LSET rewrites the element's cell
+ * under the same id.
  *
  * In a cluster each element is merged on its own: pushes on two sides of a partition both
  * survive (their ids differ by writer) and sort the same way everywhere; two LPOPs of the
@@ -115,11 +116,11 @@ function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean
 }
 
 /**
- * Walk the engine from `after` (exclusive, or `inclusive`; null: from the end itself), indexes from `i`,
- * extending the window `w` (if any) over every live id passed while it has room. Once the
- * visitor is done, the scan goes on only to top the window up to WINDOW_FILL. `within`: the
- * scan starts inside that window (its ids were not read from the cache); once past its
- * bound, it extends it as above.
+ * Walk the engine from `after` (exclusive, or `inclusive`; null: from the end itself),
+ * indexes from `i`, extending the window `w` (if any) over every live id passed while it
+ * has room. Once the visitor is done, the scan goes on only to top the window up to
+ * WINDOW_FILL. `within`: the scan starts inside that window (its ids were not read from the
+ * cache); once past its bound, it extends it as above.
  */
 function scanFrom(
   ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, after: Buffer | null, i: number, visit: (e: Element, i: number) => boolean,
