@@ -13,10 +13,11 @@
  * `sampleSize(N)` members (the whole set up to SAMPLE_MAX, else N/4, at most SAMPLE_MAX) in
  * uniform random order, made by one pass and consumed by successive pops, so a pop costs
  * O(N / sampleSize) amortised: one engine entry per pop up to 262,144 members, four up to
- * 1M. Its memory (about 200 bytes a member) is charged to the record cache with the key's
- * metadata entry. The keyspace tells the sample of every member
- * written, by whatever path (local, replica deltas, repairs), and it stays exactly "the
- * first k members of a uniformly random order of the whole set":
+ * 1M. The pass is selection sampling (`sampleMembers`). The sample's memory (at most about
+ * 200 bytes a member) is charged to the record cache with the key's metadata entry. The
+ * keyspace tells the sample of every member written, by whatever path (local, replica
+ * deltas, repairs), and it stays exactly "the first k members of a uniformly random order
+ * of the whole set":
  * - a member removed leaves the sample (swap with the last: the order stays uniform);
  * - a member added to a set of N (now) joins with probability (k+1)/N at a uniform position
  *   among the k+1 (the inside-out Fisher-Yates step): where it would land in a uniformly
