@@ -31,7 +31,7 @@ import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
 import { contributionTombstones, incrementField } from './counter-field';
-import { LONG_MAX, randomCells, REPETITIONS_MAX, type Pick } from './sampling';
+import { randomCells, randomCountArgs, type Pick } from './sampling';
 import type { CommandContext, CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -280,50 +280,11 @@ function randomFields(ctx: CommandContext, key: Buffer, m: StoredMeta, count: nu
 function hrandfield(ctx: CommandContext, argv: Buffer[]): void {
   const r = ctx.reply;
   if (argv.length >= 3) {
-    const l = parseInt64(argv[2]);
-    if (l === null) {
-      r.error(E.notInteger);
-      return;
-    }
-    const big = BigInt(l);
-    if (big < -LONG_MAX || big > LONG_MAX) {
-      r.error('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
-      return;
-    }
-    let withValues = false;
-    if (argv.length > 4 || (argv.length === 4 && !optIs(argv[3], 'withvalues'))) {
-      r.error(E.syntax);
-      return;
-    } else if (argv.length === 4) {
-      withValues = true;
-      if (big < -LONG_MAX / 2n || big > LONG_MAX / 2n) {
-        r.error('ERR value is out of range');
-        return;
-      }
-    }
-    const m = ctx.db.lookup(argv[1], ctx.nowMs);
-    if (m === null) {
-      r.raw(EMPTY_ARRAY);
-      return;
-    }
-    if (m.type !== 'hash') {
-      r.error(E.wrongType);
-      return;
-    }
-    const unique = big >= 0n;
-    const countBig = unique ? big : -big;
-    if (countBig === 0n) {
-      r.raw(EMPTY_ARRAY);
-      return;
-    }
-    // A count beyond anything a reply can hold is answered as Redis would, up to memory: cap it.
-    const count = countBig > BigInt(INT64_MAX) ? Number.MAX_SAFE_INTEGER : Number(countBig);
+    const args = randomCountArgs(ctx, argv, 'hash', 'HRANDFIELD', 'withvalues');
+    if (args === null) return;
+    const { m, unique, count, withValues } = args;
     const size = m.count;
     const n = unique ? Math.min(count, size) : count;
-    if (!unique && n > REPETITIONS_MAX) {
-      r.error(`ERR HRANDFIELD count too large for this server (at most ${REPETITIONS_MAX} repetitions)`);
-      return;
-    }
     const picks = unique && count >= size ? allFields(ctx, argv[1], m) : randomFields(ctx, argv[1], m, n, unique);
     const resp3 = r.proto === 3;
     r.array(withValues && !resp3 ? picks.length * 2 : picks.length);

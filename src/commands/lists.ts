@@ -8,8 +8,12 @@
  * So key sync, anti-entropy and the sweep treat a list's elements exactly as a hash's
  * fields, LLEN is the live count (O(1)), and the head and the tail are the first live cell
  * of a forward and of a reverse scan of the key's cells. LINDEX, LRANGE, LSET and the pops
- * walk from the nearer end: O(distance from that end). Removals (pops, LREM, LTRIM) write
- * tombstones for the ids they remove; LSET rewrites the element's cell under the same id.
+ * walk from the nearer end: O(distance from that end). A walk starts with that end's
+ * window (list-ends.ts: the ids nearest the end, kept with the cached key) and reads the
+ * engine only past it, so popped elements are stepped over once, not at every pop, and
+ * pushes and pops near an end do not write the turn's pending batch early. Removals (pops,
+ * LREM, LTRIM) write tombstones for the ids they remove; LSET rewrites the element's cell
+ * under the same id.
  *
  * In a cluster each element is merged on its own: pushes on two sides of a partition both
  * survive (their ids differ by writer) and sort the same way everywhere; two LPOPs of the
@@ -18,15 +22,17 @@
  * Differences from Redis (docs/commands.md):
  * - The multi-key commands (RPOPLPUSH, LMOVE, LMPOP) run whole at one node when all their
  *   keys share one replica set; otherwise the coordinator refuses them.
- * - Every write that reads an end (pushes, pops) writes the node's pending batch first, as
- *   a cell scan does; with replicas, popped elements stay as tombstones until the sweep
- *   removes them (tombstone-grace), and a pop walks over them meanwhile.
+ * - With replicas, popped elements stay as tombstones until the sweep removes them
+ *   (tombstone-grace); a window refill (once per ~64 pops) or a walk with no window yet
+ *   (after a restart or an eviction) steps over them, and writes the pending batch first,
+ *   as any cell scan does.
  */
 import { longArg, mpopCount, optIs } from './args';
 import { E } from './errors';
 import { collectionDelta } from './collection-write';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { afterTail, beforeHead, between, type IdWriter } from './list-position';
+import { ListEnds, WINDOW_FILL, type EndWindow } from './list-ends';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
 import type { DeltaCell } from '../storage/delta';
@@ -57,13 +63,84 @@ function listFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefine
   return m;
 }
 
+/** The key's end windows (list-ends.ts), hung on its cached metadata entry on first use. */
+function endsOf(m: StoredMeta): ListEnds {
+  const o = m.observer;
+  if (o instanceof ListEnds) return o;
+  const ends = new ListEnds();
+  m.observer = ends;
+  return ends;
+}
+
 /**
  * Visit the live elements from the head (`fromHead`) or from the tail, with their index
- * counted from that end, until `visit` returns false.
+ * counted from that end, until `visit` returns false. The end's window (list-ends.ts) comes
+ * first, its values read from the record cache (which holds this turn's writes, so nothing
+ * is flushed); then the engine is scanned from the window's bound on, and the window grows
+ * over the live ids the scan passes, up to WINDOW_MAX. `values` false: the visitor does not
+ * look at `value` (the pushes only need an end's id), and window ids are not read at all.
  */
-function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, visit: (e: Element, i: number) => boolean): void {
+function walk(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, visit: (e: Element, i: number) => boolean, values = true): void {
+  const w = endsOf(m).side(fromHead);
+  const ks = ctx.db.ks;
+  const db = ctx.db.index;
   let i = 0;
-  ctx.db.scanCells(key, m, F, (c) => visit({ id: c.field, value: c.value as Buffer }, i++), null, !fromHead);
+  let last: Buffer | null = null;
+  const ids = w.ids;
+  const n = ids.length;
+  for (let j = 0; j < n; j++) {
+    const id = ids[j];
+    let value: Buffer | null | undefined = NO_ID;
+    if (values) {
+      value = ks.cachedCellValue(db, key, m, F, id);
+      if (value === undefined) {
+        // Not cached (evicted, or the node restarted since): reading the engine entry by
+        // entry would cost a point read each; one scan from here (this id included, so
+        // nothing popped before it is walked over) costs far less.
+        scanFrom(ctx, key, m, fromHead, id, i, visit, null, w, true);
+        return;
+      }
+      if (value === null) {
+        // Not live after all: the window is wrong. Drop it and go on from the engine.
+        ks.stats.listWindowMisses++;
+        m.observer = null;
+        scanFrom(ctx, key, m, fromHead, last, i, visit, null, null);
+        return;
+      }
+    }
+    if (!visit({ id, value }, i++)) return;
+    last = id;
+  }
+  if (w.toEnd) return;
+  scanFrom(ctx, key, m, fromHead, w.bound, i, visit, w, null);
+}
+
+/**
+ * Walk the engine from `after` (exclusive, or `inclusive`; null: from the end itself),
+ * indexes from `i`, extending the window `w` (if any) over every live id passed while it
+ * has room. Once the visitor is done, the scan goes on only to top the window up to
+ * WINDOW_FILL. `within`: the scan starts inside that window (its ids were not read from the
+ * cache); once past its bound, it extends it as above.
+ */
+function scanFrom(
+  ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, after: Buffer | null, i: number, visit: (e: Element, i: number) => boolean,
+  w: EndWindow | null, within: EndWindow | null, inclusive = false,
+): void {
+  let inside = within !== null && !within.toEnd && within.bound !== null;
+  let extending = w !== null;
+  let visiting = true;
+  const reachedEnd = ctx.db.scanCells(key, m, F, (c) => {
+    if (!inclusive && after !== null && c.field.equals(after)) return true;
+    if (inside && within!.order(c.field, within!.bound!) > 0) {
+      inside = false;
+      extending = true;
+      w = within;
+    }
+    if (extending && !inside && !w!.extend(c.field)) extending = false;
+    if (visiting && !visit({ id: c.field, value: c.value as Buffer }, i++)) visiting = false;
+    return visiting || (extending && !inside && w!.ids.length < WINDOW_FILL);
+  }, after, !fromHead);
+  if (reachedEnd && extending && !inside) w!.toEnd = true;
 }
 
 /** The `count` elements at one end, nearest first. */
@@ -120,7 +197,13 @@ function liveLength(ctx: CommandContext, key: Buffer): number {
  */
 function push(ctx: CommandContext, key: Buffer, m: StoredMeta | null, values: Buffer[], atHead: boolean): number {
   const s = writer(ctx);
-  let end: Buffer | null = m === null ? null : (endElements(ctx, key, m, atHead, 1)[0]?.id ?? null);
+  let end: Buffer | null = null;
+  if (m !== null) {
+    walk(ctx, key, m, atHead, (e) => {
+      end = e.id;
+      return false;
+    }, false);
+  }
   const cells: DeltaCell[] = values.map((value) => {
     end = atHead ? beforeHead(end, s.w) : afterTail(end, s.w);
     return { kind: F, field: end, t: s.t, n: s.n, value };

@@ -14,8 +14,10 @@
  * - SMEMBERS, SINTER, SUNION, SDIFF, SSCAN and SPOP/SRANDMEMBER of the whole set list
  *   members in byte order (Redis: intset order or hash-table order; neither is promised).
  * - SSCAN pages like HSCAN (collection-scan.ts): sets of up to 128 members at once.
- * - SRANDMEMBER and SPOP pick uniformly in one streaming pass (sampling.ts): O(N) in the
- *   set's size where Redis is O(count).
+ * - SRANDMEMBER picks uniformly in one streaming pass (sampling.ts): O(N) in the set's size
+ *   where Redis is O(count). SPOP draws from a random sample kept with the cached set
+ *   (sampling.ts PopSample), uniform over the members live at each pop: O(count) amortised,
+ *   plus a pass over the set once per ~N/16 members popped (a latency spike on huge sets).
  * - The multi-key commands run whole at one node when all their keys share one replica set;
  *   otherwise the coordinator refuses them.
  */
@@ -23,7 +25,7 @@ import { optIs } from './args';
 import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
-import { LONG_MAX, randomCells, REPETITIONS_MAX } from './sampling';
+import { popRandomMembers, randomCells, randomCountArgs } from './sampling';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -180,13 +182,13 @@ function spop(ctx: CommandContext, argv: Buffer[]): void {
   if (argv.length === 2) {
     const m = setForRead(ctx, key);
     if (m === undefined) return;
-    const pick = m === null ? [] : randomCells(ctx, key, m, F, 1, false);
-    if (pick.length === 0) {
+    if (m === null) {
       r.nil();
       return;
     }
-    removeMembers(ctx, key, [pick[0].field]);
-    r.bulk(pick[0].field);
+    const [member] = popRandomMembers(ctx, key, m, 1);
+    removeMembers(ctx, key, [member]);
+    r.bulk(member);
     return;
   }
   const count = positiveCount(ctx, argv[2], MUST_BE_POSITIVE);
@@ -203,7 +205,7 @@ function spop(ctx: CommandContext, argv: Buffer[]): void {
     replyMembers(ctx, members, true);
     return;
   }
-  const picks = randomCells(ctx, key, m, F, count, true).map((p) => p.field);
+  const picks = popRandomMembers(ctx, key, m, count);
   removeMembers(ctx, key, picks);
   replyMembers(ctx, picks, true);
 }
@@ -246,37 +248,9 @@ function srandmember(ctx: CommandContext, argv: Buffer[]): void {
     else r.bulk(pick[0].field);
     return;
   }
-  const l = parseInt64(argv[2]);
-  if (l === null) {
-    r.error(E.notInteger);
-    return;
-  }
-  const big = BigInt(l);
-  if (big < -LONG_MAX || big > LONG_MAX) {
-    r.error('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
-    return;
-  }
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  if (m === null) {
-    r.raw(EMPTY_ARRAY);
-    return;
-  }
-  if (m.type !== 'set') {
-    r.error(E.wrongType);
-    return;
-  }
-  const unique = big >= 0n;
-  const countBig = unique ? big : -big;
-  if (countBig === 0n) {
-    r.raw(EMPTY_ARRAY);
-    return;
-  }
-  // A count beyond anything a reply can hold is answered as Redis would, up to memory: cap it.
-  const count = countBig > BigInt(INT64_MAX) ? Number.MAX_SAFE_INTEGER : Number(countBig);
-  if (!unique && count > REPETITIONS_MAX) {
-    r.error(`ERR SRANDMEMBER count too large for this server (at most ${REPETITIONS_MAX} repetitions)`);
-    return;
-  }
+  const args = randomCountArgs(ctx, argv, 'set', 'SRANDMEMBER', null);
+  if (args === null) return;
+  const { m, unique, count } = args;
   // Redis 7.0 replies an array here, even when it answers with the whole set.
   if (unique && count >= m.count) replyMembers(ctx, allMembers(ctx, key, m), false);
   else replyMembers(ctx, randomCells(ctx, key, m, F, count, unique).map((p) => p.field), false);

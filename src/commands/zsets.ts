@@ -35,7 +35,7 @@ import { longArg, mpopCount, optIs } from './args';
 import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
-import { LONG_MAX, randomCells, REPETITIONS_MAX } from './sampling';
+import { randomCells, randomCountArgs } from './sampling';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD, CELL_ZSCORE } from '../storage/layout';
@@ -933,38 +933,9 @@ function zrandmember(ctx: CommandContext, argv: Buffer[]): void {
   const r = ctx.reply;
   const key = argv[1];
   if (argv.length >= 3) {
-    const l = parseInt64(argv[2]);
-    if (l === null) {
-      r.error(E.notInteger);
-      return;
-    }
-    const big = BigInt(l);
-    if (big < -LONG_MAX || big > LONG_MAX) {
-      r.error('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
-      return;
-    }
-    if (argv.length > 4 || (argv.length === 4 && !optIs(argv[3], 'withscores'))) {
-      r.error(E.syntax);
-      return;
-    }
-    const withScores = argv.length === 4;
-    if (withScores && (big < -LONG_MAX / 2n || big > LONG_MAX / 2n)) {
-      r.error('ERR value is out of range');
-      return;
-    }
-    const m = zsetFor(ctx, key);
-    if (m === undefined) return;
-    if (m === null || big === 0n) {
-      r.raw(EMPTY_ARRAY);
-      return;
-    }
-    const unique = big >= 0n;
-    const countBig = unique ? big : -big;
-    const count = countBig > BigInt(INT64_MAX) ? Number.MAX_SAFE_INTEGER : Number(countBig);
-    if (!unique && count > REPETITIONS_MAX) {
-      r.error(`ERR ZRANDMEMBER count too large for this server (at most ${REPETITIONS_MAX} repetitions)`);
-      return;
-    }
+    const args = randomCountArgs(ctx, argv, 'zset', 'ZRANDMEMBER', 'withscores');
+    if (args === null) return;
+    const { m, unique, count, withValues: withScores } = args;
     const picks = unique && count >= m.count ? sortedByMember(ctx, key, m) : randomCells(ctx, key, m, F, count, unique).map((p) => ({ member: p.field, score: decodeScore(p.value) }));
     replyEntries(ctx, picks, withScores);
     return;

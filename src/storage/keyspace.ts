@@ -129,6 +129,7 @@ function keyOf(ck: string): Buffer {
 
 function metaSize(m: StoredMeta): number {
   let size = ENTRY_OVERHEAD + m.ck.length + (m.value === null ? 0 : m.value.length + VALUE_OVERHEAD) + (m.hash === null ? 0 : 64) + (m.treeHash === null ? 0 : 64) + (m.derived === null ? 0 : m.derived.bytes);
+  if (m.observer !== null) size += m.observer.memoryBytes();
   // A counter's contributions (counters.ts): a map entry, its id string and value view each.
   if (m.counters !== null) for (const c of m.counters.values()) size += COUNTER_OVERHEAD + (c.value === null ? 0 : c.value.length);
   if (m.shown !== null && m.base !== null) size += m.base.length + VALUE_OVERHEAD;
@@ -199,6 +200,8 @@ export class Keyspace {
     recounts: 0,
     /** Engine entries read by `scanCells` (lists use it to show their ends cost O(1)). */
     cellsScanned: 0,
+    /** A list's end window (commands/list-ends.ts) named an id that was not live: it was dropped and rebuilt. Should stay 0. */
+    listWindowMisses: 0,
   };
 
   constructor(
@@ -522,6 +525,18 @@ export class Keyspace {
     return c;
   }
 
+  /**
+   * The live value of a cell of a live key `m` if the cell is in the record cache: null if
+   * it is cached and not live, undefined if it is not cached (the engine is not read).
+   */
+  cachedCellValue(db: number, key: Buffer, m: StoredMeta, kind: number, field: Buffer): Buffer | null | undefined {
+    const e = this.cache.get(cellCacheKey(db, key, kind, field)) as StoredCell | undefined;
+    if (e === undefined) return undefined;
+    e.hot = true;
+    this.stats.cacheHits++;
+    return !e.stored || e.value === null || !m.cellAlive(e.t, e.n) ? null : e.value;
+  }
+
   /** The live value of a cell of a live key `m`, or null. */
   cellValue(db: number, key: Buffer, m: StoredMeta, kind: number, field: Buffer): Buffer | null {
     const c = this.cell(db, key, kind, field);
@@ -608,6 +623,7 @@ export class Keyspace {
       m.delT = del.t;
       m.delN = del.n;
       metaChanged = true;
+      m.observer = null; // cells die wholesale: local indexes are rebuilt on next use
       if (m.metaT !== 0 && !m.cellAlive(m.metaT, m.metaN)) {
         m.metaT = m.metaN = m.expireAtMs = 0;
         m.type = null;
@@ -631,6 +647,7 @@ export class Keyspace {
       const c = m.metaT === 0 ? 1 : compareStamps(md.t, md.n, m.metaT, m.metaN);
       const wins = c > 0 || (c === 0 && (m.type === null || typeCode(md.type) > typeCode(m.type) || (md.type === m.type && md.expireAtMs > m.expireAtMs)));
       if (wins) {
+        if (md.type !== m.type) m.observer = null;
         m.metaT = md.t;
         m.metaN = md.n;
         m.type = md.type;
@@ -690,6 +707,7 @@ export class Keyspace {
     }
     const h = this.cellHashScratch;
     const members = c.kind === CELL_FIELD ? 1 : 0;
+    const wasLive = sc.stored && sc.value !== null && m.cellAlive(sc.t, sc.n);
     if (sc.stored && m.cellAlive(sc.t, sc.n)) {
       m.xorHash(cellHash(c.kind, c.field, sc.t, sc.n, sc.value, h));
       if (sc.value !== null) m.count -= members;
@@ -731,6 +749,8 @@ export class Keyspace {
     }
     this.resize(sc, cellSize(sc));
     this.markPending(sc, transient);
+    // The key's local index (meta.ts CellObserver) follows every applied cell.
+    if (m.observer !== null) m.observer.cellChanged(c.kind, c.field, wasLive, c.value !== null, m.count);
     return true;
   }
 
@@ -1061,6 +1081,7 @@ export class Keyspace {
     this.dropCounters(m);
     m.shown = null;
     m.hash = null;
+    m.observer = null;
     this.persistMeta(db, key, m, false);
   }
 
@@ -1198,7 +1219,10 @@ export class Keyspace {
           m.cells--;
           if (alive) {
             m.xorHash(cellHash(p.kind, p.field, t, n, rowValue(v), this.cellHashScratch));
-            if (!isTombstone && p.kind === CELL_FIELD) m.count--;
+            if (!isTombstone && p.kind === CELL_FIELD) {
+              m.count--;
+              m.observer = null; // a live cell of an expired key went
+            }
           }
           cur.changed = true;
           removed++;

@@ -20,6 +20,10 @@
  * MurmurHash3-128 of the replicated parts' encoding XOR `hash`: O(1), and equal on two
  * replicas exactly when they hold the same cells (with overwhelming probability).
  *
+ * Local indexes (`observer`, below) are neither stored nor replicated: a command module may
+ * hang one on a cached entry (a list's end windows, a set's SPOP sample) and the keyspace
+ * tells it of every cell change; it is dropped whenever the key's cells change wholesale.
+ *
  * Encoding:
  *   u8 entryVersion=2 | u8 flags (1 del, 2 meta, 4 value cell, 8 value live, 16 collection)
  *   [del:   f64 t | u32 n]
@@ -48,6 +52,20 @@ export class CorruptEntryError extends Error {}
 export interface DerivedState {
   /** Bytes to charge to the record cache. */
   readonly bytes: number;
+}
+
+/**
+ * A local index over a cached key's live cells, kept by a command module (lists.ts' end
+ * windows, sampling.ts' SPOP sample). Never stored nor replicated: it lives and dies with the
+ * cached StoredMeta. Keyspace.apply tells it of every applied cell (local writes, replica
+ * deltas, hints, repairs alike), after the live count is updated; whatever changes many
+ * cells at once (a key tombstone, a type change, expiry, the sweep removing live cells,
+ * `clear`) drops it instead (`observer = null`), and the module rebuilds it on next use.
+ */
+export interface CellObserver {
+  cellChanged(kind: number, field: Buffer, wasLive: boolean, isLive: boolean, liveCount: number): void;
+  /** Heap it takes, charged to the record cache with the entry (as of the entry's last write). */
+  memoryBytes(): number;
 }
 
 export class StoredMeta extends CacheEntry {
@@ -90,6 +108,9 @@ export class StoredMeta extends CacheEntry {
    * record cache, and is rebuilt from the engine when missing or stale.
    */
   derived: DerivedState | null = null;
+
+  /** A command module's local index of the live cells (CellObserver); not stored. */
+  observer: CellObserver | null = null;
 
   /** The metadata cell exists and is newer than the tombstone. */
   metaLive(): boolean {
@@ -141,6 +162,7 @@ export class StoredMeta extends CacheEntry {
     this.count = this.cells = this.maxCellT = this.maxCellN = 0;
     this.hash = null;
     this.derived = null;
+    this.observer = null;
   }
 
   // -------------------------------------------------------------------- encoding
