@@ -13,13 +13,11 @@
  * at equal distances come out in Redis's order too.
  *
  * The module reads and writes the zset through four functions only (`readScore`,
- * `membersInScoreRanges`, `writeMembers`, and zsets.ts's `storeZset` for STORE), so that a
- * persistent score index can replace them without touching the commands.
+ * `membersInScoreRanges`, `writeMembers`, and zsets.ts's `storeZset` for STORE). A search
+ * reads each of its (up to 9) score ranges through the sorted sets' score index
+ * (zsets.ts zsetRangeByScore): O(log N + M) per range, as Redis walks its skiplist.
  *
  * Differences from Redis (docs/commands.md):
- * - a search reads all the zset's cells once (no score index yet) and keeps those in its
- *   (up to 9) score ranges: O(N) in the zset's size, where Redis walks its skiplist from
- *   each range's start;
  * - distances use correctly rounded sin/cos/asin (geohash.ts) where Redis uses glibc's,
  *   which is one ulp off now and then: about 1 distance in 400 differs in its last bit,
  *   visible in STOREDIST scores (%.17g), not in "%.4f" distances short of a rounding edge;
@@ -44,7 +42,7 @@ import {
   scoreRangeOf,
   type Shape,
 } from './geohash';
-import { storeZset } from './zsets';
+import { storeZset, zsetRangeByScore } from './zsets';
 import type { CommandContext, CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -87,30 +85,13 @@ function readScore(ctx: CommandContext, key: Buffer, m: StoredMeta, member: Buff
   return v === null ? null : v.readDoubleBE(0);
 }
 
-function compareEntries(a: Entry, b: Entry): number {
-  return a.score < b.score ? -1 : a.score > b.score ? 1 : Buffer.compare(a.member, b.member);
-}
-
 /**
  * For each range [min, max), the members with min <= score < max in zset order (score,
- * then member bytes). A search asks for its (up to 9, disjoint) ranges at once: without a
- * score index the zset is read once, each member kept in the range it falls in, and only
- * those sorted.
+ * then member bytes): one seek of the score index per range (zsets.ts zsetRangeByScore),
+ * O(log N + M) each.
  */
 function membersInScoreRanges(ctx: CommandContext, key: Buffer, m: StoredMeta, ranges: ReadonlyArray<readonly [number, number]>): Entry[][] {
-  const out: Entry[][] = ranges.map(() => []);
-  ctx.db.scanCells(key, m, F, (c) => {
-    const score = (c.value as Buffer).readDoubleBE(0);
-    for (let i = 0; i < ranges.length; i++) {
-      if (score >= ranges[i][0] && score < ranges[i][1]) {
-        out[i].push({ member: c.field, score });
-        break;
-      }
-    }
-    return true;
-  });
-  for (const r of out) r.sort(compareEntries);
-  return out;
+  return ranges.map(([min, max]) => zsetRangeByScore(ctx, key, m, min, max, false, true));
 }
 
 /** Write members with their scores into the zset at `key` (created if `m` is null). */
