@@ -1,10 +1,11 @@
 /**
- * The write of an increment of a collection field (HINCRBY, HINCRBYFLOAT): this node's
+ * The write of an increment of a collection field (HINCRBY, HINCRBYFLOAT, ZINCRBY and
+ * ZADD INCR): this node's
  * counter contribution to the field (storage/counters.ts), so increments made on two
  * sides of a partition add up instead of one overwriting the other.
  *
  * The field's own cell stays its *base*, what HSET last wrote; a field created by an
- * increment gets the base "0" at a stamp every replica derives alike (just after what the
+ * increment gets the base "0" (a member: the score 0) at a stamp every replica derives alike (just after what the
  * field or the key last was: its tombstone's stamp), so two sides creating the same field
  * write the same base. The contribution is a CELL_COUNTER cell of the key, id = u32 field
  * length | field | node tag | birth stamp, value = (R, O): R what the field shows after
@@ -17,7 +18,9 @@
  */
 import { collectionDelta } from './collection-write';
 import type { CommandContext } from './types';
-import { contributionBirth, contributionField, contributionTag, CONTRIBUTION_FIELD_BYTES, encodeContribution, materialize } from '../storage/counters';
+import {
+  contributionBirth, contributionField, contributionTag, CONTRIBUTION_FIELD_BYTES, counterEncoding, counterZero, encodeContribution, materialize,
+} from '../storage/counters';
 import type { DeltaCell, KeyType } from '../storage/delta';
 import { CELL_COUNTER, CELL_FIELD, counterPrefix } from '../storage/layout';
 import type { StoredMeta } from '../storage/meta';
@@ -51,7 +54,9 @@ export function incrementField(ctx: CommandContext, key: Buffer, type: KeyType, 
   // A new collection over an expired one gets a key tombstone at this stamp: nothing of
   // the old one counts, and the base is written at the tombstone's stamp.
   const delta = collectionDelta(ctx, key, type, m, cells);
-  let base: Buffer = ZERO;
+  const encoding = counterEncoding(type);
+  const zero = counterZero(encoding);
+  let base: Buffer = zero;
   let baseT = 1;
   let baseN = 0;
   const sc = ks.cell(db, key, CELL_FIELD, field);
@@ -86,8 +91,8 @@ export function incrementField(ctx: CommandContext, key: Buffer, type: KeyType, 
     } else others.push(c.value!);
   }
   contribution.field = own?.field ?? Buffer.concat([counterPrefix(field), contributionField(s.n, s.t, s.n)]);
-  contribution.value = encodeContribution(shown, materialize(base, others));
-  if (!live) cells.push({ kind: CELL_FIELD, field, t: baseT, n: baseN, value: ZERO });
+  contribution.value = encodeContribution(shown, materialize(base, others, encoding));
+  if (!live) cells.push({ kind: CELL_FIELD, field, t: baseT, n: baseN, value: zero });
   for (const d of found.dead.slice(0, CLEANUP_MAX)) cells.push({ kind: CELL_COUNTER, field: d.field, t: s.t, n: s.n, value: null });
   ctx.db.apply(key, delta, ctx.nowMs);
 }
@@ -98,4 +103,3 @@ export function contributionTombstones(ctx: CommandContext, key: Buffer, m: Stor
   return [...live, ...dead].map((c) => ({ kind: CELL_COUNTER, field: c.field, t, n, value: null }));
 }
 
-const ZERO = Buffer.from('0');

@@ -35,6 +35,7 @@ import { longArg, mpopCount, optIs } from './args';
 import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
+import { incrementField } from './counter-field';
 import { randomCells, randomCountArgs } from './sampling';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
@@ -674,7 +675,12 @@ function zaddGeneric(ctx: CommandContext, argv: Buffer[], forceIncr: boolean): v
       score = s;
     }
   }
-  if (writes.size > 0) ctx.db.apply(key, collectionDelta(ctx, key, 'zset', m, entryCells(ctx, [...writes.values()], true)), ctx.nowMs);
+  if (incr && writes.size === 1) {
+    // An increment: with replicas, this node's contribution to the member's score
+    // (counter-field.ts), so increments on two sides of a partition add up.
+    const w = [...writes.values()][0];
+    incrementField(ctx, key, 'zset', m, w.member, encodeScore(w.score));
+  } else if (writes.size > 0) ctx.db.apply(key, collectionDelta(ctx, key, 'zset', m, entryCells(ctx, [...writes.values()], true)), ctx.nowMs);
   if (nan) {
     r.error('ERR resulting score is not a number (NaN)');
     return;

@@ -1,5 +1,6 @@
 /**
- * Counters that never lose an increment (INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT), as
+ * Counters that never lose an increment (INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT, and for
+ * collection fields HINCRBY, HINCRBYFLOAT, ZINCRBY: commands/counter-field.ts), as
  * per-node contributions merged by sum, the way Redis Enterprise's Active-Active counters
  * and Riak's PN-counters work.
  *
@@ -39,6 +40,23 @@ import {
 export const CONTRIBUTION_FIELD_BYTES = 16;
 
 const ZERO = Buffer.from('0');
+const ZERO_SCORE = Buffer.alloc(8);
+
+/**
+ * How a counter's values are spelled: decimal text (strings, hash fields: integers or
+ * INCRBYFLOAT's long doubles) or a sorted set score (an 8-byte big-endian double).
+ */
+export type CounterEncoding = 'text' | 'score';
+
+/** The counter encoding of a collection type's field values. */
+export function counterEncoding(type: string | null): CounterEncoding {
+  return type === 'zset' ? 'score' : 'text';
+}
+
+/** The base a field created by an increment gets ("0", or the score 0). */
+export function counterZero(encoding: CounterEncoding): Buffer {
+  return encoding === 'text' ? ZERO : ZERO_SCORE;
+}
 
 export function contributionField(tag: number, t: number, n: number): Buffer {
   const f = Buffer.allocUnsafe(CONTRIBUTION_FIELD_BYTES);
@@ -77,15 +95,17 @@ export function decodeContribution(v: Buffer): { r: Buffer; o: Buffer } | null {
  * these live contributions shows ("0" for no base and no contribution). A base that is not a number cannot have been
  * incremented; contributions that raced with its SET are not shown (the SET wins).
  */
-export function materialize(base: Buffer | null, contributions: Iterable<Buffer>): Buffer {
+export function materialize(base: Buffer | null, contributions: Iterable<Buffer>, encoding: CounterEncoding = 'text'): Buffer {
   const parts: { r: Buffer; o: Buffer }[] = [];
   for (const v of contributions) {
     const p = decodeContribution(v);
     if (p !== null) parts.push(p);
   }
-  if (parts.length === 0) return base ?? ZERO;
-  const b = base ?? ZERO;
+  const zero = encoding === 'text' ? ZERO : ZERO_SCORE;
+  if (parts.length === 0) return base ?? zero;
+  const b = base ?? zero;
   if (parts.length === 1 && parts[0].o.equals(b)) return parts[0].r;
+  if (encoding === 'score') return sumScores(b, parts);
   // Integers add exactly.
   let sum: Int64 | null = parseInt64(b);
   for (const p of parts) {
@@ -108,6 +128,21 @@ export function materialize(base: Buffer | null, contributions: Iterable<Buffer>
     ld = addLongDouble(addLongDouble(ld, r), negate(o));
   }
   return Buffer.from(formatLongDouble(ld), 'latin1');
+}
+
+/**
+ * A sorted set member's score (8-byte big-endian double, zsets.ts): base + Σ(R − O) in
+ * double arithmetic. A sum that is not a number (infinities of both signs contributed on
+ * two sides) shows the base.
+ */
+function sumScores(base: Buffer, parts: { r: Buffer; o: Buffer }[]): Buffer {
+  if (base.length !== 8) return base;
+  let x = base.readDoubleBE(0);
+  for (const p of parts) if (p.r.length === 8 && p.o.length === 8) x += p.r.readDoubleBE(0) - p.o.readDoubleBE(0);
+  if (Number.isNaN(x)) return base;
+  const out = Buffer.allocUnsafe(8);
+  out.writeDoubleBE(x === 0 ? 0 : x, 0);
+  return out;
 }
 
 /** a + b, as an Int64 when it fits, else the exact bigint (shown as digits; INCR then refuses it as Redis would). */

@@ -43,7 +43,7 @@ import {
 import { indexEntryOf, zsetIndexCellChanged } from './zset-index';
 import { StoredMeta, DIGEST_BYTES } from './meta';
 import { StoredCell, cellHash, encodeCell, rowShown, rowValue } from './cell';
-import { contributionBirth, contributionField, contributionTag, encodeContribution, materialize } from './counters';
+import { contributionBirth, contributionField, contributionTag, counterEncoding, encodeContribution, materialize } from './counters';
 import { isShadowed, newerWins, typeCode, type Delta, type DeltaCell, type KeyType } from './delta';
 import { compareStamps, type Stamp } from '../versioning/stamp';
 import { hlcToMs, type Hlc } from '../versioning/hlc';
@@ -703,7 +703,7 @@ export class Keyspace {
     if (sc.stored && newerWins(sc.t, sc.n, sc.value, c.t, c.n, c.value)) return false;
     // ---- derived-index hook: a zset member's score index entry follows its cell.
     if (m.type === 'zset' && c.kind === CELL_FIELD) {
-      zsetIndexCellChanged(this.batch, db, key, m, c.field, sc.stored ? sc.value : null, sc.stored && m.cellAlive(sc.t, sc.n), c.t, c.n, c.value);
+      zsetIndexCellChanged(this.batch, db, key, m, c.field, sc.stored ? (sc.shown ?? sc.value) : null, sc.stored && m.cellAlive(sc.t, sc.n), c.t, c.n, c.value);
     }
     const h = this.cellHashScratch;
     const members = c.kind === CELL_FIELD ? 1 : 0;
@@ -787,9 +787,12 @@ export class Keyspace {
     const sc = this.cell(db, key, CELL_FIELD, field);
     if (!sc.stored || sc.value === null || !m.cellAlive(sc.t, sc.n)) return;
     const { live } = this.counterCells(db, key, m, field, sc.t, sc.n);
-    const shown = live.length === 0 ? null : materialize(sc.value, live.map((c) => c.value!));
+    const shown = live.length === 0 ? null : materialize(sc.value, live.map((c) => c.value!), counterEncoding(m.type));
     if (shown === null ? sc.shown === null : sc.shown !== null && sc.shown.equals(shown)) return;
+    const before = sc.shown ?? sc.value;
     const enc = encodeCell(sc.t, sc.n, sc.value, shown === null || shown.equals(sc.value) ? null : shown);
+    // A member's score index entry follows the score it shows.
+    if (m.type === 'zset') zsetIndexCellChanged(this.batch, db, key, m, field, before, true, sc.t, sc.n, rowShown(enc));
     this.batch.put(cellKey(db, key, CELL_FIELD, field), enc);
     sc.value = rowValue(enc);
     sc.shown = enc[12] === 1 ? null : rowShown(enc);
@@ -981,8 +984,9 @@ export class Keyspace {
           const v = rows[i + 1];
           const t = v.readDoubleBE(0);
           const n = v.readUInt32BE(8);
-          if (v[12] !== 1 || !m.cellAlive(t, n)) continue;
-          const e = indexEntryOf(db, key, rows[i].subarray(mk.length + 1), t, n, v.subarray(13));
+          const shown = rowShown(v);
+          if (shown === null || !m.cellAlive(t, n)) continue;
+          const e = indexEntryOf(db, key, rows[i].subarray(mk.length + 1), t, n, shown);
           if (e !== null) this.batch.put(e[0], e[1]);
         }
       }

@@ -7,7 +7,7 @@
  *   and deletes of keys that existed before. After healing and the hints draining, every
  *   replica of every key holds the same record (RING LOCAL digests), every node reads the
  *   same value, and the deleted keys stay deleted.
- * - Sloppy quorum, data types: INCRBY, HINCRBY and INCR of a new key on both sides all
+ * - Sloppy quorum, data types: INCRBY, HINCRBY, ZINCRBY and INCR of a new key on both sides all
  *   count after healing (per-node contributions, storage/counters.ts); list pushes on both
  *   sides all survive in one order everywhere; set adds are united.
  * - Strict quorum (consistency): split 3|1, the lone node refuses writes with NOQUORUM
@@ -142,7 +142,7 @@ describe('partitions of a 4-node cluster (N=3, W=2, R=2)', () => {
     for (const s of shared) expect(s).toEqual(shared[0]);
   });
 
-  it('sloppy quorum: increments, list pushes and set adds made on both sides of a 2|2 split all survive healing', async () => {
+  it('sloppy quorum: increments (INCRBY, HINCRBY, ZINCRBY), list pushes and set adds made on both sides of a 2|2 split all survive healing', async () => {
     const K = 8;
     const idx = Array.from({ length: K }, (_, i) => i);
     for (const i of idx) {
@@ -150,11 +150,12 @@ describe('partitions of a 4-node cluster (N=3, W=2, R=2)', () => {
       expect(await clients[0].hset(`ph:${i}`, 'f', '10', 'other', 'x')).toBe(2);
       expect(await clients[0].rpush(`pl:${i}`, 'base')).toBe(1);
       expect(await clients[0].sadd(`ps:${i}`, 'base')).toBe(1);
+      expect(await clients[0].zadd(`pz:${i}`, 100, 'm', 0, 'other')).toBe(2);
     }
 
     await partition([[0, 1], [2, 3]]);
     // The ledger: what each acknowledged increment added.
-    const want = { pc: idx.map(() => 100n), ph: idx.map(() => 10n), fresh: idx.map(() => 0n) };
+    const want = { pc: idx.map(() => 100n), ph: idx.map(() => 10n), fresh: idx.map(() => 0n), pz: idx.map(() => 100) };
     const sides = [[0, 1], [2, 3]];
     for (const [s, side] of sides.entries()) {
       for (const i of idx) {
@@ -167,6 +168,8 @@ describe('partitions of a 4-node cluster (N=3, W=2, R=2)', () => {
           want.ph[i] -= BigInt(by);
           await c.incr(`fresh:${i}`);
           want.fresh[i] += 1n;
+          await c.zincrby(`pz:${i}`, by, 'm');
+          want.pz[i] += by;
         }
         const c = clients[side[0]];
         expect(await c.rpush(`pl:${i}`, `${'AB'[s]}1`, `${'AB'[s]}2`)).toBe(3);
@@ -177,7 +180,7 @@ describe('partitions of a 4-node cluster (N=3, W=2, R=2)', () => {
 
     await heal();
 
-    const keys = idx.flatMap((i) => [`pc:${i}`, `ph:${i}`, `fresh:${i}`, `pl:${i}`, `ps:${i}`]);
+    const keys = idx.flatMap((i) => [`pc:${i}`, `ph:${i}`, `fresh:${i}`, `pl:${i}`, `ps:${i}`, `pz:${i}`]);
     const digests = await ownerDigests(keys);
     const diverged = keys.filter((k) => new Set(digests.get(k)).size !== 1 || digests.get(k)?.includes(null));
     expect(diverged, `keys whose replicas differ${logs(nodes, IDS)}`).toEqual([]);
@@ -189,6 +192,8 @@ describe('partitions of a 4-node cluster (N=3, W=2, R=2)', () => {
         expect(await c.hget(`ph:${i}`, 'other')).toBe('x');
         expect(await c.hlen(`ph:${i}`)).toBe(2);
         expect(await c.get(`fresh:${i}`), `fresh:${i}`).toBe(String(want.fresh[i]));
+        expect(await c.zscore(`pz:${i}`, 'm'), `pz:${i}`).toBe(String(want.pz[i]));
+        expect(await c.zrange(`pz:${i}`, 0, -1)).toEqual(['other', 'm']);
         expect((await c.smembers(`ps:${i}`)).sort()).toEqual(['A-member', 'B-member', 'base', 'both']);
         const l = await c.lrange(`pl:${i}`, 0, -1);
         expect([...l].sort()).toEqual(['A0', 'A1', 'A2', 'B0', 'B1', 'B2', 'base']);

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { hashCommands } from '../../src/commands/hashes';
 import { keyCommands } from '../../src/commands/keys';
 import { stringCommands } from '../../src/commands/strings';
+import { zsetCommands } from '../../src/commands/zsets';
 import { decodeDelta, encodeDelta, type Delta } from '../../src/storage/delta';
 import { keyState } from '../../src/storage/key-state';
 import type { Keyspace } from '../../src/storage/keyspace';
@@ -20,7 +21,7 @@ import { prng } from '../support/prng';
 const GRACE = 3_600_000;
 
 async function node(tag: number, grace = GRACE): Promise<CommandHarness> {
-  const h = new CommandHarness([...stringCommands, ...keyCommands, ...hashCommands]);
+  const h = new CommandHarness([...stringCommands, ...keyCommands, ...hashCommands, ...zsetCommands]);
   h.ks = makeKeyspace(h.engine, h.clock, tag);
   h.ks.setTombstoneGraceMs(grace);
   await h.start();
@@ -288,6 +289,45 @@ describe('hash field counters merge per-node contributions', () => {
     expect(await a.cmd('HINCRBY h n 7')).toBe(R.int(7));
     sync(a, b, 'h');
     expect(await b.cmd('HGET h n')).toBe(R.bulk('7'));
+  });
+});
+
+describe('sorted set scores merge per-node contributions', () => {
+  it('ZINCRBY and ZADD INCR on both sides of a partition all count; ranges, ranks and scores follow', async () => {
+    const a = await node(1);
+    const b = await node(2);
+    expect(await a.cmd('ZADD z 10 x 20 y 30 w')).toBe(R.int(3));
+    sync(a, b, 'z');
+    expect(await a.cmd('ZINCRBY z 15 x')).toBe(R.bulk('25'));
+    expect(await b.cmd('ZINCRBY z 1.5 x')).toBe(R.bulk('11.5'));
+    expect(await b.cmd('ZADD z INCR 2 x')).toBe(R.bulk('13.5'));
+    expect(await a.cmd('ZINCRBY z 5 fresh')).toBe(R.bulk('5'));
+    expect(await b.cmd('ZINCRBY z 1 fresh')).toBe(R.bulk('1'));
+    const fromA = stateOf(a.ks, 'z');
+    const fromB = stateOf(b.ks, 'z');
+    for (const order of [[fromA, fromB], [fromB, fromA]]) {
+      const c = await node(3);
+      for (const d of order) c.ks.apply(0, Buffer.from('z'), d, c.clock.nowMs());
+      // x: 10 + 15 + 1.5 + 2 = 28.5, fresh: 6.
+      expect(await c.cmd('ZSCORE z x')).toBe(R.bulk('28.5'));
+      expect(await c.cmd('ZRANGE z 0 -1 WITHSCORES')).toBe(R.arr(R.bulk('fresh'), R.bulk('6'), R.bulk('y'), R.bulk('20'), R.bulk('x'), R.bulk('28.5'), R.bulk('w'), R.bulk('30')));
+      expect(await c.cmd('ZRANK z x')).toBe(R.int(2));
+      expect(await c.cmd('ZRANGEBYSCORE z 25 29')).toBe(R.arr(R.bulk('x')));
+      expect(await c.cmd('ZCOUNT z 0 10')).toBe(R.int(1));
+      expect(await c.cmd('ZCARD z')).toBe(R.int(4));
+    }
+    sync(a, b, 'z');
+    sync(b, a, 'z');
+    for (const x of [a, b]) {
+      expect(await x.cmd('ZSCORE z x')).toBe(R.bulk('28.5'));
+      expect(await x.cmd('ZPOPMIN z')).toBe(R.arr(R.bulk('fresh'), R.bulk('6')));
+    }
+    expect(await a.cmd('ZINCRBY z 1 x')).toBe(R.bulk('29.5'));
+    expect(await a.cmd('ZRANK z x')).toBe(R.int(1));
+    expect(await a.cmd('ZADD z 1 x')).toBe(R.int(0));
+    expect(await a.cmd('ZRANGE z 0 0 WITHSCORES')).toBe(R.arr(R.bulk('x'), R.bulk('1')));
+    await a.reopen();
+    expect(await a.cmd('ZRANGE z 0 -1 WITHSCORES')).toBe(R.arr(R.bulk('x'), R.bulk('1'), R.bulk('y'), R.bulk('20'), R.bulk('w'), R.bulk('30')));
   });
 });
 
