@@ -7,7 +7,8 @@
  * far in the future (FAR_S / FAR_MS) make TTL replies comparable with the 'ttl' mode.
  * WRONGTYPE cases against other types belong to those types' scripts (e.g. hashes.ts).
  */
-import { ALL_BYTES, script, ttl, type Script } from '../script';
+import { ALL_BYTES, script, ttl, type Script, type StepInput } from '../script';
+import { prng } from '../../support/prng';
 
 /** 2100-01-01T00:00:00Z in seconds and milliseconds. */
 export const FAR_S = '4102444800';
@@ -571,4 +572,49 @@ export const stringScripts: Script[] = [
     ['SET', 'h', '5200'],
     ['INCRBYFLOAT', 'h', '1e-20'],
   ]),
+  script('strings: seeded random commands (seed 20241203)', randomSteps(20241203, 500)),
 ];
+
+/**
+ * A random command sequence over four string keys sharing a hash tag (so MSET/MGET run
+ * whole at one node in a cluster), mixing integer, float and text values so the counters
+ * (INCR ... INCRBYFLOAT) meet successes, overflows and type errors, interleaved with the
+ * writes that replace a value (SET, APPEND, SETRANGE, GETSET, GETDEL, DEL). In a cluster the
+ * keys have replicas, so the increments go through the per-node contribution cells
+ * (storage/counters.ts) and must still answer exactly what Redis answers.
+ */
+function randomSteps(seed: number, count: number): StepInput[] {
+  const next = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+  const keys = ['{c}a', '{c}b', '{c}c', '{c}d'];
+  const values = ['0', '1', '-7', '10', '1.5', '-0.25', 'x', '', LLONG_MAX, LLONG_MIN, '3e2', '007', ' 1'];
+  const increments = ['1', '-1', '5', '100', '-3', LLONG_MAX, '-9223372036854775807', 'x', '1.5'];
+  const floatIncrements = ['1.5', '-0.25', '0.1', '3', '2e1', '-1e3', 'inf', 'x', '5.0e-3'];
+  const actions: Array<() => StepInput> = [
+    () => ['SET', pick(keys), pick(values)],
+    () => ['INCR', pick(keys)],
+    () => ['INCR', pick(keys)],
+    () => ['DECR', pick(keys)],
+    () => ['INCRBY', pick(keys), pick(increments)],
+    () => ['DECRBY', pick(keys), pick(increments)],
+    () => ['INCRBYFLOAT', pick(keys), pick(floatIncrements)],
+    () => ['INCRBYFLOAT', pick(keys), pick(floatIncrements)],
+    () => ['GET', pick(keys)],
+    () => ['GET', pick(keys)],
+    () => ['STRLEN', pick(keys)],
+    () => ['APPEND', pick(keys), pick(['0', '5', 'x', ''])],
+    () => ['SETRANGE', pick(keys), pick(['0', '1', '3']), pick(['9', 'ab', ''])],
+    () => ['GETRANGE', pick(keys), pick(['0', '-2']), pick(['-1', '1', '5'])],
+    () => ['GETSET', pick(keys), pick(values)],
+    () => ['GETDEL', pick(keys)],
+    () => ['SETNX', pick(keys), pick(values)],
+    () => ['MSET', pick(keys), pick(values), pick(keys), pick(values)],
+    () => ['MGET', ...keys],
+    () => ['EXISTS', pick(keys)],
+    () => (next() < 0.3 ? ['DEL', pick(keys)] : ['TYPE', pick(keys)]),
+  ];
+  const steps: StepInput[] = [];
+  for (let i = 0; i < count; i++) steps.push(pick(actions)());
+  steps.push(['MGET', ...keys]);
+  return steps;
+}
