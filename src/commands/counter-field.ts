@@ -42,7 +42,7 @@ export function incrementField(ctx: CommandContext, key: Buffer, type: KeyType, 
     // Alone, nothing writes concurrently: the field is rewritten, as Redis does, and any
     // contributions it had (from a time with replicas) go.
     const plain: DeltaCell[] = [{ kind: CELL_FIELD, field, t: s.t, n: s.n, value: shown }];
-    if (m !== null && m.cells > m.count) plain.push(...contributionTombstones(ctx, key, m, field, s.t, s.n));
+    if (m !== null && m.counterCells > 0) plain.push(...contributionTombstones(ctx, key, m, field, s.t, s.n));
     ctx.db.apply(key, collectionDelta(ctx, key, type, m, plain), ctx.nowMs);
     return;
   }

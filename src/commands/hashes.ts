@@ -135,7 +135,7 @@ function hdel(ctx: CommandContext, argv: Buffer[]): void {
     if (field(ctx, key, m, f) === null) continue;
     cells.push({ kind: F, field: f, t: s.t, n: s.n, value: null });
     // A counter field's contributions go with it (counter-field.ts).
-    if (m.cells > m.count) cells.push(...contributionTombstones(ctx, key, m, f, s.t, s.n));
+    if (m.counterCells > 0) cells.push(...contributionTombstones(ctx, key, m, f, s.t, s.n));
   }
   if (cells.length === 0) {
     ctx.reply.integer(0);

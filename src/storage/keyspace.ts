@@ -555,6 +555,11 @@ export class Keyspace {
   scanCells(db: number, key: Buffer, m: StoredMeta, kind: number, visit: (c: CellEntry) => boolean, fromField: Buffer | null = null, all = false, reverse = false): boolean {
     if (m.cells === 0) return true;
     this.flushPending();
+    return this.scanEngineCells(db, key, m, kind, visit, fromField, all, reverse);
+  }
+
+  /** scanCells without writing the pending batch first: sees the engine as last written. */
+  private scanEngineCells(db: number, key: Buffer, m: StoredMeta, kind: number, visit: (c: CellEntry) => boolean, fromField: Buffer | null, all: boolean, reverse: boolean): boolean {
     const mk = metaKey(db, key);
     let gte = cellsStart(mk, kind);
     let lt = cellsEnd(mk, kind);
@@ -636,6 +641,7 @@ export class Keyspace {
       if (m.count !== 0 || m.hash !== null) {
         if (m.maxCellT === 0 || !m.cellAlive(m.maxCellT, m.maxCellN)) {
           m.count = 0;
+          m.counterCells = 0;
           m.hash = null;
         } else {
           this.recount(db, key, m);
@@ -707,14 +713,27 @@ export class Keyspace {
     }
     const h = this.cellHashScratch;
     const members = c.kind === CELL_FIELD ? 1 : 0;
+    const contributions = c.kind === CELL_COUNTER ? 1 : 0;
     const wasLive = sc.stored && sc.value !== null && m.cellAlive(sc.t, sc.n);
     if (sc.stored && m.cellAlive(sc.t, sc.n)) {
       m.xorHash(cellHash(c.kind, c.field, sc.t, sc.n, sc.value, h));
-      if (sc.value !== null) m.count -= members;
+      if (sc.value !== null) {
+        m.count -= members;
+        m.counterCells -= contributions;
+      }
     }
     // A collection field whose value changed shows it plus any counter contributions newer
     // than it (counters.ts): only possible when some cell of the key is newer than this one.
-    if (c.kind === CELL_COUNTER) this.noteShownDirty(counterTarget(c.field));
+    if (c.kind === CELL_COUNTER) {
+      const target = counterTarget(c.field);
+      this.noteShownDirty(target);
+      if (target !== null) {
+        const pk = cellCacheKey(db, key, CELL_COUNTER, counterPrefix(target));
+        let byField = this.pendingCounters.get(pk);
+        if (byField === undefined) this.pendingCounters.set(pk, (byField = new Map()));
+        byField.set(c.field.toString('latin1'), sc);
+      }
+    }
     else if (c.kind === CELL_FIELD && (sc.shown !== null || compareStamps(c.t, c.n, m.maxCellT, m.maxCellN) < 0) && m.type !== 'string') this.noteShownDirty(c.field);
     sc.shown = null;
     m.noteCellStamp(c.t, c.n);
@@ -737,7 +756,10 @@ export class Keyspace {
       sc.n = c.n;
       sc.value = c.value === null ? null : enc.subarray(13);
       m.xorHash(cellHash(c.kind, c.field, c.t, c.n, sc.value, h));
-      if (c.value !== null) m.count += members;
+      if (c.value !== null) {
+        m.count += members;
+        m.counterCells += contributions;
+      }
     }
     if (ctr !== null) {
       if (sc.value !== null) ctr.set(id, sc);
@@ -769,18 +791,32 @@ export class Keyspace {
   counterCells(db: number, key: Buffer, m: StoredMeta, field: Buffer, fromT: number, fromN: number): { live: CellEntry[]; dead: CellEntry[] } {
     const live: CellEntry[] = [];
     const dead: CellEntry[] = [];
-    if (m.cells <= m.count) return { live, dead };
+    if (m.counterCells === 0) return { live, dead };
     const prefix = counterPrefix(field);
-    this.scanCells(db, key, m, CELL_COUNTER, (c) => {
-      if (c.field.length < prefix.length || c.field.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return false;
-      if (c.value === null) return true;
-      const e = { field: Buffer.from(c.field), t: c.t, n: c.n, value: Buffer.from(c.value), base: null };
-      if (compareStamps(c.t, c.n, fromT, fromN) >= 0) live.push(e);
+    // The engine as last written, overlaid with this turn's writes of these cells (their
+    // cached objects): no batch write per increment.
+    const pending = this.pendingCounters.get(cellCacheKey(db, key, CELL_COUNTER, prefix));
+    const add = (f: Buffer, t: number, n: number, value: Buffer | null): void => {
+      if (value === null || !m.cellAlive(t, n)) return;
+      const e = { field: Buffer.from(f), t, n, value: Buffer.from(value), base: null };
+      if (compareStamps(t, n, fromT, fromN) >= 0) live.push(e);
       else dead.push(e);
+    };
+    this.scanEngineCells(db, key, m, CELL_COUNTER, (c) => {
+      if (c.field.length < prefix.length || c.field.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return false;
+      if (pending !== undefined && pending.has(c.field.toString('latin1'))) return true;
+      add(c.field, c.t, c.n, c.value);
       return true;
-    }, prefix);
+    }, prefix, false, false);
+    if (pending !== undefined) for (const [id, sc] of pending) if (sc.stored) add(Buffer.from(id, 'latin1'), sc.t, sc.n, sc.value);
     return { live, dead };
   }
+
+  /**
+   * CELL_COUNTER cells written since the batch was last written, by the key and field they
+   * count for (cache key of their prefix): counterCells reads them here, not from the engine.
+   */
+  private pendingCounters = new Map<string, Map<string, StoredCell>>();
 
   /** Recompute what one collection field shows: its value plus its live contributions. */
   private refreshShownField(db: number, key: Buffer, m: StoredMeta, field: Buffer, transient: boolean): void {
@@ -871,6 +907,7 @@ export class Keyspace {
   private recount(db: number, key: Buffer, m: StoredMeta): void {
     this.stats.recounts++;
     let count = 0;
+    let counterCells = 0;
     m.hash = null;
     const h = new Uint8Array(DIGEST_BYTES);
     this.flushPending();
@@ -890,17 +927,19 @@ export class Keyspace {
           const k = rows[i];
           m.xorHash(cellHash(k[mk.length], k.subarray(mk.length + 1), t, n, value, h));
           if (value !== null && k[mk.length] === CELL_FIELD) count++;
+          if (value !== null && k[mk.length] === CELL_COUNTER) counterCells++;
         }
       }
     } finally {
       it.close();
     }
     m.count = count;
+    m.counterCells = counterCells;
   }
 
   /** Whether a key's entries include something only the sweep will remove. */
   private leavesGarbage(m: StoredMeta): boolean {
-    return m.cells > m.count || (this.opts.tombstoneGraceMs !== 0 && m.stored && !m.present());
+    return m.cells > m.count + m.counterCells || (this.opts.tombstoneGraceMs !== 0 && m.stored && !m.present());
   }
 
   /** Write (or, when nothing is left to keep, delete) a key's metadata entry. */
@@ -1079,7 +1118,7 @@ export class Keyspace {
     const s = this.stamp();
     m.delT = s.t;
     m.delN = s.n;
-    m.metaT = m.metaN = m.expireAtMs = m.valT = m.valN = m.count = 0;
+    m.metaT = m.metaN = m.expireAtMs = m.valT = m.valN = m.count = m.counterCells = 0;
     m.type = null;
     m.base = null;
     this.dropCounters(m);
@@ -1223,6 +1262,7 @@ export class Keyspace {
           m.cells--;
           if (alive) {
             m.xorHash(cellHash(p.kind, p.field, t, n, rowValue(v), this.cellHashScratch));
+            if (!isTombstone && p.kind === CELL_COUNTER) m.counterCells--;
             if (!isTombstone && p.kind === CELL_FIELD) {
               m.count--;
               m.observer = null; // a live cell of an expired key went
@@ -1286,6 +1326,7 @@ export class Keyspace {
       return;
     }
     this.batch.clear();
+    if (this.pendingCounters.size > 0) this.pendingCounters.clear();
     this.stats.batches++;
     this.stats.batchedWrites += n;
     const seq = ++this.writtenSeq;

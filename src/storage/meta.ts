@@ -30,6 +30,7 @@
  *   [meta:  f64 t | u32 n | u8 type | f64 expireAtMs]
  *   [value: f64 t | u32 n | [u32 length | bytes]]
  *   [collection: u32 count | u32 stored | 16 bytes hash | f64 maxCellT | u32 maxCellN]
+ *   [counters (flag 32): u32 live CELL_COUNTER cells]
  */
 import { compareStamps } from '../versioning/stamp';
 import { murmur3x86x128 } from '../util/murmur128';
@@ -45,6 +46,7 @@ const F_META = 2;
 const F_VALUE = 4;
 const F_VALUE_LIVE = 8;
 const F_COLLECTION = 16;
+const F_COUNTERS = 32;
 
 export class CorruptEntryError extends Error {}
 
@@ -90,6 +92,8 @@ export class StoredMeta extends CacheEntry {
 
   count = 0;
   cells = 0;
+  /** Local, derived: live counter contributions to fields (CELL_COUNTER cells; counters.ts). */
+  counterCells = 0;
   hash: Uint8Array | null = null;
   maxCellT = 0;
   maxCellN = 0;
@@ -159,7 +163,7 @@ export class StoredMeta extends CacheEntry {
     this.base = null;
     this.counters = null;
     this.shown = null;
-    this.count = this.cells = this.maxCellT = this.maxCellN = 0;
+    this.count = this.cells = this.counterCells = this.maxCellT = this.maxCellN = 0;
     this.hash = null;
     this.derived = null;
     this.observer = null;
@@ -177,6 +181,7 @@ export class StoredMeta extends CacheEntry {
     if (this.metaT !== 0) s += 21;
     if (this.valT !== 0) s += 12 + (this.base === null ? 0 : 4 + this.base.length);
     if (this.isCollection()) s += 8 + DIGEST_BYTES + 12;
+    if (this.counterCells !== 0) s += 4;
     return s;
   }
 
@@ -194,7 +199,8 @@ export class StoredMeta extends CacheEntry {
       (this.metaT !== 0 ? F_META : 0) |
       (this.valT !== 0 ? F_VALUE : 0) |
       (this.valT !== 0 && this.base !== null ? F_VALUE_LIVE : 0) |
-      (coll ? F_COLLECTION : 0);
+      (coll ? F_COLLECTION : 0) |
+      (this.counterCells !== 0 ? F_COUNTERS : 0);
     if (this.delT !== 0) {
       o = buf.writeDoubleBE(this.delT, o);
       o = buf.writeUInt32BE(this.delN, o);
@@ -226,6 +232,7 @@ export class StoredMeta extends CacheEntry {
       o = buf.writeDoubleBE(this.maxCellT, o);
       o = buf.writeUInt32BE(this.maxCellN, o);
     }
+    if (this.counterCells !== 0) o = buf.writeUInt32BE(this.counterCells, o);
     if (o !== buf.length) throw new Error(`metadata encoding size mismatch: ${o} != ${buf.length}`);
     return buf;
   }
@@ -274,6 +281,11 @@ export class StoredMeta extends CacheEntry {
       this.maxCellT = buf.readDoubleBE(o);
       this.maxCellN = buf.readUInt32BE(o + 8);
       o += 12;
+    }
+    if (flags & F_COUNTERS) {
+      if (o + 4 > buf.length) throw new CorruptEntryError('metadata counters truncated');
+      this.counterCells = buf.readUInt32BE(o);
+      o += 4;
     }
     if (o !== buf.length) throw new CorruptEntryError('trailing bytes in metadata entry');
     return this;

@@ -235,6 +235,23 @@ describe('hash field counters merge per-node contributions', () => {
     expect(await a.cmd('HGET h f')).toBe(R.bulk('14'));
   });
 
+  it('live contributions are not garbage: the sweep does not walk a store of counters', async () => {
+    const a = await node(1);
+    for (let i = 0; i < 50; i++) await a.cmd(`HINCRBY h${i} f ${i + 1}`);
+    await a.ks.quiesce();
+    const m = a.ks.meta(0, Buffer.from('h7'));
+    expect(m.counterCells).toBe(1);
+    expect(m.cells).toBe(2);
+    // Nothing is due: the sweep returns at once, without examining an entry.
+    expect(a.ks.sweep(a.clock.nowMs() + 1000, 1000)).toBe(0);
+    expect(a.ks.stats.sweepExamined).toBe(0);
+    await a.reopen();
+    expect(a.ks.meta(0, Buffer.from('h7')).counterCells).toBe(1);
+    expect(a.ks.sweep(a.clock.nowMs() + 1000, 1000)).toBe(0);
+    expect(a.ks.stats.sweepExamined).toBe(0);
+    expect(await a.cmd('HGET h7 f')).toBe(R.bulk('8'));
+  });
+
   it('HINCRBYFLOAT on both sides adds; alone it is exactly Redis', async () => {
     const a = await node(1);
     const b = await node(2);
