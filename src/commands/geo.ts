@@ -42,7 +42,7 @@ import {
   scoreRangeOf,
   type Shape,
 } from './geohash';
-import { storeZset, zsetRangeByScore } from './zsets';
+import { storeZset, zsetFor, zsetRangeByScore } from './zsets';
 import type { CommandContext, CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -66,17 +66,6 @@ function encodeScore(x: number): Buffer {
   const b = Buffer.allocUnsafe(8);
   b.writeDoubleBE(x === 0 ? 0 : x, 0);
   return b;
-}
-
-/** Redis lookupKeyRead + checkType: the live zset, null if absent, undefined after WRONGTYPE. */
-function zsetFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  if (m === null) return null;
-  if (m.type !== 'zset') {
-    ctx.reply.error(E.wrongType);
-    return undefined;
-  }
-  return m;
 }
 
 /** zsetScore: the member's score, null when it is not in the zset. */

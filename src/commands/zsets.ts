@@ -75,7 +75,7 @@ function decodeScore(b: Buffer): number {
 }
 
 /** Redis lookupKeyRead + checkType: the live zset, null if absent, undefined after WRONGTYPE. */
-function zsetFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
+export function zsetFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
   const m = ctx.db.lookup(key, ctx.nowMs);
   if (m === null) return null;
   if (m.type !== 'zset') {

@@ -277,26 +277,16 @@ export class ZsetOrder implements DerivedState {
   }
 
   private reindex(): void {
-    const n = this.buckets.length;
-    const t = new Float64Array(n + 1);
-    for (let i = 0; i < n; i++) {
-      t[i + 1] += this.buckets[i].length;
-      const j = i + 1 + ((i + 1) & -(i + 1));
-      if (j <= n) t[j] += t[i + 1];
-    }
-    this.tree = t;
+    this.tree = fenwickBuild(this.buckets.map((b) => b.length));
   }
 
   private addAt(i: number, d: number): void {
-    const t = this.tree;
-    for (let j = i + 1; j < t.length; j += j & -j) t[j] += d;
+    fenwickAdd(this.tree, i, d);
   }
 
   /** Entries in the buckets before bucket i. */
   private prefix(i: number): number {
-    let s = 0;
-    for (let j = i; j > 0; j -= j & -j) s += this.tree[j];
-    return s;
+    return fenwickPrefix(this.tree, i);
   }
 
   /** The bucket a field falls in: the last whose first field is ≤ it (0 if none). */
@@ -379,20 +369,7 @@ export class ZsetOrder implements DerivedState {
 
   /** Bucket and position of rank r (0 ≤ r < total): a Fenwick descent. */
   private locate(r: number): [number, number] {
-    const t = this.tree;
-    const n = t.length - 1;
-    let pos = 0;
-    let left = r;
-    let step = 1;
-    while (step * 2 <= n) step *= 2;
-    for (; step > 0; step >>= 1) {
-      const next = pos + step;
-      if (next <= n && t[next] <= left) {
-        pos = next;
-        left -= t[next];
-      }
-    }
-    return [pos, left];
+    return fenwickDescend(this.tree, r);
   }
 
   /** Visit fields from rank r on (`reverse`: from rank r down), until `visit` returns false. */
@@ -475,14 +452,7 @@ export class SparseRanks {
   }
 
   private reindex(): void {
-    const n = this.counts.length;
-    const t = new Float64Array(n + 1);
-    for (let i = 0; i < n; i++) {
-      t[i + 1] += this.counts[i];
-      const j = i + 1 + ((i + 1) & -(i + 1));
-      if (j <= n) t[j] += t[i + 1];
-    }
-    this.tree = t;
+    this.tree = fenwickBuild(this.counts);
     let b = 200;
     for (const s of this.starts) b += s.length + 100;
     this.bytes = b;
@@ -490,15 +460,12 @@ export class SparseRanks {
 
   private addAt(i: number, d: number): void {
     this.counts[i] += d;
-    const t = this.tree;
-    for (let j = i + 1; j < t.length; j += j & -j) t[j] += d;
+    fenwickAdd(this.tree, i, d);
   }
 
   /** Entries in buckets before bucket i. */
   private prefix(i: number): number {
-    let s = 0;
-    for (let j = i; j > 0; j -= j & -j) s += this.tree[j];
-    return s;
+    return fenwickPrefix(this.tree, i);
   }
 
   /** The bucket a field falls in: the last whose start is ≤ it. */
@@ -575,23 +542,54 @@ export class SparseRanks {
   locate(r: number, walk: IndexWalker): { from: Buffer | null; skip: number } {
     for (;;) {
       // Fenwick descent: the last bucket whose prefix is ≤ r.
-      const t = this.tree;
-      const n = t.length - 1;
-      let pos = 0;
-      let left = r;
-      let step = 1;
-      while (step * 2 <= n) step *= 2;
-      for (; step > 0; step >>= 1) {
-        const next = pos + step;
-        if (next <= n && t[next] <= left) {
-          pos = next;
-          left -= t[next];
-        }
-      }
+      const [pos, left] = fenwickDescend(this.tree, r);
       // pos buckets hold ≤ r entries; the entry is in bucket pos (skipping empty ones is implied).
       const i = Math.min(pos, this.counts.length - 1);
       if (this.splitIfBig(i, walk)) continue;
       return { from: i === 0 ? null : this.starts[i], skip: r - this.prefix(i) };
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// A Fenwick (binary indexed) tree of bucket sizes, 1-based in a Float64Array: prefix sums
+// and updates in O(log n), and the descent that finds the bucket holding a rank.
+
+function fenwickBuild(sizes: ArrayLike<number>): Float64Array<ArrayBuffer> {
+  const n = sizes.length;
+  const t = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    t[i + 1] += sizes[i];
+    const j = i + 1 + ((i + 1) & -(i + 1));
+    if (j <= n) t[j] += t[i + 1];
+  }
+  return t;
+}
+
+function fenwickAdd(t: Float64Array, i: number, d: number): void {
+  for (let j = i + 1; j < t.length; j += j & -j) t[j] += d;
+}
+
+/** The sum of the sizes of buckets 0 .. i-1. */
+function fenwickPrefix(t: Float64Array, i: number): number {
+  let s = 0;
+  for (let j = i; j > 0; j -= j & -j) s += t[j];
+  return s;
+}
+
+/** The last bucket whose prefix is ≤ r, and r minus that prefix. */
+function fenwickDescend(t: Float64Array, r: number): [number, number] {
+  const n = t.length - 1;
+  let pos = 0;
+  let left = r;
+  let step = 1;
+  while (step * 2 <= n) step *= 2;
+  for (; step > 0; step >>= 1) {
+    const next = pos + step;
+    if (next <= n && t[next] <= left) {
+      pos = next;
+      left -= t[next];
+    }
+  }
+  return [pos, left];
 }
