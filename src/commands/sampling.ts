@@ -8,7 +8,7 @@
  * the collection's size where Redis is O(count), memory bounded by the count. Randomness
  * comes from the server's injected source (ServerApi.random).
  *
- * SPOP does not pay that pass per call: it draws from a `PopSample` kept on the set's
+ * SPOP and SRANDMEMBER do not pay that pass per call: they draw from a `PopSample` kept on the set's
  * cached metadata entry (a CellObserver, meta.ts), a uniform random sample of
  * `sampleSize(N)` members (the whole set up to SAMPLE_MAX, else N/4, at most SAMPLE_MAX) in
  * uniform random order, made by one pass and consumed by successive pops, so a pop costs
@@ -168,6 +168,32 @@ export class PopSample implements CellObserver {
     return this.at;
   }
 
+  /**
+   * `count` members picked at random without taking them (SRANDMEMBER): distinct ones
+   * (`unique`, count <= size), or independent picks with repetition. The sample is a
+   * uniformly random subset in uniformly random order, so distinct picks from it are a
+   * uniformly random subset of the set; independent picks are uniform over the set only when
+   * the sample is the whole set (the caller checks).
+   */
+  peek(count: number, unique: boolean, random: () => number): Buffer[] {
+    const xs = this.members;
+    const n = xs.length;
+    const out: Buffer[] = [];
+    if (!unique) {
+      for (let i = 0; i < count; i++) out.push(xs[Math.min(n - 1, Math.floor(random() * n))]);
+      return out;
+    }
+    // A partial Fisher-Yates over the positions, the swaps kept aside (xs is not touched).
+    const swapped = new Map<number, number>();
+    for (let i = 0; i < count; i++) {
+      const j = i + Math.min(n - i - 1, Math.floor(random() * (n - i)));
+      const at = swapped.get(j) ?? j;
+      swapped.set(j, swapped.get(i) ?? i);
+      out.push(xs[at]);
+    }
+    return out;
+  }
+
   /** Take (and forget) the next `count` members (count <= size). */
   take(count: number): Buffer[] {
     const out: Buffer[] = [];
@@ -233,6 +259,25 @@ export function popRandomMembers(ctx: CommandContext, key: Buffer, m: StoredMeta
     m.observer = s;
   }
   return s.take(count);
+}
+
+/**
+ * SRANDMEMBER's picks from the set `m`: `count` distinct members (`unique`, count < m.count)
+ * or `count` independent picks, uniformly random, from the set's PopSample (made by one pass
+ * when missing, then kept, so a stream of SRANDMEMBERs costs O(count) each). Picks with
+ * repetition from a sample that is not the whole set (more than SAMPLE_MAX members), and
+ * more distinct picks than the sample holds, take a pass of their own (randomCells).
+ */
+export function randomSetMembers(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, unique: boolean): Buffer[] {
+  let s = m.observer instanceof PopSample ? m.observer : null;
+  if (s === null || s.size === 0) {
+    s = new PopSample(() => ctx.server.random());
+    s.fill(sampleMembers(ctx, key, m, sampleSize(m.count)));
+    m.observer = s;
+  }
+  const usable = unique ? s.size >= count : s.size === m.count;
+  if (!usable) return randomCells(ctx, key, m, CELL_FIELD, count, unique).map((p) => p.field);
+  return s.peek(count, unique, () => ctx.server.random());
 }
 
 /**

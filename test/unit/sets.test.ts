@@ -89,6 +89,38 @@ describe('SPOP and SRANDMEMBER', () => {
   });
 });
 
+describe('SRANDMEMBER on a big set', () => {
+  it('reads the set once for its sample, then picks uniformly from it, following SADD and SREM', async () => {
+    const h = await harness();
+    h.random = prng(11);
+    const n = 4000;
+    for (let i = 0; i < n; i += 1000) await h.run('SADD', 's', ...Array.from({ length: 1000 }, (_, j) => `member:${String(i + j).padStart(5, '0')}`));
+    const before = h.ks.stats.cellsScanned;
+    const counts = new Map<string, number>();
+    const rounds = 2000;
+    for (let i = 0; i < rounds; i++) {
+      const one = decodeFrame(Buffer.from(await h.run('SRANDMEMBER', 's'), 'latin1')).value!.toString('latin1');
+      counts.set(one, (counts.get(one) ?? 0) + 1);
+      const distinct = bulks(await h.run('SRANDMEMBER', 's', '10'));
+      expect(new Set(distinct).size).toBe(10);
+      for (const x of distinct) counts.set(x, (counts.get(x) ?? 0) + 1);
+      for (const x of bulks(await h.run('SRANDMEMBER', 's', '-5'))) counts.set(x, (counts.get(x) ?? 0) + 1);
+    }
+    // One pass for the sample (4000 entries), not one per call (6000 calls).
+    expect(h.ks.stats.cellsScanned - before).toBeLessThan(2 * n);
+    // 2000 * 16 picks over 4000 members: 8 each on average; the picks cover the set.
+    expect(counts.size).toBeGreaterThan(0.99 * n);
+    const most = Math.max(...counts.values());
+    expect(most).toBeLessThan(30);
+    // Members added later can be picked; removed ones never are.
+    await h.run('SREM', 's', ...Array.from({ length: 3990 }, (_, i) => `member:${String(i).padStart(5, '0')}`));
+    await h.run('SADD', 's', 'late-1', 'late-2');
+    const seen = new Set<string>();
+    for (let i = 0; i < 300; i++) for (const x of bulks(await h.run('SRANDMEMBER', 's', '-4'))) seen.add(x);
+    expect([...seen].sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `member:${String(3990 + i).padStart(5, '0')}`), 'late-1', 'late-2'].sort());
+  });
+});
+
 describe('SPOP on a big set', () => {
   it('reads the set once per sample, not once per pop', async () => {
     const h = await harness();
