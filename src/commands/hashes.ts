@@ -20,18 +20,16 @@
  *   node) resumes at its 4-byte prefix and then finishes the run of fields sharing it, so
  *   the scan still progresses and still returns every field present throughout (some
  *   twice, which SCAN allows). The scheme is shared with SSCAN (collection-scan.ts).
- * - HRANDFIELD picks uniformly in one streaming pass over the hash's fields (memory bounded
- *   by the count): O(N) in the hash's size where Redis is O(count). Fields are ordered by
- *   bytes, not hashed, so seeking to random points of the field space is no uniform pick:
- *   fields sharing a prefix, the common case, would almost never be chosen. The sampling
- *   is shared with SRANDMEMBER and SPOP (sampling.ts).
+ * - HRANDFIELD picks from a random sample of the fields kept with the cached hash, made by
+ *   one pass (sampling.ts, shared with SRANDMEMBER, ZRANDMEMBER and SPOP): O(count) per
+ *   call after that pass, where Redis is always O(count).
  */
 import { optIs } from './args';
 import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
 import { contributionTombstones, incrementField } from './counter-field';
-import { randomCells, randomCountArgs, type Pick } from './sampling';
+import { randomCountArgs, randomPicks, type Pick } from './sampling';
 import type { CommandContext, CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -272,9 +270,9 @@ function getall(ctx: CommandContext, argv: Buffer[], what: number): void {
 // ---------------------------------------------------------------------------------------
 // HRANDFIELD
 
-/** `count` uniformly random live fields (sampling.ts). */
+/** `count` uniformly random live fields with their values (sampling.ts). */
 function randomFields(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, unique: boolean): Pick[] {
-  return randomCells(ctx, key, m, F, count, unique);
+  return randomPicks(ctx, key, m, count, unique);
 }
 
 function hrandfield(ctx: CommandContext, argv: Buffer[]): void {
@@ -301,7 +299,7 @@ function hrandfield(ctx: CommandContext, argv: Buffer[]): void {
     r.nil();
     return;
   }
-  const p = randomFields(ctx, argv[1], m, 1, false);
+  const p = randomFields(ctx, argv[1], m, 1, true);
   if (p.length === 0) r.nil();
   else r.bulk(p[0].field);
 }

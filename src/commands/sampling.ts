@@ -8,7 +8,8 @@
  * the collection's size where Redis is O(count), memory bounded by the count. Randomness
  * comes from the server's injected source (ServerApi.random).
  *
- * SPOP and SRANDMEMBER do not pay that pass per call: they draw from a `PopSample` kept on the set's
+ * SPOP, SRANDMEMBER, HRANDFIELD and ZRANDMEMBER do not pay that pass per call: they draw
+ * from a `PopSample` kept on the key's
  * cached metadata entry (a CellObserver, meta.ts), a uniform random sample of
  * `sampleSize(N)` members (the whole set up to SAMPLE_MAX, else N/4, at most SAMPLE_MAX) in
  * uniform random order, made by one pass and consumed by successive pops, so a pop costs
@@ -262,14 +263,17 @@ export function popRandomMembers(ctx: CommandContext, key: Buffer, m: StoredMeta
 }
 
 /**
- * SRANDMEMBER's picks from the set `m`: `count` distinct members (`unique`, count < m.count)
- * or `count` independent picks, uniformly random, from the set's PopSample (made by one pass
- * when missing, then kept, so a stream of SRANDMEMBERs costs O(count) each). Picks with
- * repetition from a sample that is not the whole set (more than SAMPLE_MAX members), and
- * more distinct picks than the sample holds, take a pass of their own (randomCells).
+ * SRANDMEMBER's, HRANDFIELD's and ZRANDMEMBER's picks from the collection `m` (a set, hash
+ * or sorted set; not a list, whose observer is its end windows): `count` distinct fields
+ * (`unique`, count < m.count) or `count` independent picks, uniformly random, from the
+ * key's PopSample (made by one pass when missing, then kept, so a stream of calls costs
+ * O(count) each). Picks with repetition from a sample that is not the whole collection
+ * (more than SAMPLE_MAX fields), and more distinct picks than the sample holds, take a
+ * pass of their own (randomCells). A single pick is a distinct pick of one.
  */
-export function randomSetMembers(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, unique: boolean): Buffer[] {
+export function randomFieldsOf(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, unique: boolean): Buffer[] {
   let s = m.observer instanceof PopSample ? m.observer : null;
+  if (s === null && m.observer !== null) return randomCells(ctx, key, m, CELL_FIELD, count, unique).map((p) => p.field);
   if (s === null || s.size === 0) {
     s = new PopSample(() => ctx.server.random());
     s.fill(sampleMembers(ctx, key, m, sampleSize(m.count)));
@@ -278,6 +282,16 @@ export function randomSetMembers(ctx: CommandContext, key: Buffer, m: StoredMeta
   const usable = unique ? s.size >= count : s.size === m.count;
   if (!usable) return randomCells(ctx, key, m, CELL_FIELD, count, unique).map((p) => p.field);
   return s.peek(count, unique, () => ctx.server.random());
+}
+
+/** randomFieldsOf with each field's live value (a hash field's value, a member's score cell). */
+export function randomPicks(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, unique: boolean): Pick[] {
+  const out: Pick[] = [];
+  for (const field of randomFieldsOf(ctx, key, m, count, unique)) {
+    const value = ctx.db.cellValue(key, m, CELL_FIELD, field);
+    if (value !== null) out.push({ field, value });
+  }
+  return out;
 }
 
 /**

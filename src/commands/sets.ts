@@ -25,7 +25,7 @@ import { optIs } from './args';
 import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
-import { popRandomMembers, randomCountArgs, randomSetMembers } from './sampling';
+import { popRandomMembers, randomCountArgs, randomFieldsOf } from './sampling';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -243,7 +243,7 @@ function srandmember(ctx: CommandContext, argv: Buffer[]): void {
   if (argv.length === 2) {
     const m = setForRead(ctx, key);
     if (m === undefined) return;
-    const pick = m === null ? [] : randomSetMembers(ctx, key, m, 1, true);
+    const pick = m === null ? [] : randomFieldsOf(ctx, key, m, 1, true);
     if (pick.length === 0) r.nil();
     else r.bulk(pick[0]);
     return;
@@ -253,7 +253,7 @@ function srandmember(ctx: CommandContext, argv: Buffer[]): void {
   const { m, unique, count } = args;
   // Redis 7.0 replies an array here, even when it answers with the whole set.
   if (unique && count >= m.count) replyMembers(ctx, allMembers(ctx, key, m), false);
-  else replyMembers(ctx, randomSetMembers(ctx, key, m, count, unique), false);
+  else replyMembers(ctx, randomFieldsOf(ctx, key, m, count, unique), false);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@
  * - the first ordered read of an uncached zset builds its in-memory order, O(N); a zset too
  *   big for it reads one rank bucket (128-256 entries) from the engine per rank or count;
  * - ZSCAN pages like HSCAN (collection-scan.ts), members in byte order;
- * - ZRANDMEMBER picks in one streaming pass (sampling.ts), O(N) where Redis is O(count);
+ * - ZRANDMEMBER picks from a random sample kept with the cached zset (sampling.ts), made by
+ *   one pass: O(count) per call after it;
  * - ZUNION/ZINTER with SUM add the inputs of equal size in key order (Redis: qsort order);
  * - the multi-key commands run whole at one node when all their keys share one replica
  *   set; otherwise the coordinator refuses them.
@@ -36,7 +37,7 @@ import { E } from './errors';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
 import { incrementField } from './counter-field';
-import { randomCells, randomCountArgs } from './sampling';
+import { randomCountArgs, randomFieldsOf, randomPicks } from './sampling';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import type { StoredMeta } from '../storage/meta';
 import { CELL_FIELD, CELL_ZSCORE } from '../storage/layout';
@@ -942,15 +943,15 @@ function zrandmember(ctx: CommandContext, argv: Buffer[]): void {
     const args = randomCountArgs(ctx, argv, 'zset', 'ZRANDMEMBER', 'withscores');
     if (args === null) return;
     const { m, unique, count, withValues: withScores } = args;
-    const picks = unique && count >= m.count ? sortedByMember(ctx, key, m) : randomCells(ctx, key, m, F, count, unique).map((p) => ({ member: p.field, score: decodeScore(p.value) }));
+    const picks = unique && count >= m.count ? sortedByMember(ctx, key, m) : randomPicks(ctx, key, m, count, unique).map((p) => ({ member: p.field, score: decodeScore(p.value) }));
     replyEntries(ctx, picks, withScores);
     return;
   }
   const m = zsetFor(ctx, key);
   if (m === undefined) return;
-  const pick = m === null ? [] : randomCells(ctx, key, m, F, 1, false);
+  const pick = m === null ? [] : randomFieldsOf(ctx, key, m, 1, true);
   if (pick.length === 0) r.nil();
-  else r.bulk(pick[0].field);
+  else r.bulk(pick[0]);
 }
 
 function sortedByMember(ctx: CommandContext, key: Buffer, m: StoredMeta): Entry[] {

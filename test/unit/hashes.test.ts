@@ -105,3 +105,38 @@ describe('HLEN', () => {
     expect(await h.run('HLEN', 'h')).toContain('WRONGTYPE');
   });
 });
+
+describe('HRANDFIELD on a big hash', () => {
+  it('reads the hash once for its sample, then picks from it with the current values', async () => {
+    const h = await harness();
+    let seed = 7;
+    h.random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const n = 3000;
+    for (let i = 0; i < n; i += 500) await h.run('HSET', 'h', ...Array.from({ length: 500 }, (_, j) => [`f${i + j}`, `v${i + j}`]).flat());
+    const before = h.ks.stats.cellsScanned;
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const items = decodeFrame(Buffer.from(await h.run('HRANDFIELD', 'h', '5', 'WITHVALUES'), 'latin1')).items.map((x) => x.value!.toString('latin1'));
+      expect(items.length).toBe(10);
+      for (let j = 0; j < items.length; j += 2) {
+        expect(items[j + 1]).toBe(`v${items[j].slice(1)}`);
+        seen.add(items[j]);
+      }
+    }
+    // One pass over the hash, not one per call (1000 calls).
+    expect(h.ks.stats.cellsScanned - before).toBeLessThan(2 * n);
+    expect(seen.size).toBeGreaterThan(0.8 * n);
+    // A changed value is what the next pick shows; a deleted field is never picked.
+    await h.run('HSET', 'h', 'f1', 'changed');
+    await h.run('HDEL', 'h', ...Array.from({ length: n - 2 }, (_, i) => `f${i + 2}`));
+    const last = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const items = decodeFrame(Buffer.from(await h.run('HRANDFIELD', 'h', '-2', 'WITHVALUES'), 'latin1')).items.map((x) => x.value!.toString('latin1'));
+      for (let j = 0; j < items.length; j += 2) last.add(`${items[j]}=${items[j + 1]}`);
+    }
+    expect([...last].sort()).toEqual(['f0=v0', 'f1=changed']);
+  });
+});
