@@ -802,12 +802,18 @@ export class Keyspace {
       if (compareStamps(t, n, fromT, fromN) >= 0) live.push(e);
       else dead.push(e);
     };
-    this.scanEngineCells(db, key, m, CELL_COUNTER, (c) => {
-      if (c.field.length < prefix.length || c.field.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return false;
-      if (pending !== undefined && pending.has(c.field.toString('latin1'))) return true;
-      add(c.field, c.t, c.n, c.value);
-      return true;
-    }, prefix, false, false);
+    // When this turn's writes hold every live contribution of the key (a counter's first
+    // increments), the engine has no other: no iterator is needed.
+    let pendingLive = 0;
+    if (pending !== undefined) for (const sc of pending.values()) if (sc.stored && sc.value !== null && m.cellAlive(sc.t, sc.n)) pendingLive++;
+    if (pendingLive < m.counterCells) {
+      this.scanEngineCells(db, key, m, CELL_COUNTER, (c) => {
+        if (c.field.length < prefix.length || c.field.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return false;
+        if (pending !== undefined && pending.has(c.field.toString('latin1'))) return true;
+        add(c.field, c.t, c.n, c.value);
+        return true;
+      }, prefix, false, false);
+    }
     if (pending !== undefined) for (const [id, sc] of pending) if (sc.stored) add(Buffer.from(id, 'latin1'), sc.t, sc.n, sc.value);
     return { live, dead };
   }
