@@ -18,9 +18,9 @@
  * while clamping (rather than dropping, as Cassandra does) keeps peers that legitimately
  * advance slowly from being judged by an empty window.
  *
- * The first heartbeat seen for a peer is only a baseline: a peer is up once its heartbeat
- * has moved while we watched, so a stale entry learned from gossip or from the persisted
- * table is never reported up. It comes back up as soon as its heartbeat moves again. A
+ * The first heartbeat seen for a peer is only a baseline (`aliveNow` aside: a peer whose
+ * entry gossip delivered for the first time): a peer is up once its heartbeat has moved while
+ * we watched, so a stale entry from the persisted table is never reported up. It comes back up as soon as its heartbeat moves again. A
  * higher generation (the peer restarted) counts as a move whatever its heartbeat.
  *
  * Down is a routing opinion only; nothing here changes the table or the ring.
@@ -130,11 +130,15 @@ export class FailureDetector {
    * generation) over the last one seen. The first observation of a peer is a baseline and
    * returns false.
    */
-  observe(id: string, heartbeat: number, nowMs: number, generation = 0): boolean {
+  observe(id: string, heartbeat: number, nowMs: number, generation = 0, aliveNow = false): boolean {
     const h = this.peers.get(id);
     if (h === undefined) {
-      this.peers.set(id, { generation, heartbeat, lastAdvanceMs: null, window: new ArrivalWindow(this.windowSize) });
-      return false;
+      // A first sighting is a baseline, unless the caller knows the peer is alive now (its
+      // entry just reached us through gossip for the first time): then it counts as an advance.
+      const window = new ArrivalWindow(this.windowSize);
+      if (aliveNow) window.add(this.initialIntervalMs);
+      this.peers.set(id, { generation, heartbeat, lastAdvanceMs: aliveNow ? nowMs : null, window });
+      return aliveNow;
     }
     const advanced = generation > h.generation || (generation === h.generation && heartbeat > h.heartbeat);
     if (!advanced) return false;

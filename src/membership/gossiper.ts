@@ -37,7 +37,9 @@
  * during a partition, nodes on our side keep relaying the far side's last heartbeats for a
  * while — and must not revive a node we cannot reach. So a relayed advance of a down peer
  * sends it a probe (a SYN, at most one per peer per half interval); its ACK brings it back
- * up. The same holds for a peer first learned through a relay or from the persisted table.
+ * up. The same holds for a peer from the persisted table. A peer learned for the first time
+ * (a new table entry) is up at once: a freshly started cluster writes as soon as its nodes
+ * know each other; the detector takes it down if its heartbeat does not move.
  * Effects `up`/`down` are emitted when tick or receive notices a change; the queries
  * `isUp`/`liveMembers` answer exactly at the `nowMs` they are given. We are always up to
  * ourselves. Down never removes anyone: only status 'left' (spread by gossip) does.
@@ -197,7 +199,18 @@ export class Gossiper {
     if (res.ownBumped) effects.push({ kind: 'member-changed', member: this.table.self(), previous: before });
     for (const m of res.added) effects.push({ kind: 'member-changed', member: m, previous: null });
     for (const c of res.changed) effects.push({ kind: 'member-changed', member: c.member, previous: c.previous });
-    for (const m of res.advanced) this.fd.observe(m.id, m.heartbeat, nowMs, m.generation);
+    // A peer gossip tells us of for the first time is alive: its entry was just relayed
+    // with the heartbeat its node last sent, and a freshly started cluster must accept
+    // writes as soon as its nodes know each other. The failure detector takes it down if
+    // that heartbeat then stops moving. (A peer we already knew, and hold down, still needs
+    // word from itself: see the module note.)
+    const added = new Set(res.added.map((m) => m.id));
+    for (const m of res.advanced) this.fd.observe(m.id, m.heartbeat, nowMs, m.generation, added.has(m.id) && m.status !== 'left' && !this.fd.knows(m.id));
+    for (const m of res.added) {
+      if (m.status === 'left' || this.up.has(m.id) || !this.fd.isUp(m.id, nowMs)) continue;
+      this.up.add(m.id);
+      effects.push({ kind: 'up', id: m.id });
+    }
     // Direct word from the sender revives it (if its heartbeat has moved while we watched).
     if (!this.up.has(msg.from) && this.table.has(msg.from) && this.fd.isUp(msg.from, nowMs)) {
       this.up.add(msg.from);

@@ -5,7 +5,7 @@
  * seeds; a node with the wrong cluster-secret is never admitted.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { FAST_GOSSIP, ringNodes, startCluster, upIds } from '../support/cluster';
+import { connect, FAST_GOSSIP, ringNodes, startCluster, upIds } from '../support/cluster';
 import { startQuorumkv, stopAll, waitFor } from '../support/servers';
 
 afterAll(async () => {
@@ -13,6 +13,24 @@ afterAll(async () => {
 });
 
 const FAST = [...FAST_GOSSIP, '--cluster-secret', 'sesame', '--engine', 'memory'];
+
+describe('a freshly started cluster (issue 10 defect)', () => {
+  it('accepts writes as soon as RING NODES on a node lists all three', async () => {
+    // Default gossip interval (1 s): before the fix, a peer learned through gossip stayed
+    // down until a second heartbeat of it was seen, and these writes got
+    // "NOQUORUM write needs 2 of 3 replicas, only 1 up" for about a second.
+    const { nodes } = await startCluster(3, { args: ['--engine', 'memory', '--replicas', '3', '--write-quorum', '2', '--read-quorum', '2'] });
+    const c = await connect(nodes[0].port);
+    try {
+      await waitFor(async () => (await ringNodes(c)).length === 3, 15_000, { intervalMs: 10, what: 'n1 to list three members' });
+      const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => c.set(`fresh:${i}`, String(i)).catch((e: Error) => e.message)));
+      expect(replies.filter((r) => r !== 'OK')).toEqual([]);
+      expect(await c.get('fresh:7')).toBe('7');
+    } finally {
+      c.disconnect();
+    }
+  });
+});
 
 describe('membership over the cluster bus', () => {
   it('joins through seeds, detects a killed node, readmits it after restart, refuses a wrong secret', async () => {

@@ -358,23 +358,24 @@ describe('gossiper', () => {
     expect(sends(g.receive({ kind: 'ack', from: 'n1', members: [member('n1', { heartbeat: 2 })] }, 20))).toEqual([]);
   });
 
-  it('marks a peer up when its heartbeat moves, down after the timeout, up when it moves again', () => {
+  it('marks a peer up when it is first learned, down after the timeout, up when it moves again', () => {
     const g = new Gossiper(member('n0'), base, new Prng(1).asRandom());
-    expect(kinds(g.receive(syn(member('n1', { heartbeat: 1 })), 0), 'up')).toEqual([]);
-    expect(g.isUp('n1', 0)).toBe(false);
-    expect(kinds(g.receive(syn(member('n1', { heartbeat: 2 })), 1000), 'up')).toEqual(['n1']);
+    // Learned for the first time: alive at once (a fresh cluster writes as soon as its nodes know each other).
+    expect(kinds(g.receive(syn(member('n1', { heartbeat: 1 })), 0), 'up')).toEqual(['n1']);
+    expect(g.isUp('n1', 0)).toBe(true);
+    expect(kinds(g.receive(syn(member('n1', { heartbeat: 2 })), 1000), 'up')).toEqual([]);
     expect(g.liveMembers(1000).map((m) => m.id)).toEqual(['n0', 'n1']);
     expect(kinds(g.tick(6000), 'down')).toEqual([]);
     expect(kinds(g.tick(6001), 'down')).toEqual(['n1']);
     expect(kinds(g.tick(7000), 'down')).toEqual([]); // reported once
     expect(g.heartbeatAgeMs('n1', 7000)).toBe(6000);
-    // A relay with a stale heartbeat does nothing.
+    // A relay with a stale heartbeat does nothing for n1 (n2, new, is up).
     const stale = g.receive(syn(member('n2', { heartbeat: 1 }), [member('n1', { heartbeat: 2 })]), 7100);
-    expect(kinds(stale, 'up')).toEqual([]);
+    expect(kinds(stale, 'up')).toEqual(['n2']);
     expect(sends(stale).map((s) => s.to.id)).toEqual(['n2']); // just the ACK
     // A relayed move does not revive a down peer by itself: it sends the peer a probe (once per interval)...
     const relayed = g.receive(syn(member('n2', { heartbeat: 2 }), [member('n1', { heartbeat: 3 })]), 7200);
-    expect(kinds(relayed, 'up')).toEqual(['n2']);
+    expect(kinds(relayed, 'up')).toEqual([]);
     expect(g.isUp('n1', 7200)).toBe(false);
     expect(sends(relayed).map((s) => [s.to.id, s.msg.kind])).toEqual([['n1', 'syn'], ['n2', 'ack']]);
     const again = g.receive(syn(member('n2', { heartbeat: 3 }), [member('n1', { heartbeat: 4 })]), 7300);
@@ -382,6 +383,17 @@ describe('gossiper', () => {
     // ...and the peer's own answer does.
     expect(kinds(g.receive({ kind: 'ack', from: 'n1', members: [member('n1', { heartbeat: 4 })] }, 7400), 'up')).toEqual(['n1']);
     expect(g.isUp('n1', 7400)).toBe(true);
+  });
+
+  it('takes a peer first learned through a relay as up at once, and down if its heartbeat never moves', () => {
+    const g = new Gossiper(member('n0'), base, new Prng(1).asRandom());
+    const eff = g.receive(syn(member('n1', { heartbeat: 5 }), [member('n2', { heartbeat: 9 })]), 0);
+    expect(kinds(eff, 'up').sort()).toEqual(['n1', 'n2']);
+    expect(g.liveMembers(0).map((m) => m.id)).toEqual(['n0', 'n1', 'n2']);
+    // n1 keeps talking, n2 is never heard of again: down after the timeout.
+    for (let t = 1000; t <= 5000; t += 1000) g.receive(syn(member('n1', { heartbeat: 5 + t / 1000 })), t);
+    expect(kinds(g.tick(5001), 'down')).toEqual(['n2']);
+    expect(g.isUp('n1', 5001)).toBe(true);
   });
 
   it('keeps an up peer up on relayed heartbeats alone', () => {
@@ -431,8 +443,10 @@ describe('gossiper', () => {
   });
 
   it('fills the fanout with down peers when live ones run short, and prefers recently heard live peers', () => {
-    const g = new Gossiper(member('n0'), base, new Prng(4).asRandom());
-    for (const id of ['n1', 'n2', 'n3', 'n4', 'n5']) g.receive(syn(member(id, { heartbeat: 1 })), 0);
+    // n2..n5 known from the persisted table: down until they move.
+    const known = ['n2', 'n3', 'n4', 'n5'].map((id) => member(id, { heartbeat: 1 }));
+    const g = new Gossiper(member('n0'), { ...base, knownPeers: known }, new Prng(4).asRandom());
+    g.receive(syn(member('n1', { heartbeat: 1 })), 0);
     g.receive(syn(member('n1', { heartbeat: 2 })), 100); // only n1 is up
     for (let t = 1000; t <= 4000; t += 1000) {
       g.receive(syn(member('n1', { heartbeat: t })), t);
