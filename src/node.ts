@@ -297,6 +297,8 @@ export class QuorumkvNode {
       repair_state: st.state,
       repair_ranges_done: st.rangesDone,
       repair_ranges_total: st.rangesTotal,
+      repair_ranges_incomplete: st.rangesIncomplete,
+      repair_peers_skipped: st.peersSkipped,
       repair_keys_compared: c.keysCompared,
       repair_keys_exchanged: c.keysSent + c.keysReceived,
       repair_bytes: c.bytes,

@@ -48,7 +48,13 @@ export interface AntiEntropyDeps {
   random: () => number;
 }
 
-export type RepairState = 'idle' | 'running' | 'done';
+/**
+ * idle: never ran. waiting: a manual repair waits (bounded) for the peers it must exchange
+ * with to be up. running. done: every range was exchanged with every peer that shares it.
+ * incomplete: finished, but some ranges were not exchanged with some peer (down, or the
+ * exchange failed): `rangesIncomplete` counts them and `reason` says why.
+ */
+export type RepairState = 'idle' | 'waiting' | 'running' | 'done' | 'incomplete';
 
 export interface RepairStatus {
   state: RepairState;
@@ -60,6 +66,10 @@ export interface RepairStatus {
   exchanges: number;
   exchangesFailed: number;
   peersSkipped: number;
+  /** Ranges not exchanged with at least one of their peers (skipped or failed). */
+  rangesIncomplete: number;
+  /** Why the repair is incomplete ('' when it is not): the peers skipped or failed. */
+  reason: string;
   counters: ExchangeCounters;
   /** Milliseconds left at the pace so far (null: not known yet). */
   etaMs: number | null;
@@ -68,6 +78,9 @@ export interface RepairStatus {
 
 /** How often the service looks whether a periodic run is due. */
 const TICK_MS = 1000;
+/** A manual repair waits at most this many fail-timeouts for its peers to be up. */
+export const REPAIR_WAIT_FAIL_TIMEOUTS = 3;
+const WAIT_POLL_MS = 100;
 
 export class AntiEntropy {
   private status_: RepairStatus = emptyStatus();
@@ -152,16 +165,37 @@ export class AntiEntropy {
 
   private async run(trigger: 'manual' | 'periodic'): Promise<void> {
     const { settings, clock, log, selfId } = this.deps;
-    const ring = this.deps.cluster.currentRing();
-    const map = new ReplicaMap(ring, settings.replicas, selfId);
-    const tasks: { seg: number; peers: string[] }[] = [];
-    for (let seg = 0; seg < SEGMENTS; seg++) {
-      const peers = map.peersOf(seg);
-      if (peers.length > 0) tasks.push({ seg, peers });
-    }
+    const plan = (): { map: ReplicaMap; tasks: { seg: number; peers: string[] }[] } => {
+      const map = new ReplicaMap(this.deps.cluster.currentRing(), settings.replicas, selfId);
+      const tasks: { seg: number; peers: string[] }[] = [];
+      for (let seg = 0; seg < SEGMENTS; seg++) {
+        const peers = map.peersOf(seg);
+        if (peers.length > 0) tasks.push({ seg, peers });
+      }
+      return { map, tasks };
+    };
+    let { map, tasks } = plan();
     const st: RepairStatus = { ...emptyStatus(), state: 'running', trigger, startedAtMs: clock.nowMs(), rangesTotal: tasks.length };
     this.status_ = st;
     log.verbose(`anti-entropy: ${trigger} repair started: ${tasks.length} ranges`);
+    // A manual repair started before its peers are known or up (right after a restart with
+    // an empty disk) waits for them, at most REPAIR_WAIT_FAIL_TIMEOUTS fail-timeouts,
+    // rather than finishing at once with nothing repaired.
+    const alone = (): boolean => this.deps.cluster.currentRing().members().every((m) => m.id === selfId) && this.hasPeerSeeds();
+    const down = (): string[] => [...new Set(tasks.flatMap((t) => t.peers))].filter((id) => !this.deps.cluster.isUp(id)).sort();
+    if (trigger === 'manual' && (alone() || down().length > 0)) {
+      st.state = 'waiting';
+      const deadline = clock.nowMs() + REPAIR_WAIT_FAIL_TIMEOUTS * settings.failTimeout;
+      log.notice(`anti-entropy: manual repair waits for its peers: ${alone() ? 'none known yet' : `down: ${down().join(', ')}`}`);
+      while ((alone() || down().length > 0) && clock.nowMs() < deadline && !this.stopped) {
+        await new Promise<void>((resolve) => this.deps.scheduler.after(WAIT_POLL_MS, resolve));
+        ({ map, tasks } = plan());
+      }
+      st.rangesTotal = tasks.length;
+      st.state = 'running';
+    }
+    const skipped = new Set<string>();
+    const failed = new Map<string, string>();
     const ask: AskDeps = {
       forest: this.deps.forest,
       keyspace: this.deps.keyspace,
@@ -177,11 +211,14 @@ export class AntiEntropy {
     const worker = async (): Promise<void> => {
       while (next < tasks.length && !this.stopped) {
         const task = tasks[next++];
+        let complete = true;
         for (const id of task.peers) {
           if (this.stopped) break;
           const peer = this.deps.cluster.busAddress(id);
           if (peer === null || !this.deps.cluster.isUp(id)) {
             st.peersSkipped++;
+            skipped.add(id);
+            complete = false;
             continue;
           }
           const cover = segmentCover(map.sharedLeaves(task.seg, id));
@@ -192,15 +229,26 @@ export class AntiEntropy {
           } catch (err) {
             if (err instanceof ExchangeAborted) break;
             st.exchangesFailed++;
+            complete = false;
+            failed.set(id, (err as Error).message);
             log.verbose(`anti-entropy: range ${task.seg} with ${id} failed: ${(err as Error).message}`);
           }
         }
+        if (!complete) st.rangesIncomplete++;
         st.rangesDone++;
       }
     };
     const workers = Math.max(1, Math.min(settings.antiEntropyConcurrency, tasks.length));
     await Promise.all(Array.from({ length: workers }, () => worker()));
-    st.state = 'done';
+    const reasons: string[] = [];
+    if (tasks.length === 0 && this.hasPeerSeeds()) {
+      // Seeds name other nodes, but none is known: nothing could be repaired.
+      reasons.push(`no peers known (seeds: ${settings.seeds.join(' ')})`);
+    }
+    if (skipped.size > 0) reasons.push(`peers down: ${[...skipped].sort().join(', ')}`);
+    for (const [id, why] of failed) reasons.push(`exchange with ${id} failed: ${why}`);
+    st.reason = reasons.join('; ');
+    st.state = reasons.length > 0 ? 'incomplete' : 'done';
     st.finishedAtMs = clock.nowMs();
     const c = st.counters;
     this.totals.runs++;
@@ -208,8 +256,15 @@ export class AntiEntropy {
     this.totals.keysExchanged += c.keysSent + c.keysReceived;
     this.totals.bytes += c.bytes;
     const summary = `${st.rangesDone}/${st.rangesTotal} ranges, ${c.keysCompared} keys compared, ${c.keysReceived} received, ${c.keysSent} sent (cells of big keys: ${c.cellsReceived} received, ${c.cellsSent} sent), ${st.exchangesFailed} exchanges failed, ${st.finishedAtMs - st.startedAtMs} ms`;
-    if (c.keysSent + c.keysReceived > 0 || st.exchangesFailed > 0 || trigger === 'manual') log.notice(`anti-entropy: ${trigger} repair done: ${summary}`);
+    if (st.state === 'incomplete') log.warning(`anti-entropy: ${trigger} repair INCOMPLETE (${st.reason}): ${st.rangesIncomplete} of ${st.rangesTotal} ranges not repaired with every peer; ${summary}`);
+    else if (c.keysSent + c.keysReceived > 0 || trigger === 'manual') log.notice(`anti-entropy: ${trigger} repair done: ${summary}`);
     else log.verbose(`anti-entropy: ${trigger} repair done: ${summary}`);
+  }
+
+  /** Whether `seeds` names a node other than this one (so a lone ring means peers are not known yet). */
+  private hasPeerSeeds(): boolean {
+    const own = this.deps.settings.busPort !== 0 ? this.deps.settings.busPort : this.deps.settings.port + 10000;
+    return this.deps.settings.seeds.some((a) => !a.endsWith(`:${own}`));
   }
 
   private throttle(keys: number): Promise<void> {
@@ -230,6 +285,8 @@ function emptyStatus(): RepairStatus {
     exchanges: 0,
     exchangesFailed: 0,
     peersSkipped: 0,
+    rangesIncomplete: 0,
+    reason: '',
     counters: newCounters(),
     etaMs: null,
     elapsedMs: 0,
@@ -251,6 +308,8 @@ export function statusFields(s: RepairStatus): [string, string | number][] {
     ['exchanges', s.exchanges],
     ['exchanges-failed', s.exchangesFailed],
     ['peers-skipped', s.peersSkipped],
+    ['ranges-incomplete', s.rangesIncomplete],
+    ['reason', s.reason],
     ['tree-nodes-compared', c.treeNodes],
     ['leaves-differing', c.leavesDiffering],
     ['subtrees-missing', c.subtreesMissing],

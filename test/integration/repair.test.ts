@@ -155,4 +155,35 @@ describe('a node whose data directory was deleted is refilled by RING REPAIR', (
       c3.disconnect();
     }
   });
+
+  it('RING REPAIR START right after an empty restart waits for the peers instead of reporting a repair that did nothing (issue 10 defect)', async () => {
+    const old = nodes[2];
+    await old.stop();
+    await Promise.all([waitUp(nodes[0], ['n1', 'n2'], UP_TIMEOUT_MS, 'n1 to see n3 down'), waitUp(nodes[1], ['n1', 'n2'], UP_TIMEOUT_MS, 'n2 to see n3 down')]);
+    fs.rmSync(old.dir, { recursive: true, force: true });
+    fs.mkdirSync(old.dir, { recursive: true });
+    nodes[2] = await startQuorumkv(nodeArgs[2], { dir: old.dir, port: old.port });
+    // At once: before, this finished at once as "done", 256/256 ranges, 0 keys received,
+    // every peer skipped.
+    const c3 = await connect(nodes[2].port);
+    try {
+      expect(await c3.call('RING', 'REPAIR', 'START')).toBe('OK');
+      let last: Record<string, string | number> = {};
+      await waitFor(
+        async () => {
+          last = await repairStatus(c3);
+          return last.state === 'done' || last.state === 'incomplete';
+        },
+        REPAIR_TIMEOUT_MS,
+        { intervalMs: 100, what: 'the repair to end' },
+      );
+      expect(last.state, JSON.stringify(last)).toBe('done');
+      expect(last['keys-received'], JSON.stringify(last)).toBe(KEYS);
+      expect(last['peers-skipped']).toBe(0);
+      expect(Number(last['ranges-total'])).toBeGreaterThan(0);
+      expect(last['ranges-incomplete']).toBe(0);
+    } finally {
+      c3.disconnect();
+    }
+  });
 });

@@ -27,6 +27,7 @@ import { scanEngine } from '../../src/storage/engine';
 import { decodeDelta } from '../../src/storage/delta';
 import { KEY_CELLS, KEY_SUMMARY, REPLICATE } from '../../src/bus/verbs';
 import { serveCells, serveSummary, syncFields } from '../../src/coordinator/key-sync';
+import { statusFields } from '../../src/antientropy/service';
 import { contributionField, encodeContribution } from '../../src/storage/counters';
 import { CELL_COUNTER, counterPrefix } from '../../src/storage/layout';
 import { murmur3x86x128, treeEntryHash } from '../../src/antientropy/hash';
@@ -661,15 +662,49 @@ describe('repairs in a larger ring', () => {
     expect(wiped.ks.lookup(0, k(expected[0]), c.clock.nowMs())?.type).toBe('string');
   });
 
-  it('skips peers that are down and says so', async () => {
+  it('waits (bounded) for a peer that is down, then says what it could not repair and why', async () => {
     const c = new TestCluster(['a', 'b', 'c'], 3);
     for (const id of c.ids) await c.add(id);
+    const ae = c.node('a').ae;
     c.transports.delete('c');
-    const st = await c.repair('a');
+    expect(ae.startRepair()).toBeNull();
+    expect(ae.startRepair()).toMatch(/already running/);
+    await new Promise((r) => setImmediate(r));
+    expect(ae.status().state).toBe('waiting');
+    // The peer stays down past the bound (3 fail-timeouts): the repair goes on without it.
+    while (ae.status().state === 'waiting') {
+      c.clock.advance(1000);
+      await new Promise((r) => setImmediate(r));
+    }
+    await ae.whenIdle();
+    const st = ae.status();
+    expect(st.state).toBe('incomplete');
     expect(st.peersSkipped).toBe(st.rangesTotal);
+    expect(st.rangesIncomplete).toBe(st.rangesTotal);
+    expect(st.reason).toBe('peers down: c');
     expect(st.exchangesFailed).toBe(0);
-    expect(c.node('a').ae.startRepair()).toBeNull();
-    expect(c.node('a').ae.startRepair()).toMatch(/already running/);
-    await c.node('a').ae.whenIdle();
+    expect(st.exchanges).toBe(st.rangesTotal); // every range still exchanged with b
+    expect(statusFields(st)).toContainEqual(['state', 'incomplete']);
+    expect(statusFields(st)).toContainEqual(['reason', 'peers down: c']);
+  });
+
+  it('a repair started while a peer is down waits for it, and is done once it is up', async () => {
+    const c = new TestCluster(['a', 'b', 'c'], 3);
+    for (const id of c.ids) await c.add(id);
+    await set(c.node('c'), 'only-on-c', 'v');
+    const ae = c.node('a').ae;
+    const tc = c.transports.get('c')!;
+    c.transports.delete('c');
+    expect(ae.startRepair()).toBeNull();
+    await new Promise((r) => setImmediate(r));
+    expect(ae.status().state).toBe('waiting');
+    c.transports.set('c', tc);
+    await ae.whenIdle();
+    const st = ae.status();
+    expect(st.state).toBe('done');
+    expect(st.peersSkipped).toBe(0);
+    expect(st.rangesIncomplete).toBe(0);
+    expect(st.reason).toBe('');
+    expect(valueOf(c.node('a'), 'only-on-c')).toBe('v');
   });
 });
