@@ -419,6 +419,30 @@ describe('ring properties', () => {
     );
   });
 
+  it('data moved when a node joins (N=3): at most 1.1x the ideal, the share of the replicas the new node takes', () => {
+    // Issue 10: "adding a 4th node to 3 (N=3) moves no more than 1.1x the ideal share".
+    // Ideal: the new node ends up holding N/(n+1) of the keys (one copy each), and nothing
+    // else moves. Moved = copies that the new preference lists hold and the old did not.
+    for (const n of [3, 4, 5, 8]) {
+      fc.assert(
+        fc.property(idsArb(n + 1, n + 1), (ids) => {
+          const [added, ...old] = ids;
+          const before = Ring.build(old.map((id) => member(id)));
+          const after = Ring.build(ids.map((id) => member(id)));
+          let moved = 0;
+          for (const t of KEYS_20K) {
+            const was = before.preferenceList(t, 3);
+            moved += after.preferenceList(t, 3).filter((x) => !was.includes(x)).length;
+          }
+          const ideal = (KEYS_20K.length * 3) / (n + 1);
+          expect(moved / ideal, `${n} -> ${n + 1}`).toBeLessThanOrEqual(1.1);
+          expect(moved / ideal, `${n} -> ${n + 1}`).toBeGreaterThanOrEqual(0.9);
+        }),
+        { numRuns: 3 },
+      );
+    }
+  });
+
   it('weight: a node with twice the vnodes owns twice as much, within ±10% of the ratio', () => {
     fc.assert(
       fc.property(idsArb(3, 9), (ids) => {
