@@ -70,6 +70,16 @@ describe('a node whose data directory was deleted is refilled by RING REPAIR', (
     await waitAllUp(nodes, IDS, UP_TIMEOUT_MS);
   });
 
+  /** Stop n3 (until the others see it down), delete its data directory, start it again empty. */
+  async function restartN3Empty(): Promise<void> {
+    const old = nodes[2];
+    await old.stop();
+    await Promise.all([waitUp(nodes[0], ['n1', 'n2'], UP_TIMEOUT_MS, 'n1 to see n3 down'), waitUp(nodes[1], ['n1', 'n2'], UP_TIMEOUT_MS, 'n2 to see n3 down')]);
+    fs.rmSync(old.dir, { recursive: true, force: true });
+    fs.mkdirSync(old.dir, { recursive: true });
+    nodes[2] = await startQuorumkv(nodeArgs[2], { dir: old.dir, port: old.port });
+  }
+
   it('writes a few thousand keys, deletes some, through every node', async () => {
     const clients = await Promise.all(nodes.map((p) => connect(p.port)));
     try {
@@ -101,12 +111,7 @@ describe('a node whose data directory was deleted is refilled by RING REPAIR', (
   });
 
   it('stops n3, deletes its data, restarts it empty, and RING REPAIR START refills it', async () => {
-    const old = nodes[2];
-    await old.stop();
-    await Promise.all([waitUp(nodes[0], ['n1', 'n2'], UP_TIMEOUT_MS, 'n1 to see n3 down'), waitUp(nodes[1], ['n1', 'n2'], UP_TIMEOUT_MS, 'n2 to see n3 down')]);
-    fs.rmSync(old.dir, { recursive: true, force: true });
-    fs.mkdirSync(old.dir, { recursive: true });
-    nodes[2] = await startQuorumkv(nodeArgs[2], { dir: old.dir, port: old.port });
+    await restartN3Empty();
     await waitAllUp(nodes, IDS, UP_TIMEOUT_MS);
 
     const c3 = await connect(nodes[2].port);
@@ -157,12 +162,7 @@ describe('a node whose data directory was deleted is refilled by RING REPAIR', (
   });
 
   it('RING REPAIR START right after an empty restart waits for the peers instead of reporting a repair that did nothing (issue 10 defect)', async () => {
-    const old = nodes[2];
-    await old.stop();
-    await Promise.all([waitUp(nodes[0], ['n1', 'n2'], UP_TIMEOUT_MS, 'n1 to see n3 down'), waitUp(nodes[1], ['n1', 'n2'], UP_TIMEOUT_MS, 'n2 to see n3 down')]);
-    fs.rmSync(old.dir, { recursive: true, force: true });
-    fs.mkdirSync(old.dir, { recursive: true });
-    nodes[2] = await startQuorumkv(nodeArgs[2], { dir: old.dir, port: old.port });
+    await restartN3Empty();
     // At once: before, this finished at once as "done", 256/256 ranges, 0 keys received,
     // every peer skipped.
     const c3 = await connect(nodes[2].port);
