@@ -100,3 +100,29 @@ export function mpopCount(ctx: CommandContext, argv: Buffer[], from: number): nu
   }
   return count === -1 ? 1 : count;
 }
+
+/**
+ * LMPOP's and ZMPOP's keys (their getKeys): numkeys of them after it; none when numkeys is
+ * not valid or leaves no room for the direction (the command then fails with a syntax
+ * error wherever it runs).
+ */
+export function mpopKeys(argv: Buffer[]): number[] {
+  const n = argv.length > 1 ? parseInt64(argv[1]) : null;
+  if (n === null || n < 1 || n > argv.length - 3) return [];
+  return Array.from({ length: Number(n) }, (_, i) => 2 + i);
+}
+
+/**
+ * A C long count that must be >= 0 (Redis getPositiveLongFromObjectOrReply): `error` is
+ * replied and null returned when it is no integer or negative; values past 2^53 are
+ * clamped as longArg clamps them.
+ */
+export function nonNegativeArg(ctx: CommandContext, arg: Buffer, error: string): number | null {
+  const n = longArg(ctx, arg, error);
+  if (n === null) return null;
+  if (n < 0) {
+    ctx.reply.error(error);
+    return null;
+  }
+  return n;
+}

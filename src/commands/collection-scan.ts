@@ -15,6 +15,7 @@ import type { CellEntry } from '../storage/keyspace';
 import { stringMatch } from '../util/glob';
 import type { KeyType } from '../storage/delta';
 import { E } from './errors';
+import { lookupOfType } from './lookup';
 import { parseScanCursor, parseScanOptions } from './scan-args';
 import type { CommandContext } from './types';
 
@@ -135,13 +136,10 @@ export function scanCommand(ctx: CommandContext, argv: Buffer[], type: KeyType, 
     return;
   }
   const key = argv[1];
-  const m = ctx.db.lookup(key, ctx.nowMs);
+  const m = lookupOfType(ctx, key, type);
+  if (m === undefined) return;
   if (m === null) {
     ctx.reply.raw(EMPTY_SCAN);
-    return;
-  }
-  if (m.type !== type) {
-    ctx.reply.error(E.wrongType);
     return;
   }
   const opts = parseScanOptions(ctx, argv, 3, false);

@@ -7,6 +7,8 @@ export const E = {
   syntax: 'ERR syntax error',
   wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
   notInteger: 'ERR value is not an integer or out of range',
+  /** A count that must be >= 0 (LPOP, SPOP, ZPOPMIN ... with a count). */
+  mustBePositive: 'ERR value is out of range, must be positive',
   notFloat: 'ERR value is not a valid float',
   overflow: 'ERR increment or decrement would overflow',
   decrementOverflow: 'ERR decrement would overflow',

@@ -26,6 +26,7 @@
  */
 import { optIs } from './args';
 import { E } from './errors';
+import { lookupOfType } from './lookup';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
 import { contributionTombstones, incrementField } from './counter-field';
@@ -44,13 +45,7 @@ const F = CELL_FIELD;
 
 /** Redis lookupKeyRead + checkType: the live hash, null if absent, undefined after WRONGTYPE. */
 function hashForRead(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  if (m === null) return null;
-  if (m.type !== 'hash') {
-    ctx.reply.error(E.wrongType);
-    return undefined;
-  }
-  return m;
+  return lookupOfType(ctx, key, 'hash');
 }
 
 /** A delta that writes `cells` into the hash at `key`, creating it if absent (collection-write.ts). */

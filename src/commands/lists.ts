@@ -27,8 +27,9 @@
  *   (after a restart or an eviction) steps over them, and writes the pending batch first,
  *   as any cell scan does.
  */
-import { longArg, mpopCount, optIs } from './args';
+import { longArg, mpopCount, mpopKeys, nonNegativeArg, optIs } from './args';
 import { E } from './errors';
+import { lookupOfType } from './lookup';
 import { collectionDelta } from './collection-write';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { afterTail, beforeHead, between, type IdWriter } from './list-position';
@@ -54,13 +55,7 @@ interface Element {
 
 /** Redis lookupKey + checkType: the live list, null if absent, undefined after WRONGTYPE. */
 function listFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  if (m === null) return null;
-  if (m.type !== 'list') {
-    ctx.reply.error(E.wrongType);
-    return undefined;
-  }
-  return m;
+  return lookupOfType(ctx, key, 'list');
 }
 
 /** The key's end windows (list-ends.ts), hung on its cached metadata entry on first use. */
@@ -273,8 +268,6 @@ function pushCommand(atHead: boolean, onlyIfExists: boolean) {
   };
 }
 
-const MUST_BE_POSITIVE = 'ERR value is out of range, must be positive';
-
 /** LPOP, RPOP key [count] (Redis popGenericCommand). */
 function popCommand(fromHead: boolean) {
   return (ctx: CommandContext, argv: Buffer[]): void => {
@@ -286,12 +279,8 @@ function popCommand(fromHead: boolean) {
     const hasCount = argv.length === 3;
     let count = 0;
     if (hasCount) {
-      const n = longArg(ctx, argv[2], MUST_BE_POSITIVE);
+      const n = nonNegativeArg(ctx, argv[2], E.mustBePositive);
       if (n === null) return;
-      if (n < 0) {
-        r.error(MUST_BE_POSITIVE);
-        return;
-      }
       count = n;
     }
     const key = argv[1];
@@ -372,16 +361,6 @@ function lmpop(ctx: CommandContext, argv: Buffer[]): void {
   r.nilArray();
 }
 
-/**
- * LMPOP's keys: numkeys of them after it; none when numkeys is not valid or leaves no room
- * for LEFT|RIGHT (the command then fails with a syntax error wherever it runs).
- */
-function lmpopKeys(argv: Buffer[]): number[] {
-  const n = argv.length > 1 ? parseInt64(argv[1]) : null;
-  if (n === null || n < 1 || n > argv.length - 3) return [];
-  return Array.from({ length: Number(n) }, (_, i) => 2 + i);
-}
-
 // ---------------------------------------------------------------------------------------
 // Reads
 
@@ -448,21 +427,13 @@ function lpos(ctx: CommandContext, argv: Buffer[]): void {
       rank = typeof n === 'number' ? n : n < 0n ? -Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
     } else if (optIs(argv[j], 'count') && moreArgs > 0) {
       j++;
-      const n = longArg(ctx, argv[j], "ERR COUNT can't be negative");
+      const n = nonNegativeArg(ctx, argv[j], "ERR COUNT can't be negative");
       if (n === null) return;
-      if (n < 0) {
-        r.error("ERR COUNT can't be negative");
-        return;
-      }
       count = n;
     } else if (optIs(argv[j], 'maxlen') && moreArgs > 0) {
       j++;
-      const n = longArg(ctx, argv[j], "ERR MAXLEN can't be negative");
+      const n = nonNegativeArg(ctx, argv[j], "ERR MAXLEN can't be negative");
       if (n === null) return;
-      if (n < 0) {
-        r.error("ERR MAXLEN can't be negative");
-        return;
-      }
       maxlen = n;
     } else {
       r.error(E.syntax);
@@ -641,5 +612,5 @@ export const listCommands = [
   { name: 'lpos', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: 'list', summary: 'Return the index of matching elements on a list', since: '6.0.6', complexity: 'O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.', handler: lpos },
   { name: 'rpoplpush', arity: 3, flags: ['write', 'denyoom'], keys: { first: 1, last: 2, step: 1 }, group: 'list', summary: 'Remove the last element in a list, prepend it to another list and return it', since: '1.2.0', complexity: 'O(1)', handler: (ctx, argv) => lmoveGeneric(ctx, argv[1], argv[2], false, true) },
   { name: 'lmove', arity: 5, flags: ['write', 'denyoom'], keys: { first: 1, last: 2, step: 1 }, group: 'list', summary: 'Pop an element from a list, push it to another list and return it', since: '6.2.0', complexity: 'O(1)', handler: lmove },
-  { name: 'lmpop', arity: -4, flags: ['write'], keys: NO_KEYS, getKeys: lmpopKeys, group: 'list', summary: 'Pop elements from a list', since: '7.0.0', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.', handler: lmpop },
+  { name: 'lmpop', arity: -4, flags: ['write'], keys: NO_KEYS, getKeys: mpopKeys, group: 'list', summary: 'Pop elements from a list', since: '7.0.0', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.', handler: lmpop },
 ] satisfies CommandSpec[];

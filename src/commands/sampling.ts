@@ -31,6 +31,7 @@
  */
 import { optIs } from './args';
 import { E } from './errors';
+import { lookupOfType } from './lookup';
 import type { CommandContext } from './types';
 import type { CellObserver, StoredMeta } from '../storage/meta';
 import { CELL_FIELD } from '../storage/layout';
@@ -366,13 +367,10 @@ export function randomCountArgs(ctx: CommandContext, argv: Buffer[], type: KeyTy
       return null;
     }
   }
-  const m = ctx.db.lookup(argv[1], ctx.nowMs);
+  const m = lookupOfType(ctx, argv[1], type);
+  if (m === undefined) return null;
   if (m === null) {
     r.raw(EMPTY_ARRAY);
-    return null;
-  }
-  if (m.type !== type) {
-    r.error(E.wrongType);
     return null;
   }
   if (big === 0n) {

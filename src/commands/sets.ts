@@ -21,8 +21,9 @@
  * - The multi-key commands run whole at one node when all their keys share one replica set;
  *   otherwise the coordinator refuses them.
  */
-import { optIs } from './args';
+import { nonNegativeArg, optIs } from './args';
 import { E } from './errors';
+import { lookupOfType } from './lookup';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
 import { popRandomMembers, randomCountArgs, randomFieldsOf } from './sampling';
@@ -45,13 +46,7 @@ const EMPTY_ARRAY = Buffer.from('*0\r\n');
 
 /** Redis lookupKeyRead + checkType: the live set, null if absent, undefined after WRONGTYPE. */
 function setForRead(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  if (m === null) return null;
-  if (m.type !== 'set') {
-    ctx.reply.error(E.wrongType);
-    return undefined;
-  }
-  return m;
+  return lookupOfType(ctx, key, 'set');
 }
 
 function isMember(ctx: CommandContext, key: Buffer, m: StoredMeta, member: Buffer): boolean {
@@ -159,18 +154,6 @@ function smove(ctx: CommandContext, argv: Buffer[]): void {
   ctx.reply.integer(1);
 }
 
-/** A C long count that must be >= 0 (getPositiveLongFromObjectOrReply), or null after the error. */
-function positiveCount(ctx: CommandContext, arg: Buffer, error: string): number | null {
-  const n = parseInt64(arg);
-  if (n === null || n < 0) {
-    ctx.reply.error(error);
-    return null;
-  }
-  return typeof n === 'number' ? n : Number.MAX_SAFE_INTEGER;
-}
-
-const MUST_BE_POSITIVE = 'ERR value is out of range, must be positive';
-
 /** SPOP key [count] (Redis spopCommand, spopWithCountCommand). */
 function spop(ctx: CommandContext, argv: Buffer[]): void {
   const r = ctx.reply;
@@ -191,7 +174,7 @@ function spop(ctx: CommandContext, argv: Buffer[]): void {
     r.bulk(member);
     return;
   }
-  const count = positiveCount(ctx, argv[2], MUST_BE_POSITIVE);
+  const count = nonNegativeArg(ctx, argv[2], E.mustBePositive);
   if (count === null) return;
   const m = setForRead(ctx, key);
   if (m === undefined) return;
@@ -346,7 +329,7 @@ function sintercard(ctx: CommandContext, argv: Buffer[]): void {
     const moreArgs = argv.length - 1 - j;
     if (optIs(argv[j], 'limit') && moreArgs > 0) {
       j++;
-      const l = positiveCount(ctx, argv[j], "ERR LIMIT can't be negative");
+      const l = nonNegativeArg(ctx, argv[j], "ERR LIMIT can't be negative");
       if (l === null) return;
       limit = l;
     } else {

@@ -32,8 +32,9 @@
  * - the multi-key commands run whole at one node when all their keys share one replica
  *   set; otherwise the coordinator refuses them.
  */
-import { longArg, mpopCount, optIs } from './args';
+import { longArg, mpopCount, mpopKeys, nonNegativeArg, optIs } from './args';
 import { E } from './errors';
+import { lookupOfType } from './lookup';
 import { scanCommand } from './collection-scan';
 import { collectionDelta } from './collection-write';
 import { incrementField } from './counter-field';
@@ -77,13 +78,7 @@ function decodeScore(b: Buffer): number {
 
 /** Redis lookupKeyRead + checkType: the live zset, null if absent, undefined after WRONGTYPE. */
 export function zsetFor(ctx: CommandContext, key: Buffer): StoredMeta | null | undefined {
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  if (m === null) return null;
-  if (m.type !== 'zset') {
-    ctx.reply.error(E.wrongType);
-    return undefined;
-  }
-  return m;
+  return lookupOfType(ctx, key, 'zset');
 }
 
 function scoreOf(ctx: CommandContext, key: Buffer, m: StoredMeta | null, member: Buffer): number | null {
@@ -573,14 +568,11 @@ function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store
     }
     pick = (m) => (offset > 0 && offset >= m.count ? [] : inLexRange(ctx, key, m, range, reverse, offset, limit));
   }
-  const m = ctx.db.lookup(key, ctx.nowMs);
+  const m = zsetFor(ctx, key);
+  if (m === undefined) return;
   if (m === null) {
     if (store !== null) storeZset(ctx, store, []);
     else r.raw(EMPTY_ARRAY);
-    return;
-  }
-  if (m.type !== 'zset') {
-    r.error(E.wrongType);
     return;
   }
   const result = pick(m);
@@ -801,8 +793,6 @@ function genericZpop(ctx: CommandContext, keys: Buffer[], min: boolean, emitKey:
   );
 }
 
-const MUST_BE_POSITIVE = 'ERR value is out of range, must be positive';
-
 function zpopMinMax(ctx: CommandContext, argv: Buffer[], min: boolean): void {
   if (argv.length > 3) {
     ctx.reply.error(E.syntax);
@@ -810,12 +800,8 @@ function zpopMinMax(ctx: CommandContext, argv: Buffer[], min: boolean): void {
   }
   let count = -1;
   if (argv.length === 3) {
-    const c = longArg(ctx, argv[2], MUST_BE_POSITIVE);
+    const c = nonNegativeArg(ctx, argv[2], E.mustBePositive);
     if (c === null) return;
-    if (c < 0) {
-      ctx.reply.error(MUST_BE_POSITIVE);
-      return;
-    }
     count = c;
   }
   genericZpop(ctx, [argv[1]], min, false, count, ctx.reply.proto === 3 && count !== -1, false);
@@ -846,12 +832,6 @@ function zmpop(ctx: CommandContext, argv: Buffer[]): void {
   const count = mpopCount(ctx, argv, whereIdx + 1);
   if (count === null) return;
   genericZpop(ctx, argv.slice(2, whereIdx), min, true, count, true, true);
-}
-
-function zmpopKeys(argv: Buffer[]): number[] {
-  const n = argv.length > 1 ? parseInt64(argv[1]) : null;
-  if (n === null || n < 1 || n > argv.length - 3) return [];
-  return Array.from({ length: Number(n) }, (_, i) => 2 + i);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1071,12 +1051,8 @@ function zsetOpGeneric(ctx: CommandContext, argv: Buffer[], dst: Buffer | null, 
     } else if (cardinalityOnly && remaining >= 2 && optIs(a, 'limit')) {
       j++;
       remaining--;
-      const l = longArg(ctx, argv[j], "ERR LIMIT can't be negative");
+      const l = nonNegativeArg(ctx, argv[j], "ERR LIMIT can't be negative");
       if (l === null) return;
-      if (l < 0) {
-        r.error("ERR LIMIT can't be negative");
-        return;
-      }
       limit = l;
       j++;
       remaining--;
@@ -1209,7 +1185,7 @@ export const zsetCommands = [
   { name: 'zrevrank', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Determine the index of a member in a sorted set, with scores ordered from high to low', since: '2.0.0', complexity: 'O(log(N))', handler: (ctx, argv) => zrank(ctx, argv, true) },
   { name: 'zpopmin', arity: -2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove and return members with the lowest scores in a sorted set', since: '5.0.0', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.', handler: (ctx, argv) => zpopMinMax(ctx, argv, true) },
   { name: 'zpopmax', arity: -2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove and return members with the highest scores in a sorted set', since: '5.0.0', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.', handler: (ctx, argv) => zpopMinMax(ctx, argv, false) },
-  { name: 'zmpop', arity: -4, flags: ['write'], keys: NO_KEYS, getKeys: zmpopKeys, group: 'sorted-set', summary: 'Remove and return members with scores in a sorted set', since: '7.0.0', complexity: 'O(K) + O(N*log(M)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.', handler: zmpop },
+  { name: 'zmpop', arity: -4, flags: ['write'], keys: NO_KEYS, getKeys: mpopKeys, group: 'sorted-set', summary: 'Remove and return members with scores in a sorted set', since: '7.0.0', complexity: 'O(K) + O(N*log(M)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.', handler: zmpop },
   { name: 'zremrangebyrank', arity: 4, flags: ['write'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove all members in a sorted set within the given indexes', since: '2.0.0', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.', handler: (ctx, argv) => zremrangeGeneric(ctx, argv, 'rank') },
   { name: 'zremrangebyscore', arity: 4, flags: ['write'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove all members in a sorted set within the given scores', since: '1.2.0', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.', handler: (ctx, argv) => zremrangeGeneric(ctx, argv, 'score') },
   { name: 'zremrangebylex', arity: 4, flags: ['write'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove all members in a sorted set between the given lexicographical range', since: '2.8.9', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.', handler: (ctx, argv) => zremrangeGeneric(ctx, argv, 'lex') },
