@@ -18,9 +18,7 @@
  */
 import { collectionDelta } from './collection-write';
 import type { CommandContext } from './types';
-import {
-  contributionBirth, contributionField, contributionTag, CONTRIBUTION_FIELD_BYTES, counterEncoding, counterZero, encodeContribution, materialize,
-} from '../storage/counters';
+import { contributionField, counterEncoding, counterZero, encodeContribution, materialize, ownContribution } from '../storage/counters';
 import type { DeltaCell, KeyType } from '../storage/delta';
 import { CELL_COUNTER, CELL_FIELD, counterPrefix } from '../storage/layout';
 import type { StoredMeta } from '../storage/meta';
@@ -80,17 +78,9 @@ export function incrementField(ctx: CommandContext, key: Buffer, type: KeyType, 
     }
   }
 
-  let own: { id: Buffer; field: Buffer; value: Buffer } | null = null;
-  const others: Buffer[] = [];
   const found = delta.del !== null ? { live: [], dead: [] } : ks.counterCells(db, key, stored, field, baseT, baseN);
-  for (const c of found.live) {
-    const id = c.field.subarray(c.field.length - CONTRIBUTION_FIELD_BYTES);
-    if (contributionTag(id) === s.n && (own === null || contributionBirth(id) > contributionBirth(own.id))) {
-      if (own !== null) others.push(own.value);
-      own = { id, field: c.field, value: c.value! };
-    } else others.push(c.value!);
-  }
-  contribution.field = own?.field ?? Buffer.concat([counterPrefix(field), contributionField(s.n, s.t, s.n)]);
+  const { own, others } = ownContribution(found.live.map((c) => ({ field: c.field, value: c.value! })), s.n);
+  contribution.field = own ?? Buffer.concat([counterPrefix(field), contributionField(s.n, s.t, s.n)]);
   contribution.value = encodeContribution(shown, materialize(base, others, encoding));
   if (!live) cells.push({ kind: CELL_FIELD, field, t: baseT, n: baseN, value: zero });
   for (const d of found.dead.slice(0, CLEANUP_MAX)) cells.push({ kind: CELL_COUNTER, field: d.field, t: s.t, n: s.n, value: null });

@@ -75,6 +75,25 @@ export function contributionBirth(field: Buffer): number {
   return field.readDoubleBE(4);
 }
 
+/**
+ * Split a key's (or a field's) live contributions into this node's own, the one with the
+ * newest birth among those carrying `tag` (null: none, the next increment starts a new
+ * cell), and the values of all the others. `field` is the cell's whole field; its last
+ * CONTRIBUTION_FIELD_BYTES are the contribution id (a hash field's cells prefix the field).
+ */
+export function ownContribution(cells: Iterable<{ field: Buffer; value: Buffer }>, tag: number): { own: Buffer | null; others: Buffer[] } {
+  let own: { id: Buffer; field: Buffer; value: Buffer } | null = null;
+  const others: Buffer[] = [];
+  for (const c of cells) {
+    const id = c.field.subarray(c.field.length - CONTRIBUTION_FIELD_BYTES);
+    if (contributionTag(id) === tag && (own === null || contributionBirth(id) > contributionBirth(own.id))) {
+      if (own !== null) others.push(own.value);
+      own = { id, field: c.field, value: c.value };
+    } else others.push(c.value);
+  }
+  return { own: own === null ? null : own.field, others };
+}
+
 export function encodeContribution(r: Buffer, o: Buffer): Buffer {
   const out = Buffer.allocUnsafe(4 + r.length + o.length);
   out.writeUInt32BE(r.length, 0);

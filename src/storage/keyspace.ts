@@ -43,7 +43,7 @@ import {
 import { indexEntryOf, zsetIndexCellChanged } from './zset-index';
 import { StoredMeta, DIGEST_BYTES } from './meta';
 import { StoredCell, cellHash, encodeCell, rowShown, rowValue } from './cell';
-import { contributionBirth, contributionField, contributionTag, counterEncoding, encodeContribution, materialize } from './counters';
+import { contributionField, counterEncoding, encodeContribution, materialize, ownContribution } from './counters';
 import { isShadowed, newerWins, typeCode, type Delta, type DeltaCell, type KeyType } from './delta';
 import { compareStamps, type Stamp } from '../versioning/stamp';
 import { hlcToMs, type Hlc } from '../versioning/hlc';
@@ -510,19 +510,7 @@ export class Keyspace {
    * key stores no cell at all (its metadata says so), so a cache miss needs no engine read.
    */
   cell(db: number, key: Buffer, kind: number, field: Buffer, none = false): StoredCell {
-    const ck = cellCacheKey(db, key, kind, field);
-    const e = this.cache.get(ck) as StoredCell | undefined;
-    if (e !== undefined) {
-      e.hot = true;
-      this.stats.cacheHits++;
-      return e;
-    }
-    this.stats.cacheMisses++;
-    const c = new StoredCell(ck);
-    const buf = none ? undefined : this.engine.get(cellKey(db, key, kind, field));
-    if (buf !== undefined) c.decodeFrom(buf);
-    this.insert(c, cellSize(c));
-    return c;
+    return this.readCell(db, key, kind, field, none, true);
   }
 
   /**
@@ -877,18 +865,26 @@ export class Keyspace {
   }
 
   /**
-   * A cell as stored, from the cache or the engine, without caching it (`none`: the key is
-   * known to store no such cell). The engine is read as it is: a caller outside `apply`
-   * writes what is pending first (flushPending) if it may be about this cell.
+   * A cell as stored, from the cache or the engine (`none`: the key is known to store no
+   * such cell), cached only when `cache` (Keyspace.cell). Uncached, the engine is read as it
+   * is: a caller outside `apply` writes what is pending first (flushPending) if it may be
+   * about this cell.
    */
-  readCell(db: number, key: Buffer, kind: number, field: Buffer, none = false): StoredCell {
+  readCell(db: number, key: Buffer, kind: number, field: Buffer, none = false, cache = false): StoredCell {
     const ck = cellCacheKey(db, key, kind, field);
     const e = this.cache.get(ck) as StoredCell | undefined;
-    if (e !== undefined) return e;
+    if (e !== undefined) {
+      if (cache) {
+        e.hot = true;
+        this.stats.cacheHits++;
+      }
+      return e;
+    }
+    if (cache) this.stats.cacheMisses++;
     const c = new StoredCell(ck);
-    if (none) return c;
-    const buf = this.engine.get(cellKey(db, key, kind, field));
+    const buf = none ? undefined : this.engine.get(cellKey(db, key, kind, field));
     if (buf !== undefined) c.decodeFrom(buf);
+    if (cache) this.insert(c, cellSize(c));
     return c;
   }
 
@@ -1623,20 +1619,8 @@ export class DbView {
     }
     const s = this.ks.stamp();
     const stored = this.ks.meta(this.index, key);
-    let own: Buffer | null = null;
-    let ownValue: Buffer | null = null;
-    const others: Buffer[] = [];
-    if (m !== null && m.counters !== null) {
-      for (const [id, c] of m.counters) {
-        const v = c.value!;
-        const f = Buffer.from(id, 'latin1');
-        if (contributionTag(f) === s.n && (own === null || contributionBirth(f) > contributionBirth(own))) {
-          if (ownValue !== null) others.push(ownValue);
-          own = f;
-          ownValue = v;
-        } else others.push(v);
-      }
-    }
+    const cells = m === null || m.counters === null ? [] : [...m.counters].map(([id, c]) => ({ field: Buffer.from(id, 'latin1'), value: c.value! }));
+    const { own, others } = ownContribution(cells, s.n);
     const base = m !== null && m.valueLive() ? m.base : null;
     const without = materialize(base, others);
     const field = own ?? contributionField(s.n, s.t, s.n);
