@@ -31,6 +31,7 @@ import { ConfigError } from './config/load';
 import { realScheduler } from './runtime/scheduler';
 import { AntiEntropy, statusFields } from './antientropy/service';
 import { TreeForest } from './antientropy/forest';
+import { TransferService } from './transfer/service';
 
 export interface NodeOptions {
   settings: Settings;
@@ -77,6 +78,8 @@ export class QuorumkvNode {
   readonly membership: MembershipService | null = null;
   readonly coordinator: Coordinator | null = null;
   readonly handoff: Handoff | null = null;
+  /** Range transfers for joins, leaves, removals and replacements, and cleanup (cluster mode). */
+  readonly transfers: TransferService | null = null;
   /** Merkle-tree anti-entropy (cluster mode, directive anti-entropy yes). */
   readonly antiEntropy: AntiEntropy | null = null;
   private readonly forest: TreeForest | null = null;
@@ -154,6 +157,7 @@ export class QuorumkvNode {
         clock,
         log: this.log,
         random: opts.random ?? Math.random,
+        replaces: settings.replace,
         onRing: (ring) => {
           if (ring.size < totalReplicas(settings.replicas)) {
             this.log.warning(`the ring has ${ring.size} node(s), fewer than replicas ${formatReplicas(settings.replicas)}: each key is kept on ${ring.size} node(s) until more join`);
@@ -209,6 +213,20 @@ export class QuorumkvNode {
         random: opts.random ?? Math.random,
         api: () => this.server.api,
       });
+      this.transfers = new TransferService({
+        selfId: this.nodeId,
+        settings,
+        keyspace: this.keyspace,
+        membership: this.membership,
+        bus: transport,
+        clock,
+        scheduler: realScheduler,
+        log: this.log,
+        pendingHints: () => {
+          const ring = membership.currentRing();
+          return (this.handoff?.perTarget() ?? []).filter((h) => ring.hasMember(h.target)).reduce((n, h) => n + h.stats.count, 0);
+        },
+      });
       const coordinator = this.coordinator;
       this.server.executor = (entry, ctx, argv) => coordinator.execute(entry, ctx, argv);
       this.server.concurrentPipeline = true;
@@ -239,12 +257,14 @@ export class QuorumkvNode {
       return {
         selfId: this.nodeId,
         nodes: () => [
-          { id: this.nodeId, host: s.bind[0], port: this.server.boundPort(), busPort: 0, dc: s.dc, rack: s.rack, vnodes: s.vnodes, status: 'normal', generation: 0, heartbeat: 0, up: true, heartbeatAgeMs: 0, self: true },
+          { id: this.nodeId, host: s.bind[0], port: this.server.boundPort(), busPort: 0, dc: s.dc, rack: s.rack, vnodes: s.vnodes, status: 'normal', replaces: '', streamed: '', generation: 0, heartbeat: 0, up: true, heartbeatAgeMs: 0, self: true },
         ],
         info: () => ({ replicas: 1, write_quorum: 1, read_quorum: 1 }),
         hints: () => [],
         repair: () => null,
         faults: () => null,
+        membership: () => null,
+        transfers: () => ({}),
       };
     }
     return {
@@ -255,6 +275,11 @@ export class QuorumkvNode {
           up: m.isUp(x.id), heartbeatAgeMs: x.id === this.nodeId ? 0 : m.heartbeatAgeMs(x.id), self: x.id === this.nodeId,
         })),
       faults: () => this.faults,
+      membership: () => {
+        const t = this.transfers;
+        return t === null ? null : { leave: () => t.leave(), remove: (id) => t.remove(id), transfers: () => t.status() };
+      },
+      transfers: () => this.transfers?.info() ?? {},
       repair: () => {
         const ae = this.antiEntropy;
         return ae === null ? null : { start: () => ae.startRepair('manual'), status: () => statusFields(ae.status()) };
@@ -339,6 +364,7 @@ export class QuorumkvNode {
       await this.handoff?.start();
       const busPort = await this.bus.start();
       this.membership.start();
+      this.transfers?.start();
       this.antiEntropy?.start();
       this.log.notice(`Cluster bus on ${s.bind[0]}:${busPort}; seeds ${s.seeds.join(' ')}`);
     }
@@ -357,6 +383,7 @@ export class QuorumkvNode {
       this.stopping = (async () => {
         this.log.notice('Shutting down: finishing in-flight commands');
         this.membership?.stop();
+        this.transfers?.stop();
         this.handoff?.stop();
         await this.antiEntropy?.stop();
         await this.server.stop();

@@ -461,7 +461,7 @@ interface Incoming extends RecordEntry {
  * kept in its cache.
  */
 export async function applyRecords(
-  deps: ExchangeDeps,
+  deps: Pick<ExchangeDeps, 'keyspace' | 'nowMs' | 'graceMs' | 'owns'>,
   entries: readonly (RecordEntry | Incoming)[],
   wantMerged: ((engineKey: Buffer) => boolean) | null,
 ): Promise<{ applied: number; merged: Merged[] }> {

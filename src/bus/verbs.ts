@@ -197,7 +197,13 @@ export const AE_PUSH = defineVerb<RecordEntry[], number>({
   ...pushCodec,
 });
 
+export const XFER_KEYS = defineVerb<KeysRequest, KeysReply>({
+  name: 'xfer.keys',
+  doc: 'Range transfer (a node gaining ranges pulls them): one page of the records this node stores in some token intervals, in engine-key order, with each record: [u32 interval bounds, from key, limit, 1]. Reply: [next key or empty, 1, (key, empty digest, record)...]; a record of more than 256 cells is LARGE and synced on its own.',
+  ...keysCodec,
+});
+
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

@@ -8,6 +8,7 @@ import { helpReply } from './args';
 import { E } from './errors';
 import { CELL_FIELD } from '../storage/layout';
 import { levelName, parseConsistency } from '../coordinator/quorum';
+import type { MembershipControl } from '../server/server-api';
 
 function owners(ctx: CommandContext, argv: Buffer[]): void {
   const list = ctx.server.placement().owners(argv[2]);
@@ -91,7 +92,7 @@ function nodes(ctx: CommandContext): void {
   const list = ctx.server.cluster().nodes();
   r.array(list.length);
   for (const n of list) {
-    r.map(11);
+    r.map(12);
     r.bulkString('id');
     r.bulkString(n.id);
     r.bulkString('address');
@@ -108,6 +109,8 @@ function nodes(ctx: CommandContext): void {
     r.bulkString(n.up ? 'up' : 'down');
     r.bulkString('status');
     r.bulkString(n.status);
+    r.bulkString('replaces');
+    r.bulkString(n.replaces);
     r.bulkString('generation');
     r.integer(n.generation);
     r.bulkString('heartbeat-age-ms');
@@ -192,11 +195,48 @@ function repair(ctx: CommandContext, argv: Buffer[]): void {
   fieldMap(ctx.reply, control.status());
 }
 
+/** The membership control, or an error reply on a standalone node. */
+function membershipControl(ctx: CommandContext): MembershipControl | null {
+  const c = ctx.server.cluster().membership();
+  if (c === null) ctx.reply.error('ERR this node is standalone (no seeds): there is no ring to change');
+  return c;
+}
+
+/** RING LEAVE: stream this node's ranges to their next owners, then leave the ring. */
+function leave(ctx: CommandContext): void {
+  const c = membershipControl(ctx);
+  if (c === null) return;
+  const err = c.leave();
+  if (err === null) ctx.reply.ok();
+  else ctx.reply.error(err);
+}
+
+/** RING REMOVE <node-id>: re-replicate a dead node's ranges from the survivors; it leaves. */
+function remove(ctx: CommandContext, argv: Buffer[]): void {
+  const c = membershipControl(ctx);
+  if (c === null) return;
+  const err = c.remove(argv[2].toString());
+  if (err === null) ctx.reply.ok();
+  else ctx.reply.error(err);
+}
+
+/** RING TRANSFERS: the pending plan's fields, then one map per transfer. */
+function transfers(ctx: CommandContext): void {
+  const c = membershipControl(ctx);
+  if (c === null) return;
+  const st = c.transfers();
+  ctx.reply.array(2);
+  fieldMap(ctx.reply, st.summary);
+  ctx.reply.array(st.rows.length);
+  for (const row of st.rows) fieldMap(ctx.reply, row);
+}
+
 const RING_HELP = [
   'RING <subcommand> [<arg> ...]. Subcommands are:',
   'NODES',
   '    List the members of the cluster as this node sees them: id, addresses, dc, rack,',
-  '    vnodes, state (up/down), status, generation, heartbeat age, and which one is this node.',
+  '    vnodes, state (up/down), status (joining/normal/leaving/removing/left), the node it',
+  '    replaces, generation, heartbeat age, and which one is this node.',
   'OWNERS <key>',
   '    The key\'s replicas (its preference list), primary first.',
   'LOCAL <key>',
@@ -211,6 +251,16 @@ const RING_HELP = [
   '    START: compare this node\'s Merkle trees with every replica it shares ranges with and',
   '    exchange the records that differ, both ways. STATUS (the default): state (idle/running/',
   '    done), ranges done/total, keys compared and exchanged, bytes, start time, ETA.',
+  'LEAVE',
+  '    Take this node out of the cluster: its ranges stream to the nodes that take them over,',
+  '    then its status becomes left and it can be stopped. Progress: RING TRANSFERS.',
+  'REMOVE <node-id>',
+  '    Take out a node that is gone for good (it must be down): its ranges are re-replicated',
+  '    from the surviving replicas, then it is marked left.',
+  'TRANSFERS',
+  '    The pending membership change on this node (plan, changes, nodes still receiving,',
+  '    cleanup), then every transfer: direction, range, from, to, state, keys, bytes,',
+  '    keys/s, MB/s, percent and ETA.',
   'HELP',
   '    Print this help.',
 ];
@@ -221,6 +271,9 @@ const ringSubcommands: CommandSpec[] = [
   { name: 'hints', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Lists the hints this node keeps for other nodes.', since: '0.1.0', handler: hints },
   { name: 'fault', arity: -3, flags: ['admin', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Cuts this node off from other nodes on the cluster bus (fault injection for tests).', since: '0.1.0', handler: fault },
   { name: 'repair', arity: -2, flags: ['admin', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Starts an anti-entropy repair of this node, or shows its progress.', since: '0.1.0', handler: repair },
+  { name: 'leave', arity: 2, flags: ['admin', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Streams this node\'s ranges to their next owners, then takes it out of the ring.', since: '0.2.0', handler: leave },
+  { name: 'remove', arity: 3, flags: ['admin', 'loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Takes a dead node out of the ring, re-replicating its ranges from the survivors.', since: '0.2.0', handler: remove },
+  { name: 'transfers', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Shows the pending membership change and its range transfers.', since: '0.2.0', handler: transfers },
   { name: 'nodes', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Lists the members of the cluster as this node sees them.', since: '0.1.0', handler: nodes },
   {
     name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'cluster', summary: 'Returns helpful text about the different subcommands.', since: '0.1.0',

@@ -44,6 +44,9 @@ export interface Settings {
   antiEntropyInterval: number;
   antiEntropyRate: number;
   antiEntropyConcurrency: number;
+  replace: string;
+  transferRate: number;
+  transferConcurrency: number;
   sloppyQuorum: 'yes' | 'no';
   hintWindow: number;
   hintMaxBytes: number;
@@ -117,6 +120,9 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'anti-entropy-interval', key: 'antiEntropyInterval', kind: { t: 'duration', min: 0, max: 2 ** 50 }, mutable: true, doc: 'How long after the previous repair (or start-up) a periodic repair starts, ±10 %; 0 disables periodic repairs (RING REPAIR START still works).' },
   { name: 'anti-entropy-rate', key: 'antiEntropyRate', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most keys per second a repair compares (and so exchanges) on this node.' },
   { name: 'anti-entropy-concurrency', key: 'antiEntropyConcurrency', kind: { t: 'int', min: 1, max: 64 }, mutable: true, doc: 'Ranges (of 256) a repair works on at once.' },
+  { name: 'replace', key: 'replace', kind: { t: 'string' }, mutable: false, doc: 'Node id of a dead node this new node takes the place of: it receives exactly that node\'s ranges from the surviving replicas, and the dead node is marked left (docs/cluster.md). Only read the first time the node starts (with an empty dir).' },
+  { name: 'transfer-rate', key: 'transferRate', kind: { t: 'size', min: 64 * KB, max: 2 ** 50 }, mutable: true, doc: 'Most bytes per second this node receives while streaming ranges it gains (joins, leaves, removals, replacements), all transfers together.' },
+  { name: 'transfer-concurrency', key: 'transferConcurrency', kind: { t: 'int', min: 1, max: 16 }, mutable: true, doc: 'Transfers (one per source node and group of ranges) this node receives at once.' },
   { name: 'tombstone-grace', key: 'tombstoneGrace', kind: { t: 'duration', min: 0, max: 2 ** 50 }, mutable: true, doc: 'How long delete markers and expired records are kept before they are purged (0 on a standalone node: purge at once).' },
   { name: 'rocksdb-write-buffer-size', key: 'rocksdbWriteBufferSize', kind: { t: 'size', min: 1 * MB, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB memtable size.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
@@ -157,6 +163,9 @@ export function defaultSettings(): Settings {
     antiEntropyInterval: 600_000,
     antiEntropyRate: 200_000,
     antiEntropyConcurrency: 4,
+    replace: '',
+    transferRate: 64 * MB,
+    transferConcurrency: 2,
     sloppyQuorum: 'yes',
     hintWindow: 3 * 3_600_000,
     hintMaxBytes: 1 * GB,

@@ -57,6 +57,14 @@ export interface CoordinatorDeps {
   handoff: Handoff;
 }
 
+/** A key's owners in the future ring of a pending change, and what a write needs there. */
+interface FutureOwners {
+  list: readonly string[];
+  req: Requirement;
+  /** Future owners that are not current owners: they take writes, not reads. */
+  pending: readonly string[];
+}
+
 /** One delta of a write, encoded once for every replica and hint it goes to. */
 interface Payload {
   db: number;
@@ -204,11 +212,22 @@ export class Coordinator {
     }
     const req = this.require(levels.w, owners, ctx);
     if (req === null) return;
-    const plan = this.planWrite(key, owners);
+    let plan = this.planWrite(key, owners);
     if (plan.counting < owners.length && !satisfied(req, standIns(plan.targets.slice(0, plan.counting)), this.dcOf)) {
       this.stats.noQuorum++;
       ctx.reply.error(noQuorum('write', req, plan.counting, 'up'));
       return;
+    }
+    let future: FutureOwners | null = null;
+    if (this.deps.membership.currentRings().pending) {
+      const f = this.futureOwners(key, owners, levels.w);
+      if (typeof f === 'string') {
+        this.stats.noQuorum++;
+        ctx.reply.error(f);
+        return;
+      }
+      future = f;
+      if (future !== null) plan = this.withPending(plan, future);
     }
     // The primary: the first live home replica, else (sloppy, every home replica down) the
     // first fallback, which then works from its own copy of the key.
@@ -220,7 +239,49 @@ export class Coordinator {
       if (failed) return this.single(entry, ctx, argv, key, levels, false, retries - 1);
       return;
     }
-    await this.runWrite(entry, ctx, argv, key, plan, req, levels.r, owners);
+    await this.runWrite(entry, ctx, argv, key, plan, req, levels.r, owners, future);
+  }
+
+  /**
+   * While a membership change is pending (rings.ts), the key's owners in the future ring:
+   * null when they are the current ones, an error text when the level cannot be met there.
+   * A write must then be held by W of the current owners *and* W of the future ones (as
+   * Cassandra counts pending endpoints), so whichever ring reads use once the change is
+   * done, a quorum of it has every acknowledged write.
+   */
+  private futureOwners(key: Buffer, owners: readonly string[], level: Level): FutureOwners | null | string {
+    const futureRing = this.deps.membership.currentRings().future;
+    const list = futureRing.ownersOfKey(key, this.deps.settings.replicas);
+    if (list.length === owners.length && list.every((id) => owners.includes(id))) return null;
+    const req = requirement(level, list, (id) => futureRing.member(id)?.dc ?? this.dcOf(id));
+    if (typeof req === 'string') return req;
+    const pending = list.filter((id) => !owners.includes(id));
+    if (this.deps.settings.sloppyQuorum !== 'yes') {
+      const up = list.filter((id) => this.isUp(id));
+      if (!satisfied(req, up, this.dcOf)) return noQuorum('write', req, up.length, 'up');
+    }
+    return { list, req, pending };
+  }
+
+  /** The plan plus the pending owners of every key written (a multi-key write during a change). */
+  private withOtherPending(plan: WritePlan, keys: readonly Buffer[], owners: readonly string[]): WritePlan {
+    const futureRing = this.deps.membership.currentRings().future;
+    const have = new Set([...plan.targets.map((t) => t.id), ...plan.uncovered]);
+    const extra = new Set<string>();
+    for (const k of keys) for (const id of futureRing.ownersOfKey(k, this.deps.settings.replicas)) if (!have.has(id) && !owners.includes(id)) extra.add(id);
+    if (extra.size === 0) return plan;
+    return this.withPending(plan, { list: [], req: { total: 0, perDc: null, text: '' }, pending: [...extra] });
+  }
+
+  /** The plan plus the pending owners: live ones take the write, down ones get a hint kept here. */
+  private withPending(plan: WritePlan, future: FutureOwners): WritePlan {
+    const targets = [...plan.targets];
+    const uncovered = [...plan.uncovered];
+    for (const id of future.pending) {
+      if (this.isUp(id)) targets.push({ id, hintFor: null });
+      else uncovered.push(id);
+    }
+    return { targets, uncovered, counting: plan.counting };
   }
 
   /** The plan of a write when every home replica is up, per preference list (see requirements). */
@@ -283,9 +344,10 @@ export class Coordinator {
    * depends on the current value, run the handler, then send the deltas where the plan says
    * and answer once targets meeting `req` hold them.
    */
-  private async runWrite(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, plan: WritePlan, req: Requirement, readLevel: Level, owners: readonly string[]): Promise<void> {
+  private async runWrite(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, plan0: WritePlan, req: Requirement, readLevel: Level, owners: readonly string[], future: FutureOwners | null): Promise<void> {
     const self = this.deps.selfId;
     const ks = this.deps.keyspace;
+    let plan = plan0;
     const mine = plan.targets.find((t) => t.id === self);
     // A write whose reply or result depends on the current value (INCR, APPEND, SET NX,
     // DEL's count...) first brings this replica up to date with the replicas a read at R
@@ -296,7 +358,7 @@ export class Coordinator {
     // computes from what could be merged.
     if (mine !== undefined && mine.hintFor === null && !isBlind(entry, argv)) {
       const readReq = this.requirementOf(readLevel, owners);
-      const homeLive = this.selfFirst(plan.targets.filter((t) => t.hintFor === null).map((t) => t.id));
+      const homeLive = this.selfFirst(plan.targets.filter((t) => t.hintFor === null && owners.includes(t.id)).map((t) => t.id));
       const readers = typeof readReq === 'string' ? null : chooseReplicas(readReq, homeLive, this.dcOf);
       const sloppy = this.deps.settings.sloppyQuorum === 'yes';
       const others = (readers ?? homeLive).filter((id) => id !== self);
@@ -312,21 +374,37 @@ export class Coordinator {
     this.stats.served++;
     if (deltas.length === 0) return;
     const payloads = deltas.map((d) => ({ db: d.db, key: d.key, bytes: encodeDelta(d.delta) }));
+    // Several keys of one replica set during a pending change may have different future
+    // owners: each of those takes the write too (the level is checked on the first key's).
+    if (deltas.length > 1 && this.deps.membership.currentRings().pending) plan = this.withOtherPending(plan, deltas.map((d) => d.key), owners);
     const durable = ks.afterAcked();
     // This node counts once its copy is durable and, as a fallback, once its hint is stored.
     const selfHint = mine !== undefined && mine.hintFor !== null ? this.hintAll(mine.hintFor, payloads) : null;
     for (const owner of plan.uncovered) void this.hintAll(owner, payloads);
     const others = mine === undefined ? plan.targets : plan.targets.filter((t) => t !== mine);
     const selfStandIn = mine === undefined ? [] : [mine.hintFor ?? self];
-    const acked = await this.replicate(others, payloads, (ids) => satisfied(req, [...selfStandIn, ...ids], this.dcOf));
+    const held = future === null ? (ids: string[]): boolean => satisfied(req, ids, this.dcOf) : this.heldByBoth(req, owners, future);
+    const acked = await this.replicate(others, payloads, (ids) => held([...selfStandIn, ...ids]));
     await durable;
     const selfOk = mine !== undefined && (selfHint === null || (await selfHint));
     const holders = selfOk ? [...selfStandIn, ...acked] : acked;
-    if (!satisfied(req, holders, this.dcOf)) {
+    if (!held(holders)) {
       this.stats.noQuorum++;
       ctx.reply.truncate(mark);
       ctx.reply.error(noQuorum('write', req, holders.length, 'answered'));
     }
+  }
+
+  /**
+   * Whether replicas `ids` hold a write for both rings of a pending change: the level among
+   * the current owners and among the future ones. With sloppy quorum a pending owner whose
+   * hint this node keeps counts (availability first: the hint reaches it).
+   */
+  private heldByBoth(req: Requirement, owners: readonly string[], future: FutureOwners): (ids: string[]) => boolean {
+    const hinted = this.deps.settings.sloppyQuorum === 'yes' ? future.pending.filter((id) => !this.isUp(id)) : [];
+    return (ids) =>
+      satisfied(req, ids.filter((id) => owners.includes(id)), this.dcOf) &&
+      satisfied(future.req, [...ids, ...hinted].filter((id, i, all) => future.list.includes(id) && all.indexOf(id) === i), this.dcOf);
   }
 
   /**
@@ -597,14 +675,19 @@ export class Coordinator {
     const owners = this.owners(key);
     const req = this.requirementOf(level, owners);
     if (typeof req === 'string') return req;
-    const live = owners.filter((id) => this.isUp(id));
+    let live = owners.filter((id) => this.isUp(id));
     if (!satisfied(req, live, this.dcOf)) return noQuorum('write', req, live.length, 'up');
+    // A pending change: the future owners take it too, and must hold it at the level.
+    const future = this.deps.membership.currentRings().pending ? this.futureOwners(key, owners, level) : null;
+    if (typeof future === 'string') return future;
+    if (future !== null) live = [...live, ...future.pending.filter((id) => this.isUp(id))];
     const payload = [dbArg(db), key, encodeDelta(delta)];
     const results = await Promise.allSettled(
       live.map((id) => (id === this.deps.selfId ? this.onReplicate(payload) : REPLICATE.call(this.deps.bus, this.peer(id), payload, this.timeout()))),
     );
     const acked = live.filter((_id, i) => results[i].status === 'fulfilled');
-    return satisfied(req, acked, this.dcOf) ? null : noQuorum('write', req, acked.length, 'answered');
+    const held = future === null ? satisfied(req, acked, this.dcOf) : this.heldByBoth(req, owners, future)(acked);
+    return held ? null : noQuorum('write', req, acked.length, 'answered');
   }
 
   // ------------------------------------------------------------------ keyspace-wide

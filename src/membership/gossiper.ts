@@ -175,6 +175,16 @@ export class Gossiper {
     return this.table.setOwnStatus(status);
   }
 
+  /** Sets fields of our entry (status, streamed); they spread with the next rounds. */
+  setOwn(patch: Partial<Pick<Member, 'status' | 'streamed' | 'replaces'>>): Member {
+    return this.table.setOwn(patch);
+  }
+
+  /** Writes a dead peer's status (table.ts `author`); null for an unknown id or self. */
+  author(id: string, patch: Partial<Pick<Member, 'status'>>): Member | null {
+    return this.table.author(id, patch);
+  }
+
   /** The table to persist in the data dir. */
   toJSON(): MembershipTableJSON {
     return this.table.toJSON();

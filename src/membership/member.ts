@@ -9,15 +9,22 @@
  * and the change spreads like any heartbeat does.
  *
  * Wire form: a member is a JSON tuple, so a table digest is small and cheap to parse:
- *   [id, host, port, busPort, dc, rack, vnodes, generation, heartbeat, status]
+ *   [id, host, port, busPort, dc, rack, vnodes, generation, heartbeat, status, replaces, streamed]
+ * (the last two were appended later; a tuple without them reads as '').
+ *
+ * Statuses (docs/cluster.md "Growing and shrinking"): 'joining' (receiving its ranges; not
+ * in the ring yet, writes for its future ranges reach it too), 'normal', 'leaving' (RING
+ * LEAVE: still in the ring while its ranges stream to their next owners), 'removing' (RING
+ * REMOVE of a dead node, written by the node that ran it: its ranges are re-replicated from
+ * the survivors) and 'left' (out of the ring for good).
  * A reader ignores extra trailing elements, so fields may be appended without breaking
  * older nodes; anything incompatible must change WIRE_VERSION (the first byte of an
  * encoded buffer), which older readers refuse loudly instead of misreading.
  */
 
-export type MemberStatus = 'joining' | 'normal' | 'leaving' | 'left';
+export type MemberStatus = 'joining' | 'normal' | 'leaving' | 'removing' | 'left';
 
-export const MEMBER_STATUSES: readonly MemberStatus[] = ['joining', 'normal', 'leaving', 'left'];
+export const MEMBER_STATUSES: readonly MemberStatus[] = ['joining', 'normal', 'leaving', 'removing', 'left'];
 
 export interface Member {
   /** Stable node id (config `node-id`); the ring derives tokens from it. */
@@ -35,6 +42,13 @@ export interface Member {
   /** Grows every gossip round of the running process; restarts from 0 with a new generation. */
   heartbeat: number;
   status: MemberStatus;
+  /** A joining node started with `replace <id>`: the dead node whose place it takes; '' otherwise. */
+  replaces: string;
+  /**
+   * The id of the membership change (transfer plan) whose ranges this node has received in
+   * full; '' when it has none. A change completes when every node that gains ranges says so.
+   */
+  streamed: string;
 }
 
 export interface MemberVersion {
@@ -60,7 +74,9 @@ export function sameShape(a: Member, b: Member): boolean {
     a.rack === b.rack &&
     a.vnodes === b.vnodes &&
     a.generation === b.generation &&
-    a.status === b.status
+    a.status === b.status &&
+    a.replaces === b.replaces &&
+    a.streamed === b.streamed
   );
 }
 
@@ -73,7 +89,7 @@ export function copyMember(m: Member): Member {
 
 export const WIRE_VERSION = 1;
 
-export type WireMember = [string, string, number, number, string, string, number, number, number, MemberStatus];
+export type WireMember = [string, string, number, number, string, string, number, number, number, MemberStatus, string, string];
 
 export class MemberDecodeError extends Error {
   constructor(message: string) {
@@ -83,7 +99,7 @@ export class MemberDecodeError extends Error {
 }
 
 export function memberToWire(m: Member): WireMember {
-  return [m.id, m.host, m.port, m.busPort, m.dc, m.rack, m.vnodes, m.generation, m.heartbeat, m.status];
+  return [m.id, m.host, m.port, m.busPort, m.dc, m.rack, m.vnodes, m.generation, m.heartbeat, m.status, m.replaces, m.streamed];
 }
 
 const MAX_STRING = 255;
@@ -116,6 +132,8 @@ export function memberFromWire(v: unknown): Member {
     generation: int(v[7], 'generation', 0, Number.MAX_SAFE_INTEGER),
     heartbeat: int(v[8], 'heartbeat', 0, Number.MAX_SAFE_INTEGER),
     status: status as MemberStatus,
+    replaces: v.length > 10 ? str(v[10], 'replaces', true) : '',
+    streamed: v.length > 11 ? str(v[11], 'streamed', true) : '',
   };
 }
 
@@ -123,7 +141,7 @@ export function memberFromWire(v: unknown): Member {
 export function memberFromObject(v: unknown): Member {
   if (typeof v !== 'object' || v === null) throw new MemberDecodeError('member is not an object');
   const o = v as Record<string, unknown>;
-  return memberFromWire([o.id, o.host, o.port, o.busPort, o.dc, o.rack, o.vnodes, o.generation, o.heartbeat, o.status]);
+  return memberFromWire([o.id, o.host, o.port, o.busPort, o.dc, o.rack, o.vnodes, o.generation, o.heartbeat, o.status, o.replaces ?? '', o.streamed ?? '']);
 }
 
 /** A table digest: WIRE_VERSION byte + UTF-8 JSON array of member tuples. */

@@ -8,7 +8,13 @@
  *   restarted node rejoins without seeds, with its generation bumped.
  * - Incoming GOSSIP requests are decoded and fed to the core; a message that does not decode
  *   is logged and dropped. The bus has already authenticated the peer (cluster-secret).
- * - Down is a routing opinion; it never changes the ring. Only status 'left' does.
+ * - Down is a routing opinion; it never changes the ring. Statuses do (rings.ts): the
+ *   current ring holds normal, leaving and removing members, the future ring joining and
+ *   normal ones.
+ * - A node that starts with no membership.json and seeds that name other nodes starts as
+ *   'joining' (transfer/service.ts decides when it becomes normal); one started alone, or
+ *   restarted from its table, keeps what it was. `replace <id>` marks it as the replacement
+ *   of a dead node.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,14 +23,15 @@ import type { Logger } from '../runtime/log';
 import { realScheduler, type Cancel, type Scheduler } from '../runtime/scheduler';
 import type { BusTransport, PeerAddress } from '../bus/transport';
 import { GOSSIP } from '../bus/verbs';
-import { Ring } from '../ring/ring';
+import type { Ring } from '../ring/ring';
 import { Gossiper, type GossipEffect, type SeedAddress } from './gossiper';
-import type { Member } from './member';
+import type { Member, MemberStatus } from './member';
+import { ringsOf, type Rings } from './rings';
 import { decodeGossipMessage, encodeGossipMessage, type GossipMessage } from './messages';
 import { nextGeneration, parseTableJSON } from './table';
 
 export interface MembershipServiceOptions {
-  self: Omit<Member, 'generation' | 'heartbeat' | 'status'>;
+  self: Omit<Member, 'generation' | 'heartbeat' | 'status' | 'replaces' | 'streamed'>;
   seeds: readonly SeedAddress[];
   gossipIntervalMs: number;
   failTimeoutMs: number;
@@ -37,6 +44,8 @@ export interface MembershipServiceOptions {
   onRing?: (ring: Ring) => void;
   /** Drives the tick; default: real timers (the cluster simulation passes a simulated one). */
   scheduler?: Scheduler;
+  /** Directive `replace`: the dead node this (new) node takes the place of; '' for none. */
+  replaces?: string;
 }
 
 const STATE_FILE = 'membership.json';
@@ -54,7 +63,10 @@ export function parseSeeds(list: readonly string[]): SeedAddress[] | string {
 
 export class MembershipService {
   private readonly gossiper: Gossiper;
-  private ring!: Ring;
+  private rings!: Rings;
+  private readonly listeners: (() => void)[] = [];
+  /** True when this node started with no membership table of its own (a new node). */
+  readonly fresh: boolean;
   private addresses = new Map<string, PeerAddress>();
   private timer: Cancel | null = null;
   private readonly file: string;
@@ -63,11 +75,17 @@ export class MembershipService {
   constructor(private readonly opts: MembershipServiceOptions) {
     this.file = path.join(opts.dir, STATE_FILE);
     const saved = this.load();
+    this.fresh = saved === null;
+    const others = opts.seeds.filter((s) => !(s.host === opts.self.host && s.busPort === opts.self.busPort));
+    // A new node joins an existing cluster: it receives its ranges before it takes reads.
+    const status: MemberStatus = saved !== null ? saved.self.status : others.length > 0 ? 'joining' : 'normal';
     const self: Member = {
       ...opts.self,
       generation: nextGeneration(saved?.self.generation ?? null, opts.clock.nowMs()),
       heartbeat: 0,
-      status: saved?.self.status === 'left' ? 'left' : 'normal',
+      status,
+      replaces: saved !== null ? saved.self.replaces : (opts.replaces ?? ''),
+      streamed: saved?.self.streamed ?? '',
     };
     this.gossiper = new Gossiper(
       self,
@@ -108,7 +126,7 @@ export class MembershipService {
   }
 
   start(): void {
-    this.opts.onRing?.(this.ring);
+    this.opts.onRing?.(this.rings.current);
     this.persist();
     const every = Math.max(10, Math.floor(this.opts.gossipIntervalMs / 10));
     this.timer = (this.opts.scheduler ?? realScheduler).every(every, () => this.run(this.gossiper.tick(this.opts.clock.nowMs())));
@@ -159,29 +177,82 @@ export class MembershipService {
           this.opts.log.warning(`node ${e.id} is down`);
           break;
         case 'member-changed':
-          if (e.previous === null) this.opts.log.notice(`node ${e.member.id} joined at ${e.member.host}:${e.member.port} (dc ${e.member.dc}, rack ${e.member.rack})`);
+          if (e.previous === null) this.opts.log.notice(`node ${e.member.id} joined at ${e.member.host}:${e.member.port} (dc ${e.member.dc}, rack ${e.member.rack}), status ${e.member.status}`);
+          else if (e.previous.status !== e.member.status) {
+            if (e.member.id === this.gossiper.selfId && e.member.status === 'left' && e.previous.status === 'normal') {
+              this.opts.log.warning('this node was removed from the cluster (RING REMOVE) while it was away: it stays out of the ring; empty its dir to add it again');
+            } else this.opts.log.notice(`node ${e.member.id} is now ${e.member.status} (was ${e.previous.status})`);
+          }
           changed = true;
           break;
       }
     }
-    if (changed) {
-      this.rebuild();
-      this.opts.onRing?.(this.ring);
-      this.persist();
-    }
+    if (changed) this.changed();
   }
 
-  /** The ring and the bus addresses, from the members: after any member changed. */
+  /** After any member changed: new rings, persist, tell the listeners. */
+  private changed(): void {
+    const before = this.rings.current;
+    this.rebuild();
+    if (this.rings.current !== before) this.opts.onRing?.(this.rings.current);
+    this.persist();
+    for (const fn of this.listeners) fn();
+  }
+
+  /** The rings and the bus addresses, from the members: after any member changed. */
   private rebuild(): void {
     const members = this.gossiper.members();
-    this.ring = Ring.build(members.filter((m) => m.status !== 'left').map((m) => ({ id: m.id, dc: m.dc, rack: m.rack, vnodes: m.vnodes })));
+    const prev = this.rings;
+    const next = ringsOf(members);
+    // Keep the ring objects when nothing placement-relevant changed: preference lists are
+    // memoised per ring, and the coordinator's per-list caches key on them.
+    if (prev !== undefined && prev.current.fingerprint === next.current.fingerprint && prev.future.fingerprint === next.future.fingerprint) {
+      this.rings = prev;
+    } else if (prev !== undefined && prev.current.fingerprint === next.current.fingerprint) {
+      this.rings = { ...next, current: prev.current, future: next.pending ? next.future : prev.current };
+    } else {
+      this.rings = next;
+    }
     this.addresses = new Map(members.map((m) => [m.id, { id: m.id, host: m.host, port: m.busPort }]));
+  }
+
+  /** Be told whenever a member changed (status, streamed, address...): after the rings are rebuilt. */
+  onChange(fn: () => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Change fields of this node's own entry (status, streamed); spreads with gossip. */
+  setOwn(patch: Partial<Pick<Member, 'status' | 'streamed'>>): void {
+    this.gossiper.setOwn(patch);
+    this.changed();
+  }
+
+  /** Write a dead peer's status (RING REMOVE, the end of a removal); false for an unknown id. */
+  author(id: string, status: MemberStatus): boolean {
+    if (this.gossiper.author(id, { status }) === null) return false;
+    this.opts.log.notice(`node ${id} is now ${status} (written here)`);
+    this.changed();
+    return true;
   }
 
   // ------------------------------------------------------------------ queries
 
+  /** The ring reads and writes use now. */
   currentRing(): Ring {
-    return this.ring;
+    return this.rings.current;
+  }
+
+  /** The current ring, the ring pending changes lead to, and the plan id (rings.ts). */
+  currentRings(): Rings {
+    return this.rings;
+  }
+
+  self(): Member {
+    return this.gossiper.self();
+  }
+
+  member(id: string): Member | undefined {
+    return this.gossiper.member(id);
   }
 
   members(): readonly Member[] {

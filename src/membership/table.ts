@@ -140,6 +140,13 @@ export class MembershipTable {
 
   /** Our own entry versus a peer's copy of it; true if we had to move our version. */
   private protectOwn(r: Member): boolean {
+    if ((r.status === 'removing' || r.status === 'left') && this.own.status === 'normal') {
+      // RING REMOVE took this node out while it was away (its copy says so), and it came
+      // back with its old data directory: it stays out of the ring, as 'left', rather than
+      // serve stale data as an owner (docs/cluster.md: wipe the directory to add it again).
+      this.own = { ...this.own, status: 'left', heartbeat: Math.max(this.own.heartbeat, r.generation === this.own.generation ? r.heartbeat : 0) + 1 };
+      return true;
+    }
     const own = this.own;
     if (r.generation > own.generation) {
       this.own = { ...own, generation: r.generation + 1, heartbeat: 0 };
@@ -163,8 +170,28 @@ export class MembershipTable {
 
   /** Changes our status and bumps the heartbeat, so the new status wins wherever it spreads. */
   setOwnStatus(status: MemberStatus): Member {
-    this.own = { ...this.own, status, heartbeat: this.own.heartbeat + 1 };
+    return this.setOwn({ status });
+  }
+
+  /** Changes fields of our entry (status, streamed) and bumps the heartbeat. */
+  setOwn(patch: Partial<Pick<Member, 'status' | 'streamed' | 'replaces'>>): Member {
+    this.own = { ...this.own, ...patch, heartbeat: this.own.heartbeat + 1 };
     return this.self();
+  }
+
+  /**
+   * Writes a *peer's* entry: RING REMOVE marks a dead node 'removing', and the end of a
+   * removal or replacement marks it 'left'. The peer is gone and will not bump its own
+   * version again, so the copy written here, one heartbeat newer, wins everywhere gossip
+   * takes it. Two nodes writing the same change write equal entries (no conflict). Returns
+   * the new entry, or null for an unknown id or our own.
+   */
+  author(id: string, patch: Partial<Pick<Member, 'status'>>): Member | null {
+    const have = this.others.get(id);
+    if (have === undefined) return null;
+    const m = { ...have, ...patch, heartbeat: have.heartbeat + 1 };
+    this.others.set(id, m);
+    return copyMember(m);
   }
 
   toJSON(): MembershipTableJSON {

@@ -52,6 +52,13 @@ export const PARTITION_BITS_MAX = 20;
 export interface PlacedMember {
   readonly id: string;
   readonly vnodes: number;
+  /** Whose place on the ring this member takes (a replacement takes the dead node's); default its id. */
+  readonly tokenId?: string;
+}
+
+/** The id a member's scores and tokens derive from. */
+export function placeId(m: PlacedMember): string {
+  return m.tokenId ?? m.id;
 }
 
 export interface Arcs {
@@ -64,7 +71,7 @@ export interface Arcs {
 /** Members must be sorted by id (unique ids). */
 export function placeArcs(members: readonly PlacedMember[], placement: 'partitions' | 'tokens', partitionBits: number): Arcs {
   if (members.length === 0) return { ends: new Uint32Array(0), owners: new Uint32Array(0) };
-  return placement === 'partitions' ? placePartitions(members, partitionBits) : placeTokens(members, (m) => vnodeTokens(m.id, m.vnodes));
+  return placement === 'partitions' ? placePartitions(members, partitionBits) : placeTokens(members, (m) => vnodeTokens(placeId(m), m.vnodes));
 }
 
 function placePartitions(members: readonly PlacedMember[], bits: number): Arcs {
@@ -77,7 +84,7 @@ function placePartitions(members: readonly PlacedMember[], bits: number): Arcs {
     else g.push(index);
   });
   const groups = [...byWeight.entries()].map(([weight, index]) => {
-    const seeds = index.map((i) => nodeSeeds(members[i].id));
+    const seeds = index.map((i) => nodeSeeds(placeId(members[i])));
     return { weight, index: Int32Array.from(index), seed0: Int32Array.from(seeds, (s) => s[0]), seed1: Int32Array.from(seeds, (s) => s[1]) };
   });
   const owner = new Uint32Array(q);

@@ -68,3 +68,44 @@ export function mergeAdjacent<T extends { readonly range: TokenRange }>(items: r
   }
   return out;
 }
+
+/** Sort and merge overlapping or touching intervals. */
+export function normalizeIntervals(list: readonly TokenInterval[]): TokenInterval[] {
+  const sorted = [...list].sort((a, b) => a.first - b.first);
+  const out: TokenInterval[] = [];
+  for (const iv of sorted) {
+    const prev = out[out.length - 1];
+    if (prev !== undefined && iv.first <= prev.last + 1) {
+      if (iv.last > prev.last) out[out.length - 1] = { first: prev.first, last: iv.last };
+    } else out.push({ first: iv.first, last: iv.last });
+  }
+  return out;
+}
+
+/** The parts of `a` not in `b` (both normalized: sorted, disjoint). */
+export function subtractIntervals(a: readonly TokenInterval[], b: readonly TokenInterval[]): TokenInterval[] {
+  const out: TokenInterval[] = [];
+  let j = 0;
+  for (const iv of a) {
+    let first = iv.first;
+    while (j < b.length && b[j].last < first) j++;
+    let k = j;
+    while (first <= iv.last) {
+      if (k >= b.length || b[k].first > iv.last) {
+        out.push({ first, last: iv.last });
+        break;
+      }
+      if (b[k].first > first) out.push({ first, last: b[k].first - 1 });
+      first = b[k].last + 1;
+      k++;
+    }
+  }
+  return out;
+}
+
+/** Number of tokens in the intervals. */
+export function intervalsSize(list: readonly TokenInterval[]): number {
+  let n = 0;
+  for (const iv of list) n += iv.last - iv.first + 1;
+  return n;
+}

@@ -39,6 +39,11 @@ export interface RingMember {
   readonly rack: string;
   /** Weight: tokens per node for the 'tokens' placement, share of partitions for 'partitions'. */
   readonly vnodes: number;
+  /**
+   * Whose place this member takes: a node started with `replace <id>` is placed with the
+   * dead node's id, so it owns exactly the dead node's partitions. Default: its own id.
+   */
+  readonly tokenId?: string;
 }
 
 export interface RingOptions {
@@ -148,7 +153,7 @@ export class Ring {
       throw new RangeError(`partitionBits must be an integer 0..${PARTITION_BITS_MAX}, got ${partitionBits}`);
     }
     const sorted = validMembers(members);
-    const fingerprint = fingerprintOf({ placement, partitionBits: placement === 'partitions' ? partitionBits : null, members: sorted.map((m) => [m.id, m.dc, m.rack, m.vnodes]) });
+    const fingerprint = fingerprintOf({ placement, partitionBits: placement === 'partitions' ? partitionBits : null, members: sorted.map((m) => (m.tokenId === undefined ? [m.id, m.dc, m.rack, m.vnodes] : [m.id, m.dc, m.rack, m.vnodes, m.tokenId])) });
     return new Ring(sorted, placeArcs(sorted, placement, partitionBits), placement, partitionBits, fingerprint);
   }
 
@@ -425,7 +430,7 @@ export class Ring {
 
 function validMembers(members: readonly RingMember[]): readonly RingMember[] {
   const sorted = members
-    .map((m) => Object.freeze({ id: m.id, dc: m.dc, rack: m.rack, vnodes: m.vnodes }))
+    .map((m) => Object.freeze(m.tokenId === undefined || m.tokenId === m.id ? { id: m.id, dc: m.dc, rack: m.rack, vnodes: m.vnodes } : { id: m.id, dc: m.dc, rack: m.rack, vnodes: m.vnodes, tokenId: m.tokenId }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (let i = 0; i < sorted.length; i++) {
     const m = sorted[i];

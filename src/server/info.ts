@@ -41,7 +41,7 @@ export interface InfoSource {
   cluster: ClusterView;
 }
 
-const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace', 'storage', 'ring'];
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace', 'storage', 'ring', 'transfers'];
 
 function human(bytes: number): string {
   const units = ['B', 'K', 'M', 'G', 'T'];
@@ -180,6 +180,10 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           ...src.cluster.info(),
         },
       ];
+    }
+    case 'transfers': {
+      const fields = src.cluster.transfers();
+      return Object.keys(fields).length === 0 ? null : ['Transfers', fields];
     }
     case 'storage':
       return ['Storage', { engine: s.engine, dir: s.dir, ...(await src.engineInfo()) }];

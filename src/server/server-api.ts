@@ -44,8 +44,21 @@ export interface ClusterView {
   hints(): HintView[];
   /** Anti-entropy repair (RING REPAIR); null when this node keeps no trees. */
   repair(): RepairControl | null;
+  /** Membership changes and range transfers (RING LEAVE, REMOVE, TRANSFERS); null standalone. */
+  membership(): MembershipControl | null;
+  /** INFO's Transfers section (empty standalone). */
+  transfers(): Record<string, string | number>;
   /** The bus fault-injection switch, when the fault-injection directive is on. */
   faults(): { block(ids: readonly string[]): void; clear(): void; blocked(): string[] } | null;
+}
+
+/** RING LEAVE, RING REMOVE, RING TRANSFERS. */
+export interface MembershipControl {
+  /** Null, or the error text. */
+  leave(): string | null;
+  remove(id: string): string | null;
+  /** The plan's fields, then one list of fields per transfer. */
+  transfers(): { summary: [string, string | number][]; rows: [string, string | number][][] };
 }
 
 /** RING REPAIR: start a repair, read its progress. */

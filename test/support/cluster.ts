@@ -51,10 +51,21 @@ export async function upIds(target: RingTarget): Promise<string[]> {
   return (await ringNodes(target)).filter((r) => r.state === 'up').map((r) => String(r.id)).sort();
 }
 
-/** Wait (polling every 50 ms) until `target` sees exactly `ids` up (the others, if any, down). */
+/**
+ * Wait (polling every 50 ms) until `target` sees exactly `ids` up (the others, if any, down)
+ * and each of them normal (a new cluster's nodes start joining and turn normal at once).
+ */
 export function waitUp(target: RingTarget, ids: readonly string[], timeoutMs: number, what: string): Promise<void> {
   const want = JSON.stringify([...ids].sort());
-  return waitFor(async () => JSON.stringify(await upIds(target)) === want, timeoutMs, { intervalMs: 50, what });
+  return waitFor(
+    async () => {
+      const rows = await ringNodes(target);
+      const up = rows.filter((r) => r.state === 'up').map((r) => String(r.id)).sort();
+      return JSON.stringify(up) === want && rows.filter((r) => ids.includes(String(r.id))).every((r) => r.status === 'normal');
+    },
+    timeoutMs,
+    { intervalMs: 50, what },
+  );
 }
 
 /** Wait in parallel until each of `targets` (in the order of `ids`) sees all of `ids` up; `what(i)` names target i. */

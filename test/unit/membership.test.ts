@@ -37,6 +37,8 @@ function member(id: string, over: Partial<Member> = {}): Member {
     generation: 1,
     heartbeat: 0,
     status: 'normal',
+    replaces: '',
+    streamed: '',
     ...over,
   };
 }

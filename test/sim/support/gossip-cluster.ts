@@ -267,6 +267,8 @@ export function memberTemplate(id: string, generation: number): Member {
     generation,
     heartbeat: 0,
     status: 'normal',
+    replaces: '',
+    streamed: '',
   };
 }
 
