@@ -11,9 +11,10 @@
  * - Down is a routing opinion; it never changes the ring. Statuses do (rings.ts): the
  *   current ring holds normal, leaving and removing members, the future ring joining and
  *   normal ones.
- * - A node that starts with no membership.json and seeds that name other nodes starts as
- *   'joining' (transfer/service.ts decides when it becomes normal); one started alone, or
- *   restarted from its table, keeps what it was. `replace <id>` marks it as the replacement
+ * - A node that starts with no membership.json, whose own address is not among its seeds,
+ *   starts as 'joining' (transfer/service.ts decides when it becomes normal); a seed
+ *   founds the cluster and starts normal (as in Cassandra, seeds do not bootstrap); a
+ *   restarted node keeps what it was. `replace <id>` makes it joining, as the replacement
  *   of a dead node.
  */
 import * as fs from 'node:fs';
@@ -76,9 +77,12 @@ export class MembershipService {
     this.file = path.join(opts.dir, STATE_FILE);
     const saved = this.load();
     this.fresh = saved === null;
-    const others = opts.seeds.filter((s) => !(s.host === opts.self.host && s.busPort === opts.self.busPort));
+    const isSelf = (s: SeedAddress): boolean => s.host === opts.self.host && s.busPort === opts.self.busPort;
     // A new node joins an existing cluster: it receives its ranges before it takes reads.
-    const status: MemberStatus = saved !== null ? saved.self.status : others.length > 0 ? 'joining' : 'normal';
+    // A seed (its own address is among the seeds) founds the cluster and starts normal, as
+    // Cassandra's seeds do not bootstrap; so does a node with no other seed.
+    const founding = opts.seeds.some(isSelf) || !opts.seeds.some((s) => !isSelf(s));
+    const status: MemberStatus = saved !== null ? saved.self.status : founding && (opts.replaces ?? '') === '' ? 'normal' : 'joining';
     const self: Member = {
       ...opts.self,
       generation: nextGeneration(saved?.self.generation ?? null, opts.clock.nowMs()),

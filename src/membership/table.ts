@@ -140,10 +140,11 @@ export class MembershipTable {
 
   /** Our own entry versus a peer's copy of it; true if we had to move our version. */
   private protectOwn(r: Member): boolean {
-    if ((r.status === 'removing' || r.status === 'left') && this.own.status === 'normal') {
-      // RING REMOVE took this node out while it was away (its copy says so), and it came
-      // back with its old data directory: it stays out of the ring, as 'left', rather than
-      // serve stale data as an owner (docs/cluster.md: wipe the directory to add it again).
+    if (r.status === 'removing' && this.own.status === 'normal') {
+      // RING REMOVE is taking this node out (its copy says so) and it came back with its old
+      // data directory: it stays out of the ring, as 'left', rather than serve stale data
+      // as an owner (docs/cluster.md: empty the directory to add it again). A copy saying
+      // 'left' is kept out of this rule: it may describe an earlier incarnation.
       this.own = { ...this.own, status: 'left', heartbeat: Math.max(this.own.heartbeat, r.generation === this.own.generation ? r.heartbeat : 0) + 1 };
       return true;
     }

@@ -561,7 +561,7 @@ export class TransferService {
         this.cleanup.keysRemoved += batch.length;
         this.totals.cleanupKeys += batch.length;
         await ks.afterAcked();
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.sleep(0);
         if (next === null) break;
         from = next;
       }

@@ -102,9 +102,11 @@ function superseded(w: Write, writes: readonly Write[], obsInvokeMs: number, p: 
 function explains(x: string | null, writes: readonly Write[], obsInvokeMs: number, obsRespMs: number, p: RuleParams): boolean {
   const live = (w: Write): boolean => w.invokeMs < obsRespMs && superseded(w, writes, obsInvokeMs, p) === null;
   if (writes.some((w) => !w.wildcard && w.value === x && live(w))) return true;
-  // An indeterminate INCR whose result we never learnt, applied on top of something.
+  // An indeterminate INCR whose result we never learnt, applied on top of something; or an
+  // acknowledged INCR whose primary had not seen a concurrent SET: its +1 lands on the SET's
+  // value (counters.ts: increments stamped after a SET by a node that missed it add to it).
   if (x === null || !/^-?\d+$/.test(x)) return false;
-  const wild = writes.filter((w) => w.wildcard && live(w));
+  const wild = writes.filter((w) => (w.wildcard || w.op?.kind === 'incr') && live(w));
   if (wild.length === 0) return false;
   const n = Number(x);
   for (let k = 1; k <= wild.length; k++) {

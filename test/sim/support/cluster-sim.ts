@@ -303,6 +303,8 @@ export class ClusterSim {
       const inc = a.current;
       if (inc === null || !inc.started) return false;
       if (inc.membership.members().length !== this.nodes.length) return false;
+      // Non-seed nodes start joining and turn normal once they have their ranges.
+      if (inc.membership.members().some((m) => m.status !== 'normal')) return false;
       for (const b of live) if (a !== b && !inc.membership.isUp(b.id)) return false;
     }
     return true;

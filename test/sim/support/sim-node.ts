@@ -41,6 +41,7 @@ import { nodeTag } from '../../../src/versioning/stamp';
 import type { Prng } from './prng';
 import type { SimClock, SimScheduler } from './sim-clock';
 import { SimTransport, type SimBus } from './sim-transport';
+import { TransferService } from '../../../src/transfer/service';
 
 /** Where node directories go: memory-backed when available (membership.json is rewritten often). */
 const SCRATCH = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
@@ -191,6 +192,8 @@ export interface Incarnation {
   /** Merkle anti-entropy, when the settings turn it on (as node.ts decides). */
   antiEntropy: AntiEntropy | null;
   coordinator: Coordinator;
+  /** Range transfers and cleanup (joins, leaves, removals). */
+  transfers: TransferService;
   api: ServerApi;
   started: boolean;
 }
@@ -302,7 +305,21 @@ export class SimNode {
       api: () => api,
       handoff,
     });
-    const inc: Incarnation = { n, engine, scheduler, transport, keyspace, membership, handoff, antiEntropy, coordinator, api, started: false };
+    const transfers = new TransferService({
+      selfId: this.id,
+      settings: s,
+      keyspace,
+      membership,
+      bus: transport,
+      clock,
+      scheduler,
+      log,
+      pendingHints: () => {
+        const ring = membership.currentRing();
+        return handoff.perTarget().filter((h) => ring.hasMember(h.target)).reduce((sum, h) => sum + h.stats.count, 0);
+      },
+    });
+    const inc: Incarnation = { n, engine, scheduler, transport, keyspace, membership, handoff, antiEntropy, coordinator, transfers, api, started: false };
     this.current = inc;
     cfg.bus.attach(transport);
     await engine.open();
@@ -310,6 +327,7 @@ export class SimNode {
     await handoff.start();
     if (this.current !== inc) return; // crashed while starting
     membership.start();
+    transfers.start();
     antiEntropy?.start();
     inc.started = true;
     cfg.trace(`${this.id}#${n} started (skew ${cfg.skewMs} ms)`);
