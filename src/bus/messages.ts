@@ -532,13 +532,23 @@ export class MessageReader {
   /** The arguments of a message whose head is read (whole()'s second half); false as whole(). */
   private rest(b: Buffer, dv: DataView, p: number, q: number, end: number, count: number, id: number, verb: string, ok: boolean): boolean {
     const maxArg = this.limits.maxArgBytes;
-    const args: Buffer[] = [];
-    for (let i = 2; i < count; i++) {
+    let args: Buffer[];
+    if (count === 3) {
+      // One argument, the commonest shape (ping, gossip, most replies): an exact-size array.
       const n = this.head(b, dv, q, end, DOLLAR);
       q = this.at;
       if (n < 0 || n > maxArg || q + n + 2 > end || dv.getUint16(q + n) !== CRLF16) return false;
-      args.push(b.subarray(q, q + n));
+      args = [b.subarray(q, q + n)];
       q += n + 2;
+    } else {
+      args = [];
+      for (let i = 2; i < count; i++) {
+        const n = this.head(b, dv, q, end, DOLLAR);
+        q = this.at;
+        if (n < 0 || n > maxArg || q + n + 2 > end || dv.getUint16(q + n) !== CRLF16) return false;
+        args.push(b.subarray(q, q + n));
+        q += n + 2;
+      }
     }
     if (q - p > this.limits.maxMessageBytes) return false;
     this.pos = q;
