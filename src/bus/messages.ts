@@ -17,16 +17,25 @@
  * A batch is just a run of messages: there is no batch header, so the reader never waits
  * for more than the message it is parsing.
  *
- * MessageWriter appends messages to a growable buffer (headers written digit by digit, no
- * strings built) and hands the batch out with take(). MessageReader is pull-based: `next()`
- * yields one message, so a server can stop at its bounds between two messages and resume
- * later. It is strict where the client-facing decoder (resp/decoder.ts) is tolerant: only
- * arrays of bulk strings, no inline commands, CRLF checked after every bulk. A message split
- * across reads is resumed element by element (the elements already read stay views into the
- * bytes they came in); a bulk of BIG_BULK_BYTES or more that is not complete yet is
- * assembled in a buffer of its final size as the chunks arrive, so it is copied once.
- * Limits: bulk length (maxArgBytes), elements per message (maxArgs) and bytes per message
- * (maxMessageBytes), each checked at the header, before anything is allocated for it.
+ * MessageWriter appends messages to a growable buffer and hands the batch out with take().
+ * MessageReader is pull-based: `next()` yields one message, so a server can stop at its
+ * bounds between two messages and resume later. It is strict where the client-facing
+ * decoder (resp/decoder.ts) is tolerant: only arrays of bulk strings, no inline commands,
+ * CRLF checked after every bulk. A message split across reads is resumed element by element
+ * (the elements already read stay views into the bytes they came in); a bulk of
+ * BIG_BULK_BYTES or more that is not complete yet is assembled in a buffer of its final size
+ * as the chunks arrive, so it is copied once. Limits: bulk length (maxArgBytes), elements per
+ * message (maxArgs) and bytes per message (maxMessageBytes), each checked at the header,
+ * before anything is allocated for it.
+ *
+ * Cost. RESP spends more bytes than the binary frames it replaced (a ping request is 49
+ * bytes, was 33) and decimal lengths where frames had fixed-width ones, so the hot paths
+ * are written for it (benchmarks/README.md, "Bus wire"): no strings built per message;
+ * small headers (`*3\r\n`, `$16\r\n`, `$2\r\nok\r\n`) stored and checked as 32-bit words
+ * through a DataView; a verb's element cached as words; the id's digits counted up from the
+ * last id's rather than divided out (ids mostly go up by one); a whole message parsed in
+ * locals first (whole()) and the resumable element-by-element path taken only at the end of
+ * a read or on an error.
  */
 
 /** Id of a reply about the connection rather than a request; request ids start at 1. */
@@ -490,6 +499,22 @@ export class MessageReader {
       this.dvOf = b;
     }
     const dv = this.dv;
+    const k = this.prefixWords;
+    if (k > 0 && p + 4 * k <= end) {
+      // A request that starts as the last one did (`*3\r\n$4\r\nping\r\n`): count and verb known.
+      const w = this.prefix;
+      let i = 0;
+      while (i < k - 1 && dv.getUint32(p + 4 * i) === w[i]) i++;
+      if (i === k - 1 && (dv.getUint32(p + 4 * i) & this.prefixMask) >>> 0 === w[i]) {
+        let q = p + this.prefixBytes;
+        const n = this.head(b, dv, q, end, DOLLAR);
+        q = this.at;
+        if (n < 0 || q + n + 2 > end || dv.getUint16(q + n) !== CRLF16) return false;
+        const id = parseId(b, q, n);
+        if (id < 0) return false;
+        return this.rest(b, dv, p, q + n + 2, end, this.prefixCount, id, this.prefixVerb, false);
+      }
+    }
     const count = this.head(b, dv, p, end, STAR);
     if (count < 2 || count > this.limits.maxArgs) return false;
     let q = this.at;
@@ -520,6 +545,7 @@ export class MessageReader {
       id = parseId(b, h1, n1);
       if (id < 0) return false;
       verb = this.verbName(b, h0, n0);
+      this.rememberPrefix(dv, p, h0 + n0 + 2 - p, count, verb);
     } else {
       id = parseId(b, h0, n0);
       if (id < 0) return false;
@@ -557,6 +583,36 @@ export class MessageReader {
     this.ok = ok;
     this.args = args;
     return true;
+  }
+
+  /**
+   * The start of the last request whole() parsed, `*N\r\n$L\r\n<verb>\r\n`, when it is at
+   * most 16 bytes: as big-endian words (the last one masked to the prefix's bytes), with the
+   * element count and verb it stands for. A peer sends runs of the same verb, so the next
+   * request is recognised with a few word compares.
+   */
+  private readonly prefix = new Uint32Array(4);
+  private prefixWords = 0;
+  private prefixBytes = 0;
+  private prefixMask = 0;
+  private prefixCount = 0;
+  private prefixVerb = '';
+
+  /** Remember the `len` bytes at `p` (a request's count and verb elements; more bytes follow them). */
+  private rememberPrefix(dv: DataView, p: number, len: number, count: number, verb: string): void {
+    if (len > 16) {
+      this.prefixWords = 0;
+      return;
+    }
+    const k = Math.ceil(len / 4);
+    const tail = len - 4 * (k - 1);
+    this.prefixMask = tail === 4 ? 0xffffffff : (0xffffffff << (8 * (4 - tail))) >>> 0;
+    for (let i = 0; i < k; i++) this.prefix[i] = dv.getUint32(p + 4 * i);
+    this.prefix[k - 1] = (this.prefix[k - 1] & this.prefixMask) >>> 0;
+    this.prefixWords = k;
+    this.prefixBytes = len;
+    this.prefixCount = count;
+    this.prefixVerb = verb;
   }
 
   /** End of the line last read by head() or line(). */

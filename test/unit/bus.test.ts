@@ -237,6 +237,25 @@ describe('messages (RESP after the handshake)', () => {
     expect(r.error).toBe(null);
   });
 
+  it('recognises a run of requests that start alike, and still checks what follows', () => {
+    // Same verb, other counts; same count, other verbs; a verb that is a prefix of another.
+    const msgs: Req[] = [
+      { id: 1, verb: 'ping', args: ['a'] },
+      { id: 2, verb: 'ping', args: ['b'] },
+      { id: 3, verb: 'ping', args: ['b', 'c'] },
+      { id: 4, verb: 'pin', args: ['d'] },
+      { id: 5, verb: 'pings', args: ['e'] },
+      { id: 6, verb: 'ping', args: [] },
+      { id: 7, verb: 'key.summary', args: ['0', 'k'] },
+      { id: 8, verb: 'key.summary', args: ['0', 'k'] },
+    ];
+    for (const cut of [whole, bytes]) expect(requests(encode(msgs), cut)).toEqual(msgs);
+    const r = new MessageReader('request', unbounded);
+    r.feed(Buffer.concat([encode(msgs.slice(0, 2)), b('*3\r\n$4\r\nping\r\n$2\r\n07\r\n$1\r\nx\r\n')]));
+    expect([r.next(), r.next(), r.next()]).toEqual([true, true, false]);
+    expect(r.error).toMatch(/bad request id '07'/);
+  });
+
   it('takes verbs case-insensitively, as Redis takes commands', () => {
     const data = Buffer.concat([rawRequest(['PING', '1', 'a']), rawRequest(['Ping', '2']), rawRequest(['ping', '3'])]);
     for (const cut of [whole, bytes]) expect(requests(data, cut).map((m) => m.verb)).toEqual(['ping', 'ping', 'ping']);
