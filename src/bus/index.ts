@@ -1,6 +1,6 @@
 /**
  * The cluster bus: what other modules import. The verb table is verbs.ts; the wire format
- * is described there and in frame.ts (batch frames), server.ts and peer.ts.
+ * is described there and in messages.ts (RESP messages, batched per turn), server.ts and peer.ts.
  */
 export { ClusterBus, DEFAULT_BUS_LIMITS, type BusLimits, type BusStats, type ClusterBusOptions, type PeerStatus } from './bus';
 export {

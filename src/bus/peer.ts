@@ -4,11 +4,11 @@
  *
  * - Lazy: the first request connects (hello, then auth with a cluster-secret; see auth.ts;
  *   both in RESP). Requests issued meanwhile are queued and leave when the handshake is done.
- * - Batched: after the handshake the connection speaks binary frames (frame.ts). Requests
- *   issued in one event-loop turn are encoded into one frame and leave in one socket write
- *   at the end of the turn (Scheduler.endOfTurn); the peer answers a batch with a frame of
- *   its own. Under load this is what keeps the bus from costing a syscall, a header parse
- *   and a wake-up of the peer per request.
+ * - Batched: the connection speaks RESP messages (messages.ts). Requests issued in one
+ *   event-loop turn are appended to one buffer and leave in one socket write at the end of
+ *   the turn (Scheduler.endOfTurn); the peer answers a batch with one write of its own.
+ *   Under load this is what keeps the bus from costing a syscall and a wake-up of the peer
+ *   per request.
  * - Cheap per request: the caller's promise is the only one (a typed verb's reply is
  *   decoded here, before it settles), the deadline goes into a FIFO swept by the bus's tick
  *   (no timer per request), outstanding requests sit in an array by id (no hash table per
@@ -27,13 +27,12 @@
  */
 import { connect as netConnect } from 'node:net';
 import { constants as bufferConstants } from 'node:buffer';
-import { ReplyWriter } from '../resp/writer';
 import type { Logger } from '../runtime/log';
 import type { Cancel, Scheduler } from '../runtime/scheduler';
 import { clientProof, proofMatches, serverProof } from './auth';
 import { backoffDelayMs, DeadlineQueues, type BackoffPolicy, type Deadline } from './deadlines';
 import { BusAuthError, BusCodecError, BusError, BusOverloadedError, BusRemoteError, BusTimeoutError, BusUnreachableError, WireCode } from './errors';
-import { CONNECTION_REPLY_ID, FrameReader, FrameWriter, isWireVerb, MAX_REQUEST_ID, requestBytes } from './frame';
+import { CONNECTION_REPLY_ID, MAX_REQUEST_ID, MessageReader, MessageWriter, requestBytes } from './messages';
 import { createReplyParser, type ParsedReply } from './reply-parser';
 import type { BusConnector, BusSocket } from './socket';
 import type { BusCounters } from './stats';
@@ -151,16 +150,19 @@ export const tcpConnector: BusConnector = (host, port) => netConnect({ host, por
 
 const EMPTY = Buffer.alloc(0);
 /** Replies come from a peer that proved itself: their size is bounded by memory only. */
-const REPLY_LIMITS = { maxFrameBytes: bufferConstants.MAX_LENGTH, maxArgBytes: bufferConstants.MAX_LENGTH };
+const REPLY_LIMITS = { maxMessageBytes: Number.MAX_SAFE_INTEGER, maxArgBytes: bufferConstants.MAX_LENGTH, maxArgs: Number.MAX_SAFE_INTEGER };
 
 export class PeerClient {
   readonly key: string;
   private stateNow: PeerState = 'idle';
   private socket: BusSocket | null = null;
-  /** Replies are frames once the handshake is done; before, RESP (parsed by `parser`). */
-  private framed = false;
-  private reader = new FrameReader('reply', REPLY_LIMITS);
-  private readonly out = new FrameWriter();
+  /**
+   * Replies go to `reader` once the handshake is done; before, to `parser` (redis-parser),
+   * which also understands the server's `-ERR` refusal of a malformed handshake.
+   */
+  private handshakeDone = false;
+  private reader = new MessageReader('reply', REPLY_LIMITS);
+  private readonly out = new MessageWriter();
   private readonly pending: PendingTable;
   private readonly deadlines = new DeadlineQueues<Pending>();
   private nextId = 1;
@@ -229,16 +231,14 @@ export class PeerClient {
       return this.refuse(new BusOverloadedError(this.key, `${this.pending.size} requests in flight (limit ${limits.maxInFlight})`));
     }
     const queuedBefore = this.queuedBytes;
-    if (queuedBefore > 0) {
-      // Checked before encoding, so a refused request costs no copy.
-      const size = requestBytes(verb, args);
-      if (queuedBefore + size > limits.maxQueuedBytes) {
-        return this.refuse(new BusOverloadedError(this.key, `${queuedBefore} bytes queued, request of ${size} bytes would pass the limit of ${limits.maxQueuedBytes}`));
-      }
+    // Checked before encoding, so a refused request costs no copy (the size is an upper bound).
+    const size = requestBytes(verb, args);
+    if (queuedBefore > 0 && queuedBefore + size > limits.maxQueuedBytes) {
+      return this.refuse(new BusOverloadedError(this.key, `${queuedBefore} bytes queued, request of ${size} bytes would pass the limit of ${limits.maxQueuedBytes}`));
     }
-    if (!isWireVerb(verb)) return Promise.reject(new BusCodecError(`bad bus verb name '${verb}'`));
+    if (!this.out.canWrite(verb)) return Promise.reject(new BusCodecError(`bad bus verb name '${verb}'`));
     const id = this.takeId();
-    this.out.request(id, verb, args);
+    this.out.request(id, verb, args, size);
     const t = timeoutMs ?? limits.requestTimeoutMs;
     const promise = new Promise<unknown>((resolve, reject) => {
       const p: Pending = { id, verb, timeoutMs: t, deadlineMs: now + t, done: false, handshake: false, decode, resolve, reject };
@@ -291,8 +291,8 @@ export class PeerClient {
     this.stateNow = 'connecting';
     const sock = o.connect(o.address.host, o.address.port);
     this.socket = sock;
-    this.framed = false;
-    this.reader = new FrameReader('reply', REPLY_LIMITS);
+    this.handshakeDone = false;
+    this.reader = new MessageReader('reply', REPLY_LIMITS);
     const parser = createReplyParser(
       (r) => this.onHandshakeReply(sock, r),
       (err) => this.fail(sock, `protocol error: ${err.message}`, false),
@@ -310,7 +310,7 @@ export class PeerClient {
     sock.on('data', (chunk) => {
       o.stats.bytesReceived += chunk.length;
       if (this.socket !== sock) return;
-      if (this.framed) this.onFrames(sock, chunk);
+      if (this.handshakeDone) this.onMessages(sock, chunk);
       else parser.execute(chunk);
     });
     sock.on('error', (err) => this.fail(sock, err.message, false));
@@ -340,11 +340,11 @@ export class PeerClient {
     this.ready(sock, hello.nodeId);
   }
 
-  /** Write a handshake request (RESP) at once, ahead of the queued requests. */
+  /** Write a handshake request at once, ahead of the queued requests. */
   private sendNow<Req, Res>(sock: BusSocket, verb: Verb<Req, Res>, req: Req): Promise<Buffer[]> {
     const id = this.takeId();
-    const w = new ReplyWriter(256);
-    encodeRequest(w, verb.name, id, verb.encodeRequest(req));
+    const w = new MessageWriter(256);
+    w.request(id, verb.name, verb.encodeRequest(req));
     const b = w.take();
     this.opts.stats.bytesSent += b.length;
     return new Promise<Buffer[]>((resolve, reject) => {
@@ -356,7 +356,7 @@ export class PeerClient {
   private ready(sock: BusSocket, remoteNodeId: string): void {
     const o = this.opts;
     this.stateNow = 'ready';
-    this.framed = true;
+    this.handshakeDone = true;
     this.remoteNodeId = remoteNodeId;
     this.connectTimer?.cancel();
     this.connectTimer = null;
@@ -371,10 +371,10 @@ export class PeerClient {
   private flush(): void {
     const sock = this.socket;
     if (sock === null || this.stateNow !== 'ready' || this.out.length === 0) return;
-    const { data, frames } = this.out.take();
+    const data = this.out.take();
     const stats = this.opts.stats;
     stats.bytesSent += data.length;
-    stats.framesSent += frames;
+    stats.batchesSent++;
     sock.write(data);
   }
 
@@ -390,9 +390,9 @@ export class PeerClient {
     this.settle(id, parts[1].equals(OK_WORD), parts.slice(2));
   }
 
-  private onFrames(sock: BusSocket, chunk: Buffer): void {
+  private onMessages(sock: BusSocket, chunk: Buffer): void {
     const reader = this.reader;
-    const before = reader.frames;
+    this.opts.stats.readsReceived++;
     reader.feed(chunk);
     while (reader.next()) {
       if (reader.id === CONNECTION_REPLY_ID) {
@@ -402,7 +402,6 @@ export class PeerClient {
       }
       this.settle(reader.id, reader.ok, reader.args);
     }
-    this.opts.stats.framesReceived += reader.frames - before;
     if (reader.error !== null && this.socket === sock) this.fail(sock, `protocol error: ${reader.error}`, false);
   }
 
@@ -443,7 +442,7 @@ export class PeerClient {
     const o = this.opts;
     const wasReady = this.stateNow === 'ready';
     this.socket = null;
-    this.framed = false;
+    this.handshakeDone = false;
     this.connectTimer?.cancel();
     this.connectTimer = null;
     sock.destroy();
@@ -483,11 +482,3 @@ export class PeerClient {
 }
 
 const OK_WORD = Buffer.from('ok');
-
-/** A handshake request in RESP: `*N $verb $id $arg...` into `w`. */
-function encodeRequest(w: ReplyWriter, verb: string, id: number, args: Buffer[]): void {
-  w.array(2 + args.length);
-  w.bulkString(verb);
-  w.bulkString(String(id));
-  for (const a of args) w.bulk(a);
-}

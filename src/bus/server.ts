@@ -2,34 +2,42 @@
  * The serving side of the bus: listens on bus-port, and for each peer connection decodes
  * requests, runs their handlers and writes replies.
  *
- * Wire: the handshake is RESP — a request is a multibulk `[verb, requestId, ...args]` (no
- * inline commands: the first byte of every request must be '*'), a reply `*N [requestId,
- * 'ok', ...payload]` or `*4 [requestId, 'err', code, message]`. Once it is done, both
- * directions speak binary batch frames (frame.ts): a frame carries every request the peer
- * sent in one turn, and every reply produced here in one turn leaves in one frame and one
- * socket write. Handlers may be async, so replies go out in completion order, not request
- * order: the client matches them by id.
+ * Wire (messages.ts): RESP throughout. A request is a multibulk `[verb, requestId, ...args]`
+ * (no inline commands: the first byte of every request must be '*'), a reply `*N [requestId,
+ * 'ok', ...payload]` or `*4 [requestId, 'err', code, message]`. The handshake requests are
+ * decoded with the client decoder under Redis's unauthenticated limits; after it, by the
+ * bus's own strict, pull-based MessageReader. Every reply produced here in one turn leaves in
+ * one socket write. Handlers may be async, so replies go out in completion order, not
+ * request order: the client matches them by id.
  *
  * Handshake (auth.ts): until `hello` (and, with a cluster-secret, `auth`) succeed, nothing
  * else is served, and the decoder applies Redis's unauthenticated limits (10 arguments,
  * 16 KB bulks). A peer that fails, or sends anything else first, gets a NOAUTH error, is
  * logged with its address, and is disconnected; one that does not finish within
  * handshakeTimeoutMs is disconnected. Bytes sent before the handshake's last reply are a
- * protocol error (a client waits for it before sending frames).
+ * protocol error (a client waits for it before sending more). A malformed message after the
+ * handshake gets an err reply with id 0 (code PROTO) and the connection is closed.
+ *
+ * Talking to it by hand (docs/cluster.md, "Talking to the bus"), with `redis-cli -p <bus-port>`:
+ *   hello 1 operator 0123456789abcdef <BUS_PROTOCOL_VERSION>   → 1 ok <node id> <nonce> <auth?> <version>
+ *   auth 2 <cluster-secret>                                    → 2 ok <server proof>   (with a secret only)
+ *   ping 3 hi                                                  → 3 ok hi
+ * The node id is any name, the nonce any 16 bytes; both lines within handshakeTimeoutMs.
+ * The COMMAND DOCS that redis-cli sends first is answered with an empty array.
  *
  * Bounds: at most maxInFlight async handlers run per connection and at most maxOutputBytes
  * of replies wait in the socket; beyond either, the connection stops reading (TCP
  * back-pressure reaches the sender, whose own bounds then reject) until it catches up.
- * The frame reader is pulled one message at a time, so this can stop inside a frame.
+ * The message reader is pulled one message at a time, so this can stop inside a batch.
  */
 import { createServer, type Server as NetServer } from 'node:net';
 import { RequestDecoder } from '../resp/decoder';
 import { ReplyWriter } from '../resp/writer';
 import type { Logger } from '../runtime/log';
 import type { Cancel, Scheduler } from '../runtime/scheduler';
-import { clientProof, proofMatches, serverProof } from './auth';
+import { clientProof, plainSecretMatches, proofMatches, serverProof } from './auth';
 import { BusCodecError, BusRemoteError, WireCode } from './errors';
-import { CONNECTION_REPLY_ID, FrameReader, FrameWriter } from './frame';
+import { CONNECTION_REPLY_ID, MessageReader, MessageWriter } from './messages';
 import type { BusSocket } from './socket';
 import type { BusCounters } from './stats';
 import { peerKey, type PeerInfo, type VerbHandler } from './transport';
@@ -68,8 +76,10 @@ const REFUSAL_LOG_INTERVAL_MS = 10_000;
 const REFUSAL_LOG_KEYS_MAX = 1024;
 /** How long a connection we refused may take to close its side. */
 const CLOSE_GRACE_MS = 1000;
-/** A frame may hold several arguments of the largest size, and some small ones besides. */
-const FRAME_SLACK_BYTES = 1024 * 1024;
+/** A message may hold several arguments of the largest size, and some small ones besides. */
+const MESSAGE_SLACK_BYTES = 1024 * 1024;
+/** Elements per message: Redis's multibulk limit (the message size bounds it further). */
+const MAX_MESSAGE_ARGS = 2147483647;
 
 export class BusServer {
   private listener: NetServer | null = null;
@@ -147,9 +157,9 @@ class InboundConnection {
   /** Handshake requests (RESP). */
   private readonly decoder: RequestDecoder;
   private readonly handshakeReply = new ReplyWriter(512);
-  /** Requests and replies once the handshake is done (frames). */
-  private readonly reader: FrameReader;
-  private readonly out = new FrameWriter();
+  /** Requests and replies once the handshake is done (messages.ts, batched per turn). */
+  private readonly reader: MessageReader;
+  private readonly out = new MessageWriter();
   /** The last chunk fed: where the first byte of the next handshake request is checked. */
   private last: Buffer = Buffer.alloc(0);
   /** Whether the first byte of the next handshake request has been checked to be '*'. */
@@ -174,7 +184,11 @@ class InboundConnection {
     const l = o.limits;
     this.decoder = new RequestDecoder({ maxBulkLen: l.maxBulkLenBytes });
     this.decoder.authRequired = true;
-    this.reader = new FrameReader('request', { maxFrameBytes: Math.min(2 * l.maxBulkLenBytes + FRAME_SLACK_BYTES, 0xffffffff), maxArgBytes: l.maxBulkLenBytes });
+    this.reader = new MessageReader('request', {
+      maxMessageBytes: 2 * l.maxBulkLenBytes + MESSAGE_SLACK_BYTES,
+      maxArgBytes: l.maxBulkLenBytes,
+      maxArgs: MAX_MESSAGE_ARGS,
+    });
     this.peer = { id: '', host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
     this.handshakeTimer = o.scheduler.after(l.handshakeTimeoutMs, () => {
       if (this.state === 'ready' || this.state === 'closed') return;
@@ -205,6 +219,7 @@ class InboundConnection {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.server.opts.stats.bytesReceived += chunk.length;
     if (this.state === 'ready') {
+      this.server.opts.stats.readsReceived++;
       this.reader.feed(chunk);
     } else {
       this.decoder.feed(chunk);
@@ -225,7 +240,7 @@ class InboundConnection {
    */
   private drain(): void {
     for (;;) {
-      if (this.state === 'ready') this.runFrames();
+      if (this.state === 'ready') this.runMessages();
       else this.runHandshake();
       this.flush();
       if (!this.paused || this.state === 'closed' || this.state === 'closing' || this.overBounds()) return;
@@ -241,10 +256,8 @@ class InboundConnection {
     }
   }
 
-  private runFrames(): void {
+  private runMessages(): void {
     const reader = this.reader;
-    const stats = this.server.opts.stats;
-    const before = reader.frames;
     while (this.state === 'ready') {
       if (this.overBounds()) {
         this.pauseReading();
@@ -256,7 +269,6 @@ class InboundConnection {
       }
       this.serve(reader.id, reader.verb, reader.args);
     }
-    stats.framesReceived += reader.frames - before;
   }
 
   private runHandshake(): void {
@@ -280,12 +292,18 @@ class InboundConnection {
         break;
       }
       this.nextChecked = false;
+      if (isCommandQuery(argv)) {
+        // redis-cli asks COMMAND DOCS when it starts, for its hints: there are no commands
+        // here to describe, and refusing would cost the operator the connection.
+        this.handshakeReply.array(0);
+        continue;
+      }
       if (argv.length < 2 || parseDecimal(argv[1]) === null) {
         this.protocolError('Protocol error: a bus request is [verb, request id, ...args]');
         break;
       }
       this.server.opts.stats.requestsReceived++;
-      this.handshake(argv[0].toString('latin1'), argv[1], argv.slice(2));
+      this.handshake(argv[0].toString('latin1').toLowerCase(), argv[1], argv.slice(2));
     }
     if (this.state === 'ready' && decoder.pendingBytes > 0) {
       this.protocolError('Protocol error: data sent before the handshake completed');
@@ -299,7 +317,7 @@ class InboundConnection {
     this.drain();
   }
 
-  /** Run one request of a frame; a sync handler's reply is written at once, an async one's when it settles. */
+  /** Run one request; a sync handler's reply is written at once, an async one's when it settles. */
   private serve(id: number, verb: string, args: Buffer[]): void {
     const o = this.server.opts;
     o.stats.requestsReceived++;
@@ -372,8 +390,12 @@ class InboundConnection {
         const req = AUTH.decodeRequest(args);
         const expected = clientProof(o.secret, this.serverNonce, this.clientNonce, this.peer.id);
         if (!proofMatches(expected, req.proof)) {
-          this.refuse(id, req.proof.length === 0 ? 'the peer has no cluster-secret' : 'wrong cluster-secret');
-          return;
+          // Not a node's proof: an operator's `auth <id> <cluster-secret>` (redis-cli) may pass.
+          if (req.proof.length === 0 || !plainSecretMatches(o.secret, req.proof)) {
+            this.refuse(id, req.proof.length === 0 ? 'the peer has no cluster-secret' : 'wrong cluster-secret');
+            return;
+          }
+          o.log.notice(`Cluster bus: ${this.addr} authenticated with the plain cluster-secret (an operator's client, not a node)`);
         }
         this.writeHandshakeOk(id, AUTH.encodeResponse({ proof: serverProof(o.secret, this.clientNonce, this.serverNonce, o.nodeId) }));
         this.ready();
@@ -445,12 +467,18 @@ class InboundConnection {
       this.socket.write(b);
     }
     if (this.out.length > 0) {
-      const { data, frames } = this.out.take();
+      const data = this.out.take();
       stats.bytesSent += data.length;
-      stats.framesSent += frames;
+      stats.batchesSent++;
       this.socket.write(data);
     }
   }
+}
+
+/** `COMMAND` or `COMMAND DOCS` (any case), which redis-cli sends on connecting. */
+function isCommandQuery(argv: Buffer[]): boolean {
+  if (argv.length > 2 || argv[0].length !== 7 || argv[0].toString('latin1').toLowerCase() !== 'command') return false;
+  return argv.length === 1 || argv[1].toString('latin1').toLowerCase() === 'docs';
 }
 
 /** A peer-supplied name, safe to put in a log line or error. */

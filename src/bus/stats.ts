@@ -20,9 +20,12 @@ export interface BusCounters {
   lateReplies: number;
   bytesSent: number;
   bytesReceived: number;
-  /** Binary frames (batches of requests or replies, frame.ts) written and read, both sides. */
-  framesSent: number;
-  framesReceived: number;
+  /**
+   * Batches written (one socket write of the requests or replies of one turn, messages.ts)
+   * and socket reads after the handshake, both sides.
+   */
+  batchesSent: number;
+  readsReceived: number;
   /** Inbound connections accepted, and refused for failing the handshake. */
   connectionsAccepted: number;
   authFailures: number;
@@ -43,8 +46,8 @@ export function newBusCounters(): BusCounters {
     lateReplies: 0,
     bytesSent: 0,
     bytesReceived: 0,
-    framesSent: 0,
-    framesReceived: 0,
+    batchesSent: 0,
+    readsReceived: 0,
     connectionsAccepted: 0,
     authFailures: 0,
     connects: 0,

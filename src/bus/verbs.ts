@@ -7,17 +7,14 @@
  * domain values may live beside the type it encodes) and add it to BUS_VERBS. ClusterBus
  * refuses handlers for verbs missing from the table, so the table cannot drift from the code.
  *
- * Wire format (see also frame.ts, server.ts, peer.ts). The handshake (hello, auth) is RESP:
- * a request is an array of bulk strings `[verb, requestId, ...args]`, a reply
- * `[requestId, 'ok', ...payload]` or `[requestId, 'err', code, message]`. After it, both
- * directions carry binary batch frames, little-endian:
- *   frame   = 0xB1, u32 bodyLength, u32 messageCount, messages
- *   request = u32 id, u8 verbLength, verb, u32 argc, argc × (u32 length, bytes)
- *   reply   = u32 id, u8 status (0 ok, 1 err), u32 argc, argc × (u32 length, bytes)
- * Everything one node sends a peer in one event-loop turn is one frame (split at 256 KB),
- * and so are the replies produced in one turn. An err reply's args are [code, message]; a
- * reply with id 0 reports a protocol error just before the sender closes the connection.
- * Replies on one connection may come out of order.
+ * Wire format (see also messages.ts, server.ts, peer.ts): RESP, the whole connection long.
+ * A request is an array of bulk strings `[verb, requestId, ...args]`, a reply
+ * `[requestId, 'ok', ...payload]` or `[requestId, 'err', code, message]`. The handshake
+ * (hello, then auth) comes first; after it, everything one node sends a peer in one
+ * event-loop turn leaves in one socket write (a batch is a run of messages), and so do the
+ * replies produced in one turn. A reply with id 0 reports a protocol error just before the
+ * sender closes the connection. Replies on one connection may come out of order. Verbs are
+ * case-insensitive on the wire. An operator can speak it with redis-cli (docs/cluster.md).
  */
 import { BusCodecError } from './errors';
 import { codec, defineVerb, verbTable, type AnyVerb } from './verb';
@@ -27,12 +24,15 @@ import { fetchCodec, keysCodec, pushCodec, treeCodec, type KeysReply, type KeysR
 /**
  * 3: storage format 2 (deltas per cell, key.summary / key.cells): older nodes are refused at the handshake.
  * 4: counter contributions (CELL_COUNTER cells); key.cells names cells by kind byte + field.
+ * 5: RESP messages after the handshake instead of binary batch frames (messages.ts).
  */
-export const BUS_PROTOCOL_VERSION = 4;
+export const BUS_PROTOCOL_VERSION = 5;
 /** Bounds on handshake fields, checked before anything is computed from them. */
 export const NONCE_BYTES = 16;
 const NODE_ID_MAX_BYTES = 256;
 const PROOF_BYTES = 32; // HMAC-SHA256
+/** A plain cluster-secret sent as the auth proof by an operator (auth.ts). */
+const SECRET_MAX_BYTES = 1024;
 
 export interface HelloRequest {
   nodeId: string;
@@ -57,9 +57,13 @@ function nonceFrom(b: Buffer): Buffer {
   return Buffer.from(b);
 }
 
-/** An empty proof is allowed on the wire: a peer without a secret sends one, and is refused. */
-function proofFrom(b: Buffer): Buffer {
-  if (b.length !== PROOF_BYTES && b.length !== 0) throw new BusCodecError(`proof must be ${PROOF_BYTES} bytes`);
+/**
+ * An empty proof is allowed on the wire: a peer without a secret sends one, and is refused.
+ * A client's proof may also be the plain cluster-secret (an operator's redis-cli; auth.ts).
+ */
+function proofFrom(b: Buffer, client: boolean): Buffer {
+  const ok = client ? b.length <= SECRET_MAX_BYTES : b.length === PROOF_BYTES || b.length === 0;
+  if (!ok) throw new BusCodecError(client ? `proof must be at most ${SECRET_MAX_BYTES} bytes` : `proof must be ${PROOF_BYTES} bytes`);
   return Buffer.from(b);
 }
 
@@ -81,17 +85,17 @@ export const HELLO = defineVerb<HelloRequest, HelloResponse>({
 
 export const AUTH = defineVerb<{ proof: Buffer }, { proof: Buffer }>({
   name: 'auth',
-  doc: 'Handshake, second request when the server has a cluster-secret: the client proof HMAC(secret, server nonce, client nonce, client id). Reply: the server proof (mutual authentication); a wrong proof is refused and the connection closed.',
+  doc: 'Handshake, second request when the server has a cluster-secret: the client proof HMAC(secret, server nonce, client nonce, client id), or (an operator\'s redis-cli, never a node) the plain secret. Reply: the server proof (mutual authentication); a wrong proof is refused and the connection closed.',
   reserved: true,
   encodeRequest: (r) => [r.proof],
   decodeRequest: (a) => {
     codec.arity(a, 1, 1, 'auth');
-    return { proof: proofFrom(a[0]) };
+    return { proof: proofFrom(a[0], true) };
   },
   encodeResponse: (r) => [r.proof],
   decodeResponse: (a) => {
     codec.arity(a, 1, 1, 'auth reply');
-    return { proof: proofFrom(a[0]) };
+    return { proof: proofFrom(a[0], false) };
   },
 });
 

@@ -1,8 +1,10 @@
 /**
  * ClusterBus over real loopback TCP: three buses on free 127.0.0.1 ports exchanging
  * pipelined requests, binary payloads, handler errors, a peer that goes away and comes back,
- * and peers with the wrong (or no) cluster-secret. Waits poll with a bound; nothing sleeps.
+ * peers with the wrong (or no) cluster-secret, and an operator speaking to the bus port
+ * with the stock redis-cli. Waits poll with a bound; nothing sleeps.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../src/runtime/clock';
@@ -12,7 +14,7 @@ import { ClusterBus, type ClusterBusOptions } from '../../src/bus/bus';
 import { BusAuthError, BusRemoteError, BusUnreachableError, WireCode } from '../../src/bus/errors';
 import type { PeerAddress } from '../../src/bus/transport';
 import { codec, defineVerb, verbTable } from '../../src/bus/verb';
-import { BUS_VERBS, PING } from '../../src/bus/verbs';
+import { BUS_PROTOCOL_VERSION, BUS_VERBS, PING } from '../../src/bus/verbs';
 
 class CaptureLog extends Logger {
   readonly lines: string[] = [];
@@ -90,6 +92,32 @@ async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+const REDIS_CLI = process.env.REDIS_CLI ?? 'redis-cli';
+
+/** Pipe `input` into `redis-cli --no-raw -p port` (one command per line, one connection). */
+function redisCli(port: number, input: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(REDIS_CLI, ['--no-raw', '-h', '127.0.0.1', '-p', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('latin1')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('latin1')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('redis-cli did not finish within 10 s'));
+    }, 10_000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr, code });
+    });
+    child.stdin.end(input);
+  });
 }
 
 afterEach(async () => {
@@ -205,6 +233,40 @@ describe('ClusterBus over TCP', () => {
     const good = await startBus('b', 'sesame');
     await expect(PING.call(good.bus, { ...a.addr, id: 'not-a' }, Buffer.alloc(0))).rejects.toThrow(/answered as node a, expected node not-a/);
     await expect(PING.call(good.bus, a.addr, Buffer.from('ok'))).resolves.toEqual(Buffer.from('ok'));
+  });
+
+  it('an operator talks to the bus with redis-cli: hello, auth with the plain secret, then requests', async () => {
+    const a = await startBus('a', 'sesame');
+    const hello = `hello 1 operator 0123456789abcdef ${BUS_PROTOCOL_VERSION}`;
+    const out = await redisCli(a.addr.port, [hello, 'auth 2 sesame', 'ping 7 hi', 'PING 8 "two words"', 'test.echo 9 x y', 'nosuch 10', 'ping 11'].join('\n') + '\n');
+    expect(out.code).toBe(0);
+    expect(out.stderr).toBe('');
+    // The nonce and the server's proof are random bytes, printed escaped.
+    const lines = out.stdout.split('\n');
+    expect(lines.slice(0, 3)).toEqual(['1) "1"', '2) "ok"', '3) "a"']);
+    expect(lines[3]).toMatch(/^4\) ".+"$/);
+    expect(lines.slice(4, 8)).toEqual(['5) "1"', `6) "${BUS_PROTOCOL_VERSION}"`, '1) "2"', '2) "ok"']);
+    expect(lines[8]).toMatch(/^3\) ".+"$/);
+    expect(lines.slice(9)).toEqual([
+      '1) "7"', '2) "ok"', '3) "hi"',
+      '1) "8"', '2) "ok"', '3) "two words"',
+      '1) "9"', '2) "ok"', '3) "operator"', '4) "x"', '5) "y"',
+      '1) "10"', '2) "err"', '3) "UNKNOWN"', "4) \"unknown bus verb 'nosuch'\"",
+      '1) "11"', '2) "err"', '3) "BADREQ"', '4) "ping: expected 1 arguments, got 0"',
+      '',
+    ]);
+    expect(a.log.lines.some((l) => /^notice Cluster bus: 127\.0\.0\.1:\d+ \(node operator\) authenticated with the plain cluster-secret/.test(l))).toBe(true);
+    // redis-cli's opening COMMAND DOCS was answered, not refused as a protocol error.
+    expect(a.log.lines.filter((l) => l.startsWith('warning'))).toEqual([]);
+    expect(a.bus.stats().connectionsAccepted).toBe(1);
+
+    // A wrong secret is refused like a node's wrong proof, and the connection closed.
+    const bad = await redisCli(a.addr.port, [hello, 'auth 2 open-up', 'ping 3 hi'].join('\n') + '\n');
+    expect(bad.stdout.split('\n').slice(6)).toEqual(['1) "2"', '2) "err"', '3) "NOAUTH"', '4) "NOAUTH wrong cluster-secret"', '']);
+    expect(bad.stderr).toBe('Error: Server closed the connection\n');
+    // And nothing is served before the handshake.
+    const early = await redisCli(a.addr.port, 'ping 3 hi\n');
+    expect(early.stdout).toBe('1) "3"\n2) "err"\n3) "NOAUTH"\n4) "NOAUTH \'ping\' before the handshake completed"\n');
   });
 
   it('refuses handlers for verbs missing from the table', async () => {

@@ -21,7 +21,7 @@ import {
   BusUnreachableError,
   WireCode,
 } from '../../src/bus/errors';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, FRAME_SOFT_MAX_BYTES, FrameReader, FrameWriter } from '../../src/bus/frame';
+import { MessageReader, MessageWriter, requestBytes } from '../../src/bus/messages';
 import { MemoryNetwork, MemoryTransport } from '../../src/bus/memory-transport';
 import { PeerClient, type PeerLimits } from '../../src/bus/peer';
 import { BusServer, type BusServerLimits } from '../../src/bus/server';
@@ -82,7 +82,10 @@ describe('codecs and the verb table', () => {
     expect(() => HELLO.decodeRequest([b('x'), randomBytes(15), b('1')])).toThrow(BusCodecError);
     expect(() => HELLO.decodeRequest([b(''), randomBytes(16), b('1')])).toThrow(BusCodecError);
     expect(() => HELLO.decodeRequest([b('x'), randomBytes(16)])).toThrow(/expected 3 arguments, got 2/);
-    expect(() => AUTH.decodeRequest([randomBytes(31)])).toThrow(BusCodecError);
+    expect(() => AUTH.decodeResponse([randomBytes(31)])).toThrow(BusCodecError);
+    // A client's proof may be a plain secret (an operator's redis-cli), up to 1024 bytes.
+    expect(AUTH.decodeRequest([b('sesame')])).toEqual({ proof: b('sesame') });
+    expect(() => AUTH.decodeRequest([randomBytes(1025)])).toThrow(/at most 1024 bytes/);
     expect(() => codec.toInt(b('x1'))).toThrow(BusCodecError);
     expect(() => codec.toBool(b('2'))).toThrow(BusCodecError);
     expect(() => codec.int(1.5)).toThrow(BusCodecError);
@@ -102,7 +105,7 @@ describe('codecs and the verb table', () => {
   });
 });
 
-describe('frames', () => {
+describe('messages (RESP after the handshake)', () => {
   /** A deterministic generator, so a failing split is replayable. */
   function lcg(seed: number): () => number {
     let x = seed >>> 0;
@@ -112,9 +115,12 @@ describe('frames', () => {
     };
   }
 
-  function requests(data: Buffer, cut: (len: number) => number[]): { id: number; verb: string; args: string[] }[] {
-    const r = new FrameReader('request', { maxFrameBytes: 1 << 30, maxArgBytes: 1 << 30 });
-    const out: { id: number; verb: string; args: string[] }[] = [];
+  type Req = { id: number; verb: string; args: string[] };
+  const unbounded = { maxMessageBytes: 1 << 30, maxArgBytes: 1 << 30, maxArgs: 1 << 30 };
+
+  function requests(data: Buffer, cut: (len: number) => number[], limits = unbounded): Req[] {
+    const r = new MessageReader('request', limits);
+    const out: Req[] = [];
     let at = 0;
     for (const n of cut(data.length)) {
       r.feed(data.subarray(at, at + n));
@@ -127,36 +133,55 @@ describe('frames', () => {
     return out;
   }
 
-  const sample = (): { id: number; verb: string; args: string[] }[] => [
+  const whole = (n: number): number[] => [n];
+  const bytes = (n: number): number[] => Array.from({ length: n }, () => 1);
+  const sample = (): Req[] => [
     { id: 1, verb: 'replicate', args: ['0', 'key:1', 'x'.repeat(100)] },
     { id: 2, verb: 'digest', args: ['0', ''] },
     { id: 0xffffffff, verb: 'ping', args: [] },
-    { id: 7, verb: 'forward', args: ['\r\n*3\r\n', String.fromCharCode(0, 177, 255)] },
+    // RESP inside a payload: a bulk is binary-safe, its length is what counts.
+    { id: 7, verb: 'forward', args: ['\r\n*3\r\n$1\r\n', String.fromCharCode(0, 177, 255, 13, 10), '$-1\r\n'] },
+    { id: 1234567890, verb: 'ae.push', args: ['\r', '\n', 'y'.repeat(12)] },
   ];
-  const encode = (msgs: { id: number; verb: string; args: string[] }[]): Buffer =>
-    frameOf((w) => {
+  const encode = (msgs: Req[]): Buffer =>
+    batchOf((w) => {
       for (const m of msgs) w.request(m.id, m.verb, m.args.map((a) => Buffer.from(a, 'latin1')));
     });
 
-  it('puts the messages written between two takes in one frame', () => {
-    const data = encode(sample());
-    expect(data[0]).toBe(FRAME_MAGIC);
-    expect(data.readUInt32LE(1)).toBe(data.length - FRAME_HEADER_BYTES);
-    expect(data.readUInt32LE(5)).toBe(4);
-    const w = new FrameWriter();
-    w.request(1, 'ping', []);
-    w.request(2, 'ping', []);
-    const t = w.take();
-    expect(t.frames).toBe(1);
+  it('writes a request and a reply as RESP arrays of bulk strings, a batch as their concatenation', () => {
+    const w = new MessageWriter(16);
+    w.request(42, 'ping', [b('hi')]);
+    w.reply(42, true, [b('hi')]);
+    w.replyError(9, 'BADREQ', 'bad ä');
+    expect(w.messages).toBe(3);
+    const data = w.take();
+    expect(data.toString('utf8')).toBe(
+      '*3\r\n$4\r\nping\r\n$2\r\n42\r\n$2\r\nhi\r\n' + '*3\r\n$2\r\n42\r\n$2\r\nok\r\n$2\r\nhi\r\n' + '*4\r\n$1\r\n9\r\n$3\r\nerr\r\n$6\r\nBADREQ\r\n$6\r\nbad ä\r\n',
+    );
     expect(w.length).toBe(0);
-    expect(w.take()).toEqual({ data: Buffer.alloc(0), frames: 0 });
+    expect(w.messages).toBe(0);
+    expect(w.take()).toEqual(Buffer.alloc(0));
+    // Lengths and ids of every width; the size bound the peer client checks holds.
+    for (const n of [0, 9, 10, 99, 100, 999, 1000, 65535, 100_000]) {
+      const arg = Buffer.alloc(n, 1);
+      for (const id of [0, 9, 10, 99, 100, 65536, 2147483647, 2147483648, 0xffffffff]) {
+        w.request(id, 'replicate', [arg, arg]);
+        const req = w.take();
+        expect(req.length).toBeLessThanOrEqual(requestBytes('replicate', [arg, arg]));
+        expect(req.subarray(0, 30).toString('latin1')).toBe(`*4\r\n$9\r\nreplicate\r\n$${String(id).length}\r\n${id}\r\n$${n}\r\n`.slice(0, 30));
+        expect(requests(req, whole)).toEqual([{ id, verb: 'replicate', args: [arg.toString('latin1'), arg.toString('latin1')] }]);
+      }
+    }
   });
 
-  it('parses a batch fed whole, byte by byte, and split at every seeded place', () => {
+  it('parses a batch fed whole, byte by byte, split at every byte boundary and at seeded places', () => {
     const msgs = [...sample(), ...sample().map((m) => ({ ...m, id: (m.id + 100) % 0x100000000 }))];
-    const data = Buffer.concat([encode(msgs.slice(0, 4)), encode(msgs.slice(4))]);
-    expect(requests(data, (n) => [n])).toEqual(msgs);
-    expect(requests(data, (n) => Array.from({ length: n }, () => 1))).toEqual(msgs);
+    const data = encode(msgs);
+    expect(requests(data, whole)).toEqual(msgs);
+    expect(requests(data, bytes)).toEqual(msgs);
+    for (let cut = 1; cut < data.length; cut++) {
+      expect(requests(data, (n) => [cut, n - cut]), `cut at ${cut}`).toEqual(msgs);
+    }
     for (let seed = 1; seed <= 50; seed++) {
       const rnd = lcg(seed);
       const cuts = (n: number): number[] => {
@@ -172,77 +197,143 @@ describe('frames', () => {
     }
   });
 
-  it('assembles a big frame split across reads, and closes frames at the soft maximum', () => {
-    const big = 'v'.repeat(FRAME_SOFT_MAX_BYTES + 10);
-    const msgs = [
-      { id: 1, verb: 'replicate', args: ['0', 'k', big] },
+  it('parses a batch of many messages that came in one read', () => {
+    const msgs: Req[] = Array.from({ length: 5000 }, (_, i) => ({ id: i + 1, verb: i % 3 === 0 ? 'gossip' : 'replicate', args: ['0', `k${i}`, 'v'.repeat(i % 50)] }));
+    expect(requests(encode(msgs), whole)).toEqual(msgs);
+  });
+
+  it('assembles a big bulk split across reads, once, between small messages', () => {
+    const big = 'v'.repeat(300_000);
+    const msgs: Req[] = [
+      { id: 1, verb: 'replicate', args: ['0', 'k', big, 'after'] },
       { id: 2, verb: 'replicate', args: ['0', 'k2', 'small'] },
       { id: 3, verb: 'read', args: ['0', 'k3'] },
     ];
-    const w = new FrameWriter();
-    for (const m of msgs) w.request(m.id, m.verb, m.args.map((a) => b(a)));
-    const { data, frames } = w.take();
-    expect(frames).toBe(2); // the first message filled a frame; the others share the next
-    for (const size of [1000, 65536, 100_000, data.length]) {
+    const data = encode(msgs);
+    for (const size of [1, 1000, 65536, 100_000, data.length]) {
+      if (size === 1) {
+        // Byte by byte only around the big bulk's header and trailer (300k reads are slow).
+        const head = data.indexOf('$300000\r\n') + 9;
+        expect(requests(data, (n) => [...bytes(head), 300_000 - 10, ...bytes(n - head - 300_000 + 10)])).toEqual(msgs);
+        continue;
+      }
       const cuts = (n: number): number[] => Array.from({ length: Math.ceil(n / size) }, (_, i) => Math.min(size, n - i * size));
       expect(requests(data, cuts), `chunks of ${size}`).toEqual(msgs);
     }
   });
 
-  it('can stop between two messages of a frame and go on after more bytes came', () => {
+  it('can stop between two messages and go on after more bytes came', () => {
     const msgs = sample();
-    const data = Buffer.concat([encode(msgs.slice(0, 2)), encode(msgs.slice(2))]);
-    const r = new FrameReader('request', { maxFrameBytes: 1 << 20, maxArgBytes: 1 << 20 });
-    const cut = FRAME_HEADER_BYTES + data.readUInt32LE(1) + 5; // the first frame and a bit of the second
+    const data = encode(msgs);
+    const r = new MessageReader('request', unbounded);
+    const cut = encode(msgs.slice(0, 2)).length + 5; // two messages and a bit of the third
     r.feed(data.subarray(0, cut));
     expect(r.next()).toBe(true);
     expect(r.id).toBe(1);
-    r.feed(data.subarray(cut)); // arrives while a message of the first frame is still unread
+    r.feed(data.subarray(cut)); // arrives while a whole message is still unread
     const ids: number[] = [];
     while (r.next()) ids.push(r.id);
-    expect(ids).toEqual([2, 0xffffffff, 7]);
+    expect(ids).toEqual([2, 0xffffffff, 7, 1234567890]);
     expect(r.error).toBe(null);
   });
 
+  it('recognises a run of requests that start alike, and still checks what follows', () => {
+    // Same verb, other counts; same count, other verbs; a verb that is a prefix of another.
+    const msgs: Req[] = [
+      { id: 1, verb: 'ping', args: ['a'] },
+      { id: 2, verb: 'ping', args: ['b'] },
+      { id: 3, verb: 'ping', args: ['b', 'c'] },
+      { id: 4, verb: 'pin', args: ['d'] },
+      { id: 5, verb: 'pings', args: ['e'] },
+      { id: 6, verb: 'ping', args: [] },
+      { id: 7, verb: 'key.summary', args: ['0', 'k'] },
+      { id: 8, verb: 'key.summary', args: ['0', 'k'] },
+    ];
+    for (const cut of [whole, bytes]) expect(requests(encode(msgs), cut)).toEqual(msgs);
+    const r = new MessageReader('request', unbounded);
+    r.feed(Buffer.concat([encode(msgs.slice(0, 2)), b('*3\r\n$4\r\nping\r\n$2\r\n07\r\n$1\r\nx\r\n')]));
+    expect([r.next(), r.next(), r.next()]).toEqual([true, true, false]);
+    expect(r.error).toMatch(/bad request id '07'/);
+  });
+
+  it('takes verbs case-insensitively, as Redis takes commands', () => {
+    const data = Buffer.concat([rawRequest(['PING', '1', 'a']), rawRequest(['Ping', '2']), rawRequest(['ping', '3'])]);
+    for (const cut of [whole, bytes]) expect(requests(data, cut).map((m) => m.verb)).toEqual(['ping', 'ping', 'ping']);
+  });
+
   it('round-trips replies, ok and err', () => {
-    const w = new FrameWriter();
+    const w = new MessageWriter();
     w.reply(5, true, [b('a'), Buffer.alloc(0)]);
     w.replyError(3, 'BADREQ', 'bad ä');
     w.reply(4, true, []);
-    expect(replies(w.take().data)).toEqual([
+    w.reply(0xffffffff, true, [b('\r\n')]);
+    const want = [
       { id: 5, ok: true, args: ['a', ''] },
       { id: 3, ok: false, args: ['BADREQ', 'bad ä'] },
       { id: 4, ok: true, args: [] },
-    ]);
+      { id: 0xffffffff, ok: true, args: ['\r\n'] },
+    ];
+    const data = w.take();
+    expect(replies(data)).toEqual(want);
+    const r = new MessageReader('reply', unbounded);
+    const got: unknown[] = [];
+    for (let i = 0; i < data.length; i++) {
+      r.feed(data.subarray(i, i + 1));
+      while (r.next()) got.push({ id: r.id, ok: r.ok, args: r.args.map((a) => a.toString()) });
+    }
+    expect(got).toEqual(want);
   });
 
-  it('refuses malformed frames and then stays dead', () => {
-    const good = encode(sample());
-    const cases: [string, (d: Buffer) => Buffer, RegExp][] = [
-      ['wrong magic', (d) => Buffer.concat([b('*'), d.subarray(1)]), /expected a frame \(0xb1\), got 0x2a/],
-      ['frame beyond the limit', (d) => (d.writeUInt32LE(2000, 1), d), /frame of 2000 bytes \(limit 1000\)/],
-      ['a count that cannot fit', (d) => (d.writeUInt32LE(1000, 5), d), /cannot hold 1000 messages/],
-      ['fewer messages than the body holds', (d) => (d.writeUInt32LE(3, 5), d), /frame length does not match its messages/],
-      ['an argument running past the frame', (d) => (d.writeUInt32LE(999, FRAME_HEADER_BYTES + 4 + 1 + 9 + 4), d), /truncated argument/],
+  it('refuses malformed input, fed whole or byte by byte, and then stays dead', () => {
+    const limits = { maxMessageBytes: 1000, maxArgBytes: 200, maxArgs: 20 };
+    const cases: [string, string | Buffer, RegExp][] = [
+      ['an inline command', 'PING 1 x\r\n', /expected '\*', got 'P'/],
+      ['a bulk first', '$4\r\nping\r\n', /expected '\*', got '\$'/],
+      ['a binary frame', Buffer.from([0xb1, 1, 0, 0, 0]), /expected '\*', got 0xb1/],
+      ['a negative multibulk', '*-1\r\n', /invalid multibulk length/],
+      ['an empty multibulk', '*0\r\n', /invalid multibulk length: a bus request is \[verb, request id, \.\.\.args\]/],
+      ['no request id', '*1\r\n$4\r\nping\r\n', /invalid multibulk length/],
+      ['a count that is not a number', '*x\r\n', /invalid multibulk length/],
+      ['a count beyond the limit', '*21\r\n', /21 elements in a message \(limit 20\)/],
+      ['a negative bulk length', '*2\r\n$-1\r\n', /invalid bulk length/],
+      ['a bulk length of 20 digits', '*2\r\n$99999999999999999999\r\n', /invalid bulk length/],
+      ['a bulk beyond the limit', '*2\r\n$201\r\n', /argument of 201 bytes \(limit 200\)/],
+      ['a huge bulk length', '*2\r\n$999999999999999\r\n', /argument of 999999999999999 bytes/],
+      ['an integer element', '*2\r\n:1\r\n', /expected '\$', got ':'/],
+      ['no CRLF after a bulk', '*2\r\n$4\r\npingXX$1\r\n1\r\n', /expected CRLF after a bulk/],
+      ['an empty verb', '*2\r\n$0\r\n\r\n$1\r\n1\r\n', /bad verb name/],
+      ['a request id that is not a number', '*2\r\n$4\r\nping\r\n$3\r\nabc\r\n', /bad request id 'abc'/],
+      ['a negative request id', '*2\r\n$4\r\nping\r\n$2\r\n-1\r\n', /bad request id '-1'/],
+      ['a request id with a leading zero', '*2\r\n$4\r\nping\r\n$2\r\n01\r\n', /bad request id '01'/],
+      ['a request id beyond 32 bits', '*2\r\n$4\r\nping\r\n$10\r\n4294967296\r\n', /bad request id '4294967296'/],
+      ['a message beyond the limit', `*7\r\n$4\r\nping\r\n$1\r\n1\r\n${`$200\r\n${'x'.repeat(200)}\r\n`.repeat(5)}`, /message of more than 1000 bytes/],
     ];
-    for (const [what, mangle, err] of cases) {
-      const r = new FrameReader('request', { maxFrameBytes: 1000, maxArgBytes: 1000 });
-      r.feed(mangle(Buffer.from(good)));
-      while (r.next());
-      expect(r.error, what).toMatch(err);
-      r.feed(good);
-      expect(r.next(), what).toBe(false);
+    const good = rawRequest(['ping', '1', 'x']);
+    for (const [what, bad, err] of cases) {
+      for (const cut of [whole, bytes]) {
+        const r = new MessageReader('request', limits);
+        const data = Buffer.concat([good, typeof bad === 'string' ? b(bad) : bad, good]);
+        let n = 0;
+        let at = 0;
+        for (const k of cut(data.length)) {
+          r.feed(data.subarray(at, at + k));
+          at += k;
+          while (r.next()) n++;
+        }
+        expect(n, what).toBe(1);
+        expect(r.error, `${what} (${cut === whole ? 'whole' : 'byte by byte'})`).toMatch(err);
+        r.feed(good);
+        expect(r.next(), what).toBe(false);
+      }
     }
-    const r = new FrameReader('request', { maxFrameBytes: 1000, maxArgBytes: 50 });
-    r.feed(good);
-    while (r.next());
-    expect(r.error).toMatch(/argument of 100 bytes \(limit 50\)/);
-    const rr = new FrameReader('reply', { maxFrameBytes: 1000, maxArgBytes: 1000 });
-    const bad = frameOf((w) => w.reply(1, true, []));
-    bad[FRAME_HEADER_BYTES + 4] = 9;
-    rr.feed(bad);
+    const bigCount = new MessageReader('request', { maxMessageBytes: 1000, maxArgBytes: 1000, maxArgs: 1 << 30 });
+    bigCount.feed(b('*1000\r\n'));
+    expect(bigCount.next()).toBe(false);
+    expect(bigCount.error).toMatch(/1000 elements cannot fit in a message of at most 1000 bytes/);
+    const rr = new MessageReader('reply', unbounded);
+    rr.feed(b('*2\r\n$1\r\n1\r\n$2\r\nOK\r\n'));
     expect(rr.next()).toBe(false);
-    expect(rr.error).toMatch(/bad reply status 9/);
+    expect(rr.error).toMatch(/bad reply status 'OK' \(ok or err\)/);
   });
 });
 
@@ -481,16 +572,16 @@ async function until(pred: () => boolean, what: string): Promise<void> {
   throw new Error(`never happened: ${what}`);
 }
 
-/** Frames written by `fill` into a FrameWriter. */
-function frameOf(fill: (w: FrameWriter) => void): Buffer {
-  const w = new FrameWriter(64);
+/** The batch written by `fill` into a MessageWriter. */
+function batchOf(fill: (w: MessageWriter) => void): Buffer {
+  const w = new MessageWriter(64);
   fill(w);
-  return w.take().data;
+  return w.take();
 }
 
-/** Every reply in `data` (whole frames), with text arguments. */
+/** Every reply in `data` (whole messages), with text arguments. */
 function replies(data: Buffer): { id: number; ok: boolean; args: string[] }[] {
-  const r = new FrameReader('reply', { maxFrameBytes: 1 << 30, maxArgBytes: 1 << 30 });
+  const r = new MessageReader('reply', { maxMessageBytes: 1 << 30, maxArgBytes: 1 << 30, maxArgs: 1 << 30 });
   r.feed(data);
   const out: { id: number; ok: boolean; args: string[] }[] = [];
   while (r.next()) out.push({ id: r.id, ok: r.ok, args: r.args.map((a) => a.toString()) });
@@ -708,6 +799,36 @@ describe('PeerClient and BusServer', () => {
     await until(() => r.server.connectionCount === 0, 'refused connection closed');
   });
 
+  it('admits an operator who sends the plain cluster-secret as auth (redis-cli), and refuses a wrong one', async () => {
+    const typed = async (secret: string): Promise<{ got: string; closed: boolean; r: Rig }> => {
+      const r = rig({ serverSecret: 'open sesame' });
+      r.handlers.set('echo', (_from, args) => args);
+      const [c, s] = socketPair();
+      const got: Buffer[] = [];
+      c.on('data', (d: Buffer) => got.push(d));
+      r.server.accept(s);
+      // What redis-cli sends for: hello 1 operator 0123456789abcdef <version> / AUTH 2 <secret> / echo 3 hi
+      c.write(rawRequest(['hello', '1', 'operator', '0123456789abcdef', String(BUS_PROTOCOL_VERSION)]));
+      await until(() => got.length === 1, 'hello answered');
+      c.write(rawRequest(['AUTH', '2', secret]));
+      await until(() => got.length === 2, 'auth answered');
+      if (!c.closed) {
+        c.write(rawRequest(['echo', '3', 'hi']));
+        await until(() => got.length === 3 || c.closed, 'echo answered');
+      }
+      return { got: Buffer.concat(got).toString('latin1'), closed: c.closed, r };
+    };
+    const ok = await typed('open sesame');
+    expect(ok.got).toMatch(/^\*6\r\n\$1\r\n1\r\n\$2\r\nok\r\n\$3\r\nsrv\r\n/);
+    expect(ok.got).toMatch(/\*3\r\n\$1\r\n2\r\n\$2\r\nok\r\n\$32\r\n[^]{32}\r\n\*3\r\n\$1\r\n3\r\n\$2\r\nok\r\n\$2\r\nhi\r\n$/);
+    expect(ok.closed).toBe(false);
+    expect(ok.r.log.lines).toContain("notice Cluster bus: 10.0.0.1:4242 (node operator) authenticated with the plain cluster-secret (an operator's client, not a node)");
+    const bad = await typed('open sesame!');
+    expect(bad.got).toMatch(/\*4\r\n\$1\r\n2\r\n\$3\r\nerr\r\n\$6\r\nNOAUTH\r\n\$27\r\nNOAUTH wrong cluster-secret\r\n$/);
+    await until(() => bad.r.server.connectionCount === 0, 'refused connection closed');
+    expect(bad.r.log.lines).toContain('warning Refused cluster bus connection from 10.0.0.1:4242 (node operator): wrong cluster-secret');
+  });
+
   it('refuses a peer without a secret when the server has one', async () => {
     const r = rig({ serverSecret: 'right' });
     await expect(r.client.request('echo', [])).rejects.toThrow(BusAuthError);
@@ -741,7 +862,8 @@ describe('PeerClient and BusServer', () => {
     await until(() => c1.closed, 'closed');
     expect(Buffer.concat(got1).toString('latin1')).toBe("-ERR Protocol error: expected '*', got 'h'\r\n");
 
-    // After it, frames are served; RESP (or anything else) is a protocol error.
+    // After it, RESP requests are served (as a peer or redis-cli sends them); an inline
+    // command, or anything not an array of bulks, is a protocol error: id 0, then close.
     const r2 = rig();
     const [c2, s2] = socketPair();
     const got2: Buffer[] = [];
@@ -749,13 +871,13 @@ describe('PeerClient and BusServer', () => {
     r2.server.accept(s2);
     c2.write(rawRequest(['hello', '1', 'raw', 'x'.repeat(16), String(BUS_PROTOCOL_VERSION)]));
     await until(() => got2.length === 1, 'hello answered');
-    c2.write(frameOf((w) => w.request(2, 'echo', [b('fine')])));
+    c2.write(Buffer.concat([batchOf((w) => w.request(2, 'echo', [b('fine')])), rawRequest(['ECHO', '3', 'as typed'])]));
     await until(() => got2.length === 2, 'echo answered');
-    expect(replies(got2[1])).toEqual([{ id: 2, ok: true, args: ['fine'] }]);
-    c2.write(rawRequest(['echo', '3', 'resp']));
+    expect(got2[1].toString()).toBe('*3\r\n$1\r\n2\r\n$2\r\nok\r\n$4\r\nfine\r\n*3\r\n$1\r\n3\r\n$2\r\nok\r\n$8\r\nas typed\r\n');
+    c2.write(b('echo 4 inline\r\n'));
     await until(() => c2.closed, 'closed');
-    expect(replies(Buffer.concat(got2.slice(2)))).toEqual([{ id: 0, ok: false, args: ['PROTO', 'Protocol error: expected a frame (0xb1), got 0x2a'] }]);
-    expect(r2.log.lines.some((l) => l.startsWith('warning Cluster bus: Protocol error: expected a frame'))).toBe(true);
+    expect(replies(Buffer.concat(got2.slice(2)))).toEqual([{ id: 0, ok: false, args: ['PROTO', "Protocol error: expected '*', got 'e'"] }]);
+    expect(r2.log.lines.some((l) => l.startsWith("warning Cluster bus: Protocol error: expected '*', got 'e'"))).toBe(true);
   });
 
   it('closes a connection that does not finish the handshake in time', async () => {
@@ -865,7 +987,7 @@ describe('PeerClient and BusServer', () => {
     expect(r.client.opts.stats.repliesErr).toBe(5);
   });
 
-  it('matches replies that come back in any order, inside one frame and across frames', async () => {
+  it('matches replies that come back in any order, inside one batch and across batches', async () => {
     const r = rig();
     const waits: { resolve: (v: Buffer[]) => void; arg: Buffer }[] = [];
     r.handlers.set('later', (_f, args) => {
@@ -889,10 +1011,10 @@ describe('PeerClient and BusServer', () => {
     const got = await Promise.all(all);
     got.forEach((g, i) => expect(g[0].toString()).toBe(String(i)));
     expect(s.writes - sw).toBe(3);
-    expect(r.client.opts.stats.framesReceived).toBe(3);
+    expect(r.client.opts.stats.readsReceived).toBe(3);
   });
 
-  it('reassembles request and reply frames that the network splits into pieces', async () => {
+  it('reassembles requests and replies that the network splits into pieces', async () => {
     const r = rig();
     await r.client.request('echo', []);
     const c = r.sockets[0];
@@ -902,7 +1024,7 @@ describe('PeerClient and BusServer', () => {
     const payloads = Array.from({ length: 50 }, (_, i) => Buffer.alloc(i * 37, i));
     const got = await Promise.all(payloads.map((p) => r.client.request('echo', [p, b('tail')])));
     got.forEach((g, i) => expect(g).toEqual([payloads[i], b('tail')]));
-    // And a frame far bigger than one read.
+    // And a message far bigger than one read.
     const big = Buffer.alloc(300_000, 7);
     c.splitAt = 65536;
     s.splitAt = 1000;
@@ -926,7 +1048,7 @@ describe('PeerClient and BusServer', () => {
     expect(r.client.state).toBe('ready');
   });
 
-  it('closes on a malformed frame, and the client learns why', async () => {
+  it('closes on a malformed message, and the client learns why', async () => {
     const r = rig();
     await r.client.request('echo', []);
     const d = deferred<Buffer[]>();
@@ -935,20 +1057,20 @@ describe('PeerClient and BusServer', () => {
     await turn();
     await turn();
     const c = r.sockets[0];
-    c.write(Buffer.from([FRAME_MAGIC, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]));
-    await expect(held).rejects.toThrow(/connection lost: the peer closed the connection: Protocol error: frame of 2147483647 bytes \(limit \d+\)/);
-    expect(r.log.lines.some((l) => /^warning Cluster bus: Protocol error: frame of 2147483647 bytes .* from 10\.0\.0\.1:4242 \(node cli\); closing the connection$/.test(l))).toBe(true);
+    c.write(b('*3\r\n$4\r\necho\r\n$1\r\n9\r\n$999999999999999\r\n'));
+    await expect(held).rejects.toThrow(/connection lost: the peer closed the connection: Protocol error: argument of 999999999999999 bytes \(limit \d+\)/);
+    expect(r.log.lines.some((l) => /^warning Cluster bus: Protocol error: argument of 999999999999999 bytes .* from 10\.0\.0\.1:4242 \(node cli\); closing the connection$/.test(l))).toBe(true);
     // The next request reconnects.
     await expect(r.client.request('echo', [b('again')])).resolves.toEqual([b('again')]);
   });
 
-  it('refuses frames sent before the handshake finished', async () => {
+  it('refuses requests sent before the handshake finished', async () => {
     const r = rig();
     const [c, s] = socketPair();
     const got: Buffer[] = [];
     c.on('data', (d: Buffer) => got.push(d));
     r.server.accept(s);
-    c.write(Buffer.concat([rawRequest(['hello', '1', 'raw', 'x'.repeat(16), String(BUS_PROTOCOL_VERSION)]), frameOf((w) => w.request(2, 'echo', [b('early')]))]));
+    c.write(Buffer.concat([rawRequest(['hello', '1', 'raw', 'x'.repeat(16), String(BUS_PROTOCOL_VERSION)]), batchOf((w) => w.request(2, 'echo', [b('early')]))]));
     await until(() => c.closed, 'closed');
     expect(Buffer.concat(got).toString('latin1')).not.toContain('early');
     expect(r.log.lines.some((l) => l.includes('data sent before the handshake completed'))).toBe(true);
