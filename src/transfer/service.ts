@@ -303,6 +303,11 @@ export class TransferService {
       this.deps.log.notice(`plan ${plan.id} complete: this node is now normal and takes reads`);
       m.setOwn({ status: 'normal' });
     } else if (self.status === 'leaving') {
+      // Hints kept here must reach their owners first: once left, nobody gossips to this node.
+      if (this.deps.pendingHints() > 0) {
+        plan.waitingFor = [`hints of ${this.deps.selfId}`];
+        return;
+      }
       this.deps.log.notice(`plan ${plan.id} complete: this node has left the ring; it can be stopped`);
       m.setOwn({ status: 'left' });
     }
@@ -497,7 +502,7 @@ export class TransferService {
       return;
     }
     if (now < this.cleanup.dueAtMs) return;
-    if (this.deps.pendingHints() > 0) {
+    if (self.status === 'normal' && this.deps.pendingHints() > 0) {
       this.cleanup.state = 'waiting';
       this.cleanup.reason = 'this node keeps hints for other nodes';
       return;
@@ -548,8 +553,6 @@ export class TransferService {
                 next = keyEnd(k);
                 break outer;
               }
-              it.seek(keyEnd(k));
-              continue outer;
             }
           }
         } finally {
@@ -560,7 +563,9 @@ export class TransferService {
         removed += batch.length;
         this.cleanup.keysRemoved += batch.length;
         this.totals.cleanupKeys += batch.length;
-        await ks.afterAcked();
+        // Not waited for durably: a discarded copy that comes back after a crash is only
+        // discarded again by the next cleanup.
+        ks.flushPending();
         await this.sleep(0);
         if (next === null) break;
         from = next;
