@@ -337,7 +337,9 @@ export class TransferService {
       if (i < 0) continue;
       const paired = mv.lost[i];
       let sources: string[];
-      if (paired !== undefined && valid(paired) && m.isUp(paired)) sources = [paired];
+      // The node giving the range up is the source even while it is down (the transfer
+      // waits for it): only it is sure to hold what a quorum of the old replicas held.
+      if (paired !== undefined && valid(paired)) sources = [paired];
       else {
         const candidates = mv.from.filter(valid);
         const up = candidates.filter((id) => m.isUp(id));

@@ -189,4 +189,91 @@ describe('elastic cluster under load', () => {
       throw new Error(`${(err as Error).message} (while ${step})\n${logs(all, all.map((p, i) => nodes.find((n) => n.proc === p)?.id ?? `p${i}`))}`);
     }
   });
+
+  /** Start three founding nodes holding `count` preloaded keys, and a joining n4 (512 KB/s). */
+  async function joinUnderWay(count: number): Promise<{ cluster: StartedCluster; all: QuorumkvProcess[]; n4args: string[]; n4: QuorumkvProcess; clients: Redis[] }> {
+    const cluster = await startCluster(3, { args: COMMON });
+    const all: QuorumkvProcess[] = [...cluster.nodes];
+    cleanup.push(() => Promise.all(all.map((p) => p.stop())).then(() => undefined));
+    await waitAllUp(cluster.nodes, cluster.ids, 20_000);
+    const c1 = await connect(cluster.nodes[0].port);
+    const clients = [c1];
+    cleanup.push(async () => clients.forEach((c) => c.disconnect()));
+    for (let i = 0; i < count; i += 1000) {
+      const p = c1.pipeline();
+      for (let j = i; j < Math.min(count, i + 1000); j++) p.set(`big:${j}`, `${j}:${'y'.repeat(200)}`);
+      await p.exec();
+    }
+    const n4args = [...COMMON, '--node-id', 'n4', '--seeds', `127.0.0.1:${cluster.busPorts[0]}`, '--transfer-rate', '512kb', '--transfer-concurrency', '1'];
+    const n4 = await startQuorumkv(n4args);
+    all.push(n4);
+    return { cluster, all, n4args: [...n4args, '--bus-port', String(n4.busPort)], n4, clients };
+  }
+
+  /** Every `big:` key whose owners include n4 is held by n4; returns how many n4 owns. */
+  async function n4HoldsItsKeys(asker: Redis, n4: Redis, count: number): Promise<number> {
+    let owned = 0;
+    for (let i = 0; i < count; i += 1000) {
+      const keys = [...Array(Math.min(1000, count - i)).keys()].map((j) => `big:${i + j}`);
+      const po = asker.pipeline();
+      for (const k of keys) po.call('RING', 'OWNERS', k);
+      const pl = n4.pipeline();
+      for (const k of keys) pl.call('RING', 'LOCAL', k);
+      const [owners, local] = await Promise.all([po.exec(), pl.exec()]);
+      keys.forEach((k, j) => {
+        if (!(owners![j][1] as string[]).includes('n4')) return;
+        owned++;
+        if (local![j][1] === null) throw new Error(`n4 owns ${k} but does not hold it`);
+      });
+    }
+    return owned;
+  }
+
+  const keysReceived = async (c: Redis): Promise<number> => Number(/transfer_keys_received:(\d+)/.exec(await c.info('transfers'))?.[1] ?? 0);
+
+  it('a join whose receiver is SIGKILLed mid-transfer resumes from its cursor and completes', { timeout: 180_000 }, async () => {
+    const COUNT = 16_000;
+    const { cluster, all, n4args, n4, clients } = await joinUnderWay(COUNT);
+    try {
+      let c4 = await connect(n4.port);
+      clients.push(c4);
+      await waitFor(async () => (await keysReceived(c4)) >= 2000, 30_000, { intervalMs: 50, what: 'n4 to receive some keys' });
+      expect(await statusOf(c4, 'n4')).toBe('joining');
+      await n4.kill();
+      const again = await startQuorumkv(n4args, { dir: n4.dir, port: n4.port });
+      all.push(again);
+      c4 = await connect(again.port);
+      clients.push(c4);
+      await waitFor(async () => (await statusOf(clients[0], 'n4')) === 'normal', 60_000, { intervalMs: 100, what: 'n4 to become normal after its restart' });
+      expect(again.output()).toContain('(resumed)');
+      const owned = await n4HoldsItsKeys(clients[0], c4, COUNT);
+      expect(owned).toBeGreaterThan(COUNT / 2);
+      // The restarted incarnation pulled less than n4 owns: it went on from its cursor.
+      expect(await keysReceived(c4)).toBeLessThan(owned);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${logs(all, all.map((_p, i) => (i < 3 ? cluster.ids[i] : `n4#${i - 2}`)))}`);
+    }
+  });
+
+  it('a join whose sender is SIGKILLed mid-transfer waits for it and completes', { timeout: 180_000 }, async () => {
+    const COUNT = 16_000;
+    const { cluster, all, n4, clients } = await joinUnderWay(COUNT);
+    try {
+      const c4 = await connect(n4.port);
+      clients.push(c4);
+      await waitFor(async () => (await keysReceived(c4)) >= 1000, 30_000, { intervalMs: 50, what: 'n4 to receive some keys' });
+      const n1 = cluster.nodes[0];
+      await n1.kill();
+      // Its transfers from n1 wait for it (the plan needs n1's ranges from n1).
+      await waitFor(async () => (await transfers(c4)).rows.some((r) => r.from === 'n1' && String(r.reason).includes('down')), 30_000, { intervalMs: 100, what: 'a transfer from n1 waiting for it' });
+      const back = await startQuorumkv(cluster.nodeArgs[0], { dir: n1.dir, port: n1.port });
+      all.push(back);
+      const c2 = await connect(cluster.nodes[1].port);
+      clients.push(c2);
+      await waitFor(async () => (await statusOf(c2, 'n4')) === 'normal', 90_000, { intervalMs: 100, what: 'n4 to become normal' });
+      expect(await n4HoldsItsKeys(c2, c4, COUNT)).toBeGreaterThan(COUNT / 2);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${logs(all, all.map((_p, i) => ['n1', 'n2', 'n3', 'n4', 'n1#2'][i] ?? `p${i}`))}`);
+    }
+  });
 });

@@ -1,0 +1,216 @@
+/**
+ * Elasticity benchmark (issue 10): a 4th node joins a 3-node cluster holding `--keys` keys
+ * while clients keep working.
+ *
+ *   npm run bench:join                              # 1M keys of 100 bytes
+ *   node dist/benchmarks/join.js --keys 200000 --transfer-rate 64mb
+ *
+ * Three founding nodes (rocksdb, appendfsync everysec, N=3 W=2 R=2, gossip 200 ms, periodic
+ * repairs off) start with the same `--keys` records written into their RocksDB beforehand
+ * (lib/preload.ts: as if every replica had taken every write). Client load: back-to-back
+ * `redis-benchmark -t set,get -n N -r 1000000 -d 100 -c 20` runs against node 1; "before" is
+ * the median requests/s of `--before` runs, "during" the median of the runs that ended
+ * while node 4 was joining. Node 4 then starts with seeds naming node 1 (so it joins), and
+ * the run polls RING NODES and INFO transfers until it is normal, then until the old nodes'
+ * cleanup has run. Reported: streaming time, keys and MB received, keys/s and MB/s, the
+ * copies moved against the ideal share (a 4th node of 4 with N=3 holds 3/4 of the keys),
+ * client throughput during the join as a fraction of before, CPU seconds of each process
+ * (from /proc), and the keys each old node removed. There is no redis-server or Dynomite
+ * side to this: neither streams ranges to a new node (Dynomite grows by a new ring and
+ * dual writes; see benchmarks/README.md).
+ */
+import { execFile, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cleanup, freePort, infoFields, makeTempDir, respCommand, spawnTracked, stopChild, waitForPing, type RespValue } from './lib/targets';
+import { preload } from './lib/preload';
+import { hlcFromMs } from '../src/versioning/hlc';
+
+interface Options {
+  keys: number;
+  valueSize: number;
+  transferRate: string;
+  before: number;
+  runN: number;
+  redisBenchmark: string;
+  main: string;
+  json: string | null;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '64mb', before: 3, runN: 30_000, redisBenchmark: 'redis-benchmark', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[++i];
+    if (a === '--keys') o.keys = Number(v);
+    else if (a === '--value-size') o.valueSize = Number(v);
+    else if (a === '--transfer-rate') o.transferRate = v;
+    else if (a === '--before') o.before = Number(v);
+    else if (a === '--run-n') o.runN = Number(v);
+    else if (a === '--redis-benchmark') o.redisBenchmark = v;
+    else if (a === '--json') o.json = v;
+    else throw new Error(`unknown option ${a}\nusage: node dist/benchmarks/join.js [--keys N] [--value-size B] [--transfer-rate R] [--before K] [--run-n N] [--json FILE]`);
+  }
+  return o;
+}
+
+const log = (m: string): void => console.log(`[join] ${m}`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(a.length / 2);
+  return a.length === 0 ? NaN : a.length % 2 === 1 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
+
+interface Node {
+  id: string;
+  port: number;
+  busPort: number;
+  dir: string;
+  logFile: string;
+  child: ChildProcess | null;
+}
+
+async function spawn(o: Options, n: Node, seeds: string[]): Promise<void> {
+  const args = [
+    o.main, '--port', String(n.port), '--bind', '127.0.0.1', '--bus-port', String(n.busPort), '--dir', n.dir, '--node-id', n.id, '--seeds', ...seeds,
+    '--engine', 'rocksdb', '--appendfsync', 'everysec', '--replicas', '3', '--write-quorum', '2', '--read-quorum', '2',
+    '--gossip-interval', '200ms', '--request-timeout', '10s', '--anti-entropy-interval', '0', '--transfer-rate', o.transferRate,
+  ];
+  const fd = fs.openSync(n.logFile, 'a');
+  try {
+    n.child = await spawnTracked(process.execPath, args, { cwd: n.dir, stdio: ['ignore', fd, fd] });
+  } finally {
+    fs.closeSync(fd);
+  }
+  await waitForPing(n.port, n.child, 120_000, n.logFile);
+}
+
+async function statuses(port: number): Promise<Record<string, string>> {
+  const rows = (await respCommand(port, ['RING', 'NODES'], 10_000)) as RespValue[][];
+  const out: Record<string, string> = {};
+  for (const r of rows) out[String(r[r.indexOf('id') + 1])] = String(r[r.indexOf('status') + 1]);
+  return out;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function redisBenchmarkRun(o: Options, port: number): Promise<{ rps: number; endedMs: number }> {
+  return new Promise((resolve, reject) => {
+    execFile(o.redisBenchmark, ['-p', String(port), '-t', 'set,get', '-n', String(o.runN), '-r', '1000000', '-d', String(o.valueSize), '-c', '20', '-q'], { maxBuffer: 1 << 20 }, (err, stdout) => {
+      if (err !== null) return reject(err);
+      const rates = [...stdout.matchAll(/([\d.]+) requests per second/g)].map((m) => Number(m[1]));
+      if (rates.length === 0) return reject(new Error(`redis-benchmark: ${stdout}`));
+      resolve({ rps: rates.reduce((s, r) => s + r, 0) / rates.length, endedMs: Date.now() });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(o.main)) throw new Error(`${o.main} not found: run npm run build first`);
+  process.on('SIGINT', () => {
+    cleanup.killAllSync();
+    process.exit(130);
+  });
+  const root = makeTempDir('join');
+  const nodes: Node[] = [];
+  for (let i = 0; i < 4; i++) {
+    const id = `node${i + 1}`;
+    const dir = path.join(root, id);
+    fs.mkdirSync(dir);
+    nodes.push({ id, port: await freePort(), busPort: await freePort(), dir, logFile: path.join(root, `${id}.log`), child: null });
+  }
+  const founders = nodes.slice(0, 3);
+  const seeds = founders.map((n) => `127.0.0.1:${n.busPort}`);
+  try {
+    log(`writing ${o.keys} keys of ${o.valueSize} bytes into the three founding nodes' engines`);
+    const stamp = hlcFromMs(Date.now() - 60_000);
+    for (const n of founders) await preload(n.dir, o.keys, o.valueSize, stamp);
+    await Promise.all(founders.map((n) => spawn(o, n, seeds)));
+    for (;;) {
+      const st = await statuses(founders[0].port);
+      if (Object.values(st).filter((s) => s === 'normal').length === 3) break;
+      await sleep(200);
+    }
+    log('cluster formed; client load before the join');
+    const before: number[] = [];
+    await redisBenchmarkRun(o, founders[0].port); // warm-up
+    for (let i = 0; i < o.before; i++) before.push((await redisBenchmarkRun(o, founders[0].port)).rps);
+    log(`before: ${before.map(Math.round).join(', ')} requests/s`);
+
+    const cpu0 = founders.map((n) => cpuSeconds(n.child!.pid!));
+    const joinStart = Date.now();
+    const n4 = nodes[3];
+    await spawn(o, n4, [seeds[0]]);
+    let joinEnd = 0;
+    const during: number[] = [];
+    const loadLoop = (async () => {
+      while (joinEnd === 0) {
+        const r = await redisBenchmarkRun(o, founders[0].port);
+        if (joinEnd === 0 || r.endedMs <= joinEnd) during.push(r.rps);
+      }
+    })();
+    let lastPrint = 0;
+    for (;;) {
+      const st = await statuses(founders[0].port);
+      if (st.node4 === 'normal') break;
+      if (Date.now() - lastPrint > 5000) {
+        lastPrint = Date.now();
+        const t = await infoFields(n4.port, 'transfers');
+        log(`node4 ${st.node4 ?? '?'}: ${t.transfer_percent}% keys ${t.transfer_keys_received} (${((Date.now() - joinStart) / 1000).toFixed(0)} s)`);
+      }
+      await sleep(100);
+    }
+    joinEnd = Date.now();
+    await loadLoop;
+    const seconds = (joinEnd - joinStart) / 1000;
+    const t4 = await infoFields(n4.port, 'transfers');
+    const received = Number(t4.transfer_keys_received);
+    const bytes = Number(t4.transfer_bytes_received);
+    const ideal = o.keys * 0.75;
+    log(`node4 normal after ${seconds.toFixed(1)} s: ${received} keys, ${(bytes / 1e6).toFixed(1)} MB`);
+    // Cleanup on the old nodes.
+    for (;;) {
+      const infos = await Promise.all(founders.map((n) => infoFields(n.port, 'transfers')));
+      if (infos.every((t) => Number(t.cleanup_runs) > 0 && t.cleanup_state === 'idle')) break;
+      await sleep(500);
+    }
+    const cleaned = await Promise.all(founders.map(async (n) => Number((await infoFields(n.port, 'transfers')).cleanup_keys_removed)));
+    const othersReceived = await Promise.all(founders.map(async (n) => Number((await infoFields(n.port, 'transfers')).transfer_keys_received)));
+    const cpu = founders.map((n, i) => cpuSeconds(n.child!.pid!) - cpu0[i]);
+    const result = {
+      keys: o.keys,
+      valueSize: o.valueSize,
+      transferRate: o.transferRate,
+      joinSeconds: seconds,
+      keysReceived: received,
+      mbReceived: bytes / 1e6,
+      keysPerSec: received / seconds,
+      mbPerSec: bytes / 1e6 / seconds,
+      movedVsIdeal: (received + othersReceived.reduce((s, x) => s + x, 0)) / ideal,
+      beforeRps: median(before),
+      duringRps: median(during),
+      duringRuns: during.length,
+      throughputFraction: median(during) / median(before),
+      node4Cpu: cpuSeconds(n4.child!.pid!),
+      oldNodesCpuDuringJoin: cpu,
+      cleanupRemoved: cleaned,
+    };
+    log(JSON.stringify(result, null, 2));
+    if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify(result, null, 2));
+  } finally {
+    await Promise.all(nodes.map((n) => (n.child === null ? Promise.resolve() : stopChild(n.child))));
+    cleanup.removeDir(root);
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  cleanup.killAllSync();
+  process.exit(1);
+});
