@@ -12,7 +12,7 @@
  * the median requests/s of `--before` runs, "during" the median of the runs that ended
  * while node 4 was joining. Node 4 then starts with seeds naming node 1 (so it joins), and
  * the run polls RING NODES and INFO transfers until it is normal, then until the old nodes'
- * cleanup has run. Reported: streaming time, keys and MB received, keys/s and MB/s, the
+ * cleanup has run, and measures "after" (four nodes, nothing moving) as it did "before". Reported: streaming time, keys and MB received, keys/s and MB/s, the
  * copies moved against the ideal share (a 4th node of 4 with N=3 holds 3/4 of the keys),
  * client throughput during the join as a fraction of before, CPU seconds of each process
  * (from /proc), and the keys each old node removed. There is no redis-server or Dynomite
@@ -38,7 +38,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '64mb', before: 3, runN: 30_000, redisBenchmark: 'redis-benchmark', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
+  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '64mb', before: 3, runN: 10_000, redisBenchmark: 'redis-benchmark', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[++i];
@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   try {
     log(`writing ${o.keys} keys of ${o.valueSize} bytes into the three founding nodes' engines`);
     const stamp = hlcFromMs(Date.now() - 60_000);
-    for (const n of founders) await preload(n.dir, o.keys, o.valueSize, stamp);
+    // The names redis-benchmark's -r uses (key:000000000042), so the load reads and overwrites them.
+    for (const n of founders) await preload(n.dir, o.keys, o.valueSize, stamp, (i) => `key:${String(i).padStart(12, '0')}`);
     await Promise.all(founders.map((n) => spawn(o, n, seeds)));
     for (;;) {
       const st = await statuses(founders[0].port);
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < o.before; i++) before.push((await redisBenchmarkRun(o, founders[0].port)).rps);
     log(`before: ${before.map(Math.round).join(', ')} requests/s`);
 
+    const keysAtJoin = Number(await respCommand(founders[0].port, ['DBSIZE'], 30_000));
     const cpu0 = founders.map((n) => cpuSeconds(n.child!.pid!));
     const joinStart = Date.now();
     const n4 = nodes[3];
@@ -152,6 +154,7 @@ async function main(): Promise<void> {
     const loadLoop = (async () => {
       while (joinEnd === 0) {
         const r = await redisBenchmarkRun(o, founders[0].port);
+        log(`during: ${Math.round(r.rps)} requests/s${joinEnd !== 0 && r.endedMs > joinEnd ? ' (ended after the join: not counted)' : ''}`);
         if (joinEnd === 0 || r.endedMs <= joinEnd) during.push(r.rps);
       }
     })();
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
     const t4 = await infoFields(n4.port, 'transfers');
     const received = Number(t4.transfer_keys_received);
     const bytes = Number(t4.transfer_bytes_received);
-    const ideal = o.keys * 0.75;
+    const ideal = keysAtJoin * 0.75;
     log(`node4 normal after ${seconds.toFixed(1)} s: ${received} keys, ${(bytes / 1e6).toFixed(1)} MB`);
     // Cleanup on the old nodes.
     for (;;) {
@@ -180,11 +183,15 @@ async function main(): Promise<void> {
       if (infos.every((t) => Number(t.cleanup_runs) > 0 && t.cleanup_state === 'idle')) break;
       await sleep(500);
     }
+    const after: number[] = [];
+    for (let i = 0; i < o.before; i++) after.push((await redisBenchmarkRun(o, founders[0].port)).rps);
+    log(`after (4 nodes, cleanup done): ${after.map(Math.round).join(', ')} requests/s`);
     const cleaned = await Promise.all(founders.map(async (n) => Number((await infoFields(n.port, 'transfers')).cleanup_keys_removed)));
     const othersReceived = await Promise.all(founders.map(async (n) => Number((await infoFields(n.port, 'transfers')).transfer_keys_received)));
     const cpu = founders.map((n, i) => cpuSeconds(n.child!.pid!) - cpu0[i]);
     const result = {
       keys: o.keys,
+      keysAtJoin,
       valueSize: o.valueSize,
       transferRate: o.transferRate,
       joinSeconds: seconds,
@@ -196,7 +203,9 @@ async function main(): Promise<void> {
       beforeRps: median(before),
       duringRps: median(during),
       duringRuns: during.length,
+      afterRps: median(after),
       throughputFraction: median(during) / median(before),
+      duringVsAfter: median(during) / median(after),
       node4Cpu: cpuSeconds(n4.child!.pid!),
       oldNodesCpuDuringJoin: cpu,
       cleanupRemoved: cleaned,

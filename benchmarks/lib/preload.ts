@@ -15,7 +15,7 @@ import { RocksDbEngine } from '../../src/storage/rocksdb-engine';
  * repair measured afterwards is the same (the nodes rebuild their trees from the start-up
  * scan). Written in batches of 10,000.
  */
-export async function preload(dir: string, keys: number, valueSize: number, t: number): Promise<void> {
+export async function preload(dir: string, keys: number, valueSize: number, t: number, keyOf: (i: number) => string = (i) => `key:${i}`): Promise<void> {
   const engine = new RocksDbEngine(path.join(dir, 'rocksdb'));
   await engine.open();
   try {
@@ -28,7 +28,7 @@ export async function preload(dir: string, keys: number, valueSize: number, t: n
     let ops: WriteOp[] = [{ type: 'put', key: FORMAT_KEY, value: encodeFormat() }];
     for (let i = 0; i < keys; i++) {
       m.base = value;
-      ops.push({ type: 'put', key: metaKey(0, Buffer.from(`key:${i}`)), value: m.encode() });
+      ops.push({ type: 'put', key: metaKey(0, Buffer.from(keyOf(i))), value: m.encode() });
       if (ops.length >= 10_000) {
         writeOps(engine, ops, false);
         ops = [];
