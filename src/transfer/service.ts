@@ -152,6 +152,8 @@ export class TransferService {
   private readonly outgoing = new Map<string, Outgoing>();
   private lastLoggedError = new Map<string, number>();
   private persistTimer: Cancel | null = null;
+  /** When a waiting condition was last logged (logged every 10 s at most). */
+  private replaceWarnedAtMs = 0;
   private cleanup = { state: 'idle' as 'idle' | 'scheduled' | 'waiting' | 'running', ring: '', dueAtMs: 0, reason: '', keysRemoved: 0, cleanedRing: '' };
   readonly totals = { keysReceived: 0, bytesReceived: 0, keysSent: 0, bytesSent: 0, transfersDone: 0, plansDone: 0, cleanupRuns: 0, cleanupKeys: 0 };
 
@@ -253,10 +255,16 @@ export class TransferService {
       return;
     }
     if (self.status === 'joining' && rings.current.size === 0) {
-      // A brand-new cluster: nobody holds data yet. Once a peer answered (or nobody did for
-      // a while: we are the first), there is nothing to receive.
+      // A brand-new cluster: nobody holds data yet. Once a peer has answered (every gossip
+      // message carries the sender's whole table, so we now know what it knows) and still
+      // nobody is normal, there is nothing to receive. No time-out: a node that cannot reach
+      // its seeds must not take a place it would have to stream first.
       const heard = m.members().some((x) => x.id !== self.id && m.isUp(x.id));
-      if (heard || now - this.startedAtMs >= this.deps.settings.failTimeout) {
+      if (!heard && now - this.startedAtMs > 10_000 && now - this.replaceWarnedAtMs > 10_000) {
+        this.replaceWarnedAtMs = now;
+        this.deps.log.warning('joining: no node of the cluster has answered yet (are the seeds right and up?)');
+      }
+      if (heard) {
         this.deps.log.notice('no node of the cluster holds data yet: this node is normal at once');
         m.setOwn({ status: 'normal' });
       }
@@ -277,6 +285,14 @@ export class TransferService {
       return;
     }
     this.cleanup.state = 'idle';
+    if (self.status === 'joining' && self.replaces !== '' && m.isUp(self.replaces)) {
+      // Replacing a node that is alive would leave two nodes serving one place.
+      if (now - this.replaceWarnedAtMs > 10_000) {
+        this.replaceWarnedAtMs = now;
+        this.deps.log.warning(`replace ${self.replaces}: that node is up; stop it for good first (this node waits)`);
+      }
+      return;
+    }
     if (this.plan === null || this.plan.id !== rings.planId) this.replan(rings);
     const plan = this.plan!;
     this.pump(plan);
@@ -529,19 +545,23 @@ export class TransferService {
       const status = this.deps.membership.self().status;
       return !this.stopped && (status === 'left' ? fp === 'left' : !r.pending && `${r.current.fingerprint}/${status}` === fp);
     };
-    for (const iv of unowned) {
-      let from = tokenBound(iv.first);
-      const lt = iv.last === TOKEN_MAX ? RECORDS_END : tokenBound(iv.last + 1);
-      for (;;) {
-        if (!stillValid()) {
-          this.cleanup.state = 'idle';
-          this.deps.log.notice(`cleanup stopped after ${removed} keys: the ring changed`);
-          return;
-        }
-        ks.flushPending();
-        const batch: { db: number; key: Buffer }[] = [];
+    // A batch gathers keys across intervals (a node of a big ring has thousands of small
+    // unowned intervals); the event loop gets a turn after each batch.
+    let i = 0;
+    let from = unowned.length > 0 ? tokenBound(unowned[0].first) : null;
+    while (i < unowned.length && from !== null) {
+      if (!stillValid()) {
+        this.cleanup.state = 'idle';
+        this.deps.log.notice(`cleanup stopped after ${removed} keys: the ring changed`);
+        return;
+      }
+      ks.flushPending();
+      const batch: { db: number; key: Buffer }[] = [];
+      while (i < unowned.length && batch.length < CLEANUP_BATCH) {
+        const iv = unowned[i];
+        const lt = iv.last === TOKEN_MAX ? RECORDS_END : tokenBound(iv.last + 1);
         let next: Buffer | null = null;
-        const it = ks.engine.iterator({ gte: from, lt });
+        const it = ks.engine.iterator({ gte: from!, lt });
         try {
           outer: for (;;) {
             const rows = it.next(1000);
@@ -560,18 +580,21 @@ export class TransferService {
         } finally {
           it.close();
         }
-        const now = this.deps.clock.nowMs();
-        for (const b of batch) ks.discard(b.db, b.key, now);
-        removed += batch.length;
-        this.cleanup.keysRemoved += batch.length;
-        this.totals.cleanupKeys += batch.length;
-        // Not waited for durably: a discarded copy that comes back after a crash is only
-        // discarded again by the next cleanup.
-        ks.flushPending();
-        await this.sleep(0);
-        if (next === null) break;
-        from = next;
+        if (next !== null) from = next;
+        else {
+          i++;
+          from = i < unowned.length ? tokenBound(unowned[i].first) : null;
+        }
       }
+      const now = this.deps.clock.nowMs();
+      for (const b of batch) ks.discard(b.db, b.key, now);
+      removed += batch.length;
+      this.cleanup.keysRemoved += batch.length;
+      this.totals.cleanupKeys += batch.length;
+      // Not waited for durably: a discarded copy that comes back after a crash is only
+      // discarded again by the next cleanup.
+      ks.flushPending();
+      await this.sleep(0);
     }
     this.cleanup.state = 'idle';
     this.cleanup.cleanedRing = fp;

@@ -106,12 +106,14 @@ describe('elastic cluster under load', () => {
       // --- two nodes join at once
       step = 'joining n4 and n5';
       const start = async (id: string, extra: string[] = []): Promise<Node> => {
-        const proc = await startQuorumkv([...COMMON, '--node-id', id, '--seeds', seed, '--transfer-rate', '512kb', ...extra]);
+        // Slow enough (one transfer at a time, 256 KB/s) that the progress poll sees the join part-way.
+        const proc = await startQuorumkv([...COMMON, '--node-id', id, '--seeds', seed, '--transfer-rate', '256kb', '--transfer-concurrency', '1', ...extra]);
         all.push(proc);
         const node = { id, proc, client: await connect(proc.port) };
         nodes.push(node);
         return node;
       };
+      const runsBefore = await Promise.all(nodes.map(async (n) => Number(/cleanup_runs:(\d+)/.exec(await n.client.info('transfers'))?.[1])));
       const [n4, n5] = await Promise.all([start('n4'), start('n5')]);
       // Progress on the way: n4 seen part-way (some transfers done with keys, others not yet)
       // with INFO's overall percent strictly between 0 and 100.
@@ -125,7 +127,7 @@ describe('elastic cluster under load', () => {
           return (await statusOf(n1, 'n4')) === 'normal' && (await statusOf(n1, 'n5')) === 'normal';
         },
         60_000,
-        { intervalMs: 100, what: 'n4 and n5 to become normal' },
+        { intervalMs: 50, what: 'n4 and n5 to become normal' },
       );
       expect(sawProgress).toBe(true);
       const sent = await n1.info('transfers');
@@ -134,7 +136,15 @@ describe('elastic cluster under load', () => {
 
       // Five nodes, N=3: once cleanup ran, every key is on exactly its owners.
       step = 'checking ownership on five nodes';
-      await waitFor(async () => (await Promise.all(live().map((n) => n.client.info('transfers')))).every((s) => /cleanup_runs:[1-9]/.test(s) && /cleanup_state:idle/.test(s)), 30_000, { what: 'cleanup on every node' });
+      // Every node ran a cleanup for the five-node ring (one more than before the join).
+      await waitFor(
+        async () =>
+          (await Promise.all(live().map((n) => n.client.info('transfers')))).every(
+            (s, i) => Number(/cleanup_runs:(\d+)/.exec(s)?.[1]) > (runsBefore[i] ?? 0) && /cleanup_state:idle/.test(s),
+          ),
+        30_000,
+        { what: 'cleanup on every node' },
+      );
       const sample = [...Array(3000).keys()].map((i) => `pre:${i * 4}`);
       expect(await ownershipViolations(n1, live(), sample)).toEqual([]);
 
@@ -159,7 +169,7 @@ describe('elastic cluster under load', () => {
       serving.splice(serving.indexOf(n4.client), 1);
       await n4.proc.kill();
       await waitFor(async () => String((await ringNodes(n1)).find((r) => r.id === 'n4')?.state) === 'down', 20_000, { what: 'n4 down' });
-      const n6 = await start('n6', ['--replace', 'n4']);
+      const n6 = await start('n6', ['--replace', 'n4', '--transfer-rate', '8mb', '--transfer-concurrency', '2']);
       await waitFor(async () => (await statusOf(n1, 'n6')) === 'normal' && (await statusOf(n1, 'n4')) === 'left', 60_000, { intervalMs: 100, what: 'n6 to replace n4' });
       serving.push(n6.client);
       const moreSample = [...Array(1000).keys()].map((i) => `pre:${i * 4 + 1}`);
