@@ -17,7 +17,8 @@
  * client throughput during the join as a fraction of before, CPU seconds of each process
  * (from /proc), and the keys each old node removed. There is no redis-server or Dynomite
  * side to this: neither streams ranges to a new node (Dynomite grows by a new ring and
- * dual writes; see benchmarks/README.md).
+ * dual writes; see benchmarks/README.md). `JOIN_BENCH_PROFILE_DIR=dir` runs node1 and node4
+ * (or the nodes JOIN_BENCH_PROFILE_NODES lists) with --cpu-prof into `dir`.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,7 +39,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '64mb', before: 3, runN: 10_000, redisBenchmark: 'redis-benchmark', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
+  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '8mb', before: 3, runN: 5000, redisBenchmark: 'redis-benchmark', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[++i];
@@ -79,7 +80,9 @@ async function spawn(o: Options, n: Node, seeds: string[]): Promise<void> {
   ];
   const fd = fs.openSync(n.logFile, 'a');
   try {
-    n.child = await spawnTracked(process.execPath, args, { cwd: n.dir, stdio: ['ignore', fd, fd] });
+    const prof = process.env.JOIN_BENCH_PROFILE_DIR;
+    const flags = prof !== undefined && (process.env.JOIN_BENCH_PROFILE_NODES ?? 'node1,node4').split(',').includes(n.id) ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+    n.child = await spawnTracked(process.execPath, [...flags, ...args], { cwd: n.dir, stdio: ['ignore', fd, fd] });
   } finally {
     fs.closeSync(fd);
   }

@@ -164,7 +164,7 @@ export function defaultSettings(): Settings {
     antiEntropyRate: 200_000,
     antiEntropyConcurrency: 4,
     replace: '',
-    transferRate: 64 * MB,
+    transferRate: 8 * MB,
     transferConcurrency: 2,
     sloppyQuorum: 'yes',
     hintWindow: 3 * 3_600_000,
