@@ -39,12 +39,14 @@ import { checkFinalValues, checkReads, type RuleParams } from './support/checker
 import { systemClock } from '../../src/runtime/clock';
 import { parseReply } from './support/cluster-sim';
 import { guardDeterminism } from './support/determinism-guard';
-import { configFor, counterConfigFor, failureReport, getAtAll, ownersOf, quietCluster, runScenario } from './support/scenario';
+import { configFor, counterConfigFor, elasticConfigFor, failureReport, getAtAll, ownersOf, quietCluster, runScenario } from './support/scenario';
 import { simSeeds } from './support/seeds';
 import type { Op } from './support/workload';
 
 const SEEDS = simSeeds(20);
 const COUNTER_SEEDS = SEEDS.slice(0, 10).map((s) => s + 1000);
+// QKV_SIM_SEED=s replays elastic seed s as it is (a failure report names it so).
+const ELASTIC_SEEDS = process.env.QKV_SIM_SEED ? SEEDS : SEEDS.slice(0, 8).map((s) => s + 2000);
 const VERBOSE = process.env.QKV_SIM_VERBOSE === '1';
 
 describe(`cluster simulation (${SEEDS.length} seeds; replay one with QKV_SIM_SEED)`, () => {
@@ -85,6 +87,39 @@ describe(`counters under sloppy quorum (${COUNTER_SEEDS.length} seeds)`, () => {
       }
     });
   }
+});
+
+describe(`elastic cluster (${ELASTIC_SEEDS.length} seeds): joins, leaves, removals, replacements under load`, () => {
+  // Four nodes; one or two join, one leaves, one is removed, maybe one is replaced, while
+  // the workload runs and a milder nemesis strikes (support/elastic.ts). Then the same
+  // checkers, on the final members: nodes that left hold nothing, removed ones are gone.
+  for (const seed of ELASTIC_SEEDS) {
+    it(`elastic seed ${seed}: acknowledged writes survive membership changes, replicas converge on the final ring`, async () => {
+      const t0 = performance.now();
+      const r = await runScenario(elasticConfigFor(seed));
+      if (VERBOSE) console.log(`[sim] elastic seed ${seed} in ${Math.round(performance.now() - t0)} ms ${JSON.stringify(r.summary)}`);
+      if (Object.keys(r.violations).length > 0) {
+        const report = failureReport('elastic simulation', r);
+        console.error(report);
+        expect.fail(report);
+      }
+    });
+  }
+
+  it('replays exactly: the same elastic seed gives the same trace', async () => {
+    // Short: two seconds of workload, the script's first change (a join).
+    const cfg = (): ReturnType<typeof elasticConfigFor> => {
+      const c = elasticConfigFor(ELASTIC_SEEDS[0]!);
+      c.workloadMs = 2_000;
+      c.elastic!.actions = c.elastic!.actions.slice(0, 1);
+      return c;
+    };
+    const a = await runScenario(cfg());
+    const b = await runScenario(cfg());
+    expect(String(a.summary.membership ?? '')).toMatch(/join n5 done/);
+    expect(b.traceHash).toBe(a.traceHash);
+    expect(b.summary).toEqual(a.summary);
+  });
 });
 
 describe('bugs the simulation found (focused reproductions)', () => {

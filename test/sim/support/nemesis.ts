@@ -66,8 +66,9 @@ export class Nemesis {
   }
 
   private crash(): boolean {
-    const running = this.sim.running();
-    if (this.sim.nodes.length - running.length >= this.opts.maxDown || running.length === 0) return false;
+    // Nodes a membership change is about are left alone; nodes gone for good do not count.
+    const running = this.sim.running().filter((n) => !this.sim.involved.has(n.id));
+    if (this.sim.active().length - this.sim.running().length >= this.opts.maxDown || running.length === 0) return false;
     const victim = this.rng.pick(running);
     this.counts.crashes++;
     this.sim.trace(`nemesis crash ${victim.id}`);
@@ -82,7 +83,7 @@ export class Nemesis {
   }
 
   private shuffled(): string[] {
-    return this.sim.ids.map((id) => ({ id, k: this.rng.next() })).sort((a, b) => a.k - b.k).map((x) => x.id);
+    return this.sim.active().map(({ id }) => ({ id, k: this.rng.next() })).sort((a, b) => a.k - b.k).map((x) => x.id);
   }
 
   private healLater(): void {
@@ -133,7 +134,7 @@ export class Nemesis {
     this.lossy = false;
     this.sim.heal();
     this.sim.setLoss(0);
-    for (const n of this.sim.nodes) {
+    for (const n of this.sim.active()) {
       if (!n.running) {
         this.counts.restarts++;
         this.sim.trace(`nemesis restart ${n.id} (calm)`);
