@@ -8,6 +8,8 @@
  * - loss: the message-loss rate jumps for a while, then returns to the base rate.
  *
  * At most one network fault (partition or cut) at a time, since healing clears them all.
+ * Nodes a membership change is about (`sim.involved`) are never crashed; nodes gone for good
+ * (left, removed, replaced) are neither crashed, restarted nor counted.
  * `calm()` ends the faults: heal the network, loss back to 0, restart every crashed node.
  */
 import type { ClusterSim } from './cluster-sim';
@@ -74,7 +76,7 @@ export class Nemesis {
     this.sim.trace(`nemesis crash ${victim.id}`);
     this.sim.crash(victim.id);
     this.sim.sched.after(this.rng.between(this.opts.downMinMs, this.opts.downMaxMs), () => {
-      if (victim.running) return;
+      if (victim.running || this.sim.gone.has(victim.id)) return;
       this.counts.restarts++;
       this.sim.trace(`nemesis restart ${victim.id}`);
       this.sim.restart(victim.id);

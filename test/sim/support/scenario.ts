@@ -12,6 +12,13 @@
  * final reads. A wiped-disk fault in the nemesis is the natural next addition (it needs
  * anti-entropy, and a rule for what a node that lost its disk may have lost).
  *
+ * Elastic runs (`cfg.elastic`, support/elastic.ts) add a membership script (joins, leaves,
+ * removals, replacements) beside the workload and the nemesis; the workload goes on until the
+ * script is done (for at most another `workloadMs`), the script must finish after calm, and
+ * one more repair step checks that every node cleaned up for the final ring. The checkers
+ * then look at the final members (`sim.active()`) and the final ring; a node that left is
+ * checked as it was when it was stopped.
+ *
  * Everything a run does is drawn from its seed: the cluster's shape, the faults, the
  * workload. `runScenario` returns the violations per checker and the trace hash (two runs of
  * a seed must give the same hash).
