@@ -146,7 +146,6 @@ export class TransferService {
   private evaluating = false;
   private again = false;
   private active = 0;
-  private readonly startedAtMs: number;
   /** Shared bandwidth bound: when the next page may be asked for. */
   private nextPageAtMs = 0;
   private readonly outgoing = new Map<string, Outgoing>();
@@ -160,7 +159,6 @@ export class TransferService {
     this.saved = this.load();
     this.cleanup.cleanedRing = this.saved?.cleanedRing ?? '';
     this.have = (this.saved?.have ?? []).map(([first, last]) => ({ first, last }));
-    this.startedAtMs = deps.clock.nowMs();
     XFER_KEYS.handle(deps.bus, async (from, req) => {
       await deps.keyspace.quiesce();
       const reply = scanIntervals(deps.keyspace, req.intervals, req.from, Math.min(req.limit, AE_MAX_PAGE_KEYS), true, false);
@@ -253,10 +251,12 @@ export class TransferService {
       return;
     }
     if (self.status === 'joining' && rings.current.size === 0) {
-      // A brand-new cluster: nobody holds data yet. Once a peer answered (or nobody did for
-      // a while: we are the first), there is nothing to receive.
+      // A brand-new cluster: nobody holds data yet. Once a peer answered, there is nothing to
+      // receive. Not before: a node that has heard from nobody cannot tell a new cluster from
+      // one it cannot reach yet, and turning normal there would take ranges with no data (a
+      // replacement would take its dead node's place empty). Founding nodes start normal.
       const heard = m.members().some((x) => x.id !== self.id && m.isUp(x.id));
-      if (heard || now - this.startedAtMs >= this.deps.settings.failTimeout) {
+      if (heard) {
         this.deps.log.notice('no node of the cluster holds data yet: this node is normal at once');
         m.setOwn({ status: 'normal' });
       }

@@ -212,6 +212,28 @@ describe('bugs the elastic simulation found (focused reproductions)', () => {
       sim.dispose();
     }
   });
+
+  // Found by elastic seed 2034: a joining node (a replacement there) that heard from nobody
+  // for fail-timeout decided the cluster was brand new and turned normal with no data; as a
+  // replacement it took the dead node's place (and ranges) empty, and the dead node was
+  // never marked left. A joining node turns normal at once only once a peer has answered.
+  it('a joining node cut off from the cluster stays joining, then joins with its data', async () => {
+    const sim = await quietCluster(104, 3);
+    try {
+      expect(await sim.call('n1', ['SET', 'k', 'v'])).toEqual({ kind: 'ok', value: 'OK' });
+      const n = sim.addNode();
+      sim.partition([n.id], ['n1', 'n2', 'n3']);
+      await sim.runFor(3 * (sim.opts.settings.failTimeout ?? 1000));
+      expect(n.current!.membership.self().status).toBe('joining');
+      sim.heal();
+      expect(await sim.runUntilTrue(() => sim.allSeeAllUp(), 20_000)).not.toBeNull();
+      expect(n.current!.transfers.totals.plansDone).toBeGreaterThan(0);
+      const owners = ownersOf(sim, 'k');
+      if (owners.includes(n.id)) expect(n.current!.keyspace.meta(0, Buffer.from('k')).stored).toBe(true);
+    } finally {
+      sim.dispose();
+    }
+  });
 });
 
 describe('the history checkers (synthetic histories)', () => {
