@@ -116,15 +116,15 @@ describe(`elastic cluster (${ELASTIC_SEEDS.length} seeds): joins, leaves, remova
   }
 
   it('replays exactly: the same elastic seed gives the same trace', async () => {
-    // Short: two seconds of workload, the script's first change (a join).
+    // Short: two seconds of workload, the script's first change (a join), no repair steps.
     const cfg = (): ReturnType<typeof elasticConfigFor> => {
       const c = elasticConfigFor(ELASTIC_SEEDS[0]!);
       c.workloadMs = 2_000;
       c.elastic!.actions = c.elastic!.actions.slice(0, 1);
       return c;
     };
-    const a = await runScenario(cfg());
-    const b = await runScenario(cfg());
+    const a = await runScenario(cfg(), []);
+    const b = await runScenario(cfg(), []);
     expect(String(a.summary.membership ?? '')).toMatch(/join n5 done/);
     expect(b.traceHash).toBe(a.traceHash);
     expect(b.summary).toEqual(a.summary);
