@@ -24,7 +24,8 @@ import { fetchCodec, keysCodec, pushCodec, treeCodec, type KeysReply, type KeysR
 /**
  * 3: storage format 2 (deltas per cell, key.summary / key.cells): older nodes are refused at the handshake.
  * 4: counter contributions (CELL_COUNTER cells); key.cells names cells by kind byte + field.
- * 5: RESP messages after the handshake instead of binary batch frames (messages.ts).
+ * 5: RESP messages after the handshake instead of binary batch frames (messages.ts); membership
+ *    entries carry replaces and streamed, status removing; range transfers (xfer.keys).
  */
 export const BUS_PROTOCOL_VERSION = 5;
 /** Bounds on handshake fields, checked before anything is computed from them. */

@@ -166,6 +166,10 @@ export class Coordinator {
   private readonly requirements = new WeakMap<readonly string[], Map<Level, Requirement | string>>();
 
   private requirementOf(level: Level, owners: readonly string[]): Requirement | string {
+    // An empty ring (a joining node that has not heard from the cluster yet, or a cluster
+    // with no normal node): no replica at all, and requirement() would ask for min(level, 0)
+    // = 0 of them, acknowledging a write kept nowhere and answering reads with nil.
+    if (owners.length === 0) return NO_REPLICAS;
     let byLevel = this.requirements.get(owners);
     if (byLevel === undefined) this.requirements.set(owners, (byLevel = new Map()));
     let req = byLevel.get(level);
@@ -966,6 +970,8 @@ const RESP3_ARG = Buffer.from('3');
 const LEVEL_ARGS = new Map<Level, Buffer>();
 const NO_PAYLOADS: readonly Payload[] = [];
 const NO_ERRORS: readonly unknown[] = [];
+/** The error for a key with no replica in the ring this node knows (see requirementOf). */
+const NO_REPLICAS = 'NOQUORUM no replica: this node knows no node of the ring yet (it has not heard from the cluster)';
 
 function dbArg(db: number): Buffer {
   return DB_ARGS[db] ?? Buffer.from(String(db));

@@ -161,8 +161,8 @@ export class TransferService {
     this.file = path.join(deps.settings.dir, STATE_FILE);
     this.saved = this.load();
     this.cleanup.cleanedRing = this.saved?.cleanedRing ?? '';
-    this.have = (this.saved?.have ?? []).map(([first, last]) => ({ first, last }));
     this.startedAtMs = deps.clock.nowMs();
+    this.have = (this.saved?.have ?? []).map(([first, last]) => ({ first, last }));
     XFER_KEYS.handle(deps.bus, async (from, req) => {
       await deps.keyspace.quiesce();
       const reply = scanIntervals(deps.keyspace, req.intervals, req.from, Math.min(req.limit, AE_MAX_PAGE_KEYS), true, false);

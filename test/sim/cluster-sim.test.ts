@@ -26,10 +26,19 @@
  * within its bound; every client command was answered; no unexpected error, no fatal
  * storage error.
  *
+ * Elastic runs (issue 10, support/elastic.ts): four nodes; while the workload runs, one or
+ * two nodes join, one leaves (RING LEAVE; stopped for good once it is 'left' and has cleaned
+ * up), one dies and is removed (RING REMOVE), and on some seeds one dies and is replaced
+ * (`replace <id>`), in a drawn order, sometimes overlapping; the nemesis is milder (crashes
+ * of nodes no change is about, loss spikes, one-way cuts). Then the same checkers, on the
+ * final members and the final ring, after one more repair step: every node has cleaned up
+ * the ranges it does not own. A node that left must hold nothing; removed nodes are gone.
+ *
  * Product bugs the simulation found have a focused, deterministic reproduction below, kept
  * as regression tests.
  *
- * Seeds: QKV_SIM_SEEDS=n runs n seeds (default below), QKV_SIM_SEED=s replays one exactly;
+ * Seeds: QKV_SIM_SEEDS=n runs n seeds (default below; 2n/5 elastic ones, numbered from
+ * 2001), QKV_SIM_SEED=s replays one exactly (cluster, counter and elastic runs of seed s);
  * QKV_SIM_VERBOSE=1 prints every run's summary; QKV_SIM_TRACE=/path writes each run's full
  * trace to /path.<seed>. A failure prints its seed, how to replay it, the violations and
  * the tail of the trace.
@@ -39,12 +48,21 @@ import { checkFinalValues, checkReads, type RuleParams } from './support/checker
 import { systemClock } from '../../src/runtime/clock';
 import { parseReply } from './support/cluster-sim';
 import { guardDeterminism } from './support/determinism-guard';
-import { configFor, counterConfigFor, failureReport, getAtAll, ownersOf, quietCluster, runScenario } from './support/scenario';
+import { configFor, counterConfigFor, elasticConfigFor, failureReport, getAtAll, ownersOf, quietCluster, runScenario } from './support/scenario';
 import { simSeeds } from './support/seeds';
 import type { Op } from './support/workload';
 
 const SEEDS = simSeeds(20);
 const COUNTER_SEEDS = SEEDS.slice(0, 10).map((s) => s + 1000);
+// QKV_SIM_SEED=s replays elastic seed s as it is (a failure report names it so).
+// Known open failure (not in the default set): elastic seed 2095, "reads see every write
+// acknowledged before them". n5 has just turned normal in its own view and coordinates a SET
+// to the owners of its new ring (n5 + n2 acknowledge, W=2); n4 still sees n5 joining and
+// reads the key from the owners of the old ring (n4, n1: R=2), neither of which has it. The
+// views of the ring differ for a few gossip rounds at every status change, and a write
+// quorum in the new ring is not one in the old.
+
+const ELASTIC_SEEDS = process.env.QKV_SIM_SEED ? SEEDS : SEEDS.slice(0, Math.ceil((SEEDS.length * 2) / 5)).map((s) => s + 2000);
 const VERBOSE = process.env.QKV_SIM_VERBOSE === '1';
 
 describe(`cluster simulation (${SEEDS.length} seeds; replay one with QKV_SIM_SEED)`, () => {
@@ -85,6 +103,39 @@ describe(`counters under sloppy quorum (${COUNTER_SEEDS.length} seeds)`, () => {
       }
     });
   }
+});
+
+describe(`elastic cluster (${ELASTIC_SEEDS.length} seeds): joins, leaves, removals, replacements under load`, () => {
+  // Four nodes; one or two join, one leaves, one is removed, maybe one is replaced, while
+  // the workload runs and a milder nemesis strikes (support/elastic.ts). Then the same
+  // checkers, on the final members: nodes that left hold nothing, removed ones are gone.
+  for (const seed of ELASTIC_SEEDS) {
+    it(`elastic seed ${seed}: acknowledged writes survive membership changes, replicas converge on the final ring`, async () => {
+      const t0 = performance.now();
+      const r = await runScenario(elasticConfigFor(seed));
+      if (VERBOSE) console.log(`[sim] elastic seed ${seed} in ${Math.round(performance.now() - t0)} ms ${JSON.stringify(r.summary)}`);
+      if (Object.keys(r.violations).length > 0) {
+        const report = failureReport('elastic simulation', r);
+        console.error(report);
+        expect.fail(report);
+      }
+    });
+  }
+
+  it('replays exactly: the same elastic seed gives the same trace', async () => {
+    // Short: two seconds of workload, the script's first change (a join), no repair steps.
+    const cfg = (): ReturnType<typeof elasticConfigFor> => {
+      const c = elasticConfigFor(ELASTIC_SEEDS[0]!);
+      c.workloadMs = 2_000;
+      c.elastic!.actions = c.elastic!.actions.slice(0, 1);
+      return c;
+    };
+    const a = await runScenario(cfg(), []);
+    const b = await runScenario(cfg(), []);
+    expect(String(a.summary.membership ?? '')).toMatch(/join n5 done/);
+    expect(b.traceHash).toBe(a.traceHash);
+    expect(b.summary).toEqual(a.summary);
+  });
 });
 
 describe('bugs the simulation found (focused reproductions)', () => {
@@ -142,6 +193,50 @@ describe('bugs the simulation found (focused reproductions)', () => {
         // Documented: refused before anything was applied; such a write never appears later.
         expect(after).not.toEqual({ kind: 'bulk', value: 'v2' });
       }
+    } finally {
+      sim.dispose();
+    }
+  });
+});
+
+describe('bugs the elastic simulation found (focused reproductions)', () => {
+  // Found by elastic seed 2015: a node that had just started joining, before it heard from
+  // anyone, had an empty ring: the coordinator required min(W, 0) = 0 replicas, acknowledged
+  // a SET it kept nowhere (read back nil later) and answered GETs with nil.
+  it('a joining node that has not heard from the cluster refuses writes and reads', async () => {
+    const sim = await quietCluster(103, 3);
+    try {
+      const n = sim.addNode();
+      sim.partition([n.id], ['n1', 'n2', 'n3']);
+      await sim.runFor(50);
+      expect(n.current?.started).toBe(true);
+      expect(n.current!.membership.currentRing().size).toBe(0);
+      const set = await sim.call(n.id, ['SET', 'k', 'v']);
+      expect(set).toMatchObject({ kind: 'err', message: expect.stringMatching(/^NOQUORUM /) });
+      const get = await sim.call(n.id, ['GET', 'k']);
+      expect(get).toMatchObject({ kind: 'err', message: expect.stringMatching(/^NOQUORUM /) });
+    } finally {
+      sim.dispose();
+    }
+  });
+
+  // Found by elastic seed 2034: a joining node (a replacement there) that heard from nobody
+  // for fail-timeout decided the cluster was brand new and turned normal with no data; as a
+  // replacement it took the dead node's place (and ranges) empty, and the dead node was
+  // never marked left. A joining node turns normal at once only once a peer has answered.
+  it('a joining node cut off from the cluster stays joining, then joins with its data', async () => {
+    const sim = await quietCluster(104, 3);
+    try {
+      expect(await sim.call('n1', ['SET', 'k', 'v'])).toEqual({ kind: 'ok', value: 'OK' });
+      const n = sim.addNode();
+      sim.partition([n.id], ['n1', 'n2', 'n3']);
+      await sim.runFor(3 * (sim.opts.settings.failTimeout ?? 1000));
+      expect(n.current!.membership.self().status).toBe('joining');
+      sim.heal();
+      expect(await sim.runUntilTrue(() => sim.allSeeAllUp(), 20_000)).not.toBeNull();
+      expect(n.current!.transfers.totals.plansDone).toBeGreaterThan(0);
+      const owners = ownersOf(sim, 'k');
+      if (owners.includes(n.id)) expect(n.current!.keyspace.meta(0, Buffer.from('k')).stored).toBe(true);
     } finally {
       sim.dispose();
     }

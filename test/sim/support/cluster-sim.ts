@@ -98,6 +98,15 @@ export class ClusterSim {
   readonly bus: SimBus;
   readonly nodes: SimNode[] = [];
   readonly rng: Prng;
+  /** The seed nodes' addresses (n1, n2): every node, those added later too, joins through them. */
+  readonly seeds: readonly { host: string; busPort: number }[];
+  /**
+   * Nodes gone for good (left and stopped, removed, replaced): never restarted, not part of
+   * the cluster any more. `active()` is everyone else.
+   */
+  readonly gone = new Set<string>();
+  /** Nodes a membership change is about (the nemesis leaves them alone). */
+  readonly involved = new Set<string>();
   /**
    * Problems seen while running: fatal storage errors, nodes that failed to start, product
    * code reaching for real time or randomness (determinism-guard.ts).
@@ -120,26 +129,52 @@ export class ClusterSim {
     this.tailMax = opts.traceTail ?? 400;
     this.net = new FakeNetwork<Wire>(this.rng.fork(), { lossRate: opts.lossRate, minDelayMs: opts.minDelayMs, maxDelayMs: opts.maxDelayMs });
     this.bus = new SimBus(this.net, this.clock, this.sched, opts.bus, (l) => this.trace(l));
-    const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
-    const seeds = [0, 1].map((i) => ({ host: 'sim', busPort: 17001 + i }));
-    ids.forEach((id, index) => {
-      const skewMs = opts.maxSkewMs === 0 ? 0 : this.rng.between(-opts.maxSkewMs, opts.maxSkewMs);
-      this.nodes.push(
-        new SimNode({
-          id,
-          index,
-          seeds,
-          settings: opts.settings,
-          skewMs,
-          random: this.rng.fork(),
-          clock: this.clock,
-          sched: this.sched,
-          bus: this.bus,
-          trace: (l) => this.trace(l),
-          onFatal: (nid, err) => this.problems.push(`${nid}: fatal storage error: ${err.message}`),
-        }),
-      );
+    this.seeds = [0, 1].map((i) => ({ host: 'sim', busPort: 17001 + i }));
+    for (let i = 0; i < opts.nodes; i++) this.newNode({});
+  }
+
+  /** A new node with an empty disk and directory, named after its place in `nodes`. */
+  private newNode(extra: Partial<Settings>): SimNode {
+    const index = this.nodes.length;
+    const skewMs = this.opts.maxSkewMs === 0 ? 0 : this.rng.between(-this.opts.maxSkewMs, this.opts.maxSkewMs);
+    const n = new SimNode({
+      id: `n${index + 1}`,
+      index,
+      seeds: this.seeds,
+      settings: { ...this.opts.settings, ...extra },
+      skewMs,
+      random: this.rng.fork(),
+      clock: this.clock,
+      sched: this.sched,
+      bus: this.bus,
+      trace: (l) => this.trace(l),
+      onFatal: (nid, err) => this.problems.push(`${nid}: fatal storage error: ${err.message}`),
     });
+    this.nodes.push(n);
+    return n;
+  }
+
+  /**
+   * Start a brand-new node during a run: empty disk, the simulation's seeds; it starts
+   * joining (or, with `replace`, taking a dead node's place) as a new real node would.
+   */
+  addNode(extra: Partial<Settings> = {}): SimNode {
+    const n = this.newNode(extra);
+    this.trace(`add ${n.id}${extra.replace ? ` replacing ${extra.replace}` : ''}`);
+    this.startNode(n);
+    return n;
+  }
+
+  /** Stop a node for good (it left, or it dies to be removed or replaced): never restarted. */
+  retire(id: string): void {
+    this.trace(`retire ${id}`);
+    this.gone.add(id);
+    this.crash(id);
+  }
+
+  /** The nodes of the cluster: every node not gone for good. */
+  active(): SimNode[] {
+    return this.nodes.filter((n) => !this.gone.has(n.id));
   }
 
   get nowMs(): number {
@@ -271,7 +306,7 @@ export class ClusterSim {
 
   restart(id: string): void {
     const n = this.node(id);
-    if (n.running) return;
+    if (n.running || this.gone.has(id)) return;
     this.startNode(n);
   }
 
@@ -295,16 +330,22 @@ export class ClusterSim {
     this.net.setLoss(p);
   }
 
-  /** Every running, started node sees every other running node up (and the same members). */
+  /**
+   * Every node of the cluster (`active()`) runs and sees every other up; each sees exactly
+   * these nodes as members, all normal, and every node gone for good as 'left'.
+   */
   allSeeAllUp(): boolean {
     const live = this.running();
-    if (live.length !== this.nodes.length) return false;
+    const active = this.active();
+    if (live.length !== active.length) return false;
     for (const a of live) {
       const inc = a.current;
       if (inc === null || !inc.started) return false;
-      if (inc.membership.members().length !== this.nodes.length) return false;
+      const members = inc.membership.members();
+      const inRing = members.filter((m) => m.status !== 'left');
+      if (inRing.length !== active.length) return false;
       // Non-seed nodes start joining and turn normal once they have their ranges.
-      if (inc.membership.members().some((m) => m.status !== 'normal')) return false;
+      if (inRing.some((m) => m.status !== 'normal' || this.gone.has(m.id))) return false;
       for (const b of live) if (a !== b && !inc.membership.isUp(b.id)) return false;
     }
     return true;

@@ -8,6 +8,8 @@
  * - loss: the message-loss rate jumps for a while, then returns to the base rate.
  *
  * At most one network fault (partition or cut) at a time, since healing clears them all.
+ * Nodes a membership change is about (`sim.involved`) are never crashed; nodes gone for good
+ * (left, removed, replaced) are neither crashed, restarted nor counted.
  * `calm()` ends the faults: heal the network, loss back to 0, restart every crashed node.
  */
 import type { ClusterSim } from './cluster-sim';
@@ -66,14 +68,15 @@ export class Nemesis {
   }
 
   private crash(): boolean {
-    const running = this.sim.running();
-    if (this.sim.nodes.length - running.length >= this.opts.maxDown || running.length === 0) return false;
+    // Nodes a membership change is about are left alone; nodes gone for good do not count.
+    const running = this.sim.running().filter((n) => !this.sim.involved.has(n.id));
+    if (this.sim.active().length - this.sim.running().length >= this.opts.maxDown || running.length === 0) return false;
     const victim = this.rng.pick(running);
     this.counts.crashes++;
     this.sim.trace(`nemesis crash ${victim.id}`);
     this.sim.crash(victim.id);
     this.sim.sched.after(this.rng.between(this.opts.downMinMs, this.opts.downMaxMs), () => {
-      if (victim.running) return;
+      if (victim.running || this.sim.gone.has(victim.id)) return;
       this.counts.restarts++;
       this.sim.trace(`nemesis restart ${victim.id}`);
       this.sim.restart(victim.id);
@@ -82,7 +85,7 @@ export class Nemesis {
   }
 
   private shuffled(): string[] {
-    return this.sim.ids.map((id) => ({ id, k: this.rng.next() })).sort((a, b) => a.k - b.k).map((x) => x.id);
+    return this.sim.active().map(({ id }) => ({ id, k: this.rng.next() })).sort((a, b) => a.k - b.k).map((x) => x.id);
   }
 
   private healLater(): void {
@@ -133,7 +136,7 @@ export class Nemesis {
     this.lossy = false;
     this.sim.heal();
     this.sim.setLoss(0);
-    for (const n of this.sim.nodes) {
+    for (const n of this.sim.active()) {
       if (!n.running) {
         this.counts.restarts++;
         this.sim.trace(`nemesis restart ${n.id} (calm)`);

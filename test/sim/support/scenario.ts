@@ -12,6 +12,13 @@
  * final reads. A wiped-disk fault in the nemesis is the natural next addition (it needs
  * anti-entropy, and a rule for what a node that lost its disk may have lost).
  *
+ * Elastic runs (`cfg.elastic`, support/elastic.ts) add a membership script (joins, leaves,
+ * removals, replacements) beside the workload and the nemesis; the workload goes on until the
+ * script is done (for at most another `workloadMs`), the script must finish after calm, and
+ * one more repair step checks that every node cleaned up for the final ring. The checkers
+ * then look at the final members (`sim.active()`) and the final ring; a node that left is
+ * checked as it was when it was stopped.
+ *
  * Everything a run does is drawn from its seed: the cluster's shape, the faults, the
  * workload. `runScenario` returns the violations per checker and the trace hash (two runs of
  * a seed must give the same hash).
@@ -30,6 +37,7 @@ import {
   type RuleParams,
 } from './checkers';
 import { ClusterSim, SIM_EPOCH_MS, type ClusterSimOptions, type Reply } from './cluster-sim';
+import { cleanedRing, drawActions, MembershipScript, type ElasticOptions } from './elastic';
 import { Nemesis, type NemesisOptions } from './nemesis';
 import { Prng } from './prng';
 import type { SimNode } from './sim-node';
@@ -53,6 +61,8 @@ export interface ScenarioConfig {
   repairWithinMs: number;
   /** A read at ALL through any node succeeds within this after convergence. */
   finalReadWithinMs: number;
+  /** Joins, leaves, removals and replacements during the run (support/elastic.ts). */
+  elastic?: ElasticOptions;
 }
 
 export interface ScenarioResult {
@@ -73,18 +83,30 @@ export interface RepairStep {
 
 export interface RepairContext {
   sim: ClusterSim;
+  /** The membership script, when the scenario has one. */
+  script?: MembershipScript | null;
   keys: readonly string[];
   cfg: ScenarioConfig;
 }
 
-/** Every node's hints are delivered (hinted handoff), within the configured bound. */
+/**
+ * Every node's hints for members of the ring are delivered (hinted handoff), within the
+ * configured bound. (Hints for a node that was removed wait for it until hint-window: they
+ * are nobody's to deliver, and cleanup does not wait for them either.)
+ */
 export const hintsDrain: RepairStep = {
   name: 'hints drain',
   async run({ sim, cfg }) {
-    const pending = (): number => sim.nodes.reduce((s, n) => s + (n.current?.handoff.totals().count ?? 0), 0);
+    const forMembers = (n: SimNode): number => {
+      const inc = n.current;
+      if (inc === null) return 0;
+      const ring = inc.membership.currentRing();
+      return inc.handoff.perTarget().filter((h) => ring.hasMember(h.target)).reduce((s, h) => s + h.stats.count, 0);
+    };
+    const pending = (): number => sim.active().reduce((s, n) => s + forMembers(n), 0);
     const at = await sim.runUntilTrue(() => pending() === 0, cfg.hintsDrainWithinMs);
     if (at !== null) return [];
-    const per = sim.nodes.map((n) => `${n.id}: ${JSON.stringify(n.current?.handoff.perTarget() ?? [])}`);
+    const per = sim.active().map((n) => `${n.id}: ${JSON.stringify(n.current?.handoff.perTarget() ?? [])}`);
     return [`hints still pending ${cfg.hintsDrainWithinMs} ms after healing: ${per.join('; ')}`];
   },
 };
@@ -99,7 +121,7 @@ export const antiEntropyRepair: RepairStep = {
   name: 'anti-entropy repair',
   async run({ sim, keys, cfg }) {
     const out: string[] = [];
-    for (const n of sim.nodes) {
+    for (const n of sim.active()) {
       const ae = n.current?.antiEntropy ?? null;
       if (ae === null) return []; // anti-entropy off: nothing to check here
       let idle = false;
@@ -128,13 +150,47 @@ export const antiEntropyRepair: RepairStep = {
   },
 };
 
-/** Every key's owners and each node's stored digest. */
-async function storedStates(sim: ClusterSim, keys: readonly string[]): Promise<{ key: string; owners: string[]; digests: Map<string, string> }[]> {
-  const ring = sim.nodes[0]!.current!.membership.currentRing();
+/**
+ * Once the membership has settled (no change pending, every node of the cluster normal):
+ * every node has cleaned up, for the final ring, the ranges it does not own
+ * (transfer/service.ts: ten gossip intervals after the ring last changed, once its hints
+ * for members are delivered).
+ */
+export const cleanupDone: RepairStep = {
+  name: 'unowned ranges cleaned up',
+  async run({ sim, cfg }) {
+    const fp = finalRing(sim).fingerprint;
+    const cleaned = (n: SimNode): boolean => n.current !== null && cleanedRing(n.current.transfers) === `${fp}/normal`;
+    if ((await sim.runUntilTrue(() => sim.active().every(cleaned), cfg.repairWithinMs)) !== null) return [];
+    return sim
+      .active()
+      .filter((n) => !cleaned(n))
+      .map((n) => `${n.id}: no cleanup for the final ring within ${cfg.repairWithinMs} ms: ${JSON.stringify(n.current?.transfers.status().summary ?? 'down')}`);
+  },
+};
+
+/** The ring as the first running node of the cluster sees it (all agree once converged). */
+function finalRing(sim: ClusterSim): import('../../../src/ring/ring').Ring {
+  const n = sim.active().find((x) => x.current !== null) ?? sim.nodes[0]!;
+  return n.current!.membership.currentRing();
+}
+
+/**
+ * Every key's owners and each node's stored digest: every node of the cluster, and every
+ * node that left as it was when it was stopped (`held`: it must hold nothing). Nodes that
+ * died to be removed or replaced are gone with their disks.
+ */
+async function storedStates(
+  sim: ClusterSim,
+  keys: readonly string[],
+  held: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
+): Promise<{ key: string; owners: string[]; digests: Map<string, string> }[]> {
+  const ring = finalRing(sim);
   const out: { key: string; owners: string[]; digests: Map<string, string> }[] = [];
   for (const key of keys) {
     const digests = new Map<string, string>();
-    for (const n of sim.nodes) digests.set(n.id, await storedDigest(n, key));
+    for (const n of sim.active()) digests.set(n.id, await storedDigest(n, key));
+    for (const [id, h] of held) digests.set(id, h.get(key) ?? 'none');
     out.push({ key, owners: [...ring.ownersOfKey(Buffer.from(key, 'latin1'), REPLICAS)], digests });
   }
   return out;
@@ -201,6 +257,28 @@ export function configFor(seed: number, over: { maxSkewMs?: number; workloadMs?:
   };
 }
 
+/**
+ * The elastic draw (issue 10): four nodes; while the workload runs, one or two nodes join,
+ * one leaves, one dies and is removed, and maybe one dies and is replaced, in a drawn order
+ * (support/elastic.ts). The nemesis is milder: crashes of nodes no change is about (one at a
+ * time), loss spikes, sometimes one-way cuts; no partitions.
+ */
+export function elasticConfigFor(seed: number): ScenarioConfig {
+  const cfg = configFor(seed, { workloadMs: 6_000 });
+  const r = new Prng(seed ^ 0xe1a5);
+  cfg.sim.nodes = 4;
+  cfg.nemesis = {
+    ...cfg.nemesis,
+    meanGapMs: r.between(600, 1500),
+    maxDown: 1,
+    downMaxMs: 2000,
+    netFaultMaxMs: 1500,
+    kinds: { crash: true, partition: false, cut: r.chance(0.5), loss: true },
+  };
+  cfg.elastic = { actions: drawActions(r), startMs: r.between(300, 1000), doneWithinMs: 75_000 };
+  return cfg;
+}
+
 export function ruleParams(cfg: ScenarioConfig): RuleParams {
   return { maxSkewMs: cfg.sim.maxSkewMs, requestTimeoutMs: cfg.sim.settings.requestTimeout ?? 2000, maxDelayMs: cfg.sim.maxDelayMs };
 }
@@ -235,7 +313,7 @@ class BoundsMonitor {
   samples(cfg: ScenarioConfig): BoundSample[] {
     const s = this.sim.bus.stats;
     const lim = cfg.sim.bus;
-    const n = cfg.sim.nodes;
+    const n = this.sim.nodes.length;
     const settings = this.sim.nodes[0]!.settings;
     return [
       { name: 'bus requests in flight to one peer', highWater: s.maxInFlightPerPeer, bound: lim.maxInFlightPerPeer },
@@ -268,7 +346,7 @@ export async function getAtAll(sim: ClusterSim, id: string, key: string, withinM
 async function readEverywhere(sim: ClusterSim, key: string, withinMs: number): Promise<{ reads: Map<string, string | null>; errors: Map<string, string> }> {
   const reads = new Map<string, string | null>();
   const errors = new Map<string, string>();
-  for (const n of sim.nodes) {
+  for (const n of sim.active()) {
     const r = await getAtAll(sim, n.id, key, withinMs);
     if (r.kind === 'bulk') reads.set(n.id, r.value);
     else errors.set(n.id, JSON.stringify(r));
@@ -295,7 +373,7 @@ export function counterConfigFor(seed: number): ScenarioConfig {
   return cfg;
 }
 
-export async function runScenario(cfg: ScenarioConfig, steps: readonly RepairStep[] = [hintsDrain, antiEntropyRepair]): Promise<ScenarioResult> {
+export async function runScenario(cfg: ScenarioConfig, steps: readonly RepairStep[] = cfg.elastic ? [hintsDrain, antiEntropyRepair, cleanupDone] : [hintsDrain, antiEntropyRepair]): Promise<ScenarioResult> {
   setDisplayEpoch(SIM_EPOCH_MS);
   const sim = new ClusterSim(cfg.sim);
   const violations: Record<string, string[]> = {};
@@ -307,11 +385,19 @@ export async function runScenario(cfg: ScenarioConfig, steps: readonly RepairSte
     await sim.boot(cfg.convergeWithinMs);
     const workload = new Workload(sim, sim.rng.fork(), cfg.workload);
     const nemesis = new Nemesis(sim, sim.rng.fork(), cfg.nemesis);
+    const script = cfg.elastic ? new MembershipScript(sim, sim.rng.fork(), cfg.elastic, () => workload.keys) : null;
     workload.start();
     nemesis.start();
+    script?.start();
     await sim.runFor(cfg.workloadMs);
+    // The workload and the faults go on while the membership changes are under way (for a while).
+    if (script !== null) await sim.runFor(cfg.workloadMs, () => script.done());
     workload.stop();
     nemesis.calm();
+    if (script !== null && (await sim.runUntilTrue(() => script.done(), cfg.elastic!.doneWithinMs)) === null) {
+      add('membership changes complete', [`not done ${cfg.elastic!.doneWithinMs} ms after calm: ${script.describe()}`]);
+      throw new Stop();
+    }
     // A command can still be running at its primary after its client gave up (a forwarded
     // read-modify-write waits for digests, then records): nothing may still be writing when
     // the final reads start, or they would race with it.
@@ -327,7 +413,7 @@ export async function runScenario(cfg: ScenarioConfig, steps: readonly RepairSte
     }
     if (sim.nowMs < quietAt) await sim.runUntil(quietAt);
     const keys = workload.keys;
-    for (const step of steps) add(step.name, await step.run({ sim, keys, cfg }));
+    for (const step of steps) add(step.name, await step.run({ sim, keys, cfg, script }));
     // Read repair: every key at CONSISTENCY ALL through every node.
     const finals = new Map<string, string | null>();
     const answers = new Map<string, { reads: Map<string, string | null>; errors: Map<string, string> }>();
@@ -338,7 +424,7 @@ export async function runScenario(cfg: ScenarioConfig, steps: readonly RepairSte
     }
     // Let the last repairs land, then look at what every node stores.
     await sim.runFor(4 * cfg.sim.maxDelayMs + 10);
-    const states: KeyState[] = (await storedStates(sim, keys)).map((s) => ({ ...s, ...answers.get(s.key)! }));
+    const states: KeyState[] = (await storedStates(sim, keys, script?.leftHoldings)).map((s) => ({ ...s, ...answers.get(s.key)! }));
     add('replicas converge', checkConvergence(states));
     add('no unexpected errors', checkNoUnexpected(workload.history));
     if (cfg.sim.settings.sloppyQuorum === 'yes' && cfg.workload.mix.set === 0 && cfg.workload.mix.del === 0) {
@@ -379,6 +465,7 @@ export async function runScenario(cfg: ScenarioConfig, steps: readonly RepairSte
         overloaded: sim.bus.stats.overloaded,
         hintsHighWater: bounds.hintsPerNode,
         netHighWater: bounds.netInFlight,
+        ...(script !== null ? { finalNodes: sim.active().map((n) => n.id).join(','), membership: script.log.join('; ') } : {}),
       },
     };
   } catch (e) {

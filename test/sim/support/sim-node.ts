@@ -266,6 +266,7 @@ export class SimNode {
       log,
       random,
       scheduler,
+      replaces: s.replace,
     });
     let coordinator: Coordinator | null = null;
     const handoff = new Handoff({

@@ -128,7 +128,7 @@ export class Workload {
     if (this.stopped) return;
     // Mostly a node that is up (a client retries elsewhere), sometimes any: a down node refuses.
     const up = this.sim.running();
-    const node = up.length > 0 && this.rng.chance(0.8) ? this.rng.pick(up) : this.rng.pick(this.sim.nodes);
+    const node = up.length > 0 && this.rng.chance(0.8) ? this.rng.pick(up) : this.rng.pick(this.sim.active());
     const key = keyName(this.rng.int(this.opts.keys));
     const kind = this.pickKind();
     const id = this.nextOpId++;
