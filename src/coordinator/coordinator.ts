@@ -57,12 +57,14 @@ export interface CoordinatorDeps {
   handoff: Handoff;
 }
 
-/** A key's owners in the future ring of a pending change, and what a write needs there. */
+/** A key's owners in the other rings a write must reach (a pending change, a recent one), and what it needs there. */
 interface FutureOwners {
-  list: readonly string[];
-  req: Requirement;
-  /** Future owners that are not current owners: they take writes, not reads. */
-  pending: readonly string[];
+  /** Each other ring's owners of the key, and what a write needs among them. */
+  sets: { list: readonly string[]; req: Requirement }[];
+  /** Their owners that are not current owners: they take writes, not reads. */
+  pending: string[];
+  /** Of those, the ones that get no hint when down (old owners of the previous ring). */
+  noHint: string[];
 }
 
 /** One delta of a write, encoded once for every replica and hint it goes to. */
@@ -223,15 +225,15 @@ export class Coordinator {
       return;
     }
     let future: FutureOwners | null = null;
-    if (this.deps.membership.currentRings().pending) {
-      const f = this.futureOwners(key, owners, levels.w);
+    if (this.deps.membership.writeRings().length > 0) {
+      const f = this.otherOwners(key, owners, levels.w);
       if (typeof f === 'string') {
         this.stats.noQuorum++;
         ctx.reply.error(f);
         return;
       }
       future = f;
-      if (future !== null) plan = this.withPending(plan, future);
+      if (future !== null) plan = this.withPending(plan, future.pending, future.noHint);
     }
     // The primary: the first live home replica, else (sloppy, every home replica down) the
     // first fallback, which then works from its own copy of the key.
@@ -247,44 +249,65 @@ export class Coordinator {
   }
 
   /**
-   * While a membership change is pending (rings.ts), the key's owners in the future ring:
-   * null when they are the current ones, an error text when the level cannot be met there.
-   * A write must then be held by W of the current owners *and* W of the future ones (as
-   * Cassandra counts pending endpoints), so whichever ring reads use once the change is
-   * done, a quorum of it has every acknowledged write.
+   * While a membership change is pending (rings.ts), and for a few gossip intervals after the
+   * ring changed (membership `writeRings`), the key's owners in those other rings: null when
+   * they are the current ones, an error text when the level cannot be met there. A write
+   * must then be held by W of the current owners *and* W of each other ring's owners (as
+   * Cassandra counts pending endpoints): whichever ring reads use once the change is done,
+   * and whichever ring a coordinator that has not heard of the change yet reads from, a
+   * quorum of it has every acknowledged write.
    */
-  private futureOwners(key: Buffer, owners: readonly string[], level: Level): FutureOwners | null | string {
-    const futureRing = this.deps.membership.currentRings().future;
-    const list = futureRing.ownersOfKey(key, this.deps.settings.replicas);
-    if (list.length === owners.length && list.every((id) => owners.includes(id))) return null;
-    const req = requirement(level, list, (id) => futureRing.member(id)?.dc ?? this.dcOf(id));
-    if (typeof req === 'string') return req;
-    const pending = list.filter((id) => !owners.includes(id));
-    if (this.deps.settings.sloppyQuorum !== 'yes') {
-      const up = list.filter((id) => this.isUp(id));
-      if (!satisfied(req, up, this.dcOf)) return noQuorum('write', req, up.length, 'up');
+  private otherOwners(key: Buffer, owners: readonly string[], level: Level): FutureOwners | null | string {
+    let out: FutureOwners | null = null;
+    const rings = this.deps.membership.writeRings();
+    for (let r = 0; r < rings.length; r++) {
+      const ring = rings[r];
+      // The future ring's new owners get a hint when down; the previous ring's old owners do
+      // not (a hint delivered after their cleanup would leave the key on a non-owner).
+      const hintable = r === 0 && this.deps.membership.currentRings().pending;
+      const list = ring.ownersOfKey(key, this.deps.settings.replicas);
+      if (list.length === owners.length && list.every((id) => owners.includes(id))) continue;
+      const req = requirement(level, list, (id) => ring.member(id)?.dc ?? this.dcOf(id));
+      if (typeof req === 'string') return req;
+      if (this.deps.settings.sloppyQuorum !== 'yes') {
+        const up = list.filter((id) => this.isUp(id));
+        if (!satisfied(req, up, this.dcOf)) return noQuorum('write', req, up.length, 'up');
+      }
+      out ??= { sets: [], pending: [], noHint: [] };
+      out.sets.push({ list, req });
+      for (const id of list) if (!owners.includes(id) && !out.pending.includes(id)) (hintable ? out.pending : out.noHint).push(id);
     }
-    return { list, req, pending };
+    return out;
   }
 
-  /** The plan plus the pending owners of every key written (a multi-key write during a change). */
+  /** The plan plus the other rings' owners of every key written (a multi-key write during a change). */
   private withOtherPending(plan: WritePlan, keys: readonly Buffer[], owners: readonly string[]): WritePlan {
-    const futureRing = this.deps.membership.currentRings().future;
     const have = new Set([...plan.targets.map((t) => t.id), ...plan.uncovered]);
-    const extra = new Set<string>();
-    for (const k of keys) for (const id of futureRing.ownersOfKey(k, this.deps.settings.replicas)) if (!have.has(id) && !owners.includes(id)) extra.add(id);
-    if (extra.size === 0) return plan;
-    return this.withPending(plan, { list: [], req: { total: 0, perDc: null, text: '' }, pending: [...extra] });
+    const rings = this.deps.membership.writeRings();
+    const pending = this.deps.membership.currentRings().pending;
+    const extra = [new Set<string>(), new Set<string>()];
+    rings.forEach((ring, r) => {
+      const set = extra[r === 0 && pending ? 0 : 1];
+      for (const k of keys) for (const id of ring.ownersOfKey(k, this.deps.settings.replicas)) if (!have.has(id) && !owners.includes(id)) set.add(id);
+    });
+    return extra[0].size + extra[1].size === 0 ? plan : this.withPending(plan, [...extra[0]], [...extra[1]]);
   }
 
-  /** The plan plus the pending owners: live ones take the write, down ones get a hint kept here. */
-  private withPending(plan: WritePlan, future: FutureOwners): WritePlan {
+  /**
+   * The plan plus the other rings' owners: live ones take the write, down ones get a hint
+   * kept here (not a node that is leaving the cluster for good: nobody would deliver it).
+   */
+  private withPending(plan: WritePlan, pending: readonly string[], noHint: readonly string[] = []): WritePlan {
     const targets = [...plan.targets];
     const uncovered = [...plan.uncovered];
-    for (const id of future.pending) {
+    for (const id of pending) {
       if (this.isUp(id)) targets.push({ id, hintFor: null });
-      else uncovered.push(id);
+      else {
+        const status = this.deps.membership.member(id)?.status;
+        if (status !== 'left' && status !== 'removing') uncovered.push(id);
+      }
     }
+    for (const id of noHint) if (this.isUp(id) && !targets.some((t) => t.id === id)) targets.push({ id, hintFor: null });
     return { targets, uncovered, counting: plan.counting };
   }
 
@@ -380,14 +403,14 @@ export class Coordinator {
     const payloads = deltas.map((d) => ({ db: d.db, key: d.key, bytes: encodeDelta(d.delta) }));
     // Several keys of one replica set during a pending change may have different future
     // owners: each of those takes the write too (the level is checked on the first key's).
-    if (deltas.length > 1 && this.deps.membership.currentRings().pending) plan = this.withOtherPending(plan, deltas.map((d) => d.key), owners);
+    if (deltas.length > 1 && this.deps.membership.writeRings().length > 0) plan = this.withOtherPending(plan, deltas.map((d) => d.key), owners);
     const durable = ks.afterAcked();
     // This node counts once its copy is durable and, as a fallback, once its hint is stored.
     const selfHint = mine !== undefined && mine.hintFor !== null ? this.hintAll(mine.hintFor, payloads) : null;
     for (const owner of plan.uncovered) void this.hintAll(owner, payloads);
     const others = mine === undefined ? plan.targets : plan.targets.filter((t) => t !== mine);
     const selfStandIn = mine === undefined ? [] : [mine.hintFor ?? self];
-    const held = future === null ? (ids: string[]): boolean => satisfied(req, ids, this.dcOf) : this.heldByBoth(req, owners, future);
+    const held = future === null ? (ids: string[]): boolean => satisfied(req, ids, this.dcOf) : this.heldByAll(req, owners, future);
     const acked = await this.replicate(others, payloads, (ids) => held([...selfStandIn, ...ids]));
     await durable;
     const selfOk = mine !== undefined && (selfHint === null || (await selfHint));
@@ -400,15 +423,17 @@ export class Coordinator {
   }
 
   /**
-   * Whether replicas `ids` hold a write for both rings of a pending change: the level among
-   * the current owners and among the future ones. With sloppy quorum a pending owner whose
-   * hint this node keeps counts (availability first: the hint reaches it).
+   * Whether replicas `ids` hold a write for every ring of a change: the level among the
+   * current owners and among each other ring's. With sloppy quorum an owner of another ring
+   * whose hint this node keeps counts (availability first: the hint reaches it).
    */
-  private heldByBoth(req: Requirement, owners: readonly string[], future: FutureOwners): (ids: string[]) => boolean {
-    const hinted = this.deps.settings.sloppyQuorum === 'yes' ? future.pending.filter((id) => !this.isUp(id)) : [];
-    return (ids) =>
-      satisfied(req, ids.filter((id) => owners.includes(id)), this.dcOf) &&
-      satisfied(future.req, [...ids, ...hinted].filter((id, i, all) => future.list.includes(id) && all.indexOf(id) === i), this.dcOf);
+  private heldByAll(req: Requirement, owners: readonly string[], other: FutureOwners): (ids: string[]) => boolean {
+    const hinted = this.deps.settings.sloppyQuorum === 'yes' ? other.pending.filter((id) => !this.isUp(id)) : [];
+    return (ids) => {
+      if (!satisfied(req, ids.filter((id) => owners.includes(id)), this.dcOf)) return false;
+      const all = [...new Set([...ids, ...hinted])];
+      return other.sets.every((set) => satisfied(set.req, all.filter((id) => set.list.includes(id)), this.dcOf));
+    };
   }
 
   /**
@@ -682,15 +707,15 @@ export class Coordinator {
     let live = owners.filter((id) => this.isUp(id));
     if (!satisfied(req, live, this.dcOf)) return noQuorum('write', req, live.length, 'up');
     // A pending change: the future owners take it too, and must hold it at the level.
-    const future = this.deps.membership.currentRings().pending ? this.futureOwners(key, owners, level) : null;
+    const future = this.deps.membership.writeRings().length > 0 ? this.otherOwners(key, owners, level) : null;
     if (typeof future === 'string') return future;
-    if (future !== null) live = [...live, ...future.pending.filter((id) => this.isUp(id))];
+    if (future !== null) live = [...live, ...[...future.pending, ...future.noHint].filter((id) => this.isUp(id))];
     const payload = [dbArg(db), key, encodeDelta(delta)];
     const results = await Promise.allSettled(
       live.map((id) => (id === this.deps.selfId ? this.onReplicate(payload) : REPLICATE.call(this.deps.bus, this.peer(id), payload, this.timeout()))),
     );
     const acked = live.filter((_id, i) => results[i].status === 'fulfilled');
-    const held = future === null ? satisfied(req, acked, this.dcOf) : this.heldByBoth(req, owners, future)(acked);
+    const held = future === null ? satisfied(req, acked, this.dcOf) : this.heldByAll(req, owners, future)(acked);
     return held ? null : noQuorum('write', req, acked.length, 'answered');
   }
 

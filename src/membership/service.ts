@@ -50,6 +50,13 @@ export interface MembershipServiceOptions {
 }
 
 const STATE_FILE = 'membership.json';
+/**
+ * Gossip intervals after this node's current ring changed during which writes still go to
+ * the previous ring's owners too (coordinator.ts): peers that have not heard of the change
+ * yet read from that ring. Below the cleanup delay (transfer/service.ts, ten intervals).
+ */
+export const PREVIOUS_RING_WRITE_INTERVALS = 5;
+const NO_RINGS: readonly Ring[] = Object.freeze([]);
 
 /** Parse `host:port` seed addresses; returns an error text for a bad one. */
 export function parseSeeds(list: readonly string[]): SeedAddress[] | string {
@@ -65,6 +72,8 @@ export function parseSeeds(list: readonly string[]): SeedAddress[] | string {
 export class MembershipService {
   private readonly gossiper: Gossiper;
   private rings!: Rings;
+  /** The current ring before the last change, and until when writes still reach it. */
+  private previous: { ring: Ring; untilMs: number } | null = null;
   private readonly listeners: (() => void)[] = [];
   /** True when this node started with no membership table of its own (a new node). */
   readonly fresh: boolean;
@@ -215,6 +224,10 @@ export class MembershipService {
     } else if (prev !== undefined && prev.current.fingerprint === next.current.fingerprint) {
       this.rings = { ...next, current: prev.current, future: next.pending ? next.future : prev.current };
     } else {
+      // A change that completes (the current ring becomes what was the future one): peers
+      // that have not heard of it yet still use the old ring for a few rounds. (A ring that
+      // grows as founding nodes discover each other had nothing pending: no grace.)
+      if (prev !== undefined && prev.pending) this.previous = { ring: prev.current, untilMs: this.opts.clock.nowMs() + PREVIOUS_RING_WRITE_INTERVALS * this.opts.gossipIntervalMs };
       this.rings = next;
     }
     this.addresses = new Map(members.map((m) => [m.id, { id: m.id, host: m.host, port: m.busPort }]));
@@ -249,6 +262,24 @@ export class MembershipService {
   /** The current ring, the ring pending changes lead to, and the plan id (rings.ts). */
   currentRings(): Rings {
     return this.rings;
+  }
+
+  /**
+   * The rings a write must reach besides the current one: the future ring while a change is
+   * pending, and the previous current ring for PREVIOUS_RING_WRITE_INTERVALS after it changed.
+   * Empty (the same frozen array) in the steady state: one check per write.
+   */
+  writeRings(): readonly Ring[] {
+    const prev = this.previous;
+    const recent = prev !== null && this.opts.clock.nowMs() < prev.untilMs;
+    if (!this.rings.pending && !recent) {
+      if (prev !== null && !recent) this.previous = null;
+      return NO_RINGS;
+    }
+    const out: Ring[] = [];
+    if (this.rings.pending) out.push(this.rings.future);
+    if (recent && prev.ring.size > 0 && prev.ring.fingerprint !== this.rings.current.fingerprint) out.push(prev.ring);
+    return out;
   }
 
   self(): Member {

@@ -346,6 +346,8 @@ export class ClusterSim {
       if (inRing.length !== active.length) return false;
       // Non-seed nodes start joining and turn normal once they have their ranges.
       if (inRing.some((m) => m.status !== 'normal' || this.gone.has(m.id))) return false;
+      // ...and the grace after the last change, when writes still reach the previous ring, is over.
+      if (inc.membership.writeRings().length > 0) return false;
       for (const b of live) if (a !== b && !inc.membership.isUp(b.id)) return false;
     }
     return true;
