@@ -23,7 +23,7 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanup, freePort, infoFields, makeTempDir, respCommand, spawnTracked, stopChild, waitForPing, type RespValue } from './lib/targets';
+import { cleanup, freePort, infoFields, makeTempDir, respCommand, spawnTracked, stopChild, waitForPing, type ClusterNode, type RespValue } from './lib/targets';
 import { preload } from './lib/preload';
 import { hlcFromMs } from '../src/versioning/hlc';
 
@@ -63,14 +63,7 @@ const median = (xs: number[]): number => {
   return a.length === 0 ? NaN : a.length % 2 === 1 ? a[m] : (a[m - 1] + a[m]) / 2;
 };
 
-interface Node {
-  id: string;
-  port: number;
-  busPort: number;
-  dir: string;
-  logFile: string;
-  child: ChildProcess | null;
-}
+type Node = ClusterNode;
 
 async function spawn(o: Options, n: Node, seeds: string[]): Promise<void> {
   const args = [

@@ -33,7 +33,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { cleanup, freePort, makeTempDir, respCommand, spawnTracked, stopChild, waitForPing, type RespValue } from './lib/targets';
+import { cleanup, freePort, makeTempDir, respCommand, spawnTracked, stopChild, waitForPing, type ClusterNode, type RespValue } from './lib/targets';
 import { preload } from './lib/preload';
 import { hlcFromMs } from '../src/versioning/hlc';
 
@@ -98,14 +98,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // ---------------------------------------------------------------------------------------
 // A 3-node cluster of real processes
 
-interface Member {
-  id: string;
-  port: number;
-  busPort: number;
-  dir: string;
-  logFile: string;
-  child: ChildProcess | null;
-}
+type Member = ClusterNode;
 
 class Cluster {
   readonly members: Member[] = [];

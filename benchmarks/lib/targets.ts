@@ -414,7 +414,8 @@ export class ServerProcessTarget implements Target {
 // A local quorumkv cluster
 // ---------------------------------------------------------------------------
 
-interface ClusterNode {
+/** One quorumkv process of a local cluster (also repair.ts and join.ts). */
+export interface ClusterNode {
   readonly id: string;
   readonly port: number;
   readonly busPort: number;
