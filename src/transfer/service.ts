@@ -55,18 +55,19 @@ import type { Rings } from '../membership/rings';
 import { Ring } from '../ring/ring';
 import { intervalsSize, normalizeIntervals, rangeIntervals, subtractIntervals, type TokenInterval } from '../ring/ranges';
 import { DB_COUNT, type Keyspace } from '../storage/keyspace';
-import { keyEnd, parseEngineKey, parseRecordKey, RECORDS_END, tokenBound } from '../storage/layout';
+import { parseEngineKey, parseRecordKey } from '../storage/layout';
 import { applyRecords, LARGE, PAGE_KEYS, scanIntervals } from '../antientropy/exchange';
 import { AE_MAX_INTERVALS, AE_MAX_PAGE_KEYS } from '../antientropy/wire';
 import { syncKey } from '../coordinator/key-sync';
 
 const TOKEN_MAX = 2 ** 32 - 1;
+const EMPTY: Buffer = Buffer.alloc(0);
 const STATE_FILE = 'transfers.json';
 /** How often the plan is looked at (besides every membership change). */
 const TICK_MS = 250;
 /** Wait before asking a source again after a failure or while it is down. */
 const RETRY_MS = 1000;
-/** Keys discarded per cleanup batch (then the event loop gets a turn). */
+/** Keys discarded per cleanup page (then the event loop gets a turn). */
 const CLEANUP_BATCH = 500;
 /** Cleanup waits this many gossip intervals after the ring last changed. */
 const CLEANUP_DELAY_INTERVALS = 10;
@@ -154,7 +155,7 @@ export class TransferService {
   private persistTimer: Cancel | null = null;
   /** When a waiting condition was last logged (logged every 10 s at most). */
   private replaceWarnedAtMs = 0;
-  private cleanup = { state: 'idle' as 'idle' | 'scheduled' | 'waiting' | 'running', ring: '', dueAtMs: 0, reason: '', keysRemoved: 0, cleanedRing: '' };
+  private cleanup = { state: 'idle' as 'idle' | 'scheduled' | 'waiting' | 'running', ring: '', dueAtMs: 0, reason: '', cleanedRing: '' };
   readonly totals = { keysReceived: 0, bytesReceived: 0, keysSent: 0, bytesSent: 0, transfersDone: 0, plansDone: 0, cleanupRuns: 0, cleanupKeys: 0 };
 
   constructor(private readonly deps: TransferDeps) {
@@ -545,56 +546,30 @@ export class TransferService {
       const status = this.deps.membership.self().status;
       return !this.stopped && (status === 'left' ? fp === 'left' : !r.pending && `${r.current.fingerprint}/${status}` === fp);
     };
-    // A batch gathers keys across intervals (a node of a big ring has thousands of small
-    // unowned intervals); the event loop gets a turn after each batch.
-    let i = 0;
-    let from = unowned.length > 0 ? tokenBound(unowned[0].first) : null;
-    while (i < unowned.length && from !== null) {
+    // A page of keys is read across intervals (a node of a big ring has thousands of small
+    // unowned ones) with the anti-entropy scan, which reads neighbouring intervals with one
+    // iterator and steps over cells; the event loop gets a turn after each page.
+    let from: Buffer = EMPTY;
+    while (unowned.length > 0) {
       if (!stillValid()) {
         this.cleanup.state = 'idle';
         this.deps.log.notice(`cleanup stopped after ${removed} keys: the ring changed`);
         return;
       }
-      ks.flushPending();
-      const batch: { db: number; key: Buffer }[] = [];
-      while (i < unowned.length && batch.length < CLEANUP_BATCH) {
-        const iv = unowned[i];
-        const lt = iv.last === TOKEN_MAX ? RECORDS_END : tokenBound(iv.last + 1);
-        let next: Buffer | null = null;
-        const it = ks.engine.iterator({ gte: from!, lt });
-        try {
-          outer: for (;;) {
-            const rows = it.next(1000);
-            if (rows.length === 0) break;
-            for (let r = 0; r < rows.length; r += 2) {
-              const k = rows[r];
-              const p = parseEngineKey(k);
-              if (p === null || p.kind !== 0) continue;
-              if (p.db < DB_COUNT) batch.push({ db: p.db, key: Buffer.from(p.key) });
-              if (batch.length >= CLEANUP_BATCH) {
-                next = keyEnd(k);
-                break outer;
-              }
-            }
-          }
-        } finally {
-          it.close();
-        }
-        if (next !== null) from = next;
-        else {
-          i++;
-          from = i < unowned.length ? tokenBound(unowned[i].first) : null;
-        }
-      }
+      const page = scanIntervals(ks, unowned, from, CLEANUP_BATCH, false, false);
       const now = this.deps.clock.nowMs();
-      for (const b of batch) ks.discard(b.db, b.key, now);
-      removed += batch.length;
-      this.cleanup.keysRemoved += batch.length;
-      this.totals.cleanupKeys += batch.length;
+      for (const e of page.entries) {
+        const p = parseRecordKey(e.key);
+        if (p !== null && p.db < DB_COUNT) ks.discard(p.db, p.key, now);
+      }
+      removed += page.entries.length;
+      this.totals.cleanupKeys += page.entries.length;
       // Not waited for durably: a discarded copy that comes back after a crash is only
       // discarded again by the next cleanup.
       ks.flushPending();
       await this.sleep(0);
+      if (page.next === null) break;
+      from = page.next;
     }
     this.cleanup.state = 'idle';
     this.cleanup.cleanedRing = fp;
@@ -659,7 +634,7 @@ export class TransferService {
       ['transfers-waiting', plan?.transfers.filter((t) => t.state === 'waiting').length ?? 0],
       ['transfers-done', plan?.transfers.filter((t) => t.state === 'done').length ?? 0],
       ['cleanup', this.cleanup.state + (this.cleanup.reason !== '' && this.cleanup.state === 'waiting' ? `: ${this.cleanup.reason}` : '')],
-      ['cleanup-keys-removed', this.cleanup.keysRemoved],
+      ['cleanup-keys-removed', this.totals.cleanupKeys],
     ];
     const rows: [string, string | number][][] = [];
     for (const t of plan?.transfers ?? []) {
