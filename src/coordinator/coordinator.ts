@@ -27,6 +27,7 @@ import { keyState, SMALL_KEY_CELLS } from '../storage/key-state';
 import { E } from '../commands/errors';
 import { DB_COUNT } from '../storage/keyspace';
 import type { MembershipService } from '../membership/service';
+import type { Ring } from '../ring/ring';
 import type { BusTransport, PeerAddress } from '../bus/transport';
 import { DIGEST, FORWARD, HINT, KEY_CELLS, KEY_SUMMARY, KEYSPACE, READ_RECORD, REPLICATE } from '../bus/verbs';
 import { serveCells, serveSummary, syncFields, syncKey, type KeySyncDeps } from './key-sync';
@@ -225,8 +226,9 @@ export class Coordinator {
       return;
     }
     let future: FutureOwners | null = null;
-    if (this.deps.membership.writeRings().length > 0) {
-      const f = this.otherOwners(key, owners, levels.w);
+    const rings = this.deps.membership.writeRings();
+    if (rings.length > 0) {
+      const f = this.otherOwners(key, owners, levels.w, rings);
       if (typeof f === 'string') {
         this.stats.noQuorum++;
         ctx.reply.error(f);
@@ -257,9 +259,8 @@ export class Coordinator {
    * and whichever ring a coordinator that has not heard of the change yet reads from, a
    * quorum of it has every acknowledged write.
    */
-  private otherOwners(key: Buffer, owners: readonly string[], level: Level): FutureOwners | null | string {
+  private otherOwners(key: Buffer, owners: readonly string[], level: Level, rings: readonly Ring[]): FutureOwners | null | string {
     let out: FutureOwners | null = null;
-    const rings = this.deps.membership.writeRings();
     for (let r = 0; r < rings.length; r++) {
       const ring = rings[r];
       // The future ring's new owners get a hint when down; the previous ring's old owners do
@@ -281,9 +282,8 @@ export class Coordinator {
   }
 
   /** The plan plus the other rings' owners of every key written (a multi-key write during a change). */
-  private withOtherPending(plan: WritePlan, keys: readonly Buffer[], owners: readonly string[]): WritePlan {
+  private withOtherPending(plan: WritePlan, keys: readonly Buffer[], owners: readonly string[], rings: readonly Ring[]): WritePlan {
     const have = new Set([...plan.targets.map((t) => t.id), ...plan.uncovered]);
-    const rings = this.deps.membership.writeRings();
     const pending = this.deps.membership.currentRings().pending;
     const extra = [new Set<string>(), new Set<string>()];
     rings.forEach((ring, r) => {
@@ -403,7 +403,10 @@ export class Coordinator {
     const payloads = deltas.map((d) => ({ db: d.db, key: d.key, bytes: encodeDelta(d.delta) }));
     // Several keys of one replica set during a pending change may have different future
     // owners: each of those takes the write too (the level is checked on the first key's).
-    if (deltas.length > 1 && this.deps.membership.writeRings().length > 0) plan = this.withOtherPending(plan, deltas.map((d) => d.key), owners);
+    if (deltas.length > 1) {
+      const rings = this.deps.membership.writeRings();
+      if (rings.length > 0) plan = this.withOtherPending(plan, deltas.map((d) => d.key), owners, rings);
+    }
     const durable = ks.afterAcked();
     // This node counts once its copy is durable and, as a fallback, once its hint is stored.
     const selfHint = mine !== undefined && mine.hintFor !== null ? this.hintAll(mine.hintFor, payloads) : null;
@@ -707,7 +710,8 @@ export class Coordinator {
     let live = owners.filter((id) => this.isUp(id));
     if (!satisfied(req, live, this.dcOf)) return noQuorum('write', req, live.length, 'up');
     // A pending change: the future owners take it too, and must hold it at the level.
-    const future = this.deps.membership.writeRings().length > 0 ? this.otherOwners(key, owners, level) : null;
+    const rings = this.deps.membership.writeRings();
+    const future = rings.length > 0 ? this.otherOwners(key, owners, level, rings) : null;
     if (typeof future === 'string') return future;
     if (future !== null) live = [...live, ...[...future.pending, ...future.noHint].filter((id) => this.isUp(id))];
     const payload = [dbArg(db), key, encodeDelta(delta)];

@@ -88,12 +88,8 @@ export interface Transfer {
   cursor: Buffer | null;
   keys: number;
   bytes: number;
-  /** When it first ran here (0: not yet), and when it ended (0: not yet). */
-  startedAtMs: number;
-  doneAtMs: number;
   /** Milliseconds spent running (not waiting), for the rates. */
   runMs: number;
-  errors: number;
 }
 
 interface Plan {
@@ -105,7 +101,6 @@ interface Plan {
   waitingFor: string[];
   /** The changes it carries out, for display: "join n4", "leave n2"... */
   changes: string[];
-  startedAtMs: number;
 }
 
 interface Outgoing {
@@ -151,12 +146,12 @@ export class TransferService {
   /** Shared bandwidth bound: when the next page may be asked for. */
   private nextPageAtMs = 0;
   private readonly outgoing = new Map<string, Outgoing>();
-  private lastLoggedError = new Map<string, number>();
+  private readonly lastLoggedError = new Map<string, number>();
   private persistTimer: Cancel | null = null;
-  /** When a waiting condition was last logged (logged every 10 s at most). */
-  private replaceWarnedAtMs = 0;
+  /** When a joining node last logged why it waits (every 10 s at most). */
+  private warnedAtMs = 0;
   private cleanup = { state: 'idle' as 'idle' | 'scheduled' | 'waiting' | 'running', ring: '', dueAtMs: 0, reason: '', cleanedRing: '' };
-  readonly totals = { keysReceived: 0, bytesReceived: 0, keysSent: 0, bytesSent: 0, transfersDone: 0, plansDone: 0, cleanupRuns: 0, cleanupKeys: 0 };
+  readonly totals = { keysReceived: 0, bytesReceived: 0, keysSent: 0, bytesSent: 0, plansDone: 0, cleanupRuns: 0, cleanupKeys: 0 };
 
   constructor(private readonly deps: TransferDeps) {
     this.file = path.join(deps.settings.dir, STATE_FILE);
@@ -261,8 +256,8 @@ export class TransferService {
       // nobody is normal, there is nothing to receive. No time-out: a node that cannot reach
       // its seeds must not take a place it would have to stream first.
       const heard = m.members().some((x) => x.id !== self.id && m.isUp(x.id));
-      if (!heard && now - this.startedAtMs > 10_000 && now - this.replaceWarnedAtMs > 10_000) {
-        this.replaceWarnedAtMs = now;
+      if (!heard && now - this.startedAtMs > 10_000 && now - this.warnedAtMs > 10_000) {
+        this.warnedAtMs = now;
         this.deps.log.warning('joining: no node of the cluster has answered yet (are the seeds right and up?)');
       }
       if (heard) {
@@ -288,8 +283,8 @@ export class TransferService {
     this.cleanup.state = 'idle';
     if (self.status === 'joining' && self.replaces !== '' && m.isUp(self.replaces)) {
       // Replacing a node that is alive would leave two nodes serving one place.
-      if (now - this.replaceWarnedAtMs > 10_000) {
-        this.replaceWarnedAtMs = now;
+      if (now - this.warnedAtMs > 10_000) {
+        this.warnedAtMs = now;
         this.deps.log.warning(`replace ${self.replaces}: that node is up; stop it for good first (this node waits)`);
       }
       return;
@@ -344,10 +339,12 @@ export class TransferService {
     const moves = Ring.diff(rings.current, rings.future, this.deps.settings.replicas);
     const gainers = new Set<string>();
     const bySource = new Map<string, TokenInterval[]>();
-    const valid = (id: string): boolean => {
-      const x = m.member(id);
-      return id !== self && x !== undefined && (x.status === 'normal' || x.status === 'leaving') && !replacedBy(m.members(), id);
-    };
+    // A source must be a live member of the current ring that nobody replaces. Decided once
+    // per member: a plan has tens of thousands of moves.
+    const members = m.members();
+    const replaced = new Set(members.filter((x) => x.replaces !== '' && (x.status === 'joining' || x.status === 'normal')).map((x) => x.replaces));
+    const sourceIds = new Set(members.filter((x) => x.id !== self && (x.status === 'normal' || x.status === 'leaving') && !replaced.has(x.id)).map((x) => x.id));
+    const valid = (id: string): boolean => sourceIds.has(id);
     for (const mv of moves) {
       for (const g of mv.gained) gainers.add(g);
       const i = mv.gained.indexOf(self);
@@ -378,7 +375,7 @@ export class TransferService {
       const todo = subtractIntervals(normalizeIntervals(list), this.have);
       for (let k = 0, index = 0; k < todo.length; k += AE_MAX_INTERVALS, index++) {
         const intervals = todo.slice(k, k + AE_MAX_INTERVALS);
-        const t: Transfer = { source, index, intervals, tokens: intervalsSize(intervals), state: 'waiting', reason: 'queued', cursor: Buffer.alloc(0), keys: 0, bytes: 0, startedAtMs: 0, doneAtMs: 0, runMs: 0, errors: 0 };
+        const t: Transfer = { source, index, intervals, tokens: intervalsSize(intervals), state: 'waiting', reason: 'queued', cursor: Buffer.alloc(0), keys: 0, bytes: 0, runMs: 0 };
         const was = saved?.transfers.find((x) => x.source === source && x.index === index);
         if (was !== undefined) {
           t.keys = was.keys;
@@ -392,8 +389,8 @@ export class TransferService {
         transfers.push(t);
       }
     }
-    const changes = describeChanges(m.members(), rings);
-    this.plan = { id: rings.planId, transfers, gainers: [...gainers].sort(), waitingFor: [...gainers].sort(), changes, startedAtMs: this.deps.clock.nowMs() };
+    const changes = describeChanges(members, rings);
+    this.plan = { id: rings.planId, transfers, gainers: [...gainers].sort(), waitingFor: [...gainers].sort(), changes };
     this.saved = null;
     const ranges = transfers.reduce((s, t) => s + t.intervals.length, 0);
     this.deps.log.notice(
@@ -427,7 +424,6 @@ export class TransferService {
     const m = this.deps.membership;
     const ks = this.deps.keyspace;
     const name = `transfer ${t.source}#${t.index} -> ${this.deps.selfId}`;
-    if (t.startedAtMs === 0) t.startedAtMs = this.deps.clock.nowMs();
     this.deps.log.notice(`${name} starts: ${t.intervals.length} intervals, ${(t.tokens / 2 ** 32 * 100).toFixed(2)}% of the token space${t.cursor !== null && t.cursor.length > 0 ? ', resuming' : ''}`);
     const applyDeps = { keyspace: ks, nowMs: () => this.deps.clock.nowMs(), graceMs: () => ks.graceMs, owns: () => true };
     while (this.current(plan) && t.cursor !== null) {
@@ -469,7 +465,6 @@ export class TransferService {
         this.persistSoon();
         await this.throttle(bytes);
       } catch (err) {
-        t.errors++;
         t.state = 'waiting';
         t.reason = `error: ${(err as Error).message}`;
         const last = this.lastLoggedError.get(name) ?? 0;
@@ -483,8 +478,6 @@ export class TransferService {
     if (t.cursor === null && this.plan === plan) {
       t.state = 'done';
       t.reason = '';
-      t.doneAtMs = this.deps.clock.nowMs();
-      this.totals.transfersDone++;
       this.persist();
       const secs = Math.max(0.001, t.runMs / 1000);
       this.deps.log.notice(`${name} done: ${t.keys} keys, ${(t.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(1)} s (${Math.round(t.keys / secs)} keys/s, ${(t.bytes / 1e6 / secs).toFixed(1)} MB/s)`);
@@ -620,6 +613,11 @@ export class TransferService {
 
   // ------------------------------------------------------------------ status
 
+  /** Transfers of the pending plan in `state`. */
+  private count(state: TransferState): number {
+    return this.plan?.transfers.filter((t) => t.state === state).length ?? 0;
+  }
+
   /** RING TRANSFERS: the plan, then one row per transfer (incoming) and per peer served (outgoing). */
   status(): { summary: [string, string | number][]; rows: [string, string | number][][] } {
     const plan = this.plan;
@@ -630,9 +628,9 @@ export class TransferService {
       ['plan', plan?.id ?? ''],
       ['changes', plan?.changes.join(', ') ?? ''],
       ['waiting-for', plan?.waitingFor.join(',') ?? ''],
-      ['transfers-active', plan?.transfers.filter((t) => t.state === 'running').length ?? 0],
-      ['transfers-waiting', plan?.transfers.filter((t) => t.state === 'waiting').length ?? 0],
-      ['transfers-done', plan?.transfers.filter((t) => t.state === 'done').length ?? 0],
+      ['transfers-active', this.count('running')],
+      ['transfers-waiting', this.count('waiting')],
+      ['transfers-done', this.count('done')],
       ['cleanup', this.cleanup.state + (this.cleanup.reason !== '' && this.cleanup.state === 'waiting' ? `: ${this.cleanup.reason}` : '')],
       ['cleanup-keys-removed', this.totals.cleanupKeys],
     ];
@@ -679,9 +677,9 @@ export class TransferService {
       transfer_plan: plan?.id ?? '',
       transfer_changes: plan?.changes.join(', ') ?? '',
       transfer_waiting_for: plan?.waitingFor.join(',') ?? '',
-      transfers_active: plan?.transfers.filter((x) => x.state === 'running').length ?? 0,
-      transfers_waiting: plan?.transfers.filter((x) => x.state === 'waiting').length ?? 0,
-      transfers_done: plan?.transfers.filter((x) => x.state === 'done').length ?? 0,
+      transfers_active: this.count('running'),
+      transfers_waiting: this.count('waiting'),
+      transfers_done: this.count('done'),
       transfer_percent: plan === null || plan.transfers.length === 0 ? '100.0' : (overall(plan.transfers) * 100).toFixed(1),
       transfer_keys_received: t.keysReceived,
       transfer_bytes_received: t.bytesReceived,
@@ -693,11 +691,6 @@ export class TransferService {
       cleanup_runs: t.cleanupRuns,
     };
   }
-}
-
-/** Whether a joining or normal member replaces `id`. */
-function replacedBy(members: readonly Member[], id: string): boolean {
-  return members.some((x) => x.replaces === id && (x.status === 'joining' || x.status === 'normal'));
 }
 
 /** "join n4", "leave n2", "remove n3", "replace n3 by n5", for logs and RING TRANSFERS. */
