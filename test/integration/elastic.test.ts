@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type Redis from 'ioredis';
-import { connect, FAST_GOSSIP, logs, ringNodes, startCluster, waitAllUp, type StartedCluster } from '../support/cluster';
+import { connect, FAST_GOSSIP, fieldsOf, logs, ringNodes, startCluster, waitAllUp, type StartedCluster } from '../support/cluster';
 import { startQuorumkv, waitFor, type QuorumkvProcess } from '../support/servers';
 import { LedgerLoad } from '../support/ledger-load';
 
@@ -34,12 +34,7 @@ async function statusOf(target: Redis, id: string): Promise<string | undefined> 
 /** RING TRANSFERS as [summary, rows] of plain objects. */
 async function transfers(c: Redis): Promise<{ summary: Record<string, unknown>; rows: Record<string, unknown>[] }> {
   const [s, rows] = (await c.call('RING', 'TRANSFERS')) as [unknown[], unknown[][]];
-  const obj = (flat: unknown[]): Record<string, unknown> => {
-    const o: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
-    return o;
-  };
-  return { summary: obj(s), rows: rows.map(obj) };
+  return { summary: fieldsOf(s), rows: rows.map(fieldsOf) };
 }
 
 /** Load `count` keys `pre:i` through `c`, pipelined. */

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Redis from 'ioredis';
-import { connect, FAST_GOSSIP, logs, startCluster, waitAllUp, waitUp } from '../support/cluster';
+import { connect, FAST_GOSSIP, fieldsOf, logs, startCluster, waitAllUp, waitUp } from '../support/cluster';
 import { startQuorumkv, stopAll, waitFor, type QuorumkvProcess } from '../support/servers';
 
 afterAll(async () => {
@@ -38,10 +38,7 @@ async function localDigests(c: Redis, keys: string[]): Promise<(string | null)[]
 
 /** RING REPAIR STATUS as an object. */
 async function repairStatus(c: Redis): Promise<Record<string, string | number>> {
-  const flat = (await c.call('RING', 'REPAIR', 'STATUS')) as (string | number)[];
-  const o: Record<string, string | number> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
-  return o;
+  return fieldsOf((await c.call('RING', 'REPAIR', 'STATUS')) as (string | number)[]) as Record<string, string | number>;
 }
 
 /** INFO ring / keyspace fields of one node. */

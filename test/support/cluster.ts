@@ -29,14 +29,16 @@ type Flat = (string | number | null | Flat)[];
 /** Where to ask: a client port, a started node, or an open client (used as is, kept open). */
 export type RingTarget = number | Pick<QuorumkvProcess, 'port'> | Redis;
 
+/** A map reply (a flat name, value, ... array in RESP2) as an object. */
+export function fieldsOf(flat: readonly unknown[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
+  return o;
+}
+
 /** RING NODES as objects; a port or node is asked over a fresh connection, closed after. */
 export async function ringNodes(target: RingTarget): Promise<NodeRow[]> {
-  const ask = async (c: Redis): Promise<NodeRow[]> =>
-    ((await c.call('RING', 'NODES')) as Flat[]).map((flat) => {
-      const o: NodeRow = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
-      return o;
-    });
+  const ask = async (c: Redis): Promise<NodeRow[]> => ((await c.call('RING', 'NODES')) as Flat[]).map(fieldsOf);
   if (target instanceof Redis) return ask(target);
   const c = await connect(typeof target === 'number' ? target : target.port);
   try {
