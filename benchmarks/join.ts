@@ -15,15 +15,16 @@
  * cleanup has run, and measures "after" (four nodes, nothing moving) as it did "before". Reported: streaming time, keys and MB received, keys/s and MB/s, the
  * copies moved against the ideal share (a 4th node of 4 with N=3 holds 3/4 of the keys),
  * client throughput during the join as a fraction of before, CPU seconds of each process
- * (from /proc), and the keys each old node removed. There is no redis-server or Dynomite
- * side to this: neither streams ranges to a new node (Dynomite grows by a new ring and
- * dual writes; see benchmarks/README.md). `JOIN_BENCH_PROFILE_DIR=dir` runs node1 and node4
+ * (from /proc), the keys each old node removed, and the cluster's throughput as a fraction
+ * of redis-server's. Neither redis-server nor Dynomite streams ranges to a new node
+ * (Dynomite grows by a new ring and dual writes; see benchmarks/README.md). `JOIN_BENCH_PROFILE_DIR=dir` runs node1 and node4
  * (or the nodes JOIN_BENCH_PROFILE_NODES lists) with --cpu-prof into `dir`.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import { cleanup, freePort, infoFields, makeTempDir, respCommand, spawnTracked, stopChild, waitForPing, type ClusterNode, type RespValue } from './lib/targets';
+import { cleanup, freePort, infoFields, makeTempDir, redisTarget, REDIS_AOF_ARGS, respCommand, spawnTracked, stopChild, waitForPing, type ClusterNode, type RespValue } from './lib/targets';
 import { preload } from './lib/preload';
 import { hlcFromMs } from '../src/versioning/hlc';
 
@@ -34,12 +35,13 @@ interface Options {
   before: number;
   runN: number;
   redisBenchmark: string;
+  redisServer: string;
   main: string;
   json: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '8mb', before: 3, runN: 5000, redisBenchmark: 'redis-benchmark', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
+  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '8mb', before: 3, runN: 5000, redisBenchmark: 'redis-benchmark', redisServer: 'redis-server', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[++i];
@@ -49,6 +51,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--before') o.before = Number(v);
     else if (a === '--run-n') o.runN = Number(v);
     else if (a === '--redis-benchmark') o.redisBenchmark = v;
+    else if (a === '--redis-server') o.redisServer = v;
     else if (a === '--json') o.json = v;
     else throw new Error(`unknown option ${a}\nusage: node dist/benchmarks/join.js [--keys N] [--value-size B] [--transfer-rate R] [--before K] [--run-n N] [--json FILE]`);
   }
@@ -106,6 +109,34 @@ function redisBenchmarkRun(o: Options, port: number): Promise<{ rps: number; end
   });
 }
 
+/** SET key:000000000000 ... with `valueSize`-byte values into redis-server, 10,000 per pipelined write. */
+function loadRedis(port: number, keys: number, valueSize: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const value = 'v'.repeat(valueSize);
+    let sent = 0;
+    let replies = 0;
+    const sendChunk = (): void => {
+      const parts: string[] = [];
+      const end = Math.min(keys, sent + 10_000);
+      for (; sent < end; sent++) {
+        const k = `key:${String(sent).padStart(12, '0')}`;
+        parts.push(`*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${value.length}\r\n${value}\r\n`);
+      }
+      sock.write(parts.join(''));
+    };
+    sock.on('error', reject);
+    sock.on('connect', sendChunk);
+    sock.on('data', (d) => {
+      for (const b of d) if (b === 0x0a) replies++;
+      if (replies >= keys) {
+        sock.end();
+        resolve();
+      } else if (replies >= sent && sent < keys) sendChunk();
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(o.main)) throw new Error(`${o.main} not found: run npm run build first`);
@@ -122,6 +153,7 @@ async function main(): Promise<void> {
     nodes.push({ id, port: await freePort(), busPort: await freePort(), dir, logFile: path.join(root, `${id}.log`), child: null });
   }
   const founders = nodes.slice(0, 3);
+  let cleanupRedis = (): Promise<void> => Promise.resolve();
   const seeds = founders.map((n) => `127.0.0.1:${n.busPort}`);
   try {
     log(`writing ${o.keys} keys of ${o.valueSize} bytes into the three founding nodes' engines`);
@@ -134,11 +166,22 @@ async function main(): Promise<void> {
       if (Object.values(st).filter((s) => s === 'normal').length === 3) break;
       await sleep(200);
     }
-    log('cluster formed; client load before the join');
+    // redis-server with AOF (appendfsync everysec, quorumkv's default) holding the same keys,
+    // measured back to back with every cluster run.
+    const redis = redisTarget({ redisServer: o.redisServer, node: process.execPath, quorumkvMain: o.main, quorumkvConfig: null, keepTmp: false, readyTimeoutMs: 60_000 }, 'redis-aof', 'redis-server, AOF everysec', REDIS_AOF_ARGS);
+    const redisPort = (await redis.start()).port;
+    cleanupRedis = () => redis.stop();
+    await loadRedis(redisPort, o.keys, o.valueSize);
+    log('cluster formed; client load before the join (redis-server in the same run, back to back)');
     const before: number[] = [];
+    const redisRuns: number[] = [];
     await redisBenchmarkRun(o, founders[0].port); // warm-up
-    for (let i = 0; i < o.before; i++) before.push((await redisBenchmarkRun(o, founders[0].port)).rps);
-    log(`before: ${before.map(Math.round).join(', ')} requests/s`);
+    await redisBenchmarkRun(o, redisPort);
+    for (let i = 0; i < o.before; i++) {
+      before.push((await redisBenchmarkRun(o, founders[0].port)).rps);
+      redisRuns.push((await redisBenchmarkRun(o, redisPort)).rps);
+    }
+    log(`before: ${before.map(Math.round).join(', ')} requests/s; redis-server ${redisRuns.map(Math.round).join(', ')}`);
 
     const keysAtJoin = Number(await respCommand(founders[0].port, ['DBSIZE'], 30_000));
     const cpu0 = founders.map((n) => cpuSeconds(n.child!.pid!));
@@ -180,7 +223,10 @@ async function main(): Promise<void> {
       await sleep(500);
     }
     const after: number[] = [];
-    for (let i = 0; i < o.before; i++) after.push((await redisBenchmarkRun(o, founders[0].port)).rps);
+    for (let i = 0; i < o.before; i++) {
+      after.push((await redisBenchmarkRun(o, founders[0].port)).rps);
+      redisRuns.push((await redisBenchmarkRun(o, redisPort)).rps);
+    }
     log(`after (4 nodes, cleanup done): ${after.map(Math.round).join(', ')} requests/s`);
     const cleaned = await Promise.all(founders.map(async (n) => Number((await infoFields(n.port, 'transfers')).cleanup_keys_removed)));
     const othersReceived = await Promise.all(founders.map(async (n) => Number((await infoFields(n.port, 'transfers')).transfer_keys_received)));
@@ -200,6 +246,9 @@ async function main(): Promise<void> {
       duringRps: median(during),
       duringRuns: during.length,
       afterRps: median(after),
+      redisRps: median(redisRuns),
+      beforeVsRedis: median(before) / median(redisRuns),
+      duringVsRedis: median(during) / median(redisRuns),
       throughputFraction: median(during) / median(before),
       duringVsAfter: median(during) / median(after),
       node4Cpu: cpuSeconds(n4.child!.pid!),
@@ -210,6 +259,7 @@ async function main(): Promise<void> {
     if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify(result, null, 2));
   } finally {
     await Promise.all(nodes.map((n) => (n.child === null ? Promise.resolve() : stopChild(n.child))));
+    await cleanupRedis();
     cleanup.removeDir(root);
   }
 }
