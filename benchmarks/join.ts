@@ -8,8 +8,8 @@
  * Three founding nodes (rocksdb, appendfsync everysec, N=3 W=2 R=2, gossip 200 ms, periodic
  * repairs off) start with the same `--keys` records written into their RocksDB beforehand
  * (lib/preload.ts: as if every replica had taken every write). Client load: back-to-back
- * `redis-benchmark -t set,get -n N -r 1000000 -d 100 -c 20` runs against node 1; "before" is
- * the median requests/s of `--before` runs, "during" the median of the runs that ended
+ * `redis-benchmark -t set,get -n N -r 1000000 -d 100 -c 20` runs against node 1; after
+ * `--warmup` (10) uncounted runs, "before" is the median requests/s of `--before` runs, "during" the median of the runs that ended
  * while node 4 was joining. Node 4 then starts with seeds naming node 1 (so it joins), and
  * the run polls RING NODES and INFO transfers until it is normal, then until the old nodes'
  * cleanup has run, and measures "after" (four nodes, nothing moving) as it did "before". Reported: streaming time, keys and MB received, keys/s and MB/s, the
@@ -33,6 +33,7 @@ interface Options {
   valueSize: number;
   transferRate: string;
   before: number;
+  warmup: number;
   runN: number;
   redisBenchmark: string;
   redisServer: string;
@@ -41,7 +42,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '8mb', before: 3, runN: 5000, redisBenchmark: 'redis-benchmark', redisServer: 'redis-server', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
+  const o: Options = { keys: 1_000_000, valueSize: 100, transferRate: '8mb', before: 3, warmup: 10, runN: 5000, redisBenchmark: 'redis-benchmark', redisServer: 'redis-server', main: path.resolve(__dirname, '..', 'src', 'main.js'), json: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[++i];
@@ -49,11 +50,12 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--value-size') o.valueSize = Number(v);
     else if (a === '--transfer-rate') o.transferRate = v;
     else if (a === '--before') o.before = Number(v);
+    else if (a === '--warmup') o.warmup = Number(v);
     else if (a === '--run-n') o.runN = Number(v);
     else if (a === '--redis-benchmark') o.redisBenchmark = v;
     else if (a === '--redis-server') o.redisServer = v;
     else if (a === '--json') o.json = v;
-    else throw new Error(`unknown option ${a}\nusage: node dist/benchmarks/join.js [--keys N] [--value-size B] [--transfer-rate R] [--before K] [--run-n N] [--json FILE]`);
+    else throw new Error(`unknown option ${a}\nusage: node dist/benchmarks/join.js [--keys N] [--value-size B] [--transfer-rate R] [--before K] [--warmup K] [--run-n N] [--json FILE]`);
   }
   return o;
 }
@@ -175,7 +177,8 @@ async function main(): Promise<void> {
     log('cluster formed; client load before the join (redis-server in the same run, back to back)');
     const before: number[] = [];
     const redisRuns: number[] = [];
-    await redisBenchmarkRun(o, founders[0].port); // warm-up
+    // Warm-up (connections, JIT, the caches over the keys the load touches), not counted.
+    for (let i = 0; i < o.warmup; i++) await redisBenchmarkRun(o, founders[0].port);
     await redisBenchmarkRun(o, redisPort);
     for (let i = 0; i < o.before; i++) {
       before.push((await redisBenchmarkRun(o, founders[0].port)).rps);
