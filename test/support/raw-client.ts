@@ -92,6 +92,12 @@ export class RawClient {
     return this.take(1, false).then((frames) => frames[0]);
   }
 
+  /** A frame already received and not yet taken (diverted pushes first), or null: never waits. */
+  pollFrame(): Buffer | null {
+    if (this.pushes.length > 0) return this.pushes.shift()!;
+    return this.frames.length > 0 ? this.frames.shift()! : null;
+  }
+
   /** Next frame of any kind, push frames included. */
   readFrame(): Promise<Buffer> {
     return this.take(1, true).then((frames) => frames[0]);

@@ -1,0 +1,8 @@
+/**
+ * Every multi-connection differential scenario (sessions.ts), by module. A module adds its
+ * list here.
+ */
+import type { Scenario } from '../sessions';
+import { BASIC_SCENARIOS } from './basic';
+
+export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS];
