@@ -81,6 +81,12 @@ export interface Placement {
   localDc(): string | null;
 }
 
+/**
+ * Redis's keyspace-event classes (notify-keyspace-events): g generic, $ string, l list,
+ * s set, h hash, z sorted set, t stream, x expired, e evicted, n new key, m key miss.
+ */
+export type NotifyClass = 'g' | '$' | 'l' | 's' | 'h' | 'z' | 't' | 'x' | 'e' | 'n' | 'm';
+
 export interface ServerApi {
   /** Current directive values (CONFIG SET changes them in place). */
   readonly settings: Settings;
@@ -104,6 +110,11 @@ export interface ServerApi {
   /** Membership as this node sees it. */
   cluster(): ClusterView;
   placement(): Placement;
+  /**
+   * A keyspace event (Redis's notifyKeyspaceEvent): a write command calls it on the node
+   * that executes it, after the change, with Redis's event name ('set', 'lpush', 'del'...).
+   */
+  notify(type: NotifyClass, event: string, key: Buffer, db: number): void;
   /** Stop the server: flush, close storage, exit. */
   shutdown(): Promise<void>;
 }

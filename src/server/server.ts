@@ -242,6 +242,8 @@ export class Server {
         for (const k of Object.keys(this.keyspace.stats) as (keyof Keyspace['stats'])[]) this.keyspace.stats[k] = 0;
       },
       shutdown: () => this.deps.shutdown(),
+      // Keyspace notifications are not published yet (issue 11 builds pub/sub).
+      notify: () => undefined,
       cluster: () => this.deps.cluster(),
       placement: () => this.deps.placement(),
     };

@@ -46,6 +46,8 @@ export class CommandHarness {
   readonly settings: Settings = defaultSettings();
   ks: Keyspace;
   readonly writer = new ReplyWriter();
+  /** Keyspace events the commands reported (ServerApi.notify), oldest first. */
+  readonly events: { type: string; event: string; key: string; db: number }[] = [];
   private readonly specs = new Map<string, CommandSpec>();
   private readonly table: CommandTable;
   /** Deterministic stand-in for ctx.server.random(); tests may replace it. */
@@ -121,6 +123,7 @@ export class CommandHarness {
       cluster: () => unused('cluster'),
       placement: () => unused('placement'),
       shutdown: () => unused('shutdown'),
+      notify: (type, event, key, db) => this.events.push({ type, event, key: key.toString('latin1'), db }),
     };
     return { reply: this.writer, db: this.dbView(this.dbIndex), client, server, nowMs: this.clock.nowMs() };
   }

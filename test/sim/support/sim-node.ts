@@ -378,6 +378,7 @@ export class SimNode {
       random,
       clients: () => [],
       killClients: () => 0,
+      notify: () => undefined,
       describeClient: () => '',
       info: unsupported('INFO'),
       configSet: unsupported('CONFIG SET'),
