@@ -112,6 +112,13 @@ export function mpopKeys(argv: Buffer[]): number[] {
   return Array.from({ length: Number(n) }, (_, i) => 2 + i);
 }
 
+/** BLMPOP/BZMPOP timeout numkeys key...: the key positions (numkeys at argv[2]). */
+export function blockingMpopKeys(argv: Buffer[]): number[] {
+  const n = argv.length > 2 ? parseInt64(argv[2]) : null;
+  if (n === null || n < 1 || n > argv.length - 4) return [];
+  return Array.from({ length: Number(n) }, (_, i) => 3 + i);
+}
+
 /**
  * A C long count that must be >= 0 (Redis getPositiveLongFromObjectOrReply): `error` is
  * replied and null returned when it is no integer or negative; values past 2^53 are

@@ -161,6 +161,12 @@ function select(ctx: CommandContext, argv: Buffer[]): void {
 
 function reset(ctx: CommandContext): void {
   const c = ctx.client;
+  // Out of MULTI, nothing watched (Redis's clearClientConnectionState).
+  if (c.tx) {
+    c.tx.queue = null;
+    c.tx.aborted = false;
+  }
+  ctx.server.unwatch(c);
   c.select(0);
   c.resp = 2;
   ctx.reply.proto = 2;

@@ -27,7 +27,8 @@
  *   (after a restart or an eviction) steps over them, and writes the pending batch first,
  *   as any cell scan does.
  */
-import { longArg, mpopCount, mpopKeys, nonNegativeArg, optIs } from './args';
+import { timeoutArg, timeoutAt, waitOn } from './blocking';
+import { blockingMpopKeys, longArg, mpopCount, mpopKeys, nonNegativeArg, optIs } from './args';
 import { E } from './errors';
 import { lookupOfType } from './lookup';
 import { collectionDelta } from './collection-write';
@@ -595,6 +596,106 @@ function ltrim(ctx: CommandContext, argv: Buffer[]): void {
 // ---------------------------------------------------------------------------------------
 // Specs
 
+// ---------------------------------------------------------------------------------------
+// Blocking pops (Redis blockingPopGenericCommand, blmoveGenericCommand): the non-blocking
+// form first; with nothing to pop, wait (blocking.ts).
+
+/** BLPOP, BRPOP key [key ...] timeout. */
+function blockingPopCommand(fromHead: boolean) {
+  return (ctx: CommandContext, argv: Buffer[]): void | Promise<void> => {
+    const timeout = timeoutArg(ctx, argv[argv.length - 1], 'seconds');
+    if (timeout === null) return;
+    const keys = argv.slice(1, -1);
+    const attempt = (c: CommandContext, first: boolean): boolean => {
+      for (const key of keys) {
+        const m = first ? listFor(c, key) : waitedList(c, key);
+        if (m === undefined) return true; // WRONGTYPE
+        if (m === null) continue;
+        const [value] = pop(c, key, m, 1, fromHead);
+        c.reply.array(2);
+        c.reply.bulk(key);
+        c.reply.bulk(value);
+        return true;
+      }
+      return false;
+    };
+    if (attempt(ctx, true)) return;
+    return waitOn(ctx, keys, timeout, (c) => attempt(c, false), 'array');
+  };
+}
+
+/**
+ * A key a client waits on, when it changed: a list, or null — a key that became another
+ * type does not answer WRONGTYPE then; its waiters keep waiting (Redis serves a ready key's
+ * clients only when it holds the type they wait for).
+ */
+function waitedList(ctx: CommandContext, key: Buffer): StoredMeta | null {
+  const m = ctx.db.lookup(key, ctx.nowMs);
+  return m !== null && m.type === 'list' ? m : null;
+}
+
+/** BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout, BRPOPLPUSH source destination timeout. */
+function blmoveGeneric(ctx: CommandContext, src: Buffer, dst: Buffer, fromHead: boolean, toHead: boolean, timeoutArgv: Buffer): void | Promise<void> {
+  const timeout = timeoutArg(ctx, timeoutArgv, 'seconds');
+  if (timeout === null) return;
+  const attempt = (c: CommandContext, first: boolean): boolean => {
+    const m = first ? listFor(c, src) : waitedList(c, src);
+    if (m === undefined) return true; // WRONGTYPE
+    if (m === null) return false;
+    lmoveGeneric(c, src, dst, fromHead, toHead);
+    return true;
+  };
+  if (attempt(ctx, true)) return;
+  return waitOn(ctx, [src], timeout, (c) => attempt(c, false), 'bulk');
+}
+
+function blmove(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+  const from = whereArg(ctx, argv[3]);
+  if (from === null) return;
+  const to = whereArg(ctx, argv[4]);
+  if (to === null) return;
+  return blmoveGeneric(ctx, argv[1], argv[2], from, to, argv[5]);
+}
+
+/** BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]. */
+function blmpop(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+  const r = ctx.reply;
+  const NUMKEYS = 'ERR numkeys should be greater than 0';
+  const numkeys = longArg(ctx, argv[2], NUMKEYS);
+  if (numkeys === null) return;
+  if (numkeys < 1) {
+    r.error(NUMKEYS);
+    return;
+  }
+  const whereIdx = 2 + numkeys + 1;
+  if (whereIdx >= argv.length) {
+    r.error(E.syntax);
+    return;
+  }
+  const fromHead = whereArg(ctx, argv[whereIdx]);
+  if (fromHead === null) return;
+  const count = mpopCount(ctx, argv, whereIdx + 1);
+  if (count === null) return;
+  const timeout = timeoutArg(ctx, argv[1], 'seconds');
+  if (timeout === null) return;
+  const keys = argv.slice(3, whereIdx);
+  const attempt = (c: CommandContext, first: boolean): boolean => {
+    for (const key of keys) {
+      const m = first ? listFor(c, key) : waitedList(c, key);
+      if (m === undefined) return true;
+      if (m === null) continue;
+      const values = pop(c, key, m, count, fromHead);
+      c.reply.array(2);
+      c.reply.bulk(key);
+      replyValues(c, values);
+      return true;
+    }
+    return false;
+  };
+  if (attempt(ctx, true)) return;
+  return waitOn(ctx, keys, timeout, (c) => attempt(c, false), 'array');
+}
+
 export const listCommands = [
   { name: 'lpush', arity: -3, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'list', summary: 'Prepend one or multiple elements to a list', since: '1.0.0', complexity: 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.', handler: pushCommand(true, false) },
   { name: 'rpush', arity: -3, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'list', summary: 'Append one or multiple elements to a list', since: '1.0.0', complexity: 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.', handler: pushCommand(false, false) },
@@ -612,5 +713,10 @@ export const listCommands = [
   { name: 'lpos', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: 'list', summary: 'Return the index of matching elements on a list', since: '6.0.6', complexity: 'O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.', handler: lpos },
   { name: 'rpoplpush', arity: 3, flags: ['write', 'denyoom'], keys: { first: 1, last: 2, step: 1 }, group: 'list', summary: 'Remove the last element in a list, prepend it to another list and return it', since: '1.2.0', complexity: 'O(1)', handler: (ctx, argv) => lmoveGeneric(ctx, argv[1], argv[2], false, true) },
   { name: 'lmove', arity: 5, flags: ['write', 'denyoom'], keys: { first: 1, last: 2, step: 1 }, group: 'list', summary: 'Pop an element from a list, push it to another list and return it', since: '6.2.0', complexity: 'O(1)', handler: lmove },
+  { name: 'blpop', arity: -3, flags: ['write', 'noscript', 'blocking'], keys: { first: 1, last: -2, step: 1 }, group: 'list', summary: 'Remove and get the first element in a list, or block until one is available', since: '2.0.0', complexity: 'O(N) where N is the number of provided keys.', blocking: { timeoutMs: timeoutAt(-1), nullReply: 'array' }, handler: blockingPopCommand(true) },
+  { name: 'brpop', arity: -3, flags: ['write', 'noscript', 'blocking'], keys: { first: 1, last: -2, step: 1 }, group: 'list', summary: 'Remove and get the last element in a list, or block until one is available', since: '2.0.0', complexity: 'O(N) where N is the number of provided keys.', blocking: { timeoutMs: timeoutAt(-1), nullReply: 'array' }, handler: blockingPopCommand(false) },
+  { name: 'brpoplpush', arity: 4, flags: ['write', 'denyoom', 'noscript', 'blocking'], keys: { first: 1, last: 2, step: 1 }, group: 'list', summary: 'Pop an element from a list, push it to another list and return it; or block until one is available', since: '2.2.0', complexity: 'O(1)', blocking: { timeoutMs: timeoutAt(3), nullReply: 'bulk' }, handler: (ctx, argv) => blmoveGeneric(ctx, argv[1], argv[2], false, true, argv[3]) },
+  { name: 'blmove', arity: 6, flags: ['write', 'denyoom', 'noscript', 'blocking'], keys: { first: 1, last: 2, step: 1 }, group: 'list', summary: 'Pop an element from a list, push it to another list and return it; or block until one is available', since: '6.2.0', complexity: 'O(1)', blocking: { timeoutMs: timeoutAt(5), nullReply: 'bulk' }, handler: blmove },
+  { name: 'blmpop', arity: -5, flags: ['write', 'blocking'], keys: NO_KEYS, getKeys: blockingMpopKeys, group: 'list', summary: 'Pop elements from a list, or block until one is available', since: '7.0.0', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.', blocking: { timeoutMs: timeoutAt(1), nullReply: 'array' }, handler: blmpop },
   { name: 'lmpop', arity: -4, flags: ['write'], keys: NO_KEYS, getKeys: mpopKeys, group: 'list', summary: 'Pop elements from a list', since: '7.0.0', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.', handler: lmpop },
 ] satisfies CommandSpec[];

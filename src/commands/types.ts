@@ -36,6 +36,11 @@ export interface CommandContext {
   readonly server: ServerApi;
   /** Wall-clock time of this command, read once per command (expiry decisions use it). */
   readonly nowMs: number;
+  /**
+   * Blocking commands must not block: inside MULTI/EXEC and scripts (as in Redis), and
+   * where the coordinator runs an attempt for a client waiting on another node.
+   */
+  readonly noBlock?: boolean;
 }
 
 /**
@@ -126,6 +131,13 @@ export interface CommandSpec {
    * GETKEYSANDFLAGS. Without it the key spec's own flags are reported.
    */
   readonly keyFlags?: (argv: Buffer[], pos: number) => readonly string[];
+  /**
+   * Blocking commands (BLPOP, BZPOPMIN, XREAD BLOCK...): the timeout in ms of a valid
+   * invocation (0: forever; null when the arguments do not parse — the command's own
+   * run answers the error) and the reply a timeout gives, for the coordinator, which
+   * waits at the client's node while attempts run at the keys' primary.
+   */
+  readonly blocking?: { timeoutMs: (argv: Buffer[]) => number | null; nullReply: 'array' | 'bulk' };
 }
 
 /** A command as the table holds it: the spec plus its resolved full name. */

@@ -32,7 +32,8 @@
  * - the multi-key commands run whole at one node when all their keys share one replica
  *   set; otherwise the coordinator refuses them.
  */
-import { longArg, mpopCount, mpopKeys, nonNegativeArg, optIs } from './args';
+import { timeoutArg, timeoutAt, waitOn } from './blocking';
+import { blockingMpopKeys, longArg, mpopCount, mpopKeys, nonNegativeArg, optIs } from './args';
 import { E } from './errors';
 import { lookupOfType } from './lookup';
 import { scanCommand } from './collection-scan';
@@ -834,6 +835,88 @@ function zmpop(ctx: CommandContext, argv: Buffer[]): void {
   genericZpop(ctx, argv.slice(2, whereIdx), min, true, count, true, true);
 }
 
+/**
+ * BZPOPMIN, BZPOPMAX key [key ...] timeout, BZMPOP timeout numkeys key [key ...] MIN|MAX
+ * [COUNT count] (Redis blockingGenericZpopCommand): the pop at once when a key has members,
+ * else wait (blocking.ts). BZPOPMIN's reply is flat: key, member, score.
+ */
+function bzpopMinMax(min: boolean) {
+  return (ctx: CommandContext, argv: Buffer[]): void | Promise<void> => {
+    const timeout = timeoutArg(ctx, argv[argv.length - 1], 'seconds');
+    if (timeout === null) return;
+    const keys = argv.slice(1, -1);
+    const attempt = (c: CommandContext, first: boolean): boolean => {
+      for (const key of keys) {
+        const m = first ? zsetFor(c, key) : waitedZset(c, key);
+        if (m === undefined) return true; // WRONGTYPE
+        if (m === null) continue;
+        let popped: Entry | null = null;
+        orderOf(c, key, m).walk(null, !min, (f) => {
+          popped = entryOf(f);
+          return false;
+        });
+        if (popped === null) continue;
+        const e: Entry = popped;
+        c.reply.array(3);
+        c.reply.bulk(key);
+        c.reply.bulk(e.member);
+        replyScore(c, e.score);
+        removeMembers(c, key, [e.member]);
+        return true;
+      }
+      return false;
+    };
+    if (attempt(ctx, true)) return;
+    return waitOn(ctx, keys, timeout, (c) => attempt(c, false), 'array');
+  };
+}
+
+/** A waited key when it changed: a zset, or null (another type keeps its waiters waiting). */
+function waitedZset(ctx: CommandContext, key: Buffer): StoredMeta | null {
+  const m = ctx.db.lookup(key, ctx.nowMs);
+  return m !== null && m.type === 'zset' ? m : null;
+}
+
+function bzmpop(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+  const r = ctx.reply;
+  const NUMKEYS = 'ERR numkeys should be greater than 0';
+  const numkeys = longArg(ctx, argv[2], NUMKEYS);
+  if (numkeys === null) return;
+  if (numkeys < 1) {
+    r.error(NUMKEYS);
+    return;
+  }
+  const whereIdx = 2 + numkeys + 1;
+  if (whereIdx >= argv.length) {
+    r.error(E.syntax);
+    return;
+  }
+  let min: boolean;
+  if (optIs(argv[whereIdx], 'min')) min = true;
+  else if (optIs(argv[whereIdx], 'max')) min = false;
+  else {
+    r.error(E.syntax);
+    return;
+  }
+  const count = mpopCount(ctx, argv, whereIdx + 1);
+  if (count === null) return;
+  const timeout = timeoutArg(ctx, argv[1], 'seconds');
+  if (timeout === null) return;
+  const keys = argv.slice(3, whereIdx);
+  const attempt = (c: CommandContext, first: boolean): boolean => {
+    for (const key of keys) {
+      const m = first ? zsetFor(c, key) : waitedZset(c, key);
+      if (m === undefined) return true;
+      if (m === null) continue;
+      genericZpop(c, [key], min, true, count, true, true);
+      return true;
+    }
+    return false;
+  };
+  if (attempt(ctx, true)) return;
+  return waitOn(ctx, keys, timeout, (c) => attempt(c, false), 'array');
+}
+
 // ---------------------------------------------------------------------------------------
 // Reads
 
@@ -1185,6 +1268,9 @@ export const zsetCommands = [
   { name: 'zrevrank', arity: 3, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Determine the index of a member in a sorted set, with scores ordered from high to low', since: '2.0.0', complexity: 'O(log(N))', handler: (ctx, argv) => zrank(ctx, argv, true) },
   { name: 'zpopmin', arity: -2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove and return members with the lowest scores in a sorted set', since: '5.0.0', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.', handler: (ctx, argv) => zpopMinMax(ctx, argv, true) },
   { name: 'zpopmax', arity: -2, flags: ['write', 'fast'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove and return members with the highest scores in a sorted set', since: '5.0.0', complexity: 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.', handler: (ctx, argv) => zpopMinMax(ctx, argv, false) },
+  { name: 'bzpopmin', arity: -3, flags: ['write', 'noscript', 'blocking', 'fast'], keys: { first: 1, last: -2, step: 1 }, group: 'sorted-set', summary: 'Remove and return the member with the lowest score from one or more sorted sets, or block until one is available', since: '5.0.0', complexity: 'O(log(N)) with N being the number of elements in the sorted set.', blocking: { timeoutMs: timeoutAt(-1), nullReply: 'array' }, handler: bzpopMinMax(true) },
+  { name: 'bzpopmax', arity: -3, flags: ['write', 'noscript', 'blocking', 'fast'], keys: { first: 1, last: -2, step: 1 }, group: 'sorted-set', summary: 'Remove and return the member with the highest score from one or more sorted sets, or block until one is available', since: '5.0.0', complexity: 'O(log(N)) with N being the number of elements in the sorted set.', blocking: { timeoutMs: timeoutAt(-1), nullReply: 'array' }, handler: bzpopMinMax(false) },
+  { name: 'bzmpop', arity: -5, flags: ['write', 'blocking'], keys: NO_KEYS, getKeys: blockingMpopKeys, group: 'sorted-set', summary: 'Remove and return members with scores in a sorted set or block until one is available', since: '7.0.0', complexity: 'O(K) + O(N*log(M)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.', blocking: { timeoutMs: timeoutAt(1), nullReply: 'array' }, handler: bzmpop },
   { name: 'zmpop', arity: -4, flags: ['write'], keys: NO_KEYS, getKeys: mpopKeys, group: 'sorted-set', summary: 'Remove and return members with scores in a sorted set', since: '7.0.0', complexity: 'O(K) + O(N*log(M)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.', handler: zmpop },
   { name: 'zremrangebyrank', arity: 4, flags: ['write'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove all members in a sorted set within the given indexes', since: '2.0.0', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.', handler: (ctx, argv) => zremrangeGeneric(ctx, argv, 'rank') },
   { name: 'zremrangebyscore', arity: 4, flags: ['write'], keys: ONE_KEY, group: 'sorted-set', summary: 'Remove all members in a sorted set within the given scores', since: '1.2.0', complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.', handler: (ctx, argv) => zremrangeGeneric(ctx, argv, 'score') },

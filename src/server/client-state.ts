@@ -4,6 +4,7 @@
  * this is the part the command layer sees.
  */
 import type { DbView } from '../storage/keyspace';
+import type { ClientTx } from './transactions';
 
 export interface ClientState {
   readonly id: number;
@@ -34,4 +35,6 @@ export interface ClientState {
   /** Bytes in the query buffer / output buffer, for CLIENT LIST. */
   queryBufferBytes(): number;
   outputBufferBytes(): number;
+  /** MULTI/WATCH state (transactions.ts), created on first use; clients of the cluster bus have none. */
+  tx?: ClientTx | null;
 }

@@ -30,12 +30,16 @@ import { commandKeys, resolve } from './dispatch';
 import { isBlind, type CommandEntry } from '../commands/types';
 import type { DbView } from '../storage/keyspace';
 import type { Server } from './server';
+import { ClientTx, inMulti } from './transactions';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
 
 /** What `admit` returns for a command it answered with an error. */
 const REFUSED = Symbol('refused');
+
+/** Commands that run even in MULTI (Redis's processCommand exceptions). */
+const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 /** Commands of one client that may wait on other nodes at the same time. */
 const MAX_INFLIGHT_PER_CLIENT = 128;
@@ -58,6 +62,7 @@ export class Connection implements ClientState {
   dbIndex = 0;
   lastCommand = 'NULL';
   lastActiveMs: number;
+  tx: ClientTx | null = null;
   private busy = false;
   /** Concurrent pipeline (cluster): replies in order, commands running, keys they hold. */
   private slots: { writer: ReplyWriter; done: boolean }[] = [];
@@ -152,6 +157,12 @@ export class Connection implements ClientState {
   /** The client half-closed: run (or keep running) what it sent, then close. */
   private onEnd(): void {
     if (this.closed) return;
+    // A client blocked on keys that hangs up is gone, as Redis frees it: nothing is popped
+    // for it afterwards.
+    if (this.server.blocking.isBlocked(this)) {
+      this.destroy();
+      return;
+    }
     this.inputEnded = true;
     // Busy or paused: resume, onDrain or releaseDurable run the rest of the input later.
     if (!this.busy && !this.pausedForOutput) this.run();
@@ -185,11 +196,15 @@ export class Connection implements ClientState {
       }
       if (next === REFUSED) continue;
       const { entry, argv } = next;
+      if (this.tx !== null && this.queued(entry, argv, reply)) continue;
       const now = server.clock.nowMs();
       ctx.nowMs = now;
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
       const pending = server.executor(entry, ctx, argv);
+      // Clients blocked on keys this command changed are served right after it (Redis's
+      // handleClientsBlockedOnKeys), before the next command of anyone.
+      if (server.blocking.hasReady) server.blocking.serveReady();
       if (pending !== undefined) {
         this.busy = true;
         this.flush();
@@ -266,17 +281,66 @@ export class Connection implements ClientState {
       return null;
     }
     server.stats.commands++;
-    const entry = resolve(server.table, argv, w);
+    // EXEC itself refused ends any transaction and says so (Redis's execCommandAbort).
+    const execInMulti = argv[0].length === 4 && argv[0].toString('latin1').toLowerCase() === 'exec';
+    const entry = resolve(server.table, argv, execInMulti ? this.scratch : w);
     if (entry === null) {
       server.stats.rejectedCalls++;
+      if (execInMulti) this.execAbort(w, this.scratch.take().toString('latin1'));
+      else this.flagTransaction();
       return REFUSED;
     }
     if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
       server.stats.rejectedCalls++;
-      w.error(E.noAuth);
+      if (execInMulti) this.execAbort(w, `-${E.noAuth}\r\n`);
+      else {
+        this.flagTransaction();
+        w.error(E.noAuth);
+      }
       return REFUSED;
     }
     return { entry, argv };
+  }
+
+  private readonly scratch = new ReplyWriter(128);
+
+  /** EXEC refused before it ran: the transaction is discarded, the error says why. */
+  private execAbort(w: ReplyWriter, error: string): void {
+    let why = error.replace(/^-/, '').replace(/\r\n$/, '');
+    if (why.startsWith('ERR ')) why = why.slice(4);
+    if (this.tx !== null) {
+      this.tx.queue = null;
+      this.tx.aborted = false;
+      this.server.watches.unwatchAll(this.tx);
+    }
+    w.error(`EXECABORT Transaction discarded because of: ${why}`);
+  }
+
+  /** A command refused while in MULTI makes EXEC fail (Redis's flagTransaction). */
+  private flagTransaction(): void {
+    if (this.tx !== null && this.tx.queue !== null) this.tx.aborted = true;
+  }
+
+  /**
+   * In MULTI, every command but EXEC, DISCARD, MULTI, WATCH, QUIT and RESET is queued and
+   * answered +QUEUED (Redis's processCommand); one flagged no_multi is refused and fails
+   * the transaction. Returns false when the command runs now.
+   */
+  private queued(entry: CommandEntry, argv: Buffer[], w: ReplyWriter): boolean {
+    const tx = this.tx!;
+    if (tx.queue === null) return false;
+    const root = entry.parent ?? entry;
+    if (NOT_QUEUED.has(root.spec.name)) return false;
+    if (entry.spec.flags.includes('no_multi') || root.spec.flags.includes('no_multi')) {
+      this.server.stats.rejectedCalls++;
+      tx.aborted = true;
+      w.error('ERR Command not allowed inside a transaction');
+      return true;
+    }
+    // A transaction that will fail anyway keeps nothing more (Redis's queueMultiCommand).
+    if (!tx.aborted && !tx.dirty) tx.queue.push({ entry, argv });
+    w.simple('QUEUED');
+    return true;
   }
 
   // ------------------------------------------------------------------ concurrent pipeline
@@ -303,6 +367,10 @@ export class Connection implements ClientState {
           break;
         }
         const { entry, argv } = admitted;
+        if (this.tx !== null && inMulti(this) && !NOT_QUEUED.has((entry.parent ?? entry).spec.name)) {
+          this.queued(entry, argv, this.doneSlot());
+          continue;
+        }
         const keys = commandKeys(entry, argv);
         const kind: OpKind = !entry.isWrite ? 'read' : isBlind(entry, argv) ? 'blind' : 'rmw';
         next = { entry, argv, kind, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };

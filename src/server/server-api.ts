@@ -8,6 +8,9 @@ import type { CommandTable } from '../commands/table';
 import type { ClientState } from './client-state';
 import type { Levels } from '../coordinator/quorum';
 import type { Member } from '../membership/member';
+import type { CommandContext } from '../commands/types';
+import type { Attempt } from './blocking';
+import type { Queued } from './transactions';
 
 export interface ClientKillFilter {
   id?: number;
@@ -115,6 +118,23 @@ export interface ServerApi {
    * that executes it, after the change, with Redis's event name ('set', 'lpush', 'del'...).
    */
   notify(type: NotifyClass, event: string, key: Buffer, db: number): void;
+  /**
+   * Block the client of `ctx` on keys until `attempt` serves it or the timeout (ms, 0:
+   * forever) passes (blocking.ts); an error text when it cannot block.
+   */
+  block(ctx: CommandContext, keys: readonly Buffer[], timeoutMs: number, attempt: Attempt, onTimeout: () => void): Promise<void> | string;
+  /** CLIENT UNBLOCK: answer a blocked client now (its timeout reply, or an error). */
+  unblock(client: ClientState, error: string | null): boolean;
+  /** WATCH: remember the keys' current state for the client's next EXEC. */
+  watch(ctx: CommandContext, keys: readonly Buffer[]): void | Promise<void>;
+  /** UNWATCH (and EXEC, DISCARD, RESET): forget the client's watched keys. */
+  unwatch(client: ClientState): void;
+  /**
+   * EXEC: run the queued commands as one unit and write the array of their replies, or a
+   * null array when a watched key was touched. On one node nothing interleaves with it; in a
+   * cluster it runs at the primary of its keys (coordinator.ts).
+   */
+  exec(ctx: CommandContext, queue: readonly Queued[]): void | Promise<void>;
   /** Stop the server: flush, close storage, exit. */
   shutdown(): Promise<void>;
 }

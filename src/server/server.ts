@@ -18,6 +18,8 @@ import { Connection } from './connection';
 import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
 import { buildInfo } from './info';
+import { BlockingRegistry } from './blocking';
+import { txOf, WatchRegistry, type Queued } from './transactions';
 
 /** Engine entries the background sweep examines per tick (hz 10: 20,000 a second). */
 const SWEEP_ENTRIES_PER_TICK = 2000;
@@ -74,6 +76,12 @@ export class Server {
   executor: (entry: CommandEntry, ctx: CommandContext, argv: Buffer[]) => void | Promise<void> = execute;
   /** Let a client's pipelined commands wait on other nodes concurrently (cluster mode). */
   concurrentPipeline = false;
+  /** Clients blocked on keys (BLPOP...). */
+  readonly blocking: BlockingRegistry;
+  /** WATCHed keys on this node (standalone: exact, from the keyspace's changes). */
+  readonly watches = new WatchRegistry();
+  /** Cluster: WATCH and EXEC go through the coordinator (node.ts sets this). */
+  clusterTx: { watch(ctx: CommandContext, keys: readonly Buffer[]): Promise<void>; exec(ctx: CommandContext, queue: readonly Queued[]): Promise<void> } | null = null;
 
   constructor(private readonly deps: ServerDeps) {
     this.settings = deps.settings;
@@ -83,6 +91,18 @@ export class Server {
     this.log = deps.log;
     for (let i = 0; i < DB_COUNT; i++) this.views.push(new DbView(deps.keyspace, i));
     deps.keyspace.onDurable((seq) => this.onDurable(seq));
+    this.blocking = new BlockingRegistry(() => deps.clock.nowMs());
+    const watches = this.watches;
+    const blocking = this.blocking;
+    deps.keyspace.keyListener = {
+      touched(db, key) {
+        if (watches.size !== 0) watches.touched(db, key);
+        if (blocking.blockedKeys !== 0) blocking.touched(db, key);
+      },
+      flushing: (db) => {
+        if (watches.size !== 0) watches.flushing(db, (d, k) => this.keyspace.lookup(d, k, this.clock.nowMs()) !== null);
+      },
+    };
     this.api = this.makeApi();
   }
 
@@ -140,6 +160,8 @@ export class Server {
   forget(c: Connection): void {
     this.conns.delete(c.id);
     this.waiting.delete(c);
+    this.blocking.forget(c);
+    if (c.tx !== null) this.watches.unwatchAll(c.tx);
   }
 
   waitForDurable(c: Connection): void {
@@ -244,9 +266,67 @@ export class Server {
       shutdown: () => this.deps.shutdown(),
       // Keyspace notifications are not published yet (issue 11 builds pub/sub).
       notify: () => undefined,
+      block: (ctx, keys, timeoutMs, attempt, onTimeout) => this.blocking.block(ctx.client, ctx.db.index, keys, timeoutMs, attempt, onTimeout, (msg) => ctx.reply.error(msg)),
+      unblock: (client, error) => this.blocking.unblock(client, error),
+      watch: (ctx, keys) => this.watch(ctx, keys),
+      unwatch: (client) => {
+        if (client.tx) this.watches.unwatchAll(client.tx);
+      },
+      exec: (ctx, queue) => this.exec(ctx, queue),
       cluster: () => this.deps.cluster(),
       placement: () => this.deps.placement(),
     };
+  }
+
+  // ------------------------------------------------------------------ MULTI / WATCH
+
+  private watch(ctx: CommandContext, keys: readonly Buffer[]): void | Promise<void> {
+    if (this.clusterTx !== null) return this.clusterTx.watch(ctx, keys);
+    const tx = txOf(ctx.client);
+    const db = ctx.db.index;
+    for (const key of keys) {
+      this.watches.add(tx, { db, key: Buffer.from(key), expiredAtWatch: this.storedButExpired(db, key, ctx.nowMs), digest: null, live: false });
+    }
+  }
+
+  /** The key is stored but past its TTL (Redis's keyIsExpired on a key still in the dict). */
+  private storedButExpired(db: number, key: Buffer, nowMs: number): boolean {
+    const m = this.keyspace.meta(db, key);
+    return m.present() && m.expireAtMs !== 0 && m.expireAtMs <= nowMs;
+  }
+
+  /**
+   * EXEC on one node: a watched key touched, or expired since WATCH, gives a null array;
+   * otherwise every queued command runs now, back to back, at one time (ctx.nowMs, so no
+   * key expires part-way, as Redis's fixed_time_expire), and none of them blocks.
+   */
+  private exec(ctx: CommandContext, queue: readonly Queued[]): void | Promise<void> {
+    if (this.clusterTx !== null) return this.clusterTx.exec(ctx, queue);
+    const tx = txOf(ctx.client);
+    for (const w of tx.watched.values()) if (!w.expiredAtWatch && this.storedButExpired(w.db, w.key, ctx.nowMs)) tx.dirty = true;
+    if (tx.dirty) {
+      ctx.reply.nilArray();
+      return;
+    }
+    this.watches.unwatchAll(tx);
+    ctx.reply.array(queue.length);
+    for (let i = 0; i < queue.length; i++) {
+      const c = ctx.client;
+      const sub: CommandContext = { reply: ctx.reply, db: c.dbView(c.dbIndex), client: c, server: ctx.server, nowMs: ctx.nowMs, noBlock: true };
+      c.lastCommand = queue[i].entry.fullName;
+      const pending = execute(queue[i].entry, sub, queue[i].argv);
+      if (pending !== undefined) return this.execRest(ctx, queue, i + 1, pending);
+    }
+  }
+
+  /** The rest of an EXEC after a command that had to wait (SHUTDOWN-like handlers). */
+  private async execRest(ctx: CommandContext, queue: readonly Queued[], from: number, pending: Promise<void>): Promise<void> {
+    await pending;
+    for (let i = from; i < queue.length; i++) {
+      const c = ctx.client;
+      const sub: CommandContext = { reply: ctx.reply, db: c.dbView(c.dbIndex), client: c, server: ctx.server, nowMs: ctx.nowMs, noBlock: true };
+      await execute(queue[i].entry, sub, queue[i].argv);
+    }
   }
 
   private killClients(f: ClientKillFilter, me: ClientState): number {

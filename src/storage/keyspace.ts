@@ -145,6 +145,14 @@ function cellSize(c: StoredCell): number {
 
 type Entry = StoredMeta | StoredCell;
 
+/** What the server hears of keys changing (server.ts: WATCH, blocked clients). */
+export interface KeyListener {
+  /** A key changed: any merge into it (a write, a replica's delta, a repair), or its TTL retired it. */
+  touched(db: number, key: Buffer): void;
+  /** Every key of `db` (null: of every db) is about to go (FLUSHDB, FLUSHALL). */
+  flushing(db: number | null): void;
+}
+
 export class Keyspace {
   private readonly cache = new Map<string, Entry>();
   /** The eviction queue (CLOCK) of cached entries, oldest first from `clockHand`. */
@@ -179,6 +187,8 @@ export class Keyspace {
   private readonly cellHashScratch = new Uint8Array(DIGEST_BYTES);
   /** Told of every change to the stored keys; set before start(). */
   recordListener: RecordListener | null = null;
+  /** Told of every key changed, expired or flushed (WATCH, blocked clients: server/). */
+  keyListener: KeyListener | null = null;
   /** Set by dispatch while a read command runs: its lookups count as keyspace hits/misses. */
   countingReads = false;
 
@@ -684,6 +694,7 @@ export class Keyspace {
     }
     this.account(m, wasCounted, nowMs);
     if (this.recordListener !== null && metaChanged) this.reportTree(db, key, m, oldTree);
+    if (this.keyListener !== null) this.keyListener.touched(db, key);
     return m.count - countBefore;
   }
 
@@ -1107,6 +1118,7 @@ export class Keyspace {
     if (this.expiries.delete(m.ck)) {
       this.liveCount[db]--;
       this.stats.expiredKeys++;
+      if (this.keyListener !== null) this.keyListener.touched(db, key);
     }
     this.removeIfStandalone(db, key, m);
   }
@@ -1137,6 +1149,7 @@ export class Keyspace {
       const db = ck.charCodeAt(0);
       this.liveCount[db]--;
       this.stats.expiredKeys++;
+      if (this.keyListener !== null) this.keyListener.touched(db, keyOf(ck));
       if (this.opts.tombstoneGraceMs !== 0) {
         this.garbage++; // kept for the grace period, then the sweep removes it
         continue;
@@ -1428,6 +1441,7 @@ export class Keyspace {
    * and FLUSHALL block too). The listener hears of every key removed.
    */
   flush(db: number | null): void {
+    this.keyListener?.flushing(db);
     this.flushPending();
     this.forgetMemo();
     const dbs = db === null ? [...Array(DB_COUNT).keys()] : [db];

@@ -123,6 +123,11 @@ export class CommandHarness {
       cluster: () => unused('cluster'),
       placement: () => unused('placement'),
       shutdown: () => unused('shutdown'),
+      block: () => unused('block'),
+      unblock: () => unused('unblock'),
+      watch: () => unused('watch'),
+      unwatch: () => unused('unwatch'),
+      exec: () => unused('exec'),
       notify: (type, event, key, db) => this.events.push({ type, event, key: key.toString('latin1'), db }),
     };
     return { reply: this.writer, db: this.dbView(this.dbIndex), client, server, nowMs: this.clock.nowMs() };

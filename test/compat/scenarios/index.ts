@@ -4,5 +4,6 @@
  */
 import type { Scenario } from '../sessions';
 import { BASIC_SCENARIOS } from './basic';
+import { TRANSACTION_SCENARIOS } from './transactions';
 
-export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS];
+export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS];
