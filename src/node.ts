@@ -212,6 +212,7 @@ export class QuorumkvNode {
         log: this.log,
         random: opts.random ?? Math.random,
         api: () => this.server.api,
+        blocking: this.server.blocking,
       });
       this.transfers = new TransferService({
         selfId: this.nodeId,
@@ -230,6 +231,8 @@ export class QuorumkvNode {
       const coordinator = this.coordinator;
       this.server.executor = (entry, ctx, argv) => coordinator.execute(entry, ctx, argv);
       this.server.concurrentPipeline = true;
+      this.server.clusterTx = { watch: (ctx, keys) => coordinator.watch(ctx, keys), exec: (ctx, queue) => coordinator.transaction(ctx, queue) };
+      this.server.remoteTouched = (db, key) => coordinator.keyTouched(db, key);
     }
   }
 

@@ -26,8 +26,9 @@ import { fetchCodec, keysCodec, pushCodec, treeCodec, type KeysReply, type KeysR
  * 4: counter contributions (CELL_COUNTER cells); key.cells names cells by kind byte + field.
  * 5: RESP messages after the handshake instead of binary batch frames (messages.ts); membership
  *    entries carry replaces and streamed, status removing; range transfers (xfer.keys).
+ * 6: replicate carries several deltas; tx.exec, tx.watch, block.watch, block.ready.
  */
-export const BUS_PROTOCOL_VERSION = 5;
+export const BUS_PROTOCOL_VERSION = 6;
 /** Bounds on handshake fields, checked before anything is computed from them. */
 export const NONCE_BYTES = 16;
 const NODE_ID_MAX_BYTES = 256;
@@ -149,7 +150,7 @@ export const FORWARD = rawVerb(
 
 export const REPLICATE = rawVerb(
   'replicate',
-  'Merge a delta into this replica: [db, key, encoded delta (storage/delta.ts)]. Reply: [] once the merge is durable here (as a client write would be).',
+  'Merge deltas into this replica: [db, key, encoded delta (storage/delta.ts)]..., one triple per key a write changed (a transaction, a script, a multi-key command), all merged in one turn. Reply: [] once the merge is durable here (as a client write would be).',
 );
 
 export const DIGEST = rawVerb('digest', 'This replica\'s digest of a key: [db, key]. Reply: [16 bytes: MurmurHash3-128 of the metadata parts XOR the cells\' hashes (storage/meta.ts); all zero when it holds nothing].');
@@ -175,6 +176,23 @@ export const HINT = rawVerb(
   'hint',
   'Keep a delta for a replica that is down (sloppy quorum): [owner id, db, key, encoded delta]. Reply: [] once the hint is stored here; an error when the hint store is full. The hint is replayed to the owner (as REPLICATE) when it is back.',
 );
+
+export const TX_EXEC = rawVerb(
+  'tx.exec',
+  'Run a MULTI/EXEC transaction at this node, the primary of its keys: [db, resp, w, r, watched count, (key, digest, live 1/0) per watched key, then per queued command: argc, argv...]. Reply: [the RESP reply bytes of EXEC].',
+);
+
+export const TX_WATCH = rawVerb(
+  'tx.watch',
+  'WATCH at the primary of a key: [db, key]. Reply: [16-byte digest of the key here, live 1/0]; EXEC (tx.exec) compares the digest later.',
+);
+
+export const BLOCK_WATCH = rawVerb(
+  'block.watch',
+  'A client of the sender is blocked on a key (BLPOP...): [db, key]. Reply: []. The next change to the key here is told to the sender with block.ready, once, within a lease of 30 s.',
+);
+
+export const BLOCK_READY = rawVerb('block.ready', 'A key the receiver asked about with block.watch changed: [db, key]. Reply: [].');
 
 // Anti-entropy (antientropy/: the payloads and their bounds are in wire.ts).
 
@@ -209,6 +227,6 @@ export const XFER_KEYS = defineVerb<KeysRequest, KeysReply>({
 });
 
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS, TX_EXEC, TX_WATCH, BLOCK_WATCH, BLOCK_READY];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

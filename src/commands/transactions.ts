@@ -75,12 +75,13 @@ function watch(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
     ctx.reply.ok();
     return;
   }
-  const pending = ctx.server.watch(ctx, argv.slice(1));
-  if (pending === undefined) {
-    ctx.reply.ok();
-    return;
-  }
-  return pending.then(() => ctx.reply.ok());
+  const done = (err: string | null): void => {
+    if (err === null) ctx.reply.ok();
+    else ctx.reply.error(err);
+  };
+  const r = ctx.server.watch(ctx, argv.slice(1));
+  if (r instanceof Promise) return r.then(done);
+  done(r);
 }
 
 function unwatch(ctx: CommandContext): void {

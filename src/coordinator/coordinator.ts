@@ -29,7 +29,9 @@ import { DB_COUNT } from '../storage/keyspace';
 import type { MembershipService } from '../membership/service';
 import type { Ring } from '../ring/ring';
 import type { BusTransport, PeerAddress } from '../bus/transport';
-import { DIGEST, FORWARD, HINT, KEY_CELLS, KEY_SUMMARY, KEYSPACE, READ_RECORD, REPLICATE } from '../bus/verbs';
+import { BLOCK_READY, BLOCK_WATCH, DIGEST, FORWARD, HINT, KEY_CELLS, KEY_SUMMARY, KEYSPACE, READ_RECORD, REPLICATE, TX_EXEC, TX_WATCH } from '../bus/verbs';
+import type { Queued, Watched } from '../server/transactions';
+import { txOf, watchKey } from '../server/transactions';
 import { serveCells, serveSummary, syncFields, syncKey, type KeySyncDeps } from './key-sync';
 import { ReplyWriter } from '../resp/writer';
 import { BusAuthError, BusUnreachableError } from '../bus/errors';
@@ -42,6 +44,7 @@ import {
   type Level, type Levels, type Requirement, type WritePlan, type WriteTarget,
 } from './quorum';
 import type { Handoff } from '../handoff/handoff';
+import type { BlockingRegistry } from '../server/blocking';
 import { parseIntegerReply, parseArrayReply, parseScanReply } from './replies';
 
 export interface CoordinatorDeps {
@@ -56,6 +59,8 @@ export interface CoordinatorDeps {
   random: () => number;
   api: () => ServerApi;
   handoff: Handoff;
+  /** Clients of this node blocked on keys (server/blocking.ts). */
+  blocking: BlockingRegistry;
 }
 
 /** A key's owners in the other rings a write must reach (a pending change, a recent one), and what it needs there. */
@@ -89,6 +94,13 @@ export class Coordinator {
     HINT.handle(deps.bus, (_from, args) => this.onHint(args));
     KEY_SUMMARY.handle(deps.bus, (_from, args) => this.withKey(args, 2, (db, key) => serveSummary(deps.keyspace, db, key)));
     KEY_CELLS.handle(deps.bus, (_from, args) => this.withKey(args, 3, (db, key) => serveCells(deps.keyspace, db, key, args[2], args.slice(3))));
+    TX_EXEC.handle(deps.bus, (_from, args) => this.onTxExec(args));
+    TX_WATCH.handle(deps.bus, (_from, args) => this.withKey(args, 2, (db, key) => this.watchState(db, key)));
+    BLOCK_WATCH.handle(deps.bus, (from, args) => this.withKey(args, 2, (db, key) => this.onBlockWatch(from.id, db, key)));
+    BLOCK_READY.handle(deps.bus, (_from, args) => this.withKey(args, 2, (db, key) => {
+      deps.blocking.touched(db, key);
+      return [];
+    }));
   }
 
   /** Parse [db, key, ...] (at least `min` args) and run `fn`. */
@@ -113,6 +125,9 @@ export class Coordinator {
   execute(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
     const wide = entry.spec.keyspaceWide;
     if (wide !== undefined) return this.keyspaceWide(wide, entry.fullName, ctx, argv);
+    // WATCH keeps its state on the client's connection (it asks the keys' primary itself).
+    if (entry.fullName === 'watch') return execute(entry, ctx, argv);
+    if (entry.spec.blocking !== undefined && ctx.noBlock !== true) return this.blockingCommand(entry, ctx, argv);
     const keys = commandKeys(entry, argv);
     if (keys === null) return execute(entry, ctx, argv);
     const levels = this.levels(ctx.client);
@@ -371,35 +386,56 @@ export class Coordinator {
    * depends on the current value, run the handler, then send the deltas where the plan says
    * and answer once targets meeting `req` hold them.
    */
-  private async runWrite(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, plan0: WritePlan, req: Requirement, readLevel: Level, owners: readonly string[], future: FutureOwners | null): Promise<void> {
+  private async runWrite(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, plan: WritePlan, req: Requirement, readLevel: Level, owners: readonly string[], future: FutureOwners | null): Promise<void> {
+    if (!isBlind(entry, argv) && !(await this.catchUp(ctx, [key], plan, readLevel, owners, uniqueFields(entry, argv)))) return;
+    const mark = ctx.reply.length;
+    const deltas = await this.runHandler(entry, ctx, argv);
+    this.stats.served++;
+    await this.commit(ctx, mark, deltas, plan, req, owners, future);
+  }
+
+  /**
+   * A write whose reply or result depends on the current value (INCR, APPEND, SET NX,
+   * DEL's count...) first brings this replica up to date with the replicas a read at R
+   * would consult: a primary that missed writes (restarted, partitioned) must not compute
+   * from a stale value. Blind writes (plain SET) skip it. A fallback primary (no home
+   * replica up) has no one to ask and computes from its own copy. With sloppy quorum
+   * (availability first), too few home replicas to ask is not an error: the write
+   * computes from what could be merged. False when it answered NOQUORUM instead.
+   */
+  private async catchUp(ctx: CommandContext, keys: readonly Buffer[], plan: WritePlan, readLevel: Level, owners: readonly string[], fields: Buffer[] | null): Promise<boolean> {
+    const self = this.deps.selfId;
+    const mine = plan.targets.find((t) => t.id === self);
+    if (mine === undefined || mine.hintFor !== null) return true;
+    const readReq = this.requirementOf(readLevel, owners);
+    const homeLive = this.selfFirst(plan.targets.filter((t) => t.hintFor === null && owners.includes(t.id)).map((t) => t.id));
+    const readers = typeof readReq === 'string' ? null : chooseReplicas(readReq, homeLive, this.dcOf);
+    const sloppy = this.deps.settings.sloppyQuorum === 'yes';
+    const others = (readers ?? homeLive).filter((id) => id !== self);
+    let answered = others.length;
+    if (others.length > 0) {
+      const counts = await Promise.all(keys.map((k) => this.reconcile(ctx.db.index, k, others, others.length, fields)));
+      answered = Math.min(...counts);
+    }
+    if (!sloppy && (readers === null || answered < others.length)) {
+      this.stats.noQuorum++;
+      ctx.reply.error(typeof readReq === 'string' ? readReq : noQuorum('write', readReq as Requirement, answered + 1, readers === null ? 'up' : 'answered'));
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Replicate what a write applied here (its deltas, all in one message per replica) and
+   * wait until the write level is met in every ring; otherwise replace the reply written
+   * since `mark` with NOQUORUM (the write may remain on the replicas that took it).
+   */
+  private async commit(ctx: CommandContext, mark: number, deltas: { db: number; key: Buffer; delta: Delta }[], plan0: WritePlan, req: Requirement, owners: readonly string[], future: FutureOwners | null): Promise<void> {
+    if (deltas.length === 0) return;
     const self = this.deps.selfId;
     const ks = this.deps.keyspace;
     let plan = plan0;
     const mine = plan.targets.find((t) => t.id === self);
-    // A write whose reply or result depends on the current value (INCR, APPEND, SET NX,
-    // DEL's count...) first brings this replica up to date with the replicas a read at R
-    // would consult: a primary that missed writes (restarted, partitioned) must not compute
-    // from a stale value. Blind writes (plain SET) skip it. A fallback primary (no home
-    // replica up) has no one to ask and computes from its own copy. With sloppy quorum
-    // (availability first), too few home replicas to ask is not an error: the write
-    // computes from what could be merged.
-    if (mine !== undefined && mine.hintFor === null && !isBlind(entry, argv)) {
-      const readReq = this.requirementOf(readLevel, owners);
-      const homeLive = this.selfFirst(plan.targets.filter((t) => t.hintFor === null && owners.includes(t.id)).map((t) => t.id));
-      const readers = typeof readReq === 'string' ? null : chooseReplicas(readReq, homeLive, this.dcOf);
-      const sloppy = this.deps.settings.sloppyQuorum === 'yes';
-      const others = (readers ?? homeLive).filter((id) => id !== self);
-      const answered = others.length === 0 ? 0 : await this.reconcile(ctx.db.index, key, others, others.length, uniqueFields(entry, argv));
-      if (!sloppy && (readers === null || answered < others.length)) {
-        this.stats.noQuorum++;
-        ctx.reply.error(typeof readReq === 'string' ? readReq : noQuorum('write', readReq, answered + 1, readers === null ? 'up' : 'answered'));
-        return;
-      }
-    }
-    const mark = ctx.reply.length;
-    const deltas = await this.runHandler(entry, ctx, argv);
-    this.stats.served++;
-    if (deltas.length === 0) return;
     const payloads = deltas.map((d) => ({ db: d.db, key: d.key, bytes: encodeDelta(d.delta) }));
     // Several keys of one replica set during a pending change may have different future
     // owners: each of those takes the write too (the level is checked on the first key's).
@@ -449,7 +485,8 @@ export class Coordinator {
     if (handler === undefined) throw new Error(`container command ${entry.fullName} reached the coordinator`);
     const recorder: DeltaRecorder = { deltas: [] };
     const view = new DbViewClass(this.deps.keyspace, ctx.db.index, null, recorder);
-    const pending = handler({ reply: ctx.reply, db: view, client: ctx.client, server: ctx.server, nowMs: ctx.nowMs }, argv);
+    // Never blocks here: a client waits at its own node (blockingCommand), not in a bus request.
+    const pending = handler({ reply: ctx.reply, db: view, client: ctx.client, server: ctx.server, nowMs: ctx.nowMs, noBlock: true }, argv);
     if (pending !== undefined) await pending;
     return recorder.deltas;
   }
@@ -494,6 +531,17 @@ export class Coordinator {
           owner === null
             ? REPLICATE.call(this.deps.bus, peer, [dbArg(p.db), p.key, p.bytes], this.timeout())
             : HINT.call(this.deps.bus, peer, [Buffer.from(owner), dbArg(p.db), p.key, p.bytes], this.timeout());
+        if (owner === null && payloads.length > 1) {
+          // A home replica takes every delta of the write in one message, merged in one turn
+          // (one engine batch): a transaction or script is all there or not at all.
+          const args: Buffer[] = [];
+          for (const p of payloads) args.push(dbArg(p.db), p.key, p.bytes);
+          REPLICATE.call(this.deps.bus, peer, args, this.timeout()).then(
+            () => settle(t, NO_PAYLOADS, NO_ERRORS),
+            (err: unknown) => settle(t, payloads, [err]),
+          );
+          continue;
+        }
         if (payloads.length === 1) {
           // The common case, one delta: one promise per target, no allSettled.
           send(payloads[0]).then(
@@ -544,6 +592,296 @@ export class Coordinator {
 
   private get keySyncDeps(): KeySyncDeps {
     return { keyspace: this.deps.keyspace, bus: this.deps.bus, nowMs: () => this.deps.clock.nowMs(), timeoutMs: () => this.deps.settings.requestTimeout };
+  }
+
+  // ------------------------------------------------------------------ MULTI / EXEC
+
+  /**
+   * WATCH in a cluster: the keys' state at their primary (digest, and whether the key is
+   * live), which EXEC, run at that primary, compares with the state then. Keys of different
+   * replica sets cannot be watched together (Redis Cluster's CROSSSLOT).
+   */
+  async watch(ctx: CommandContext, keys: readonly Buffer[]): Promise<string | null> {
+    const tx = txOf(ctx.client);
+    const all = [...[...tx.watched.values()].map((w) => w.key), ...keys];
+    if (!this.shareOwners(all)) return CROSSSLOT;
+    const db = ctx.db.index;
+    const primary = this.selfFirst(this.owners(keys[0]).filter((id) => this.isUp(id)))[0];
+    if (primary === undefined) return 'NOQUORUM no replica of the watched key is up';
+    for (const key of keys) {
+      let state: Buffer[];
+      try {
+        state = primary === this.deps.selfId ? this.watchState(db, key) : await TX_WATCH.call(this.deps.bus, this.peer(primary), [dbArg(db), key], this.timeout());
+      } catch (err) {
+        this.suspect(primary, err);
+        return `NOQUORUM the primary of the watched key (${primary}) did not answer: ${(err as Error).message}`;
+      }
+      const k = watchKey(db, key);
+      if (!tx.watched.has(k)) tx.watched.set(k, { db, key: Buffer.from(key), expiredAtWatch: false, digest: state[0], live: state[1][0] === 0x31 });
+    }
+    return null;
+  }
+
+  /** A key's digest here and whether it is live: what WATCH remembers and EXEC compares. */
+  private watchState(db: number, key: Buffer): Buffer[] {
+    const live = this.deps.keyspace.lookup(db, key, this.deps.clock.nowMs()) !== null;
+    return [this.deps.keyspace.digest(db, key), live ? ONE : ZERO];
+  }
+
+  /**
+   * EXEC in a cluster. Every key the transaction names (its commands' and the watched ones)
+   * must share one replica set, else CROSSSLOT (Redis Cluster's rule, with hash tags to make
+   * it easy); it then runs whole at their primary. A transaction without keys runs its
+   * commands here one by one (keyspace-wide ones across the cluster, not atomically).
+   */
+  async transaction(ctx: CommandContext, queue: readonly Queued[]): Promise<void> {
+    const tx = txOf(ctx.client);
+    const watched = [...tx.watched.values()];
+    const keys: Buffer[] = watched.map((w) => w.key);
+    let wide = false;
+    for (const q of queue) {
+      const ks = commandKeys(q.entry, q.argv);
+      if (ks !== null) keys.push(...ks);
+      if (q.entry.spec.keyspaceWide !== undefined) wide = true;
+    }
+    if (keys.length === 0) {
+      ctx.reply.array(queue.length);
+      for (const q of queue) {
+        const c = ctx.client;
+        const sub: CommandContext = { reply: ctx.reply, db: c.dbView(c.dbIndex), client: c, server: ctx.server, nowMs: ctx.nowMs, noBlock: true };
+        await this.execute(q.entry, sub, q.argv);
+      }
+      return;
+    }
+    if (wide || !this.shareOwners(keys)) {
+      ctx.reply.error(CROSSSLOT);
+      return;
+    }
+    return this.runTransaction(ctx, queue.map((q) => q.argv), watched, keys, this.levels(ctx.client), false);
+  }
+
+  private shareOwners(keys: readonly Buffer[]): boolean {
+    if (keys.length < 2) return true;
+    const first = this.owners(keys[0]);
+    return keys.every((k) => sameOwners(this.owners(k), first));
+  }
+
+  /** Route a transaction to its keys' primary and run it there (as `single` routes a write). */
+  private async runTransaction(ctx: CommandContext, commands: Buffer[][], watched: readonly Watched[], keys: Buffer[], levels: Levels, forwarded: boolean, retries = 1): Promise<void> {
+    const key = keys[0];
+    const owners = this.owners(key);
+    const req = this.require(levels.w, owners, ctx);
+    if (req === null) return;
+    let plan = this.planWrite(key, owners);
+    if (plan.counting < owners.length && !satisfied(req, standIns(plan.targets.slice(0, plan.counting)), this.dcOf)) {
+      this.stats.noQuorum++;
+      ctx.reply.error(noQuorum('write', req, plan.counting, 'up'));
+      return;
+    }
+    let future: FutureOwners | null = null;
+    const rings = this.deps.membership.writeRings();
+    if (rings.length > 0) {
+      const f = this.otherOwners(key, owners, levels.w, rings);
+      if (typeof f === 'string') {
+        this.stats.noQuorum++;
+        ctx.reply.error(f);
+        return;
+      }
+      future = f;
+      if (future !== null) plan = this.withPending(plan, future.pending, future.noHint);
+    }
+    const executor = forwarded ? this.deps.selfId : plan.targets[0].id;
+    if (executor !== this.deps.selfId) {
+      this.stats.forwarded++;
+      const args: Buffer[] = [dbArg(ctx.db.index), ctx.client.resp === 3 ? RESP3_ARG : RESP2_ARG, levelArg(levels.w), levelArg(levels.r), Buffer.from(String(watched.length))];
+      for (const w of watched) args.push(w.key, w.digest ?? EMPTY, w.live ? ONE : ZERO);
+      for (const argv of commands) args.push(Buffer.from(String(argv.length)), ...argv);
+      try {
+        const res = await TX_EXEC.call(this.deps.bus, this.peer(executor), args, this.timeout());
+        ctx.reply.raw(res[0]);
+      } catch (err) {
+        this.suspect(executor, err);
+        if (retries > 0 && neverDelivered(err)) return this.runTransaction(ctx, commands, watched, keys, levels, false, retries - 1);
+        this.stats.noQuorum++;
+        ctx.reply.error(`NOQUORUM the replica that must execute this transaction (${executor}) did not answer: ${(err as Error).message}`);
+      }
+      return;
+    }
+    // Here, the primary: catch up on every key, compare the watched ones, run, replicate.
+    if (!(await this.catchUp(ctx, [...new Set(keys.map((k) => k.toString('latin1')))].map((k) => Buffer.from(k, 'latin1')), plan, levels.r, owners, null))) return;
+    const now = this.deps.clock.nowMs();
+    for (const w of watched) {
+      const [digest, live] = this.watchState(w.db, w.key);
+      if ((w.digest !== null && !digest.equals(w.digest)) || (w.live && live === ZERO)) {
+        ctx.reply.nilArray();
+        return;
+      }
+    }
+    const mark = ctx.reply.length;
+    const recorder: DeltaRecorder = { deltas: [] };
+    // The transaction's own client: SELECT inside it changes the db of what follows.
+    const client: ClientState = { ...this.forwardedClient(ctx.client.resp, ctx.db.index), dbIndex: ctx.db.index };
+    client.select = (i: number) => {
+      client.dbIndex = i;
+    };
+    ctx.reply.array(commands.length);
+    for (const argv of commands) {
+      const entry = resolve(this.deps.table, argv, ctx.reply);
+      if (entry === null || entry.spec.handler === undefined) continue;
+      const view = new DbViewClass(this.deps.keyspace, client.dbIndex, null, recorder);
+      const pending = entry.spec.handler({ reply: ctx.reply, db: view, client, server: ctx.server, nowMs: now, noBlock: true }, argv);
+      if (pending !== undefined) await pending;
+    }
+    this.stats.served++;
+    await this.commit(ctx, mark, recorder.deltas, plan, req as Requirement, owners, future);
+  }
+
+  private async onTxExec(args: Buffer[]): Promise<Buffer[]> {
+    if (args.length < 5) throw new Error('tx.exec: too few arguments');
+    const db = parseDb(args[0]);
+    const resp = args[1].toString() === '3' ? 3 : 2;
+    const levels = { w: levelFromWire(args[2].toString()), r: levelFromWire(args[3].toString()) };
+    const nWatched = Number(args[4].toString());
+    let i = 5;
+    const watched: Watched[] = [];
+    for (let j = 0; j < nWatched; j++, i += 3) {
+      if (i + 2 >= args.length) throw new Error('tx.exec: truncated watch list');
+      watched.push({ db, key: args[i], digest: args[i + 1].length === 0 ? null : args[i + 1], live: args[i + 2][0] === 0x31, expiredAtWatch: false });
+    }
+    const commands: Buffer[][] = [];
+    while (i < args.length) {
+      const argc = Number(args[i].toString());
+      if (!Number.isInteger(argc) || argc < 1 || i + 1 + argc > args.length) throw new Error('tx.exec: bad command');
+      commands.push(args.slice(i + 1, i + 1 + argc));
+      i += 1 + argc;
+    }
+    const reply = new ReplyWriter(256);
+    reply.proto = resp;
+    const ctx: CommandContext = { reply, db: this.view(db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs() };
+    const keys: Buffer[] = watched.map((w) => w.key);
+    for (const argv of commands) {
+      const entry = this.deps.table.lookup(argv[0]);
+      const ks = entry === undefined ? null : commandKeys(entry, argv);
+      if (ks !== null) keys.push(...ks);
+    }
+    await this.runTransaction(ctx, commands, watched, keys, levels, true);
+    return [reply.take()];
+  }
+
+  // ------------------------------------------------------------------ blocking commands
+
+  /**
+   * A blocking command (BLPOP...) from a client of this node. Its keys must share one replica
+   * set (CROSSSLOT otherwise). Attempts run where the command would run without blocking
+   * (the keys' primary), with blocking off; while they find nothing the client waits here,
+   * in this node's BlockingRegistry, and the keys' replicas are asked (block.watch) to tell
+   * this node when a key changes (block.ready), which makes the registry try again.
+   */
+  private async blockingCommand(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): Promise<void> {
+    const keys = commandKeys(entry, argv) ?? [];
+    if (!this.shareOwners(keys)) {
+      ctx.reply.error(CROSSSLOT);
+      return;
+    }
+    const levels = this.levels(ctx.client);
+    const attempt = async (nowMs: number): Promise<Buffer | null> => {
+      const sub = this.subContext({ ...ctx, nowMs });
+      const subCtx: CommandContext = { ...sub, noBlock: true };
+      if (keys.length === 0) await this.execute(entry, subCtx, argv);
+      else await this.single(entry, subCtx, argv, keys[0], levels, false);
+      const out = sub.reply.take();
+      return isNullReply(out) ? null : out;
+    };
+    let out = await attempt(ctx.nowMs);
+    const timeoutMs = entry.spec.blocking!.timeoutMs(argv);
+    if (out === null && timeoutMs !== null && keys.length > 0) {
+      // Ask for wake-ups first, then look again: a push between the first look and the
+      // request would otherwise go unnoticed.
+      await this.watchForWakeUp(ctx.db.index, keys);
+      out = await attempt(this.deps.clock.nowMs());
+      if (out === null) {
+        const waiting = this.deps.blocking.block(ctx.client, ctx.db.index, keys, timeoutMs, async (nowMs) => {
+          const got = await attempt(nowMs);
+          if (got === null) {
+            void this.watchForWakeUp(ctx.db.index, keys);
+            return false;
+          }
+          ctx.reply.raw(got);
+          return true;
+        }, () => ctx.reply.nilArray(), (msg) => ctx.reply.error(msg));
+        if (typeof waiting === 'string') {
+          ctx.reply.error(waiting);
+          return;
+        }
+        // Leases on the replicas expire: renew them while the client waits.
+        const renew = setInterval(() => void this.watchForWakeUp(ctx.db.index, keys), WAKE_LEASE_MS / 3);
+        try {
+          await waiting;
+        } finally {
+          clearInterval(renew);
+        }
+        return;
+      }
+    }
+    if (out === null) {
+      if (entry.spec.blocking!.nullReply === 'array') ctx.reply.nilArray();
+      else ctx.reply.nil();
+      return;
+    }
+    ctx.reply.raw(out);
+  }
+
+  /** Ask every live replica of the keys (but this node) to tell us of their next change. */
+  private async watchForWakeUp(db: number, keys: readonly Buffer[]): Promise<void> {
+    const self = this.deps.selfId;
+    const calls: Promise<unknown>[] = [];
+    for (const key of keys) {
+      for (const id of this.owners(key)) {
+        if (id === self || !this.isUp(id)) continue;
+        calls.push(BLOCK_WATCH.call(this.deps.bus, this.peer(id), [dbArg(db), key], this.timeout()).catch((err: unknown) => this.suspect(id, err)));
+      }
+    }
+    await Promise.all(calls);
+  }
+
+  /** Nodes with clients blocked on a key of this replica: key → node → lease end. */
+  private readonly wakeWatchers = new Map<string, Map<string, number>>();
+
+  private blockWatchCalls = 0;
+
+  private onBlockWatch(from: string, db: number, key: Buffer): Buffer[] {
+    if (++this.blockWatchCalls % 256 === 0) this.expireWakeLeases();
+    const ck = watchKey(db, key);
+    let m = this.wakeWatchers.get(ck);
+    if (m === undefined) {
+      if (this.wakeWatchers.size >= MAX_WAKE_KEYS) throw new Error('too many keys with blocked clients');
+      this.wakeWatchers.set(ck, (m = new Map()));
+    }
+    m.set(from, this.deps.clock.nowMs() + WAKE_LEASE_MS);
+    return [];
+  }
+
+  /** A key changed here: wake the nodes whose clients wait on it (once per request). */
+  keyTouched(db: number, key: Buffer): void {
+    if (this.wakeWatchers.size === 0) return;
+    const ck = watchKey(db, key);
+    const m = this.wakeWatchers.get(ck);
+    if (m === undefined) return;
+    this.wakeWatchers.delete(ck);
+    const now = this.deps.clock.nowMs();
+    for (const [id, until] of m) {
+      if (until < now) continue;
+      BLOCK_READY.call(this.deps.bus, this.peer(id), [dbArg(db), Buffer.from(key)], this.timeout()).catch((err: unknown) => this.suspect(id, err));
+    }
+  }
+
+  /** Forget wake-up leases that ran out (their nodes stopped renewing them). */
+  private expireWakeLeases(): void {
+    const now = this.deps.clock.nowMs();
+    for (const [ck, m] of this.wakeWatchers) {
+      for (const [id, until] of m) if (until < now) m.delete(id);
+      if (m.size === 0) this.wakeWatchers.delete(ck);
+    }
   }
 
   // ------------------------------------------------------------------ several keys
@@ -865,7 +1203,8 @@ export class Coordinator {
     const argv = args.slice(4);
     const reply = new ReplyWriter(256);
     reply.proto = resp;
-    const ctx: CommandContext = { reply, db: this.view(db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs() };
+    // Forwarded commands never block: a blocked client waits at its own node.
+    const ctx: CommandContext = { reply, db: this.view(db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs(), noBlock: true };
     const entry = resolve(this.deps.table, argv, reply);
     if (entry !== null) {
       const keys = commandKeys(entry, argv);
@@ -876,12 +1215,16 @@ export class Coordinator {
   }
 
   private async onReplicate(args: Buffer[]): Promise<Buffer[]> {
-    if (args.length !== 3) throw new Error('replicate: [db, key, delta]');
-    const db = parseDb(args[0]);
-    const delta = decodeDelta(args[2]);
+    if (args.length === 0 || args.length % 3 !== 0) throw new Error('replicate: [db, key, delta]...');
+    // Everything decoded before anything is merged: a malformed message changes nothing.
+    const parts: { db: number; key: Buffer; delta: Delta }[] = [];
+    for (let i = 0; i < args.length; i += 3) parts.push({ db: parseDb(args[i]), key: args[i + 1], delta: decodeDelta(args[i + 2]) });
     const ks = this.deps.keyspace;
-    ks.hlc.observe(maxStampOf(delta));
-    ks.apply(db, args[1], delta, this.deps.clock.nowMs());
+    const now = this.deps.clock.nowMs();
+    for (const p of parts) {
+      ks.hlc.observe(maxStampOf(p.delta));
+      ks.apply(p.db, p.key, p.delta, now);
+    }
     await ks.afterAcked();
     return [];
   }
@@ -995,6 +1338,23 @@ function standIns(targets: readonly WriteTarget[]): string[] {
 /** Bus arguments made once: database indexes, protocol versions, levels. */
 const DB_ARGS = Array.from({ length: DB_COUNT }, (_, i) => Buffer.from(String(i)));
 const RESP2_ARG = Buffer.from('2');
+const ONE = Buffer.from('1');
+const ZERO = Buffer.from('0');
+const EMPTY = Buffer.alloc(0);
+/** Redis Cluster's error for keys that do not share a slot (here: a replica set). */
+const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
+/** How long a block.watch request stays valid without renewal. */
+const WAKE_LEASE_MS = 30_000;
+/** Bound on keys this node keeps wake-up requests for. */
+const MAX_WAKE_KEYS = 100_000;
+
+/** The null a blocking command's attempt answers when it found nothing. */
+function isNullReply(b: Buffer): boolean {
+  return (b.length === 5 && (b.equals(NULL_ARRAY) || b.equals(NULL_BULK))) || b.equals(NULL3);
+}
+const NULL_ARRAY = Buffer.from('*-1\r\n');
+const NULL_BULK = Buffer.from('$-1\r\n');
+const NULL3 = Buffer.from('_\r\n');
 const RESP3_ARG = Buffer.from('3');
 const LEVEL_ARGS = new Map<Level, Buffer>();
 const NO_PAYLOADS: readonly Payload[] = [];

@@ -125,8 +125,8 @@ export interface ServerApi {
   block(ctx: CommandContext, keys: readonly Buffer[], timeoutMs: number, attempt: Attempt, onTimeout: () => void): Promise<void> | string;
   /** CLIENT UNBLOCK: answer a blocked client now (its timeout reply, or an error). */
   unblock(client: ClientState, error: string | null): boolean;
-  /** WATCH: remember the keys' current state for the client's next EXEC. */
-  watch(ctx: CommandContext, keys: readonly Buffer[]): void | Promise<void>;
+  /** WATCH: remember the keys' current state for the client's next EXEC; an error text, or null. */
+  watch(ctx: CommandContext, keys: readonly Buffer[]): string | null | Promise<string | null>;
   /** UNWATCH (and EXEC, DISCARD, RESET): forget the client's watched keys. */
   unwatch(client: ClientState): void;
   /**

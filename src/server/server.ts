@@ -81,7 +81,9 @@ export class Server {
   /** WATCHed keys on this node (standalone: exact, from the keyspace's changes). */
   readonly watches = new WatchRegistry();
   /** Cluster: WATCH and EXEC go through the coordinator (node.ts sets this). */
-  clusterTx: { watch(ctx: CommandContext, keys: readonly Buffer[]): Promise<void>; exec(ctx: CommandContext, queue: readonly Queued[]): Promise<void> } | null = null;
+  clusterTx: { watch(ctx: CommandContext, keys: readonly Buffer[]): Promise<string | null>; exec(ctx: CommandContext, queue: readonly Queued[]): Promise<void> } | null = null;
+  /** Cluster: told of every key changed here (the coordinator wakes other nodes' blocked clients). */
+  remoteTouched: ((db: number, key: Buffer) => void) | null = null;
 
   constructor(private readonly deps: ServerDeps) {
     this.settings = deps.settings;
@@ -95,9 +97,10 @@ export class Server {
     const watches = this.watches;
     const blocking = this.blocking;
     deps.keyspace.keyListener = {
-      touched(db, key) {
+      touched: (db, key) => {
         if (watches.size !== 0) watches.touched(db, key);
         if (blocking.blockedKeys !== 0) blocking.touched(db, key);
+        if (this.remoteTouched !== null) this.remoteTouched(db, key);
       },
       flushing: (db) => {
         if (watches.size !== 0) watches.flushing(db, (d, k) => this.keyspace.lookup(d, k, this.clock.nowMs()) !== null);
@@ -280,13 +283,14 @@ export class Server {
 
   // ------------------------------------------------------------------ MULTI / WATCH
 
-  private watch(ctx: CommandContext, keys: readonly Buffer[]): void | Promise<void> {
+  private watch(ctx: CommandContext, keys: readonly Buffer[]): string | null | Promise<string | null> {
     if (this.clusterTx !== null) return this.clusterTx.watch(ctx, keys);
     const tx = txOf(ctx.client);
     const db = ctx.db.index;
     for (const key of keys) {
       this.watches.add(tx, { db, key: Buffer.from(key), expiredAtWatch: this.storedButExpired(db, key, ctx.nowMs), digest: null, live: false });
     }
+    return null;
   }
 
   /** The key is stored but past its TTL (Redis's keyIsExpired on a key still in the dict). */

@@ -15,6 +15,7 @@
  *
  * Clock skew: every node reads the simulated time plus its own fixed offset.
  */
+import { BlockingRegistry } from '../../../src/server/blocking';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -305,6 +306,7 @@ export class SimNode {
       random,
       api: () => api,
       handoff,
+      blocking: new BlockingRegistry(() => clock.nowMs()),
     });
     const transfers = new TransferService({
       selfId: this.id,
