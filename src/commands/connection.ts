@@ -4,7 +4,7 @@
  * (CLIENT SETINFO as Redis 7.2 defines it, since current client libraries send it).
  */
 import { E } from './errors';
-import { helpReply } from './args';
+import { helpReply, longArg } from './args';
 import { parseInt64 } from '../util/numbers';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { DB_COUNT } from '../storage/keyspace';
@@ -178,6 +178,28 @@ function reset(ctx: CommandContext): void {
 
 // ------------------------------------------------------------------------------ CLIENT
 
+/** CLIENT UNBLOCK id [TIMEOUT|ERROR]: answer a client blocked on keys now. */
+function clientUnblock(ctx: CommandContext, argv: Buffer[]): void {
+  const id = longArg(ctx, argv[2]);
+  if (id === null) return;
+  let error: string | null = null;
+  if (argv.length === 4) {
+    const how = argv[3].toString('latin1').toLowerCase();
+    if (how === 'error') error = 'UNBLOCKED client unblocked via CLIENT UNBLOCK';
+    else if (how !== 'timeout') {
+      ctx.reply.error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+      return;
+    }
+  }
+  for (const c of ctx.server.clients()) {
+    if (c.id === id) {
+      ctx.reply.integer(ctx.server.unblock(c, error) ? 1 : 0);
+      return;
+    }
+  }
+  ctx.reply.integer(0);
+}
+
 function clientKill(ctx: CommandContext, argv: Buffer[]): void {
   if (argv.length === 3) {
     const n = ctx.server.killClients({ addr: argv[2].toString('latin1'), skipMe: false }, ctx.client);
@@ -347,6 +369,7 @@ const clientSubcommands: CommandSpec[] = [
   },
   { name: 'list', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Lists open connections.', since: '2.4.0', handler: clientList },
   { name: 'info', arity: 2, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns information about the connection.', since: '6.2.0', handler: (ctx) => ctx.reply.verbatim(ctx.server.describeClient(ctx.client) + '\n') },
+  { name: 'unblock', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Unblock a client blocked in a blocking command from a different connection.', since: '5.0.0', handler: clientUnblock },
   { name: 'kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Terminates open connections.', since: '2.4.0', handler: clientKill },
   { name: 'setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Sets information specific to the client or connection.', since: '7.2.0', handler: clientSetInfo },
   { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns helpful text about the different subcommands.', since: '5.0.0', handler: (ctx) => helpReply(ctx.reply, CLIENT_HELP) },

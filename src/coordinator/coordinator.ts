@@ -657,7 +657,15 @@ export class Coordinator {
       ctx.reply.error(CROSSSLOT);
       return;
     }
-    return this.runTransaction(ctx, queue.map((q) => q.argv), watched, keys, this.levels(ctx.client), false);
+    await this.runTransaction(ctx, queue.map((q) => q.argv), watched, keys, this.levels(ctx.client), false);
+    // SELECT in the transaction ran at the primary: the connection follows it here.
+    let db = ctx.client.dbIndex;
+    for (const q of queue) {
+      if (q.entry.fullName !== 'select') continue;
+      const i = Number(q.argv[1].toString('latin1'));
+      if (Number.isInteger(i) && i >= 0 && i < DB_COUNT && /^\d+$/.test(q.argv[1].toString('latin1'))) db = i;
+    }
+    if (db !== ctx.client.dbIndex) ctx.client.select(db);
   }
 
   private shareOwners(keys: readonly Buffer[]): boolean {

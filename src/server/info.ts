@@ -30,7 +30,7 @@ function packageVersion(): string {
 }
 
 export interface InfoSource {
-  server: { clientCount: number; boundPort(): number };
+  server: { clientCount: number; boundPort(): number; blocking: { blockedClients: number } };
   settings: Settings;
   keyspace: Keyspace;
   stats: ServerStats;
@@ -85,7 +85,7 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
       ];
     }
     case 'clients':
-      return ['Clients', { connected_clients: src.server.clientCount, maxclients: s.maxclients, blocked_clients: 0 }];
+      return ['Clients', { connected_clients: src.server.clientCount, maxclients: s.maxclients, blocked_clients: src.server.blocking.blockedClients }];
     case 'memory': {
       const m = process.memoryUsage();
       const cache = ks.cacheInfo();

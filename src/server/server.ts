@@ -333,6 +333,15 @@ export class Server {
     }
   }
 
+  /** CLIENT LIST's flags: x in MULTI, b blocked, d a watched key touched; N for none. */
+  private clientFlags(c: ClientState): string {
+    let f = '';
+    if (c.tx?.queue != null) f += 'x';
+    if (this.blocking.isBlocked(c)) f += 'b';
+    if (c.tx?.dirty === true) f += 'd';
+    return f === '' ? 'N' : f;
+  }
+
   private killClients(f: ClientKillFilter, me: ClientState): number {
     let n = 0;
     for (const c of [...this.conns.values()]) {
@@ -351,8 +360,8 @@ export class Server {
     const now = this.clock.nowMs();
     return (
       `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} ` +
-      `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=N db=${c.dbIndex} ` +
-      `sub=0 psub=0 ssub=0 multi=-1 qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+      `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${this.clientFlags(c)} db=${c.dbIndex} ` +
+      `sub=0 psub=0 ssub=0 multi=${c.tx?.queue != null ? c.tx.queue.length : -1} qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
       `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp} ` +
       `lib-name=${c.libName} lib-ver=${c.libVersion}`
     );

@@ -201,4 +201,30 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
       await s.read(0);
     },
   },
+  {
+    name: 'blocking: CLIENT UNBLOCK with TIMEOUT and ERROR; INFO blocked_clients',
+    clients: 2,
+    async run(s) {
+      const id = String(await s.client(0).send('CLIENT', 'ID')).replace(/[^0-9]/g, '');
+      // The ids differ between the servers: the replies are kept, not the command lines.
+      const unblock = async (...how: string[]): Promise<void> => s.keep(await s.client(1).send('CLIENT', 'UNBLOCK', id, ...how));
+      s.send(0, 'BLPOP', 'q', '0');
+      await settle(s, 0);
+      s.keep(String((await s.client(1).send('INFO', 'clients')).toString().includes('blocked_clients:1')));
+      await unblock();
+      await s.read(0);
+      await unblock();
+      s.send(0, 'BZPOPMIN', 'z', '0');
+      await settle(s, 0);
+      await unblock('ERROR');
+      await s.read(0);
+      s.send(0, 'BLMOVE', 'a', 'b', 'LEFT', 'LEFT', '0');
+      await settle(s, 0);
+      await unblock('NOPE');
+      await s.cmd(1, 'CLIENT', 'UNBLOCK', 'abc');
+      await unblock('TIMEOUT');
+      await s.read(0);
+      s.keep(String((await s.client(1).send('INFO', 'clients')).toString().includes('blocked_clients:0')));
+    },
+  },
 ];

@@ -188,7 +188,7 @@ export const transactionScripts: Script[] = [
     ['HGETALL', A],
     ['ZADD', Z, '1.5', 'm'],
     ['ZSCORE', Z, 'm'],
-    ['GET', 'nokey'],
+    ['GET', '{t}nokey'],
     ['EXEC'],
     ['WATCH', A],
     ['HSET', A, 'f', 'w'],
