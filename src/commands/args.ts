@@ -112,6 +112,36 @@ export function mpopKeys(argv: Buffer[]): number[] {
   return Array.from({ length: Number(n) }, (_, i) => 2 + i);
 }
 
+/**
+ * The arguments of LMPOP/ZMPOP (numkeys at argv[1]) and BLMPOP/BZMPOP (at argv[2]): numkeys
+ * keys, then one of two end words (`ends`: LEFT/RIGHT, MIN/MAX; `first` true for the first
+ * word), then [COUNT count]; Redis's checks in Redis's order. Null after replying the error.
+ */
+export function mpopArgs(ctx: CommandContext, argv: Buffer[], numkeysIdx: number, ends: readonly [string, string]): { keys: Buffer[]; first: boolean; count: number } | null {
+  const NUMKEYS = 'ERR numkeys should be greater than 0';
+  const numkeys = longArg(ctx, argv[numkeysIdx], NUMKEYS);
+  if (numkeys === null) return null;
+  if (numkeys < 1) {
+    ctx.reply.error(NUMKEYS);
+    return null;
+  }
+  const whereIdx = numkeysIdx + numkeys + 1;
+  if (whereIdx >= argv.length) {
+    ctx.reply.error(E.syntax);
+    return null;
+  }
+  let first: boolean;
+  if (optIs(argv[whereIdx], ends[0])) first = true;
+  else if (optIs(argv[whereIdx], ends[1])) first = false;
+  else {
+    ctx.reply.error(E.syntax);
+    return null;
+  }
+  const count = mpopCount(ctx, argv, whereIdx + 1);
+  if (count === null) return null;
+  return { keys: argv.slice(numkeysIdx + 1, whereIdx), first, count };
+}
+
 /** BLMPOP/BZMPOP timeout numkeys key...: the key positions (numkeys at argv[2]). */
 export function blockingMpopKeys(argv: Buffer[]): number[] {
   const n = argv.length > 2 ? parseInt64(argv[2]) : null;

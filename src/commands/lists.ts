@@ -28,7 +28,7 @@
  *   as any cell scan does.
  */
 import { timeoutArg, timeoutAt, waitOn } from './blocking';
-import { blockingMpopKeys, longArg, mpopCount, mpopKeys, nonNegativeArg, optIs } from './args';
+import { blockingMpopKeys, longArg, mpopArgs, mpopKeys, nonNegativeArg, optIs } from './args';
 import { E } from './errors';
 import { lookupOfType } from './lookup';
 import { collectionDelta } from './collection-write';
@@ -331,35 +331,28 @@ function lmove(ctx: CommandContext, argv: Buffer[]): void {
 
 /** LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] (Redis lmpopGenericCommand). */
 function lmpop(ctx: CommandContext, argv: Buffer[]): void {
-  const r = ctx.reply;
-  const NUMKEYS = 'ERR numkeys should be greater than 0';
-  const numkeys = longArg(ctx, argv[1], NUMKEYS);
-  if (numkeys === null) return;
-  if (numkeys < 1) {
-    r.error(NUMKEYS);
-    return;
-  }
-  const whereIdx = 1 + numkeys + 1;
-  if (whereIdx >= argv.length) {
-    r.error(E.syntax);
-    return;
-  }
-  const fromHead = whereArg(ctx, argv[whereIdx]);
-  if (fromHead === null) return;
-  const count = mpopCount(ctx, argv, whereIdx + 1);
-  if (count === null) return;
-  for (let j = 2; j < whereIdx; j++) {
-    const key = argv[j];
-    const m = listFor(ctx, key);
-    if (m === undefined) return;
+  const args = mpopArgs(ctx, argv, 1, ['left', 'right']);
+  if (args === null) return;
+  if (!popFirstList(ctx, args.keys, args.first, args.count, true)) ctx.reply.nilArray();
+}
+
+/**
+ * LMPOP's and BLMPOP's pop: from the first non-empty list among `keys`, `count` elements,
+ * replied as [key, [elements]]. False when every key is empty; true after replying (also
+ * WRONGTYPE). `strict` false (a waiting client woken): a key of another type counts as empty.
+ */
+function popFirstList(ctx: CommandContext, keys: Buffer[], fromHead: boolean, count: number, strict: boolean): boolean {
+  for (const key of keys) {
+    const m = strict ? listFor(ctx, key) : waitedList(ctx, key);
+    if (m === undefined) return true;
     if (m === null) continue;
     const values = pop(ctx, key, m, count, fromHead);
-    r.array(2);
-    r.bulk(key);
+    ctx.reply.array(2);
+    ctx.reply.bulk(key);
     replyValues(ctx, values);
-    return;
+    return true;
   }
-  r.nilArray();
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -659,41 +652,12 @@ function blmove(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
 
 /** BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]. */
 function blmpop(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
-  const r = ctx.reply;
-  const NUMKEYS = 'ERR numkeys should be greater than 0';
-  const numkeys = longArg(ctx, argv[2], NUMKEYS);
-  if (numkeys === null) return;
-  if (numkeys < 1) {
-    r.error(NUMKEYS);
-    return;
-  }
-  const whereIdx = 2 + numkeys + 1;
-  if (whereIdx >= argv.length) {
-    r.error(E.syntax);
-    return;
-  }
-  const fromHead = whereArg(ctx, argv[whereIdx]);
-  if (fromHead === null) return;
-  const count = mpopCount(ctx, argv, whereIdx + 1);
-  if (count === null) return;
+  const args = mpopArgs(ctx, argv, 2, ['left', 'right']);
+  if (args === null) return;
   const timeout = timeoutArg(ctx, argv[1], 'seconds');
   if (timeout === null) return;
-  const keys = argv.slice(3, whereIdx);
-  const attempt = (c: CommandContext, first: boolean): boolean => {
-    for (const key of keys) {
-      const m = first ? listFor(c, key) : waitedList(c, key);
-      if (m === undefined) return true;
-      if (m === null) continue;
-      const values = pop(c, key, m, count, fromHead);
-      c.reply.array(2);
-      c.reply.bulk(key);
-      replyValues(c, values);
-      return true;
-    }
-    return false;
-  };
-  if (attempt(ctx, true)) return;
-  return waitOn(ctx, keys, timeout, (c) => attempt(c, false), 'array');
+  if (popFirstList(ctx, args.keys, args.first, args.count, true)) return;
+  return waitOn(ctx, args.keys, timeout, (c) => popFirstList(c, args.keys, args.first, args.count, false), 'array');
 }
 
 export const listCommands = [

@@ -33,7 +33,7 @@
  *   set; otherwise the coordinator refuses them.
  */
 import { timeoutArg, timeoutAt, waitOn } from './blocking';
-import { blockingMpopKeys, longArg, mpopCount, mpopKeys, nonNegativeArg, optIs } from './args';
+import { blockingMpopKeys, longArg, mpopArgs, mpopKeys, nonNegativeArg, optIs } from './args';
 import { E } from './errors';
 import { lookupOfType } from './lookup';
 import { scanCommand } from './collection-scan';
@@ -810,29 +810,9 @@ function zpopMinMax(ctx: CommandContext, argv: Buffer[], min: boolean): void {
 
 /** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] (Redis zmpopGenericCommand). */
 function zmpop(ctx: CommandContext, argv: Buffer[]): void {
-  const r = ctx.reply;
-  const NUMKEYS = 'ERR numkeys should be greater than 0';
-  const numkeys = longArg(ctx, argv[1], NUMKEYS);
-  if (numkeys === null) return;
-  if (numkeys < 1) {
-    r.error(NUMKEYS);
-    return;
-  }
-  const whereIdx = 1 + numkeys + 1;
-  if (whereIdx >= argv.length) {
-    r.error(E.syntax);
-    return;
-  }
-  let min: boolean;
-  if (optIs(argv[whereIdx], 'min')) min = true;
-  else if (optIs(argv[whereIdx], 'max')) min = false;
-  else {
-    r.error(E.syntax);
-    return;
-  }
-  const count = mpopCount(ctx, argv, whereIdx + 1);
-  if (count === null) return;
-  genericZpop(ctx, argv.slice(2, whereIdx), min, true, count, true, true);
+  const args = mpopArgs(ctx, argv, 1, ['min', 'max']);
+  if (args === null) return;
+  genericZpop(ctx, args.keys, args.first, true, args.count, true, true);
 }
 
 /**
@@ -878,43 +858,22 @@ function waitedZset(ctx: CommandContext, key: Buffer): StoredMeta | null {
 }
 
 function bzmpop(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
-  const r = ctx.reply;
-  const NUMKEYS = 'ERR numkeys should be greater than 0';
-  const numkeys = longArg(ctx, argv[2], NUMKEYS);
-  if (numkeys === null) return;
-  if (numkeys < 1) {
-    r.error(NUMKEYS);
-    return;
-  }
-  const whereIdx = 2 + numkeys + 1;
-  if (whereIdx >= argv.length) {
-    r.error(E.syntax);
-    return;
-  }
-  let min: boolean;
-  if (optIs(argv[whereIdx], 'min')) min = true;
-  else if (optIs(argv[whereIdx], 'max')) min = false;
-  else {
-    r.error(E.syntax);
-    return;
-  }
-  const count = mpopCount(ctx, argv, whereIdx + 1);
-  if (count === null) return;
+  const args = mpopArgs(ctx, argv, 2, ['min', 'max']);
+  if (args === null) return;
   const timeout = timeoutArg(ctx, argv[1], 'seconds');
   if (timeout === null) return;
-  const keys = argv.slice(3, whereIdx);
   const attempt = (c: CommandContext, first: boolean): boolean => {
-    for (const key of keys) {
+    for (const key of args.keys) {
       const m = first ? zsetFor(c, key) : waitedZset(c, key);
       if (m === undefined) return true;
       if (m === null) continue;
-      genericZpop(c, [key], min, true, count, true, true);
+      genericZpop(c, [key], args.first, true, args.count, true, true);
       return true;
     }
     return false;
   };
   if (attempt(ctx, true)) return;
-  return waitOn(ctx, keys, timeout, (c) => attempt(c, false), 'array');
+  return waitOn(ctx, args.keys, timeout, (c) => attempt(c, false), 'array');
 }
 
 // ---------------------------------------------------------------------------------------

@@ -232,26 +232,9 @@ export class Coordinator {
       }
       return this.runRead(entry, ctx, argv, key, readers, req);
     }
-    const req = this.require(levels.w, owners, ctx);
-    if (req === null) return;
-    let plan = this.planWrite(key, owners);
-    if (plan.counting < owners.length && !satisfied(req, standIns(plan.targets.slice(0, plan.counting)), this.dcOf)) {
-      this.stats.noQuorum++;
-      ctx.reply.error(noQuorum('write', req, plan.counting, 'up'));
-      return;
-    }
-    let future: FutureOwners | null = null;
-    const rings = this.deps.membership.writeRings();
-    if (rings.length > 0) {
-      const f = this.otherOwners(key, owners, levels.w, rings);
-      if (typeof f === 'string') {
-        this.stats.noQuorum++;
-        ctx.reply.error(f);
-        return;
-      }
-      future = f;
-      if (future !== null) plan = this.withPending(plan, future.pending, future.noHint);
-    }
+    const w = this.writePlanOf(key, owners, levels, ctx);
+    if (w === null) return;
+    const { plan, req, future } = w;
     // The primary: the first live home replica, else (sloppy, every home replica down) the
     // first fallback, which then works from its own copy of the key.
     const executor = forwarded ? self : plan.targets[0].id;
@@ -263,6 +246,35 @@ export class Coordinator {
       return;
     }
     await this.runWrite(entry, ctx, argv, key, plan, req, levels.r, owners, future);
+  }
+
+  /**
+   * Where a write of `key` goes at level W: the plan (home replicas, fallbacks, and the
+   * owners of a pending or recent ring change), the requirement, and those other rings'
+   * owners. Null after answering NOQUORUM when too few replicas are up for it.
+   */
+  private writePlanOf(key: Buffer, owners: readonly string[], levels: Levels, ctx: CommandContext): { plan: WritePlan; req: Requirement; future: FutureOwners | null } | null {
+    const req = this.require(levels.w, owners, ctx);
+    if (req === null) return null;
+    let plan = this.planWrite(key, owners);
+    if (plan.counting < owners.length && !satisfied(req, standIns(plan.targets.slice(0, plan.counting)), this.dcOf)) {
+      this.stats.noQuorum++;
+      ctx.reply.error(noQuorum('write', req, plan.counting, 'up'));
+      return null;
+    }
+    let future: FutureOwners | null = null;
+    const rings = this.deps.membership.writeRings();
+    if (rings.length > 0) {
+      const f = this.otherOwners(key, owners, levels.w, rings);
+      if (typeof f === 'string') {
+        this.stats.noQuorum++;
+        ctx.reply.error(f);
+        return null;
+      }
+      future = f;
+      if (future !== null) plan = this.withPending(plan, future.pending, future.noHint);
+    }
+    return { plan, req, future };
   }
 
   /**
@@ -678,26 +690,9 @@ export class Coordinator {
   private async runTransaction(ctx: CommandContext, commands: Buffer[][], watched: readonly Watched[], keys: Buffer[], levels: Levels, forwarded: boolean, retries = 1): Promise<void> {
     const key = keys[0];
     const owners = this.owners(key);
-    const req = this.require(levels.w, owners, ctx);
-    if (req === null) return;
-    let plan = this.planWrite(key, owners);
-    if (plan.counting < owners.length && !satisfied(req, standIns(plan.targets.slice(0, plan.counting)), this.dcOf)) {
-      this.stats.noQuorum++;
-      ctx.reply.error(noQuorum('write', req, plan.counting, 'up'));
-      return;
-    }
-    let future: FutureOwners | null = null;
-    const rings = this.deps.membership.writeRings();
-    if (rings.length > 0) {
-      const f = this.otherOwners(key, owners, levels.w, rings);
-      if (typeof f === 'string') {
-        this.stats.noQuorum++;
-        ctx.reply.error(f);
-        return;
-      }
-      future = f;
-      if (future !== null) plan = this.withPending(plan, future.pending, future.noHint);
-    }
+    const w = this.writePlanOf(key, owners, levels, ctx);
+    if (w === null) return;
+    const { plan, req, future } = w;
     const executor = forwarded ? this.deps.selfId : plan.targets[0].id;
     if (executor !== this.deps.selfId) {
       this.stats.forwarded++;
@@ -741,7 +736,7 @@ export class Coordinator {
       if (pending !== undefined) await pending;
     }
     this.stats.served++;
-    await this.commit(ctx, mark, recorder.deltas, plan, req as Requirement, owners, future);
+    await this.commit(ctx, mark, recorder.deltas, plan, req, owners, future);
   }
 
   private async onTxExec(args: Buffer[]): Promise<Buffer[]> {

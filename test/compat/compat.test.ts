@@ -8,29 +8,16 @@
  *                                      harness and scripts (must pass with zero mismatches)
  *   QKV_COMPAT_ONLY=substring          run only scripts whose name contains it
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, startTarget, targetName, type ServerProcess } from '../support/servers';
+import { describe, expect, it } from 'vitest';
+import { targetName, type ServerProcess } from '../support/servers';
+import { useServerPair } from '../support/server-pair';
 import { formatMismatches, runScript, type Side } from './runner';
 import { ALL_SCRIPTS } from './scripts';
 
 /** Directives given to both servers, so CONFIG GET of them must agree. */
 const COMMON_DIRECTIVES = ['--maxclients', '1000', '--appendfsync', 'everysec'];
 
-let reference: ServerProcess | undefined;
-let target: ServerProcess | undefined;
-
-beforeAll(async () => {
-  // Start both even if one fails, so afterAll can stop whichever did start.
-  const [r, t] = await Promise.allSettled([startRedis({ args: COMMON_DIRECTIVES }), startTarget(COMMON_DIRECTIVES)]);
-  if (r.status === 'fulfilled') reference = r.value;
-  if (t.status === 'fulfilled') target = t.value;
-  if (r.status === 'rejected') throw r.reason;
-  if (t.status === 'rejected') throw t.reason;
-});
-
-afterAll(async () => {
-  await Promise.all([reference?.stop(), target?.stop()]);
-});
+const pair = useServerPair(COMMON_DIRECTIVES);
 
 const only = process.env.QKV_COMPAT_ONLY;
 const scripts = only ? ALL_SCRIPTS.filter((s) => s.name.includes(only)) : ALL_SCRIPTS;
@@ -43,6 +30,7 @@ describe(`redis-server 7.0.15 vs ${targetName()}`, () => {
 
   for (const s of scripts) {
     it(s.name, async () => {
+      const { reference, target } = pair;
       if (!reference || !target) throw new Error('servers did not start');
       const ref: Side = { name: 'redis', port: reference.port };
       const tgt: Side = { name: targetName(), port: target.port };

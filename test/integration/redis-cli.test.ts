@@ -6,8 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, startTarget, targetName, type ServerProcess } from '../support/servers';
+import { describe, expect, it } from 'vitest';
+import { targetName } from '../support/servers';
+import { useServerPair } from '../support/server-pair';
 
 const REDIS_CLI = process.env.REDIS_CLI ?? 'redis-cli';
 const CLI_TIMEOUT_MS = 10_000;
@@ -70,27 +71,15 @@ function rawExchange(port: number, request: string, replyBytes: number): Promise
   });
 }
 
-let reference: ServerProcess | undefined;
-let target: ServerProcess | undefined;
-
-beforeAll(async () => {
-  const [r, t] = await Promise.allSettled([startRedis(), startTarget()]);
-  if (r.status === 'fulfilled') reference = r.value;
-  if (t.status === 'fulfilled') target = t.value;
-  if (r.status === 'rejected') throw r.reason;
-  if (t.status === 'rejected') throw t.reason;
-});
-
-afterAll(async () => {
-  await Promise.all([reference?.stop(), target?.stop()]);
-});
+const pair = useServerPair();
 
 /**
  * Run the same invocations, in order, against both servers; every output must equal
  * redis-server's and the expected text.
  */
 async function sameOnBoth(steps: Array<{ args: string[]; expect: string | Buffer; input?: Buffer }>): Promise<void> {
-  if (!reference || !target) throw new Error('servers did not start');
+  const { reference, target } = pair;
+      if (!reference || !target) throw new Error('servers did not start');
   for (const step of steps) {
     const [ref, tgt] = await Promise.all([
       runCli(reference.port, step.args, step.input),
@@ -159,7 +148,8 @@ describe(`redis-cli against ${targetName()}`, () => {
   });
 
   it('an inline command over a plain socket (printf "PING\\r\\n" | nc)', async () => {
-    if (!reference || !target) throw new Error('servers did not start');
+    const { reference, target } = pair;
+      if (!reference || !target) throw new Error('servers did not start');
     const ref = await rawExchange(reference.port, 'PING\r\n', 7);
     const tgt = await rawExchange(target.port, 'PING\r\n', 7);
     expect(ref.toString()).toBe('+PONG\r\n');
