@@ -8,6 +8,9 @@
  * `ctx.noBlock`) the null comes at once, whatever the timeout, as in Redis.
  */
 import type { CommandContext } from './types';
+import type { StoredMeta } from '../storage/meta';
+import type { KeyType } from '../storage/delta';
+import { E } from './errors';
 import { parseLongDouble, longDoubleToNumber, parseSafeInt } from '../util/numbers';
 
 export type TimeoutUnit = 'seconds' | 'ms';
@@ -77,4 +80,29 @@ export function waitOn(ctx: CommandContext, keys: readonly Buffer[], timeoutMs: 
     return;
   }
   return waiting;
+}
+
+/**
+ * A blocking pop over `keys` of `type`: `serve` the first key holding one (it writes the
+ * reply), at once or, when none does, each time one changes, until the timeout. At the first
+ * try a key of another type answers WRONGTYPE; once waiting, such a key counts as empty
+ * (Redis serves a ready key's clients only when it holds the type they wait for).
+ */
+export function popOrWait(ctx: CommandContext, keys: readonly Buffer[], timeoutMs: number, type: KeyType, serve: (c: CommandContext, key: Buffer, m: StoredMeta) => void, nullReply: 'array' | 'bulk'): void | Promise<void> {
+  const attempt = (c: CommandContext, first: boolean): boolean => {
+    for (const key of keys) {
+      const m = c.db.lookup(key, c.nowMs);
+      if (m === null) continue;
+      if (m.type !== type) {
+        if (!first) continue;
+        c.reply.error(E.wrongType);
+        return true;
+      }
+      serve(c, key, m);
+      return true;
+    }
+    return false;
+  };
+  if (attempt(ctx, true)) return;
+  return waitOn(ctx, keys, timeoutMs, (c) => attempt(c, false), nullReply);
 }

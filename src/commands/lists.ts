@@ -27,7 +27,7 @@
  *   (after a restart or an eviction) steps over them, and writes the pending batch first,
  *   as any cell scan does.
  */
-import { timeoutArg, timeoutAt, waitOn } from './blocking';
+import { popOrWait, timeoutArg, timeoutAt } from './blocking';
 import { blockingMpopKeys, longArg, mpopArgs, mpopKeys, nonNegativeArg, optIs } from './args';
 import { E } from './errors';
 import { lookupOfType } from './lookup';
@@ -333,26 +333,20 @@ function lmove(ctx: CommandContext, argv: Buffer[]): void {
 function lmpop(ctx: CommandContext, argv: Buffer[]): void {
   const args = mpopArgs(ctx, argv, 1, ['left', 'right']);
   if (args === null) return;
-  if (!popFirstList(ctx, args.keys, args.first, args.count, true)) ctx.reply.nilArray();
+  for (const key of args.keys) {
+    const m = listFor(ctx, key);
+    if (m === undefined) return;
+    if (m !== null) return popCounted(ctx, key, m, args.first, args.count);
+  }
+  ctx.reply.nilArray();
 }
 
-/**
- * LMPOP's and BLMPOP's pop: from the first non-empty list among `keys`, `count` elements,
- * replied as [key, [elements]]. False when every key is empty; true after replying (also
- * WRONGTYPE). `strict` false (a waiting client woken): a key of another type counts as empty.
- */
-function popFirstList(ctx: CommandContext, keys: Buffer[], fromHead: boolean, count: number, strict: boolean): boolean {
-  for (const key of keys) {
-    const m = strict ? listFor(ctx, key) : waitedList(ctx, key);
-    if (m === undefined) return true;
-    if (m === null) continue;
-    const values = pop(ctx, key, m, count, fromHead);
-    ctx.reply.array(2);
-    ctx.reply.bulk(key);
-    replyValues(ctx, values);
-    return true;
-  }
-  return false;
+/** LMPOP's and BLMPOP's pop of `count` elements, replied as [key, [elements]]. */
+function popCounted(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: boolean, count: number): void {
+  const values = pop(ctx, key, m, count, fromHead);
+  ctx.reply.array(2);
+  ctx.reply.bulk(key);
+  replyValues(ctx, values);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -598,48 +592,20 @@ function blockingPopCommand(fromHead: boolean) {
   return (ctx: CommandContext, argv: Buffer[]): void | Promise<void> => {
     const timeout = timeoutArg(ctx, argv[argv.length - 1], 'seconds');
     if (timeout === null) return;
-    const keys = argv.slice(1, -1);
-    const attempt = (c: CommandContext, first: boolean): boolean => {
-      for (const key of keys) {
-        const m = first ? listFor(c, key) : waitedList(c, key);
-        if (m === undefined) return true; // WRONGTYPE
-        if (m === null) continue;
-        const [value] = pop(c, key, m, 1, fromHead);
-        c.reply.array(2);
-        c.reply.bulk(key);
-        c.reply.bulk(value);
-        return true;
-      }
-      return false;
-    };
-    if (attempt(ctx, true)) return;
-    return waitOn(ctx, keys, timeout, (c) => attempt(c, false), 'array');
+    return popOrWait(ctx, argv.slice(1, -1), timeout, 'list', (c, key, m) => {
+      const [value] = pop(c, key, m, 1, fromHead);
+      c.reply.array(2);
+      c.reply.bulk(key);
+      c.reply.bulk(value);
+    }, 'array');
   };
-}
-
-/**
- * A key a client waits on, when it changed: a list, or null — a key that became another
- * type does not answer WRONGTYPE then; its waiters keep waiting (Redis serves a ready key's
- * clients only when it holds the type they wait for).
- */
-function waitedList(ctx: CommandContext, key: Buffer): StoredMeta | null {
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  return m !== null && m.type === 'list' ? m : null;
 }
 
 /** BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout, BRPOPLPUSH source destination timeout. */
 function blmoveGeneric(ctx: CommandContext, src: Buffer, dst: Buffer, fromHead: boolean, toHead: boolean, timeoutArgv: Buffer): void | Promise<void> {
   const timeout = timeoutArg(ctx, timeoutArgv, 'seconds');
   if (timeout === null) return;
-  const attempt = (c: CommandContext, first: boolean): boolean => {
-    const m = first ? listFor(c, src) : waitedList(c, src);
-    if (m === undefined) return true; // WRONGTYPE
-    if (m === null) return false;
-    lmoveGeneric(c, src, dst, fromHead, toHead);
-    return true;
-  };
-  if (attempt(ctx, true)) return;
-  return waitOn(ctx, [src], timeout, (c) => attempt(c, false), 'bulk');
+  return popOrWait(ctx, [src], timeout, 'list', (c) => lmoveGeneric(c, src, dst, fromHead, toHead), 'bulk');
 }
 
 function blmove(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
@@ -656,8 +622,7 @@ function blmpop(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
   if (args === null) return;
   const timeout = timeoutArg(ctx, argv[1], 'seconds');
   if (timeout === null) return;
-  if (popFirstList(ctx, args.keys, args.first, args.count, true)) return;
-  return waitOn(ctx, args.keys, timeout, (c) => popFirstList(c, args.keys, args.first, args.count, false), 'array');
+  return popOrWait(ctx, args.keys, timeout, 'list', (c, key, m) => popCounted(c, key, m, args.first, args.count), 'array');
 }
 
 export const listCommands = [

@@ -32,7 +32,7 @@
  * - the multi-key commands run whole at one node when all their keys share one replica
  *   set; otherwise the coordinator refuses them.
  */
-import { timeoutArg, timeoutAt, waitOn } from './blocking';
+import { popOrWait, timeoutArg, timeoutAt } from './blocking';
 import { blockingMpopKeys, longArg, mpopArgs, mpopKeys, nonNegativeArg, optIs } from './args';
 import { E } from './errors';
 import { lookupOfType } from './lookup';
@@ -824,37 +824,21 @@ function bzpopMinMax(min: boolean) {
   return (ctx: CommandContext, argv: Buffer[]): void | Promise<void> => {
     const timeout = timeoutArg(ctx, argv[argv.length - 1], 'seconds');
     if (timeout === null) return;
-    const keys = argv.slice(1, -1);
-    const attempt = (c: CommandContext, first: boolean): boolean => {
-      for (const key of keys) {
-        const m = first ? zsetFor(c, key) : waitedZset(c, key);
-        if (m === undefined) return true; // WRONGTYPE
-        if (m === null) continue;
-        let popped: Entry | null = null;
-        orderOf(c, key, m).walk(null, !min, (f) => {
-          popped = entryOf(f);
-          return false;
-        });
-        if (popped === null) continue;
-        const e: Entry = popped;
-        c.reply.array(3);
-        c.reply.bulk(key);
-        c.reply.bulk(e.member);
-        replyScore(c, e.score);
-        removeMembers(c, key, [e.member]);
-        return true;
-      }
-      return false;
-    };
-    if (attempt(ctx, true)) return;
-    return waitOn(ctx, keys, timeout, (c) => attempt(c, false), 'array');
+    return popOrWait(ctx, argv.slice(1, -1), timeout, 'zset', (c, key, m) => {
+      let e: Entry | null = null;
+      orderOf(c, key, m).walk(null, !min, (f) => {
+        e = entryOf(f);
+        return false;
+      });
+      const popped = e as Entry | null;
+      if (popped === null) return void c.reply.nilArray();
+      c.reply.array(3);
+      c.reply.bulk(key);
+      c.reply.bulk(popped.member);
+      replyScore(c, popped.score);
+      removeMembers(c, key, [popped.member]);
+    }, 'array');
   };
-}
-
-/** A waited key when it changed: a zset, or null (another type keeps its waiters waiting). */
-function waitedZset(ctx: CommandContext, key: Buffer): StoredMeta | null {
-  const m = ctx.db.lookup(key, ctx.nowMs);
-  return m !== null && m.type === 'zset' ? m : null;
 }
 
 function bzmpop(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
@@ -862,18 +846,7 @@ function bzmpop(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
   if (args === null) return;
   const timeout = timeoutArg(ctx, argv[1], 'seconds');
   if (timeout === null) return;
-  const attempt = (c: CommandContext, first: boolean): boolean => {
-    for (const key of args.keys) {
-      const m = first ? zsetFor(c, key) : waitedZset(c, key);
-      if (m === undefined) return true;
-      if (m === null) continue;
-      genericZpop(c, [key], args.first, true, args.count, true, true);
-      return true;
-    }
-    return false;
-  };
-  if (attempt(ctx, true)) return;
-  return waitOn(ctx, args.keys, timeout, (c) => attempt(c, false), 'array');
+  return popOrWait(ctx, args.keys, timeout, 'zset', (c, key) => genericZpop(c, [key], args.first, true, args.count, true, true), 'array');
 }
 
 // ---------------------------------------------------------------------------------------
