@@ -189,7 +189,7 @@ export const TX_WATCH = rawVerb(
 
 export const BLOCK_WATCH = rawVerb(
   'block.watch',
-  'A client of the sender is blocked on a key (BLPOP...): [db, key]. Reply: []. The next change to the key here is told to the sender with block.ready, once, within a lease of 30 s.',
+  'A client of the sender is blocked on a key (BLPOP...): [db, key]. Reply: []. Every change to the key here within a lease of 30 s (renewed by the sender while its client waits) is told to the sender with block.ready.',
 );
 
 export const BLOCK_READY = rawVerb('block.ready', 'A key the receiver asked about with block.watch changed: [db, key]. Reply: [].');

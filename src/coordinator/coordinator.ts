@@ -805,10 +805,7 @@ export class Coordinator {
       if (out === null) {
         const waiting = this.deps.blocking.block(ctx.client, ctx.db.index, keys, timeoutMs, async (nowMs) => {
           const got = await attempt(nowMs);
-          if (got === null) {
-            void this.watchForWakeUp(ctx.db.index, keys);
-            return false;
-          }
+          if (got === null) return false;
           ctx.reply.raw(got);
           return true;
         }, () => ctx.reply.nilArray(), (msg) => ctx.reply.error(msg));
@@ -864,13 +861,16 @@ export class Coordinator {
     return [];
   }
 
-  /** A key changed here: wake the nodes whose clients wait on it (once per request). */
+  /**
+   * A key changed here: wake the nodes whose clients wait on it. A request stays until its
+   * lease ends (the waiting node renews it), so a change between two attempts of a waiting
+   * node is never missed; a node whose clients stopped waiting ignores the message.
+   */
   keyTouched(db: number, key: Buffer): void {
     if (this.wakeWatchers.size === 0) return;
     const ck = watchKey(db, key);
     const m = this.wakeWatchers.get(ck);
     if (m === undefined) return;
-    this.wakeWatchers.delete(ck);
     const now = this.deps.clock.nowMs();
     for (const [id, until] of m) {
       if (until < now) continue;

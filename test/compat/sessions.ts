@@ -33,6 +33,12 @@ export interface Sessions {
   keep(value: Buffer | string): void;
   /** The raw client, for what the vocabulary lacks (never recorded). */
   client(i: number): RawClient;
+  /**
+   * Wait (not recorded) until exactly `count` clients are blocked (INFO clients'
+   * blocked_clients, asked on a connection of its own): a blocking command sent with `send`
+   * has then reached the server, whatever the machine's load.
+   */
+  blocked(count: number): Promise<void>;
 }
 
 export interface Scenario {
@@ -56,7 +62,27 @@ const NOTHING = Buffer.from('(nothing)');
 
 class Recorder implements Sessions {
   readonly transcript: Entry[] = [];
-  constructor(private readonly clients: RawClient[]) {}
+  private observer: RawClient | null = null;
+  constructor(
+    private readonly clients: RawClient[],
+    private readonly port: number,
+  ) {}
+
+  async blocked(count: number): Promise<void> {
+    this.observer ??= await RawClient.connect(this.port, { timeoutMs: 5000 });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const info = (await this.observer.send('INFO', 'clients')).toString('latin1');
+      const m = /blocked_clients:(\d+)/.exec(info);
+      if (m !== null && Number(m[1]) === count) return;
+      if (Date.now() > deadline) throw new Error(`blocked_clients stayed ${m?.[1]}, not ${count}`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  close(): void {
+    this.observer?.close();
+  }
 
   client(i: number): RawClient {
     return this.clients[i];
@@ -120,8 +146,12 @@ export async function record(scenario: Scenario, port: number): Promise<Entry[]>
   try {
     for (let i = 0; i < scenario.clients; i++) clients.push(await RawClient.connect(port, { timeoutMs: 5000 }));
     await clients[0].send('FLUSHALL');
-    const r = new Recorder(clients);
-    await scenario.run(r);
+    const r = new Recorder(clients, port);
+    try {
+      await scenario.run(r);
+    } finally {
+      r.close();
+    }
     return r.transcript;
   } finally {
     for (const c of clients) c.close();

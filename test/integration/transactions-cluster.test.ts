@@ -48,6 +48,17 @@ async function localType(i: number, key: string): Promise<string> {
   return r === null ? 'none' : String(fieldsOf(r).type);
 }
 
+/** Wait until node `i` counts `n` blocked clients (a BLPOP sent has reached it). */
+async function blockedAt(i: number, n: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const info = await clients[i].info('clients');
+    if (new RegExp(`blocked_clients:${n}\\b`).test(info)) return;
+    if (Date.now() > deadline) throw new Error(`node ${i} never had ${n} blocked clients: ${info}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** A key whose owners differ from `key`'s. */
 async function keyElsewhere(key: string): Promise<string> {
   const mine = (await ownersOf(key)).join(',');
@@ -115,9 +126,9 @@ describe('transactions and blocking commands in a cluster', () => {
     const waiters = await Promise.all([connect(cluster.nodes[away].port), connect(cluster.nodes[away].port)]);
     try {
       const first = waiters[0].call('BLPOP', key, '0');
-      await new Promise((r) => setTimeout(r, 200));
+      await blockedAt(away, 1);
       const second = waiters[1].call('BLPOP', key, '0');
-      await new Promise((r) => setTimeout(r, 200));
+      await blockedAt(away, 2);
       await clients[(away + 2) % 4].rpush(key, 'one');
       expect(await first).toEqual([key, 'one']);
       await clients[(away + 3) % 4].rpush(key, 'two');
@@ -129,11 +140,11 @@ describe('transactions and blocking commands in a cluster', () => {
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
       // BZPOPMIN and BLMOVE woken the same way.
       const z = waiters[0].call('BZPOPMIN', '{b}z', '0');
-      await new Promise((r) => setTimeout(r, 200));
+      await blockedAt(away, 1);
       await clients[(away + 2) % 4].zadd('{b}z', 5, 'm');
       expect(await z).toEqual(['{b}z', 'm', '5']);
       const mv = waiters[1].call('BLMOVE', '{b}src', '{b}dst', 'LEFT', 'RIGHT', '0');
-      await new Promise((r) => setTimeout(r, 200));
+      await blockedAt(away, 1);
       await clients[(away + 3) % 4].rpush('{b}src', 'moved');
       expect(await mv).toBe('moved');
       expect(await clients[0].lrange('{b}dst', 0, -1)).toEqual(['moved']);

@@ -5,17 +5,14 @@
  * a blocked client that goes away. Redis's tests/unit/multi.tcl and type/list.tcl check
  * the same things with several clients.
  *
- * A blocking command is sent, then the scenario waits a little (`settle`) so that it has
- * reached the server before another client writes.
+ * A blocking command is sent, then the scenario waits until the server counts it blocked
+ * (`s.blocked(n)`) before another client writes.
  */
-import type { How, Scenario, Sessions } from '../sessions';
+import type { How, Scenario } from '../sessions';
 
+/** How long a client must stay quiet to count as still waiting. */
 const SETTLE_MS = 40;
 const HELLO_ID: How = { mode: 'skip-value', vary: ['id'] };
-
-async function settle(s: Sessions, i: number): Promise<void> {
-  await s.quiet(i, SETTLE_MS);
-}
 
 export const TRANSACTION_SCENARIOS: Scenario[] = [
   {
@@ -73,7 +70,7 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
     async run(s) {
       for (const i of [0, 1, 2]) {
         s.send(i, 'BLPOP', 'q', '0');
-        await settle(s, i);
+        await s.blocked(i + 1);
       }
       await s.cmd(3, 'RPUSH', 'q', 'a', 'b');
       await s.read(0);
@@ -90,13 +87,13 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
     clients: 2,
     async run(s) {
       s.send(0, 'BLPOP', 'l1', 'l2', 'l3', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'RPUSH', 'l2', 'x', 'y');
       await s.read(0);
       s.send(0, 'BRPOP', 'l1', 'l2', '0');
       await s.read(0);
       s.send(0, 'BRPOP', 'l1', 'l2', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'LPUSH', 'l1', 'p', 'q');
       await s.read(0);
       await s.cmd(1, 'LRANGE', 'l1', '0', '-1');
@@ -107,15 +104,15 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
     clients: 3,
     async run(s) {
       s.send(0, 'BLMOVE', 'src', 'dst', 'LEFT', 'RIGHT', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       s.send(1, 'BLPOP', 'dst', '0');
-      await settle(s, 1);
+      await s.blocked(2);
       await s.cmd(2, 'RPUSH', 'src', 'v');
       await s.read(0);
       await s.read(1);
       await s.cmd(2, 'EXISTS', 'src', 'dst');
       s.send(0, 'BRPOPLPUSH', 'src', 'dst', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(2, 'RPUSH', 'src', 'w');
       await s.read(0);
       await s.cmd(2, 'LRANGE', 'dst', '0', '-1');
@@ -126,25 +123,25 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
     clients: 2,
     async run(s) {
       s.send(0, 'BLMPOP', '0', '2', 'a', 'b', 'RIGHT', 'COUNT', '2');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'RPUSH', 'b', '1', '2', '3');
       await s.read(0);
       s.send(0, 'BZPOPMIN', 'z1', 'z2', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'ZADD', 'z2', '5', 'five', '1', 'one');
       await s.read(0);
       s.send(0, 'BZPOPMAX', 'z3', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'ZADD', 'z3', '2.5', 'x', '7', 'y');
       await s.read(0);
       s.send(0, 'BZMPOP', '0', '1', 'z4', 'MAX', 'COUNT', '10');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'ZADD', 'z4', '1', 'a', '2', 'b', '3', 'c');
       await s.read(0);
       await s.cmdAs(HELLO_ID, 1, 'HELLO', '3');
       await s.cmdAs(HELLO_ID, 0, 'HELLO', '3');
       s.send(0, 'BZPOPMIN', 'z5', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'ZADD', 'z5', '3', 'm');
       await s.read(0);
     },
@@ -154,7 +151,7 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
     clients: 2,
     async run(s) {
       s.send(0, 'BLPOP', 'q', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'MULTI');
       await s.cmd(1, 'RPUSH', 'q', 'a');
       await s.cmd(1, 'LPOP', 'q');
@@ -167,7 +164,7 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
       await s.read(0);
       await s.cmd(1, 'LRANGE', 'q', '0', '-1');
       s.send(0, 'BLPOP', 'q2', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       const both = await s.client(1).sendRaw('*3\r\n$5\r\nRPUSH\r\n$2\r\nq2\r\n$1\r\nx\r\n*2\r\n$4\r\nLPOP\r\n$2\r\nq2\r\n', 2);
       s.keep(Buffer.concat(both));
       await s.read(0);
@@ -181,14 +178,14 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
       await s.quiet(0, 100);
       await s.read(0);
       s.send(0, 'BLPOP', 'q', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await s.cmd(1, 'SET', 'q', 'string');
       await s.quiet(0, SETTLE_MS);
       await s.cmd(1, 'DEL', 'q');
       await s.cmd(1, 'RPUSH', 'q', 'now');
       await s.read(0);
       s.send(2, 'BLPOP', 'gone', '0');
-      await settle(s, 2);
+      await s.blocked(1);
       s.client(2).close();
       await s.quiet(1, SETTLE_MS);
       await s.cmd(1, 'RPUSH', 'gone', 'kept');
@@ -209,17 +206,17 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
       // The ids differ between the servers: the replies are kept, not the command lines.
       const unblock = async (...how: string[]): Promise<void> => s.keep(await s.client(1).send('CLIENT', 'UNBLOCK', id, ...how));
       s.send(0, 'BLPOP', 'q', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       s.keep(String((await s.client(1).send('INFO', 'clients')).toString().includes('blocked_clients:1')));
       await unblock();
       await s.read(0);
       await unblock();
       s.send(0, 'BZPOPMIN', 'z', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await unblock('ERROR');
       await s.read(0);
       s.send(0, 'BLMOVE', 'a', 'b', 'LEFT', 'LEFT', '0');
-      await settle(s, 0);
+      await s.blocked(1);
       await unblock('NOPE');
       await s.cmd(1, 'CLIENT', 'UNBLOCK', 'abc');
       await unblock('TIMEOUT');
