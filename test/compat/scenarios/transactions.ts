@@ -9,6 +9,7 @@
  * (`s.blocked(n)`) before another client writes.
  */
 import type { How, Scenario } from '../sessions';
+import { prng } from '../../support/prng';
 
 /** How long a client must stay quiet to count as still waiting. */
 const SETTLE_MS = 40;
@@ -222,6 +223,39 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
       await unblock('TIMEOUT');
       await s.read(0);
       s.keep(String((await s.client(1).send('INFO', 'clients')).toString().includes('blocked_clients:0')));
+    },
+  },
+  {
+    name: 'watch: a seeded race of WATCH/MULTI/EXEC against another client\'s commands',
+    clients: 2,
+    async run(s) {
+      const rnd = prng(2026);
+      const keys = ['w1', 'w2', 'w3'];
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+      for (let round = 0; round < 60; round++) {
+        const watched = keys.filter(() => rnd() < 0.5);
+        if (watched.length > 0) await s.cmd(0, 'WATCH', ...watched);
+        const k = pick(keys);
+        const other: string[] = pick([
+          ['SET', k, String(round)],
+          ['GET', k],
+          ['DEL', k],
+          ['INCR', k],
+          ['EXPIRE', k, '100'],
+          ['PERSIST', k],
+          ['EXISTS', k],
+          ['RPUSH', k, 'x'],
+          ['SET', k, 'same', 'KEEPTTL'],
+          ['SETNX', k, 'nx'],
+        ]);
+        if (rnd() < 0.7) await s.cmd(1, ...other);
+        if (rnd() < 0.1) await s.cmd(0, 'UNWATCH');
+        await s.cmd(0, 'MULTI');
+        await s.cmd(0, 'INCR', pick(keys));
+        await s.cmd(0, 'GET', pick(keys));
+        await s.cmd(0, 'EXEC');
+      }
+      for (const k of keys) await s.cmd(1, 'TYPE', k);
     },
   },
 ];
