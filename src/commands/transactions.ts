@@ -21,6 +21,7 @@ function multi(ctx: CommandContext): void {
   }
   tx.queue = [];
   tx.aborted = false;
+  tx.queuedBytes = 0;
   ctx.reply.ok();
 }
 

@@ -338,7 +338,19 @@ export class Connection implements ClientState {
       return true;
     }
     // A transaction that will fail anyway keeps nothing more (Redis's queueMultiCommand).
-    if (!tx.aborted && !tx.dirty) tx.queue.push({ entry, argv });
+    if (!tx.aborted && !tx.dirty) {
+      let bytes = 0;
+      for (const a of argv) bytes += a.length + 16;
+      // Queued commands are held in memory until EXEC: as much as the query buffer may hold.
+      if (tx.queuedBytes + bytes > this.server.settings.clientQueryBufferLimit) {
+        tx.aborted = true;
+        tx.queue.length = 0;
+        w.error('ERR the transaction holds more than client-query-buffer-limit bytes of queued commands');
+        return true;
+      }
+      tx.queuedBytes += bytes;
+      tx.queue.push({ entry, argv });
+    }
     w.simple('QUEUED');
     return true;
   }

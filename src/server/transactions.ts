@@ -35,6 +35,8 @@ export class ClientTx {
   queue: Queued[] | null = null;
   /** A command failed to queue (unknown, arity, ...): EXEC answers EXECABORT. */
   aborted = false;
+  /** Bytes of the queued commands' arguments (bounded by client-query-buffer-limit). */
+  queuedBytes = 0;
   readonly watched = new Map<string, Watched>();
   /** A watched key was touched (Redis's CLIENT_DIRTY_CAS). */
   dirty = false;
