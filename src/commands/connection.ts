@@ -44,7 +44,12 @@ function ping(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.wrongArity('ping'));
     return;
   }
-  if (argv.length === 1) ctx.reply.simple('PONG');
+  // RESP2 in the subscribed context: ["pong", message or ""] (Redis's pingCommand).
+  if (ctx.client.resp === 2 && (ctx.client.pubsub?.total ?? 0) > 0) {
+    ctx.reply.array(2);
+    ctx.reply.bulkString('pong');
+    ctx.reply.bulk(argv.length === 1 ? Buffer.alloc(0) : argv[1]);
+  } else if (argv.length === 1) ctx.reply.simple('PONG');
   else ctx.reply.bulk(argv[1]);
 }
 
@@ -161,6 +166,7 @@ function select(ctx: CommandContext, argv: Buffer[]): void {
 
 function reset(ctx: CommandContext): void {
   const c = ctx.client;
+  if (c.pubsub !== undefined) ctx.server.pubsub?.leaveAll(c.pubsub);
   c.select(0);
   c.resp = 2;
   ctx.reply.proto = 2;

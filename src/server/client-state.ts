@@ -4,6 +4,7 @@
  * this is the part the command layer sees.
  */
 import type { DbView } from '../storage/keyspace';
+import type { ClientSubs } from '../pubsub/registry';
 
 export interface ClientState {
   readonly id: number;
@@ -34,4 +35,6 @@ export interface ClientState {
   /** Bytes in the query buffer / output buffer, for CLIENT LIST. */
   queryBufferBytes(): number;
   outputBufferBytes(): number;
+  /** Its pub/sub subscriptions (a connection has them; harnesses may not). */
+  readonly pubsub?: ClientSubs;
 }

@@ -19,6 +19,13 @@
  * made with allowHalfOpen, so the FIN only marks the input ended; the socket is ended here
  * once the input is used up and every reply (running commands, replies held for
  * durability) has been handed to the socket.
+ *
+ * Pub/sub pushes (`push`: messages, keyspace events) are not replies: they never wait for a
+ * disk sync of their own. They keep Redis's order with the replies around them: one made by
+ * this client's own command (PUBLISH to a channel it subscribes to) goes before that
+ * command's reply, after the earlier ones; a push waits only while replies ahead of it are
+ * held for durability. A subscriber whose unsent pushes pass client-output-buffer-limit's
+ * pubsub class is disconnected, as in Redis.
  */
 import type { Socket } from 'node:net';
 import { RequestDecoder } from '../resp/decoder';
@@ -30,6 +37,9 @@ import { commandKeys, resolve } from './dispatch';
 import { isBlind, type CommandEntry } from '../commands/types';
 import type { DbView } from '../storage/keyspace';
 import type { Server } from './server';
+import type { ClientSubs } from '../pubsub/registry';
+import { subscribedContextError } from '../pubsub/context';
+import { outputLimitVerdict } from '../pubsub/output-limits';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -73,6 +83,12 @@ export class Connection implements ClientState {
   private heldBytes = 0;
   private runWhenReleased = false;
   private pausedForOutput = false;
+  readonly pubsub: ClientSubs;
+  /** A command of this client is running; its reply starts at cmdStart in `reply`. */
+  private executing = false;
+  private cmdStart = 0;
+  /** When pushes first passed the soft output limit (0: they are under it). */
+  private softLimitSinceMs = 0;
 
   get resp(): 2 | 3 {
     return this.reply.proto;
@@ -93,6 +109,7 @@ export class Connection implements ClientState {
     this.decoder.authRequired = !this.authenticated;
     this.lastActiveMs = createdMs;
     this.ctx = { reply: this.reply, db: server.dbView(0), client: this, server: server.api, nowMs: 0 };
+    this.pubsub = server.pubsub.newClient(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -189,16 +206,20 @@ export class Connection implements ClientState {
       ctx.nowMs = now;
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
+      this.cmdStart = reply.length;
+      this.executing = true;
       const pending = server.executor(entry, ctx, argv);
       if (pending !== undefined) {
         this.busy = true;
         this.flush();
+        this.cmdStart = 0;
         pending.then(
           () => this.resume(),
           (err: unknown) => server.fatal(err),
         );
         return;
       }
+      this.executing = false;
       // A client that does not read its replies: once a limit's worth of replies is ready,
       // hand it to the socket; if the socket cannot take it, stop running this client's
       // commands (and reading its socket) until it drains.
@@ -274,6 +295,12 @@ export class Connection implements ClientState {
     if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
       server.stats.rejectedCalls++;
       w.error(E.noAuth);
+      return REFUSED;
+    }
+    const refusal = subscribedContextError(this.pubsub, this.resp, entry.fullName);
+    if (refusal !== null) {
+      server.stats.rejectedCalls++;
+      w.error(refusal);
       return REFUSED;
     }
     return { entry, argv };
@@ -352,7 +379,10 @@ export class Connection implements ClientState {
     this.lastActiveMs = now;
     this.lastCommand = entry.fullName;
     const ctx: CommandContext = { reply: writer, db: this.ctx.db, client: this, server: server.api, nowMs: now };
+    this.cmdStart = this.reply.length;
+    this.executing = true;
     const pending = server.executor(entry, ctx, argv);
+    this.executing = false;
     if (pending === undefined) {
       slot.done = true;
       return;
@@ -411,6 +441,7 @@ export class Connection implements ClientState {
 
   private resume(): void {
     this.busy = false;
+    this.executing = false;
     if (this.closed || this.pausedForOutput) return;
     this.run();
   }
@@ -454,6 +485,44 @@ export class Connection implements ClientState {
     this.server.stats.netOutputBytes += data.length;
     this.socket.write(data);
     if (this.socket.writableLength > this.server.settings.outputBufferLimit) this.pauseForOutput();
+  }
+
+  /**
+   * A pub/sub push for this client. Replies written before it (by earlier commands, not
+   * the running one) go first, through the durability hold; the push itself waits for no
+   * sync, only for held replies ahead of it.
+   */
+  push(frame: Buffer): void {
+    if (this.closed) return;
+    const mark = this.executing ? this.cmdStart : this.reply.length;
+    if (mark > 0) {
+      const all = this.reply.take();
+      this.reply.raw(all.subarray(0, mark));
+      this.flush();
+      if (all.length > mark) this.reply.raw(all.subarray(mark));
+      this.cmdStart = 0;
+      if (this.closed) return;
+    }
+    if (this.held.length === 0) this.send(frame);
+    else {
+      this.held.push({ seq: 0, data: frame });
+      this.heldBytes += frame.length;
+    }
+    this.checkPushLimit();
+  }
+
+  /** client-output-buffer-limit (pubsub class for a client with subscriptions, else normal). */
+  private checkPushLimit(): void {
+    const limits = this.server.settings.clientOutputBufferLimit;
+    const cls = this.pubsub.total > 0 ? limits.pubsub : limits.normal;
+    const bytes = this.outputBufferBytes();
+    if (this.softLimitSinceMs === 0 && (cls.softBytes === 0 || bytes < cls.softBytes) && (cls.hardBytes === 0 || bytes < cls.hardBytes)) return;
+    const v = outputLimitVerdict(bytes, cls, this.softLimitSinceMs, this.server.clock.nowMs());
+    this.softLimitSinceMs = v.softSinceMs;
+    if (v.close) {
+      this.server.log.warning(`Client id=${this.id} addr=${this.addr} omem=${bytes} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+      this.destroy();
+    }
   }
 
   private onDrain(): void {

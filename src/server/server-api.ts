@@ -8,6 +8,7 @@ import type { CommandTable } from '../commands/table';
 import type { ClientState } from './client-state';
 import type { Levels } from '../coordinator/quorum';
 import type { Member } from '../membership/member';
+import type { PubSubService } from '../pubsub/service';
 
 export interface ClientKillFilter {
   id?: number;
@@ -115,6 +116,8 @@ export interface ServerApi {
    * that executes it, after the change, with Redis's event name ('set', 'lpush', 'del'...).
    */
   notify(type: NotifyClass, event: string, key: Buffer, db: number): void;
+  /** Pub/sub (src/pubsub/): absent where no client can subscribe (test harnesses). */
+  readonly pubsub?: PubSubService;
   /** Stop the server: flush, close storage, exit. */
   shutdown(): Promise<void>;
 }

@@ -179,6 +179,8 @@ export class Keyspace {
   private readonly cellHashScratch = new Uint8Array(DIGEST_BYTES);
   /** Told of every change to the stored keys; set before start(). */
   recordListener: RecordListener | null = null;
+  /** Told of every key retired because its TTL passed (keyspace notification `expired`). */
+  onExpired: ((db: number, key: Buffer) => void) | null = null;
   /** Set by dispatch while a read command runs: its lookups count as keyspace hits/misses. */
   countingReads = false;
 
@@ -1104,11 +1106,13 @@ export class Keyspace {
 
   /** A lookup found the key expired: stop counting it; alone, remove it. */
   private retireExpired(db: number, key: Buffer, m: StoredMeta): void {
-    if (this.expiries.delete(m.ck)) {
+    const retired = this.expiries.delete(m.ck);
+    if (retired) {
       this.liveCount[db]--;
       this.stats.expiredKeys++;
     }
     this.removeIfStandalone(db, key, m);
+    if (retired) this.onExpired?.(db, key);
   }
 
   /**
@@ -1137,12 +1141,14 @@ export class Keyspace {
       const db = ck.charCodeAt(0);
       this.liveCount[db]--;
       this.stats.expiredKeys++;
+      const key = keyOf(ck);
       if (this.opts.tombstoneGraceMs !== 0) {
         this.garbage++; // kept for the grace period, then the sweep removes it
+        this.onExpired?.(db, key);
         continue;
       }
-      const key = keyOf(ck);
       this.removeIfStandalone(db, key, this.meta(db, key));
+      this.onExpired?.(db, key);
     }
     return cks.length;
   }
