@@ -241,6 +241,7 @@ function setbit(ctx: CommandContext, argv: Buffer[]): void {
     if (rec === null) ctx.db.setString(key, buf, 0, ctx.nowMs);
     else ctx.db.updateString(key, buf, ctx.nowMs);
   }
+  ctx.server.notify('$', 'setbit', key, ctx.db.index);
   ctx.reply.integer(was);
 }
 
@@ -434,7 +435,7 @@ function bitop(ctx: CommandContext, argv: Buffer[]): void {
   }
   const dest = argv[2];
   if (maxlen === 0) {
-    ctx.db.delete(dest, ctx.nowMs);
+    if (ctx.db.delete(dest, ctx.nowMs)) ctx.server.notify('g', 'del', dest, ctx.db.index);
     ctx.reply.integer(0);
     return;
   }
@@ -454,6 +455,7 @@ function bitop(ctx: CommandContext, argv: Buffer[]): void {
   }
   // Redis setKey: a new value, any TTL or other type the destination had is gone.
   ctx.db.setString(dest, res, 0, ctx.nowMs);
+  ctx.server.notify('$', 'set', dest, ctx.db.index);
   ctx.reply.integer(maxlen);
 }
 
@@ -578,6 +580,7 @@ function bitfieldGeneric(ctx: CommandContext, argv: Buffer[], readonlyCommand: b
   if (readonly) return;
   if (rec === null) ctx.db.setString(key, buf, 0, ctx.nowMs);
   else if (!buf.equals(old)) ctx.db.updateString(key, buf, ctx.nowMs);
+  if (rec === null || !buf.equals(old)) ctx.server.notify('$', 'setbit', key, ctx.db.index);
 }
 
 function bitfield(ctx: CommandContext, argv: Buffer[]): void {

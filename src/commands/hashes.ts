@@ -92,6 +92,7 @@ function hsetGeneric(ctx: CommandContext, argv: Buffer[], name: string): void {
     cells = [...byField.values()];
   }
   const added = ctx.db.apply(key, hashDelta(ctx, key, m, cells), ctx.nowMs);
+  ctx.server.notify('h', 'hset', key, ctx.db.index);
   if (name === 'hmset') ctx.reply.ok();
   else ctx.reply.integer(added);
 }
@@ -106,6 +107,7 @@ function hsetnx(ctx: CommandContext, argv: Buffer[]): void {
   }
   const s = ctx.db.stamp();
   ctx.db.apply(key, hashDelta(ctx, key, m, [{ kind: F, field: argv[2], t: s.t, n: s.n, value: argv[3] }]), ctx.nowMs);
+  ctx.server.notify('h', 'hset', key, ctx.db.index);
   ctx.reply.integer(1);
 }
 
@@ -135,6 +137,8 @@ function hdel(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const change = ctx.db.apply(key, { del: null, meta: null, value: null, cells }, ctx.nowMs);
+  ctx.server.notify('h', 'hdel', key, ctx.db.index);
+  if (ctx.db.ks.lookup(ctx.db.index, key, ctx.nowMs) === null) ctx.server.notify('g', 'del', key, ctx.db.index);
   ctx.reply.integer(-change);
 }
 
@@ -163,6 +167,7 @@ function hincrby(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   incrementField(ctx, key, 'hash', m, argv[2], Buffer.from(formatInt64(sum), 'latin1'));
+  ctx.server.notify('h', 'hincrby', key, ctx.db.index);
   ctx.reply.integer(sum);
 }
 
@@ -195,6 +200,7 @@ function hincrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
   }
   const text = Buffer.from(formatLongDouble(sum), 'latin1');
   incrementField(ctx, key, 'hash', m, argv[2], text);
+  ctx.server.notify('h', 'hincrbyfloat', key, ctx.db.index);
   ctx.reply.bulk(text);
 }
 

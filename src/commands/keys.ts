@@ -36,7 +36,7 @@ const MOVE_SPLIT = { merge: 'move' } as const;
 
 function del(ctx: CommandContext, argv: Buffer[]): void {
   let n = 0;
-  for (let j = 1; j < argv.length; j++) if (ctx.db.delete(argv[j], ctx.nowMs)) n++;
+  for (let j = 1; j < argv.length; j++) if (ctx.db.delete(argv[j], ctx.nowMs)) n++, ctx.server.notify('g', 'del', argv[j], ctx.db.index);
   ctx.reply.integer(n);
 }
 
@@ -140,6 +140,7 @@ function expireGeneric(ctx: CommandContext, argv: Buffer[], cmd: string, relativ
   }
   if (when <= BigInt(ctx.nowMs)) ctx.db.delete(key, ctx.nowMs);
   else ctx.db.setExpire(key, rec, Number(when), ctx.nowMs);
+  ctx.server.notify('g', when <= BigInt(ctx.nowMs) ? 'del' : 'expire', key, ctx.db.index);
   ctx.reply.integer(1);
 }
 
@@ -167,6 +168,7 @@ function persist(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   ctx.db.setExpire(argv[1], rec, 0, ctx.nowMs);
+  ctx.server.notify('g', 'persist', argv[1], ctx.db.index);
   ctx.reply.integer(1);
 }
 
@@ -195,6 +197,8 @@ function renameGeneric(ctx: CommandContext, argv: Buffer[], nx: boolean): void {
   const copy = ctx.db.restampedCopy(src, rec, ctx.db.stamp(), expireAtOf(rec));
   ctx.db.apply(dst, copy, ctx.nowMs);
   ctx.db.delete(src, ctx.nowMs);
+  ctx.server.notify('g', 'rename_from', src, ctx.db.index);
+  ctx.server.notify('g', 'rename_to', dst, ctx.db.index);
   if (nx) ctx.reply.integer(1);
   else ctx.reply.ok();
 }
@@ -210,6 +214,7 @@ function copyInto(ctx: CommandContext, dst: DbView, key: Buffer, newKey: Buffer,
     return;
   }
   dst.apply(newKey, ctx.db.restampedCopy(key, rec, ctx.db.stamp(), expireAtOf(rec)), ctx.nowMs);
+  ctx.server.notify('g', 'copy_to', newKey, dst.index);
   ctx.reply.integer(1);
 }
 
@@ -286,6 +291,8 @@ function move(ctx: CommandContext, argv: Buffer[]): void {
   }
   ctx.db.view(n).apply(key, ctx.db.restampedCopy(key, rec, ctx.db.stamp(), expireAtOf(rec)), ctx.nowMs);
   ctx.db.delete(key, ctx.nowMs);
+  ctx.server.notify('g', 'move_from', key, ctx.db.index);
+  ctx.server.notify('g', 'move_to', key, n);
   ctx.reply.integer(1);
 }
 

@@ -204,6 +204,7 @@ function push(ctx: CommandContext, key: Buffer, m: StoredMeta | null, values: Bu
     return { kind: F, field: end, t: s.t, n: s.n, value };
   });
   ctx.db.apply(key, collectionDelta(ctx, key, 'list', m, cells), ctx.nowMs);
+  ctx.server.notify('l', atHead ? 'lpush' : 'rpush', key, ctx.db.index);
   return liveLength(ctx, key);
 }
 
@@ -216,10 +217,17 @@ function removeIds(ctx: CommandContext, key: Buffer, ids: Buffer[]): void {
 }
 
 /** Pop up to `count` elements from one end; returns their values, nearest first. */
-function pop(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, fromHead: boolean): Buffer[] {
+function pop(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, fromHead: boolean, notify = true): Buffer[] {
   const got = endElements(ctx, key, m, fromHead, count);
   removeIds(ctx, key, got.map((e) => e.id));
+  if (notify) notifyRemoved(ctx, key, fromHead ? 'lpop' : 'rpop');
   return got.map((e) => e.value);
+}
+
+/** Keyspace events after elements left a list: the command's, then `del` if it emptied. */
+function notifyRemoved(ctx: CommandContext, key: Buffer, event: string): void {
+  ctx.server.notify('l', event, key, ctx.db.index);
+  if (ctx.db.ks.lookup(ctx.db.index, key, ctx.nowMs) === null) ctx.server.notify('g', 'del', key, ctx.db.index);
 }
 
 function replyValues(ctx: CommandContext, values: Buffer[]): void {
@@ -314,9 +322,10 @@ function lmoveGeneric(ctx: CommandContext, src: Buffer, dst: Buffer, fromHead: b
     ctx.reply.error(E.wrongType);
     return;
   }
-  const [value] = pop(ctx, src, sm, 1, fromHead);
+  const [value] = pop(ctx, src, sm, 1, fromHead, false);
   // Looked up again: when src is dst the pop may just have emptied it.
   push(ctx, dst, ctx.db.lookup(dst, ctx.nowMs), [value], toHead);
+  notifyRemoved(ctx, src, fromHead ? 'lpop' : 'rpop'); // Redis: the push's event first
   ctx.reply.bulk(value);
 }
 
@@ -494,6 +503,7 @@ function lset(ctx: CommandContext, argv: Buffer[]): void {
   }
   const s = ctx.db.stamp();
   ctx.db.apply(key, collectionDelta(ctx, key, 'list', m, [{ kind: F, field: e.id, t: s.t, n: s.n, value }]), ctx.nowMs);
+  ctx.server.notify('l', 'lset', key, ctx.db.index);
   ctx.reply.ok();
 }
 
@@ -543,6 +553,7 @@ function linsert(ctx: CommandContext, argv: Buffer[]): void {
   const s = writer(ctx);
   const id = between(lo, hi, s.w);
   ctx.db.apply(key, collectionDelta(ctx, key, 'list', m, [{ kind: F, field: id, t: s.t, n: s.n, value }]), ctx.nowMs);
+  ctx.server.notify('l', 'linsert', key, ctx.db.index);
   ctx.reply.integer(liveLength(ctx, key));
 }
 
@@ -564,6 +575,7 @@ function lrem(ctx: CommandContext, argv: Buffer[]): void {
     return limit === 0 || ids.length < limit;
   });
   removeIds(ctx, key, ids);
+  if (ids.length > 0) notifyRemoved(ctx, key, 'lrem');
   ctx.reply.integer(ids.length);
 }
 
@@ -589,6 +601,7 @@ function ltrim(ctx: CommandContext, argv: Buffer[]): void {
     for (const e of endElements(ctx, key, m, false, m.count - 1 - range[1])) ids.push(e.id);
     removeIds(ctx, key, ids);
   }
+  notifyRemoved(ctx, key, 'ltrim');
   ctx.reply.ok();
 }
 

@@ -88,6 +88,7 @@ export class Server {
     deps.keyspace.onDurable((seq) => this.onDurable(seq));
     this.pubsub = new PubSubService(() => this.settings.notifyKeyspaceEvents, () => this.clock.nowMs());
     deps.keyspace.onExpired = (db, key) => this.pubsub.notify('x', 'expired', key, db);
+    deps.keyspace.onNewKey = (db, key) => this.pubsub.notify('n', 'new', key, db);
     this.api = this.makeApi();
   }
 

@@ -1094,7 +1094,13 @@ export class Keyspace {
     if (now && at !== 0) this.expiries.set(m.ck, at);
     else this.expiries.delete(m.ck);
     if (now !== wasCounted) this.liveCount[db] += now ? 1 : -1;
+    this.createdByLast = now && !wasCounted;
   }
+
+  /** The last change made a key that did not exist exist (keyspace notification `new`). */
+  createdByLast = false;
+  /** Told of every key a command's write creates (DbView.apply): keyspace notification `new`. */
+  onNewKey: ((db: number, key: Buffer) => void) | null = null;
 
   /** Whether the key is counted in liveCount now (a TTL passed but not yet retired still counts). */
   private counted(m: StoredMeta, nowMs: number): boolean {
@@ -1576,7 +1582,9 @@ export class DbView {
   /** Apply a delta to a key of this db, recording it. Returns the change in live cells. */
   apply(key: Buffer, delta: Delta, nowMs: number): number {
     if (this.recorder !== null) this.recorder.deltas.push({ db: this.index, key: Buffer.from(key), delta });
-    return this.ks.apply(this.index, key, delta, nowMs);
+    const n = this.ks.apply(this.index, key, delta, nowMs);
+    if (this.ks.createdByLast && this.ks.onNewKey !== null) this.ks.onNewKey(this.index, key);
+    return n;
   }
 
   cellValue(key: Buffer, m: StoredMeta, kind: number, field: Buffer): Buffer | null {
