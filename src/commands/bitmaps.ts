@@ -240,8 +240,8 @@ function setbit(ctx: CommandContext, argv: Buffer[]): void {
     else buf[byte] &= ~mask;
     if (rec === null) ctx.db.setString(key, buf, 0, ctx.nowMs);
     else ctx.db.updateString(key, buf, ctx.nowMs);
+    ctx.server.notify('$', 'setbit', key, ctx.db.index);
   }
-  ctx.server.notify('$', 'setbit', key, ctx.db.index);
   ctx.reply.integer(was);
 }
 

@@ -260,8 +260,8 @@ function geoadd(ctx: CommandContext, argv: Buffer[]): void {
     }
   }
   writeMembers(ctx, key, m, [...writes.values()]);
-  if (added + updated > 0) ctx.server.notify('z', 'zadd', key, ctx.db.index); // GEOADD runs as ZADD in Redis
   r.integer(ch ? added + updated : added);
+  if (added + updated > 0) ctx.server.notify('z', 'zadd', key, ctx.db.index); // GEOADD runs as ZADD in Redis
 }
 
 // ---------------------------------------------------------------------------------------
@@ -596,7 +596,7 @@ function georadiusGeneric(ctx: CommandContext, argv: Buffer[], srcKeyIndex: numb
     const gp = ga[i];
     entries.push({ member: gp.member, score: storedist ? gp.dist / shp.conversion : gp.score });
   }
-  storeZset(ctx, storeKey, entries, flags & GEOSEARCHSTORE ? 'geosearchstore' : 'georadiusstore');
+  storeZset(ctx, storeKey, entries, flags & GEOSEARCHSTORE ? 'geosearchstore' : 'georadiusstore', true);
 }
 
 /**

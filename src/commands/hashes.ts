@@ -92,9 +92,9 @@ function hsetGeneric(ctx: CommandContext, argv: Buffer[], name: string): void {
     cells = [...byField.values()];
   }
   const added = ctx.db.apply(key, hashDelta(ctx, key, m, cells), ctx.nowMs);
-  ctx.server.notify('h', 'hset', key, ctx.db.index);
   if (name === 'hmset') ctx.reply.ok();
   else ctx.reply.integer(added);
+  ctx.server.notify('h', 'hset', key, ctx.db.index); // Redis: after the reply
 }
 
 function hsetnx(ctx: CommandContext, argv: Buffer[]): void {
@@ -107,8 +107,8 @@ function hsetnx(ctx: CommandContext, argv: Buffer[]): void {
   }
   const s = ctx.db.stamp();
   ctx.db.apply(key, hashDelta(ctx, key, m, [{ kind: F, field: argv[2], t: s.t, n: s.n, value: argv[3] }]), ctx.nowMs);
-  ctx.server.notify('h', 'hset', key, ctx.db.index);
   ctx.reply.integer(1);
+  ctx.server.notify('h', 'hset', key, ctx.db.index);
 }
 
 function hdel(ctx: CommandContext, argv: Buffer[]): void {
@@ -167,8 +167,8 @@ function hincrby(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   incrementField(ctx, key, 'hash', m, argv[2], Buffer.from(formatInt64(sum), 'latin1'));
-  ctx.server.notify('h', 'hincrby', key, ctx.db.index);
   ctx.reply.integer(sum);
+  ctx.server.notify('h', 'hincrby', key, ctx.db.index);
 }
 
 function hincrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
@@ -200,8 +200,8 @@ function hincrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
   }
   const text = Buffer.from(formatLongDouble(sum), 'latin1');
   incrementField(ctx, key, 'hash', m, argv[2], text);
-  ctx.server.notify('h', 'hincrbyfloat', key, ctx.db.index);
   ctx.reply.bulk(text);
+  ctx.server.notify('h', 'hincrbyfloat', key, ctx.db.index);
 }
 
 const ZERO = Buffer.from('0');

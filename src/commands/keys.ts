@@ -138,10 +138,12 @@ function expireGeneric(ctx: CommandContext, argv: Buffer[], cmd: string, relativ
       return;
     }
   }
-  if (when <= BigInt(ctx.nowMs)) ctx.db.delete(key, ctx.nowMs);
+  const past = when <= BigInt(ctx.nowMs);
+  if (past) ctx.db.delete(key, ctx.nowMs);
   else ctx.db.setExpire(key, rec, Number(when), ctx.nowMs);
-  ctx.server.notify('g', when <= BigInt(ctx.nowMs) ? 'del' : 'expire', key, ctx.db.index);
+  if (past) ctx.server.notify('g', 'del', key, ctx.db.index); // Redis: del before the reply, expire after
   ctx.reply.integer(1);
+  if (!past) ctx.server.notify('g', 'expire', key, ctx.db.index);
 }
 
 /** Redis ttlGenericCommand: -2 absent, -1 no TTL, else the TTL (or expiry time). */

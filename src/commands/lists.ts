@@ -204,7 +204,6 @@ function push(ctx: CommandContext, key: Buffer, m: StoredMeta | null, values: Bu
     return { kind: F, field: end, t: s.t, n: s.n, value };
   });
   ctx.db.apply(key, collectionDelta(ctx, key, 'list', m, cells), ctx.nowMs);
-  ctx.server.notify('l', atHead ? 'lpush' : 'rpush', key, ctx.db.index);
   return liveLength(ctx, key);
 }
 
@@ -217,10 +216,9 @@ function removeIds(ctx: CommandContext, key: Buffer, ids: Buffer[]): void {
 }
 
 /** Pop up to `count` elements from one end; returns their values, nearest first. */
-function pop(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, fromHead: boolean, notify = true): Buffer[] {
+function pop(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, fromHead: boolean): Buffer[] {
   const got = endElements(ctx, key, m, fromHead, count);
   removeIds(ctx, key, got.map((e) => e.id));
-  if (notify) notifyRemoved(ctx, key, fromHead ? 'lpop' : 'rpop');
   return got.map((e) => e.value);
 }
 
@@ -273,6 +271,7 @@ function pushCommand(atHead: boolean, onlyIfExists: boolean) {
       return;
     }
     ctx.reply.integer(push(ctx, key, m, argv.slice(2), atHead));
+    ctx.server.notify('l', atHead ? 'lpush' : 'rpush', key, ctx.db.index); // Redis: after the reply
   };
 }
 
@@ -306,6 +305,7 @@ function popCommand(fromHead: boolean) {
     const values = pop(ctx, key, m, hasCount ? count : 1, fromHead);
     if (hasCount) replyValues(ctx, values);
     else r.bulk(values[0]);
+    notifyRemoved(ctx, key, fromHead ? 'lpop' : 'rpop'); // Redis: after the reply
   };
 }
 
@@ -322,11 +322,12 @@ function lmoveGeneric(ctx: CommandContext, src: Buffer, dst: Buffer, fromHead: b
     ctx.reply.error(E.wrongType);
     return;
   }
-  const [value] = pop(ctx, src, sm, 1, fromHead, false);
+  const [value] = pop(ctx, src, sm, 1, fromHead);
   // Looked up again: when src is dst the pop may just have emptied it.
   push(ctx, dst, ctx.db.lookup(dst, ctx.nowMs), [value], toHead);
-  notifyRemoved(ctx, src, fromHead ? 'lpop' : 'rpop'); // Redis: the push's event first
+  ctx.server.notify('l', toHead ? 'lpush' : 'rpush', dst, ctx.db.index); // Redis: push event, reply, pop event
   ctx.reply.bulk(value);
+  notifyRemoved(ctx, src, fromHead ? 'lpop' : 'rpop');
 }
 
 function lmove(ctx: CommandContext, argv: Buffer[]): void {
@@ -365,6 +366,7 @@ function lmpop(ctx: CommandContext, argv: Buffer[]): void {
     r.array(2);
     r.bulk(key);
     replyValues(ctx, values);
+    notifyRemoved(ctx, key, fromHead ? 'lpop' : 'rpop');
     return;
   }
   r.nilArray();
@@ -503,8 +505,8 @@ function lset(ctx: CommandContext, argv: Buffer[]): void {
   }
   const s = ctx.db.stamp();
   ctx.db.apply(key, collectionDelta(ctx, key, 'list', m, [{ kind: F, field: e.id, t: s.t, n: s.n, value }]), ctx.nowMs);
-  ctx.server.notify('l', 'lset', key, ctx.db.index);
   ctx.reply.ok();
+  ctx.server.notify('l', 'lset', key, ctx.db.index);
 }
 
 /** LINSERT key BEFORE|AFTER pivot element (Redis linsertCommand). */

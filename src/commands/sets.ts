@@ -95,8 +95,8 @@ function storeSet(ctx: CommandContext, dst: Buffer, members: Buffer[], event: st
   const cells = memberCells(ctx, members, true);
   const s = { t: cells[0].t, n: cells[0].n };
   ctx.db.apply(dst, { del: s, meta: { t: s.t, n: s.n, type: 'set', expireAtMs: 0 }, value: null, cells }, ctx.nowMs);
-  ctx.server.notify('s', event, dst, ctx.db.index);
   ctx.reply.integer(members.length);
+  ctx.server.notify('s', event, dst, ctx.db.index); // Redis: after the reply
 }
 
 /** Keyspace events after members left a set: the command's, then `del` if it emptied. */
@@ -134,8 +134,9 @@ function srem(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const present = distinct(argv.slice(2)).filter((x) => isMember(ctx, key, m, x));
-  ctx.reply.integer(present.length === 0 ? 0 : removeMembers(ctx, key, present));
+  const removed = present.length === 0 ? 0 : removeMembers(ctx, key, present);
   if (present.length > 0) notifyRemoved(ctx, key, 'srem');
+  ctx.reply.integer(removed);
 }
 
 /** SMOVE source destination member (Redis smoveCommand). */
@@ -183,9 +184,11 @@ function spop(ctx: CommandContext, argv: Buffer[]): void {
       return;
     }
     const [member] = popRandomMembers(ctx, key, m, 1);
+    const last = m.count === 1;
     removeMembers(ctx, key, [member]);
-    notifyRemoved(ctx, key, 'spop');
+    ctx.server.notify('s', 'spop', key, ctx.db.index);
     r.bulk(member);
+    if (last) ctx.server.notify('g', 'del', key, ctx.db.index); // Redis: spop, reply, del
     return;
   }
   const count = nonNegativeArg(ctx, argv[2], E.mustBePositive);

@@ -294,17 +294,20 @@ function removeMembers(ctx: CommandContext, key: Buffer, members: Buffer[], even
 }
 
 /** Replace whatever `dst` holds with a zset of `entries` (or delete it); reply the size. */
-export function storeZset(ctx: CommandContext, dst: Buffer, entries: Entry[], event: string): void {
+export function storeZset(ctx: CommandContext, dst: Buffer, entries: Entry[], event: string, notifyFirst = false): void {
   if (entries.length === 0) {
-    if (ctx.db.delete(dst, ctx.nowMs)) ctx.server.notify('g', 'del', dst, ctx.db.index);
+    const existed = ctx.db.delete(dst, ctx.nowMs);
+    if (existed && notifyFirst) ctx.server.notify('g', 'del', dst, ctx.db.index);
     ctx.reply.integer(0);
+    if (existed && !notifyFirst) ctx.server.notify('g', 'del', dst, ctx.db.index);
     return;
   }
   const cells = entryCells(ctx, entries, true);
   const s = { t: cells[0].t, n: cells[0].n };
   ctx.db.apply(dst, { del: s, meta: { t: s.t, n: s.n, type: 'zset', expireAtMs: 0 }, value: null, cells }, ctx.nowMs);
-  ctx.server.notify('z', event, dst, ctx.db.index);
+  if (notifyFirst) ctx.server.notify('z', event, dst, ctx.db.index);
   ctx.reply.integer(entries.length);
+  if (!notifyFirst) ctx.server.notify('z', event, dst, ctx.db.index); // Redis: after the reply (GEO*STORE: before)
 }
 
 function replyScore(ctx: CommandContext, x: number): void {
@@ -677,7 +680,6 @@ function zaddGeneric(ctx: CommandContext, argv: Buffer[], forceIncr: boolean): v
     const w = [...writes.values()][0];
     incrementField(ctx, key, 'zset', m, w.member, encodeScore(w.score));
   } else if (writes.size > 0) ctx.db.apply(key, collectionDelta(ctx, key, 'zset', m, entryCells(ctx, [...writes.values()], true)), ctx.nowMs);
-  if (added + updated > 0) ctx.server.notify('z', incr ? 'zincr' : 'zadd', key, ctx.db.index);
   if (nan) {
     r.error('ERR resulting score is not a number (NaN)');
     return;
@@ -686,6 +688,7 @@ function zaddGeneric(ctx: CommandContext, argv: Buffer[], forceIncr: boolean): v
     if (processed > 0) replyScore(ctx, score);
     else r.nil();
   } else r.integer(o.ch ? added + updated : added);
+  if (added + updated > 0) ctx.server.notify('z', incr ? 'zincr' : 'zadd', key, ctx.db.index); // Redis: after the reply
 }
 
 function zrem(ctx: CommandContext, argv: Buffer[]): void {

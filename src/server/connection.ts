@@ -21,10 +21,12 @@
  * durability) has been handed to the socket.
  *
  * Pub/sub pushes (`push`: messages, keyspace events) are not replies: they never wait for a
- * disk sync of their own. They keep Redis's order with the replies around them: one made by
- * this client's own command (PUBLISH to a channel it subscribes to) goes before that
- * command's reply, after the earlier ones; a push waits only while replies ahead of it are
- * held for durability. A subscriber whose unsent pushes pass client-output-buffer-limit's
+ * disk sync of their own. They keep Redis's order with the replies around them: a push
+ * goes after everything written before it, including what the running command of this
+ * client has written so far (Redis has one output buffer: PUBLISH to a channel the client
+ * subscribes to gives the push, then the reply; RPUSH replies, then notifies), and it waits
+ * only while replies ahead of it are held for durability. A handler never calls notify in
+ * the middle of writing one reply. A subscriber whose unsent pushes pass client-output-buffer-limit's
  * pubsub class is disconnected, as in Redis.
  */
 import type { Socket } from 'node:net';
@@ -84,9 +86,6 @@ export class Connection implements ClientState {
   private runWhenReleased = false;
   private pausedForOutput = false;
   readonly pubsub: ClientSubs;
-  /** A command of this client is running; its reply starts at cmdStart in `reply`. */
-  private executing = false;
-  private cmdStart = 0;
   /** When pushes first passed the soft output limit (0: they are under it). */
   private softLimitSinceMs = 0;
 
@@ -206,20 +205,16 @@ export class Connection implements ClientState {
       ctx.nowMs = now;
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
-      this.cmdStart = reply.length;
-      this.executing = true;
       const pending = server.executor(entry, ctx, argv);
       if (pending !== undefined) {
         this.busy = true;
         this.flush();
-        this.cmdStart = 0;
         pending.then(
           () => this.resume(),
           (err: unknown) => server.fatal(err),
         );
         return;
       }
-      this.executing = false;
       // A client that does not read its replies: once a limit's worth of replies is ready,
       // hand it to the socket; if the socket cannot take it, stop running this client's
       // commands (and reading its socket) until it drains.
@@ -379,10 +374,7 @@ export class Connection implements ClientState {
     this.lastActiveMs = now;
     this.lastCommand = entry.fullName;
     const ctx: CommandContext = { reply: writer, db: this.ctx.db, client: this, server: server.api, nowMs: now };
-    this.cmdStart = this.reply.length;
-    this.executing = true;
     const pending = server.executor(entry, ctx, argv);
-    this.executing = false;
     if (pending === undefined) {
       slot.done = true;
       return;
@@ -441,7 +433,6 @@ export class Connection implements ClientState {
 
   private resume(): void {
     this.busy = false;
-    this.executing = false;
     if (this.closed || this.pausedForOutput) return;
     this.run();
   }
@@ -488,19 +479,13 @@ export class Connection implements ClientState {
   }
 
   /**
-   * A pub/sub push for this client. Replies written before it (by earlier commands, not
-   * the running one) go first, through the durability hold; the push itself waits for no
-   * sync, only for held replies ahead of it.
+   * A pub/sub push for this client. Replies written before it go first, through the
+   * durability hold; the push itself waits for no sync, only for held replies ahead of it.
    */
   push(frame: Buffer): void {
     if (this.closed) return;
-    const mark = this.executing ? this.cmdStart : this.reply.length;
-    if (mark > 0) {
-      const all = this.reply.take();
-      this.reply.raw(all.subarray(0, mark));
+    if (this.reply.length > 0) {
       this.flush();
-      if (all.length > mark) this.reply.raw(all.subarray(mark));
-      this.cmdStart = 0;
       if (this.closed) return;
     }
     if (this.held.length === 0) this.send(frame);

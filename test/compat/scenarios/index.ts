@@ -4,5 +4,6 @@
  */
 import type { Scenario } from '../sessions';
 import { BASIC_SCENARIOS } from './basic';
+import { PUBSUB_SCENARIOS } from './pubsub';
 
-export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS];
+export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...PUBSUB_SCENARIOS];
