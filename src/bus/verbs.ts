@@ -176,6 +176,11 @@ export const HINT = rawVerb(
   'Keep a delta for a replica that is down (sloppy quorum): [owner id, db, key, encoded delta]. Reply: [] once the hint is stored here; an error when the hint store is full. The hint is replayed to the owner (as REPLICATE) when it is back.',
 );
 
+export const PUBSUB = rawVerb(
+  'pubsub',
+  'Pub/sub between nodes (pubsub/service.ts), fire-and-forget: [p, channel, message] a PUBLISH to deliver here; [s, channel, message, relay 1/0] an SPUBLISH reaching an owner (relay 1: also pass it to the nodes interested in the channel) or, relayed, an interested node; [w, channel...] this sender has shard subscribers of these channels (refreshed every 5 s); [u, channel...] it has none left. Reply: [].',
+);
+
 // Anti-entropy (antientropy/: the payloads and their bounds are in wire.ts).
 
 export const AE_TREE = defineVerb<TreeRequest, Buffer[]>({
@@ -209,6 +214,6 @@ export const XFER_KEYS = defineVerb<KeysRequest, KeysReply>({
 });
 
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, PUBSUB, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);
