@@ -88,6 +88,9 @@ export class Connection implements ClientState {
   readonly pubsub: ClientSubs;
   /** When pushes first passed the soft output limit (0: they are under it). */
   private softLimitSinceMs = 0;
+  /** Pushes of this event-loop turn, sent together at its end (older than anything in `reply`). */
+  private pushes: Buffer[] = [];
+  private pushBytes = 0;
 
   get resp(): 2 | 3 {
     return this.reply.proto;
@@ -143,7 +146,7 @@ export class Connection implements ClientState {
   }
 
   outputBufferBytes(): number {
-    return this.socket.writableLength + this.heldBytes;
+    return this.socket.writableLength + this.heldBytes + this.pushBytes;
   }
 
   /** Requirepass changed (CONFIG SET) or AUTH succeeded: refresh the decoder's limits. */
@@ -439,6 +442,7 @@ export class Connection implements ClientState {
 
   /** Send (or hold, until durable) what the replies wrote. */
   private flush(): void {
+    if (this.pushBytes > 0) this.sendPushes();
     if (this.reply.length > 0) {
       const data = this.reply.take();
       const seq = this.server.keyspace.visibleSeq();
@@ -488,13 +492,24 @@ export class Connection implements ClientState {
       this.flush();
       if (this.closed) return;
     }
-    if (this.held.length === 0) this.send(frame);
-    else {
-      this.held.push({ seq: 0, data: frame });
-      this.heldBytes += frame.length;
-    }
+    // Many messages in one turn (a publisher's pipeline) leave in one socket write.
+    if (this.pushBytes === 0) setImmediate(this.sendPushes);
+    this.pushes.push(frame);
+    this.pushBytes += frame.length;
     this.checkPushLimit();
   }
+
+  private readonly sendPushes = (): void => {
+    if (this.pushBytes === 0 || this.closed) return;
+    const data = this.pushes.length === 1 ? this.pushes[0] : Buffer.concat(this.pushes, this.pushBytes);
+    this.pushes = [];
+    this.pushBytes = 0;
+    if (this.held.length === 0) this.send(data);
+    else {
+      this.held.push({ seq: 0, data });
+      this.heldBytes += data.length;
+    }
+  };
 
   /** client-output-buffer-limit (pubsub class for a client with subscriptions, else normal). */
   private checkPushLimit(): void {
