@@ -189,7 +189,7 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.syntax);
     return;
   }
-  const filter: { id?: number; addr?: string; laddr?: string; skipMe: boolean } = { skipMe: true };
+  const filter: { id?: number; addr?: string; laddr?: string; type?: 'normal' | 'pubsub'; skipMe: boolean } = { skipMe: true };
   for (let i = 2; i < argv.length; i += 2) {
     const opt = lower(argv[i]);
     const val = argv[i + 1];
@@ -222,10 +222,11 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
         ctx.reply.error(`ERR No such user '${val.toString('latin1')}'`);
         return;
       }
-      if (opt === 'type' && v !== 'normal') {
+      if (opt === 'type' && v !== 'normal' && v !== 'pubsub') {
         ctx.reply.integer(0);
         return;
       }
+      if (opt === 'type') filter.type = v as 'normal' | 'pubsub';
     } else {
       ctx.reply.error(E.syntax);
       return;
@@ -261,9 +262,11 @@ function clientList(ctx: CommandContext, argv: Buffer[]): void {
     }
   }
   let text = '';
-  if (typeFilter === null || typeFilter === 'normal') {
+  if (typeFilter === null || typeFilter === 'normal' || typeFilter === 'pubsub') {
     for (const c of ctx.server.clients()) {
       if (ids !== null && !ids.has(c.id)) continue;
+      // Redis's client types: a client with subscriptions is of type pubsub, not normal.
+      if (typeFilter !== null && ((c.pubsub?.total ?? 0) > 0) !== (typeFilter === 'pubsub')) continue;
       text += ctx.server.describeClient(c) + '\n';
     }
   }

@@ -197,7 +197,9 @@ function renameGeneric(ctx: CommandContext, argv: Buffer[], nx: boolean): void {
     return;
   }
   const copy = ctx.db.restampedCopy(src, rec, ctx.db.stamp(), expireAtOf(rec));
+  const replaced = ctx.db.lookup(dst, ctx.nowMs) !== null;
   ctx.db.apply(dst, copy, ctx.nowMs);
+  if (replaced) ctx.server.notify('n', 'new', dst, ctx.db.index); // Redis deletes, then adds, the destination
   ctx.db.delete(src, ctx.nowMs);
   ctx.server.notify('g', 'rename_from', src, ctx.db.index);
   ctx.server.notify('g', 'rename_to', dst, ctx.db.index);
@@ -215,7 +217,9 @@ function copyInto(ctx: CommandContext, dst: DbView, key: Buffer, newKey: Buffer,
     ctx.reply.integer(0);
     return;
   }
+  const replaced = dst.lookup(newKey, ctx.nowMs) !== null;
   dst.apply(newKey, ctx.db.restampedCopy(key, rec, ctx.db.stamp(), expireAtOf(rec)), ctx.nowMs);
+  if (replaced) ctx.server.notify('n', 'new', newKey, dst.index); // Redis deletes, then adds, the destination
   ctx.server.notify('g', 'copy_to', newKey, dst.index);
   ctx.reply.integer(1);
 }

@@ -344,8 +344,7 @@ function msetGeneric(ctx: CommandContext, argv: Buffer[], nx: boolean): void {
       }
     }
   }
-  for (let j = 1; j < argv.length; j += 2) ctx.db.setString(argv[j], argv[j + 1], 0, ctx.nowMs);
-  for (let j = 1; j < argv.length; j += 2) ctx.server.notify('$', 'set', argv[j], ctx.db.index);
+  for (let j = 1; j < argv.length; j += 2) ctx.db.setString(argv[j], argv[j + 1], 0, ctx.nowMs), ctx.server.notify('$', 'set', argv[j], ctx.db.index);
   if (nx) ctx.reply.integer(1);
   else ctx.reply.ok();
 }

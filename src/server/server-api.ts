@@ -14,6 +14,8 @@ export interface ClientKillFilter {
   id?: number;
   addr?: string;
   laddr?: string;
+  /** Redis's client type: pubsub (has subscriptions) or normal. */
+  type?: 'normal' | 'pubsub';
   skipMe: boolean;
 }
 

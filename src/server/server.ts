@@ -89,6 +89,7 @@ export class Server {
     this.pubsub = new PubSubService(() => this.settings.notifyKeyspaceEvents, () => this.clock.nowMs());
     deps.keyspace.onExpired = (db, key) => this.pubsub.notify('x', 'expired', key, db);
     deps.keyspace.onNewKey = (db, key) => this.pubsub.notify('n', 'new', key, db);
+    deps.keyspace.onKeyMiss = (db, key) => this.pubsub.notify('m', 'keymiss', key, db);
     this.api = this.makeApi();
   }
 
@@ -264,6 +265,7 @@ export class Server {
       if (f.id !== undefined && c.id !== f.id) continue;
       if (f.addr !== undefined && c.addr !== f.addr) continue;
       if (f.laddr !== undefined && c.laddr !== f.laddr) continue;
+      if (f.type !== undefined && (c.pubsub.total > 0) !== (f.type === 'pubsub')) continue;
       if (f.skipMe && c === me) continue;
       if (c === me) c.closeAfterReply();
       else c.destroy();

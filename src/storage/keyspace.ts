@@ -1099,6 +1099,8 @@ export class Keyspace {
 
   /** The last change made a key that did not exist exist (keyspace notification `new`). */
   createdByLast = false;
+  /** Told of every key a read command's lookup misses: keyspace notification `keymiss`. */
+  onKeyMiss: ((db: number, key: Buffer) => void) | null = null;
   /** Told of every key a command's write creates (DbView.apply): keyspace notification `new`. */
   onNewKey: ((db: number, key: Buffer) => void) | null = null;
 
@@ -1564,7 +1566,7 @@ export class DbView {
   lookup(key: Buffer, nowMs: number): StoredMeta | null {
     const m = this.ks.lookup(this.index, key, nowMs);
     if (this.ks.countingReads) {
-      if (m === null) this.ks.stats.keyMisses++;
+      if (m === null) this.ks.stats.keyMisses++, this.ks.onKeyMiss?.(this.index, key);
       else this.ks.stats.keyHits++;
     }
     return m;

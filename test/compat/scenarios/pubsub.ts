@@ -416,6 +416,39 @@ export const PUBSUB_SCENARIOS: Scenario[] = [
       await s.cmd(0, 'CONFIG', 'SET', 'notify-keyspace-events', '');
     },
   },
+  {
+    name: 'pubsub: keymiss events of reads, new on RENAME and COPY REPLACE over a key',
+    clients: 2,
+    async run(s) {
+      await s.cmd(0, 'CONFIG', 'SET', 'notify-keyspace-events', 'KEmn');
+      await s.cmd(1, 'PSUBSCRIBE', '__key*');
+      await s.cmd(1, 'SUBSCRIBE', 'sync');
+      let m = 0;
+      for (const args of [['GET', 'nokey'], ['HGET', 'nokey', 'f'], ['EXISTS', 'nokey'], ['LRANGE', 'nokey', '0', '-1'], ['SET', 'a', '1'], ['GET', 'a'], ['SET', 'b', '2'], ['RENAME', 'a', 'b'], ['SET', 'c', '3'], ['COPY', 'b', 'c', 'REPLACE'], ['COPY', 'b', 'd'], ['MOVE', 'd', '2'], ['SET', 'b', 'again']]) {
+        await s.cmd(0, ...args);
+        await s.cmd(0, 'PUBLISH', 'sync', `m${m}`);
+        await drainTo(s, 1, `m${m++}`);
+      }
+      await s.cmd(0, 'CONFIG', 'SET', 'notify-keyspace-events', '');
+    },
+  },
+  {
+    name: 'pubsub: CLIENT LIST and CLIENT KILL by type pubsub',
+    clients: 3,
+    async run(s) {
+      await s.cmd(0, 'CLIENT', 'SETNAME', 'sub');
+      await s.cmd(0, 'SUBSCRIBE', 'x');
+      await s.cmd(1, 'CLIENT', 'SETNAME', 'plain');
+      // Named clients only: connections of earlier scenarios may still be closing.
+      const names = (b: Buffer): string => [...b.toString('latin1').matchAll(/name=(\S+)/g)].map((x) => x[1]).sort().join(',');
+      s.keep(names(await s.client(2).send('CLIENT', 'LIST', 'TYPE', 'pubsub')));
+      s.keep(names(await s.client(2).send('CLIENT', 'LIST', 'TYPE', 'normal')));
+      await s.cmd(2, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await s.cmd(2, 'PUBSUB', 'NUMSUB', 'x');
+      await s.cmd(1, 'PING');
+    },
+  },
+  randomNotifications('gn$lshzKE', 6, 2, 120),
   randomNotifications('KEA', 1, 2, 150),
   randomNotifications('KEA', 2, 3, 150),
   randomNotifications('E$lg', 3, 2, 100),
