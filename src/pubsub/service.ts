@@ -176,6 +176,19 @@ export class PubSubService {
     }
   }
 
+  /** Set while an event raised by a key lookup is delivered (it may come mid-reply: connection.ts). */
+  fromLookup = false;
+
+  /** `expired` and `keymiss`: raised inside a key lookup, possibly while a reply is half written. */
+  notifyFromLookup(type: NotifyClass, event: string, key: Buffer, db: number): void {
+    this.fromLookup = true;
+    try {
+      this.notify(type, event, key, db);
+    } finally {
+      this.fromLookup = false;
+    }
+  }
+
   /**
    * A keyspace event (notify.c notifyKeyspaceEvent): `__keyspace@<db>__:<key>` carries the
    * event, `__keyevent@<db>__:<event>` the key, as the flags ask. Local only.

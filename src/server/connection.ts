@@ -26,8 +26,11 @@
  * client has written so far (Redis has one output buffer: PUBLISH to a channel the client
  * subscribes to gives the push, then the reply; RPUSH replies, then notifies), and it waits
  * only while replies ahead of it are held for durability. A handler never calls notify in
- * the middle of writing one reply. A subscriber whose unsent pushes pass client-output-buffer-limit's
- * pubsub class is disconnected, as in Redis.
+ * the middle of writing one reply. An event raised by a key lookup (`expired`, `keymiss`)
+ * may come while a reply is half written (MGET's second key): once the running command has
+ * written anything, it waits until the command is done (Redis 7.0 puts it inside the
+ * array). A subscriber whose unsent pushes pass client-output-buffer-limit's pubsub class
+ * is disconnected, as in Redis.
  */
 import type { Socket } from 'node:net';
 import { RequestDecoder } from '../resp/decoder';
@@ -91,6 +94,10 @@ export class Connection implements ClientState {
   /** Pushes of this event-loop turn, sent together at its end (older than anything in `reply`). */
   private pushes: Buffer[] = [];
   private pushBytes = 0;
+  /** Where the running command's reply starts in `reply` (-1: none of ours is running). */
+  private cmdStart = -1;
+  /** Lookup events that came after the running command started its reply. */
+  private afterCommand: Buffer[] | null = null;
 
   get resp(): 2 | 3 {
     return this.reply.proto;
@@ -208,16 +215,19 @@ export class Connection implements ClientState {
       ctx.nowMs = now;
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
+      this.cmdStart = reply.length;
       const pending = server.executor(entry, ctx, argv);
       if (pending !== undefined) {
         this.busy = true;
         this.flush();
+        this.cmdStart = 0;
         pending.then(
           () => this.resume(),
           (err: unknown) => server.fatal(err),
         );
         return;
       }
+      this.commandDone();
       // A client that does not read its replies: once a limit's worth of replies is ready,
       // hand it to the socket; if the socket cannot take it, stop running this client's
       // commands (and reading its socket) until it drains.
@@ -436,6 +446,7 @@ export class Connection implements ClientState {
 
   private resume(): void {
     this.busy = false;
+    this.commandDone();
     if (this.closed || this.pausedForOutput) return;
     this.run();
   }
@@ -488,6 +499,10 @@ export class Connection implements ClientState {
    */
   push(frame: Buffer): void {
     if (this.closed) return;
+    if (this.cmdStart >= 0 && this.reply.length > this.cmdStart && this.server.pubsub.fromLookup) {
+      (this.afterCommand ??= []).push(frame);
+      return;
+    }
     if (this.reply.length > 0) {
       this.flush();
       if (this.closed) return;
@@ -497,6 +512,15 @@ export class Connection implements ClientState {
     this.pushes.push(frame);
     this.pushBytes += frame.length;
     this.checkPushLimit();
+  }
+
+  /** The running command wrote its whole reply: lookup events it raised may follow. */
+  private commandDone(): void {
+    this.cmdStart = -1;
+    const later = this.afterCommand;
+    if (later === null) return;
+    this.afterCommand = null;
+    for (const f of later) this.push(f);
   }
 
   private readonly sendPushes = (): void => {

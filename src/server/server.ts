@@ -87,9 +87,9 @@ export class Server {
     for (let i = 0; i < DB_COUNT; i++) this.views.push(new DbView(deps.keyspace, i));
     deps.keyspace.onDurable((seq) => this.onDurable(seq));
     this.pubsub = new PubSubService(() => this.settings.notifyKeyspaceEvents, () => this.clock.nowMs());
-    deps.keyspace.onExpired = (db, key) => this.pubsub.notify('x', 'expired', key, db);
+    deps.keyspace.onExpired = (db, key) => this.pubsub.notifyFromLookup('x', 'expired', key, db);
     deps.keyspace.onNewKey = (db, key) => this.pubsub.notify('n', 'new', key, db);
-    deps.keyspace.onKeyMiss = (db, key) => this.pubsub.notify('m', 'keymiss', key, db);
+    deps.keyspace.onKeyMiss = (db, key) => this.pubsub.notifyFromLookup('m', 'keymiss', key, db);
     this.api = this.makeApi();
   }
 

@@ -146,9 +146,9 @@ afterEach(async () => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
-async function startNode(): Promise<number> {
+async function startNode(hz = 10): Promise<number> {
   dir = mkdtempSync(path.join(os.tmpdir(), 'qkv-pubsub-'));
-  node = new QuorumkvNode({ settings: { ...defaultSettings(), port: 0, engine: 'memory', dir }, configFile: null });
+  node = new QuorumkvNode({ settings: { ...defaultSettings(), port: 0, engine: 'memory', dir, hz }, configFile: null });
   await node.start();
   return node.server.boundPort();
 }
@@ -219,4 +219,21 @@ describe('a subscriber that never reads', () => {
     pub.close();
     admin.close();
   }, 30_000);
+});
+
+describe('events raised by a lookup in the middle of a reply', () => {
+  it("MGET over keys that expire: the RESP3 client's own expired events follow the array, never inside it", async () => {
+    const port = await startNode(1); // the first tick comes after a second: the MGET's lookups retire the keys
+    const c = await RawClient.connect(port);
+    await c.send('HELLO', '3');
+    await c.send('CONFIG', 'SET', 'notify-keyspace-events', 'Ex');
+    await c.sendRaw('*2\r\n$9\r\nSUBSCRIBE\r\n$22\r\n__keyevent@0__:expired\r\n', 1);
+    await c.send('SET', 'a', '1', 'PX', '30');
+    await c.send('SET', 'b', '2', 'PX', '30');
+    await new Promise((r) => setTimeout(r, 60));
+    const frames = (await c.sendRaw('*4\r\n$4\r\nMGET\r\n$1\r\nx\r\n$1\r\na\r\n$1\r\nb\r\n', 3)).map((f) => f.toString('latin1'));
+    expect(frames[0]).toBe('*3\r\n_\r\n_\r\n_\r\n');
+    expect(frames.slice(1)).toEqual(['>3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$1\r\na\r\n', '>3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$1\r\nb\r\n']);
+    c.close();
+  });
 });
