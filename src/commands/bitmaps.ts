@@ -538,6 +538,7 @@ function bitfieldGeneric(ctx: CommandContext, argv: Buffer[], readonlyCommand: b
   // even when every write then fails with OVERFLOW FAIL.
   const buf = readonly ? old : grownCopy(old, highestWriteOffset);
 
+  let changes = 0; // SET/INCRBY ops that wrote: `setbit` when one did and the value changed (as Redis 7.0.15 answers)
   ctx.reply.array(ops.length);
   for (const op of ops) {
     if (op.opcode === 'get') {
@@ -575,12 +576,13 @@ function bitfieldGeneric(ctx: CommandContext, argv: Buffer[], readonlyCommand: b
     }
     ctx.reply.integer(retval);
     setBits(buf, op.offset, op.bits, newval);
+    changes++;
   }
 
   if (readonly) return;
   if (rec === null) ctx.db.setString(key, buf, 0, ctx.nowMs);
   else if (!buf.equals(old)) ctx.db.updateString(key, buf, ctx.nowMs);
-  if (rec === null || !buf.equals(old)) ctx.server.notify('$', 'setbit', key, ctx.db.index);
+  if (changes > 0 && (rec === null || !buf.equals(old))) ctx.server.notify('$', 'setbit', key, ctx.db.index);
 }
 
 function bitfield(ctx: CommandContext, argv: Buffer[]): void {

@@ -137,7 +137,8 @@ function randomNotifications(flags: string, seed: number, resp: 2 | 3, steps: nu
 const OWN_WRITES: string[][] = [
   ['SET', 'a', '1'], ['SET', 'a', '2', 'EX', '100'], ['SETNX', 'a', '1'], ['SETNX', 'n', '1'], ['GETSET', 'a', '3'], ['APPEND', 'a', 'x'], ['SETRANGE', 'a', '1', 'yy'],
   ['SET', 'i', '1'], ['INCR', 'i'], ['DECRBY', 'i', '2'], ['INCRBYFLOAT', 'i', '0.5'], ['MSET', 'm1', '1', 'm2', '2'], ['MSETNX', 'm3', '1'], ['SETEX', 'x', '100', 'v'], ['PSETEX', 'x', '100000', 'v'],
-  ['GETEX', 'x', 'PERSIST'], ['GETEX', 'x', 'EX', '100'], ['GETDEL', 'x'], ['SETBIT', 'bits', '3', '1'], ['BITOP', 'NOT', 'bits2', 'bits'], ['BITFIELD', 'bf', 'SET', 'u8', '0', '7'], ['PFADD', 'hll', 'a'], ['PFMERGE', 'hll2', 'hll'],
+  ['GETEX', 'x', 'PERSIST'], ['GETEX', 'x', 'EX', '100'], ['GETDEL', 'x'], ['SETBIT', 'bits', '3', '1'], ['SETBIT', 'bits', '3', '1'], ['BITOP', 'NOT', 'bits2', 'bits'], ['BITOP', 'AND', 'bits3', 'nokey'],
+  ['BITFIELD', 'bf', 'SET', 'u8', '0', '7'], ['BITFIELD', 'bf', 'SET', 'u8', '0', '7'], ['BITFIELD', 'bf', 'GET', 'u8', '0'], ['BITFIELD', 'bf', 'OVERFLOW', 'FAIL', 'INCRBY', 'u2', '0', '9'], ['BITFIELD', 'bf2', 'OVERFLOW', 'FAIL', 'INCRBY', 'u2', '100', '9'], ['BITFIELD', 'bf3', 'GET', 'u2', '0'], ['PFADD', 'hll', 'a'], ['PFADD', 'hll', 'a'], ['PFMERGE', 'hll2', 'hll'],
   ['EXPIRE', 'a', '100'], ['PEXPIRE', 'a', '100000'], ['PERSIST', 'a'], ['EXPIRE', 'm1', '-1'], ['RENAME', 'a', 'b'], ['RENAMENX', 'b', 'c'], ['COPY', 'c', 'd'], ['MOVE', 'd', '1'], ['DEL', 'c', 'm2', 'nokey'], ['UNLINK', 'm3'],
   ['RPUSH', 'l', 'a', 'b', 'c'], ['LPUSH', 'l', 'z'], ['LPUSHX', 'l', 'y'], ['RPUSHX', 'nol', 'y'], ['LPOP', 'l'], ['RPOP', 'l', '2'], ['LSET', 'l', '0', 'q'], ['LINSERT', 'l', 'AFTER', 'q', 'r'], ['LREM', 'l', '1', 'r'],
   ['LMOVE', 'l', 'l2', 'LEFT', 'RIGHT'], ['RPOPLPUSH', 'l2', 'l'], ['LTRIM', 'l', '0', '0'], ['LMPOP', '1', 'l', 'LEFT'], ['RPUSH', 'l', 'a'], ['LTRIM', 'l', '1', '0'],
