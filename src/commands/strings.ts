@@ -215,6 +215,7 @@ function setGeneric(
   }
   ctx.server.notify('$', 'set', key, ctx.db.index);
   if (expire !== null) ctx.server.notify('g', 'expire', key, ctx.db.index);
+  if (expire !== null && expireAtMs <= ctx.nowMs) ctx.server.notify('x', 'expired', key, ctx.db.index); // Redis: set, expire, then expiry retires it
   if (!withGet) ctx.reply.ok();
 }
 

@@ -408,7 +408,8 @@ export const PUBSUB_SCENARIOS: Scenario[] = [
       await s.cmd(1, 'PSUBSCRIBE', '__keyevent@*');
       await s.cmd(1, 'SUBSCRIBE', 'sync');
       let m = 0;
-      for (const args of [['SADD', 's', 'x'], ['SPOP', 's'], ['SADD', 's', 'x', 'y'], ['SMEMBERS', 's'], ['SPOP', 's', '5'], ['SPOP', 's', '0'], ['SPOP', 'nokey'], ['SET', 'g', 'v'], ['GETEX', 'g', 'PX', '100000'], ['GETEX', 'g', 'PERSIST'], ['GETEX', 'g', 'PERSIST'], ['GETEX', 'g', 'PXAT', '1'], ['SET', 'g', 'v'], ['GETDEL', 'g'], ['GETDEL', 'g'], ['SET', 'g', '1', 'GET']]) {
+      // (SET with a PXAT in the past is left out: Redis sends `expired` when it next touches the key, here it comes at once.)
+      for (const args of [['SET', 'past', 'v'], ['PEXPIREAT', 'past', '1'], ['EXISTS', 'past'], ['SADD', 's', 'x'], ['SPOP', 's'], ['SADD', 's', 'x', 'y'], ['SMEMBERS', 's'], ['SPOP', 's', '5'], ['SPOP', 's', '0'], ['SPOP', 'nokey'], ['SET', 'g', 'v'], ['GETEX', 'g', 'PX', '100000'], ['GETEX', 'g', 'PERSIST'], ['GETEX', 'g', 'PERSIST'], ['GETEX', 'g', 'PXAT', '1'], ['SET', 'g', 'v'], ['GETDEL', 'g'], ['GETDEL', 'g'], ['SET', 'g', '1', 'GET']]) {
         if (args[0] === 'SPOP' || args[0] === 'SMEMBERS') await s.cmdAs({ mode: 'unordered' }, 0, ...args);
         else await s.cmd(0, ...args);
         await s.cmd(0, 'PUBLISH', 'sync', `m${m}`);
