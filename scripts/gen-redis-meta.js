@@ -57,6 +57,8 @@ const DEFAULT_COMMANDS = [
   'georadiusbymember', 'georadius_ro', 'georadiusbymember_ro',
   'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop',
   'multi', 'exec', 'discard', 'watch', 'unwatch',
+  'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'publish', 'pubsub',
+  'ssubscribe', 'sunsubscribe', 'spublish',
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import { realScheduler } from './runtime/scheduler';
 import { AntiEntropy, statusFields } from './antientropy/service';
 import { TreeForest } from './antientropy/forest';
 import { TransferService } from './transfer/service';
+import { PUBSUB } from './bus/verbs';
 
 export interface NodeOptions {
   settings: Settings;
@@ -228,6 +229,21 @@ export class QuorumkvNode {
           return (this.handoff?.perTarget() ?? []).filter((h) => ring.hasMember(h.target)).reduce((n, h) => n + h.stats.count, 0);
         },
       });
+      const selfId = this.nodeId;
+      PUBSUB.handle(transport, (from, args) => {
+        this.server.pubsub.onBus(from.id, args);
+        return [];
+      });
+      this.server.pubsub.cluster = {
+        selfId,
+        peers: () => membership.members().filter((m) => m.id !== selfId && m.status !== 'left' && membership.isUp(m.id)).map((m) => m.id),
+        owners: (channel) => membership.currentRing().ownersOfKey(channel, settings.replicas),
+        isUp: (id) => id === selfId || membership.isUp(id),
+        send: (to, args) => {
+          const addr = membership.busAddress(to);
+          if (addr !== null) PUBSUB.call(transport, addr, args).catch(() => undefined);
+        },
+      };
       const coordinator = this.coordinator;
       this.server.executor = (entry, ctx, argv) => coordinator.execute(entry, ctx, argv);
       this.server.concurrentPipeline = true;

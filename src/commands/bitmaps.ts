@@ -240,6 +240,7 @@ function setbit(ctx: CommandContext, argv: Buffer[]): void {
     else buf[byte] &= ~mask;
     if (rec === null) ctx.db.setString(key, buf, 0, ctx.nowMs);
     else ctx.db.updateString(key, buf, ctx.nowMs);
+    ctx.server.notify('$', 'setbit', key, ctx.db.index);
   }
   ctx.reply.integer(was);
 }
@@ -434,7 +435,7 @@ function bitop(ctx: CommandContext, argv: Buffer[]): void {
   }
   const dest = argv[2];
   if (maxlen === 0) {
-    ctx.db.delete(dest, ctx.nowMs);
+    if (ctx.db.delete(dest, ctx.nowMs)) ctx.server.notify('g', 'del', dest, ctx.db.index);
     ctx.reply.integer(0);
     return;
   }
@@ -454,6 +455,7 @@ function bitop(ctx: CommandContext, argv: Buffer[]): void {
   }
   // Redis setKey: a new value, any TTL or other type the destination had is gone.
   ctx.db.setString(dest, res, 0, ctx.nowMs);
+  ctx.server.notify('$', 'set', dest, ctx.db.index);
   ctx.reply.integer(maxlen);
 }
 
@@ -536,6 +538,7 @@ function bitfieldGeneric(ctx: CommandContext, argv: Buffer[], readonlyCommand: b
   // even when every write then fails with OVERFLOW FAIL.
   const buf = readonly ? old : grownCopy(old, highestWriteOffset);
 
+  let changes = 0; // SET/INCRBY ops that wrote: `setbit` when one did and the value changed (as Redis 7.0.15 answers)
   ctx.reply.array(ops.length);
   for (const op of ops) {
     if (op.opcode === 'get') {
@@ -573,11 +576,13 @@ function bitfieldGeneric(ctx: CommandContext, argv: Buffer[], readonlyCommand: b
     }
     ctx.reply.integer(retval);
     setBits(buf, op.offset, op.bits, newval);
+    changes++;
   }
 
   if (readonly) return;
   if (rec === null) ctx.db.setString(key, buf, 0, ctx.nowMs);
   else if (!buf.equals(old)) ctx.db.updateString(key, buf, ctx.nowMs);
+  if (changes > 0 && (rec === null || !buf.equals(old))) ctx.server.notify('$', 'setbit', key, ctx.db.index);
 }
 
 function bitfield(ctx: CommandContext, argv: Buffer[]): void {

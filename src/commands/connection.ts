@@ -44,7 +44,12 @@ function ping(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.wrongArity('ping'));
     return;
   }
-  if (argv.length === 1) ctx.reply.simple('PONG');
+  // RESP2 in the subscribed context: ["pong", message or ""] (Redis's pingCommand).
+  if (ctx.client.resp === 2 && (ctx.client.pubsub?.total ?? 0) > 0) {
+    ctx.reply.array(2);
+    ctx.reply.bulkString('pong');
+    ctx.reply.bulk(argv.length === 1 ? Buffer.alloc(0) : argv[1]);
+  } else if (argv.length === 1) ctx.reply.simple('PONG');
   else ctx.reply.bulk(argv[1]);
 }
 
@@ -167,6 +172,7 @@ function reset(ctx: CommandContext): void {
     c.tx.aborted = false;
   }
   ctx.server.unwatch(c);
+  if (c.pubsub !== undefined) ctx.server.pubsub?.leaveAll(c.pubsub);
   c.select(0);
   c.resp = 2;
   ctx.reply.proto = 2;
@@ -211,7 +217,7 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.syntax);
     return;
   }
-  const filter: { id?: number; addr?: string; laddr?: string; skipMe: boolean } = { skipMe: true };
+  const filter: { id?: number; addr?: string; laddr?: string; type?: 'normal' | 'pubsub'; skipMe: boolean } = { skipMe: true };
   for (let i = 2; i < argv.length; i += 2) {
     const opt = lower(argv[i]);
     const val = argv[i + 1];
@@ -244,10 +250,11 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
         ctx.reply.error(`ERR No such user '${val.toString('latin1')}'`);
         return;
       }
-      if (opt === 'type' && v !== 'normal') {
+      if (opt === 'type' && v !== 'normal' && v !== 'pubsub') {
         ctx.reply.integer(0);
         return;
       }
+      if (opt === 'type') filter.type = v as 'normal' | 'pubsub';
     } else {
       ctx.reply.error(E.syntax);
       return;
@@ -283,9 +290,11 @@ function clientList(ctx: CommandContext, argv: Buffer[]): void {
     }
   }
   let text = '';
-  if (typeFilter === null || typeFilter === 'normal') {
+  if (typeFilter === null || typeFilter === 'normal' || typeFilter === 'pubsub') {
     for (const c of ctx.server.clients()) {
       if (ids !== null && !ids.has(c.id)) continue;
+      // Redis's client types: a client with subscriptions is of type pubsub, not normal.
+      if (typeFilter !== null && ((c.pubsub?.total ?? 0) > 0) !== (typeFilter === 'pubsub')) continue;
       text += ctx.server.describeClient(c) + '\n';
     }
   }

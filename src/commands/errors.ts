@@ -50,6 +50,8 @@ export const E = {
   sortPatternElsewhere: (opt: string) =>
     `ERR ${opt} option of SORT denied: in a cluster its keys must share the sorted key's replicas (give the pattern the sorted key's hash tag before the '*')`,
   noQuorum: (detail: string) => `NOQUORUM ${detail}`,
+  /** SUBSCRIBE and friends past pubsub-max-subscriptions (our own condition). */
+  maxSubscriptions: (n: number) => `MAXSUBSCRIPTIONS this client would pass pubsub-max-subscriptions (${n}); nothing was subscribed`,
 } as const;
 
 export function truncate(s: string, n: number): string {

@@ -261,6 +261,7 @@ function geoadd(ctx: CommandContext, argv: Buffer[]): void {
   }
   writeMembers(ctx, key, m, [...writes.values()]);
   r.integer(ch ? added + updated : added);
+  if (added + updated > 0) ctx.server.notify('z', 'zadd', key, ctx.db.index); // GEOADD runs as ZADD in Redis
 }
 
 // ---------------------------------------------------------------------------------------
@@ -550,7 +551,7 @@ function georadiusGeneric(ctx: CommandContext, argv: Buffer[], srcKeyIndex: numb
 
   if (zobj === null) {
     if (storeKey !== null) {
-      ctx.db.delete(storeKey, ctx.nowMs);
+      if (ctx.db.delete(storeKey, ctx.nowMs)) ctx.server.notify('g', 'del', storeKey, ctx.db.index);
       r.integer(0);
     } else r.raw(EMPTY_ARRAY);
     return;
@@ -595,7 +596,7 @@ function georadiusGeneric(ctx: CommandContext, argv: Buffer[], srcKeyIndex: numb
     const gp = ga[i];
     entries.push({ member: gp.member, score: storedist ? gp.dist / shp.conversion : gp.score });
   }
-  storeZset(ctx, storeKey, entries);
+  storeZset(ctx, storeKey, entries, flags & GEOSEARCHSTORE ? 'geosearchstore' : 'georadiusstore', true);
 }
 
 /**

@@ -94,6 +94,7 @@ function hsetGeneric(ctx: CommandContext, argv: Buffer[], name: string): void {
   const added = ctx.db.apply(key, hashDelta(ctx, key, m, cells), ctx.nowMs);
   if (name === 'hmset') ctx.reply.ok();
   else ctx.reply.integer(added);
+  ctx.server.notify('h', 'hset', key, ctx.db.index); // Redis: after the reply
 }
 
 function hsetnx(ctx: CommandContext, argv: Buffer[]): void {
@@ -107,6 +108,7 @@ function hsetnx(ctx: CommandContext, argv: Buffer[]): void {
   const s = ctx.db.stamp();
   ctx.db.apply(key, hashDelta(ctx, key, m, [{ kind: F, field: argv[2], t: s.t, n: s.n, value: argv[3] }]), ctx.nowMs);
   ctx.reply.integer(1);
+  ctx.server.notify('h', 'hset', key, ctx.db.index);
 }
 
 function hdel(ctx: CommandContext, argv: Buffer[]): void {
@@ -135,6 +137,8 @@ function hdel(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const change = ctx.db.apply(key, { del: null, meta: null, value: null, cells }, ctx.nowMs);
+  ctx.server.notify('h', 'hdel', key, ctx.db.index);
+  if (ctx.db.ks.lookup(ctx.db.index, key, ctx.nowMs) === null) ctx.server.notify('g', 'del', key, ctx.db.index);
   ctx.reply.integer(-change);
 }
 
@@ -164,6 +168,7 @@ function hincrby(ctx: CommandContext, argv: Buffer[]): void {
   }
   incrementField(ctx, key, 'hash', m, argv[2], Buffer.from(formatInt64(sum), 'latin1'));
   ctx.reply.integer(sum);
+  ctx.server.notify('h', 'hincrby', key, ctx.db.index);
 }
 
 function hincrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
@@ -196,6 +201,7 @@ function hincrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
   const text = Buffer.from(formatLongDouble(sum), 'latin1');
   incrementField(ctx, key, 'hash', m, argv[2], text);
   ctx.reply.bulk(text);
+  ctx.server.notify('h', 'hincrbyfloat', key, ctx.db.index);
 }
 
 const ZERO = Buffer.from('0');

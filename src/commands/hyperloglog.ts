@@ -528,6 +528,7 @@ function pfadd(ctx: CommandContext, argv: Buffer[]): void {
   if (updated > 0 && !corrupted) hll[CACHE_BYTE] |= 0x80;
   if (original === null) ctx.db.setString(key, hll, 0, ctx.nowMs);
   else if (!hll.equals(original)) ctx.db.updateString(key, hll, ctx.nowMs);
+  if (!corrupted && (updated > 0 || original === null)) ctx.server.notify('$', 'pfadd', key, ctx.db.index);
   if (corrupted) ctx.reply.error(ERR_INVALID_HLL);
   else ctx.reply.integer(updated > 0 ? 1 : 0);
 }
@@ -611,6 +612,7 @@ function pfmerge(ctx: CommandContext, argv: Buffer[]): void {
   hll[CACHE_BYTE] |= 0x80;
   if (original === null) ctx.db.setString(dest, hll, 0, ctx.nowMs);
   else if (!hll.equals(original)) ctx.db.updateString(dest, hll, ctx.nowMs);
+  ctx.server.notify('$', 'pfadd', dest, ctx.db.index);
   ctx.reply.ok();
 }
 

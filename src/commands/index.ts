@@ -19,6 +19,7 @@ import { sortCommands } from './sort';
 import { zsetCommands } from './zsets';
 import { geoCommands } from './geo';
 import { transactionCommands } from './transactions';
+import { pubsubCommands } from './pubsub';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -38,4 +39,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...zsetCommands,
   ...geoCommands,
   ...transactionCommands,
+  ...pubsubCommands,
 ];

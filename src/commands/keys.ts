@@ -36,7 +36,7 @@ const MOVE_SPLIT = { merge: 'move' } as const;
 
 function del(ctx: CommandContext, argv: Buffer[]): void {
   let n = 0;
-  for (let j = 1; j < argv.length; j++) if (ctx.db.delete(argv[j], ctx.nowMs)) n++;
+  for (let j = 1; j < argv.length; j++) if (ctx.db.delete(argv[j], ctx.nowMs)) n++, ctx.server.notify('g', 'del', argv[j], ctx.db.index);
   ctx.reply.integer(n);
 }
 
@@ -138,9 +138,12 @@ function expireGeneric(ctx: CommandContext, argv: Buffer[], cmd: string, relativ
       return;
     }
   }
-  if (when <= BigInt(ctx.nowMs)) ctx.db.delete(key, ctx.nowMs);
+  const past = when <= BigInt(ctx.nowMs);
+  if (past) ctx.db.delete(key, ctx.nowMs);
   else ctx.db.setExpire(key, rec, Number(when), ctx.nowMs);
+  if (past) ctx.server.notify('g', 'del', key, ctx.db.index); // Redis: del before the reply, expire after
   ctx.reply.integer(1);
+  if (!past) ctx.server.notify('g', 'expire', key, ctx.db.index);
 }
 
 /** Redis ttlGenericCommand: -2 absent, -1 no TTL, else the TTL (or expiry time). */
@@ -167,6 +170,7 @@ function persist(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   ctx.db.setExpire(argv[1], rec, 0, ctx.nowMs);
+  ctx.server.notify('g', 'persist', argv[1], ctx.db.index);
   ctx.reply.integer(1);
 }
 
@@ -193,8 +197,12 @@ function renameGeneric(ctx: CommandContext, argv: Buffer[], nx: boolean): void {
     return;
   }
   const copy = ctx.db.restampedCopy(src, rec, ctx.db.stamp(), expireAtOf(rec));
+  const replaced = ctx.db.lookup(dst, ctx.nowMs) !== null;
   ctx.db.apply(dst, copy, ctx.nowMs);
+  if (replaced) ctx.server.notify('n', 'new', dst, ctx.db.index); // Redis deletes, then adds, the destination
   ctx.db.delete(src, ctx.nowMs);
+  ctx.server.notify('g', 'rename_from', src, ctx.db.index);
+  ctx.server.notify('g', 'rename_to', dst, ctx.db.index);
   if (nx) ctx.reply.integer(1);
   else ctx.reply.ok();
 }
@@ -209,7 +217,10 @@ function copyInto(ctx: CommandContext, dst: DbView, key: Buffer, newKey: Buffer,
     ctx.reply.integer(0);
     return;
   }
+  const replaced = dst.lookup(newKey, ctx.nowMs) !== null;
   dst.apply(newKey, ctx.db.restampedCopy(key, rec, ctx.db.stamp(), expireAtOf(rec)), ctx.nowMs);
+  if (replaced) ctx.server.notify('n', 'new', newKey, dst.index); // Redis deletes, then adds, the destination
+  ctx.server.notify('g', 'copy_to', newKey, dst.index);
   ctx.reply.integer(1);
 }
 
@@ -286,6 +297,8 @@ function move(ctx: CommandContext, argv: Buffer[]): void {
   }
   ctx.db.view(n).apply(key, ctx.db.restampedCopy(key, rec, ctx.db.stamp(), expireAtOf(rec)), ctx.nowMs);
   ctx.db.delete(key, ctx.nowMs);
+  ctx.server.notify('g', 'move_from', key, ctx.db.index);
+  ctx.server.notify('g', 'move_to', key, n);
   ctx.reply.integer(1);
 }
 

@@ -223,6 +223,12 @@ function pop(ctx: CommandContext, key: Buffer, m: StoredMeta, count: number, fro
   return got.map((e) => e.value);
 }
 
+/** Keyspace events after elements left a list: the command's, then `del` if it emptied. */
+function notifyRemoved(ctx: CommandContext, key: Buffer, event: string): void {
+  ctx.server.notify('l', event, key, ctx.db.index);
+  if (ctx.db.ks.lookup(ctx.db.index, key, ctx.nowMs) === null) ctx.server.notify('g', 'del', key, ctx.db.index);
+}
+
 function replyValues(ctx: CommandContext, values: Buffer[]): void {
   ctx.reply.array(values.length);
   for (const v of values) ctx.reply.bulk(v);
@@ -266,6 +272,7 @@ function pushCommand(atHead: boolean, onlyIfExists: boolean) {
       return;
     }
     ctx.reply.integer(push(ctx, key, m, argv.slice(2), atHead));
+    ctx.server.notify('l', atHead ? 'lpush' : 'rpush', key, ctx.db.index); // Redis: after the reply
   };
 }
 
@@ -299,6 +306,7 @@ function popCommand(fromHead: boolean) {
     const values = pop(ctx, key, m, hasCount ? count : 1, fromHead);
     if (hasCount) replyValues(ctx, values);
     else r.bulk(values[0]);
+    notifyRemoved(ctx, key, fromHead ? 'lpop' : 'rpop'); // Redis: after the reply
   };
 }
 
@@ -318,7 +326,9 @@ function lmoveGeneric(ctx: CommandContext, src: Buffer, dst: Buffer, fromHead: b
   const [value] = pop(ctx, src, sm, 1, fromHead);
   // Looked up again: when src is dst the pop may just have emptied it.
   push(ctx, dst, ctx.db.lookup(dst, ctx.nowMs), [value], toHead);
+  ctx.server.notify('l', toHead ? 'lpush' : 'rpush', dst, ctx.db.index); // Redis: push event, reply, pop event
   ctx.reply.bulk(value);
+  notifyRemoved(ctx, src, fromHead ? 'lpop' : 'rpop');
 }
 
 function lmove(ctx: CommandContext, argv: Buffer[]): void {
@@ -336,7 +346,9 @@ function lmpop(ctx: CommandContext, argv: Buffer[]): void {
   for (const key of args.keys) {
     const m = listFor(ctx, key);
     if (m === undefined) return;
-    if (m !== null) return popCounted(ctx, key, m, args.first, args.count);
+    if (m === null) continue;
+    popCounted(ctx, key, m, args.first, args.count);
+    return;
   }
   ctx.reply.nilArray();
 }
@@ -347,6 +359,7 @@ function popCounted(ctx: CommandContext, key: Buffer, m: StoredMeta, fromHead: b
   ctx.reply.array(2);
   ctx.reply.bulk(key);
   replyValues(ctx, values);
+  notifyRemoved(ctx, key, fromHead ? 'lpop' : 'rpop');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -483,6 +496,7 @@ function lset(ctx: CommandContext, argv: Buffer[]): void {
   const s = ctx.db.stamp();
   ctx.db.apply(key, collectionDelta(ctx, key, 'list', m, [{ kind: F, field: e.id, t: s.t, n: s.n, value }]), ctx.nowMs);
   ctx.reply.ok();
+  ctx.server.notify('l', 'lset', key, ctx.db.index);
 }
 
 /** LINSERT key BEFORE|AFTER pivot element (Redis linsertCommand). */
@@ -531,6 +545,7 @@ function linsert(ctx: CommandContext, argv: Buffer[]): void {
   const s = writer(ctx);
   const id = between(lo, hi, s.w);
   ctx.db.apply(key, collectionDelta(ctx, key, 'list', m, [{ kind: F, field: id, t: s.t, n: s.n, value }]), ctx.nowMs);
+  ctx.server.notify('l', 'linsert', key, ctx.db.index);
   ctx.reply.integer(liveLength(ctx, key));
 }
 
@@ -552,6 +567,7 @@ function lrem(ctx: CommandContext, argv: Buffer[]): void {
     return limit === 0 || ids.length < limit;
   });
   removeIds(ctx, key, ids);
+  if (ids.length > 0) notifyRemoved(ctx, key, 'lrem');
   ctx.reply.integer(ids.length);
 }
 
@@ -577,6 +593,7 @@ function ltrim(ctx: CommandContext, argv: Buffer[]): void {
     for (const e of endElements(ctx, key, m, false, m.count - 1 - range[1])) ids.push(e.id);
     removeIds(ctx, key, ids);
   }
+  notifyRemoved(ctx, key, 'ltrim');
   ctx.reply.ok();
 }
 
@@ -597,6 +614,7 @@ function blockingPopCommand(fromHead: boolean) {
       c.reply.array(2);
       c.reply.bulk(key);
       c.reply.bulk(value);
+      notifyRemoved(c, key, fromHead ? 'lpop' : 'rpop');
     }, 'array');
   };
 }

@@ -86,9 +86,9 @@ function removeMembers(ctx: CommandContext, key: Buffer, members: Buffer[]): num
  * Replace whatever `dst` holds with a set of `members` (Redis setKey: the TTL goes), or
  * delete it when there are none. Replies the new size, as the *STORE commands do.
  */
-function storeSet(ctx: CommandContext, dst: Buffer, members: Buffer[]): void {
+function storeSet(ctx: CommandContext, dst: Buffer, members: Buffer[], event: string): void {
   if (members.length === 0) {
-    ctx.db.delete(dst, ctx.nowMs);
+    if (ctx.db.delete(dst, ctx.nowMs)) ctx.server.notify('g', 'del', dst, ctx.db.index);
     ctx.reply.integer(0);
     return;
   }
@@ -96,6 +96,13 @@ function storeSet(ctx: CommandContext, dst: Buffer, members: Buffer[]): void {
   const s = { t: cells[0].t, n: cells[0].n };
   ctx.db.apply(dst, { del: s, meta: { t: s.t, n: s.n, type: 'set', expireAtMs: 0 }, value: null, cells }, ctx.nowMs);
   ctx.reply.integer(members.length);
+  ctx.server.notify('s', event, dst, ctx.db.index); // Redis: after the reply
+}
+
+/** Keyspace events after members left a set: the command's, then `del` if it emptied. */
+function notifyRemoved(ctx: CommandContext, key: Buffer, event: string): void {
+  ctx.server.notify('s', event, key, ctx.db.index);
+  if (ctx.db.ks.lookup(ctx.db.index, key, ctx.nowMs) === null) ctx.server.notify('g', 'del', key, ctx.db.index);
 }
 
 function replyMembers(ctx: CommandContext, members: Buffer[], asSet: boolean): void {
@@ -113,7 +120,9 @@ function sadd(ctx: CommandContext, argv: Buffer[]): void {
   if (m === undefined) return;
   // Members already present are written too: the later of a SADD and a concurrent SREM wins.
   const cells = memberCells(ctx, distinct(argv.slice(2)), true);
-  ctx.reply.integer(ctx.db.apply(key, collectionDelta(ctx, key, 'set', m, cells), ctx.nowMs));
+  const added = ctx.db.apply(key, collectionDelta(ctx, key, 'set', m, cells), ctx.nowMs);
+  if (added > 0) ctx.server.notify('s', 'sadd', key, ctx.db.index);
+  ctx.reply.integer(added);
 }
 
 function srem(ctx: CommandContext, argv: Buffer[]): void {
@@ -125,7 +134,9 @@ function srem(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const present = distinct(argv.slice(2)).filter((x) => isMember(ctx, key, m, x));
-  ctx.reply.integer(present.length === 0 ? 0 : removeMembers(ctx, key, present));
+  const removed = present.length === 0 ? 0 : removeMembers(ctx, key, present);
+  if (present.length > 0) notifyRemoved(ctx, key, 'srem');
+  ctx.reply.integer(removed);
 }
 
 /** SMOVE source destination member (Redis smoveCommand). */
@@ -149,8 +160,11 @@ function smove(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.integer(0);
     return;
   }
+  const fresh = dstSet === null || !isMember(ctx, dst, dstSet, member);
   removeMembers(ctx, src, [member]);
+  notifyRemoved(ctx, src, 'srem');
   ctx.db.apply(dst, collectionDelta(ctx, dst, 'set', dstSet, memberCells(ctx, [member], true)), ctx.nowMs);
+  if (fresh) ctx.server.notify('s', 'sadd', dst, ctx.db.index);
   ctx.reply.integer(1);
 }
 
@@ -170,8 +184,11 @@ function spop(ctx: CommandContext, argv: Buffer[]): void {
       return;
     }
     const [member] = popRandomMembers(ctx, key, m, 1);
+    const last = m.count === 1;
     removeMembers(ctx, key, [member]);
+    ctx.server.notify('s', 'spop', key, ctx.db.index);
     r.bulk(member);
+    if (last) ctx.server.notify('g', 'del', key, ctx.db.index); // Redis: spop, reply, del
     return;
   }
   const count = nonNegativeArg(ctx, argv[2], E.mustBePositive);
@@ -185,11 +202,13 @@ function spop(ctx: CommandContext, argv: Buffer[]): void {
   if (count >= m.count) {
     const members = allMembers(ctx, key, m);
     ctx.db.delete(key, ctx.nowMs);
+    notifyRemoved(ctx, key, 'spop');
     replyMembers(ctx, members, true);
     return;
   }
   const picks = popRandomMembers(ctx, key, m, count);
   removeMembers(ctx, key, picks);
+  ctx.server.notify('s', 'spop', key, ctx.db.index);
   replyMembers(ctx, picks, true);
 }
 
@@ -268,7 +287,7 @@ function sinterGeneric(ctx: CommandContext, keys: Buffer[], dst: Buffer | null, 
   if (sets === undefined) return;
   const present = sets.map((m, i) => ({ key: keys[i], m }));
   if (present.some((s) => s.m === null)) {
-    if (dst !== null) storeSet(ctx, dst, []);
+    if (dst !== null) storeSet(ctx, dst, [], 'sinterstore');
     else if (cardinalityOnly) ctx.reply.integer(0);
     else ctx.reply.set(0);
     return;
@@ -284,7 +303,7 @@ function sinterGeneric(ctx: CommandContext, keys: Buffer[], dst: Buffer | null, 
     if (!cardinalityOnly) out.push(x);
     else if (limit > 0 && cardinality >= limit) break;
   }
-  if (dst !== null) storeSet(ctx, dst, out);
+  if (dst !== null) storeSet(ctx, dst, out, 'sinterstore');
   else if (cardinalityOnly) ctx.reply.integer(cardinality);
   else replyMembers(ctx, out, true);
 }
@@ -308,7 +327,7 @@ function sunionDiffGeneric(ctx: CommandContext, keys: Buffer[], dst: Buffer | nu
       if (m !== null) out = out.filter((x) => !isMember(ctx, keys[i], m, x));
     }
   }
-  if (dst !== null) storeSet(ctx, dst, out);
+  if (dst !== null) storeSet(ctx, dst, out, op === 'union' ? 'sunionstore' : 'sdiffstore');
   else replyMembers(ctx, out, true);
 }
 

@@ -224,7 +224,7 @@ function sortGeneric(ctx: CommandContext, argv: Buffer[], readonly: boolean): vo
  */
 function storeList(ctx: CommandContext, dst: Buffer, values: (Buffer | null)[]): void {
   if (values.length === 0) {
-    ctx.db.delete(dst, ctx.nowMs);
+    if (ctx.db.delete(dst, ctx.nowMs)) ctx.server.notify('g', 'del', dst, ctx.db.index);
     ctx.reply.integer(0);
     return;
   }
@@ -236,6 +236,7 @@ function storeList(ctx: CommandContext, dst: Buffer, values: (Buffer | null)[]):
     return { kind: CELL_FIELD, field: tail, t: s.t, n: s.n, value: v ?? EMPTY };
   });
   ctx.db.apply(dst, { del: s, meta: { t: s.t, n: s.n, type: 'list', expireAtMs: 0 }, value: null, cells }, ctx.nowMs);
+  ctx.server.notify('l', 'sortstore', dst, ctx.db.index);
   ctx.reply.integer(values.length);
 }
 

@@ -213,6 +213,9 @@ function setGeneric(
   } else {
     ctx.db.setString(key, value, expireAtMs, ctx.nowMs);
   }
+  ctx.server.notify('$', 'set', key, ctx.db.index);
+  if (expire !== null) ctx.server.notify('g', 'expire', key, ctx.db.index);
+  if (expire !== null && expireAtMs <= ctx.nowMs) ctx.server.notify('x', 'expired', key, ctx.db.index); // Redis: set, expire, then expiry retires it
   if (!withGet) ctx.reply.ok();
 }
 
@@ -236,6 +239,7 @@ function incrDecr(ctx: CommandContext, key: Buffer, incr: Int64): void {
     return;
   }
   ctx.db.incrementString(key, rec, Buffer.from(formatInt64(sum), 'latin1'), ctx.nowMs);
+  ctx.server.notify('$', 'incrby', key, ctx.db.index);
   ctx.reply.integer(sum);
 }
 
@@ -264,6 +268,7 @@ function setnx(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   ctx.db.setString(argv[1], argv[2], 0, ctx.nowMs);
+  ctx.server.notify('$', 'set', argv[1], ctx.db.index);
   ctx.reply.integer(1);
 }
 
@@ -278,11 +283,12 @@ function psetex(ctx: CommandContext, argv: Buffer[]): void {
 function getset(ctx: CommandContext, argv: Buffer[]): void {
   if (!replyGet(ctx, argv[1])) return;
   ctx.db.setString(argv[1], argv[2], 0, ctx.nowMs);
+  ctx.server.notify('$', 'set', argv[1], ctx.db.index);
 }
 
 function getdel(ctx: CommandContext, argv: Buffer[]): void {
   if (!replyGet(ctx, argv[1])) return;
-  ctx.db.delete(argv[1], ctx.nowMs);
+  if (ctx.db.delete(argv[1], ctx.nowMs)) ctx.server.notify('g', 'del', argv[1], ctx.db.index);
 }
 
 function getex(ctx: CommandContext, argv: Buffer[]): void {
@@ -306,10 +312,13 @@ function getex(ctx: CommandContext, argv: Buffer[]): void {
   const flags = parsed.flags;
   if ((flags & (OBJ_EXAT | OBJ_PXAT)) !== 0 && expireAtMs <= ctx.nowMs) {
     ctx.db.delete(key, ctx.nowMs);
+    ctx.server.notify('g', 'del', key, ctx.db.index);
   } else if (parsed.expire !== null) {
     ctx.db.setExpire(key, rec, expireAtMs, ctx.nowMs);
+    ctx.server.notify('g', 'expire', key, ctx.db.index);
   } else if ((flags & OBJ_PERSIST) !== 0 && rec.expireAtMs !== 0) {
     ctx.db.setExpire(key, rec, 0, ctx.nowMs);
+    ctx.server.notify('g', 'persist', key, ctx.db.index);
   }
 }
 
@@ -336,7 +345,7 @@ function msetGeneric(ctx: CommandContext, argv: Buffer[], nx: boolean): void {
       }
     }
   }
-  for (let j = 1; j < argv.length; j += 2) ctx.db.setString(argv[j], argv[j + 1], 0, ctx.nowMs);
+  for (let j = 1; j < argv.length; j += 2) ctx.db.setString(argv[j], argv[j + 1], 0, ctx.nowMs), ctx.server.notify('$', 'set', argv[j], ctx.db.index);
   if (nx) ctx.reply.integer(1);
   else ctx.reply.ok();
 }
@@ -346,6 +355,7 @@ function append(ctx: CommandContext, argv: Buffer[]): void {
   const rec = ctx.db.lookup(key, ctx.nowMs);
   if (rec === null) {
     ctx.db.setString(key, argv[2], 0, ctx.nowMs);
+    ctx.server.notify('$', 'append', key, ctx.db.index);
     ctx.reply.integer(argv[2].length);
     return;
   }
@@ -354,6 +364,7 @@ function append(ctx: CommandContext, argv: Buffer[]): void {
   const total = old.length + argv[2].length;
   if (!checkStringLength(ctx, total)) return;
   ctx.db.updateString(key, Buffer.concat([old, argv[2]], total), ctx.nowMs);
+  ctx.server.notify('$', 'append', key, ctx.db.index);
   ctx.reply.integer(total);
 }
 
@@ -428,6 +439,7 @@ function setrange(ctx: CommandContext, argv: Buffer[]): void {
     const buf = Buffer.alloc(offset + value.length);
     value.copy(buf, offset);
     ctx.db.setString(key, buf, 0, ctx.nowMs);
+    ctx.server.notify('$', 'setrange', key, ctx.db.index);
     ctx.reply.integer(buf.length);
     return;
   }
@@ -442,6 +454,7 @@ function setrange(ctx: CommandContext, argv: Buffer[]): void {
   old.copy(buf, 0);
   value.copy(buf, offset);
   ctx.db.updateString(key, buf, ctx.nowMs);
+  ctx.server.notify('$', 'setrange', key, ctx.db.index);
   ctx.reply.integer(buf.length);
 }
 
@@ -492,6 +505,7 @@ function incrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
   }
   const text = Buffer.from(r.text, 'latin1');
   ctx.db.incrementString(key, rec, text, ctx.nowMs);
+  ctx.server.notify('$', 'incrbyfloat', key, ctx.db.index);
   ctx.reply.bulk(text);
 }
 

@@ -282,7 +282,7 @@ function entryCells(ctx: CommandContext, entries: Entry[], live: boolean): Delta
 }
 
 /** Remove members known to be present. */
-function removeMembers(ctx: CommandContext, key: Buffer, members: Buffer[]): void {
+function removeMembers(ctx: CommandContext, key: Buffer, members: Buffer[], event: string): void {
   if (members.length === 0) return;
   const cells = entryCells(
     ctx,
@@ -290,19 +290,25 @@ function removeMembers(ctx: CommandContext, key: Buffer, members: Buffer[]): voi
     false,
   );
   ctx.db.apply(key, { del: null, meta: null, value: null, cells }, ctx.nowMs);
+  ctx.server.notify('z', event, key, ctx.db.index); // then `del` when that emptied it (Redis's order)
+  if (ctx.db.ks.lookup(ctx.db.index, key, ctx.nowMs) === null) ctx.server.notify('g', 'del', key, ctx.db.index);
 }
 
 /** Replace whatever `dst` holds with a zset of `entries` (or delete it); reply the size. */
-export function storeZset(ctx: CommandContext, dst: Buffer, entries: Entry[]): void {
+export function storeZset(ctx: CommandContext, dst: Buffer, entries: Entry[], event: string, notifyFirst = false): void {
   if (entries.length === 0) {
-    ctx.db.delete(dst, ctx.nowMs);
+    const existed = ctx.db.delete(dst, ctx.nowMs);
+    if (existed && notifyFirst) ctx.server.notify('g', 'del', dst, ctx.db.index);
     ctx.reply.integer(0);
+    if (existed && !notifyFirst) ctx.server.notify('g', 'del', dst, ctx.db.index);
     return;
   }
   const cells = entryCells(ctx, entries, true);
   const s = { t: cells[0].t, n: cells[0].n };
   ctx.db.apply(dst, { del: s, meta: { t: s.t, n: s.n, type: 'zset', expireAtMs: 0 }, value: null, cells }, ctx.nowMs);
+  if (notifyFirst) ctx.server.notify('z', event, dst, ctx.db.index);
   ctx.reply.integer(entries.length);
+  if (!notifyFirst) ctx.server.notify('z', event, dst, ctx.db.index); // Redis: after the reply (GEO*STORE: before)
 }
 
 function replyScore(ctx: CommandContext, x: number): void {
@@ -572,12 +578,12 @@ function zrangeGeneric(ctx: CommandContext, argv: Buffer[], start: number, store
   const m = zsetFor(ctx, key);
   if (m === undefined) return;
   if (m === null) {
-    if (store !== null) storeZset(ctx, store, []);
+    if (store !== null) storeZset(ctx, store, [], 'zrangestore');
     else r.raw(EMPTY_ARRAY);
     return;
   }
   const result = pick(m);
-  if (store !== null) storeZset(ctx, store, result);
+  if (store !== null) storeZset(ctx, store, result, 'zrangestore');
   else replyEntries(ctx, result, withScores);
 }
 
@@ -683,6 +689,7 @@ function zaddGeneric(ctx: CommandContext, argv: Buffer[], forceIncr: boolean): v
     if (processed > 0) replyScore(ctx, score);
     else r.nil();
   } else r.integer(o.ch ? added + updated : added);
+  if (added + updated > 0) ctx.server.notify('z', incr ? 'zincr' : 'zadd', key, ctx.db.index); // Redis: after the reply
 }
 
 function zrem(ctx: CommandContext, argv: Buffer[]): void {
@@ -694,7 +701,7 @@ function zrem(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const present = distinct(argv.slice(2)).filter((x) => scoreOf(ctx, key, m, x) !== null);
-  removeMembers(ctx, key, present);
+  removeMembers(ctx, key, present, 'zrem');
   ctx.reply.integer(present.length);
 }
 
@@ -738,6 +745,7 @@ function zremrangeGeneric(ctx: CommandContext, argv: Buffer[], type: 'rank' | 's
     ctx,
     key,
     gone.map((e) => e.member),
+    `zremrangeby${type}`,
   );
   r.integer(gone.length);
 }
@@ -791,6 +799,7 @@ function genericZpop(ctx: CommandContext, keys: Buffer[], min: boolean, emitKey:
     ctx,
     key,
     popped.map((e) => e.member),
+    min ? 'zpopmin' : 'zpopmax',
   );
 }
 
@@ -836,7 +845,7 @@ function bzpopMinMax(min: boolean) {
       c.reply.bulk(key);
       c.reply.bulk(popped.member);
       replyScore(c, popped.score);
-      removeMembers(c, key, [popped.member]);
+      removeMembers(c, key, [popped.member], min ? 'zpopmin' : 'zpopmax');
     }, 'array');
   };
 }
@@ -1123,7 +1132,7 @@ function zsetOpGeneric(ctx: CommandContext, argv: Buffer[], dst: Buffer | null, 
     }
   }
   const entries = [...result.values()].sort(compareEntries);
-  if (dst !== null) storeZset(ctx, dst, entries);
+  if (dst !== null) storeZset(ctx, dst, entries, `z${op}store`);
   else if (cardinalityOnly) r.integer(cardinality);
   else replyEntries(ctx, entries, withScores);
 }

@@ -65,6 +65,7 @@ export function applyLines(settings: Settings, lines: Line[]): void {
     const r = parseDirective(
       d,
       args.slice(1).map((a) => a.toString('utf8')),
+      settings,
     );
     if ('error' in r) fail(line, `directive '${name}': ${r.error}`);
     (settings as unknown as Record<string, unknown>)[d.key] = r.value;

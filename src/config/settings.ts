@@ -9,6 +9,8 @@
  */
 
 import { formatReplicas, isReplicasError, parseReplicas, type ReplicationFactor } from '../ring/replication';
+import { formatNotifyFlags, NOTIFY_FLAGS_ERROR, parseNotifyFlags } from '../pubsub/notify-flags';
+import { defaultOutputLimits, formatOutputLimits, parseOutputLimits, type OutputLimits } from '../pubsub/output-limits';
 
 export interface Settings {
   port: number;
@@ -55,6 +57,10 @@ export interface Settings {
   faultInjection: 'yes' | 'no';
   rocksdbWriteBufferSize: number;
   rocksdbBlockCacheSize: number;
+  /** notify-keyspace-events as a bit set (pubsub/notify-flags.ts). */
+  notifyKeyspaceEvents: number;
+  clientOutputBufferLimit: OutputLimits;
+  pubsubMaxSubscriptions: number;
 }
 
 type Kind =
@@ -64,7 +70,11 @@ type Kind =
   | { t: 'enum'; values: readonly string[] }
   | { t: 'string' }
   | { t: 'list' }
-  | { t: 'replicas' };
+  | { t: 'replicas' }
+  /** Redis's notify-keyspace-events letters. */
+  | { t: 'notify' }
+  /** Redis's client-output-buffer-limit: `<class> <hard> <soft> <seconds>`..., applied over the current value. */
+  | { t: 'obuf' };
 
 export interface Directive {
   readonly name: string;
@@ -125,6 +135,9 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'transfer-concurrency', key: 'transferConcurrency', kind: { t: 'int', min: 1, max: 16 }, mutable: true, doc: 'Transfers (one per source node and group of ranges) this node receives at once.' },
   { name: 'tombstone-grace', key: 'tombstoneGrace', kind: { t: 'duration', min: 0, max: 2 ** 50 }, mutable: true, doc: 'How long delete markers and expired records are kept before they are purged (0 on a standalone node: purge at once).' },
   { name: 'rocksdb-write-buffer-size', key: 'rocksdbWriteBufferSize', kind: { t: 'size', min: 1 * MB, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB memtable size.' },
+  { name: 'notify-keyspace-events', key: 'notifyKeyspaceEvents', kind: { t: 'notify' }, mutable: true, doc: 'Keyspace notifications, Redis\'s class letters (K, E, g, $, l, s, h, z, t, x, e, n, m, d, A); empty: none.' },
+  { name: 'client-output-buffer-limit', key: 'clientOutputBufferLimit', kind: { t: 'obuf' }, mutable: true, doc: 'Per client class (normal, replica, pubsub): hard limit, soft limit, soft seconds. A subscriber whose unsent messages pass the pubsub hard limit, or stay over the soft limit for soft seconds, is disconnected.' },
+  { name: 'pubsub-max-subscriptions', key: 'pubsubMaxSubscriptions', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most channels + patterns + shard channels one client may subscribe to; beyond it SUBSCRIBE and friends answer an error.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
 ];
 
@@ -174,6 +187,9 @@ export function defaultSettings(): Settings {
     faultInjection: 'no',
     rocksdbWriteBufferSize: 16 * MB,
     rocksdbBlockCacheSize: 64 * MB,
+    notifyKeyspaceEvents: 0,
+    clientOutputBufferLimit: defaultOutputLimits(),
+    pubsubMaxSubscriptions: 100_000,
   };
 }
 
@@ -198,9 +214,16 @@ function parseWithUnits(text: string, units: Record<string, number>, what: strin
   return v;
 }
 
-/** Parse the arguments of one directive. Returns the value or an error text. */
-export function parseDirective(d: Directive, args: string[]): { value: Settings[keyof Settings] } | { error: string } {
+/**
+ * Parse the arguments of one directive. Returns the value or an error text. `current` is
+ * the value a partial directive applies over (client-output-buffer-limit names one class).
+ */
+export function parseDirective(d: Directive, args: string[], current?: Settings): { value: Settings[keyof Settings] } | { error: string } {
   const k = d.kind;
+  if (k.t === 'obuf') {
+    const r = parseOutputLimits(args.join(' ').split(/\s+/).filter((x) => x !== ''), current?.clientOutputBufferLimit ?? defaultOutputLimits());
+    return typeof r === 'string' ? { error: r } : { value: r };
+  }
   if (k.t === 'list') {
     if (args.length === 0) return { error: 'wrong number of arguments' };
     return { value: args };
@@ -220,6 +243,10 @@ export function parseDirective(d: Directive, args: string[]): { value: Settings[
       const v = Number(a);
       if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max} inclusive` };
       return { value: v };
+    }
+    case 'notify': {
+      const f = parseNotifyFlags(a);
+      return f === null ? { error: NOTIFY_FLAGS_ERROR } : { value: f };
     }
     case 'replicas': {
       const rf = parseReplicas(a);
@@ -241,6 +268,8 @@ export function formatDirective(d: Directive, s: Settings): string {
   const v = s[d.key];
   if (Array.isArray(v)) return v.join(' ');
   if (d.kind.t === 'replicas') return formatReplicas(s.replicas);
+  if (d.kind.t === 'notify') return formatNotifyFlags(s.notifyKeyspaceEvents);
+  if (d.kind.t === 'obuf') return formatOutputLimits(s.clientOutputBufferLimit);
   return String(v);
 }
 

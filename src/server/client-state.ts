@@ -5,6 +5,7 @@
  */
 import type { DbView } from '../storage/keyspace';
 import type { ClientTx } from './transactions';
+import type { ClientSubs } from '../pubsub/registry';
 
 export interface ClientState {
   readonly id: number;
@@ -37,4 +38,6 @@ export interface ClientState {
   outputBufferBytes(): number;
   /** MULTI/WATCH state (transactions.ts), created on first use; clients of the cluster bus have none. */
   tx?: ClientTx | null;
+  /** Its pub/sub subscriptions (a connection has them; harnesses may not). */
+  readonly pubsub?: ClientSubs;
 }

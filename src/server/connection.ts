@@ -19,6 +19,18 @@
  * made with allowHalfOpen, so the FIN only marks the input ended; the socket is ended here
  * once the input is used up and every reply (running commands, replies held for
  * durability) has been handed to the socket.
+ *
+ * Pub/sub pushes (`push`: messages, keyspace events) are not replies: they never wait for a
+ * disk sync of their own. They keep Redis's order with the replies around them: a push
+ * goes after everything written before it, including what the running command of this
+ * client has written so far (Redis has one output buffer: PUBLISH to a channel the client
+ * subscribes to gives the push, then the reply; RPUSH replies, then notifies), and it waits
+ * only while replies ahead of it are held for durability. A handler never calls notify in
+ * the middle of writing one reply. An event raised by a key lookup (`expired`, `keymiss`)
+ * may come while a reply is half written (MGET's second key): once the running command has
+ * written anything, it waits until the command is done (Redis 7.0 puts it inside the
+ * array). A subscriber whose unsent pushes pass client-output-buffer-limit's pubsub class
+ * is disconnected, as in Redis.
  */
 import type { Socket } from 'node:net';
 import { RequestDecoder } from '../resp/decoder';
@@ -31,6 +43,9 @@ import { isBlind, type CommandEntry } from '../commands/types';
 import type { DbView } from '../storage/keyspace';
 import type { Server } from './server';
 import { ClientTx, inMulti } from './transactions';
+import type { ClientSubs } from '../pubsub/registry';
+import { subscribedContextError } from '../pubsub/context';
+import { outputLimitVerdict } from '../pubsub/output-limits';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -78,6 +93,16 @@ export class Connection implements ClientState {
   private heldBytes = 0;
   private runWhenReleased = false;
   private pausedForOutput = false;
+  readonly pubsub: ClientSubs;
+  /** When pushes first passed the soft output limit (0: they are under it). */
+  private softLimitSinceMs = 0;
+  /** Pushes of this event-loop turn, sent together at its end (older than anything in `reply`). */
+  private pushes: Buffer[] = [];
+  private pushBytes = 0;
+  /** Where the running command's reply starts in `reply` (-1: none of ours is running). */
+  private cmdStart = -1;
+  /** Lookup events that came after the running command started its reply. */
+  private afterCommand: Buffer[] | null = null;
 
   get resp(): 2 | 3 {
     return this.reply.proto;
@@ -98,6 +123,7 @@ export class Connection implements ClientState {
     this.decoder.authRequired = !this.authenticated;
     this.lastActiveMs = createdMs;
     this.ctx = { reply: this.reply, db: server.dbView(0), client: this, server: server.api, nowMs: 0 };
+    this.pubsub = server.pubsub.newClient(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -132,7 +158,7 @@ export class Connection implements ClientState {
   }
 
   outputBufferBytes(): number {
-    return this.socket.writableLength + this.heldBytes;
+    return this.socket.writableLength + this.heldBytes + this.pushBytes;
   }
 
   /** Requirepass changed (CONFIG SET) or AUTH succeeded: refresh the decoder's limits. */
@@ -201,6 +227,7 @@ export class Connection implements ClientState {
       ctx.nowMs = now;
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
+      this.cmdStart = reply.length;
       const pending = server.executor(entry, ctx, argv);
       // Clients blocked on keys this command changed are served right after it (Redis's
       // handleClientsBlockedOnKeys), before the next command of anyone.
@@ -208,12 +235,14 @@ export class Connection implements ClientState {
       if (pending !== undefined) {
         this.busy = true;
         this.flush();
+        this.cmdStart = 0;
         pending.then(
           () => this.resume(),
           (err: unknown) => server.fatal(err),
         );
         return;
       }
+      this.commandDone();
       // A client that does not read its replies: once a limit's worth of replies is ready,
       // hand it to the socket; if the socket cannot take it, stop running this client's
       // commands (and reading its socket) until it drains.
@@ -296,6 +325,16 @@ export class Connection implements ClientState {
       else {
         this.flagTransaction();
         w.error(E.noAuth);
+      }
+      return REFUSED;
+    }
+    const refusal = subscribedContextError(this.pubsub, this.resp, entry.fullName);
+    if (refusal !== null) {
+      server.stats.rejectedCalls++;
+      if (execInMulti) this.execAbort(w, refusal);
+      else {
+        this.flagTransaction();
+        w.error(refusal);
       }
       return REFUSED;
     }
@@ -491,12 +530,14 @@ export class Connection implements ClientState {
 
   private resume(): void {
     this.busy = false;
+    this.commandDone();
     if (this.closed || this.pausedForOutput) return;
     this.run();
   }
 
   /** Send (or hold, until durable) what the replies wrote. */
   private flush(): void {
+    if (this.pushBytes > 0) this.sendPushes();
     if (this.reply.length > 0) {
       const data = this.reply.take();
       const seq = this.server.keyspace.visibleSeq();
@@ -534,6 +575,62 @@ export class Connection implements ClientState {
     this.server.stats.netOutputBytes += data.length;
     this.socket.write(data);
     if (this.socket.writableLength > this.server.settings.outputBufferLimit) this.pauseForOutput();
+  }
+
+  /**
+   * A pub/sub push for this client. Replies written before it go first, through the
+   * durability hold; the push itself waits for no sync, only for held replies ahead of it.
+   */
+  push(frame: Buffer): void {
+    if (this.closed) return;
+    if (this.cmdStart >= 0 && this.reply.length > this.cmdStart && this.server.pubsub.fromLookup) {
+      (this.afterCommand ??= []).push(frame);
+      return;
+    }
+    if (this.reply.length > 0) {
+      this.flush();
+      if (this.closed) return;
+    }
+    // Many messages in one turn (a publisher's pipeline) leave in one socket write.
+    if (this.pushBytes === 0) setImmediate(this.sendPushes);
+    this.pushes.push(frame);
+    this.pushBytes += frame.length;
+    this.checkPushLimit();
+  }
+
+  /** The running command wrote its whole reply: lookup events it raised may follow. */
+  private commandDone(): void {
+    this.cmdStart = -1;
+    const later = this.afterCommand;
+    if (later === null) return;
+    this.afterCommand = null;
+    for (const f of later) this.push(f);
+  }
+
+  private readonly sendPushes = (): void => {
+    if (this.pushBytes === 0 || this.closed) return;
+    const data = this.pushes.length === 1 ? this.pushes[0] : Buffer.concat(this.pushes, this.pushBytes);
+    this.pushes = [];
+    this.pushBytes = 0;
+    if (this.held.length === 0) this.send(data);
+    else {
+      this.held.push({ seq: 0, data });
+      this.heldBytes += data.length;
+    }
+  };
+
+  /** client-output-buffer-limit (pubsub class for a client with subscriptions, else normal). */
+  private checkPushLimit(): void {
+    const limits = this.server.settings.clientOutputBufferLimit;
+    const cls = this.pubsub.total > 0 ? limits.pubsub : limits.normal;
+    const bytes = this.outputBufferBytes();
+    if (this.softLimitSinceMs === 0 && (cls.softBytes === 0 || bytes < cls.softBytes) && (cls.hardBytes === 0 || bytes < cls.hardBytes)) return;
+    const v = outputLimitVerdict(bytes, cls, this.softLimitSinceMs, this.server.clock.nowMs());
+    this.softLimitSinceMs = v.softSinceMs;
+    if (v.close) {
+      this.server.log.warning(`Client id=${this.id} addr=${this.addr} omem=${bytes} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+      this.destroy();
+    }
   }
 
   private onDrain(): void {

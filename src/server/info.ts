@@ -30,7 +30,7 @@ function packageVersion(): string {
 }
 
 export interface InfoSource {
-  server: { clientCount: number; boundPort(): number; blocking: { blockedClients: number } };
+  server: { clientCount: number; boundPort(): number; blocking: { blockedClients: number }; pubsub?: { registry: { channelCount: number; patternCount: number; shardChannelCount: number } } };
   settings: Settings;
   keyspace: Keyspace;
   stats: ServerStats;
@@ -133,6 +133,9 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           evicted_keys: 0,
           keyspace_hits: ks.stats.keyHits,
           keyspace_misses: ks.stats.keyMisses,
+          pubsub_channels: src.server.pubsub?.registry.channelCount ?? 0,
+          pubsub_patterns: src.server.pubsub?.registry.patternCount ?? 0,
+          pubsubshard_channels: src.server.pubsub?.registry.shardChannelCount ?? 0,
           total_error_replies: src.stats.rejectedCalls,
           unexpected_error_replies: 0,
           total_protocol_errors: src.stats.protocolErrors,

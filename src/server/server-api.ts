@@ -11,11 +11,14 @@ import type { Member } from '../membership/member';
 import type { CommandContext } from '../commands/types';
 import type { Attempt } from './blocking';
 import type { Queued } from './transactions';
+import type { PubSubService } from '../pubsub/service';
 
 export interface ClientKillFilter {
   id?: number;
   addr?: string;
   laddr?: string;
+  /** Redis's client type: pubsub (has subscriptions) or normal. */
+  type?: 'normal' | 'pubsub';
   skipMe: boolean;
 }
 
@@ -135,6 +138,8 @@ export interface ServerApi {
    * cluster it runs at the primary of its keys (coordinator.ts).
    */
   exec(ctx: CommandContext, queue: readonly Queued[]): void | Promise<void>;
+  /** Pub/sub (src/pubsub/): absent where no client can subscribe (test harnesses). */
+  readonly pubsub?: PubSubService;
   /** Stop the server: flush, close storage, exit. */
   shutdown(): Promise<void>;
 }

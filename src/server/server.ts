@@ -20,6 +20,7 @@ import type { ClientState } from './client-state';
 import { buildInfo } from './info';
 import { BlockingRegistry } from './blocking';
 import { txOf, WatchRegistry, type Queued } from './transactions';
+import { PubSubService } from '../pubsub/service';
 
 /** Engine entries the background sweep examines per tick (hz 10: 20,000 a second). */
 const SWEEP_ENTRIES_PER_TICK = 2000;
@@ -64,6 +65,8 @@ export class Server {
   readonly log: Logger;
   stats: ServerStats = newStats();
   readonly api: ServerApi;
+  /** Subscriptions, PUBLISH and keyspace notifications (src/pubsub/). */
+  readonly pubsub: PubSubService;
   private readonly views: DbView[] = [];
   private readonly conns = new Map<number, Connection>();
   private readonly waiting = new Set<Connection>();
@@ -106,6 +109,10 @@ export class Server {
         if (watches.size !== 0) watches.flushing(db, (d, k) => this.keyspace.lookup(d, k, this.clock.nowMs()) !== null);
       },
     };
+    this.pubsub = new PubSubService(() => this.settings.notifyKeyspaceEvents, () => this.clock.nowMs());
+    deps.keyspace.onExpired = (db, key) => this.pubsub.notifyFromLookup('x', 'expired', key, db);
+    deps.keyspace.onNewKey = (db, key) => this.pubsub.notify('n', 'new', key, db);
+    deps.keyspace.onKeyMiss = (db, key) => this.pubsub.notifyFromLookup('m', 'keymiss', key, db);
     this.api = this.makeApi();
   }
 
@@ -161,6 +168,7 @@ export class Server {
   }
 
   forget(c: Connection): void {
+    this.pubsub.leaveAll(c.pubsub);
     this.conns.delete(c.id);
     this.waiting.delete(c);
     this.blocking.forget(c);
@@ -209,10 +217,12 @@ export class Server {
     } catch (err) {
       this.fatal(err);
     }
+    this.pubsub.tick(now);
     const timeoutMs = this.settings.timeout * 1000;
     if (timeoutMs > 0) {
       for (const c of this.conns.values()) {
-        if (!c.isBusy && now - c.lastActiveMs > timeoutMs) c.destroy();
+        // Subscribers are never timed out (Redis exempts pub/sub clients too).
+        if (!c.isBusy && c.pubsub.total === 0 && now - c.lastActiveMs > timeoutMs) c.destroy();
       }
     }
   }
@@ -267,8 +277,8 @@ export class Server {
         for (const k of Object.keys(this.keyspace.stats) as (keyof Keyspace['stats'])[]) this.keyspace.stats[k] = 0;
       },
       shutdown: () => this.deps.shutdown(),
-      // Keyspace notifications are not published yet (issue 11 builds pub/sub).
-      notify: () => undefined,
+      notify: (type, event, key, db) => this.pubsub.notify(type, event, key, db),
+      pubsub: this.pubsub,
       block: (ctx, keys, timeoutMs, attempt, onTimeout) => this.blocking.block(ctx.client, ctx.db.index, keys, timeoutMs, attempt, onTimeout, (msg) => ctx.reply.error(msg)),
       unblock: (client, error) => this.blocking.unblock(client, error),
       watch: (ctx, keys) => this.watch(ctx, keys),
@@ -348,6 +358,7 @@ export class Server {
       if (f.id !== undefined && c.id !== f.id) continue;
       if (f.addr !== undefined && c.addr !== f.addr) continue;
       if (f.laddr !== undefined && c.laddr !== f.laddr) continue;
+      if (f.type !== undefined && (c.pubsub.total > 0) !== (f.type === 'pubsub')) continue;
       if (f.skipMe && c === me) continue;
       if (c === me) c.closeAfterReply();
       else c.destroy();
@@ -358,10 +369,14 @@ export class Server {
 
   describeClient(c: ClientState): string {
     const now = this.clock.nowMs();
+    const ps = c.pubsub;
+    const subscribed = ps !== undefined && ps.total > 0;
     return (
       `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} ` +
       `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${this.clientFlags(c)} db=${c.dbIndex} ` +
       `sub=0 psub=0 ssub=0 multi=${c.tx?.queue != null ? c.tx.queue.length : -1} qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+      `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${subscribed ? 'P' : 'N'} db=${c.dbIndex} ` +
+      `sub=${ps?.channels.size ?? 0} psub=${ps?.patterns.size ?? 0} ssub=${ps?.shard.size ?? 0} multi=-1 qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
       `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp} ` +
       `lib-name=${c.libName} lib-ver=${c.libVersion}`
     );
@@ -411,7 +426,7 @@ export class Server {
       if (seen.has(name)) return `ERR duplicate parameter - ${rawName}`;
       seen.add(name);
       if (!d.mutable) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set ${d.protected === true ? 'protected' : 'immutable'} config`;
-      const r = parseDirective(d, d.kind.t === 'list' ? value.split(' ').filter((x) => x !== '') : [value]);
+      const r = parseDirective(d, d.kind.t === 'list' ? value.split(' ').filter((x) => x !== '') : [value], this.settings);
       if ('error' in r) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - ${r.error}`;
       parsed.push([d.key, r.value]);
     }

@@ -189,6 +189,8 @@ export class Keyspace {
   recordListener: RecordListener | null = null;
   /** Told of every key changed, expired or flushed (WATCH, blocked clients: server/). */
   keyListener: KeyListener | null = null;
+  /** Told of every key retired because its TTL passed (keyspace notification `expired`). */
+  onExpired: ((db: number, key: Buffer) => void) | null = null;
   /** Set by dispatch while a read command runs: its lookups count as keyspace hits/misses. */
   countingReads = false;
 
@@ -1103,7 +1105,15 @@ export class Keyspace {
     if (now && at !== 0) this.expiries.set(m.ck, at);
     else this.expiries.delete(m.ck);
     if (now !== wasCounted) this.liveCount[db] += now ? 1 : -1;
+    this.createdByLast = now && !wasCounted;
   }
+
+  /** The last change made a key that did not exist exist (keyspace notification `new`). */
+  createdByLast = false;
+  /** Told of every key a read command's lookup misses: keyspace notification `keymiss`. */
+  onKeyMiss: ((db: number, key: Buffer) => void) | null = null;
+  /** Told of every key a command's write creates (DbView.apply): keyspace notification `new`. */
+  onNewKey: ((db: number, key: Buffer) => void) | null = null;
 
   /** Whether the key is counted in liveCount now (a TTL passed but not yet retired still counts). */
   private counted(m: StoredMeta, nowMs: number): boolean {
@@ -1115,12 +1125,14 @@ export class Keyspace {
 
   /** A lookup found the key expired: stop counting it; alone, remove it. */
   private retireExpired(db: number, key: Buffer, m: StoredMeta): void {
-    if (this.expiries.delete(m.ck)) {
+    const retired = this.expiries.delete(m.ck);
+    if (retired) {
       this.liveCount[db]--;
       this.stats.expiredKeys++;
       if (this.keyListener !== null) this.keyListener.touched(db, key);
     }
     this.removeIfStandalone(db, key, m);
+    if (retired) this.onExpired?.(db, key);
   }
 
   /**
@@ -1149,13 +1161,15 @@ export class Keyspace {
       const db = ck.charCodeAt(0);
       this.liveCount[db]--;
       this.stats.expiredKeys++;
-      if (this.keyListener !== null) this.keyListener.touched(db, keyOf(ck));
+      const key = keyOf(ck);
+      if (this.keyListener !== null) this.keyListener.touched(db, key);
       if (this.opts.tombstoneGraceMs !== 0) {
         this.garbage++; // kept for the grace period, then the sweep removes it
+        this.onExpired?.(db, key);
         continue;
       }
-      const key = keyOf(ck);
       this.removeIfStandalone(db, key, this.meta(db, key));
+      this.onExpired?.(db, key);
     }
     return cks.length;
   }
@@ -1566,7 +1580,7 @@ export class DbView {
   lookup(key: Buffer, nowMs: number): StoredMeta | null {
     const m = this.ks.lookup(this.index, key, nowMs);
     if (this.ks.countingReads) {
-      if (m === null) this.ks.stats.keyMisses++;
+      if (m === null) this.ks.stats.keyMisses++, this.ks.onKeyMiss?.(this.index, key);
       else this.ks.stats.keyHits++;
     }
     return m;
@@ -1584,7 +1598,9 @@ export class DbView {
   /** Apply a delta to a key of this db, recording it. Returns the change in live cells. */
   apply(key: Buffer, delta: Delta, nowMs: number): number {
     if (this.recorder !== null) this.recorder.deltas.push({ db: this.index, key: Buffer.from(key), delta });
-    return this.ks.apply(this.index, key, delta, nowMs);
+    const n = this.ks.apply(this.index, key, delta, nowMs);
+    if (this.ks.createdByLast && this.ks.onNewKey !== null) this.ks.onNewKey(this.index, key);
+    return n;
   }
 
   cellValue(key: Buffer, m: StoredMeta, kind: number, field: Buffer): Buffer | null {

@@ -18,6 +18,7 @@ import { stringScripts } from './strings';
 import { zsetScripts } from './zsets';
 import { geoScripts } from './geo';
 import { transactionScripts } from './transactions';
+import { pubsubScripts } from './pubsub';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -32,6 +33,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...zsetScripts,
   ...geoScripts,
   ...transactionScripts,
+  ...pubsubScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
