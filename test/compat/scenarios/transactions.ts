@@ -258,4 +258,35 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
       for (const k of keys) await s.cmd(1, 'TYPE', k);
     },
   },
+  {
+    name: 'blocking: a served BLPOP/BZPOPMIN/BLMOVE sends the pop events; a transaction\'s events',
+    clients: 3,
+    async run(s) {
+      await s.cmd(2, 'CONFIG', 'SET', 'notify-keyspace-events', 'KEA');
+      await s.cmd(2, 'PSUBSCRIBE', '__keyevent@0__:*');
+      s.send(0, 'BLPOP', 'q', '0');
+      await s.blocked(1);
+      await s.cmd(1, 'RPUSH', 'q', 'a');
+      await s.read(0);
+      for (let i = 0; i < 3; i++) await s.read(2);
+      s.send(0, 'BZPOPMIN', 'z', '0');
+      await s.blocked(1);
+      await s.cmd(1, 'ZADD', 'z', '1', 'm');
+      await s.read(0);
+      for (let i = 0; i < 3; i++) await s.read(2);
+      s.send(0, 'BLMOVE', 'src', 'dst', 'LEFT', 'LEFT', '0');
+      await s.blocked(1);
+      await s.cmd(1, 'RPUSH', 'src', 'v');
+      await s.read(0);
+      for (let i = 0; i < 4; i++) await s.read(2);
+      await s.cmd(1, 'MULTI');
+      await s.cmd(1, 'SET', 'k', '1');
+      await s.cmd(1, 'INCR', 'k');
+      await s.cmd(1, 'DEL', 'k');
+      await s.cmd(1, 'EXEC');
+      for (let i = 0; i < 3; i++) await s.read(2);
+      await s.quiet(2, SETTLE_MS);
+      await s.cmd(1, 'CONFIG', 'SET', 'notify-keyspace-events', '');
+    },
+  },
 ];
