@@ -55,6 +55,8 @@ const DEFAULT_COMMANDS = [
   'zintercard', 'zunionstore', 'zinterstore', 'zdiffstore',
   'geoadd', 'geodist', 'geohash', 'geopos', 'geosearch', 'geosearchstore', 'georadius',
   'georadiusbymember', 'georadius_ro', 'georadiusbymember_ro',
+  'xadd', 'xlen', 'xrange', 'xrevrange', 'xdel', 'xtrim', 'xread', 'xgroup', 'xreadgroup', 'xack',
+  'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xsetid',
 ];
 
 // ---------------------------------------------------------------------------------------
