@@ -51,6 +51,7 @@ const SE = {
   invalidId: 'ERR Invalid stream ID specified as stream command argument',
   xaddZero: 'ERR The ID specified in XADD must be greater than 0-0',
   xaddSmaller: 'ERR The ID specified in XADD is equal or smaller than the target stream top item',
+  tooLarge: 'ERR Elements are too large to be stored',
   exhausted: 'ERR The stream has exhausted the last possible ID, unable to add more items',
   maxlenNegative: 'ERR The MAXLEN argument must be >= 0.',
   limitNegative: 'ERR The LIMIT argument must be >= 0.',
@@ -62,14 +63,13 @@ const SE = {
   endInterval: 'ERR invalid end ID for the interval',
   timeoutNotInt: 'ERR timeout is not an integer or out of range',
   timeoutNegative: 'ERR timeout is negative',
-  timeoutRange: 'ERR timeout is out of range',
   groupOnlyXreadgroup: 'ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.',
   noackOnlyXreadgroup: 'ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.',
   missingGroup: 'ERR Missing GROUP option for XREADGROUP',
   dollarInGroup:
     'ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.',
   gtOnlyGroup: 'ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.',
-  unbalanced: (cmd: string, sym: string) => `ERR Unbalanced ${cmd} list of streams: for each stream key an ID or '${sym}' must be specified.`,
+  unbalanced: "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
   keyRequired:
     'ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.',
   busyGroup: 'BUSYGROUP Consumer Group name already exists',
@@ -85,7 +85,6 @@ const SE = {
   countPositive: 'ERR COUNT must be > 0',
   entriesAddedPositive: 'ERR entries_added must be positive',
   setidSmallerDeleted: 'ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id',
-  setidSmallerCurrentDeleted: 'ERR The ID specified in XSETID is smaller than current max_deleted_entry_id',
   setidSmallerTop: 'ERR The ID specified in XSETID is smaller than the target stream top item',
   setidAddedSmaller: 'ERR The entries_added specified in XSETID is smaller than the target stream length',
 } as const;
@@ -583,7 +582,7 @@ function xadd(ctx: CommandContext, argv: Buffer[]): void {
     if (a.id.seqGiven) id = a.id.id;
     else if (last.ms === a.id.id.ms) {
       if (last.seq === U64_MAX) {
-        ctx.reply.error(SE.xaddSmaller);
+        ctx.reply.error(SE.tooLarge);
         return;
       }
       id = { ms: last.ms, seq: last.seq + 1n };
@@ -757,10 +756,6 @@ function xsetid(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const st = stateOf(ctx, key, m);
-  if (compareIds(id, st.maxDeleted) < 0) {
-    ctx.reply.error(SE.setidSmallerCurrentDeleted);
-    return;
-  }
   if (st.length > 0) {
     const top = lastEntry(ctx, key, m, st);
     if (top !== null && compareIds(id, top.id) < 0) {
@@ -852,7 +847,6 @@ export function parseXRead(ctx: CommandContext, argv: Buffer[], xreadgroup: bool
   let noack = false;
   let group: Buffer | null = null;
   let consumer: Buffer | null = null;
-  const name = xreadgroup ? 'XREADGROUP' : 'XREAD';
   for (let i = 1; i < argv.length; i++) {
     const moreargs = argv.length - i - 1;
     const o = argv[i];
@@ -867,11 +861,7 @@ export function parseXRead(ctx: CommandContext, argv: Buffer[], xreadgroup: bool
         ctx.reply.error(SE.timeoutNegative);
         return null;
       }
-      if (t > 0n && t > INT64_MAX - BigInt(ctx.nowMs)) {
-        ctx.reply.error(SE.timeoutRange);
-        return null;
-      }
-      blockMs = Number(t);
+      blockMs = t > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(t);
     } else if (optIs(o, 'count') && moreargs) {
       i++;
       const n = llOrReply(ctx, argv[i]);
@@ -881,7 +871,7 @@ export function parseXRead(ctx: CommandContext, argv: Buffer[], xreadgroup: bool
       streamsArg = i + 1;
       nstreams = argv.length - streamsArg;
       if (nstreams % 2 !== 0) {
-        ctx.reply.error(SE.unbalanced(name, xreadgroup ? '>' : '$'));
+        ctx.reply.error(SE.unbalanced);
         return null;
       }
       nstreams /= 2;
@@ -1150,6 +1140,23 @@ function xgroup(ctx: CommandContext, argv: Buffer[]): void {
         return;
       }
     }
+  } else if (opt === 'setid' && argv.length >= 5) {
+    let i = 5;
+    while (i < argv.length) {
+      if (optIs(argv[i], 'entriesread') && i + 1 < argv.length) {
+        const n = llOrReply(ctx, argv[i + 1]);
+        if (n === null) return;
+        if (n < 0n && n !== INVALID_READ) {
+          ctx.reply.error(SE.entriesReadRange);
+          return;
+        }
+        entriesRead = n;
+        i += 2;
+      } else {
+        ctx.reply.error(SE.subcommandSyntax(sub, 'XGROUP'));
+        return;
+      }
+    }
   }
   const key = argv[2];
   const name = argv[3];
@@ -1195,19 +1202,6 @@ function xgroup(ctx: CommandContext, argv: Buffer[]): void {
       const p = idOrReply(ctx, argv[4], 0n, false);
       if (p === null) return;
       id = p;
-    }
-    if (argv.length === 7) {
-      if (!optIs(argv[5], 'entriesread')) {
-        ctx.reply.error(SE.subcommandSyntax(sub, 'XGROUP'));
-        return;
-      }
-      const n = llOrReply(ctx, argv[6]);
-      if (n === null) return;
-      if (n < 0n && n !== INVALID_READ) {
-        ctx.reply.error(SE.entriesReadRange);
-        return;
-      }
-      entriesRead = n;
     }
     w.group(name, { lastId: id, entriesRead });
     w.commit();
@@ -1848,18 +1842,18 @@ function xreadKeys(argv: Buffer[]): number[] {
 
 const xgroupSubcommands = [
   { name: 'create', arity: -5, flags: ['write', 'denyoom'], keys: KEY2, group: 'stream', summary: 'Create a consumer group.', since: '5.0.0', complexity: 'O(1)', handler: xgroup },
+  { name: 'destroy', arity: 4, flags: ['write'], keys: KEY2, group: 'stream', summary: 'Destroy a consumer group.', since: '5.0.0', complexity: "O(N) where N is the number of entries in the group's pending entries list (PEL).", handler: xgroup },
+  { name: 'setid', arity: -5, flags: ['write'], keys: KEY2, group: 'stream', summary: 'Set a consumer group to an arbitrary last delivered ID value.', since: '5.0.0', complexity: 'O(1)', handler: xgroup },
   { name: 'createconsumer', arity: 5, flags: ['write', 'denyoom'], keys: KEY2, group: 'stream', summary: 'Create a consumer in a consumer group.', since: '6.2.0', complexity: 'O(1)', handler: xgroup },
   { name: 'delconsumer', arity: 5, flags: ['write'], keys: KEY2, group: 'stream', summary: 'Delete a consumer from a consumer group.', since: '5.0.0', complexity: 'O(1)', handler: xgroup },
-  { name: 'destroy', arity: 4, flags: ['write'], keys: KEY2, group: 'stream', summary: 'Destroy a consumer group.', since: '5.0.0', complexity: "O(N) where N is the number of entries in the group's pending entries list (PEL).", handler: xgroup },
   { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'stream', summary: 'Show helpful text about the different subcommands', since: '5.0.0', complexity: 'O(1)', handler: (ctx) => helpReply(ctx.reply, XGROUP_HELP) },
-  { name: 'setid', arity: -5, flags: ['write'], keys: KEY2, group: 'stream', summary: 'Set a consumer group to an arbitrary last delivered ID value.', since: '5.0.0', complexity: 'O(1)', handler: xgroup },
 ] satisfies CommandSpec[];
 
 const xinfoSubcommands = [
-  { name: 'consumers', arity: 4, flags: ['readonly'], keys: KEY2, group: 'stream', summary: 'List the consumers in a consumer group', since: '5.0.0', complexity: 'O(1)', handler: xinfoConsumers },
-  { name: 'groups', arity: 3, flags: ['readonly'], keys: KEY2, group: 'stream', summary: 'List the consumer groups of a stream', since: '5.0.0', complexity: 'O(1)', handler: xinfoGroups },
-  { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'stream', summary: 'Show helpful text about the different subcommands', since: '5.0.0', complexity: 'O(1)', handler: (ctx) => helpReply(ctx.reply, XINFO_HELP) },
   { name: 'stream', arity: -3, flags: ['readonly'], keys: KEY2, group: 'stream', summary: 'Get information about a stream', since: '5.0.0', complexity: 'O(1)', handler: xinfoStream },
+  { name: 'consumers', arity: 4, flags: ['readonly'], keys: KEY2, group: 'stream', summary: 'List the consumers in a consumer group', since: '5.0.0', complexity: 'O(1)', handler: xinfoConsumers },
+  { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'stream', summary: 'Show helpful text about the different subcommands', since: '5.0.0', complexity: 'O(1)', handler: (ctx) => helpReply(ctx.reply, XINFO_HELP) },
+  { name: 'groups', arity: 3, flags: ['readonly'], keys: KEY2, group: 'stream', summary: 'List the consumer groups of a stream', since: '5.0.0', complexity: 'O(1)', handler: xinfoGroups },
 ] satisfies CommandSpec[];
 
 export const streamCommands = [
