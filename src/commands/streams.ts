@@ -992,7 +992,7 @@ export function serveXRead(ctx: CommandContext, a: XReadArgs): boolean {
     }
     const history = a.ids[i];
     if (history !== null) {
-      served.push({ key, run: () => serveHistory(ctx, key, m, st, a, history) });
+      served.push({ key, run: serveHistory(ctx, key, m, a, history) });
       continue;
     }
     const start = incrId(g.lastId);
@@ -1003,7 +1003,7 @@ export function serveXRead(ctx: CommandContext, a: XReadArgs): boolean {
       return a.count === 0 || out.length < a.count;
     });
     if (out.length === 0) continue;
-    served.push({ key, run: () => serveNew(ctx, key, m, st, g, a, out) });
+    served.push({ key, run: serveNew(ctx, key, m, st, g, a, out) });
   }
   if (served.length === 0) return false;
   if (r.proto === 2) r.array(served.length);
@@ -1016,29 +1016,35 @@ export function serveXRead(ctx: CommandContext, a: XReadArgs): boolean {
   return true;
 }
 
-/** Deliver new entries to a consumer: PEL entries (unless NOACK), the group's last ID, the consumer. */
-function serveNew(ctx: CommandContext, key: Buffer, m: StoredMeta, st: StreamState, g: GroupState, a: XReadArgs, out: { id: StreamId; v: Buffer }[]): void {
+/**
+ * Deliver new entries to a consumer: PEL entries (unless NOACK), the group's last ID, the
+ * consumer, written now (a stream named twice sees the first delivery); returns what
+ * writes the reply.
+ */
+function serveNew(ctx: CommandContext, key: Buffer, m: StoredMeta, st: StreamState, g: GroupState, a: XReadArgs, out: { id: StreamId; v: Buffer }[]): () => void {
   const w = new StreamWrite(ctx, key, m);
   const group = a.group!;
   const consumer = a.consumer!;
   touchConsumer(ctx, key, m, w, group, consumer, true);
-  ctx.reply.array(out.length);
   for (const e of out) {
     if (compareIds(e.id, g.lastId) > 0) {
       if (g.entriesRead !== INVALID_READ && !hasTombstonesFrom(st, e.id)) g.entriesRead++;
       else if (st.added !== 0n) g.entriesRead = estimateDistance(st, e.id);
       g.lastId = e.id;
     }
-    replyEntry(ctx, e.id, e.v);
     // An ID already pending (the group's last ID was moved back) goes to this consumer anew.
     if (!a.noack) w.put(pelField(group, e.id), encodePending({ deliveryMs: ctx.nowMs, count: 1n, consumer }));
   }
   w.group(group, g);
   w.commit();
+  return () => {
+    ctx.reply.array(out.length);
+    for (const e of out) replyEntry(ctx, e.id, e.v);
+  };
 }
 
-/** A consumer's own pending entries after `after` (XREADGROUP with an ID). */
-function serveHistory(ctx: CommandContext, key: Buffer, m: StoredMeta, st: StreamState, a: XReadArgs, after: StreamId): void {
+/** A consumer's own pending entries after `after` (XREADGROUP with an ID); written now, replied later. */
+function serveHistory(ctx: CommandContext, key: Buffer, m: StoredMeta, a: XReadArgs, after: StreamId): () => void {
   const w = new StreamWrite(ctx, key, m);
   const group = a.group!;
   const consumer = a.consumer!;
@@ -1051,21 +1057,25 @@ function serveHistory(ctx: CommandContext, key: Buffer, m: StoredMeta, st: Strea
       return a.count === 0 || items.length < a.count;
     });
   }
-  const r = ctx.reply;
-  r.array(items.length);
-  for (const it of items) {
-    const v = entryValue(ctx, key, m, it.id);
-    if (v === null) {
+  const values = items.map((it) => entryValue(ctx, key, m, it.id));
+  items.forEach((it, i) => {
+    if (values[i] !== null) w.put(it.field, encodePending({ deliveryMs: ctx.nowMs, count: it.p.count + 1n, consumer }));
+  });
+  w.commit();
+  return () => {
+    const r = ctx.reply;
+    r.array(items.length);
+    items.forEach((it, i) => {
+      const v = values[i];
+      if (v !== null) {
+        replyEntry(ctx, it.id, v);
+        return;
+      }
       r.array(2);
       replyId(ctx, it.id);
       r.nilArray();
-      continue;
-    }
-    replyEntry(ctx, it.id, v);
-    w.put(it.field, encodePending({ deliveryMs: ctx.nowMs, count: it.p.count + 1n, consumer }));
-  }
-  void st;
-  w.commit();
+    });
+  };
 }
 
 /** Create the consumer, or refresh its seen time (Redis streamLookupConsumer / streamCreateConsumer). */
