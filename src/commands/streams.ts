@@ -592,12 +592,16 @@ function xadd(ctx: CommandContext, argv: Buffer[]): void {
     const now = BigInt(ctx.nowMs);
     id = last.ms >= now ? incrId(last)! : { ms: now, seq: 0n };
   }
-  if (compareIds(id, last) <= 0) {
+  // An entry already under this ID can only come from a merge in which another primary's
+  // entries are newer than this state cell says (docs/commands.md, "Streams"): never
+  // overwrite it. The read is the one apply() makes anyway, now from the record cache.
+  const field = entryField(id);
+  if (compareIds(id, last) <= 0 || (m !== null && ctx.db.cellValue(key, m, F, field) !== null)) {
     ctx.reply.error(SE.xaddSmaller);
     return;
   }
   const w = new StreamWrite(ctx, key, m);
-  w.put(entryField(id), encodeEntry(argv, fieldPos));
+  w.put(field, encodeEntry(argv, fieldPos));
   st.length++;
   st.added++;
   st.last = id;

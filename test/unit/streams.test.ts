@@ -130,6 +130,28 @@ describe('stream deltas on replicas', () => {
   });
 });
 
+describe('after a merge of two primaries', () => {
+  it('XADD never overwrites an entry the other side added, even when the state cell says it is past the last ID', async () => {
+    const one = await harness(1, GRACE);
+    const two = await harness(2, GRACE);
+    const fromOne = record(one);
+    const fromTwo = record(two);
+    await one.run('XADD', 's', '1-1', 'f', 'shared');
+    for (const d of fromOne) two.ks.apply(0, KEY, revive(d), two.clock.nowMs());
+    const base = fromOne.length;
+    await one.run('XADD', 's', '5-1', 'f', 'from-one');
+    two.clock.advance(10); // two's state cell is the newer one
+    await two.run('XADD', 's', '3-1', 'f', 'from-two');
+    for (const d of fromTwo) one.ks.apply(0, KEY, revive(d), one.clock.nowMs());
+    for (const d of fromOne.slice(base)) two.ks.apply(0, KEY, revive(d), two.clock.nowMs());
+    for (const h of [one, two]) {
+      expect(await h.run('XADD', 's', '5-1', 'f', 'again')).toBe(R.err('ERR The ID specified in XADD is equal or smaller than the target stream top item'));
+      expect(await h.run('XRANGE', 's', '5-1', '5-1')).toContain('from-one');
+    }
+    expect(one.ks.digest(0, KEY).equals(two.ks.digest(0, KEY))).toBe(true);
+  });
+});
+
 describe('stream costs', () => {
   it('XADD and XLEN read no cells; XRANGE COUNT n reads about n', async () => {
     const h = await harness();
