@@ -1832,26 +1832,22 @@ function xinfoStream(ctx: CommandContext, argv: Buffer[]): void {
 // ---------------------------------------------------------------------------------------
 // Specs
 
-/** XREAD / XREADGROUP keys: the first half of the arguments after STREAMS (Redis xreadGetKeys). */
-function xreadKeys(argv: Buffer[]): number[] {
-  for (let i = 1; i < argv.length; i++) {
-    if (optIs(argv[i], 'block') || optIs(argv[i], 'count')) {
-      i++;
-      continue;
-    }
-    if (optIs(argv[i], 'group')) {
-      i += 2;
-      continue;
-    }
-    if (optIs(argv[i], 'streams')) {
-      const n = argv.length - i - 1;
-      if (n === 0 || n % 2 !== 0) return [];
+/**
+ * XREAD / XREADGROUP keys as Redis 7.0's key spec finds them (COMMAND GETKEYS, cluster
+ * routing): the first STREAMS from argument `startfrom` on, then the first half of what
+ * follows it (rounded down).
+ */
+function xreadKeys(startfrom: number): (argv: Buffer[]) => number[] {
+  return (argv) => {
+    for (let i = startfrom; i < argv.length; i++) {
+      if (!optIs(argv[i], 'streams')) continue;
+      const first = i + 1;
       const out: number[] = [];
-      for (let k = i + 1; k < i + 1 + n / 2; k++) out.push(k);
+      for (let k = first; k < first + Math.floor((argv.length - first) / 2); k++) out.push(k);
       return out;
     }
-  }
-  return [];
+    return [];
+  };
 }
 
 const xgroupSubcommands = [
@@ -1877,8 +1873,8 @@ export const streamCommands = [
   { name: 'xrevrange', arity: -4, flags: ['readonly'], keys: ONE_KEY, group: 'stream', summary: 'Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE', since: '5.0.0', complexity: 'O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).', handler: (ctx, argv) => xrangeGeneric(ctx, argv, true) },
   { name: 'xdel', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: 'stream', summary: 'Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.', since: '5.0.0', complexity: 'O(1) for each single item to delete in the stream, regardless of the stream size.', handler: xdel },
   { name: 'xtrim', arity: -4, flags: ['write'], keys: ONE_KEY, group: 'stream', summary: "Trims the stream to (approximately if '~' is passed) a certain size", since: '5.0.0', complexity: 'O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.', handler: xtrim },
-  { name: 'xread', arity: -4, flags: ['readonly', 'blocking'], keys: NO_KEYS, getKeys: xreadKeys, group: 'stream', summary: 'Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.', since: '5.0.0', complexity: 'For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.', handler: (ctx, argv) => xreadGeneric(ctx, argv, false) },
-  { name: 'xreadgroup', arity: -7, flags: ['write', 'blocking'], keys: NO_KEYS, getKeys: xreadKeys, group: 'stream', summary: 'Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.', since: '5.0.0', complexity: 'For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.', handler: (ctx, argv) => xreadGeneric(ctx, argv, true) },
+  { name: 'xread', arity: -4, flags: ['readonly', 'blocking'], keys: NO_KEYS, getKeys: xreadKeys(1), group: 'stream', summary: 'Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.', since: '5.0.0', complexity: 'For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.', handler: (ctx, argv) => xreadGeneric(ctx, argv, false) },
+  { name: 'xreadgroup', arity: -7, flags: ['write', 'blocking'], keys: NO_KEYS, getKeys: xreadKeys(4), group: 'stream', summary: 'Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.', since: '5.0.0', complexity: 'For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.', handler: (ctx, argv) => xreadGeneric(ctx, argv, true) },
   { name: 'xgroup', arity: -2, flags: [], keys: NO_KEYS, group: 'stream', summary: 'A container for consumer groups commands', since: '5.0.0', complexity: 'Depends on subcommand.', subcommands: xgroupSubcommands },
   { name: 'xack', arity: -4, flags: ['write', 'fast'], keys: ONE_KEY, group: 'stream', summary: 'Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.', since: '5.0.0', complexity: 'O(1) for each message ID processed.', handler: xack },
   { name: 'xpending', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: 'stream', summary: 'Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.', since: '5.0.0', complexity: 'O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.', handler: xpending },
