@@ -1405,10 +1405,9 @@ function xpending(ctx: CommandContext, argv: Buffer[]): void {
   }
 }
 
-/** Claim one pending entry for `consumer` (XCLAIM, XAUTOCLAIM). */
-function claimOne(w: StreamWrite, group: Buffer, id: StreamId, p: Pending, consumer: Buffer, deliveryMs: number, count: bigint): void {
+/** Claim one pending entry for `consumer` (XCLAIM, XAUTOCLAIM): its PEL cell names the new owner. */
+function claimOne(w: StreamWrite, group: Buffer, id: StreamId, consumer: Buffer, deliveryMs: number, count: bigint): void {
   w.put(pelField(group, id), encodePending({ deliveryMs, count, consumer }));
-  void p;
 }
 
 function xclaim(ctx: CommandContext, argv: Buffer[]): void {
@@ -1474,7 +1473,6 @@ function xclaim(ctx: CommandContext, argv: Buffer[]): void {
   }
   const deliveryMs = deliveryTime === -1n || deliveryTime < 0n || deliveryTime > BigInt(now) ? now : Number(deliveryTime);
   const r = ctx.reply;
-  const st = stateOf(ctx, key, m);
   const out: { id: StreamId; v: Buffer | null }[] = [];
   let haveConsumer = false;
   const claimed = new Map<string, Pending>();
@@ -1511,11 +1509,10 @@ function xclaim(ctx: CommandContext, argv: Buffer[]): void {
     else if (!justid) count++;
     const np: Pending = { deliveryMs, count, consumer: argv[3] };
     claimed.set(k, np);
-    claimOne(w, groupName, id, p, argv[3], deliveryMs, count);
+    claimOne(w, groupName, id, argv[3], deliveryMs, count);
     out.push({ id, v });
   }
   w.commit();
-  void st;
   r.array(out.length);
   for (const e of out) {
     if (justid) replyId(ctx, e.id);
@@ -1590,7 +1587,7 @@ function xautoclaim(ctx: CommandContext, argv: Buffer[]): void {
       haveConsumer = true;
     }
     const c = justid ? it.p.count : it.p.count + 1n;
-    claimOne(w, groupName, it.id, it.p, argv[3], now, c);
+    claimOne(w, groupName, it.id, argv[3], now, c);
     out.push({ id: it.id, v });
     left--;
     return true;
@@ -1750,13 +1747,13 @@ function xinfoStream(ctx: CommandContext, argv: Buffer[]): void {
     r.bulkString('groups');
     r.integer(groups.length);
     r.bulkString('first-entry');
-    let first: { id: StreamId; v: Buffer } | null = null;
+    const first: { id: StreamId; v: Buffer }[] = [];
     scanEntries(ctx, key, m, st, ZERO_ID, MAX_ID, false, (id, v) => {
-      first = { id, v };
+      first.push({ id, v });
       return false;
     });
-    if (first === null) r.nil();
-    else replyEntry(ctx, (first as { id: StreamId; v: Buffer }).id, (first as { id: StreamId; v: Buffer }).v);
+    if (first.length === 0) r.nil();
+    else replyEntry(ctx, first[0].id, first[0].v);
     r.bulkString('last-entry');
     const last = lastEntry(ctx, key, m, st);
     if (last === null) r.nil();
