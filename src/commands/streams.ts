@@ -963,8 +963,13 @@ export function serveXRead(ctx: CommandContext, a: XReadArgs): boolean {
     const m = ctx.db.lookup(key, ctx.nowMs);
     if (m === null || m.type !== 'stream') {
       if (a.group !== null) {
-        // The stream went away while a client waited on it (Redis unblocks with this error).
-        r.error(SE.groupGone);
+        // The stream went away, or became another type, while a client waited on it:
+        // Redis unblocks the client with an error.
+        r.error(m === null ? SE.groupGone : E.wrongType);
+        return true;
+      }
+      if (m !== null) {
+        r.error(E.wrongType);
         return true;
       }
       continue;
@@ -1563,12 +1568,7 @@ function xautoclaim(ctx: CommandContext, argv: Buffer[]): void {
   const deleted: StreamId[] = [];
   let next: StreamId = ZERO_ID;
   let haveConsumer = false;
-  let stopped = false;
   scanPel(ctx, key, m, groupName, start, (it) => {
-    if (stopped) {
-      next = it.id;
-      return false;
-    }
     if (attempts === 0n || left === 0n) {
       next = it.id;
       return false;

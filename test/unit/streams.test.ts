@@ -7,9 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { keyCommands } from '../../src/commands/keys';
-import { streamCommands } from '../../src/commands/streams';
+import { parseXRead, serveXRead, streamCommands } from '../../src/commands/streams';
 import { stringCommands } from '../../src/commands/strings';
-import type { CommandSpec } from '../../src/commands/types';
+import type { CommandContext, CommandSpec } from '../../src/commands/types';
 import { maxStampOf, type Delta } from '../../src/storage/delta';
 import { CommandHarness, makeKeyspace, R } from '../support/command-harness';
 import { prng } from '../support/prng';
@@ -218,5 +218,53 @@ describe('a restart', () => {
     await h.reopen();
     expect(await view(h)).toEqual(before);
     expect(await h.run('XADD', 's', '5-1', 'f', 'x')).toBe(R.err('ERR The ID specified in XADD is equal or smaller than the target stream top item'));
+  });
+});
+
+describe('the non-blocking read the blocking layer calls', () => {
+  /** A command context of the harness (what dispatch would give the handler). */
+  const contextOf = (h: CommandHarness): CommandContext => (h as unknown as { context(): CommandContext }).context();
+  const argv = (...a: string[]): Buffer[] => a.map((x) => Buffer.from(x));
+
+  it('returns false with nothing to return, and serves once the stream has news; `$` is resolved at parse time', async () => {
+    const h = await harness();
+    await h.run('XADD', 's', '1-1', 'f', 'a');
+    const a = parseXRead(contextOf(h), argv('XREAD', 'BLOCK', '100', 'STREAMS', 's', 'nokey', '$', '$'), false)!;
+    expect(a.blockMs).toBe(100);
+    expect(serveXRead(contextOf(h), a)).toBe(false);
+    expect(h.writer.take().length).toBe(0);
+    await h.run('XADD', 'nokey', '5-1', 'f', 'b');
+    await h.run('XADD', 's', '2-1', 'f', 'c');
+    expect(serveXRead(contextOf(h), a)).toBe(true);
+    const reply = h.writer.take().toString('latin1');
+    expect(reply).toBe(R.arr(R.arr(R.bulk('s'), R.arr(R.arr(R.bulk('2-1'), R.arr(R.bulk('f'), R.bulk('c'))))), R.arr(R.bulk('nokey'), R.arr(R.arr(R.bulk('5-1'), R.arr(R.bulk('f'), R.bulk('b')))))));
+  });
+
+  it('XREADGROUP `>` reads the group anew each time; a destroyed group or deleted stream is an error', async () => {
+    const h = await harness();
+    await h.run('XADD', 's', '1-1', 'f', 'a');
+    await h.run('XGROUP', 'CREATE', 's', 'g', '$');
+    const a = parseXRead(contextOf(h), argv('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>'), true)!;
+    expect(a.blockMs).toBe(0);
+    expect(serveXRead(contextOf(h), a)).toBe(false);
+    await h.run('XADD', 's', '2-1', 'f', 'b');
+    expect(serveXRead(contextOf(h), a)).toBe(true);
+    expect(h.writer.take().toString('latin1')).toContain('2-1');
+    expect(serveXRead(contextOf(h), a)).toBe(false);
+    expect(await h.run('XPENDING', 's', 'g')).toBe(R.arr(R.int(1), R.bulk('2-1'), R.bulk('2-1'), R.arr(R.arr(R.bulk('c'), R.bulk('1')))));
+    await h.run('XGROUP', 'DESTROY', 's', 'g');
+    expect(serveXRead(contextOf(h), a)).toBe(true);
+    expect(h.writer.take().toString('latin1')).toBe(R.err('NOGROUP the consumer group this client was blocked on no longer exists'));
+    await h.run('DEL', 's');
+    expect(serveXRead(contextOf(h), a)).toBe(true);
+    expect(h.writer.take().toString('latin1')).toMatch(/^-NOGROUP/);
+  });
+
+  it('BLOCK errors are Redis\'s; without news the command replies a null array', async () => {
+    const h = await harness();
+    await h.run('XADD', 's', '1-1', 'f', 'a');
+    expect(await h.run('XREAD', 'BLOCK', 'x', 'STREAMS', 's', '$')).toBe(R.err('ERR timeout is not an integer or out of range'));
+    expect(await h.run('XREAD', 'BLOCK', '-1', 'STREAMS', 's', '$')).toBe(R.err('ERR timeout is negative'));
+    expect(await h.run('XREAD', 'BLOCK', '10', 'STREAMS', 's', '$')).toBe('*-1\r\n');
   });
 });
