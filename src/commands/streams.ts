@@ -8,7 +8,8 @@
  * so XRANGE is a range scan; the stream's state (last ID, entries added, max deleted ID,
  * first ID, length), each group, each pending entry and each consumer are cells too, so a
  * replica, a hint, anti-entropy and a range transfer carry them like any other cell. Every
- * write builds one delta of cells at one stamp; XLEN and XADD read only the state cell.
+ * write builds one delta of cells at one stamp. The length is the key's live cell count
+ * minus its non-entry cells (StreamCounts), so XLEN and XADD never scan the entries.
  *
  * XREAD and XREADGROUP: `parseXRead` parses (and resolves `$` at call time, checks groups),
  * `serveXRead` writes the reply and returns true, or returns false when there is nothing
@@ -35,7 +36,7 @@ import {
   compareIds, consumerField, decodeConsumer, decodeEntry, decodeGroup, decodePending, decodeState, decrId,
   emptyState, encodeConsumer, encodeEntry, encodeGroup, encodePending, encodeState, entryField, entryIdOf,
   formatId, groupField, groupScoped, incrId, isZeroId, pelField, pelIdOf,
-  type GroupState, type Pending, type StreamId, type StreamState,
+  StreamCounts, type GroupState, type Pending, type StreamId, type StreamState,
 } from '../storage/stream-layout';
 
 const F = CELL_FIELD;
@@ -209,8 +210,30 @@ function streamOf(ctx: CommandContext, key: Buffer): StoredMeta | null | undefin
 function stateOf(ctx: CommandContext, key: Buffer, m: StoredMeta | null): StreamState {
   if (m === null) return emptyState();
   const v = ctx.db.cellValue(key, m, F, STATE_FIELD);
-  return v === null ? emptyState() : decodeState(v);
+  const length = m.count - countsOf(ctx, key, m).nonEntry;
+  return v === null ? { ...emptyState(), length } : decodeState(v, length);
 }
+
+/** The cached stream's count of non-entry cells (stream-layout.ts StreamCounts), built by one scan when missing. */
+function countsOf(ctx: CommandContext, key: Buffer, m: StoredMeta): StreamCounts {
+  if (m.observer instanceof StreamCounts) return m.observer;
+  let n = 0;
+  // Every cell but the entries: those sorting before 'E' ('C'onsumers) and after them.
+  ctx.db.scanCells(key, m, F, (c) => {
+    if (c.field.length > 0 && c.field[0] >= P_ENTRY) return false;
+    n++;
+    return true;
+  });
+  ctx.db.scanCells(key, m, F, () => {
+    n++;
+    return true;
+  }, AFTER_ENTRIES);
+  const counts = new StreamCounts(n);
+  m.observer = counts;
+  return counts;
+}
+
+const AFTER_ENTRIES = Buffer.from([P_ENTRY + 1]);
 
 function groupOf(ctx: CommandContext, key: Buffer, m: StoredMeta, name: Buffer): GroupState | null {
   const v = ctx.db.cellValue(key, m, F, groupField(name));
@@ -379,6 +402,16 @@ class StreamWrite {
   commit(): void {
     if (this.cells.length === 0) return;
     this.ctx.db.apply(this.key, collectionDelta(this.ctx, this.key, 'stream', this.m, this.cells), this.ctx.nowMs);
+    if (this.m === null) {
+      // A new stream: every live cell is one of these (a tombstone at their stamp cleared
+      // any earlier life), so its non-entry count is known without a scan.
+      const created = this.ctx.db.ks.meta(this.ctx.db.index, this.key);
+      if (created.observer === null) {
+        let n = 0;
+        for (const c of this.cells) if (c.value !== null && c.field[0] !== P_ENTRY) n++;
+        created.observer = new StreamCounts(n);
+      }
+    }
   }
 }
 

@@ -17,18 +17,24 @@
  *
  * Values (integers big-endian):
  *   entry:    u32 pairs | per field and value: u32 length | bytes
- *   state:    last id (16) | u64 entries added | max deleted id (16) | first id (16) |
- *             u64 length                                                       (64 bytes)
+ *   state:    last id (16) | u64 entries added | max deleted id (16) | first id (16)
+ *                                                                              (56 bytes)
  *   group:    last delivered id (16) | i64 entries read (-1: unknown)          (24 bytes)
  *   PEL:      f64 delivery time ms | u64 delivery count | consumer name
  *   consumer: f64 seen time ms | f64 active time ms
  *
- * The state cell holds the length, the last id and the first id, so XLEN and XADD never
- * scan. Every write of the stream runs at its primary (coordinator), so the state cell and
- * the entries it counts are written together by one node; two primaries writing the same
- * stream during a partition converge cell by cell, but the surviving state cell is one
- * side's view (docs/commands.md, "Streams").
+ * The length is not stored: it is the key's live cell count (StoredMeta.count, exact on
+ * every replica whatever order cells arrived in) minus its live cells that are not
+ * entries, which each replica counts for itself (`StreamCounts`, a CellObserver on the
+ * cached key, built by one scan of the non-entry cells when missing). So XLEN and XADD
+ * never scan the entries, and the length stays exact after any merge. The state cell holds
+ * the last and first IDs; every write of the stream runs at its primary (coordinator), so
+ * it is written with the entries it describes. Two primaries writing one stream during a
+ * partition converge cell by cell, but the surviving state cell is one side's view of the
+ * last ID and of entries added (docs/commands.md, "Streams").
  */
+import type { CellObserver } from './meta';
+import { CELL_FIELD } from './layout';
 
 export interface StreamId {
   ms: bigint;
@@ -175,18 +181,37 @@ export function emptyState(): StreamState {
   return { last: ZERO_ID, added: 0n, maxDeleted: ZERO_ID, first: ZERO_ID, length: 0 };
 }
 
+/** The state cell's bytes (`length` is derived, not stored). */
 export function encodeState(s: StreamState): Buffer {
-  const out = Buffer.allocUnsafe(64);
+  const out = Buffer.allocUnsafe(56);
   writeId(out, 0, s.last);
   out.writeBigUInt64BE(s.added, 16);
   writeId(out, 24, s.maxDeleted);
   writeId(out, 40, s.first);
-  out.writeBigUInt64BE(BigInt(s.length), 56);
   return out;
 }
 
-export function decodeState(v: Buffer): StreamState {
-  return { last: readId(v, 0), added: v.readBigUInt64BE(16), maxDeleted: readId(v, 24), first: readId(v, 40), length: Number(v.readBigUInt64BE(56)) };
+/** The state cell, with the length the caller derived. */
+export function decodeState(v: Buffer, length: number): StreamState {
+  return { last: readId(v, 0), added: v.readBigUInt64BE(16), maxDeleted: readId(v, 24), first: readId(v, 40), length };
+}
+
+/**
+ * This replica's count of a cached stream's live cells that are not entries (state, groups,
+ * PEL, consumers): Keyspace.apply tells it of every cell applied, whatever its origin, and
+ * drops it when cells change wholesale. length = StoredMeta.count - nonEntry.
+ */
+export class StreamCounts implements CellObserver {
+  constructor(public nonEntry: number) {}
+
+  cellChanged(kind: number, field: Buffer, wasLive: boolean, isLive: boolean): void {
+    if (kind !== CELL_FIELD || (field.length > 0 && field[0] === P_ENTRY)) return;
+    if (wasLive !== isLive) this.nonEntry += isLive ? 1 : -1;
+  }
+
+  memoryBytes(): number {
+    return 48;
+  }
 }
 
 export interface GroupState {

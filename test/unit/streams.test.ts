@@ -13,6 +13,7 @@ import type { CommandContext, CommandSpec } from '../../src/commands/types';
 import { maxStampOf, type Delta } from '../../src/storage/delta';
 import { CommandHarness, makeKeyspace, R } from '../support/command-harness';
 import { prng } from '../support/prng';
+import { decodeFrame } from '../support/resp-frames';
 
 /** XGROUP and XINFO as plain commands: the harness runs top-level handlers only. */
 const FLAT: CommandSpec[] = streamCommands.map((s: CommandSpec) => {
@@ -50,6 +51,12 @@ function shuffled<T>(xs: T[], next: () => number): T[] {
   return a;
 }
 
+/** A replica receives a delta: its HLC moves past the delta's stamps, then it merges it. */
+function receive(h: CommandHarness, d: Delta): void {
+  h.ks.hlc.observe(maxStampOf(d));
+  h.ks.apply(0, KEY, revive(d), h.clock.nowMs());
+}
+
 /** Restore Buffers that structuredClone turned into Uint8Arrays. */
 function revive(d: Delta): Delta {
   return { ...d, cells: d.cells === null ? null : d.cells.map((c) => ({ ...c, field: Buffer.from(c.field), value: c.value === null ? null : Buffer.from(c.value) })) };
@@ -80,15 +87,17 @@ describe('stream deltas on replicas', () => {
     await one.run('XGROUP', 'CREATE', 's', 'g', '0');
     await one.run('XREADGROUP', 'GROUP', 'g', 'alice', 'COUNT', '2', 'STREAMS', 's', '>');
     // Two has seen everything so far (as a replica would).
-    for (const d of fromOne) two.ks.apply(0, KEY, revive(d), two.clock.nowMs());
+    for (const d of fromOne) receive(two, d);
     const base = fromOne.length;
     expect(await view(two)).toEqual(await view(one));
 
     // A partition: each side writes on its own.
     await one.run('XADD', 's', '7-1', 'f', 'one');
+    await one.run('XADD', 's', '7-2', 'f', 'one');
     await one.run('XREADGROUP', 'GROUP', 'g', 'bob', 'COUNT', '1', 'STREAMS', 's', '>');
     await one.run('XACK', 's', 'g', '1-1');
     await one.run('XDEL', 's', '5-1');
+    two.clock.advance(10); // two's writes are the newer ones: its state cell wins the merge
     await two.run('XADD', 's', '8-1', 'f', 'two');
     await two.run('XCLAIM', 's', 'g', 'carol', '0', '2-1');
     await two.run('XGROUP', 'CREATE', 's', 'g2', '$');
@@ -102,6 +111,7 @@ describe('stream deltas on replicas', () => {
     const views: string[][] = [];
     for (let round = 0; round < 6; round++) {
       const h = await harness(3 + round, GRACE);
+      h.clock.set(two.clock.nowMs()); // idle times in the views are read against the same clock
       const order = round === 0 ? deltas : round === 1 ? [...deltas].reverse() : shuffled(deltas, next);
       for (const d of order) {
         h.ks.hlc.observe(maxStampOf(d));
@@ -115,8 +125,9 @@ describe('stream deltas on replicas', () => {
       views.push(await view(h));
     }
     // The two partitioned sides, healed by exchanging their deltas, agree too.
-    for (const d of fromTwo.map(revive)) one.ks.apply(0, KEY, d, one.clock.nowMs());
-    for (const d of fromOne.slice(base).map(revive)) two.ks.apply(0, KEY, d, two.clock.nowMs());
+    one.clock.set(two.clock.nowMs());
+    for (const d of fromTwo) receive(one, d);
+    for (const d of fromOne.slice(base)) receive(two, d);
     digests.push(one.ks.digest(0, KEY).toString('hex'), two.ks.digest(0, KEY).toString('hex'));
     views.push(await view(one), await view(two));
     for (const d of digests) expect(d).toBe(digests[0]);
@@ -127,6 +138,10 @@ describe('stream deltas on replicas', () => {
     expect(range).toContain('two');
     expect(range).not.toContain('5-1');
     expect(views[0][4]).toContain('g2');
+    // The length is exact after the merge: the entries both sides left.
+    const entries = decodeFrame(Buffer.from(range, 'latin1')).items!.length;
+    expect(views[0][1]).toBe(R.int(entries));
+    expect(entries).toBe(7); // 2, 3, 4, 6, 7-1 and 7-2 (one), 8-1 (two): one deleted 5-1, two trimmed 1-1
   });
 });
 
@@ -137,13 +152,13 @@ describe('after a merge of two primaries', () => {
     const fromOne = record(one);
     const fromTwo = record(two);
     await one.run('XADD', 's', '1-1', 'f', 'shared');
-    for (const d of fromOne) two.ks.apply(0, KEY, revive(d), two.clock.nowMs());
+    for (const d of fromOne) receive(two, d);
     const base = fromOne.length;
     await one.run('XADD', 's', '5-1', 'f', 'from-one');
     two.clock.advance(10); // two's state cell is the newer one
     await two.run('XADD', 's', '3-1', 'f', 'from-two');
-    for (const d of fromTwo) one.ks.apply(0, KEY, revive(d), one.clock.nowMs());
-    for (const d of fromOne.slice(base)) two.ks.apply(0, KEY, revive(d), two.clock.nowMs());
+    for (const d of fromTwo) receive(one, d);
+    for (const d of fromOne.slice(base)) receive(two, d);
     for (const h of [one, two]) {
       expect(await h.run('XADD', 's', '5-1', 'f', 'again')).toBe(R.err('ERR The ID specified in XADD is equal or smaller than the target stream top item'));
       expect(await h.run('XRANGE', 's', '5-1', '5-1')).toContain('from-one');
