@@ -1136,10 +1136,13 @@ function xreadGeneric(ctx: CommandContext, argv: Buffer[], group: boolean): void
   const a = parseXRead(ctx, argv, group);
   if (a === null) return;
   if (serveXRead(ctx, a)) return;
-  // BLOCK: here the lead hooks the wait (a.blockMs !== null, not inside MULTI): park the
-  // client on a.keys and call serveXRead(ctx, a) again when one of them is written; for a
-  // `>` read the group's last ID is read again then. With nothing to return and no BLOCK,
-  // or once the timeout expires, Redis replies a null array.
+  // BLOCK: the blocking layer hooks the wait here (a.blockMs !== null; 0 = forever; inside
+  // MULTI Redis does not wait). Park the client on a.keys and call serveXRead(ctx, a) again
+  // when one of them is written: `$` was resolved at parse time, and a `>` read looks at the
+  // group's last delivered ID anew each time. Redis serves a woken client with COUNT 1000
+  // when none was given (XREAD_BLOCKED_DEFAULT_COUNT): pass { ...a, count: a.count || 1000 }.
+  // With nothing to return and no BLOCK, or once the timeout expires, Redis replies a null
+  // array (RESP3: null).
   ctx.reply.nilArray();
 }
 
