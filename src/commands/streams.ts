@@ -214,7 +214,7 @@ function stateOf(ctx: CommandContext, key: Buffer, m: StoredMeta | null): Stream
   return v === null ? { ...emptyState(), length } : decodeState(v, length);
 }
 
-/** The cached stream's count of non-entry cells (stream-layout.ts StreamCounts), built by one scan when missing. */
+/** The cached stream's derived counts (stream-layout.ts StreamCounts), built by scans when missing. */
 function countsOf(ctx: CommandContext, key: Buffer, m: StoredMeta): StreamCounts {
   if (m.observer instanceof StreamCounts) return m.observer;
   let n = 0;
@@ -228,9 +228,27 @@ function countsOf(ctx: CommandContext, key: Buffer, m: StoredMeta): StreamCounts
     n++;
     return true;
   }, AFTER_ENTRIES);
-  const counts = new StreamCounts(n);
+  let max: Buffer | null = null;
+  scanPrefix(ctx, key, m, ENTRY_PREFIX, (f) => {
+    max = Buffer.from(f);
+    return false;
+  }, entryField(MAX_ID), true);
+  const counts = new StreamCounts(n, max);
   m.observer = counts;
   return counts;
+}
+
+/**
+ * The ID a new entry must follow: the state's last ID, or a greater entry this replica holds
+ * (after a merge of two primaries the surviving state cell may be the other side's).
+ */
+function lastIdOf(ctx: CommandContext, key: Buffer, m: StoredMeta | null, st: StreamState): StreamId {
+  if (m === null) return st.last;
+  const max = countsOf(ctx, key, m).maxEntry;
+  if (max === null) return st.last;
+  const id = entryIdOf(max)!;
+  // Only a live entry counts: XSETID may have set the last ID below a deleted one.
+  return compareIds(id, st.last) > 0 && ctx.db.cellValue(key, m, F, max) !== null ? id : st.last;
 }
 
 const AFTER_ENTRIES = Buffer.from([P_ENTRY + 1]);
@@ -408,8 +426,13 @@ class StreamWrite {
       const created = this.ctx.db.ks.meta(this.ctx.db.index, this.key);
       if (created.observer === null) {
         let n = 0;
-        for (const c of this.cells) if (c.value !== null && c.field[0] !== P_ENTRY) n++;
-        created.observer = new StreamCounts(n);
+        let max: Buffer | null = null;
+        for (const c of this.cells) {
+          if (c.value === null) continue;
+          if (c.field[0] !== P_ENTRY) n++;
+          else if (max === null || Buffer.compare(c.field, max) > 0) max = Buffer.from(c.field);
+        }
+        created.observer = new StreamCounts(n, max);
       }
     }
   }
@@ -605,7 +628,8 @@ function xadd(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const st = stateOf(ctx, key, m);
-  const last = st.last;
+  const last = lastIdOf(ctx, key, m, st);
+  st.last = last;
   if (last.ms === U64_MAX && last.seq === U64_MAX) {
     ctx.reply.error(SE.exhausted);
     return;

@@ -197,20 +197,29 @@ export function decodeState(v: Buffer, length: number): StreamState {
 }
 
 /**
- * This replica's count of a cached stream's live cells that are not entries (state, groups,
- * PEL, consumers): Keyspace.apply tells it of every cell applied, whatever its origin, and
- * drops it when cells change wholesale. length = StoredMeta.count - nonEntry.
+ * What this replica derives for a cached stream from its own cells: the count of live cells
+ * that are not entries (state, groups, PEL, consumers; length = StoredMeta.count -
+ * nonEntry), and the greatest entry field it has held live (`maxEntry`; it never goes
+ * down: a reader checks that the entry is still live). Keyspace.apply tells it of every cell applied, whatever its
+ * origin, and drops it when cells change wholesale; the command rebuilds it by scanning.
  */
 export class StreamCounts implements CellObserver {
-  constructor(public nonEntry: number) {}
+  constructor(
+    public nonEntry: number,
+    public maxEntry: Buffer | null,
+  ) {}
 
   cellChanged(kind: number, field: Buffer, wasLive: boolean, isLive: boolean): void {
-    if (kind !== CELL_FIELD || (field.length > 0 && field[0] === P_ENTRY)) return;
+    if (kind !== CELL_FIELD) return;
+    if (field.length > 0 && field[0] === P_ENTRY) {
+      if (isLive && (this.maxEntry === null || Buffer.compare(field, this.maxEntry) > 0)) this.maxEntry = Buffer.from(field);
+      return;
+    }
     if (wasLive !== isLive) this.nonEntry += isLive ? 1 : -1;
   }
 
   memoryBytes(): number {
-    return 48;
+    return 80;
   }
 }
 

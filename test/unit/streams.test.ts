@@ -146,7 +146,7 @@ describe('stream deltas on replicas', () => {
 });
 
 describe('after a merge of two primaries', () => {
-  it('XADD never overwrites an entry the other side added, even when the state cell says it is past the last ID', async () => {
+  it('XADD never overwrites nor goes behind an entry the other side added, whichever state cell survived', async () => {
     const one = await harness(1, GRACE);
     const two = await harness(2, GRACE);
     const fromOne = record(one);
@@ -159,11 +159,17 @@ describe('after a merge of two primaries', () => {
     await two.run('XADD', 's', '3-1', 'f', 'from-two');
     for (const d of fromTwo) receive(one, d);
     for (const d of fromOne.slice(base)) receive(two, d);
+    const smaller = R.err('ERR The ID specified in XADD is equal or smaller than the target stream top item');
     for (const h of [one, two]) {
-      expect(await h.run('XADD', 's', '5-1', 'f', 'again')).toBe(R.err('ERR The ID specified in XADD is equal or smaller than the target stream top item'));
+      expect(await h.run('XADD', 's', '5-1', 'f', 'again')).toBe(smaller);
       expect(await h.run('XRANGE', 's', '5-1', '5-1')).toContain('from-one');
+      // New IDs follow the greatest entry either side added, not the state cell's last ID.
+      expect(await h.run('XADD', 's', '4-1', 'f', 'behind')).toBe(smaller);
+      expect(await h.run('XADD', 's', '3-*', 'f', 'behind')).toBe(smaller);
     }
     expect(one.ks.digest(0, KEY).equals(two.ks.digest(0, KEY))).toBe(true);
+    expect(await one.run('XADD', 's', '5-*', 'f', 'next')).toBe(R.bulk('5-2'));
+    expect(await one.run('XLEN', 's')).toBe(R.int(4));
   });
 });
 

@@ -633,6 +633,13 @@ export const streamScripts: Script[] = [
     xinfoStream('x'),
     ['XADD', 'x', '25-1', 'f', 'v'],
     ['XADD', 'x', '25-*', 'f', 'v'],
+    // XSETID below a deleted entry: the next XADD may reuse the deleted entry's place.
+    ['XADD', 'y', '37-1', 'f', 'v'],
+    ['XDEL', 'y', '37-1'],
+    ['XSETID', 'y', '16-1'],
+    ['XADD', 'y', '37-0', 'f', 'v'],
+    ['XADD', 'y', '37-1', 'f', 'again'],
+    ['XRANGE', 'y', '-', '+'],
     ['XSETID', 'nokey', '1-1', 'ENTRIESADDED', 'x'],
     ['SET', 'str', 'x'],
     ['XSETID', 'str', '1-1'],
