@@ -59,6 +59,8 @@ const DEFAULT_COMMANDS = [
   'multi', 'exec', 'discard', 'watch', 'unwatch',
   'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'publish', 'pubsub',
   'ssubscribe', 'sunsubscribe', 'spublish',
+  'xadd', 'xlen', 'xrange', 'xrevrange', 'xdel', 'xtrim', 'xread', 'xgroup', 'xreadgroup', 'xack',
+  'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xsetid',
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -47,9 +47,21 @@ export const CUSTOM_TESTS: readonly BenchTest[] = [
     oneKey: false,
     what: 'field f of a random small hash (hits only the hashes hset-small wrote)',
   },
+  {
+    name: 'xadd',
+    command: ['XADD', 'stream:__rand_int__', '*', 'field', 'value'],
+    oneKey: false,
+    what: 'many small streams: XADD * of one field to a random stream stream:<n>',
+  },
+  {
+    name: 'xadd-one',
+    command: ['XADD', 'mystream', '*', 'field', 'value'],
+    oneKey: false,
+    what: 'one stream (mystream) growing by one entry per request',
+  },
 ];
 
-export const DEFAULT_TESTS: readonly string[] = ['set', 'get', ...CUSTOM_TESTS.map((t) => t.name)];
+export const DEFAULT_TESTS: readonly string[] = ['set', 'get', ...CUSTOM_TESTS.filter((t) => !t.name.startsWith('xadd')).map((t) => t.name)];
 
 /** The test called `name`: a custom one from the table, else redis-benchmark's `-t name`. */
 export function resolveTest(name: string): BenchTest {

@@ -20,6 +20,7 @@ import { zsetCommands } from './zsets';
 import { geoCommands } from './geo';
 import { transactionCommands } from './transactions';
 import { pubsubCommands } from './pubsub';
+import { streamCommands } from './streams';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -40,4 +41,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...geoCommands,
   ...transactionCommands,
   ...pubsubCommands,
+  ...streamCommands,
 ];

@@ -72,6 +72,8 @@ export function encodingOf(ctx: CommandContext, key: Buffer, m: StoredMeta): str
     }
     case 'list':
       return 'quicklist';
+    case 'stream':
+      return 'stream';
     default:
       throw new Error(`OBJECT ENCODING of a key without type`);
   }

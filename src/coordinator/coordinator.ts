@@ -780,13 +780,17 @@ export class Coordinator {
    * in this node's BlockingRegistry, and the keys' replicas are asked (block.watch) to tell
    * this node when a key changes (block.ready), which makes the registry try again.
    */
-  private async blockingCommand(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): Promise<void> {
+  private async blockingCommand(entry: CommandEntry, ctx: CommandContext, argv0: Buffer[]): Promise<void> {
+    let argv = argv0;
     const keys = commandKeys(entry, argv) ?? [];
     if (!this.shareOwners(keys)) {
       ctx.reply.error(CROSSSLOT);
       return;
     }
     const levels = this.levels(ctx.client);
+    // XREAD's `$` means the stream's last ID at the call: fixed once, since each attempt
+    // runs the command anew at the primary.
+    if (entry.fullName === 'xread' && entry.spec.blocking!.timeoutMs(argv) !== null) argv = await this.streamTailsFixed(ctx, argv, levels);
     const attempt = async (nowMs: number): Promise<Buffer | null> => {
       const sub = this.subContext({ ...ctx, nowMs });
       const subCtx: CommandContext = { ...sub, noBlock: true };
@@ -829,6 +833,30 @@ export class Coordinator {
       return;
     }
     ctx.reply.raw(out);
+  }
+
+  /** XREAD's argv with each `$` replaced by its stream's last generated ID (0-0 when there is no stream). */
+  private async streamTailsFixed(ctx: CommandContext, argv: Buffer[], levels: Levels): Promise<Buffer[]> {
+    let s = -1;
+    for (let i = 1; i < argv.length; i++) {
+      if (argv[i].length === 7 && argv[i].toString('latin1').toLowerCase() === 'streams') {
+        s = i;
+        break;
+      }
+    }
+    const n = s < 0 ? 0 : (argv.length - s - 1) / 2;
+    if (!Number.isInteger(n) || n === 0) return argv;
+    const out = argv.slice();
+    const resp2: CommandContext = { ...ctx, reply: new ReplyWriter(16) };
+    for (let k = 0; k < n; k++) {
+      const at = s + 1 + n + k;
+      if (argv[at].length !== 1 || argv[at][0] !== 0x24) continue; // '$'
+      const info = await this.oneAt(resp2, [XINFO, STREAM, argv[s + 1 + k]], argv[s + 1 + k], levels);
+      const id = lastGeneratedId(info);
+      if (id !== null) out[at] = id;
+      else if (info.toString('latin1').startsWith('-ERR no such key')) out[at] = ZERO_ID;
+    }
+    return out;
   }
 
   /** Ask every live replica of the keys (but this node) to tell us of their next change. */
@@ -895,11 +923,16 @@ export class Coordinator {
     return { reply, db: ctx.db, client: ctx.client, server: ctx.server, nowMs: ctx.nowMs };
   }
 
-  /** Run one single-key command (argv) through the cluster and return its raw reply. */
-  private async one(ctx: CommandContext, argv: Buffer[], levels: Levels): Promise<Buffer> {
+  /** Run one single-key command (argv, its key at argv[1]) through the cluster and return its raw reply. */
+  private one(ctx: CommandContext, argv: Buffer[], levels: Levels): Promise<Buffer> {
+    return this.oneAt(ctx, argv, argv[1], levels);
+  }
+
+  /** Run a command on one key through the cluster and return its raw reply. */
+  private async oneAt(ctx: CommandContext, argv: Buffer[], key: Buffer, levels: Levels): Promise<Buffer> {
     const sub = this.subContext(ctx);
     const entry = resolve(this.deps.table, argv, sub.reply);
-    if (entry !== null) await this.single(entry, sub, argv, argv[1], levels, false);
+    if (entry !== null) await this.single(entry, sub, argv, key, levels, false);
     return sub.reply.take();
   }
 
@@ -1350,6 +1383,21 @@ const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 const WAKE_LEASE_MS = 30_000;
 /** Bound on keys this node keeps wake-up requests for. */
 const MAX_WAKE_KEYS = 100_000;
+
+const XINFO = Buffer.from('XINFO');
+const STREAM = Buffer.from('STREAM');
+const ZERO_ID = Buffer.from('0-0');
+const LAST_ID_FIELD = Buffer.from('$17\r\nlast-generated-id\r\n');
+
+/** The last-generated-id of an XINFO STREAM reply (RESP2), or null. */
+function lastGeneratedId(reply: Buffer): Buffer | null {
+  const at = reply.indexOf(LAST_ID_FIELD);
+  if (at < 0 || reply[at + LAST_ID_FIELD.length] !== 0x24) return null;
+  const from = at + LAST_ID_FIELD.length + 1;
+  const cr = reply.indexOf(13, from);
+  const len = Number(reply.toString('latin1', from, cr));
+  return Buffer.from(reply.subarray(cr + 2, cr + 2 + len));
+}
 
 /** The null a blocking command's attempt answers when it found nothing. */
 function isNullReply(b: Buffer): boolean {

@@ -30,10 +30,10 @@ import { compareStamps, type Stamp } from '../versioning/stamp';
 
 export type { Stamp };
 
-export type KeyType = 'string' | 'hash' | 'list' | 'set' | 'zset';
+export type KeyType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream';
 
 /** Type codes in encodings (0: none). */
-export const TYPE_CODES: readonly (KeyType | null)[] = [null, 'string', 'hash', 'list', 'set', 'zset'];
+export const TYPE_CODES: readonly (KeyType | null)[] = [null, 'string', 'hash', 'list', 'set', 'zset', 'stream'];
 
 export function typeCode(t: KeyType): number {
   return TYPE_CODES.indexOf(t);

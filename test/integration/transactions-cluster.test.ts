@@ -153,6 +153,29 @@ describe('transactions and blocking commands in a cluster', () => {
     }
   }, 30_000);
 
+  it('XREAD BLOCK $ and XREADGROUP BLOCK > on a node that holds no copy are woken by XADD through another', async () => {
+    const key = '{s}stream';
+    const away = await nonOwner(key);
+    const waiter = await connect(cluster.nodes[away].port);
+    try {
+      await clients[0].call('XADD', key, '1-1', 'f', 'before');
+      const read = waiter.call('XREAD', 'BLOCK', '0', 'STREAMS', key, '$');
+      await blockedAt(away, 1);
+      // An XADD through a third node: the waiter gets it (and not the entry before the call).
+      await clients[(away + 1) % 4].call('XADD', key, '2-1', 'f', 'after');
+      expect(await read).toEqual([[key, [['2-1', ['f', 'after']]]]]);
+      await clients[0].call('XGROUP', 'CREATE', key, 'g', '$');
+      const group = waiter.call('XREADGROUP', 'GROUP', 'g', 'c1', 'BLOCK', '0', 'STREAMS', key, '>');
+      await blockedAt(away, 1);
+      await clients[(away + 2) % 4].call('XADD', key, '3-1', 'f', 'grouped');
+      expect(await group).toEqual([[key, [['3-1', ['f', 'grouped']]]]]);
+      expect(await clients[(away + 3) % 4].call('XPENDING', key, 'g')).toEqual([1, '3-1', '3-1', [['c1', '1']]]);
+      expect(await waiter.call('XREAD', 'BLOCK', '100', 'STREAMS', key, '$')).toBeNull();
+    } finally {
+      waiter.disconnect();
+    }
+  }, 30_000);
+
   it('inside MULTI a blocking command does not block, in a cluster too', async () => {
     const c = clients[3];
     await c.call('MULTI');

@@ -289,4 +289,50 @@ export const TRANSACTION_SCENARIOS: Scenario[] = [
       await s.cmd(1, 'CONFIG', 'SET', 'notify-keyspace-events', '');
     },
   },
+  {
+    name: 'blocking: XREAD BLOCK and XREADGROUP BLOCK woken by XADD; $ is fixed at the call; timeouts; MULTI',
+    clients: 3,
+    async run(s) {
+      await s.cmd(1, 'XADD', 's1', '1-1', 'f', 'old');
+      s.send(0, 'XREAD', 'BLOCK', '0', 'STREAMS', 's1', 's2', '$', '$');
+      await s.blocked(1);
+      await s.cmd(1, 'XADD', 's2', '5-1', 'a', '1');
+      await s.read(0);
+      s.send(0, 'XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's1', '$');
+      await s.blocked(1);
+      await s.cmd(1, 'MULTI');
+      await s.cmd(1, 'XADD', 's1', '2-1', 'f', 'x');
+      await s.cmd(1, 'XADD', 's1', '2-2', 'f', 'y');
+      await s.cmd(1, 'EXEC');
+      await s.read(0);
+      s.send(0, 'XREAD', 'BLOCK', '50', 'STREAMS', 's1', '$');
+      await s.read(0);
+      await s.cmd(1, 'XGROUP', 'CREATE', 's1', 'g', '$');
+      s.send(0, 'XREADGROUP', 'GROUP', 'g', 'alice', 'BLOCK', '0', 'STREAMS', 's1', '>');
+      await s.blocked(1);
+      s.send(2, 'XREADGROUP', 'GROUP', 'g', 'bob', 'BLOCK', '0', 'STREAMS', 's1', '>');
+      await s.blocked(2);
+      await s.cmd(1, 'XADD', 's1', '3-1', 'f', 'z');
+      await s.read(0);
+      await s.quiet(2, SETTLE_MS);
+      await s.cmd(1, 'XADD', 's1', '3-2', 'f', 'w');
+      await s.read(2);
+      await s.cmd(1, 'XPENDING', 's1', 'g');
+      s.send(0, 'XREADGROUP', 'GROUP', 'g', 'alice', 'BLOCK', '0', 'STREAMS', 's1', '>');
+      await s.blocked(1);
+      await s.cmd(1, 'XGROUP', 'DESTROY', 's1', 'g');
+      await s.cmd(1, 'XADD', 's1', '4-1', 'f', 'v');
+      await s.read(0);
+      await s.cmd(1, 'MULTI');
+      await s.cmd(1, 'XREAD', 'BLOCK', '0', 'STREAMS', 's1', '$');
+      await s.cmd(1, 'EXEC');
+      await s.cmdAs(HELLO_ID, 0, 'HELLO', '3');
+      s.send(0, 'XREAD', 'BLOCK', '30', 'STREAMS', 's1', '$');
+      await s.read(0);
+      s.send(0, 'XREAD', 'BLOCK', '0', 'STREAMS', 's3', '$');
+      await s.blocked(1);
+      await s.cmd(1, 'XADD', 's3', '9-9', 'k', 'v');
+      await s.read(0);
+    },
+  },
 ];

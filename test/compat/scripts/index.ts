@@ -19,6 +19,7 @@ import { zsetScripts } from './zsets';
 import { geoScripts } from './geo';
 import { transactionScripts } from './transactions';
 import { pubsubScripts } from './pubsub';
+import { streamScripts } from './streams';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -34,6 +35,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...geoScripts,
   ...transactionScripts,
   ...pubsubScripts,
+  ...streamScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
