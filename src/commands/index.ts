@@ -18,6 +18,7 @@ import { objectCommands } from './object';
 import { sortCommands } from './sort';
 import { zsetCommands } from './zsets';
 import { geoCommands } from './geo';
+import { scriptingCommands } from './scripting';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -36,4 +37,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...sortCommands,
   ...zsetCommands,
   ...geoCommands,
+  ...scriptingCommands,
 ];

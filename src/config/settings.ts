@@ -55,6 +55,8 @@ export interface Settings {
   faultInjection: 'yes' | 'no';
   rocksdbWriteBufferSize: number;
   rocksdbBlockCacheSize: number;
+  /** Milliseconds a script may run before other clients get BUSY and SCRIPT KILL works (0: never). */
+  busyReplyThreshold: number;
 }
 
 type Kind =
@@ -126,6 +128,7 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'tombstone-grace', key: 'tombstoneGrace', kind: { t: 'duration', min: 0, max: 2 ** 50 }, mutable: true, doc: 'How long delete markers and expired records are kept before they are purged (0 on a standalone node: purge at once).' },
   { name: 'rocksdb-write-buffer-size', key: 'rocksdbWriteBufferSize', kind: { t: 'size', min: 1 * MB, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB memtable size.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
+  { name: 'busy-reply-threshold', key: 'busyReplyThreshold', kind: { t: 'int', min: 0, max: 2 ** 53 }, mutable: true, doc: 'Milliseconds a Lua script or function may run before other clients get BUSY and SCRIPT KILL / FUNCTION KILL may stop it (alias lua-time-limit; 0: never).' },
 ];
 
 export function defaultSettings(): Settings {
@@ -174,11 +177,12 @@ export function defaultSettings(): Settings {
     faultInjection: 'no',
     rocksdbWriteBufferSize: 16 * MB,
     rocksdbBlockCacheSize: 64 * MB,
+    busyReplyThreshold: 5000,
   };
 }
 
 /** Old names still accepted (in files, on the command line and by CONFIG SET). */
-const ALIASES: readonly [string, string][] = [['cache-size', 'record-cache']];
+const ALIASES: readonly [string, string][] = [['cache-size', 'record-cache'], ['lua-time-limit', 'busy-reply-threshold']];
 
 export const DIRECTIVE_BY_NAME: ReadonlyMap<string, Directive> = new Map([
   ...DIRECTIVES.map((d): [string, Directive] => [d.name, d]),
