@@ -164,7 +164,6 @@ function flushMode(ctx: CommandContext, argv: Buffer[], err: string): boolean {
 }
 
 function scriptFlush(ctx: CommandContext, argv: Buffer[]): void {
-  if (argv.length > 3) return ctx.reply.error("ERR unknown subcommand or wrong number of arguments for 'flush'. Try SCRIPT HELP.");
   if (!flushMode(ctx, argv, 'ERR SCRIPT FLUSH only support SYNC|ASYNC option')) return;
   const engine = scriptingOf(ctx.server);
   engine.flushScripts();
@@ -254,7 +253,7 @@ function functionDelete(ctx: CommandContext, argv: Buffer[]): void {
 }
 
 function functionFlush(ctx: CommandContext, argv: Buffer[]): void {
-  if (argv.length > 3) return ctx.reply.error("ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.");
+  if (argv.length > 3) return ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString('latin1')}'. Try FUNCTION HELP.`);
   if (!flushMode(ctx, argv, 'ERR FUNCTION FLUSH only supports SYNC|ASYNC option')) return;
   const engine = scriptingOf(ctx.server);
   engine.flushLibraries();

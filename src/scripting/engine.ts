@@ -31,7 +31,7 @@ import type { DbView } from '../storage/keyspace';
 import { DbView as DbViewClass } from '../storage/keyspace';
 import { commandKeys, execute } from '../server/dispatch';
 import { ReplyWriter } from '../resp/writer';
-import { createSandbox, REDIS_VERSION, REDIS_VERSION_NUM, type RedisApi, type Sandbox } from './lua-state';
+import { createSandbox, lua51Error, REDIS_VERSION, REDIS_VERSION_NUM, type RedisApi, type Sandbox } from './lua-state';
 import { pushReply, writeLuaValue } from './convert';
 import { numberArg, pushStr, raise, toBuffer, toStr, viewOf } from './lua-util';
 import { Lrand48 } from './rand48';
@@ -666,10 +666,10 @@ export class ScriptEngine {
         if (!lua.lua_isstring(L, -2)) raiseError(L, 'named argument key given to redis.register_function is not a string');
         const key = toStr(L, -2).toLowerCase();
         if (key === 'function_name') {
-          if (lua.lua_type(L, -1) !== lua.LUA_TSTRING) raiseError(L, 'function_name argument given to redis.register_function must be a string');
+          if (!lua.lua_isstring(L, -1)) raiseError(L, 'function_name argument given to redis.register_function must be a string');
           name = toStr(L, -1);
         } else if (key === 'description') {
-          if (lua.lua_type(L, -1) !== lua.LUA_TSTRING) raiseError(L, 'description argument given to redis.register_function must be a string');
+          if (!lua.lua_isstring(L, -1)) raiseError(L, 'description argument given to redis.register_function must be a string');
           desc = Buffer.from(toBuffer(L, -1));
         } else if (key === 'callback') {
           if (!lua.lua_isfunction(L, -1)) raiseError(L, 'callback argument given to redis.register_function must be a function');
@@ -688,14 +688,15 @@ export class ScriptEngine {
       if (!hasCallback) raiseError(L, 'redis.register_function must get a callback argument');
       lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, '__pending_callback');
     } else {
-      if (lua.lua_type(L, 1) !== lua.LUA_TSTRING) raiseError(L, 'first argument to redis.register_function must be a string');
+      if (!lua.lua_isstring(L, 1)) raiseError(L, 'first argument to redis.register_function must be a string');
       name = toStr(L, 1);
       if (!lua.lua_isfunction(L, 2)) raiseError(L, 'second argument to redis.register_function must be a function');
       lua.lua_pushvalue(L, 2);
     }
     if (!validName(name)) {
       lua.lua_pop(L, 1);
-      raiseError(L, 'Function names can only contain letters, numbers, or underscores(_) and must be at least one character long');
+      // Redis 7.0 reports a bad function name with the library-name message.
+      raiseError(L, 'Library names can only contain letters, numbers, or underscores(_) and must be at least one character long');
     }
     if (l.lib.functions.has(name)) {
       lua.lua_pop(L, 1);

@@ -90,6 +90,7 @@ declare module 'fengari' {
     lua_next(L: LuaState, idx: number): boolean;
     lua_call(L: LuaState, nargs: number, nresults: number): void;
     lua_pcall(L: LuaState, nargs: number, nresults: number, errfunc: number): number;
+    lua_pcallk(L: LuaState, nargs: number, nresults: number, errfunc: number, ctx: number, k: (L: LuaState, status: number, ctx: number) => number): number;
     lua_resume(L: LuaState, from: LuaState | null, nargs: number): number;
     lua_yield(L: LuaState, n: number): number;
     lua_isyieldable(L: LuaState): boolean;

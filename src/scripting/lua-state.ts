@@ -75,14 +75,14 @@ const KEEP: Record<string, readonly string[]> = {
 const GLOBALS_KEEP = ['assert', 'collectgarbage', 'error', 'getmetatable', 'ipairs', 'load', 'next', 'pairs', 'pcall', 'rawequal', 'rawget', 'rawset', 'select', 'setmetatable', 'tonumber', 'tostring', 'type', 'xpcall', '_G', '_VERSION'];
 
 const ERROR_HANDLER = `
-local dbg = ...
+local dbg, fix = ...
 local error_handler = function (err)
   local i = dbg.getinfo(2,'nSl')
   if i and (i.what == 'C' or i.what == 'J') then
     i = dbg.getinfo(3,'nSl')
   end
   if type(err) ~= 'table' then
-    err = {err='ERR ' .. tostring(err)}
+    err = {err='ERR ' .. fix(tostring(err))}
   end
   if i then
     err['source'] = i.source
@@ -181,6 +181,52 @@ function pairsOf(L: LuaState): number {
   lua.lua_pushvalue(L, lua.lua_upvalueindex(1));
   lua.lua_pushnil(L);
   return 3;
+}
+
+function luaError(L: LuaState): number {
+  const level = lua.lua_type(L, 2) <= 0 ? 1 : lauxlib.luaL_checkinteger(L, 2);
+  lua.lua_settop(L, 1);
+  const t = lua.lua_type(L, 1);
+  if ((t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) && level > 0) {
+    lauxlib.luaL_where(L, level);
+    lua.lua_pushvalue(L, 1);
+    lua.lua_concat(L, 2);
+  }
+  return lua.lua_error(L);
+}
+
+function finishPcall(L: LuaState, status: number, extra: number): number {
+  if (status !== lua.LUA_OK && status !== lua.LUA_YIELD) {
+    if (lua.lua_istable(L, -1)) {
+      lua.lua_getfield(L, -1, 'err');
+      if (lua.lua_isstring(L, -1)) lua.lua_replace(L, -2);
+      else lua.lua_pop(L, 1);
+    } else if (lua.lua_type(L, -1) === lua.LUA_TSTRING) {
+      pushStr(L, lua51Error(toStr(L, -1)));
+      lua.lua_replace(L, -2);
+    }
+    lua.lua_pushboolean(L, false);
+    lua.lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua.lua_gettop(L) - extra;
+}
+
+/** pcall, yieldable (a timed-out script inside it can still yield), as luaRedisPcall. */
+function redisPcall(L: LuaState): number {
+  lauxlib.luaL_checkany(L, 1);
+  lua.lua_pushboolean(L, true);
+  lua.lua_insert(L, 1);
+  const status = lua.lua_pcallk(L, lua.lua_gettop(L) - 2, lua.LUA_MULTRET, 0, 0, finishPcall);
+  return finishPcall(L, status, 0);
+}
+
+/**
+ * Lua 5.1's wording of type errors: "attempt to index local 't' (a nil value)" where 5.3
+ * says "attempt to index a nil value (local 't')".
+ */
+export function lua51Error(msg: string): string {
+  return msg.replace(/attempt to (.+?) an? (\w+) value \((global|local|field|upvalue|method|constant) '([^']*)'\)/, "attempt to $1 $3 '$4' (a $2 value)");
 }
 
 function readonlyError(L: LuaState): number {
@@ -299,7 +345,11 @@ export function createSandbox(api: RedisApi, loadApi: RedisApi | null, mathApi: 
   // The error handler, and the runner that calls a script under it.
   lauxlib.luaL_loadbuffer(L, to_luastring(ERROR_HANDLER), null, '@err_handler_def');
   lua.lua_pushvalue(L, debugIdx);
-  lua.lua_call(L, 1, 1);
+  lua.lua_pushjsfunction(L, (S) => {
+    pushStr(S, lua51Error(toStr(S, 1)));
+    return 1;
+  });
+  lua.lua_call(L, 2, 1);
   lua.lua_pushvalue(L, -1);
   const handlerRef = ref(L);
   lua.lua_setfield(L, G, '__redis__err__handler');
@@ -320,7 +370,7 @@ export function createSandbox(api: RedisApi, loadApi: RedisApi | null, mathApi: 
       lua.lua_rawget(S, lua.lua_upvalueindex(1));
       const isProtected = lua.lua_toboolean(S, -1);
       lua.lua_pop(S, 1);
-      if (isProtected) return raise(S, 'Attempt to modify a readonly table', 1);
+      if (isProtected) return raise(S, 'Attempt to modify a readonly table', 0);
       lua.lua_pushvalue(S, lua.lua_upvalueindex(2));
       lua.lua_insert(S, 1);
       lua.lua_call(S, lua.lua_gettop(S) - 1, lua.LUA_MULTRET);
@@ -329,6 +379,30 @@ export function createSandbox(api: RedisApi, loadApi: RedisApi | null, mathApi: 
     2,
   );
   lua.lua_setfield(L, G, 'rawset');
+  lua.lua_pushvalue(L, protectedSet);
+  lua.lua_getfield(L, G, 'setmetatable');
+  lua.lua_pushjsclosure(
+    L,
+    (S) => {
+      lua.lua_pushvalue(S, 1);
+      lua.lua_rawget(S, lua.lua_upvalueindex(1));
+      const isProtected = lua.lua_toboolean(S, -1);
+      lua.lua_pop(S, 1);
+      if (isProtected) return raise(S, 'Attempt to modify a readonly table', 0);
+      lua.lua_pushvalue(S, lua.lua_upvalueindex(2));
+      lua.lua_insert(S, 1);
+      lua.lua_call(S, lua.lua_gettop(S) - 1, lua.LUA_MULTRET);
+      return lua.lua_gettop(S);
+    },
+    2,
+  );
+  lua.lua_setfield(L, G, 'setmetatable');
+  // error(): Lua 5.1 adds the position to number messages too.
+  lua.lua_pushjsfunction(L, luaError);
+  lua.lua_setfield(L, G, 'error');
+  // pcall(): Redis's, which returns the err string of an error table (luaRedisPcall).
+  lua.lua_pushjsfunction(L, redisPcall);
+  lua.lua_setfield(L, G, 'pcall');
 
   // Library tables become read-only proxies.
   for (const lib of ['string', 'table', 'math', 'coroutine', 'bit', 'cjson', 'struct', 'cmsgpack', 'redis']) {
@@ -336,7 +410,12 @@ export function createSandbox(api: RedisApi, loadApi: RedisApi | null, mathApi: 
     protect(L, readonlyError, protectedSet);
     lua.lua_setfield(L, G, lib);
   }
-  // The string metatable's __index stays the real string table.
+  // Methods on strings ("x"):upper() look in the same (protected) string table scripts see.
+  lua.lua_pushstring(L, Buffer.from(''));
+  lua.lua_getmetatable(L, -1);
+  lua.lua_getfield(L, G, 'string');
+  lua.lua_setfield(L, -2, '__index');
+  lua.lua_pop(L, 2);
 
   // Missing globals raise.
   lua.lua_newtable(L);
@@ -349,6 +428,10 @@ export function createSandbox(api: RedisApi, loadApi: RedisApi | null, mathApi: 
   if (loadApi !== null) {
     lua.lua_newtable(L);
     pushApi(loadApi);
+    lua.lua_newtable(L);
+    lua.lua_pushjsfunction(L, missingGlobal);
+    lua.lua_setfield(L, -2, '__index');
+    lua.lua_setmetatable(L, -2);
     protect(L, readonlyError, protectedSet);
     lua.lua_setfield(L, -2, 'redis');
     lua.lua_newtable(L);
@@ -362,6 +445,12 @@ export function createSandbox(api: RedisApi, loadApi: RedisApi | null, mathApi: 
   lua.lua_pushvalue(L, G);
   protect(L, readonlyError, protectedSet);
   const P = lua.lua_gettop(L);
+  // getmetatable(_G) shows an empty read-only table, as Redis's protected metatable does.
+  lua.lua_getmetatable(L, P);
+  lua.lua_newtable(L);
+  protect(L, readonlyError, protectedSet);
+  lua.lua_setfield(L, -2, '__metatable');
+  lua.lua_pop(L, 1);
   lua.lua_pushvalue(L, P);
   lua.lua_setfield(L, G, '_G');
   lua.lua_getmetatable(L, P);

@@ -38,24 +38,49 @@ export function raise(L: LuaState, msg: string, level = 1): never {
   return lua.lua_error(L);
 }
 
-/** C's printf("%.<prec>g", x). */
+/**
+ * C's printf("%.<prec>g", x), rounding the exact binary value half-to-even as glibc does
+ * (JavaScript's toPrecision rounds exact ties up: 123456789012345 at 14 digits).
+ */
 export function formatG(x: number, prec: number): string {
-  if (Number.isNaN(x)) return x < 0 ? '-nan' : 'nan';
+  if (Number.isNaN(x)) return 'nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (x === 0) return Object.is(x, -0) ? '-0' : '0';
   const p = prec === 0 ? 1 : prec;
-  const expText = x.toExponential(p - 1);
-  const [mant, expPart] = expText.split('e');
-  const exp = Number(expPart);
-  if (exp < -4 || exp >= p) {
-    let m = mant;
-    if (m.includes('.')) m = m.replace(/0+$/, '').replace(/\.$/, '');
-    const ae = Math.abs(exp);
-    return `${m}e${exp < 0 ? '-' : '+'}${ae < 10 ? '0' : ''}${ae}`;
+  const sign = x < 0 ? '-' : '';
+  // 100 significant digits: exact for every double whose expansion is that short.
+  const [m, e] = Math.abs(x).toExponential(99).split('e');
+  const all = m.replace('.', '');
+  let exp = Number(e);
+  let head = all.slice(0, p);
+  const rest = all.slice(p);
+  const first = rest.charCodeAt(0) - 48;
+  const tail = /[1-9]/.test(rest.slice(1));
+  const up = first > 5 || (first === 5 && (tail || (head.charCodeAt(p - 1) - 48) % 2 === 1));
+  if (up) {
+    const digits = head.split('').map(Number);
+    let i = digits.length - 1;
+    while (i >= 0 && digits[i] === 9) digits[i--] = 0;
+    if (i < 0) {
+      digits.unshift(1);
+      digits.pop();
+      exp++;
+    } else digits[i]++;
+    head = digits.join('');
   }
-  let f = x.toFixed(Math.max(0, p - 1 - exp));
-  if (f.includes('.')) f = f.replace(/0+$/, '').replace(/\.$/, '');
-  return f;
+  if (exp < -4 || exp >= p) {
+    let frac = head.slice(1).replace(/0+$/, '');
+    frac = frac === '' ? '' : '.' + frac;
+    const ae = Math.abs(exp);
+    return `${sign}${head[0]}${frac}e${exp < 0 ? '-' : '+'}${ae < 10 ? '0' : ''}${ae}`;
+  }
+  if (exp >= 0) {
+    const int = head.slice(0, exp + 1).padEnd(exp + 1, '0');
+    const frac = head.slice(exp + 1).replace(/0+$/, '');
+    return `${sign}${int}${frac === '' ? '' : '.' + frac}`;
+  }
+  const frac = ('0'.repeat(-exp - 1) + head).replace(/0+$/, '');
+  return `${sign}0.${frac}`;
 }
 
 /** The number at idx as Redis writes a Lua number argument: integers plainly, floats %.17g. */
@@ -66,10 +91,10 @@ export function numberArg(L: LuaState, idx: number): string {
   return formatG(n, 17);
 }
 
-/** Push a number as Lua 5.1 would hold it: an integer subtype when integral and safe. */
+/** Push a number as Lua 5.1 holds it: a double. */
 export function pushNumber(L: LuaState, n: number): void {
-  if (Number.isInteger(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER && !Object.is(n, -0)) lua.lua_pushinteger(L, n);
-  else lua.lua_pushnumber(L, n);
+  // fengari's integers are 32-bit and wrap; Lua 5.1 has only doubles.
+  lua.lua_pushnumber(L, n);
 }
 
 /** Set t[name] = fn for the table at the top of the stack. */

@@ -169,8 +169,13 @@ class Decoder {
       case 0x2c: return 'T_COMMA';
       case 0x3a: return 'T_COLON';
       case 0x22: return 'T_STRING';
-      default:
+      default: {
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return 'T_NUMBER';
+        const w = s.toString('latin1', this.pos, this.pos + 5);
+        if (w.startsWith('true') || w.startsWith('false')) return 'T_BOOLEAN';
+        if (w.startsWith('null')) return 'T_NULL';
         return 'invalid token';
+      }
     }
   }
 

@@ -183,7 +183,7 @@ function encodeValue(o: Out, L: LuaState, idx: number, level: number): void {
 
 function pack(L: LuaState): number {
   const n = lua.lua_gettop(L);
-  if (n === 0) raise(L, 'MessagePack pack needs input.');
+  if (n === 0) lauxlib.luaL_argerror(L, 0, 'MessagePack pack needs input.');
   const o = new Out();
   for (let i = 1; i <= n; i++) encodeValue(o, L, i, 0);
   lua.lua_pushstring(L, Uint8Array.from(o.bytes));
@@ -248,9 +248,7 @@ function decodeValue(L: LuaState, c: Cursor): void {
     if (!c.need(n)) return;
     let v = c.be(n);
     if (signed) v = BigInt.asIntN(n * 8, v);
-    const num = Number(v);
-    if (Number.isSafeInteger(num)) lua.lua_pushinteger(L, num);
-    else lua.lua_pushnumber(L, num);
+    lua.lua_pushnumber(L, Number(v));
   };
   const len = (n: number): number => (c.need(n) ? Number(c.be(n)) : 0);
   switch (t) {

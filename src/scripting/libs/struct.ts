@@ -94,7 +94,7 @@ function controlOption(f: Fmt, opt: string, h: Header): boolean {
       return true;
     }
     default:
-      raise(f.L, `invalid format option '${opt}'`);
+      lauxlib.luaL_argerror(f.L, 1, `invalid format option '${opt}'`);
   }
 }
 
@@ -266,8 +266,8 @@ function size(L: LuaState): number {
     const opt = f.next();
     const sz = optSize(f, opt);
     pos += gettoalign(pos, h, opt, sz);
-    if (opt === 's') lauxlib.luaL_argerror(L, 1, "options 'c0' - 's' have undefined sizes");
-    else if (opt === 'c' && sz === 0) lauxlib.luaL_argerror(L, 1, "options 'c0' - 's' have undefined sizes");
+    if (opt === 's') lauxlib.luaL_argerror(L, 1, "option 's' has no fixed size");
+    else if (opt === 'c' && sz === 0) lauxlib.luaL_argerror(L, 1, "option 'c0' has no fixed size");
     if (!'bBhHlLTiIxfdc'.includes(opt)) controlOption(f, opt, h);
     pos += sz;
   }

@@ -17,6 +17,7 @@ import { listScripts } from './lists';
 import { stringScripts } from './strings';
 import { zsetScripts } from './zsets';
 import { geoScripts } from './geo';
+import { scriptingScripts } from './scripting';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -30,6 +31,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...listScripts,
   ...zsetScripts,
   ...geoScripts,
+  ...scriptingScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
