@@ -31,7 +31,7 @@ import type { DbView } from '../storage/keyspace';
 import { DbView as DbViewClass } from '../storage/keyspace';
 import { commandKeys, execute } from '../server/dispatch';
 import { ReplyWriter } from '../resp/writer';
-import { createSandbox, lua51Error, REDIS_VERSION, REDIS_VERSION_NUM, type RedisApi, type Sandbox } from './lua-state';
+import { createSandbox, KILLED, lua51Error, REDIS_VERSION, REDIS_VERSION_NUM, type RedisApi, type Sandbox } from './lua-state';
 import { pushReply, writeLuaValue } from './convert';
 import { numberArg, pushStr, raise, toBuffer, toStr, viewOf } from './lua-util';
 import { Lrand48 } from './rand48';
@@ -426,6 +426,8 @@ export class ScriptEngine {
 
   private finishRun(L: LuaState, co: LuaState, coRef: number): void {
     lua.lua_sethook(co, null, 0, 0);
+    lua.lua_pushboolean(L, false);
+    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, KILLED);
     lua.lua_settop(co, 0);
     lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, coRef);
     this.running = null;
@@ -474,6 +476,8 @@ export class ScriptEngine {
     if (run.killed) {
       // Every line from now on raises, so a pcall in the script cannot swallow the kill.
       lua.lua_sethook(co, this.hook, lua.LUA_MASKLINE, 0);
+      lua.lua_pushboolean(co, true);
+      lua.lua_setfield(co, lua.LUA_REGISTRYINDEX, KILLED);
       this.opts.log('warning', 'Lua script killed by user with SCRIPT KILL.');
       raiseError(co, 'Script killed by user with SCRIPT KILL...');
     }

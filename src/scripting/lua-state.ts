@@ -62,6 +62,8 @@ export function installFengariPatches(): void {
 }
 
 export const REDIS_VERSION = '7.0.15';
+/** Registry field set to true once the running script is killed (pcall then re-raises). */
+export const KILLED = '__qkv_killed';
 export const REDIS_VERSION_NUM = 0x07000f;
 
 /** What each kept library may hold: Lua 5.1's lists, as Redis 7.0 exposes them. */
@@ -197,6 +199,11 @@ function luaError(L: LuaState): number {
 
 function finishPcall(L: LuaState, status: number, extra: number): number {
   if (status !== lua.LUA_OK && status !== lua.LUA_YIELD) {
+    // A killed script's error is not caught: SCRIPT KILL must end it.
+    lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, KILLED);
+    const killed = lua.lua_toboolean(L, -1);
+    lua.lua_pop(L, 1);
+    if (killed) return lua.lua_error(L);
     if (lua.lua_istable(L, -1)) {
       lua.lua_getfield(L, -1, 'err');
       if (lua.lua_isstring(L, -1)) lua.lua_replace(L, -2);

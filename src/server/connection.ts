@@ -30,6 +30,7 @@ import { commandKeys, resolve } from './dispatch';
 import { isBlind, type CommandEntry } from '../commands/types';
 import type { DbView } from '../storage/keyspace';
 import type { Server } from './server';
+import { busyErrorOf } from '../scripting/engine';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -274,6 +275,14 @@ export class Connection implements ClientState {
     if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
       server.stats.rejectedCalls++;
       w.error(E.noAuth);
+      return REFUSED;
+    }
+    // A script past busy-reply-threshold is yielding to the event loop: only allow_busy
+    // commands (SCRIPT KILL, FUNCTION KILL, SHUTDOWN...) run meanwhile, as in Redis.
+    const busy = busyErrorOf(server.api);
+    if (busy !== null && !entry.spec.flags.includes('allow_busy')) {
+      server.stats.rejectedCalls++;
+      w.error(busy);
       return REFUSED;
     }
     return { entry, argv };

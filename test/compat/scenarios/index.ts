@@ -4,5 +4,6 @@
  */
 import type { Scenario } from '../sessions';
 import { BASIC_SCENARIOS } from './basic';
+import { SCRIPTING_SCENARIOS } from './scripting';
 
-export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS];
+export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...SCRIPTING_SCENARIOS];
