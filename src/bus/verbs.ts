@@ -176,6 +176,11 @@ export const HINT = rawVerb(
   'Keep a delta for a replica that is down (sloppy quorum): [owner id, db, key, encoded delta]. Reply: [] once the hint is stored here; an error when the hint store is full. The hint is replayed to the owner (as REPLICATE) when it is back.',
 );
 
+export const SCRIPTING = rawVerb(
+  'scripting',
+  'A change of the script cache or the function libraries, applied here as a client command would (scripting/engine.ts): [op, ...args] with op script.load [body], script.flush, function.load [replace 0|1, code], function.delete [library], function.flush. Reply: []. Sent by the node that ran SCRIPT LOAD / SCRIPT FLUSH / FUNCTION LOAD / DELETE / FLUSH to every other node.',
+);
+
 // Anti-entropy (antientropy/: the payloads and their bounds are in wire.ts).
 
 export const AE_TREE = defineVerb<TreeRequest, Buffer[]>({
@@ -209,6 +214,6 @@ export const XFER_KEYS = defineVerb<KeysRequest, KeysReply>({
 });
 
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, SCRIPTING, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

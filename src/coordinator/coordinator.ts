@@ -43,6 +43,7 @@ import {
 } from './quorum';
 import type { Handoff } from '../handoff/handoff';
 import { parseIntegerReply, parseArrayReply, parseScanReply } from './replies';
+import { scriptRouting } from '../scripting/engine';
 
 export interface CoordinatorDeps {
   selfId: string;
@@ -75,6 +76,9 @@ interface Payload {
   bytes: Buffer;
 }
 
+
+/** Redis Cluster's refusal of a script (or transaction) whose keys are not on one replica set. */
+export const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 
 export class Coordinator {
   readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0 };
@@ -111,6 +115,7 @@ export class Coordinator {
 
   /** Run a resolved client command somewhere in the cluster; replaces dispatch.execute. */
   execute(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+    if (entry.spec.group === 'scripting') ({ entry, argv } = scriptRouting(ctx.server, this.deps.table, entry, argv));
     const wide = entry.spec.keyspaceWide;
     if (wide !== undefined) return this.keyspaceWide(wide, entry.fullName, ctx, argv);
     const keys = commandKeys(entry, argv);
@@ -572,6 +577,10 @@ export class Coordinator {
     const first = this.owners(keys[0]);
     if (keys.every((k) => sameOwners(this.owners(k), first))) return this.single(entry, ctx, argv, keys[0], levels, false);
     const split = entry.spec.split;
+    if (split === undefined && entry.spec.group === 'scripting') {
+      ctx.reply.error(CROSSSLOT);
+      return;
+    }
     if (split === undefined) {
       ctx.reply.error(`ERR ${name.toUpperCase()} of keys held by different replicas is not supported`);
       return;

@@ -920,3 +920,37 @@ export function attachScripting(server: ServerApi, opts: ScriptingOptions): Scri
 export function busyErrorOf(server: ServerApi): string | null {
   return engines.get(server)?.busyError() ?? null;
 }
+
+/**
+ * Cluster routing of a script command (coordinator.ts): the command to route instead.
+ * - EVALSHA whose script this node knows goes out as EVAL with the body, so the primary that
+ *   runs it need not have it cached (SCRIPT LOAD broadcasts, but may not have arrived).
+ * - A script or function declared no-writes routes as the _RO form (a read at R replicas).
+ */
+export function scriptRouting(server: ServerApi, table: CommandTable, entry: CommandEntry, argv: Buffer[]): { entry: CommandEntry; argv: Buffer[] } {
+  const e = engines.get(server);
+  if (e === undefined || argv.length < 2) return { entry, argv };
+  const name = entry.fullName;
+  if (name === 'evalsha' || name === 'evalsha_ro') {
+    const s = e.scripts.get(argv[1].toString('latin1').toLowerCase());
+    if (s === undefined) return { entry, argv };
+    const ro = name === 'evalsha_ro' || (s.flags !== null && s.flags.includes('no-writes'));
+    const target = table.lookup(ro ? 'eval_ro' : 'eval');
+    return target === undefined ? { entry, argv } : { entry: target, argv: [Buffer.from(ro ? 'EVAL_RO' : 'EVAL'), s.body, ...argv.slice(2)] };
+  }
+  if (name === 'eval') {
+    const flags = parseEvalShebang(argv[1]);
+    if (typeof flags !== 'string' && flags.flags !== null && flags.flags.includes('no-writes')) {
+      const target = table.lookup('eval_ro');
+      if (target !== undefined) return { entry: target, argv: [Buffer.from('EVAL_RO'), ...argv.slice(1)] };
+    }
+  }
+  if (name === 'fcall') {
+    const f = e.functions.get(argv[1].toString('latin1'));
+    if (f !== undefined && f.flags.includes('no-writes')) {
+      const target = table.lookup('fcall_ro');
+      if (target !== undefined) return { entry: target, argv: [Buffer.from('FCALL_RO'), ...argv.slice(1)] };
+    }
+  }
+  return { entry, argv };
+}
