@@ -799,17 +799,33 @@ export class ScriptEngine {
   }
 }
 
-/** The scripts's view of the caller: its own db and protocol (SELECT in a script stays in it). */
+/** The script's view of the caller: its own db and protocol (SELECT in a script stays in it). */
+interface ScriptClient extends ClientState {
+  run: Run | null;
+}
+
+/** One view per caller, reused by its scripts (a script runs at a time, to its end). */
+const scriptClients = new WeakMap<ClientState, ScriptClient>();
+
 function scriptClient(caller: ClientState, run: Run): ClientState {
-  const c = Object.create(caller) as ClientState & { dbIndex: number };
-  Object.defineProperty(c, 'resp', { get: () => run.resp, set: () => undefined });
+  let c = scriptClients.get(caller);
+  if (c === undefined) {
+    const view = Object.create(caller) as ScriptClient;
+    view.run = null;
+    Object.defineProperty(view, 'resp', { get: () => view.run?.resp ?? 2, set: () => undefined });
+    view.select = (index: number): void => {
+      const r = view.run;
+      if (r === null) return;
+      view.dbIndex = index;
+      r.db = r.db instanceof DbViewClass ? r.db.view(index) : caller.dbView(index);
+    };
+    view.closeAfterReply = () => undefined;
+    view.kill = () => undefined;
+    scriptClients.set(caller, view);
+    c = view;
+  }
+  c.run = run;
   c.dbIndex = run.db.index;
-  c.select = (index: number): void => {
-    c.dbIndex = index;
-    run.db = run.db instanceof DbViewClass ? run.db.view(index) : caller.dbView(index);
-  };
-  c.closeAfterReply = () => undefined;
-  c.kill = () => undefined;
   return c;
 }
 
