@@ -43,7 +43,7 @@ import {
 } from './quorum';
 import type { Handoff } from '../handoff/handoff';
 import { parseIntegerReply, parseArrayReply, parseScanReply } from './replies';
-import { scriptRouting } from '../scripting/engine';
+import { busyErrorOf, scriptRouting } from '../scripting/engine';
 
 export interface CoordinatorDeps {
   selfId: string;
@@ -452,6 +452,13 @@ export class Coordinator {
   private async runHandler(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): Promise<{ db: number; key: Buffer; delta: Delta }[]> {
     const handler = entry.spec.handler;
     if (handler === undefined) throw new Error(`container command ${entry.fullName} reached the coordinator`);
+    // A script past busy-reply-threshold is paused mid-run: nothing may interleave with it,
+    // including a command admitted before it started that waited on other replicas.
+    const busy = busyErrorOf(ctx.server);
+    if (busy !== null && !entry.spec.flags.includes('allow_busy')) {
+      ctx.reply.error(busy);
+      return [];
+    }
     const recorder: DeltaRecorder = { deltas: [] };
     const view = new DbViewClass(this.deps.keyspace, ctx.db.index, null, recorder);
     const pending = handler({ reply: ctx.reply, db: view, client: ctx.client, server: ctx.server, nowMs: ctx.nowMs }, argv);
@@ -876,7 +883,9 @@ export class Coordinator {
     reply.proto = resp;
     const ctx: CommandContext = { reply, db: this.view(db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs() };
     const entry = resolve(this.deps.table, argv, reply);
-    if (entry !== null) {
+    const busy = busyErrorOf(ctx.server);
+    if (entry !== null && busy !== null && !entry.spec.flags.includes('allow_busy')) reply.error(busy);
+    else if (entry !== null) {
       const keys = commandKeys(entry, argv);
       if (keys === null) await execute(entry, ctx, argv);
       else await this.single(entry, ctx, argv, keys[0], levels, true);

@@ -144,6 +144,29 @@ describe('scripts in a cluster', () => {
     expect(await errorOf(clients[0].call('FCALL', 'cadd', '1', 'f:1', '1'))).toBe('ERR Function not found');
   }, 60_000);
 
+  it('a busy script refuses commands forwarded to its node, until SCRIPT KILL', async () => {
+    // A key whose primary is n1 and that n2 does not hold: n2 forwards its writes to n1.
+    let key = '';
+    for (let i = 0; i < 500 && key === ''; i++) {
+      const o = await owners(`b:${i}`);
+      if (o[0] === 'n1' && !o.includes('n2')) key = `b:${i}`;
+    }
+    expect(key).not.toBe('');
+    const admin = await connect(cluster.nodes[0].port);
+    try {
+      await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '50');
+      const running = clients[0].eval('local i = 0 while true do i = i + 1 end', 0).catch((e: Error) => e.message);
+      await waitFor(async () => (await errorOf(admin.ping())).startsWith('BUSY'), 5000, { what: 'the script to time out' });
+      expect(await errorOf(clients[1].incr(key))).toBe('BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.');
+      expect(await admin.call('SCRIPT', 'KILL')).toBe('OK');
+      expect(await running).toMatch(/^ERR Script killed by user with SCRIPT KILL\.\.\./);
+      expect(await clients[1].incr(key)).toBe(1);
+    } finally {
+      await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '5000');
+      admin.disconnect();
+    }
+  });
+
   it('shows the nodes\' logs on failure', () => {
     expect(cluster.nodes.every((p) => !p.exited), logs(cluster.nodes, cluster.ids)).toBe(true);
   });
