@@ -110,6 +110,9 @@ export function sha1hex(b: Uint8Array): string {
 }
 
 const LEVELS = ['debug', 'verbose', 'notice', 'warning'] as const;
+/** Field names as Lua strings, converted once (fengari converts a JS string at every call). */
+const KEYS_NAME = Buffer.from('KEYS');
+const ARGV_NAME = Buffer.from('ARGV');
 
 /** Push Redis's error table {err=...} for `msg` ("-CODE text" keeps its code, else ERR). */
 export function pushErrorTable(L: LuaState, msg: string): void {
@@ -395,9 +398,9 @@ export class ScriptEngine {
     if (kind === 'eval') {
       lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, box.globalsRef);
       pushArray(keys);
-      lua.lua_setfield(co, -2, 'KEYS');
+      lua.lua_setfield(co, -2, KEYS_NAME);
       pushArray(args);
-      lua.lua_setfield(co, -2, 'ARGV');
+      lua.lua_setfield(co, -2, ARGV_NAME);
       lua.lua_pop(co, 1);
     } else {
       pushArray(keys);
