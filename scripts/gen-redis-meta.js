@@ -55,6 +55,7 @@ const DEFAULT_COMMANDS = [
   'zintercard', 'zunionstore', 'zinterstore', 'zdiffstore',
   'geoadd', 'geodist', 'geohash', 'geopos', 'geosearch', 'geosearchstore', 'georadius',
   'georadiusbymember', 'georadius_ro', 'georadiusbymember_ro',
+  'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'script', 'function',
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -581,6 +581,15 @@ export const scriptingScripts: Script[] = [
   script('scripting: script cache, EVALSHA, EVAL_RO, shebang flags', [...RESET, ...SCRIPT_CACHE]),
   script('scripting: FUNCTION and FCALL', [...RESET, ...FUNCTIONS, ['FUNCTION', 'FLUSH']]),
   script('scripting: application-shaped scripts', [...RESET, ...APP_SHAPED]),
+  script('scripting: COMMAND INFO, DOCS and GETKEYS', [
+    ['COMMAND', 'INFO', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro'],
+    ['COMMAND', 'DOCS', 'eval', 'fcall_ro'],
+    ['COMMAND', 'INFO', 'script|load', 'script|kill', 'function|load', 'function|stats'],
+    ['COMMAND', 'GETKEYS', 'EVAL', 'return 1', '2', 'a', 'b', 'c'],
+    ['COMMAND', 'GETKEYS', 'FCALL', 'f', '1', 'a', 'b'],
+    ['COMMAND', 'GETKEYS', 'EVAL', 'return 1', '0'],
+    ['COMMAND', 'GETKEYSANDFLAGS', 'EVALSHA', 'abc', '1', 'k'],
+  ]),
   script('scripting: map and set returns with several entries', [
     ...RESET,
     varying(HELLO_VARY, 'HELLO', '3'),
