@@ -140,13 +140,14 @@ for (const t of targets()) {
         expect((await limiter.consume('user-2', 2)).remainingPoints).toBe(3);
         await new Promise((r) => setTimeout(r, refused!.msBeforeNext + 50));
         expect((await limiter.consume('user-1')).remainingPoints).toBe(4);
-        // get, penalty, reward, delete.
-        await limiter.penalty('user-2', 1);
-        expect((await limiter.get('user-2'))?.consumedPoints).toBe(3);
-        await limiter.reward('user-2', 2);
-        expect((await limiter.get('user-2'))?.consumedPoints).toBe(1);
-        expect(await limiter.delete('user-2')).toBe(true);
-        expect(await limiter.get('user-2')).toBeNull();
+        // get, penalty, reward, delete (a fresh key: user-2's window may have passed).
+        await limiter.consume('user-3', 2);
+        await limiter.penalty('user-3', 1);
+        expect((await limiter.get('user-3'))?.consumedPoints).toBe(3);
+        await limiter.reward('user-3', 2);
+        expect((await limiter.get('user-3'))?.consumedPoints).toBe(1);
+        expect(await limiter.delete('user-3')).toBe(true);
+        expect(await limiter.get('user-3')).toBeNull();
       } finally {
         client.disconnect();
       }
