@@ -207,4 +207,29 @@ describe('transactions and blocking commands in a cluster', () => {
     // W = 2: the primary and at least one of the others acknowledged it.
     expect(complete, logs(cluster.nodes, cluster.ids)).toBeGreaterThanOrEqual(1);
   }, 30_000);
+
+  it('a script through a node that holds no copy: its effects replicate as one unit, even with the primary killed after the reply', async () => {
+    const key = '{lua}a';
+    const owners = await ownersOf(key);
+    const primary = cluster.ids.indexOf(owners[0]);
+    expect(primary).not.toBe(-1);
+    // The primary of {kill}a may already be gone (previous test): pick a live one.
+    const via = clients[await nonOwner(key)];
+    const N = 40;
+    const script = "for i = 1, tonumber(ARGV[1]) do redis.call('SET', KEYS[1] .. ':' .. i, 'v' .. i) end return redis.call('INCRBY', KEYS[1], 5)";
+    expect(await via.eval(script, 1, key, String(N))).toBe(5);
+    await cluster.nodes[primary].kill();
+    let complete = 0;
+    for (const id of owners.slice(1)) {
+      const i = cluster.ids.indexOf(id);
+      if (cluster.nodes[i].exited) continue;
+      let have = 0;
+      for (let k = 1; k <= N; k++) if ((await localType(i, `${key}:${k}`)) === 'string') have++;
+      const counter = await localType(i, key);
+      expect([0, N], `${id} holds ${have} of ${N}`).toContain(have);
+      expect(counter === 'string', `${id}: the counter and the keys travel together`).toBe(have === N);
+      if (have === N) complete++;
+    }
+    expect(complete).toBeGreaterThanOrEqual(1);
+  }, 30_000);
 });
