@@ -849,8 +849,13 @@ function scriptClient(caller: ClientState, run: Run): ClientState {
   return c;
 }
 
+/**
+ * A key's preference list, primary first, as one string. A script may touch only keys
+ * whose list equals its declared keys' (same primary too: the primary serialises every
+ * write of a key, so a script must run where each of its keys is written).
+ */
 function ownersKey(server: ServerApi, key: Buffer): string {
-  return [...server.placement().owners(key)].sort().join(',');
+  return server.placement().owners(key).join(',');
 }
 
 /** Lua 5.1 quotes every token in syntax errors ("near '<eof>'"); 5.3 leaves <eof> bare. */
@@ -973,6 +978,11 @@ export function scriptRouting(server: ServerApi, table: CommandTable, entry: Com
     const ro = name === 'evalsha_ro' || (s.flags !== null && s.flags.includes('no-writes'));
     const target = table.lookup(ro ? 'eval_ro' : 'eval');
     return target === undefined ? { entry, argv } : { entry: target, argv: [Buffer.from(ro ? 'EVAL_RO' : 'EVAL'), s.body, ...argv.slice(2)] };
+  }
+  if (name === 'eval' || name === 'eval_ro') {
+    // Cache the script here too, as Redis caches every EVAL'd script where it is sent:
+    // SCRIPT EXISTS answers 1 and a later EVALSHA through this node finds the body.
+    e.compileScript(argv[1]);
   }
   if (name === 'eval') {
     const flags = parseEvalShebang(argv[1]);

@@ -104,6 +104,9 @@ declare module 'fengari' {
     lua_close(L: LuaState): void;
     lua_upvalueindex(i: number): number;
     lua_rawequal(L: LuaState, a: number, b: number): boolean;
+    lua_Debug: new () => { what: Uint8Array | null; source: Uint8Array | null; currentline: number };
+    lua_getstack(L: LuaState, level: number, ar: object): boolean | number;
+    lua_getinfo(L: LuaState, what: LuaString | string, ar: object): boolean | number;
   };
   export const lauxlib: {
     luaL_newstate(): LuaState;

@@ -16,7 +16,7 @@
  * - The error handler is Redis's: it turns any error into a table {err=, source=, line=}.
  */
 import { lua, lauxlib, lualib, to_luastring, type LuaState, type JsFunction } from 'fengari';
-import { formatG, pushStr, raise, setFuncs, toStr } from './lua-util';
+import { formatG, pushStr, raise, setFuncs, toStr, viewOf } from './lua-util';
 import { openBit } from './libs/bit';
 import { openCjson } from './libs/cjson';
 import { openStruct } from './libs/struct';
@@ -76,23 +76,33 @@ const KEEP: Record<string, readonly string[]> = {
 
 const GLOBALS_KEEP = ['assert', 'collectgarbage', 'error', 'getmetatable', 'ipairs', 'load', 'next', 'pairs', 'pcall', 'rawequal', 'rawget', 'rawset', 'select', 'setmetatable', 'tonumber', 'tostring', 'type', 'xpcall', '_G', '_VERSION'];
 
-const ERROR_HANDLER = `
-local dbg, fix = ...
-local error_handler = function (err)
-  local i = dbg.getinfo(2,'nSl')
-  if i and (i.what == 'C' or i.what == 'J') then
-    i = dbg.getinfo(3,'nSl')
-  end
-  if type(err) ~= 'table' then
-    err = {err='ERR ' .. fix(tostring(err))}
-  end
-  if i then
-    err['source'] = i.source
-    err['line'] = i.currentline
-  end
-  return err
-end
-return error_handler`;
+/**
+ * Redis's error handler (function_lua.c), in JavaScript so that no Lua line runs in it (a
+ * killed script's line hook would fire there): any error becomes {err=, source=, line=},
+ * with the position of the Lua code that raised it (the caller of a C/JS function).
+ */
+function errorHandler(L: LuaState): number {
+  const ar = new lua.lua_Debug();
+  let have = Boolean(lua.lua_getstack(L, 1, ar)) && Boolean(lua.lua_getinfo(L, 'nSl', ar));
+  const what = have && ar.what !== null ? viewOf(ar.what).toString('latin1') : '';
+  if (have && (what === 'C' || what === 'J')) have = Boolean(lua.lua_getstack(L, 2, ar)) && Boolean(lua.lua_getinfo(L, 'nSl', ar));
+  lua.lua_settop(L, 1);
+  if (!lua.lua_istable(L, 1)) {
+    const msg = lauxlib.luaL_tolstring(L, 1);
+    lua.lua_pop(L, 1);
+    lua.lua_createtable(L, 0, 3);
+    pushStr(L, 'ERR ' + lua51Error(viewOf(msg).toString('latin1')));
+    lua.lua_setfield(L, -2, 'err');
+    lua.lua_replace(L, 1);
+  }
+  if (have) {
+    lua.lua_pushstring(L, ar.source ?? new Uint8Array(0));
+    lua.lua_setfield(L, 1, 'source');
+    lua.lua_pushnumber(L, ar.currentline);
+    lua.lua_setfield(L, 1, 'line');
+  }
+  return 1;
+}
 
 /** Runs f(...) under the error handler; the engine resumes it in a coroutine. */
 const RUNNER = `
@@ -219,13 +229,43 @@ function finishPcall(L: LuaState, status: number, extra: number): number {
   return lua.lua_gettop(L) - extra;
 }
 
+/**
+ * lua_pcallk, working around a fengari bug: its setoah is `callstatus &= ~CIST_OAH |
+ * allowhook`, which never sets the bit, so after an error caught in a coroutine hooks stay
+ * disabled for good (no more BUSY, no SCRIPT KILL). Setting the bit first restores it.
+ */
+function pcallk(L: LuaState, nargs: number, nresults: number, errfunc: number, ctx: number, k: (L: LuaState, status: number, ctx: number) => number): number {
+  (L as unknown as { ci: { callstatus: number } }).ci.callstatus |= 1;
+  return lua.lua_pcallk(L, nargs, nresults, errfunc, ctx, k);
+}
+
 /** pcall, yieldable (a timed-out script inside it can still yield), as luaRedisPcall. */
 function redisPcall(L: LuaState): number {
   lauxlib.luaL_checkany(L, 1);
   lua.lua_pushboolean(L, true);
   lua.lua_insert(L, 1);
-  const status = lua.lua_pcallk(L, lua.lua_gettop(L) - 2, lua.LUA_MULTRET, 0, 0, finishPcall);
+  const status = pcallk(L, lua.lua_gettop(L) - 2, lua.LUA_MULTRET, 0, 0, finishPcall);
   return finishPcall(L, status, 0);
+}
+
+function finishXpcall(L: LuaState, status: number, extra: number): number {
+  if (status !== lua.LUA_OK && status !== lua.LUA_YIELD) {
+    lua.lua_pushboolean(L, false);
+    lua.lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua.lua_gettop(L) - extra;
+}
+
+/** Lua 5.3's xpcall (lbaselib.c), through the fixed pcallk. */
+function xpcall(L: LuaState): number {
+  const n = lua.lua_gettop(L);
+  lauxlib.luaL_checktype(L, 2, lua.LUA_TFUNCTION);
+  lua.lua_pushboolean(L, true);
+  lua.lua_pushvalue(L, 1);
+  lua.lua_rotate(L, 3, 2);
+  const status = pcallk(L, n - 2, lua.LUA_MULTRET, 2, 2, finishXpcall);
+  return finishXpcall(L, status, 2);
 }
 
 /**
@@ -349,14 +389,11 @@ export function createSandbox(api: RedisApi, loadApi: RedisApi | null, mathApi: 
   pushApi(api);
   lua.lua_setfield(L, G, 'redis');
 
+  lua.lua_pushjsfunction(L, xpcall);
+  lua.lua_setfield(L, G, 'xpcall');
+
   // The error handler, and the runner that calls a script under it.
-  lauxlib.luaL_loadbuffer(L, to_luastring(ERROR_HANDLER), null, '@err_handler_def');
-  lua.lua_pushvalue(L, debugIdx);
-  lua.lua_pushjsfunction(L, (S) => {
-    pushStr(S, lua51Error(toStr(S, 1)));
-    return 1;
-  });
-  lua.lua_call(L, 2, 1);
+  lua.lua_pushjsfunction(L, errorHandler);
   lua.lua_pushvalue(L, -1);
   const handlerRef = ref(L);
   lua.lua_setfield(L, G, '__redis__err__handler');

@@ -31,6 +31,13 @@ export const SCRIPTING_SCENARIOS: Scenario[] = [
       await s.quiet(0, 300);
       await s.cmd(1, 'SCRIPT', 'KILL');
       await s.read(0);
+      // After an error caught by pcall (and one that ended a script), still BUSY and killable.
+      await s.cmd(0, 'EVAL', "error('ends a script')", '0');
+      s.send(0, 'EVAL', `pcall(error, 'x') xpcall(error, function(e) return e end) ${FOREVER}`, '0');
+      await s.quiet(0, 300);
+      await s.cmd(1, 'PING');
+      await s.cmd(1, 'SCRIPT', 'KILL');
+      await s.read(0);
       await s.cmd(1, 'CONFIG', 'SET', 'busy-reply-threshold', '5000');
     },
   },
