@@ -61,6 +61,7 @@ const DEFAULT_COMMANDS = [
   'ssubscribe', 'sunsubscribe', 'spublish',
   'xadd', 'xlen', 'xrange', 'xrevrange', 'xdel', 'xtrim', 'xread', 'xgroup', 'xreadgroup', 'xack',
   'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xsetid',
+  'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'script', 'function',
 ];
 
 // ---------------------------------------------------------------------------------------

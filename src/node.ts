@@ -32,7 +32,8 @@ import { realScheduler } from './runtime/scheduler';
 import { AntiEntropy, statusFields } from './antientropy/service';
 import { TreeForest } from './antientropy/forest';
 import { TransferService } from './transfer/service';
-import { PUBSUB } from './bus/verbs';
+import { PUBSUB, SCRIPTING } from './bus/verbs';
+import { attachScripting } from './scripting/engine';
 
 export interface NodeOptions {
   settings: Settings;
@@ -127,6 +128,14 @@ export class QuorumkvNode {
       startedMs,
       cluster: () => this.clusterView(),
       placement: () => this.placement(),
+    });
+    // Lua scripts and functions: libraries persisted under dir (functions.json).
+    const scripting = attachScripting(this.server.api, {
+      dir: settings.dir,
+      cluster: settings.seeds.length > 0,
+      log: (level, msg) => this.log[level](msg),
+      monoMs: () => clock.monoUs() / 1000,
+      broadcast: null,
     });
     if (settings.seeds.length > 0) {
       const seeds = parseSeeds(settings.seeds);
@@ -246,6 +255,15 @@ export class QuorumkvNode {
       };
       const coordinator = this.coordinator;
       this.server.executor = (entry, ctx, argv) => coordinator.execute(entry, ctx, argv);
+      // SCRIPT LOAD / FLUSH and FUNCTION LOAD / DELETE / FLUSH reach every node.
+      SCRIPTING.handle(transport, (_from, args) => scripting.applyRemote(args));
+      scripting.opts.broadcast = (args) => {
+        for (const m of membership.members()) {
+          const peer = m.id === this.nodeId ? null : membership.busAddress(m.id);
+          if (peer === null) continue;
+          SCRIPTING.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => this.log.warning(`scripting change not delivered to ${m.id}: ${err.message}`));
+        }
+      };
       this.server.concurrentPipeline = true;
       this.server.clusterTx = { watch: (ctx, keys) => coordinator.watch(ctx, keys), exec: (ctx, queue) => coordinator.transaction(ctx, queue) };
       this.server.remoteTouched = (db, key) => coordinator.keyTouched(db, key);

@@ -21,6 +21,7 @@ import { geoCommands } from './geo';
 import { transactionCommands } from './transactions';
 import { pubsubCommands } from './pubsub';
 import { streamCommands } from './streams';
+import { scriptingCommands } from './scripting';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -42,4 +43,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...transactionCommands,
   ...pubsubCommands,
   ...streamCommands,
+  ...scriptingCommands,
 ];

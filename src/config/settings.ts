@@ -61,6 +61,8 @@ export interface Settings {
   notifyKeyspaceEvents: number;
   clientOutputBufferLimit: OutputLimits;
   pubsubMaxSubscriptions: number;
+  /** Milliseconds a script may run before other clients get BUSY and SCRIPT KILL works (0: never). */
+  busyReplyThreshold: number;
 }
 
 type Kind =
@@ -139,6 +141,7 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'client-output-buffer-limit', key: 'clientOutputBufferLimit', kind: { t: 'obuf' }, mutable: true, doc: 'Per client class (normal, replica, pubsub): hard limit, soft limit, soft seconds. A subscriber whose unsent messages pass the pubsub hard limit, or stay over the soft limit for soft seconds, is disconnected.' },
   { name: 'pubsub-max-subscriptions', key: 'pubsubMaxSubscriptions', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most channels + patterns + shard channels one client may subscribe to; beyond it SUBSCRIBE and friends answer an error.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
+  { name: 'busy-reply-threshold', key: 'busyReplyThreshold', kind: { t: 'int', min: 0, max: 2 ** 53 }, mutable: true, doc: 'Milliseconds a Lua script or function may run before other clients get BUSY and SCRIPT KILL / FUNCTION KILL may stop it (alias lua-time-limit; 0: never).' },
 ];
 
 export function defaultSettings(): Settings {
@@ -190,11 +193,12 @@ export function defaultSettings(): Settings {
     notifyKeyspaceEvents: 0,
     clientOutputBufferLimit: defaultOutputLimits(),
     pubsubMaxSubscriptions: 100_000,
+    busyReplyThreshold: 5000,
   };
 }
 
 /** Old names still accepted (in files, on the command line and by CONFIG SET). */
-const ALIASES: readonly [string, string][] = [['cache-size', 'record-cache']];
+const ALIASES: readonly [string, string][] = [['cache-size', 'record-cache'], ['lua-time-limit', 'busy-reply-threshold']];
 
 export const DIRECTIVE_BY_NAME: ReadonlyMap<string, Directive> = new Map([
   ...DIRECTIVES.map((d): [string, Directive] => [d.name, d]),

@@ -46,6 +46,7 @@ import {
 import type { Handoff } from '../handoff/handoff';
 import type { BlockingRegistry } from '../server/blocking';
 import { parseIntegerReply, parseArrayReply, parseScanReply } from './replies';
+import { busyErrorOf, scriptRouting } from '../scripting/engine';
 
 export interface CoordinatorDeps {
   selfId: string;
@@ -80,6 +81,9 @@ interface Payload {
   bytes: Buffer;
 }
 
+
+/** Redis Cluster's refusal of a script (or transaction) whose keys are not on one replica set. */
+export const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 
 export class Coordinator {
   readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0 };
@@ -123,6 +127,7 @@ export class Coordinator {
 
   /** Run a resolved client command somewhere in the cluster; replaces dispatch.execute. */
   execute(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+    if (entry.spec.group === 'scripting') ({ entry, argv } = scriptRouting(ctx.server, this.deps.table, entry, argv));
     const wide = entry.spec.keyspaceWide;
     if (wide !== undefined) return this.keyspaceWide(wide, entry.fullName, ctx, argv);
     // WATCH keeps its state on the client's connection (it asks the keys' primary itself).
@@ -495,6 +500,13 @@ export class Coordinator {
   private async runHandler(entry: CommandEntry, ctx: CommandContext, argv: Buffer[]): Promise<{ db: number; key: Buffer; delta: Delta }[]> {
     const handler = entry.spec.handler;
     if (handler === undefined) throw new Error(`container command ${entry.fullName} reached the coordinator`);
+    // A script past busy-reply-threshold is paused mid-run: nothing may interleave with it,
+    // including a command admitted before it started that waited on other replicas.
+    const busy = busyErrorOf(ctx.server);
+    if (busy !== null && !entry.spec.flags.includes('allow_busy')) {
+      ctx.reply.error(busy);
+      return [];
+    }
     const recorder: DeltaRecorder = { deltas: [] };
     const view = new DbViewClass(this.deps.keyspace, ctx.db.index, null, recorder);
     // Never blocks here: a client waits at its own node (blockingCommand), not in a bus request.
@@ -946,6 +958,10 @@ export class Coordinator {
     const first = this.owners(keys[0]);
     if (keys.every((k) => sameOwners(this.owners(k), first))) return this.single(entry, ctx, argv, keys[0], levels, false);
     const split = entry.spec.split;
+    if (split === undefined && entry.spec.group === 'scripting') {
+      ctx.reply.error(CROSSSLOT);
+      return;
+    }
     if (split === undefined) {
       ctx.reply.error(`ERR ${name.toUpperCase()} of keys held by different replicas is not supported`);
       return;
@@ -1242,7 +1258,9 @@ export class Coordinator {
     // Forwarded commands never block: a blocked client waits at its own node.
     const ctx: CommandContext = { reply, db: this.view(db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs(), noBlock: true };
     const entry = resolve(this.deps.table, argv, reply);
-    if (entry !== null) {
+    const busy = busyErrorOf(ctx.server);
+    if (entry !== null && busy !== null && !entry.spec.flags.includes('allow_busy')) reply.error(busy);
+    else if (entry !== null) {
       const keys = commandKeys(entry, argv);
       if (keys === null) await execute(entry, ctx, argv);
       else await this.single(entry, ctx, argv, keys[0], levels, true);
@@ -1377,8 +1395,6 @@ const RESP2_ARG = Buffer.from('2');
 const ONE = Buffer.from('1');
 const ZERO = Buffer.from('0');
 const EMPTY = Buffer.alloc(0);
-/** Redis Cluster's error for keys that do not share a slot (here: a replica set). */
-const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 /** How long a block.watch request stays valid without renewal. */
 const WAKE_LEASE_MS = 30_000;
 /** Bound on keys this node keeps wake-up requests for. */

@@ -46,6 +46,7 @@ import { ClientTx, inMulti } from './transactions';
 import type { ClientSubs } from '../pubsub/registry';
 import { subscribedContextError } from '../pubsub/context';
 import { outputLimitVerdict } from '../pubsub/output-limits';
+import { busyErrorOf } from '../scripting/engine';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -335,6 +336,18 @@ export class Connection implements ClientState {
       else {
         this.flagTransaction();
         w.error(refusal);
+      }
+      return REFUSED;
+    }
+    // A script past busy-reply-threshold is yielding to the event loop: only allow_busy
+    // commands (SCRIPT KILL, FUNCTION KILL, SHUTDOWN...) run meanwhile, as in Redis.
+    const busy = busyErrorOf(server.api);
+    if (busy !== null && !entry.spec.flags.includes('allow_busy')) {
+      server.stats.rejectedCalls++;
+      if (execInMulti) this.execAbort(w, busy);
+      else {
+        this.flagTransaction();
+        w.error(busy);
       }
       return REFUSED;
     }

@@ -6,5 +6,6 @@ import type { Scenario } from '../sessions';
 import { BASIC_SCENARIOS } from './basic';
 import { TRANSACTION_SCENARIOS } from './transactions';
 import { PUBSUB_SCENARIOS } from './pubsub';
+import { SCRIPTING_SCENARIOS } from './scripting';
 
-export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS, ...PUBSUB_SCENARIOS];
+export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS, ...PUBSUB_SCENARIOS, ...SCRIPTING_SCENARIOS];

@@ -20,6 +20,7 @@ import { geoScripts } from './geo';
 import { transactionScripts } from './transactions';
 import { pubsubScripts } from './pubsub';
 import { streamScripts } from './streams';
+import { scriptingScripts } from './scripting';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -36,6 +37,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...transactionScripts,
   ...pubsubScripts,
   ...streamScripts,
+  ...scriptingScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
