@@ -505,6 +505,18 @@ function trimStream(ctx: CommandContext, key: Buffer, m: StoredMeta | null, st: 
   return del.length;
 }
 
+/** MAXLEN/MINID's optional `=` or `~` after the option at argv[i]: sets `approx`, returns where the value's index is minus one. */
+function trimOperator(argv: Buffer[], i: number, moreargs: number, out: { approx: boolean }): number {
+  out.approx = false;
+  if (moreargs < 2) return i;
+  const next = argv[i + 1];
+  if (isWord(next, 0x7e)) {
+    out.approx = true;
+    return i + 1;
+  }
+  return isWord(next, 0x3d) ? i + 1 : i;
+}
+
 /** Redis streamParseAddOrTrimArgsOrReply: the index of the ID (XADD) or 0, or -1 after replying. */
 function parseAddOrTrim(ctx: CommandContext, argv: Buffer[], xadd: boolean, out: TrimArgs & { id: ParsedId | null; noMkstream: boolean }): number {
   let i = 2;
@@ -520,14 +532,7 @@ function parseAddOrTrim(ctx: CommandContext, argv: Buffer[], xadd: boolean, out:
         ctx.reply.error(SE.maxlenAndMinid);
         return -1;
       }
-      out.approx = false;
-      const next = argv[i + 1];
-      if (moreargs >= 2 && isWord(next, 0x7e)) {
-        out.approx = true;
-        i++;
-      } else if (moreargs >= 2 && isWord(next, 0x3d)) {
-        i++;
-      }
+      i = trimOperator(argv, i, moreargs, out);
       const n = llOrReply(ctx, argv[i + 1]);
       if (n === null) return -1;
       if (n < 0n) {
@@ -542,14 +547,7 @@ function parseAddOrTrim(ctx: CommandContext, argv: Buffer[], xadd: boolean, out:
         ctx.reply.error(SE.maxlenAndMinid);
         return -1;
       }
-      out.approx = false;
-      const next = argv[i + 1];
-      if (moreargs >= 2 && isWord(next, 0x7e)) {
-        out.approx = true;
-        i++;
-      } else if (moreargs >= 2 && isWord(next, 0x3d)) {
-        i++;
-      }
+      i = trimOperator(argv, i, moreargs, out);
       const id = idOrReply(ctx, argv[i + 1], 0n, true);
       if (id === null) return -1;
       out.minid = id;

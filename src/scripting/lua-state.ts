@@ -405,42 +405,26 @@ export function createSandbox(api: RedisApi, loadApi: RedisApi | null, mathApi: 
   // rawset refuses the protected tables, as Redis's read-only tables do.
   lua.lua_newtable(L);
   const protectedSet = lua.lua_gettop(L);
-  lua.lua_pushvalue(L, protectedSet);
-  lua.lua_getfield(L, G, 'rawset');
-  lua.lua_pushjsclosure(
-    L,
-    (S) => {
-      lua.lua_pushvalue(S, 1);
-      lua.lua_rawget(S, lua.lua_upvalueindex(1));
-      const isProtected = lua.lua_toboolean(S, -1);
-      lua.lua_pop(S, 1);
-      if (isProtected) return raise(S, 'Attempt to modify a readonly table', 0);
-      lua.lua_pushvalue(S, lua.lua_upvalueindex(2));
-      lua.lua_insert(S, 1);
-      lua.lua_call(S, lua.lua_gettop(S) - 1, lua.LUA_MULTRET);
-      return lua.lua_gettop(S);
-    },
-    2,
-  );
-  lua.lua_setfield(L, G, 'rawset');
-  lua.lua_pushvalue(L, protectedSet);
-  lua.lua_getfield(L, G, 'setmetatable');
-  lua.lua_pushjsclosure(
-    L,
-    (S) => {
-      lua.lua_pushvalue(S, 1);
-      lua.lua_rawget(S, lua.lua_upvalueindex(1));
-      const isProtected = lua.lua_toboolean(S, -1);
-      lua.lua_pop(S, 1);
-      if (isProtected) return raise(S, 'Attempt to modify a readonly table', 0);
-      lua.lua_pushvalue(S, lua.lua_upvalueindex(2));
-      lua.lua_insert(S, 1);
-      lua.lua_call(S, lua.lua_gettop(S) - 1, lua.LUA_MULTRET);
-      return lua.lua_gettop(S);
-    },
-    2,
-  );
-  lua.lua_setfield(L, G, 'setmetatable');
+  for (const name of ['rawset', 'setmetatable']) {
+    lua.lua_pushvalue(L, protectedSet);
+    lua.lua_getfield(L, G, name);
+    lua.lua_pushjsclosure(
+      L,
+      (S) => {
+        lua.lua_pushvalue(S, 1);
+        lua.lua_rawget(S, lua.lua_upvalueindex(1));
+        const isProtected = lua.lua_toboolean(S, -1);
+        lua.lua_pop(S, 1);
+        if (isProtected) return raise(S, 'Attempt to modify a readonly table', 0);
+        lua.lua_pushvalue(S, lua.lua_upvalueindex(2));
+        lua.lua_insert(S, 1);
+        lua.lua_call(S, lua.lua_gettop(S) - 1, lua.LUA_MULTRET);
+        return lua.lua_gettop(S);
+      },
+      2,
+    );
+    lua.lua_setfield(L, G, name);
+  }
   // error(): Lua 5.1 adds the position to number messages too.
   lua.lua_pushjsfunction(L, luaError);
   lua.lua_setfield(L, G, 'error');
