@@ -59,6 +59,8 @@ const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'
 
 /** Commands of one client that may wait on other nodes at the same time. */
 const MAX_INFLIGHT_PER_CLIENT = 128;
+/** Keys of one movable-key command (EVAL ...) that are prefetched. */
+const PREFETCH_MOVABLE_KEYS = 8;
 /** Commands a standalone connection decodes ahead to prefetch their keys (one multi-get). */
 const PREFETCH_COMMANDS = 64;
 
@@ -265,8 +267,9 @@ export class Connection implements ClientState {
 
   /**
    * Decode up to PREFETCH_COMMANDS complete commands of the input and load the keys of
-   * those with one key at argv[1] (GET, SET, HGET...) into the record cache with one
-   * multi-get, before running them one by one. Standalone only (in a cluster the keys live
+   * those with one key at argv[1] (GET, SET, HGET...), and the first keys of those with
+   * movable keys (EVAL, FCALL...), into the record cache with one multi-get, before running
+   * them one by one. Standalone only (in a cluster the keys live
    * on other nodes too, and commands run concurrently).
    */
   private prefetchAhead(): void {
@@ -281,7 +284,15 @@ export class Connection implements ClientState {
       this.ahead.push(argv);
       if (argv.length < 2) continue;
       const entry = table.lookup(argv[0]);
-      if (entry === undefined || entry.spec.keys.first !== 1 || entry.spec.keys.last !== 1 || entry.spec.getKeys !== undefined) continue;
+      if (entry === undefined) continue;
+      const getKeys = entry.spec.getKeys;
+      if (getKeys !== undefined) {
+        // Movable keys (EVAL, FCALL, LMPOP...): the first few, as a script's commands read them.
+        const positions = getKeys(argv);
+        for (let i = 0; i < positions.length && i < PREFETCH_MOVABLE_KEYS; i++) (keys ??= []).push(argv[positions[i]]);
+        continue;
+      }
+      if (entry.spec.keys.first !== 1 || entry.spec.keys.last !== 1) continue;
       (keys ??= []).push(argv[1]);
     }
     if (keys !== null && keys.length > 1) this.server.keyspace.prefetch(this.dbIndex, keys);
