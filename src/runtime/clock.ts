@@ -7,11 +7,15 @@ export interface Clock {
   nowMs(): number;
   /** Monotonic microseconds, for measuring durations (slowlog, latency, uptime). */
   monoUs(): number;
+  /** Microseconds since the Unix epoch, read now (TIME; also inside a script, as Redis). */
+  nowUs(): number;
 }
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
   monoUs: () => Number(process.hrtime.bigint() / 1000n),
+  // Node has no gettimeofday: the high-resolution clock from the process's wall-clock origin.
+  nowUs: () => Math.floor((performance.timeOrigin + performance.now()) * 1000),
 };
 
 /** A clock that moves only when told to. */
@@ -21,6 +25,9 @@ export class ManualClock implements Clock {
     return this.ms;
   }
   monoUs(): number {
+    return this.ms * 1000;
+  }
+  nowUs(): number {
     return this.ms * 1000;
   }
   advance(ms: number): void {

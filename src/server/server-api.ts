@@ -98,6 +98,8 @@ export interface ServerApi {
   readonly settings: Settings;
   readonly keyspace: Keyspace;
   readonly table: CommandTable;
+  /** Microseconds since the Unix epoch, read now (TIME). */
+  nowUs(): number;
   /** Uniform random number in [0, 1); injected (RANDOMKEY, SCAN never need crypto). */
   random(): number;
   /** Every connected client. */

@@ -255,6 +255,7 @@ export class Server {
       keyspace: this.keyspace,
       table: this.table,
       random: this.deps.random,
+      nowUs: () => this.clock.nowUs(),
       clients: () => this.conns.values(),
       killClients: (f, me) => this.killClients(f, me),
       describeClient: (c) => this.describeClient(c),

@@ -113,6 +113,7 @@ export class CommandHarness {
       keyspace: this.ks,
       table: this.table,
       random: () => harness.random(),
+      nowUs: () => this.clock.nowUs(),
       clients: () => [client],
       killClients: () => unused('killClients'),
       describeClient: () => unused('describeClient'),

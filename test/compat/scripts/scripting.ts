@@ -601,4 +601,8 @@ export const scriptingScripts: Script[] = [
     unordered(...ev("redis.setresp(3) return redis.call('hgetall', 'h')", ['h'])),
   ]),
   script('scripting: seeded random scripts', [...RESET, ...randomScripts(11, 120)]),
+  // Redis 7.0 answers TIME inside a script with the time of the call, not of the script's start.
+  script('scripting: TIME moves while a script runs', [
+    ['EVAL', "local a = redis.call('TIME') local x = 0 for i = 1, 300000 do x = x + i end local b = redis.call('TIME') if b[1] * 1000000 + b[2] > a[1] * 1000000 + a[2] then return 1 end return 0", '0'],
+  ]),
 ];

@@ -18,6 +18,10 @@ export class SimClock implements Clock {
     return this.ms * 1000;
   }
 
+  nowUs(): number {
+    return this.ms * 1000;
+  }
+
   advance(ms: number): number {
     if (ms < 0) throw new RangeError('time does not go backwards');
     this.ms += ms;

@@ -227,7 +227,7 @@ export class SimNode {
       ...cfg.settings,
     };
     const skew = cfg.skewMs;
-    this.clock = { nowMs: () => cfg.clock.nowMs() + skew, monoUs: () => cfg.clock.monoUs() };
+    this.clock = { nowMs: () => cfg.clock.nowMs() + skew, monoUs: () => cfg.clock.monoUs(), nowUs: () => (cfg.clock.nowMs() + skew) * 1000 };
   }
 
   get running(): boolean {
@@ -380,6 +380,7 @@ export class SimNode {
       random,
       clients: () => [],
       killClients: () => 0,
+      nowUs: () => this.clock.nowUs(),
       notify: () => undefined,
       block: unsupported('blocking commands'),
       unblock: unsupported('CLIENT UNBLOCK'),
