@@ -404,7 +404,10 @@ export class Coordinator {
    * and answer once targets meeting `req` hold them.
    */
   private async runWrite(entry: CommandEntry, ctx: CommandContext, argv: Buffer[], key: Buffer, plan: WritePlan, req: Requirement, readLevel: Level, owners: readonly string[], future: FutureOwners | null): Promise<void> {
-    if (!isBlind(entry, argv) && !(await this.catchUp(ctx, [key], plan, readLevel, owners, uniqueFields(entry, argv)))) return;
+    // Every key the command names is caught up (a script's or SMOVE's second key too).
+    const keys = commandKeys(entry, argv);
+    const all = keys === null || keys.length < 2 ? [key] : distinctKeys(keys);
+    if (!isBlind(entry, argv) && !(await this.catchUp(ctx, all, plan, readLevel, owners, all.length === 1 ? uniqueFields(entry, argv) : null))) return;
     const mark = ctx.reply.length;
     const deltas = await this.runHandler(entry, ctx, argv);
     this.stats.served++;
@@ -723,7 +726,7 @@ export class Coordinator {
       return;
     }
     // Here, the primary: catch up on every key, compare the watched ones, run, replicate.
-    if (!(await this.catchUp(ctx, [...new Set(keys.map((k) => k.toString('latin1')))].map((k) => Buffer.from(k, 'latin1')), plan, levels.r, owners, null))) return;
+    if (!(await this.catchUp(ctx, distinctKeys(keys), plan, levels.r, owners, null))) return;
     const now = this.deps.clock.nowMs();
     for (const w of watched) {
       const [digest, live] = this.watchState(w.db, w.key);
@@ -1413,6 +1416,20 @@ function lastGeneratedId(reply: Buffer): Buffer | null {
   const cr = reply.indexOf(13, from);
   const len = Number(reply.toString('latin1', from, cr));
   return Buffer.from(reply.subarray(cr + 2, cr + 2 + len));
+}
+
+/** Keys without repeats, in first-seen order. */
+function distinctKeys(keys: readonly Buffer[]): Buffer[] {
+  const seen = new Set<string>();
+  const out: Buffer[] = [];
+  for (const k of keys) {
+    const s = k.toString('latin1');
+    if (!seen.has(s)) {
+      seen.add(s);
+      out.push(k);
+    }
+  }
+  return out;
 }
 
 /** The null a blocking command's attempt answers when it found nothing. */
