@@ -961,12 +961,9 @@ export class Coordinator {
     const first = this.owners(keys[0]);
     if (keys.every((k) => sameOwners(this.owners(k), first))) return this.single(entry, ctx, argv, keys[0], levels, false);
     const split = entry.spec.split;
-    if (split === undefined && entry.spec.group === 'scripting') {
-      ctx.reply.error(CROSSSLOT);
-      return;
-    }
     if (split === undefined) {
-      ctx.reply.error(`ERR ${name.toUpperCase()} of keys held by different replicas is not supported`);
+      // Redis Cluster's contract: keys of one command must share a slot (here a replica set).
+      ctx.reply.error(CROSSSLOT);
       return;
     }
     const positions = keyPositionsOf(entry.spec, argv);

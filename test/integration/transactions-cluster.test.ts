@@ -86,7 +86,7 @@ describe('transactions and blocking commands in a cluster', () => {
     }
   }, 30_000);
 
-  it('EXEC of keys in different replica sets answers CROSSSLOT and applies nothing', async () => {
+  it('EXEC, WATCH, blocking and other multi-key commands of keys in different replica sets answer CROSSSLOT and apply nothing', async () => {
     const other = await keyElsewhere('{tx}a');
     const c = clients[1];
     await c.call('MULTI');
@@ -98,6 +98,12 @@ describe('transactions and blocking commands in a cluster', () => {
     await expect(c.call('WATCH', '{tx}a', other)).rejects.toThrow('CROSSSLOT');
     // Blocking on keys of different replica sets too.
     await expect(c.call('BLPOP', '{tx}q', other, '0.1')).rejects.toThrow('CROSSSLOT');
+    // And every multi-key command that cannot be split per key, as Redis Cluster answers.
+    await c.sadd('{tx}set', 'm');
+    await expect(c.call('SMOVE', '{tx}set', other, 'm')).rejects.toThrow("CROSSSLOT Keys in request don't hash to the same slot");
+    await expect(c.call('SINTERSTORE', '{tx}dst', other)).rejects.toThrow('CROSSSLOT');
+    await expect(c.call('LMOVE', '{tx}l', other, 'LEFT', 'LEFT')).rejects.toThrow('CROSSSLOT');
+    expect(await c.smembers('{tx}set')).toEqual(['m']);
   });
 
   it('WATCH on one node sees a write made through another', async () => {
