@@ -1217,30 +1217,14 @@ function xgroup(ctx: CommandContext, argv: Buffer[]): void {
   const opt = sub.toString('latin1').toLowerCase();
   let mkstream = false;
   let entriesRead = INVALID_READ;
-  if (opt === 'create' && argv.length >= 5) {
+  if ((opt === 'create' || opt === 'setid') && argv.length >= 5) {
+    // CREATE takes MKSTREAM and ENTRIESREAD, SETID only ENTRIESREAD.
     let i = 5;
     while (i < argv.length) {
-      if (optIs(argv[i], 'mkstream')) {
+      if (opt === 'create' && optIs(argv[i], 'mkstream')) {
         mkstream = true;
         i++;
       } else if (optIs(argv[i], 'entriesread') && i + 1 < argv.length) {
-        const n = llOrReply(ctx, argv[i + 1]);
-        if (n === null) return;
-        if (n < 0n && n !== INVALID_READ) {
-          ctx.reply.error(SE.entriesReadRange);
-          return;
-        }
-        entriesRead = n;
-        i += 2;
-      } else {
-        ctx.reply.error(SE.subcommandSyntax(sub, 'XGROUP'));
-        return;
-      }
-    }
-  } else if (opt === 'setid' && argv.length >= 5) {
-    let i = 5;
-    while (i < argv.length) {
-      if (optIs(argv[i], 'entriesread') && i + 1 < argv.length) {
         const n = llOrReply(ctx, argv[i + 1]);
         if (n === null) return;
         if (n < 0n && n !== INVALID_READ) {

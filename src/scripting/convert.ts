@@ -234,13 +234,7 @@ export function writeLuaValue(L: LuaState, w: ReplyWriter, scriptResp: 2 | 3): v
       lua.lua_pop(L, 1);
       if (rawField(L, tbl, 'map') === lua.LUA_TTABLE) {
         const m = lua.lua_gettop(L);
-        let n = 0;
-        lua.lua_pushnil(L);
-        while (lua.lua_next(L, m)) {
-          n++;
-          lua.lua_pop(L, 1);
-        }
-        w.map(n);
+        w.map(entryCount(L, m));
         lua.lua_pushnil(L);
         while (lua.lua_next(L, m)) {
           lua.lua_pushvalue(L, -2);
@@ -253,13 +247,7 @@ export function writeLuaValue(L: LuaState, w: ReplyWriter, scriptResp: 2 | 3): v
       lua.lua_pop(L, 1);
       if (rawField(L, tbl, 'set') === lua.LUA_TTABLE) {
         const m = lua.lua_gettop(L);
-        let n = 0;
-        lua.lua_pushnil(L);
-        while (lua.lua_next(L, m)) {
-          n++;
-          lua.lua_pop(L, 1);
-        }
-        w.set(n);
+        w.set(entryCount(L, m));
         lua.lua_pushnil(L);
         while (lua.lua_next(L, m)) {
           lua.lua_pop(L, 1);
@@ -287,4 +275,15 @@ export function writeLuaValue(L: LuaState, w: ReplyWriter, scriptResp: 2 | 3): v
       w.nil();
   }
   lua.lua_pop(L, 1);
+}
+
+/** How many key/value pairs the table at stack index `t` holds (lua_next over it). */
+function entryCount(L: LuaState, t: number): number {
+  let n = 0;
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, t)) {
+    n++;
+    lua.lua_pop(L, 1);
+  }
+  return n;
 }
