@@ -38,6 +38,8 @@ export interface Settings {
   outputBufferLimit: number;
   timeout: number;
   requirepass: string;
+  /** Without a password, accept clients from the loopback interface only (Redis's protected mode). */
+  protectedMode: 'yes' | 'no';
   loglevel: 'debug' | 'verbose' | 'notice' | 'warning';
   logfile: string;
   hz: number;
@@ -119,6 +121,7 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'output-buffer-limit', key: 'outputBufferLimit', kind: { t: 'size', min: 16 * KB, max: 2 ** 50 }, mutable: true, doc: 'When a client has this much unread output, the server stops reading its commands until it catches up.' },
   { name: 'timeout', key: 'timeout', kind: { t: 'int', min: 0, max: 2 ** 31 - 1 }, mutable: true, doc: 'Close a client after this many seconds idle (0 = never).' },
   { name: 'requirepass', key: 'requirepass', kind: { t: 'string' }, mutable: true, doc: 'Password clients must give with AUTH or HELLO (empty = none).' },
+  { name: 'protected-mode', key: 'protectedMode', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'yes: while requirepass is empty, a client connecting from anywhere but 127.0.0.1 or ::1 gets -DENIED and is disconnected, as in Redis.' },
   { name: 'loglevel', key: 'loglevel', kind: { t: 'enum', values: ['debug', 'verbose', 'notice', 'warning'] }, mutable: true, doc: 'Log verbosity.' },
   { name: 'logfile', key: 'logfile', kind: { t: 'string' }, mutable: false, doc: 'Log file; empty means standard output.' },
   { name: 'hz', key: 'hz', kind: { t: 'int', min: 1, max: 500 }, mutable: true, doc: 'Background ticks per second (active expiry, fsync, client timeouts).' },
@@ -171,6 +174,7 @@ export function defaultSettings(): Settings {
     outputBufferLimit: 64 * MB,
     timeout: 0,
     requirepass: '',
+    protectedMode: 'yes',
     loglevel: 'notice',
     logfile: '',
     hz: 10,

@@ -22,6 +22,15 @@ import { BlockingRegistry } from './blocking';
 import { txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
 
+/** Redis 7.0.15's refusal of a non-loopback client in protected mode, word for word. */
+const PROTECTED_MODE_DENIED =
+  "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+/** 127.0.0.1 or ::1 (IPv4-mapped too): what Redis's connIsLocal counts as local. */
+function isLoopback(addr: string | undefined): boolean {
+  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
+}
+
 /** Engine entries the background sweep examines per tick (hz 10: 20,000 a second). */
 const SWEEP_ENTRIES_PER_TICK = 2000;
 
@@ -161,6 +170,13 @@ export class Server {
       // (an 'error' event without a listener is thrown).
       socket.on('error', () => socket.destroy());
       socket.end(`-${E.maxClients}\r\n`);
+      return;
+    }
+    // Protected mode: no password, and the client is not on the loopback interface.
+    if (this.settings.protectedMode === 'yes' && this.settings.requirepass === '' && !isLoopback(socket.remoteAddress)) {
+      this.stats.rejectedConnections++;
+      socket.on('error', () => socket.destroy());
+      socket.end(`-${PROTECTED_MODE_DENIED}\r\n`);
       return;
     }
     const c = new Connection(this.nextId++, socket, this, this.clock.nowMs());
