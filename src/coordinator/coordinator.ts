@@ -21,7 +21,7 @@ import { fieldsOf, isBlind, keyPositionsOf, type CommandContext, type CommandEnt
 import { commandKeys, execute, resolve } from '../server/dispatch';
 import type { Settings } from '../config/settings';
 import type { Keyspace, DbView, DeltaRecorder } from '../storage/keyspace';
-import { DbView as DbViewClass } from '../storage/keyspace';
+import { cacheKey, DbView as DbViewClass } from '../storage/keyspace';
 import { decodeDelta, encodeDelta, liveTypeOf, maxStampOf, mergeDeltas, restampState, type Delta } from '../storage/delta';
 import { keyState, SMALL_KEY_CELLS } from '../storage/key-state';
 import { E } from '../commands/errors';
@@ -31,7 +31,7 @@ import type { Ring } from '../ring/ring';
 import type { BusTransport, PeerAddress } from '../bus/transport';
 import { BLOCK_READY, BLOCK_WATCH, DIGEST, FORWARD, HINT, KEY_CELLS, KEY_SUMMARY, KEYSPACE, READ_RECORD, REPLICATE, TX_EXEC, TX_WATCH } from '../bus/verbs';
 import type { Queued, Watched } from '../server/transactions';
-import { txOf, watchKey } from '../server/transactions';
+import { queuedContext, txOf } from '../server/transactions';
 import { serveCells, serveSummary, syncFields, syncKey, type KeySyncDeps } from './key-sync';
 import { ReplyWriter } from '../resp/writer';
 import { BusAuthError, BusUnreachableError } from '../bus/errors';
@@ -643,7 +643,7 @@ export class Coordinator {
         this.suspect(primary, err);
         return `NOQUORUM the primary of the watched key (${primary}) did not answer: ${(err as Error).message}`;
       }
-      const k = watchKey(db, key);
+      const k = cacheKey(db, key);
       if (!tx.watched.has(k)) tx.watched.set(k, { db, key: Buffer.from(key), expiredAtWatch: false, digest: state[0], live: state[1][0] === 0x31 });
     }
     return null;
@@ -673,11 +673,7 @@ export class Coordinator {
     }
     if (keys.length === 0) {
       ctx.reply.array(queue.length);
-      for (const q of queue) {
-        const c = ctx.client;
-        const sub: CommandContext = { reply: ctx.reply, db: c.dbView(c.dbIndex), client: c, server: ctx.server, nowMs: ctx.nowMs, noBlock: true };
-        await this.execute(q.entry, sub, q.argv);
-      }
+      for (const q of queue) await this.execute(q.entry, queuedContext(ctx), q.argv);
       return;
     }
     if (wide || !this.shareOwners(keys)) {
@@ -807,10 +803,9 @@ export class Coordinator {
     // runs the command anew at the primary.
     if (entry.fullName === 'xread' && entry.spec.blocking!.timeoutMs(argv) !== null) argv = await this.streamTailsFixed(ctx, argv, levels);
     const attempt = async (nowMs: number): Promise<Buffer | null> => {
-      const sub = this.subContext({ ...ctx, nowMs });
-      const subCtx: CommandContext = { ...sub, noBlock: true };
-      if (keys.length === 0) await this.execute(entry, subCtx, argv);
-      else await this.single(entry, subCtx, argv, keys[0], levels, false);
+      const sub = this.subContext({ ...ctx, nowMs, noBlock: true });
+      if (keys.length === 0) await this.execute(entry, sub, argv);
+      else await this.single(entry, sub, argv, keys[0], levels, false);
       const out = sub.reply.take();
       return isNullReply(out) ? null : out;
     };
@@ -894,7 +889,7 @@ export class Coordinator {
 
   private onBlockWatch(from: string, db: number, key: Buffer): Buffer[] {
     if (++this.blockWatchCalls % 256 === 0) this.expireWakeLeases();
-    const ck = watchKey(db, key);
+    const ck = cacheKey(db, key);
     let m = this.wakeWatchers.get(ck);
     if (m === undefined) {
       if (this.wakeWatchers.size >= MAX_WAKE_KEYS) throw new Error('too many keys with blocked clients');
@@ -911,7 +906,7 @@ export class Coordinator {
    */
   keyTouched(db: number, key: Buffer): void {
     if (this.wakeWatchers.size === 0) return;
-    const ck = watchKey(db, key);
+    const ck = cacheKey(db, key);
     const m = this.wakeWatchers.get(ck);
     if (m === undefined) return;
     const now = this.deps.clock.nowMs();
@@ -935,7 +930,7 @@ export class Coordinator {
   private subContext(ctx: CommandContext): CommandContext {
     const reply = new ReplyWriter(256);
     reply.proto = ctx.reply.proto;
-    return { reply, db: ctx.db, client: ctx.client, server: ctx.server, nowMs: ctx.nowMs };
+    return { reply, db: ctx.db, client: ctx.client, server: ctx.server, nowMs: ctx.nowMs, noBlock: ctx.noBlock };
   }
 
   /** Run one single-key command (argv, its key at argv[1]) through the cluster and return its raw reply. */

@@ -15,7 +15,7 @@
  * meanwhile makes the key ready again once it completes.
  */
 import type { ClientState } from './client-state';
-import { watchKey } from './transactions';
+import { cacheKey } from '../storage/keyspace';
 
 /** Run the blocked command again, without blocking, at `nowMs`: true when it replied. */
 export type Attempt = (nowMs: number) => boolean | Promise<boolean>;
@@ -49,9 +49,6 @@ export class BlockingRegistry {
   private readonly inFlight = new Map<string, boolean>();
   private serving = false;
   private scheduled = false;
-  /** Cluster: told when a key gets its first waiter (to ask its replicas for wake-ups). */
-  onFirstWaiter: ((db: number, key: Buffer) => void) | null = null;
-
   constructor(private readonly now: () => number) {}
 
   /** Clients blocked now (INFO blocked_clients). */
@@ -59,7 +56,7 @@ export class BlockingRegistry {
     return this.byClient.size;
   }
 
-  /** Keys with blocked clients (INFO blocked_keys... and the cluster's wake-up leases). */
+  /** Keys with blocked clients (the server skips `touched` while there are none). */
   get blockedKeys(): number {
     return this.byKey.size;
   }
@@ -74,16 +71,13 @@ export class BlockingRegistry {
    * it cannot block (too many waiters on a key).
    */
   block(client: ClientState, db: number, keys: readonly Buffer[], timeoutMs: number, attempt: Attempt, onTimeout: () => void, onError: (message: string) => void): Promise<void> | string {
-    const cks = [...new Set(keys.map((k) => watchKey(db, k)))];
+    const cks = [...new Set(keys.map((k) => cacheKey(db, k)))];
     for (const ck of cks) if ((this.byKey.get(ck)?.length ?? 0) >= MAX_WAITERS_PER_KEY) return 'ERR max number of clients blocked on a key reached';
     return new Promise<void>((resolve) => {
       const w: Waiter = { client, keys: cks, attempt, onTimeout, onError, done: resolve, timer: null, busy: false, expired: false, finished: false };
-      for (let i = 0; i < cks.length; i++) {
-        let list = this.byKey.get(cks[i]);
-        if (list === undefined) {
-          this.byKey.set(cks[i], (list = []));
-          this.onFirstWaiter?.(db, keys[i]);
-        }
+      for (const ck of cks) {
+        let list = this.byKey.get(ck);
+        if (list === undefined) this.byKey.set(ck, (list = []));
         list.push(w);
       }
       this.byClient.set(client, w);
@@ -93,8 +87,7 @@ export class BlockingRegistry {
 
   /** A key changed: if clients wait on it, it is ready (served after the current command). */
   touched(db: number, key: Buffer): void {
-    if (this.byKey.size === 0) return;
-    const ck = watchKey(db, key);
+    const ck = cacheKey(db, key);
     if (!this.byKey.has(ck)) return;
     if (this.inFlight.has(ck)) {
       this.inFlight.set(ck, true);
@@ -232,10 +225,5 @@ export class BlockingRegistry {
     else w.onError(error);
     w.done();
     return true;
-  }
-
-  /** The keys a cluster node keeps wake-up leases for: each blocked key, as (db, key). */
-  *keys(): Iterable<{ db: number; key: Buffer }> {
-    for (const ck of this.byKey.keys()) yield { db: ck.charCodeAt(0), key: Buffer.from(ck.slice(1), 'latin1') };
   }
 }

@@ -42,7 +42,7 @@ import { commandKeys, resolve } from './dispatch';
 import { isBlind, type CommandEntry } from '../commands/types';
 import type { DbView } from '../storage/keyspace';
 import type { Server } from './server';
-import { ClientTx, inMulti } from './transactions';
+import { ClientTx } from './transactions';
 import type { ClientSubs } from '../pubsub/registry';
 import { subscribedContextError } from '../pubsub/context';
 import { outputLimitVerdict } from '../pubsub/output-limits';
@@ -225,7 +225,7 @@ export class Connection implements ClientState {
       }
       if (next === REFUSED) continue;
       const { entry, argv } = next;
-      if (this.tx !== null && this.queued(entry, argv, reply)) continue;
+      if (this.tx !== null && this.queued(entry, argv, () => reply)) continue;
       const now = server.clock.nowMs();
       ctx.nowMs = now;
       this.lastActiveMs = now;
@@ -389,11 +389,12 @@ export class Connection implements ClientState {
    * answered +QUEUED (Redis's processCommand); one flagged no_multi is refused and fails
    * the transaction. Returns false when the command runs now.
    */
-  private queued(entry: CommandEntry, argv: Buffer[], w: ReplyWriter): boolean {
+  private queued(entry: CommandEntry, argv: Buffer[], writer: () => ReplyWriter): boolean {
     const tx = this.tx!;
     if (tx.queue === null) return false;
     const root = entry.parent ?? entry;
     if (NOT_QUEUED.has(root.spec.name)) return false;
+    const w = writer();
     if (entry.spec.flags.includes('no_multi') || root.spec.flags.includes('no_multi')) {
       this.server.stats.rejectedCalls++;
       tx.aborted = true;
@@ -442,10 +443,8 @@ export class Connection implements ClientState {
           break;
         }
         const { entry, argv } = admitted;
-        if (this.tx !== null && inMulti(this) && !NOT_QUEUED.has((entry.parent ?? entry).spec.name)) {
-          this.queued(entry, argv, this.doneSlot());
-          continue;
-        }
+        // The reply's slot is made only for a command that is queued.
+        if (this.tx !== null && this.queued(entry, argv, () => this.doneSlot())) continue;
         const keys = commandKeys(entry, argv);
         const kind: OpKind = !entry.isWrite ? 'read' : isBlind(entry, argv) ? 'blind' : 'rmw';
         next = { entry, argv, kind, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };

@@ -19,7 +19,7 @@ import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './serv
 import type { ClientState } from './client-state';
 import { buildInfo } from './info';
 import { BlockingRegistry } from './blocking';
-import { txOf, WatchRegistry, type Queued } from './transactions';
+import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
 
 /** Redis 7.0.15's refusal of a non-loopback client in protected mode, word for word. */
@@ -342,10 +342,8 @@ export class Server {
     this.watches.unwatchAll(tx);
     ctx.reply.array(queue.length);
     for (let i = 0; i < queue.length; i++) {
-      const c = ctx.client;
-      const sub: CommandContext = { reply: ctx.reply, db: c.dbView(c.dbIndex), client: c, server: ctx.server, nowMs: ctx.nowMs, noBlock: true };
-      c.lastCommand = queue[i].entry.fullName;
-      const pending = execute(queue[i].entry, sub, queue[i].argv);
+      ctx.client.lastCommand = queue[i].entry.fullName;
+      const pending = execute(queue[i].entry, queuedContext(ctx), queue[i].argv);
       if (pending !== undefined) return this.execRest(ctx, queue, i + 1, pending);
     }
   }
@@ -353,11 +351,7 @@ export class Server {
   /** The rest of an EXEC after a command that had to wait (SHUTDOWN-like handlers). */
   private async execRest(ctx: CommandContext, queue: readonly Queued[], from: number, pending: Promise<void>): Promise<void> {
     await pending;
-    for (let i = from; i < queue.length; i++) {
-      const c = ctx.client;
-      const sub: CommandContext = { reply: ctx.reply, db: c.dbView(c.dbIndex), client: c, server: ctx.server, nowMs: ctx.nowMs, noBlock: true };
-      await execute(queue[i].entry, sub, queue[i].argv);
-    }
+    for (let i = from; i < queue.length; i++) await execute(queue[i].entry, queuedContext(ctx), queue[i].argv);
   }
 
   /** CLIENT LIST's flags: x in MULTI, b blocked, d a watched key touched; N for none. */

@@ -9,8 +9,9 @@
  * records the key's digest as its primary has it, and EXEC, run at the primary, compares
  * (coordinator.ts `transaction`).
  */
-import type { CommandEntry } from '../commands/types';
+import type { CommandContext, CommandEntry } from '../commands/types';
 import type { ClientState } from './client-state';
+import { cacheKey, keyOf } from '../storage/keyspace';
 
 export interface Queued {
   entry: CommandEntry;
@@ -46,13 +47,13 @@ export function txOf(c: ClientState): ClientTx {
   return (c.tx ??= new ClientTx());
 }
 
-export function inMulti(c: ClientState): boolean {
-  return c.tx !== undefined && c.tx !== null && c.tx.queue !== null;
-}
-
-/** Watch key: the db index as one char, then the key's bytes as latin1. */
-export function watchKey(db: number, key: Buffer): string {
-  return String.fromCharCode(db) + key.toString('latin1');
+/**
+ * The context a queued command runs in at EXEC: the client's current db (a SELECT earlier in
+ * the queue applies), the EXEC's reply and time, and no blocking.
+ */
+export function queuedContext(ctx: CommandContext): CommandContext {
+  const c = ctx.client;
+  return { reply: ctx.reply, db: c.dbView(c.dbIndex), client: c, server: ctx.server, nowMs: ctx.nowMs, noBlock: true };
 }
 
 /** Which clients watch which keys on this node (Redis's db->watched_keys). */
@@ -64,7 +65,7 @@ export class WatchRegistry {
   }
 
   add(tx: ClientTx, w: Watched): void {
-    const k = watchKey(w.db, w.key);
+    const k = cacheKey(w.db, w.key);
     if (tx.watched.has(k)) return;
     tx.watched.set(k, w);
     let set = this.byKey.get(k);
@@ -86,7 +87,7 @@ export class WatchRegistry {
 
   /** A key changed: every client watching it is dirty. */
   touched(db: number, key: Buffer): void {
-    const set = this.byKey.get(watchKey(db, key));
+    const set = this.byKey.get(cacheKey(db, key));
     if (set !== undefined) for (const tx of set) tx.dirty = true;
   }
 
@@ -98,7 +99,7 @@ export class WatchRegistry {
     for (const [k, set] of this.byKey) {
       const d = k.charCodeAt(0);
       if (db !== null && d !== db) continue;
-      if (!exists(d, Buffer.from(k.slice(1), 'latin1'))) continue;
+      if (!exists(d, keyOf(k))) continue;
       for (const tx of set) tx.dirty = true;
     }
   }

@@ -123,7 +123,8 @@ export function cellCacheKey(db: number, key: Buffer, kind: number, field: Buffe
   return String.fromCharCode(db) + key.toString('latin1') + '\u0100' + String.fromCharCode(kind) + field.toString('latin1');
 }
 
-function keyOf(ck: string): Buffer {
+/** The key of a cache key (cacheKey's inverse, without the db). */
+export function keyOf(ck: string): Buffer {
   return Buffer.from(ck.slice(1), 'latin1');
 }
 
