@@ -323,46 +323,34 @@ export class Connection implements ClientState {
     }
     server.stats.commands++;
     // EXEC itself refused ends any transaction and says so (Redis's execCommandAbort).
-    const execInMulti = argv[0].length === 4 && argv[0].toString('latin1').toLowerCase() === 'exec';
-    const entry = resolve(server.table, argv, execInMulti ? this.scratch : w);
+    const isExec = argv[0].length === 4 && argv[0].toString('latin1').toLowerCase() === 'exec';
+    const entry = resolve(server.table, argv, isExec ? this.scratch : w);
     if (entry === null) {
+      if (isExec) return this.reject(w, true, this.scratch.take().toString('latin1'));
+      // resolve wrote the error (its bytes as sent: an unknown command's arguments).
       server.stats.rejectedCalls++;
-      if (execInMulti) this.execAbort(w, this.scratch.take().toString('latin1'));
-      else this.flagTransaction();
+      this.flagTransaction();
       return REFUSED;
     }
-    if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') {
-      server.stats.rejectedCalls++;
-      if (execInMulti) this.execAbort(w, `-${E.noAuth}\r\n`);
-      else {
-        this.flagTransaction();
-        w.error(E.noAuth);
-      }
-      return REFUSED;
-    }
+    if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') return this.reject(w, isExec, E.noAuth);
     const refusal = subscribedContextError(this.pubsub, this.resp, entry.fullName);
-    if (refusal !== null) {
-      server.stats.rejectedCalls++;
-      if (execInMulti) this.execAbort(w, refusal);
-      else {
-        this.flagTransaction();
-        w.error(refusal);
-      }
-      return REFUSED;
-    }
+    if (refusal !== null) return this.reject(w, isExec, refusal);
     // A script past busy-reply-threshold is yielding to the event loop: only allow_busy
     // commands (SCRIPT KILL, FUNCTION KILL, SHUTDOWN...) run meanwhile, as in Redis.
     const busy = busyErrorOf(server.api);
-    if (busy !== null && !entry.spec.flags.includes('allow_busy')) {
-      server.stats.rejectedCalls++;
-      if (execInMulti) this.execAbort(w, busy);
-      else {
-        this.flagTransaction();
-        w.error(busy);
-      }
-      return REFUSED;
-    }
+    if (busy !== null && !entry.spec.flags.includes('allow_busy')) return this.reject(w, isExec, busy);
     return { entry, argv };
+  }
+
+  /** Redis's rejectCommand: answer the error, and fail the transaction (an EXEC refused ends it). */
+  private reject(w: ReplyWriter, isExec: boolean, error: string): typeof REFUSED {
+    this.server.stats.rejectedCalls++;
+    if (isExec) this.execAbort(w, error);
+    else {
+      this.flagTransaction();
+      w.error(error);
+    }
+    return REFUSED;
   }
 
   private readonly scratch = new ReplyWriter(128);
