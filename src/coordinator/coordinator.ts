@@ -633,19 +633,22 @@ export class Coordinator {
     const all = [...[...tx.watched.values()].map((w) => w.key), ...keys];
     if (!this.shareOwners(all)) return CROSSSLOT;
     const db = ctx.db.index;
-    const primary = this.selfFirst(this.owners(keys[0]).filter((id) => this.isUp(id)))[0];
+    // The node EXEC will run at: the first live owner (as planWrite picks the primary).
+    const primary = this.owners(keys[0]).find((id) => this.isUp(id));
     if (primary === undefined) return 'NOQUORUM no replica of the watched key is up';
-    for (const key of keys) {
-      let state: Buffer[];
-      try {
-        state = primary === this.deps.selfId ? this.watchState(db, key) : await TX_WATCH.call(this.deps.bus, this.peer(primary), [dbArg(db), key], this.timeout());
-      } catch (err) {
-        this.suspect(primary, err);
-        return `NOQUORUM the primary of the watched key (${primary}) did not answer: ${(err as Error).message}`;
-      }
-      const k = cacheKey(db, key);
-      if (!tx.watched.has(k)) tx.watched.set(k, { db, key: Buffer.from(key), expiredAtWatch: false, digest: state[0], live: state[1][0] === 0x31 });
+    let states: Buffer[][];
+    try {
+      states = await Promise.all(
+        keys.map((key) => (primary === this.deps.selfId ? this.watchState(db, key) : TX_WATCH.call(this.deps.bus, this.peer(primary), [dbArg(db), key], this.timeout()))),
+      );
+    } catch (err) {
+      this.suspect(primary, err);
+      return `NOQUORUM the primary of the watched key (${primary}) did not answer: ${(err as Error).message}`;
     }
+    keys.forEach((key, i) => {
+      const k = cacheKey(db, key);
+      if (!tx.watched.has(k)) tx.watched.set(k, { db, key: Buffer.from(key), expiredAtWatch: false, digest: states[i][0], live: states[i][1][0] === 0x31 });
+    });
     return null;
   }
 

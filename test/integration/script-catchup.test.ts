@@ -33,7 +33,7 @@ async function digest(i: number, key: string): Promise<string> {
   return r === null ? '' : String(fieldsOf(r).digest);
 }
 
-describe('multi-key writes at a primary that missed a write', () => {
+describe('a node that missed a write', () => {
   it('a script reading its second key sees the write the primary missed', async () => {
     const a = '{c}a';
     const b = '{c}b';
@@ -56,5 +56,29 @@ describe('multi-key writes at a primary that missed a write', () => {
     expect(await digest(p, b), logs(cluster.nodes, cluster.ids)).not.toBe(await digest(others[0], b));
     // A script at the primary that reads b: the primary catches b up first.
     expect(await clients[p].eval("return redis.call('GET', KEYS[2])", 2, a, b)).toBe('new');
+  }, 60_000);
+
+  it('WATCH through a replica that missed a write takes the primary\'s state: EXEC is not refused for nothing', async () => {
+    const k = '{w}k';
+    await clients[0].set(k, 'old');
+    const owners = (await clients[0].call('RING', 'OWNERS', k)) as string[];
+    const r = cluster.ids.indexOf(owners[1]);
+    const others = [0, 1, 2].filter((i) => i !== r);
+    // Cut a non-primary replica off while the key changes; its hints expire.
+    expect(await clients[r].call('RING', 'FAULT', 'BLOCK', ...others.map((i) => cluster.ids[i]))).toBe('OK');
+    for (const i of others) expect(await clients[i].call('RING', 'FAULT', 'BLOCK', cluster.ids[r])).toBe('OK');
+    for (const i of others) await waitUp(clients[i], others.map((j) => cluster.ids[j]), 20_000, 'the others to see only each other');
+    expect(await clients[others[0]].set(k, 'new')).toBe('OK');
+    await new Promise((res) => setTimeout(res, 2500));
+    for (const c of clients) expect(await c.call('RING', 'FAULT', 'CLEAR')).toBe('OK');
+    await waitAllUp(clients, cluster.ids, 20_000);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(await digest(r, k), logs(cluster.nodes, cluster.ids)).not.toBe(await digest(others[0], k));
+    // Nobody writes k between WATCH and EXEC: the transaction runs.
+    await clients[r].call('WATCH', k);
+    await clients[r].call('MULTI');
+    await clients[r].call('SET', k, 'mine');
+    expect(await clients[r].call('EXEC')).toEqual(['OK']);
+    expect(await clients[others[0]].get(k)).toBe('mine');
   }, 60_000);
 });
