@@ -42,6 +42,13 @@ export class ReplyWriter {
     return out;
   }
 
+  /** The error reply's text (without '-' and CRLF) if the reply written at `mark` is one. */
+  errorAt(mark: number): string | null {
+    if (mark >= this.len || this.buf[mark] !== 0x2d) return null;
+    const end = this.buf.indexOf(0x0d, mark);
+    return this.buf.toString('latin1', mark + 1, end < 0 || end > this.len ? this.len : end);
+  }
+
   /** Drop everything after `mark` (a length taken earlier): used to undo a partial reply. */
   truncate(mark: number): void {
     this.len = mark;

@@ -38,7 +38,7 @@ import { ReplyWriter } from '../resp/writer';
 import { E } from '../commands/errors';
 import type { CommandContext } from '../commands/types';
 import type { ClientState } from './client-state';
-import { commandKeys, resolve } from './dispatch';
+import { commandKeys, lookupEntry, resolve } from './dispatch';
 import { isBlind, type CommandEntry } from '../commands/types';
 import type { DbView } from '../storage/keyspace';
 import type { Server } from './server';
@@ -231,6 +231,7 @@ export class Connection implements ClientState {
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
       this.cmdStart = reply.length;
+      const t0 = performance.now();
       const pending = server.executor(entry, ctx, argv);
       // Clients blocked on keys this command changed are served right after it (Redis's
       // handleClientsBlockedOnKeys), before the next command of anyone.
@@ -240,11 +241,12 @@ export class Connection implements ClientState {
         this.flush();
         this.cmdStart = 0;
         pending.then(
-          () => this.resume(),
+          () => this.resume(entry, t0),
           (err: unknown) => server.fatal(err),
         );
         return;
       }
+      server.calls.called(entry, (performance.now() - t0) * 1000, reply.errorAt(this.cmdStart));
       this.commandDone();
       // A client that does not read its replies: once a limit's worth of replies is ready,
       // hand it to the socket; if the socket cannot take it, stop running this client's
@@ -316,6 +318,7 @@ export class Connection implements ClientState {
     if (argv === null) {
       if (this.decoder.error !== null) {
         server.stats.protocolErrors++;
+        server.calls.errorReply('ERR');
         w.error(`ERR ${this.decoder.error}`);
         this.closing = true;
       }
@@ -324,27 +327,32 @@ export class Connection implements ClientState {
     server.stats.commands++;
     // EXEC itself refused ends any transaction and says so (Redis's execCommandAbort).
     const isExec = argv[0].length === 4 && argv[0].toString('latin1').toLowerCase() === 'exec';
+    const mark = w.length;
     const entry = resolve(server.table, argv, isExec ? this.scratch : w);
     if (entry === null) {
-      if (isExec) return this.reject(w, true, this.scratch.take().toString('latin1'));
+      // Unknown (sub)command, or wrong arity of a known one (which counts its rejected_calls).
+      const known = lookupEntry(server.table, argv);
+      if (isExec) return this.reject(w, true, this.scratch.take().toString('latin1'), known);
       // resolve wrote the error (its bytes as sent: an unknown command's arguments).
       server.stats.rejectedCalls++;
+      server.calls.rejected(known, w.errorAt(mark) ?? 'ERR');
       this.flagTransaction();
       return REFUSED;
     }
-    if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') return this.reject(w, isExec, E.noAuth);
+    if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') return this.reject(w, isExec, E.noAuth, entry);
     const refusal = subscribedContextError(this.pubsub, this.resp, entry.fullName);
-    if (refusal !== null) return this.reject(w, isExec, refusal);
+    if (refusal !== null) return this.reject(w, isExec, refusal, entry);
     // A script past busy-reply-threshold is yielding to the event loop: only allow_busy
     // commands (SCRIPT KILL, FUNCTION KILL, SHUTDOWN...) run meanwhile, as in Redis.
     const busy = busyErrorOf(server.api);
-    if (busy !== null && !entry.spec.flags.includes('allow_busy')) return this.reject(w, isExec, busy);
+    if (busy !== null && !entry.spec.flags.includes('allow_busy')) return this.reject(w, isExec, busy, entry);
     return { entry, argv };
   }
 
   /** Redis's rejectCommand: answer the error, and fail the transaction (an EXEC refused ends it). */
-  private reject(w: ReplyWriter, isExec: boolean, error: string): typeof REFUSED {
+  private reject(w: ReplyWriter, isExec: boolean, error: string, entry: CommandEntry | null): typeof REFUSED {
     this.server.stats.rejectedCalls++;
+    this.server.calls.rejected(entry, error.startsWith('-') ? error.slice(1) : error);
     if (isExec) this.execAbort(w, error);
     else {
       this.flagTransaction();
@@ -385,6 +393,7 @@ export class Connection implements ClientState {
     const w = writer();
     if (entry.spec.flags.includes('no_multi') || root.spec.flags.includes('no_multi')) {
       this.server.stats.rejectedCalls++;
+      this.server.calls.rejected(entry, 'ERR');
       tx.aborted = true;
       w.error('ERR Command not allowed inside a transaction');
       return true;
@@ -397,6 +406,7 @@ export class Connection implements ClientState {
       if (tx.queuedBytes + bytes > this.server.settings.clientQueryBufferLimit) {
         tx.aborted = true;
         tx.queue.length = 0;
+        this.server.calls.rejected(entry, 'ERR');
         w.error('ERR the transaction holds more than client-query-buffer-limit bytes of queued commands');
         return true;
       }
@@ -482,8 +492,10 @@ export class Connection implements ClientState {
     this.lastActiveMs = now;
     this.lastCommand = entry.fullName;
     const ctx: CommandContext = { reply: writer, db: this.ctx.db, client: this, server: server.api, nowMs: now };
+    const t0 = performance.now();
     const pending = server.executor(entry, ctx, argv);
     if (pending === undefined) {
+      server.calls.called(entry, (performance.now() - t0) * 1000, writer.errorAt(0));
       slot.done = true;
       return;
     }
@@ -498,6 +510,7 @@ export class Connection implements ClientState {
     }
     pending.then(
       () => {
+        server.calls.called(entry, (performance.now() - t0) * 1000, writer.errorAt(0));
         slot.done = true;
         this.inFlight--;
         if (keys === null) this.barrier = false;
@@ -539,8 +552,10 @@ export class Connection implements ClientState {
     this.flush();
   }
 
-  private resume(): void {
+  private resume(entry: CommandEntry, t0: number): void {
     this.busy = false;
+    // The reply started at 0: what came before it was flushed when the command went async.
+    this.server.calls.called(entry, (performance.now() - t0) * 1000, this.reply.errorAt(0));
     this.commandDone();
     if (this.closed || this.pausedForOutput) return;
     this.run();

@@ -31,6 +31,14 @@ export function resolve(table: CommandTable, argv: Buffer[], reply: ReplyWriter)
   return entry;
 }
 
+/** The (sub)command argv names, without checking arity or writing anything (null: unknown). */
+export function lookupEntry(table: CommandTable, argv: Buffer[]): CommandEntry | null {
+  const entry = table.lookup(argv[0]);
+  if (entry === undefined) return null;
+  if (entry.subcommands === null || argv.length < 2) return entry;
+  return entry.subcommands.get(argv[1].toString('latin1').toLowerCase()) ?? null;
+}
+
 /** The keys an invocation names, as Buffers (null: none). */
 export function commandKeys(entry: CommandEntry, argv: Buffer[]): Buffer[] | null {
   if (entry.spec.getKeys !== undefined) {

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Settings } from '../config/settings';
 import { DB_COUNT, type Keyspace } from '../storage/keyspace';
 import type { ServerStats } from './server';
+import type { CallStats } from './call-stats';
 import type { ClusterView } from './server-api';
 
 export const REDIS_COMPAT_VERSION = '7.0.15';
@@ -34,6 +35,7 @@ export interface InfoSource {
   settings: Settings;
   keyspace: Keyspace;
   stats: ServerStats;
+  calls: CallStats;
   nowMs: number;
   startedMs: number;
   configFile: string | null;
@@ -136,7 +138,7 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           pubsub_channels: src.server.pubsub?.registry.channelCount ?? 0,
           pubsub_patterns: src.server.pubsub?.registry.patternCount ?? 0,
           pubsubshard_channels: src.server.pubsub?.registry.shardChannelCount ?? 0,
-          total_error_replies: src.stats.rejectedCalls,
+          total_error_replies: src.calls.totalErrorReplies,
           unexpected_error_replies: 0,
           total_protocol_errors: src.stats.protocolErrors,
           record_cache_hits: ks.stats.cacheHits,

@@ -18,6 +18,7 @@ import { Connection } from './connection';
 import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
 import { buildInfo } from './info';
+import { CallStats } from './call-stats';
 import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
@@ -73,6 +74,8 @@ export class Server {
   readonly clock: Clock;
   readonly log: Logger;
   stats: ServerStats = newStats();
+  /** Per-command calls, times and errors (INFO commandstats/errorstats/latencystats, metrics). */
+  readonly calls = new CallStats();
   readonly api: ServerApi;
   /** Subscriptions, PUBLISH and keyspace notifications (src/pubsub/). */
   readonly pubsub: PubSubService;
@@ -281,6 +284,7 @@ export class Server {
           settings: self.settings,
           keyspace: self.keyspace,
           stats: self.stats,
+          calls: self.calls,
           nowMs: self.clock.nowMs(),
           startedMs: self.deps.startedMs,
           configFile: self.deps.configFile,
@@ -291,6 +295,7 @@ export class Server {
       configSet: (pairs) => this.configSet(pairs),
       configResetStat: () => {
         this.stats = newStats();
+        this.calls.reset();
         for (const k of Object.keys(this.keyspace.stats) as (keyof Keyspace['stats'])[]) this.keyspace.stats[k] = 0;
       },
       shutdown: () => this.deps.shutdown(),
