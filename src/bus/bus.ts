@@ -12,7 +12,8 @@ import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/log';
 import type { Cancel, Scheduler } from '../runtime/scheduler';
 import { BusUnreachableError } from './errors';
-import { PeerClient, tcpConnector, type PeerState } from './peer';
+import type { ConnectionOptions, TlsOptions } from 'node:tls';
+import { PeerClient, tcpConnector, tlsConnector, type PeerState } from './peer';
 import { BusServer } from './server';
 import type { BusConnector } from './socket';
 import { newBusCounters, type BusCounters } from './stats';
@@ -68,6 +69,11 @@ export interface ClusterBusOptions {
   /** The verb table handlers must come from (default: verbs.ts). */
   verbs?: ReadonlyMap<string, AnyVerb>;
   connect?: BusConnector;
+  /**
+   * tls-cluster: listen and connect with TLS (server/tls.ts busTlsOptions: both ends present
+   * a certificate and require the other's). cluster-secret's handshake still runs inside.
+   */
+  tls?: { server: TlsOptions; client: ConnectionOptions };
   nonce?: () => Buffer;
   /** A peer's connection completed its handshake. */
   onPeerUp?: (peer: PeerStatus) => void;
@@ -124,6 +130,7 @@ export class ClusterBus implements BusTransport, CodecTransport {
         handshakeTimeoutMs: l.handshakeTimeoutMs,
       },
       handlerFor: (verb) => this.handlers.get(verb),
+      tls: opts.tls?.server,
       scheduler: opts.scheduler,
       nowMs: () => this.nowMs(),
       nonce: this.nonce,
@@ -223,7 +230,7 @@ export class ClusterBus implements BusTransport, CodecTransport {
           maxQueuedBytes: l.maxQueuedBytesPerPeer,
           backoff: { baseMs: l.reconnectBaseMs, maxMs: l.reconnectMaxMs },
         },
-        connect: o.connect ?? tcpConnector,
+        connect: o.connect ?? (o.tls !== undefined ? tlsConnector(o.tls.client) : tcpConnector),
         scheduler: o.scheduler,
         nowMs: () => this.nowMs(),
         random: o.random,

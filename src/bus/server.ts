@@ -31,6 +31,7 @@
  * The message reader is pulled one message at a time, so this can stop inside a batch.
  */
 import { createServer, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { RequestDecoder } from '../resp/decoder';
 import { ReplyWriter } from '../resp/writer';
 import type { Logger } from '../runtime/log';
@@ -64,6 +65,8 @@ export interface BusServerOptions {
   nonce(): Buffer;
   log: Logger;
   stats: BusCounters;
+  /** tls-cluster: listen with TLS; a peer whose certificate does not verify never reaches accept. */
+  tls?: TlsOptions;
 }
 
 const OK = Buffer.from('ok');
@@ -90,7 +93,13 @@ export class BusServer {
 
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const srv = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      const tls = this.opts.tls;
+      const srv = tls === undefined ? createServer({ noDelay: true }, (socket) => this.accept(socket)) : createTlsServer({ ...tls, noDelay: true, handshakeTimeout: this.opts.limits.handshakeTimeoutMs }, (socket) => this.accept(socket));
+      srv.on('tlsClientError', (err: Error, socket: { remoteAddress?: string; remotePort?: number }) => {
+        this.opts.stats.authFailures++;
+        const host = socket.remoteAddress ?? '?';
+        this.logRefusal(`${host} tls ${err.message}`, `Refused cluster bus connection from ${peerKey({ host, port: socket.remotePort ?? 0 })}: TLS: ${err.message}`);
+      });
       const onError = (err: Error): void => reject(err);
       srv.once('error', onError);
       srv.listen({ host, port, backlog: 511 }, () => {
