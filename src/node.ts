@@ -26,7 +26,7 @@ import { formatReplicas, totalReplicas } from './ring/replication';
 import { FaultSwitch } from './bus/fault';
 import type { BusTransport } from './bus/transport';
 import { ClusterBus } from './bus/bus';
-import { busTlsOptions } from './server/tls';
+import { busTlsOptions } from './config/tls';
 import { MembershipService, parseSeeds } from './membership/service';
 import { ConfigError } from './config/load';
 import { realScheduler } from './runtime/scheduler';

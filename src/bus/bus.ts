@@ -70,7 +70,7 @@ export interface ClusterBusOptions {
   verbs?: ReadonlyMap<string, AnyVerb>;
   connect?: BusConnector;
   /**
-   * tls-cluster: listen and connect with TLS (server/tls.ts busTlsOptions: both ends present
+   * tls-cluster: listen and connect with TLS (config/tls.ts busTlsOptions: both ends present
    * a certificate and require the other's). cluster-secret's handshake still runs inside.
    */
   tls?: { server: TlsOptions; client: ConnectionOptions };

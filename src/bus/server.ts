@@ -31,7 +31,8 @@
  * The message reader is pulled one message at a time, so this can stop inside a batch.
  */
 import { createServer, type Server as NetServer } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import { peerRefusal } from '../config/tls';
 import { RequestDecoder } from '../resp/decoder';
 import { ReplyWriter } from '../resp/writer';
 import type { Logger } from '../runtime/log';
@@ -94,12 +95,11 @@ export class BusServer {
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const tls = this.opts.tls;
-      const srv = tls === undefined ? createServer({ noDelay: true }, (socket) => this.accept(socket)) : createTlsServer({ ...tls, noDelay: true, handshakeTimeout: this.opts.limits.handshakeTimeoutMs }, (socket) => this.accept(socket));
-      srv.on('tlsClientError', (err: Error, socket: { remoteAddress?: string; remotePort?: number }) => {
-        this.opts.stats.authFailures++;
-        const host = socket.remoteAddress ?? '?';
-        this.logRefusal(`${host} tls ${err.message}`, `Refused cluster bus connection from ${peerKey({ host, port: socket.remotePort ?? 0 })}: TLS: ${err.message}`);
-      });
+      const srv =
+        tls === undefined
+          ? createServer({ noDelay: true }, (socket) => this.accept(socket))
+          : createTlsServer({ ...tls, noDelay: true, handshakeTimeout: this.opts.limits.handshakeTimeoutMs }, (socket) => this.acceptTls(socket));
+      srv.on('tlsClientError', (err: Error, socket: { remoteAddress?: string; remotePort?: number }) => this.refuseTls(socket, err.message));
       const onError = (err: Error): void => reject(err);
       srv.once('error', onError);
       srv.listen({ host, port, backlog: 511 }, () => {
@@ -125,6 +125,23 @@ export class BusServer {
     this.opts.stats.connectionsAccepted++;
     const c = new InboundConnection(this, socket);
     this.conns.add(c);
+  }
+
+  /** tls-cluster: only a peer whose certificate chains to the CAs gets as far as the bus's own handshake. */
+  private acceptTls(socket: TLSSocket): void {
+    const refused = peerRefusal(socket);
+    if (refused === null) {
+      this.accept(socket);
+      return;
+    }
+    this.refuseTls(socket, refused);
+    socket.destroy();
+  }
+
+  private refuseTls(socket: { remoteAddress?: string; remotePort?: number }, reason: string): void {
+    this.opts.stats.authFailures++;
+    const host = socket.remoteAddress ?? '?';
+    this.logRefusal(`${host} tls ${reason}`, `Refused cluster bus connection from ${peerKey({ host, port: socket.remotePort ?? 0 })}: TLS: ${reason}`);
   }
 
   /** @internal */

@@ -65,7 +65,7 @@ export interface Settings {
   pubsubMaxSubscriptions: number;
   /** Milliseconds a script may run before other clients get BUSY and SCRIPT KILL works (0: never). */
   busyReplyThreshold: number;
-  /** TLS (src/server/tls.ts, docs/tls.md): tls-port 0 = no TLS listener. */
+  /** TLS (src/config/tls.ts, docs/tls.md): tls-port 0 = no TLS listener. */
   tlsPort: number;
   tlsCertFile: string;
   tlsKeyFile: string;

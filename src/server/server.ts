@@ -23,7 +23,7 @@ import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
 import { ConfigError } from '../config/load';
-import { checkTlsSettings, clientPortOptions, presentedInvalidCertificate, TLS_SETUP_FAILED, TLS_UPDATE_FAILED, TlsSetupError, tlsInUse } from './tls';
+import { checkTlsSettings, clientPortOptions, clientRefusal, TLS_SETUP_FAILED, TLS_UPDATE_FAILED, TlsSetupError, tlsInUse } from '../config/tls';
 
 /** Redis 7.0.15's refusal of a non-loopback client in protected mode, word for word. */
 const PROTECTED_MODE_DENIED =
@@ -199,10 +199,10 @@ export class Server {
   }
 
   private acceptTls(socket: TLSSocket): void {
-    // tls-auth-clients optional: none is fine, an invalid one is not.
-    if (this.settings.tlsAuthClients === 'optional' && presentedInvalidCertificate(socket)) {
+    const refused = clientRefusal(socket, this.settings.tlsAuthClients);
+    if (refused !== null) {
       this.stats.rejectedConnections++;
-      this.log.verbose(`Error accepting a client connection: ${socket.authorizationError?.message ?? 'invalid certificate'} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
+      this.log.verbose(`Error accepting a client connection: ${refused} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
       socket.destroy();
       return;
     }
@@ -226,9 +226,7 @@ export class Server {
     for (const srv of this.tlsListeners) {
       srv.setSecureContext(opts);
       // Read per connection by node:tls, not part of the secure context.
-      const policy = srv as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
-      policy.requestCert = opts.requestCert === true;
-      policy.rejectUnauthorized = opts.rejectUnauthorized === true;
+      (srv as unknown as { requestCert: boolean }).requestCert = opts.requestCert === true;
     }
   }
 

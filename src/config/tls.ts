@@ -22,7 +22,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { constants as cryptoConstants } from 'node:crypto';
 import { createSecureContext, DEFAULT_CIPHERS, type ConnectionOptions, type SecureContextOptions, type SecureVersion, type TLSSocket, type TlsOptions } from 'node:tls';
-import type { Settings } from '../config/settings';
+import type { Settings } from './settings';
 
 /** Redis's last start-up line when TLS cannot be configured. */
 export const TLS_SETUP_FAILED = 'Failed to configure TLS. Check logs for more info.';
@@ -196,13 +196,17 @@ function serverExtras(s: TlsSettings): TlsOptions {
   return o;
 }
 
-/** Options of the tls-port listener. Throws TlsSetupError. */
+/**
+ * Options of the tls-port listener. Certificates are asked for but checked by the server
+ * (clientRefusal) after the handshake rather than by node:tls, which would drop a client
+ * with a bad certificate without telling anyone: this way every refusal is counted and logged.
+ */
 export function clientPortOptions(s: TlsSettings): TlsOptions {
   requireIdentity(s);
   const common = commonOptions(s);
   const o: TlsOptions = { ...common, ...loadIdentity(s.tlsCertFile, s.tlsKeyFile, s.tlsKeyFilePass), ...serverExtras(s) };
   o.requestCert = s.tlsAuthClients !== 'no';
-  o.rejectUnauthorized = s.tlsAuthClients === 'yes';
+  o.rejectUnauthorized = false;
   return o;
 }
 
@@ -225,7 +229,8 @@ export function busTlsOptions(s: TlsSettings): { server: TlsOptions; client: Con
   const serverId = loadIdentity(s.tlsCertFile, s.tlsKeyFile, s.tlsKeyFilePass);
   const clientId = s.tlsClientCertFile !== '' ? loadIdentity(s.tlsClientCertFile, s.tlsClientKeyFile, s.tlsClientKeyFilePass) : serverId;
   return {
-    server: { ...common, ...serverId, ...serverExtras(s), requestCert: true, rejectUnauthorized: true },
+    // The bus server checks socket.authorized itself (peerRefusal), to log every refused peer.
+    server: { ...common, ...serverId, ...serverExtras(s), requestCert: true, rejectUnauthorized: false },
     client: { ...common, ...clientId, rejectUnauthorized: true, checkServerIdentity: () => undefined },
   };
 }
@@ -237,12 +242,20 @@ export function checkTlsSettings(s: TlsSettings): void {
 }
 
 /**
- * tls-auth-clients optional asks for a certificate without requiring one (node:tls then
- * accepts an invalid one too): a client that presented a certificate that does not verify
- * is refused, as OpenSSL's SSL_VERIFY_PEER without FAIL_IF_NO_PEER_CERT refuses it in Redis.
+ * Why a client that finished the TLS handshake on tls-port is refused, or null to serve it.
+ * yes: it must have presented a certificate that verifies against the CAs; optional: none is
+ * fine, but one that is presented must verify (as OpenSSL's SSL_VERIFY_PEER without
+ * FAIL_IF_NO_PEER_CERT refuses it in Redis); no: nothing was asked.
  */
-export function presentedInvalidCertificate(socket: TLSSocket): boolean {
-  if (socket.authorized) return false;
+export function clientRefusal(socket: TLSSocket, authClients: TlsSettings['tlsAuthClients']): string | null {
+  if (authClients === 'no' || socket.authorized) return null;
   const peer = socket.getPeerCertificate();
-  return peer !== null && Object.keys(peer).length > 0;
+  const presented = peer !== null && Object.keys(peer).length > 0;
+  if (!presented) return authClients === 'yes' ? 'peer did not return a certificate' : null;
+  return `certificate verify failed: ${String(socket.authorizationError ?? 'unknown')}`;
+}
+
+/** Why a peer that finished the TLS handshake on the bus is refused (it must present a valid certificate), or null. */
+export function peerRefusal(socket: TLSSocket): string | null {
+  return clientRefusal(socket, 'yes');
 }
