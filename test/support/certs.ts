@@ -1,6 +1,7 @@
 /**
- * Throw-away certificates for the TLS tests, made with the `openssl` command line tool into a
- * temporary directory (removed when the test worker exits, as servers.ts removes its dirs).
+ * Throw-away certificates for the TLS tests (and the TLS bus benchmark), made with the
+ * `openssl` command line tool into a temporary directory, removed when the process exits.
+ * No other test support is imported, so benchmarks/ can use this file too.
  *
  *   ca          the test CA (self-signed)
  *   server      signed by ca; SAN IP:127.0.0.1, DNS:localhost; serverAuth + clientAuth
@@ -15,8 +16,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { makeTempDir } from './servers';
 
 export interface CertSet {
   dir: string;
@@ -61,7 +62,8 @@ let cached: CertSet | null = null;
 /** Make the set once per test worker (about a second) and reuse it. */
 export function makeCerts(): CertSet {
   if (cached !== null) return cached;
-  const dir = makeTempDir('qkv-certs-');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qkv-certs-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const nodeExt = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n';
   newCa(dir, 'ca', 'quorumkv test CA');
   newCa(dir, 'other-ca', 'some other CA');
