@@ -156,6 +156,10 @@ export class QuorumkvNode {
         log: this.log,
         random: opts.random ?? Math.random,
       });
+      if (settings.tlsCluster === 'yes') {
+        const bus = this.bus;
+        this.server.tlsReloaded = (s) => bus.reloadTls(busTlsOptions(s));
+      }
       // Everything above the bus talks through `transport`: the bus itself, or the bus behind
       // the fault-injection switch (partition tests).
       const transport: BusTransport =

@@ -114,10 +114,13 @@ export class ClusterBus implements BusTransport, CodecTransport {
   private tick: Cancel | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** tls-cluster: what outgoing connections present and check (reloadTls replaces it). */
+  private tlsClient: ConnectionOptions | null;
 
   constructor(private readonly opts: ClusterBusOptions) {
     this.limits = { ...DEFAULT_BUS_LIMITS, ...opts.limits };
     this.verbs = opts.verbs ?? VERB_BY_NAME;
+    this.tlsClient = opts.tls?.client ?? null;
     this.nonce = opts.nonce ?? (() => randomBytes(NONCE_BYTES));
     const l = this.limits;
     this.server = new BusServer({
@@ -138,6 +141,16 @@ export class ClusterBus implements BusTransport, CodecTransport {
       stats: this.counters,
     });
     if (this.verbs.has(PING.name)) PING.handle(this, (_from, payload) => payload);
+  }
+
+  /**
+   * tls-cluster: new certificates, CAs or ciphers (CONFIG SET tls-*) for the connections made
+   * and accepted from now on; the ones up keep theirs.
+   */
+  reloadTls(tls: { server: TlsOptions; client: ConnectionOptions }): void {
+    if (this.tlsClient === null) return;
+    this.tlsClient = tls.client;
+    this.server.reloadTls(tls.server);
   }
 
   /** Start listening. Resolves with the bound port. */
@@ -230,7 +243,7 @@ export class ClusterBus implements BusTransport, CodecTransport {
           maxQueuedBytes: l.maxQueuedBytesPerPeer,
           backoff: { baseMs: l.reconnectBaseMs, maxMs: l.reconnectMaxMs },
         },
-        connect: o.connect ?? (o.tls !== undefined ? tlsConnector(o.tls.client) : tcpConnector),
+        connect: o.connect ?? (this.tlsClient !== null ? (host, port) => tlsConnector(this.tlsClient ?? {})(host, port) : tcpConnector),
         scheduler: o.scheduler,
         nowMs: () => this.nowMs(),
         random: o.random,

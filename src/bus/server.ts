@@ -31,7 +31,7 @@
  * The message reader is pulled one message at a time, so this can stop inside a batch.
  */
 import { createServer, type Server as NetServer } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { peerRefusal } from '../config/tls';
 import { RequestDecoder } from '../resp/decoder';
 import { ReplyWriter } from '../resp/writer';
@@ -125,6 +125,12 @@ export class BusServer {
     this.opts.stats.connectionsAccepted++;
     const c = new InboundConnection(this, socket);
     this.conns.add(c);
+  }
+
+  /** tls-cluster: the new setup applies to connections accepted from now on. */
+  reloadTls(tls: TlsOptions): void {
+    const l = this.listener;
+    if (l !== null && 'setSecureContext' in l) (l as TlsServer).setSecureContext(tls);
   }
 
   /** tls-cluster: only a peer whose certificate chains to the CAs gets as far as the bus's own handshake. */

@@ -23,7 +23,7 @@ import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
 import { ConfigError } from '../config/load';
-import { checkTlsSettings, clientPortOptions, clientRefusal, TLS_SETUP_FAILED, TLS_UPDATE_FAILED, TlsSetupError, tlsInUse } from '../config/tls';
+import { busTlsOptions, checkTlsSettings, clientPortOptions, clientRefusal, TLS_SETUP_FAILED, TLS_UPDATE_FAILED, TlsSetupError, tlsInUse } from '../config/tls';
 
 /** Redis 7.0.15's refusal of a non-loopback client in protected mode, word for word. */
 const PROTECTED_MODE_DENIED =
@@ -99,6 +99,8 @@ export class Server {
   readonly watches = new WatchRegistry();
   /** Cluster: WATCH and EXEC go through the coordinator (node.ts sets this). */
   clusterTx: { watch(ctx: CommandContext, keys: readonly Buffer[]): Promise<string | null>; exec(ctx: CommandContext, queue: readonly Queued[]): Promise<void> } | null = null;
+  /** tls-cluster: CONFIG SET of tls-* hands the new (already checked) settings to the bus (node.ts sets this). */
+  tlsReloaded: ((settings: Settings) => void) | null = null;
   /** Cluster: told of every key changed here (the coordinator wakes other nodes' blocked clients). */
   remoteTouched: ((db: number, key: Buffer) => void) | null = null;
 
@@ -532,6 +534,7 @@ export class Server {
       const candidate = { ...this.settings, ...Object.fromEntries(parsed) };
       try {
         if (candidate.tlsPort !== 0) clientPortOptions(candidate);
+        if (candidate.tlsCluster === 'yes') busTlsOptions(candidate);
       } catch (err) {
         if (!(err instanceof TlsSetupError)) throw err;
         this.log.warning(err.message);
@@ -541,6 +544,7 @@ export class Server {
     for (const [key, value] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = value;
     this.applySettings();
     if (tlsArg === undefined) return null;
+    this.tlsReloaded?.(this.settings);
     const portChanged = before.tlsPort !== this.settings.tlsPort;
     return this.reloadTls(portChanged).then(
       () => null,

@@ -123,4 +123,33 @@ describe('tls-cluster', () => {
     const valid = await exchange(tls.connect({ ...opts, cert: certs.read(certs.crt('client')), key: certs.read(certs.key('client')) }), true);
     expect(valid.data).toMatch(/^\*\d+\r\n\$1\r\n1\r\n\$2\r\nok\r\n\$2\r\nn1\r\n/);
   });
+
+  it('CONFIG SET of tls-* reloads the bus for new connections; a setup that does not load is refused', async () => {
+    const port = cluster.busPorts[0];
+    const ca = certs.read(certs.crt('ca'));
+    const opts = { host: '127.0.0.1', port, ca, checkServerIdentity: () => undefined };
+    const as = (cert: 'client' | 'rogue'): tls.ConnectionOptions => ({ ...opts, cert: certs.read(certs.crt(cert)), key: certs.read(certs.key(cert)) });
+    const c = await connect(cluster.nodes[0].port);
+    await expect(c.config('SET', 'tls-ca-cert-file', '/no/such/ca.crt')).rejects.toThrow(
+      "ERR CONFIG SET failed (possibly related to argument 'tls-ca-cert-file') - Unable to update TLS configuration. Check server logs.",
+    );
+    try {
+      // Trust the other CA alone: now the foreign certificate gets to the bus's hello, ours does not.
+      expect(await c.config('SET', 'tls-ca-cert-file', certs.crt('other-ca'))).toBe('OK');
+      expect((await exchange(tls.connect(as('rogue')), true)).data).toMatch(/^\*\d+\r\n\$1\r\n1\r\n\$2\r\nok\r\n/);
+      expect((await exchange(tls.connect(as('client')), true)).data).toBe('');
+      // The connections that were up stay up.
+      const c2 = await connect(cluster.nodes[1].port);
+      try {
+        await c2.call('CONSISTENCY', 'ALL');
+        expect(await c2.set('during-reload', '1')).toBe('OK');
+      } finally {
+        c2.disconnect();
+      }
+    } finally {
+      expect(await c.config('SET', 'tls-ca-cert-file', certs.crt('ca'))).toBe('OK');
+      c.disconnect();
+    }
+    expect((await exchange(tls.connect(as('client')), true)).data).toMatch(/ok/);
+  });
 });
