@@ -305,7 +305,11 @@ export function parseDirective(d: Directive, args: string[], current?: Settings)
       return { value: a };
     case 'enum': {
       const v = a.toLowerCase();
-      if (!k.values.includes(v)) return { error: `argument(s) must be one of the following: ${k.values.join(', ')}` };
+      if (!k.values.includes(v)) {
+        // Redis's booleans have their own words.
+        if (k.values.length === 2 && k.values.includes('yes') && k.values.includes('no')) return { error: "argument must be 'yes' or 'no'" };
+        return { error: `argument(s) must be one of the following: ${k.values.join(', ')}` };
+      }
       return { value: v as Settings[keyof Settings] };
     }
     case 'int': {

@@ -46,6 +46,7 @@ export type TlsSettings = Pick<
   | 'tlsCaCertDir'
   | 'tlsAuthClients'
   | 'tlsCluster'
+  | 'tlsReplication'
   | 'tlsProtocols'
   | 'tlsCiphers'
   | 'tlsCiphersuites'
@@ -56,7 +57,8 @@ export type TlsSettings = Pick<
 
 /** Whether anything listens or connects with TLS (and so whether the files must load). */
 export function tlsInUse(s: TlsSettings): boolean {
-  return s.tlsPort !== 0 || s.tlsCluster === 'yes';
+  // tls-replication has no effect here, but Redis checks the files when it is on, and so do we.
+  return s.tlsPort !== 0 || s.tlsCluster === 'yes' || s.tlsReplication === 'yes';
 }
 
 const VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -152,7 +154,7 @@ function loadIdentity(certFile: string, keyFile: string, pass: string): Identity
 function commonOptions(s: TlsSettings): SecureContextOptions {
   const versions = parseTlsProtocols(s.tlsProtocols);
   if (versions === null) throw new TlsSetupError("Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.");
-  const needsCa = s.tlsAuthClients !== 'no' || s.tlsCluster === 'yes';
+  const needsCa = s.tlsAuthClients !== 'no' || s.tlsCluster === 'yes' || s.tlsReplication === 'yes';
   if (needsCa && s.tlsCaCertFile === '' && s.tlsCaCertDir === '') {
     throw new TlsSetupError('Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!');
   }
@@ -235,10 +237,11 @@ export function busTlsOptions(s: TlsSettings): { server: TlsOptions; client: Con
   };
 }
 
-/** Check every TLS directive that is in use now (start-up). Throws TlsSetupError. */
+/** Check the TLS setup when anything uses it (start-up, CONFIG SET), as Redis's tlsConfigure. Throws TlsSetupError. */
 export function checkTlsSettings(s: TlsSettings): void {
-  if (s.tlsPort !== 0) clientPortOptions(s);
-  if (s.tlsCluster === 'yes') busTlsOptions(s);
+  if (!tlsInUse(s)) return;
+  clientPortOptions(s);
+  if (s.tlsClientCertFile !== '') busTlsOptions(s);
 }
 
 /**

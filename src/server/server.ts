@@ -23,7 +23,7 @@ import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
 import { ConfigError } from '../config/load';
-import { busTlsOptions, checkTlsSettings, clientPortOptions, clientRefusal, TLS_SETUP_FAILED, TLS_UPDATE_FAILED, TlsSetupError, tlsInUse } from '../config/tls';
+import { checkTlsSettings, clientPortOptions, clientRefusal, TLS_SETUP_FAILED, TLS_UPDATE_FAILED, TlsSetupError } from '../config/tls';
 
 /** Redis 7.0.15's refusal of a non-loopback client in protected mode, word for word. */
 const PROTECTED_MODE_DENIED =
@@ -130,13 +130,11 @@ export class Server {
     deps.keyspace.onNewKey = (db, key) => this.pubsub.notify('n', 'new', key, db);
     deps.keyspace.onKeyMiss = (db, key) => this.pubsub.notifyFromLookup('m', 'keymiss', key, db);
     this.api = this.makeApi();
-    if (tlsInUse(this.settings)) {
-      try {
-        checkTlsSettings(this.settings);
-      } catch (err) {
-        if (err instanceof TlsSetupError) throw new ConfigError(`${err.message}\n${TLS_SETUP_FAILED}`);
-        throw err;
-      }
+    try {
+      checkTlsSettings(this.settings);
+    } catch (err) {
+      if (err instanceof TlsSetupError) throw new ConfigError(`${err.message}\n${TLS_SETUP_FAILED}`);
+      throw err;
     }
   }
 
@@ -533,8 +531,7 @@ export class Server {
       // Load the new TLS setup before anything changes (Redis's applyTlsCfg).
       const candidate = { ...this.settings, ...Object.fromEntries(parsed) };
       try {
-        if (candidate.tlsPort !== 0) clientPortOptions(candidate);
-        if (candidate.tlsCluster === 'yes') busTlsOptions(candidate);
+        checkTlsSettings(candidate);
       } catch (err) {
         if (!(err instanceof TlsSetupError)) throw err;
         this.log.warning(err.message);
