@@ -25,6 +25,11 @@
  * The node id is any name, the nonce any 16 bytes; both lines within handshakeTimeoutMs.
  * The COMMAND DOCS that redis-cli sends first is answered with an empty array.
  *
+ * TLS (tls-cluster): the listener is node:tls's; a peer must present a certificate that
+ * chains to the configured CAs, checked here once the TLS handshake is done (so every
+ * refusal is logged, rate-limited as above), before any byte of the bus protocol is read.
+ * The handshake above then runs inside TLS.
+ *
  * Bounds: at most maxInFlight async handlers run per connection and at most maxOutputBytes
  * of replies wait in the socket; beyond either, the connection stops reading (TCP
  * back-pressure reaches the sender, whose own bounds then reject) until it catches up.

@@ -2,6 +2,11 @@
  * The client-facing server: listeners, the set of connections, the periodic tick (active
  * expiry, idle timeouts, everysec fsync) and the parts of ServerApi that concern clients and
  * configuration. One tick, like Redis's serverCron, drives all periodic work.
+ *
+ * Listeners: `port` (plain TCP) and `tls-port` (node:tls, options from config/tls.ts) on
+ * every bind address. A TLS client becomes a Connection once its handshake is done and its
+ * certificate passes tls-auth-clients; the connection code is the same for both (a
+ * TLSSocket is a net.Socket). CONFIG SET of tls-* reloads the TLS setup for new connections.
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
@@ -185,7 +190,6 @@ export class Server {
       for (const host of this.settings.bind) {
         const srv = createTlsServer({ ...opts, noDelay: true, allowHalfOpen: true }, (socket) => this.acceptTls(socket));
         srv.on('tlsClientError', (err, socket) => {
-          this.stats.rejectedConnections++;
           this.log.verbose(`Error accepting a client connection: ${err.message} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
         });
         made.push(srv);
@@ -201,7 +205,7 @@ export class Server {
   private acceptTls(socket: TLSSocket): void {
     const refused = clientRefusal(socket, this.settings.tlsAuthClients);
     if (refused !== null) {
-      this.stats.rejectedConnections++;
+      // Not counted anywhere, as in Redis (its counters start after the handshake).
       this.log.verbose(`Error accepting a client connection: ${refused} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
       socket.destroy();
       return;
