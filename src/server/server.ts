@@ -216,9 +216,10 @@ export class Server {
   /**
    * After CONFIG SET of tls-*: new connections get the new certificates, CAs, ciphers and
    * client-certificate policy; a new tls-port is bound before the old one is closed (its
-   * clients stay connected). Rejects (and nothing changes) when the new setup cannot load.
+   * clients stay connected). Rejects (and nothing changes) when the new port cannot be bound.
    */
   private async reloadTls(portChanged: boolean): Promise<void> {
+    // A new port gets listeners with the new setup; the old ones close (keeping their clients).
     if (portChanged) {
       const fresh = this.settings.tlsPort !== 0 ? await this.listenTls(this.settings.tlsPort) : [];
       for (const srv of this.tlsListeners) srv.close();
@@ -545,14 +546,17 @@ export class Server {
     for (const [key, value] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = value;
     this.applySettings();
     if (tlsArg === undefined) return null;
-    this.tlsReloaded?.(this.settings);
     const portChanged = before.tlsPort !== this.settings.tlsPort;
     return this.reloadTls(portChanged).then(
-      () => null,
+      () => {
+        this.tlsReloaded?.(this.settings);
+        return null;
+      },
       (err: Error) => {
-        // Only binding a new tls-port can fail here: keep the old one.
+        // Only binding a new tls-port can fail here: all or nothing, so every value goes back.
         this.log.warning(`Failed to listen on TLS port ${this.settings.tlsPort}: ${err.message}`);
-        this.settings.tlsPort = before.tlsPort;
+        for (const [key] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = before[key];
+        this.applySettings();
         return `ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to listen on this port. Check server logs.`;
       },
     );

@@ -355,10 +355,12 @@ describe('TLS: CONFIG SET reloads for new connections', () => {
     expect((await tlsCli(next, ['PING'])).stdout).toBe('PONG\n');
     expect((await tlsCli(tlsPort, ['PING'])).stdout).not.toContain('PONG');
     expect((await runCli(qkv.port, ['CONFIG', 'GET', 'tls-port'])).stdout).toBe(`tls-port\n${next}\n`);
-    // A port in use is refused and the current one kept.
-    const r = await runCli(qkv.port, ['CONFIG', 'SET', 'tls-port', String(qkv.port)]);
+    // A port in use is refused and the current one kept, with everything else set alongside.
+    const r = await runCli(qkv.port, ['CONFIG', 'SET', 'tls-port', String(qkv.port), 'tls-auth-clients', 'no']);
     expect(r.stdout).toContain('Unable to listen on this port');
     expect((await runCli(qkv.port, ['CONFIG', 'GET', 'tls-port'])).stdout).toBe(`tls-port\n${next}\n`);
+    expect((await runCli(qkv.port, ['CONFIG', 'GET', 'tls-auth-clients'])).stdout).toBe('tls-auth-clients\nyes\n');
+    expect((await tlsCli(next, ['PING'], null)).stdout).not.toContain('PONG');
     expect((await runCli(qkv.port, ['CONFIG', 'SET', 'tls-port', '0'])).stdout).toBe('OK\n');
     expect((await tlsCli(next, ['PING'])).stdout).not.toContain('PONG');
     expect((await runCli(qkv.port, ['PING'])).stdout).toBe('PONG\n');
