@@ -349,6 +349,32 @@ describe('TLS: CONFIG SET reloads for new connections', () => {
     }
   });
 
+  it('tls-session-caching: sessions resume by default, not with no', async () => {
+    const resumed = async (): Promise<boolean> => {
+      let session: Buffer | undefined;
+      const once = (): Promise<boolean> =>
+        new Promise((resolve) => {
+          const s = tls.connect({ host: '127.0.0.1', port: tlsPort, ca: certs.read(certs.crt('ca')), cert: certs.read(certs.crt('client')), key: certs.read(certs.key('client')), session });
+          let reused = false;
+          s.on('session', (x: Buffer) => (session = x));
+          s.on('secureConnect', () => {
+            reused = s.isSessionReused();
+            s.write('PING\r\n');
+          });
+          s.on('data', () => s.end());
+          s.on('error', () => undefined);
+          s.on('close', () => resolve(reused));
+        });
+      await once();
+      return once();
+    };
+    expect(await resumed()).toBe(true);
+    expect((await runCli(qkv.port, ['CONFIG', 'SET', 'tls-session-caching', 'no'])).stdout).toBe('OK\n');
+    expect(await resumed()).toBe(false);
+    expect((await runCli(qkv.port, ['CONFIG', 'SET', 'tls-session-caching', 'yes'])).stdout).toBe('OK\n');
+    expect(await resumed()).toBe(true);
+  });
+
   it('tls-port can be moved and turned off; the old port stops accepting', async () => {
     const next = await freePort();
     expect((await runCli(qkv.port, ['CONFIG', 'SET', 'tls-port', String(next)])).stdout).toBe('OK\n');
