@@ -26,6 +26,7 @@ import { formatReplicas, totalReplicas } from './ring/replication';
 import { FaultSwitch } from './bus/fault';
 import type { BusTransport } from './bus/transport';
 import { ClusterBus } from './bus/bus';
+import { busTlsOptions } from './config/tls';
 import { MembershipService, parseSeeds } from './membership/service';
 import { ConfigError } from './config/load';
 import { realScheduler } from './runtime/scheduler';
@@ -140,17 +141,25 @@ export class QuorumkvNode {
     if (settings.seeds.length > 0) {
       const seeds = parseSeeds(settings.seeds);
       if (typeof seeds === 'string') throw new ConfigError(`directive 'seeds': ${seeds}`);
-      const busPort = settings.busPort !== 0 ? settings.busPort : settings.port + 10000;
+      // As Redis: the default bus port is 10000 above the port clients of the bus's kind use.
+      const clientPort = settings.port !== 0 && settings.tlsCluster !== 'yes' ? settings.port : settings.tlsPort || settings.port;
+      const busPort = settings.busPort !== 0 ? settings.busPort : clientPort + 10000;
       this.bus = new ClusterBus({
         nodeId: this.nodeId,
         host: settings.bind[0],
         port: busPort,
         secret: settings.clusterSecret,
+        // tls-cluster: the Server's constructor has checked these files already.
+        tls: settings.tlsCluster === 'yes' ? busTlsOptions(settings) : undefined,
         clock,
         scheduler: realScheduler,
         log: this.log,
         random: opts.random ?? Math.random,
       });
+      if (settings.tlsCluster === 'yes') {
+        const bus = this.bus;
+        this.server.tlsReloaded = (s) => bus.reloadTls(busTlsOptions(s));
+      }
       // Everything above the bus talks through `transport`: the bus itself, or the bus behind
       // the fault-injection switch (partition tests).
       const transport: BusTransport =
@@ -158,7 +167,7 @@ export class QuorumkvNode {
           ? (this.faults = new FaultSwitch(this.bus, (id) => this.membership?.busAddress(id) ?? null))
           : this.bus;
       this.membership = new MembershipService({
-        self: { id: this.nodeId, host: settings.bind[0], port: settings.port, busPort, dc: settings.dc, rack: settings.rack, vnodes: settings.vnodes },
+        self: { id: this.nodeId, host: settings.bind[0], port: settings.port !== 0 ? settings.port : settings.tlsPort, busPort, dc: settings.dc, rack: settings.rack, vnodes: settings.vnodes },
         seeds,
         gossipIntervalMs: settings.gossipInterval,
         failTimeoutMs: settings.failTimeout,
@@ -405,7 +414,8 @@ export class QuorumkvNode {
       this.antiEntropy?.start();
       this.log.notice(`Cluster bus on ${s.bind[0]}:${busPort}; seeds ${s.seeds.join(' ')}`);
     }
-    this.log.notice(`Ready to accept connections on ${s.bind.join(', ')} port ${this.server.boundPort()} (appendfsync ${s.appendfsync})`);
+    const tlsPort = this.server.boundTlsPort();
+    this.log.notice(`Ready to accept connections on ${s.bind.join(', ')} port ${this.server.boundPort()}${tlsPort !== 0 ? `, tls-port ${tlsPort}` : ''} (appendfsync ${s.appendfsync})`);
   }
 
   private totalKeys(): number {

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { makeCerts } from '../../test/support/certs';
 
 // ---------------------------------------------------------------------------
 // Target model
@@ -681,6 +682,12 @@ export const REDIS_NO_PERSISTENCE_ARGS: readonly string[] = ['--appendonly', 'no
  */
 export const CLUSTER_ARGS: readonly string[] = ['--replicas', '3', '--write-quorum', '2', '--read-quorum', '2', '--gossip-interval', '200ms'];
 
+/** The TLS bus target's extra directives: tls-cluster with throw-away certificates (test/support/certs.ts, openssl). */
+function tlsClusterArgs(): string[] {
+  const c = makeCerts();
+  return ['--tls-cluster', 'yes', '--tls-cert-file', c.crt('server'), '--tls-key-file', c.key('server'), '--tls-ca-cert-file', c.crt('ca')];
+}
+
 // ---------------------------------------------------------------------------
 // A single node with a given record cache
 // ---------------------------------------------------------------------------
@@ -783,6 +790,13 @@ export const TARGET_DEFINITIONS: readonly TargetDefinition[] = [
       'redis-benchmark talks to node 1, CPU is summed over the 3 nodes',
     inDefault: true,
     create: (ctx) => new QuorumkvClusterTarget('quorumkv-cluster3', 'quorumkv, 3-node cluster, N=3 W=2 R=2', ctx, 3, CLUSTER_ARGS),
+  },
+  {
+    name: 'quorumkv-cluster3-tls',
+    nodes: 3,
+    description: `${QKV} x 3: as quorumkv-cluster3, with the cluster bus on TLS (tls-cluster yes, P-256 certificates); clients stay on plain TCP`,
+    inDefault: false,
+    create: (ctx) => new QuorumkvClusterTarget('quorumkv-cluster3-tls', 'quorumkv, 3-node cluster, TLS bus', ctx, 3, [...CLUSTER_ARGS, ...tlsClusterArgs()]),
   },
   {
     name: 'quorumkv-memory',

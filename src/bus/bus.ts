@@ -12,7 +12,8 @@ import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/log';
 import type { Cancel, Scheduler } from '../runtime/scheduler';
 import { BusUnreachableError } from './errors';
-import { PeerClient, tcpConnector, type PeerState } from './peer';
+import type { ConnectionOptions, TlsOptions } from 'node:tls';
+import { PeerClient, tcpConnector, tlsConnector, type PeerState } from './peer';
 import { BusServer } from './server';
 import type { BusConnector } from './socket';
 import { newBusCounters, type BusCounters } from './stats';
@@ -68,6 +69,11 @@ export interface ClusterBusOptions {
   /** The verb table handlers must come from (default: verbs.ts). */
   verbs?: ReadonlyMap<string, AnyVerb>;
   connect?: BusConnector;
+  /**
+   * tls-cluster: listen and connect with TLS (config/tls.ts busTlsOptions: both ends present
+   * a certificate and require the other's). cluster-secret's handshake still runs inside.
+   */
+  tls?: { server: TlsOptions; client: ConnectionOptions };
   nonce?: () => Buffer;
   /** A peer's connection completed its handshake. */
   onPeerUp?: (peer: PeerStatus) => void;
@@ -108,10 +114,13 @@ export class ClusterBus implements BusTransport, CodecTransport {
   private tick: Cancel | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** tls-cluster: what outgoing connections present and check (reloadTls replaces it). */
+  private tlsClient: ConnectionOptions | null;
 
   constructor(private readonly opts: ClusterBusOptions) {
     this.limits = { ...DEFAULT_BUS_LIMITS, ...opts.limits };
     this.verbs = opts.verbs ?? VERB_BY_NAME;
+    this.tlsClient = opts.tls?.client ?? null;
     this.nonce = opts.nonce ?? (() => randomBytes(NONCE_BYTES));
     const l = this.limits;
     this.server = new BusServer({
@@ -124,6 +133,7 @@ export class ClusterBus implements BusTransport, CodecTransport {
         handshakeTimeoutMs: l.handshakeTimeoutMs,
       },
       handlerFor: (verb) => this.handlers.get(verb),
+      tls: opts.tls?.server,
       scheduler: opts.scheduler,
       nowMs: () => this.nowMs(),
       nonce: this.nonce,
@@ -131,6 +141,16 @@ export class ClusterBus implements BusTransport, CodecTransport {
       stats: this.counters,
     });
     if (this.verbs.has(PING.name)) PING.handle(this, (_from, payload) => payload);
+  }
+
+  /**
+   * tls-cluster: new certificates, CAs or ciphers (CONFIG SET tls-*) for the connections made
+   * and accepted from now on; the ones up keep theirs.
+   */
+  reloadTls(tls: { server: TlsOptions; client: ConnectionOptions }): void {
+    if (this.tlsClient === null) return;
+    this.tlsClient = tls.client;
+    this.server.reloadTls(tls.server);
   }
 
   /** Start listening. Resolves with the bound port. */
@@ -223,7 +243,7 @@ export class ClusterBus implements BusTransport, CodecTransport {
           maxQueuedBytes: l.maxQueuedBytesPerPeer,
           backoff: { baseMs: l.reconnectBaseMs, maxMs: l.reconnectMaxMs },
         },
-        connect: o.connect ?? tcpConnector,
+        connect: o.connect ?? (this.tlsClient !== null ? (host, port) => tlsConnector(this.tlsClient ?? {})(host, port) : tcpConnector),
         scheduler: o.scheduler,
         nowMs: () => this.nowMs(),
         random: o.random,

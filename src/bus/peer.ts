@@ -26,6 +26,7 @@
  *   fast instead of waiting (the caller — a quorum — has other replicas to ask).
  */
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { constants as bufferConstants } from 'node:buffer';
 import type { Logger } from '../runtime/log';
 import type { Cancel, Scheduler } from '../runtime/scheduler';
@@ -147,6 +148,15 @@ class PendingTable {
 const PENDING_SLOTS_MAX = 4096;
 
 export const tcpConnector: BusConnector = (host, port) => netConnect({ host, port, noDelay: true });
+
+/**
+ * tls-cluster: 'connect' comes when TCP is up; the handshake's requests written then wait
+ * inside the TLS socket until the TLS handshake (which verifies the peer's certificate) is
+ * done, and a refused certificate on either side surfaces as 'error' + 'close'.
+ */
+export function tlsConnector(opts: ConnectionOptions): BusConnector {
+  return (host, port) => tlsConnect({ ...opts, host, port }).setNoDelay(true);
+}
 
 const EMPTY = Buffer.alloc(0);
 /** Replies come from a peer that proved itself: their size is bounded by memory only. */

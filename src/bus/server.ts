@@ -25,12 +25,19 @@
  * The node id is any name, the nonce any 16 bytes; both lines within handshakeTimeoutMs.
  * The COMMAND DOCS that redis-cli sends first is answered with an empty array.
  *
+ * TLS (tls-cluster): the listener is node:tls's; a peer must present a certificate that
+ * chains to the configured CAs, checked here once the TLS handshake is done (so every
+ * refusal is logged, rate-limited as above), before any byte of the bus protocol is read.
+ * The handshake above then runs inside TLS.
+ *
  * Bounds: at most maxInFlight async handlers run per connection and at most maxOutputBytes
  * of replies wait in the socket; beyond either, the connection stops reading (TCP
  * back-pressure reaches the sender, whose own bounds then reject) until it catches up.
  * The message reader is pulled one message at a time, so this can stop inside a batch.
  */
 import { createServer, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import { peerRefusal } from '../config/tls';
 import { RequestDecoder } from '../resp/decoder';
 import { ReplyWriter } from '../resp/writer';
 import type { Logger } from '../runtime/log';
@@ -64,6 +71,8 @@ export interface BusServerOptions {
   nonce(): Buffer;
   log: Logger;
   stats: BusCounters;
+  /** tls-cluster: listen with TLS; a peer whose certificate does not verify never reaches accept. */
+  tls?: TlsOptions;
 }
 
 const OK = Buffer.from('ok');
@@ -90,7 +99,12 @@ export class BusServer {
 
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const srv = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      const tls = this.opts.tls;
+      const srv =
+        tls === undefined
+          ? createServer({ noDelay: true }, (socket) => this.accept(socket))
+          : createTlsServer({ ...tls, noDelay: true, handshakeTimeout: this.opts.limits.handshakeTimeoutMs }, (socket) => this.acceptTls(socket));
+      srv.on('tlsClientError', (err: Error, socket: { remoteAddress?: string; remotePort?: number }) => this.refuseTls(socket, err.message));
       const onError = (err: Error): void => reject(err);
       srv.once('error', onError);
       srv.listen({ host, port, backlog: 511 }, () => {
@@ -116,6 +130,29 @@ export class BusServer {
     this.opts.stats.connectionsAccepted++;
     const c = new InboundConnection(this, socket);
     this.conns.add(c);
+  }
+
+  /** tls-cluster: the new setup applies to connections accepted from now on. */
+  reloadTls(tls: TlsOptions): void {
+    const l = this.listener;
+    if (l !== null && 'setSecureContext' in l) (l as TlsServer).setSecureContext(tls);
+  }
+
+  /** tls-cluster: only a peer whose certificate chains to the CAs gets as far as the bus's own handshake. */
+  private acceptTls(socket: TLSSocket): void {
+    const refused = peerRefusal(socket);
+    if (refused === null) {
+      this.accept(socket);
+      return;
+    }
+    this.refuseTls(socket, refused);
+    socket.destroy();
+  }
+
+  private refuseTls(socket: { remoteAddress?: string; remotePort?: number }, reason: string): void {
+    this.opts.stats.authFailures++;
+    const host = socket.remoteAddress ?? '?';
+    this.logRefusal(`${host} tls ${reason}`, `Refused cluster bus connection from ${peerKey({ host, port: socket.remotePort ?? 0 })}: TLS: ${reason}`);
   }
 
   /** @internal */

@@ -98,9 +98,13 @@ const configSubcommands: CommandSpec[] = [
       }
       const pairs: [string, string][] = [];
       for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i].toString('utf8'), argv[i + 1].toString('utf8')]);
+      const answer = (err: string | null): void => {
+        if (err !== null) ctx.reply.error(err);
+        else ctx.reply.ok();
+      };
       const err = ctx.server.configSet(pairs);
-      if (err !== null) ctx.reply.error(err);
-      else ctx.reply.ok();
+      if (err instanceof Promise) return err.then(answer);
+      answer(err);
     },
   },
   {

@@ -65,6 +65,27 @@ export interface Settings {
   pubsubMaxSubscriptions: number;
   /** Milliseconds a script may run before other clients get BUSY and SCRIPT KILL works (0: never). */
   busyReplyThreshold: number;
+  /** TLS (src/config/tls.ts, docs/tls.md): tls-port 0 = no TLS listener. */
+  tlsPort: number;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsKeyFilePass: string;
+  tlsClientCertFile: string;
+  tlsClientKeyFile: string;
+  tlsClientKeyFilePass: string;
+  tlsDhParamsFile: string;
+  tlsCaCertFile: string;
+  tlsCaCertDir: string;
+  tlsAuthClients: 'yes' | 'no' | 'optional';
+  tlsReplication: 'yes' | 'no';
+  tlsCluster: 'yes' | 'no';
+  tlsProtocols: string;
+  tlsCiphers: string;
+  tlsCiphersuites: string;
+  tlsPreferServerCiphers: 'yes' | 'no';
+  tlsSessionCaching: 'yes' | 'no';
+  tlsSessionCacheSize: number;
+  tlsSessionCacheTimeout: number;
 }
 
 type Kind =
@@ -145,6 +166,27 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'pubsub-max-subscriptions', key: 'pubsubMaxSubscriptions', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most channels + patterns + shard channels one client may subscribe to; beyond it SUBSCRIBE and friends answer an error.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
   { name: 'busy-reply-threshold', key: 'busyReplyThreshold', kind: { t: 'int', min: 0, max: 2 ** 53 }, mutable: true, doc: 'Milliseconds a Lua script or function may run before other clients get BUSY and SCRIPT KILL / FUNCTION KILL may stop it (alias lua-time-limit; 0: never).' },
+  // TLS (docs/tls.md). CONFIG SET of these (but tls-cluster) reloads the TLS setup for new connections.
+  { name: 'tls-port', key: 'tlsPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: true, doc: 'TCP port for TLS clients (0: none). Both port and tls-port may listen; port 0 with a tls-port means TLS only.' },
+  { name: 'tls-cert-file', key: 'tlsCertFile', kind: { t: 'string' }, mutable: true, doc: 'PEM certificate (chain) this node presents to clients and, with tls-cluster, to peers.' },
+  { name: 'tls-key-file', key: 'tlsKeyFile', kind: { t: 'string' }, mutable: true, doc: 'PEM private key of tls-cert-file.' },
+  { name: 'tls-key-file-pass', key: 'tlsKeyFilePass', kind: { t: 'string' }, mutable: true, doc: 'Pass phrase of an encrypted tls-key-file.' },
+  { name: 'tls-client-cert-file', key: 'tlsClientCertFile', kind: { t: 'string' }, mutable: true, doc: 'Certificate presented on outgoing cluster bus connections (empty: tls-cert-file).' },
+  { name: 'tls-client-key-file', key: 'tlsClientKeyFile', kind: { t: 'string' }, mutable: true, doc: 'Private key of tls-client-cert-file.' },
+  { name: 'tls-client-key-file-pass', key: 'tlsClientKeyFilePass', kind: { t: 'string' }, mutable: true, doc: 'Pass phrase of an encrypted tls-client-key-file.' },
+  { name: 'tls-dh-params-file', key: 'tlsDhParamsFile', kind: { t: 'string' }, mutable: true, doc: 'PEM DH parameters for DHE ciphers (empty: none; ECDHE needs none).' },
+  { name: 'tls-ca-cert-file', key: 'tlsCaCertFile', kind: { t: 'string' }, mutable: true, doc: 'PEM CA certificate(s) that client and peer certificates must chain to.' },
+  { name: 'tls-ca-cert-dir', key: 'tlsCaCertDir', kind: { t: 'string' }, mutable: true, doc: 'Directory of PEM CA certificates (every file in it that holds one), besides or instead of tls-ca-cert-file.' },
+  { name: 'tls-auth-clients', key: 'tlsAuthClients', kind: { t: 'enum', values: ['no', 'yes', 'optional'] }, mutable: true, doc: 'yes: clients on tls-port must present a certificate signed by the CA; optional: they may (one presented must be valid); no: none is asked for.' },
+  { name: 'tls-replication', key: 'tlsReplication', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'Accepted for redis.conf compatibility; no effect (there is no master-replica link; see tls-cluster).' },
+  { name: 'tls-cluster', key: 'tlsCluster', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: false, doc: 'yes: the cluster bus runs over TLS with mutual authentication (every node presents tls-cert-file and requires a peer certificate signed by the CA). All nodes must agree.' },
+  { name: 'tls-protocols', key: 'tlsProtocols', kind: { t: 'string' }, mutable: true, doc: 'TLS versions to accept, e.g. "TLSv1.2 TLSv1.3" (empty: TLSv1.2 and TLSv1.3); taken as the range from the lowest to the highest named.' },
+  { name: 'tls-ciphers', key: 'tlsCiphers', kind: { t: 'string' }, mutable: true, doc: 'OpenSSL cipher list for TLSv1.2 and below (empty: node\'s default).' },
+  { name: 'tls-ciphersuites', key: 'tlsCiphersuites', kind: { t: 'string' }, mutable: true, doc: 'TLSv1.3 cipher suites, colon separated (empty: node\'s default).' },
+  { name: 'tls-prefer-server-ciphers', key: 'tlsPreferServerCiphers', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'yes: the server\'s cipher order wins over the client\'s.' },
+  { name: 'tls-session-caching', key: 'tlsSessionCaching', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'yes: clients may resume TLS sessions (session tickets); no: every connection makes a full handshake.' },
+  { name: 'tls-session-cache-size', key: 'tlsSessionCacheSize', kind: { t: 'int', min: 0, max: 2 ** 31 - 1 }, mutable: true, doc: 'Accepted for compatibility; no effect (node:tls resumes with tickets, which need no server-side cache).' },
+  { name: 'tls-session-cache-timeout', key: 'tlsSessionCacheTimeout', kind: { t: 'int', min: 0, max: 2 ** 31 - 1 }, mutable: true, doc: 'Seconds a resumable TLS session stays valid.' },
 ];
 
 export function defaultSettings(): Settings {
@@ -198,6 +240,26 @@ export function defaultSettings(): Settings {
     clientOutputBufferLimit: defaultOutputLimits(),
     pubsubMaxSubscriptions: 100_000,
     busyReplyThreshold: 5000,
+    tlsPort: 0,
+    tlsCertFile: '',
+    tlsKeyFile: '',
+    tlsKeyFilePass: '',
+    tlsClientCertFile: '',
+    tlsClientKeyFile: '',
+    tlsClientKeyFilePass: '',
+    tlsDhParamsFile: '',
+    tlsCaCertFile: '',
+    tlsCaCertDir: '',
+    tlsAuthClients: 'yes',
+    tlsReplication: 'no',
+    tlsCluster: 'no',
+    tlsProtocols: '',
+    tlsCiphers: '',
+    tlsCiphersuites: '',
+    tlsPreferServerCiphers: 'no',
+    tlsSessionCaching: 'yes',
+    tlsSessionCacheSize: 20480,
+    tlsSessionCacheTimeout: 300,
   };
 }
 
@@ -243,7 +305,11 @@ export function parseDirective(d: Directive, args: string[], current?: Settings)
       return { value: a };
     case 'enum': {
       const v = a.toLowerCase();
-      if (!k.values.includes(v)) return { error: `argument(s) must be one of the following: ${k.values.join(', ')}` };
+      if (!k.values.includes(v)) {
+        // Redis's booleans have their own words.
+        if (k.values.length === 2 && k.values.includes('yes') && k.values.includes('no')) return { error: "argument must be 'yes' or 'no'" };
+        return { error: `argument(s) must be one of the following: ${k.values.join(', ')}` };
+      }
       return { value: v as Settings[keyof Settings] };
     }
     case 'int': {

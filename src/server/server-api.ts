@@ -111,7 +111,8 @@ export interface ServerApi {
   /** INFO text for the given sections ('default', 'all', 'everything' or names). */
   info(sections: string[]): Promise<string>;
   /** CONFIG SET: apply new values; returns an error text or null. */
-  configSet(pairs: [string, string][]): string | null;
+  /** A promise when the change has to bind a listener (tls-port). */
+  configSet(pairs: [string, string][]): string | null | Promise<string | null>;
   /** CONFIG GET: name → value for every directive matching one of the patterns. */
   configGet(patterns: Buffer[]): [string, string][];
   configResetStat(): void;

@@ -2,8 +2,14 @@
  * The client-facing server: listeners, the set of connections, the periodic tick (active
  * expiry, idle timeouts, everysec fsync) and the parts of ServerApi that concern clients and
  * configuration. One tick, like Redis's serverCron, drives all periodic work.
+ *
+ * Listeners: `port` (plain TCP) and `tls-port` (node:tls, options from config/tls.ts) on
+ * every bind address. A TLS client becomes a Connection once its handshake is done and its
+ * certificate passes tls-auth-clients; the connection code is the same for both (a
+ * TLSSocket is a net.Socket). CONFIG SET of tls-* reloads the TLS setup for new connections.
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/log';
 import type { Settings } from '../config/settings';
@@ -22,6 +28,8 @@ import { CallStats } from './call-stats';
 import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
+import { ConfigError } from '../config/load';
+import { checkTlsSettings, clientPortOptions, clientRefusal, TLS_SETUP_FAILED, TLS_UPDATE_FAILED, TlsSetupError } from '../config/tls';
 
 /** Redis 7.0.15's refusal of a non-loopback client in protected mode, word for word. */
 const PROTECTED_MODE_DENIED =
@@ -83,6 +91,8 @@ export class Server {
   private readonly conns = new Map<number, Connection>();
   private readonly waiting = new Set<Connection>();
   private listeners: NetServer[] = [];
+  /** tls-port's listeners (one per bind address); CONFIG SET of tls-* reconfigures them. */
+  private tlsListeners: TlsServer[] = [];
   private nextId = 1;
   private tickTimer: NodeJS.Timeout | null = null;
   private lastFsyncMs = 0;
@@ -97,6 +107,8 @@ export class Server {
   readonly watches = new WatchRegistry();
   /** Cluster: WATCH and EXEC go through the coordinator (node.ts sets this). */
   clusterTx: { watch(ctx: CommandContext, keys: readonly Buffer[]): Promise<string | null>; exec(ctx: CommandContext, queue: readonly Queued[]): Promise<void> } | null = null;
+  /** tls-cluster: CONFIG SET of tls-* hands the new (already checked) settings to the bus (node.ts sets this). */
+  tlsReloaded: ((settings: Settings) => void) | null = null;
   /** Cluster: told of every key changed here (the coordinator wakes other nodes' blocked clients). */
   remoteTouched: ((db: number, key: Buffer) => void) | null = null;
 
@@ -126,6 +138,12 @@ export class Server {
     deps.keyspace.onNewKey = (db, key) => this.pubsub.notify('n', 'new', key, db);
     deps.keyspace.onKeyMiss = (db, key) => this.pubsub.notifyFromLookup('m', 'keymiss', key, db);
     this.api = this.makeApi();
+    try {
+      checkTlsSettings(this.settings);
+    } catch (err) {
+      if (err instanceof TlsSetupError) throw new ConfigError(`${err.message}\n${TLS_SETUP_FAILED}`);
+      throw err;
+    }
   }
 
   dbView(index: number): DbView {
@@ -137,28 +155,99 @@ export class Server {
   }
 
   async listen(): Promise<void> {
-    for (const host of this.settings.bind) {
-      // allowHalfOpen: a client's FIN must not end our side at once, or replies to the
-      // commands it sent before the FIN that are still running would be lost (Connection
-      // ends the socket once they are out).
-      const srv = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen({ port: this.settings.port, host, backlog: 511 }, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
-      srv.on('error', (err) => this.log.warning(`listener error on ${host}: ${err.message}`));
-      this.listeners.push(srv);
+    // port 0 alone: any free port (tests); port 0 with a tls-port: TLS only, as in Redis.
+    if (this.settings.port !== 0 || this.settings.tlsPort === 0) {
+      for (const host of this.settings.bind) {
+        // allowHalfOpen: a client's FIN must not end our side at once, or replies to the
+        // commands it sent before the FIN that are still running would be lost (Connection
+        // ends the socket once they are out).
+        const srv = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+        await this.bindListener(srv, host, this.settings.port);
+        this.listeners.push(srv);
+      }
     }
+    if (this.settings.tlsPort !== 0) this.tlsListeners = await this.listenTls(this.settings.tlsPort);
     this.scheduleTick();
+  }
+
+  private async bindListener(srv: NetServer, host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen({ port, host, backlog: 511 }, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    srv.on('error', (err) => this.log.warning(`listener error on ${host}: ${err.message}`));
+  }
+
+  /**
+   * Listen for TLS clients on every bind address. A connection becomes a client once its
+   * handshake is done (so protected mode and maxclients answer over TLS, as in Redis); a
+   * failed handshake is logged at verbose level, as Redis logs it. All or nothing.
+   */
+  private async listenTls(port: number): Promise<TlsServer[]> {
+    const opts = clientPortOptions(this.settings);
+    const made: TlsServer[] = [];
+    try {
+      for (const host of this.settings.bind) {
+        const srv = createTlsServer({ ...opts, noDelay: true, allowHalfOpen: true }, (socket) => this.acceptTls(socket));
+        srv.on('tlsClientError', (err, socket) => {
+          this.log.verbose(`Error accepting a client connection: ${err.message} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
+        });
+        made.push(srv);
+        await this.bindListener(srv, host, port);
+      }
+    } catch (err) {
+      for (const srv of made) srv.close();
+      throw err;
+    }
+    return made;
+  }
+
+  private acceptTls(socket: TLSSocket): void {
+    const refused = clientRefusal(socket, this.settings.tlsAuthClients);
+    if (refused !== null) {
+      // Not counted anywhere, as in Redis (its counters start after the handshake).
+      this.log.verbose(`Error accepting a client connection: ${refused} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
+      socket.destroy();
+      return;
+    }
+    this.accept(socket);
+  }
+
+  /**
+   * After CONFIG SET of tls-*: new connections get the new certificates, CAs, ciphers and
+   * client-certificate policy; a new tls-port is bound before the old one is closed (its
+   * clients stay connected). Rejects (and nothing changes) when the new port cannot be bound.
+   */
+  private async reloadTls(portChanged: boolean): Promise<void> {
+    // A new port gets listeners with the new setup; the old ones close (keeping their clients).
+    if (portChanged) {
+      const fresh = this.settings.tlsPort !== 0 ? await this.listenTls(this.settings.tlsPort) : [];
+      for (const srv of this.tlsListeners) srv.close();
+      this.tlsListeners = fresh;
+      return;
+    }
+    if (this.tlsListeners.length === 0) return;
+    const opts = clientPortOptions(this.settings);
+    for (const srv of this.tlsListeners) {
+      srv.setSecureContext(opts);
+      // Read per connection by node:tls, not part of the secure context.
+      (srv as unknown as { requestCert: boolean }).requestCert = opts.requestCert === true;
+    }
   }
 
   /** The port actually bound (useful with port 0). */
   boundPort(): number {
     const a = this.listeners[0]?.address();
     return typeof a === 'object' && a !== null ? a.port : this.settings.port;
+  }
+
+  /** The TLS port actually bound (0: none). */
+  boundTlsPort(): number {
+    const a = this.tlsListeners[0]?.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
   }
 
   private accept(socket: Socket): void {
@@ -255,7 +344,7 @@ export class Server {
     this.tickTimer = null;
     // Stop listening now; the close callback fires only once every connection is gone,
     // so wait for it after the connections have been drained (or dropped at the deadline).
-    const closed = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
+    const closed = [...this.listeners, ...this.tlsListeners].map((l) => new Promise<void>((r) => l.close(() => r())));
     for (const c of this.conns.values()) c.drainAndClose();
     const deadline = this.clock.nowMs() + 5000;
     while (this.conns.size > 0 && this.clock.nowMs() < deadline) {
@@ -430,7 +519,7 @@ export class Server {
     return out;
   }
 
-  private configSet(pairs: [string, string][]): string | null {
+  private configSet(pairs: [string, string][]): string | null | Promise<string | null> {
     // Validate everything first: CONFIG SET is all or nothing.
     const seen = new Set<string>();
     const parsed: [keyof Settings, Settings[keyof Settings]][] = [];
@@ -446,9 +535,36 @@ export class Server {
       if ('error' in r) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - ${r.error}`;
       parsed.push([d.key, r.value]);
     }
+    const tlsArg = pairs.find(([n]) => n.toLowerCase().startsWith('tls-'))?.[0];
+    const before = { ...this.settings };
+    if (tlsArg !== undefined) {
+      // Load the new TLS setup before anything changes (Redis's applyTlsCfg).
+      const candidate = { ...this.settings, ...Object.fromEntries(parsed) };
+      try {
+        checkTlsSettings(candidate);
+      } catch (err) {
+        if (!(err instanceof TlsSetupError)) throw err;
+        this.log.warning(err.message);
+        return `ERR CONFIG SET failed (possibly related to argument '${tlsArg}') - ${TLS_UPDATE_FAILED}`;
+      }
+    }
     for (const [key, value] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = value;
     this.applySettings();
-    return null;
+    if (tlsArg === undefined) return null;
+    const portChanged = before.tlsPort !== this.settings.tlsPort;
+    return this.reloadTls(portChanged).then(
+      () => {
+        this.tlsReloaded?.(this.settings);
+        return null;
+      },
+      (err: Error) => {
+        // Only binding a new tls-port can fail here: all or nothing, so every value goes back.
+        this.log.warning(`Failed to listen on TLS port ${this.settings.tlsPort}: ${err.message}`);
+        for (const [key] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = before[key];
+        this.applySettings();
+        return `ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to listen on this port. Check server logs.`;
+      },
+    );
   }
 
   /** Push changed settings into the parts that cache them. */

@@ -4,6 +4,9 @@
  * do not belong in assertions; see benchmarks/README.md).
  *
  *   BUS_BENCH=1 npx vitest run test/integration/bus-throughput.test.ts
+ *
+ * Runs twice: over plain TCP and with tls-cluster's mutually authenticated TLS
+ * (config/tls.ts busTlsOptions, certificates from test/support/certs.ts).
  */
 import { describe, it } from 'vitest';
 import { systemClock } from '../../src/runtime/clock';
@@ -11,14 +14,22 @@ import { Logger } from '../../src/runtime/log';
 import { realScheduler } from '../../src/runtime/scheduler';
 import { ClusterBus } from '../../src/bus/bus';
 import { PING } from '../../src/bus/verbs';
+import { busTlsOptions } from '../../src/config/tls';
+import { defaultSettings } from '../../src/config/settings';
+import { makeCerts } from '../support/certs';
 
 const enabled = process.env.BUS_BENCH === '1';
 
 describe.skipIf(!enabled)('bus throughput', () => {
-  it('small pipelined requests', { timeout: 120_000 }, async () => {
+  it.each(['plain', 'tls'] as const)('small pipelined requests (%s)', { timeout: 120_000 }, async (kind) => {
     const log = new Logger(systemClock, 'warning', '');
+    let tls: ReturnType<typeof busTlsOptions> | undefined;
+    if (kind === 'tls') {
+      const c = makeCerts();
+      tls = busTlsOptions({ ...defaultSettings(), tlsCluster: 'yes', tlsCertFile: c.crt('server'), tlsKeyFile: c.key('server'), tlsCaCertFile: c.crt('ca') });
+    }
     const mk = (id: string): ClusterBus =>
-      new ClusterBus({ nodeId: id, host: '127.0.0.1', port: 0, secret: 'sesame', clock: systemClock, scheduler: realScheduler, log, random: Math.random });
+      new ClusterBus({ nodeId: id, host: '127.0.0.1', port: 0, secret: 'sesame', clock: systemClock, scheduler: realScheduler, log, random: Math.random, tls });
     const a = mk('a');
     const b = mk('b');
     await a.start();
@@ -47,7 +58,7 @@ describe.skipIf(!enabled)('bus throughput', () => {
       const cpu = process.cpuUsage(cpu0);
       const rate = Math.round((total / ms) * 1000);
       const cpuUsPerReq = ((cpu.user + cpu.system) / total).toFixed(2);
-      console.log(`window ${window}: ${total} requests in ${ms.toFixed(0)} ms = ${rate} req/s; ${cpuUsPerReq} µs CPU per request (both ends)`);
+      console.log(`${kind} window ${window}: ${total} requests in ${ms.toFixed(0)} ms = ${rate} req/s; ${cpuUsPerReq} µs CPU per request (both ends)`);
     }
     const s = a.stats();
     console.log(`a: sent ${s.requestsSent}, bytes out ${s.bytesSent}, in ${s.bytesReceived}`);
