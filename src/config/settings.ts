@@ -65,6 +65,10 @@ export interface Settings {
   pubsubMaxSubscriptions: number;
   /** Milliseconds a script may run before other clients get BUSY and SCRIPT KILL works (0: never). */
   busyReplyThreshold: number;
+  /** HTTP port of /metrics (Prometheus text format); 0: off (src/http/). */
+  metricsPort: number;
+  /** HTTP port of the status page and /status.json; 0: off (src/http/). */
+  httpPort: number;
 }
 
 type Kind =
@@ -145,6 +149,8 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'pubsub-max-subscriptions', key: 'pubsubMaxSubscriptions', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most channels + patterns + shard channels one client may subscribe to; beyond it SUBSCRIBE and friends answer an error.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
   { name: 'busy-reply-threshold', key: 'busyReplyThreshold', kind: { t: 'int', min: 0, max: 2 ** 53 }, mutable: true, doc: 'Milliseconds a Lua script or function may run before other clients get BUSY and SCRIPT KILL / FUNCTION KILL may stop it (alias lua-time-limit; 0: never).' },
+  { name: 'metrics-port', key: 'metricsPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'HTTP port serving /metrics in the Prometheus text format, on the bind addresses; 0: off. Same password as clients (HTTP Basic auth).' },
+  { name: 'http-port', key: 'httpPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'HTTP port serving the status page (/) and /status.json, on the bind addresses; 0: off. Same password as clients (HTTP Basic auth).' },
 ];
 
 export function defaultSettings(): Settings {
@@ -198,6 +204,8 @@ export function defaultSettings(): Settings {
     clientOutputBufferLimit: defaultOutputLimits(),
     pubsubMaxSubscriptions: 100_000,
     busyReplyThreshold: 5000,
+    metricsPort: 0,
+    httpPort: 0,
   };
 }
 

@@ -1,0 +1,154 @@
+/**
+ * /status.json: the cluster as this node sees it, for the status page (static/).
+ *
+ * Everything comes from this node's own state: the members, their up/down state and
+ * status from its membership table (what RING NODES shows), ownership from its current
+ * ring, and its own repair, transfers and hints (RING REPAIR STATUS, RING TRANSFERS,
+ * RING HINTS). Gossip carries no load figures, so the key count and engine size are known
+ * for this node only (`load: null` for the others: open their own page), and the hints
+ * shown per node are those *this* node keeps for it.
+ */
+import type { Ring } from '../ring/ring';
+import { rangeSize, type TokenRange } from '../ring/ranges';
+import { totalReplicas } from '../ring/replication';
+import { DB_COUNT } from '../storage/keyspace';
+import { QUORUMKV_VERSION } from '../server/info';
+import type { NodeSources } from './sources';
+
+export interface NodeStatus {
+  id: string;
+  address: string;
+  busAddress: string;
+  dc: string;
+  rack: string;
+  /** Membership status: joining, normal, leaving, removing, left. */
+  status: string;
+  /** Failure detection here: up or down. */
+  state: 'up' | 'down';
+  self: boolean;
+  heartbeatAgeMs: number | null;
+  /** Share of the token space it owns as primary, and as one of the N replicas. */
+  primaryShare: number;
+  replicaShare: number;
+  /** This node only: keys (all databases) and engine bytes; null for the others. */
+  load: { keys: number; engineBytes: number } | null;
+  /** Hints this node keeps for it. */
+  hints: { count: number; bytes: number; oldestAgeMs: number };
+}
+
+export interface StatusJson {
+  self: string;
+  version: string;
+  nowMs: number;
+  cluster: boolean;
+  replicas: number;
+  writeQuorum: number;
+  readQuorum: number;
+  nodes: NodeStatus[];
+  /** The ring: [start, end) as fractions of the token space, and the primary owner. */
+  ring: [number, number, string][];
+  repair: Record<string, string | number> | null;
+  transfers: { summary: Record<string, string | number>; rows: Record<string, string | number>[] } | null;
+}
+
+const TOKENS = 2 ** 32;
+/** A ring with more arcs than this is drawn from this many equal slices. */
+const RING_SLICES = 720;
+
+interface RingShape {
+  segments: [number, number, string][];
+  replicaShare: Map<string, number>;
+}
+
+/** Per ring value (rings are immutable): its drawing and every member's replica share. */
+const shapes = new WeakMap<Ring, RingShape>();
+
+function shapeOf(ring: Ring, replicas: NodeSources['settings']['replicas']): RingShape {
+  const known = shapes.get(ring);
+  if (known !== undefined) return known;
+  const arcs = ring.arcs();
+  const segments: [number, number, string][] = [];
+  const push = (a: number, b: number, owner: string): void => {
+    const last = segments[segments.length - 1];
+    if (last !== undefined && last[2] === owner && last[1] === a) last[1] = b;
+    else segments.push([a, b, owner]);
+  };
+  if (arcs.length > 0 && arcs.length <= RING_SLICES) {
+    const pieces: [number, number, string][] = [];
+    for (const { range, owner } of arcs) {
+      const [s, e] = [(range.start + 1) / TOKENS, (range.end + 1) / TOKENS];
+      if (range.start < range.end) pieces.push([s, e, owner]);
+      else {
+        pieces.push([s, 1, owner]);
+        pieces.push([0, e, owner]);
+      }
+    }
+    pieces.sort((x, y) => x[0] - y[0]);
+    for (const [a, b, o] of pieces) if (b > a) push(a, b, o);
+  } else if (arcs.length > 0) {
+    for (let k = 0; k < RING_SLICES; k++) {
+      const owner = ring.tokenOwner(Math.floor(((k + 0.5) / RING_SLICES) * TOKENS)) ?? '';
+      push(k / RING_SLICES, (k + 1) / RING_SLICES, owner);
+    }
+  }
+  const replicaShare = new Map<string, number>();
+  for (const m of ring.members()) {
+    const ranges: TokenRange[] = ring.ranges(m.id, replicas);
+    replicaShare.set(m.id, ranges.reduce((n, r) => n + rangeSize(r), 0) / TOKENS);
+  }
+  const shape = { segments, replicaShare };
+  shapes.set(ring, shape);
+  return shape;
+}
+
+function fields(pairs: readonly (readonly [string, string | number])[]): Record<string, string | number> {
+  const o: Record<string, string | number> = {};
+  for (const [k, v] of pairs) o[k] = v;
+  return o;
+}
+
+export function buildStatus(src: NodeSources, nowMs: number): StatusJson {
+  const s = src.settings;
+  const cluster = src.cluster;
+  const ring = src.ring?.() ?? null;
+  const shape = ring === null ? null : shapeOf(ring, s.replicas);
+  const ownership = ring?.ownership() ?? new Map<string, number>();
+  const hints = new Map(cluster.hints().map((h) => [h.target, h]));
+  let keys = 0;
+  for (let db = 0; db < DB_COUNT; db++) keys += src.keyspace.dbSize(db);
+  const nodes: NodeStatus[] = cluster.nodes().map((n) => {
+    const h = hints.get(n.id);
+    return {
+      id: n.id,
+      address: `${n.host}:${n.port}`,
+      busAddress: n.busPort === 0 ? '' : `${n.host}:${n.busPort}`,
+      dc: n.dc,
+      rack: n.rack,
+      status: n.status,
+      state: n.up ? 'up' : 'down',
+      self: n.self,
+      heartbeatAgeMs: n.heartbeatAgeMs,
+      primaryShare: ring === null ? 1 : ownership.get(n.id) ?? 0,
+      replicaShare: ring === null ? 1 : shape?.replicaShare.get(n.id) ?? 0,
+      load: n.self ? { keys, engineBytes: src.engine.approximateSize() } : null,
+      hints: h === undefined ? { count: 0, bytes: 0, oldestAgeMs: 0 } : { count: h.count, bytes: h.bytes, oldestAgeMs: h.oldestAgeMs },
+    };
+  });
+  const repair = cluster.repair();
+  const membership = cluster.membership();
+  const transfers = membership?.transfers() ?? null;
+  const self = nodes.find((n) => n.self);
+  return {
+    self: cluster.selfId,
+    version: QUORUMKV_VERSION,
+    nowMs,
+    cluster: s.seeds.length > 0,
+    replicas: ring === null ? 1 : Math.min(totalReplicas(s.replicas), ring.size),
+    writeQuorum: ring === null ? 1 : s.writeQuorum,
+    readQuorum: ring === null ? 1 : s.readQuorum,
+    nodes,
+    ring: shape?.segments ?? (self === undefined ? [] : [[0, 1, self.id]]),
+    repair: repair === null ? null : fields(repair.status()),
+    transfers: transfers === null ? null : { summary: fields(transfers.summary), rows: transfers.rows.map(fields) },
+  };
+}
