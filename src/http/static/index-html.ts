@@ -22,7 +22,7 @@ export const INDEX_HTML = String.raw`<!doctype html>
   <section id="nodes-section">
     <h2>Nodes</h2>
     <table id="nodes">
-      <thead><tr><th></th><th>node</th><th>address</th><th>dc / rack</th><th>state</th><th>status</th><th>primary</th><th>replica of</th><th>load</th><th>hints kept here</th><th>heartbeat</th></tr></thead>
+      <thead><tr><th></th><th>node</th><th>address</th><th>dc / rack</th><th>state</th><th>status</th><th>primary</th><th>replica share</th><th>load</th><th>hints kept here</th><th>heartbeat</th></tr></thead>
       <tbody></tbody>
     </table>
     <p class="note">State, status and ownership are this node's view (its membership table and ring). Load is known for this node only: open another node's page for its own.</p>

@@ -8,7 +8,7 @@ h1 { font-size: 18px; margin: 0; }
 h1 span { color: var(--muted); font-weight: normal; }
 h2 { font-size: 15px; margin: 0 0 8px; }
 main { display: grid; grid-template-columns: 340px 1fr; gap: 16px; padding: 16px 20px; }
-section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; min-width: 0; overflow-x: auto; }
 #nodes-section { grid-column: 2; }
 #ring-section { grid-row: span 2; }
 #repair, #transfers { grid-column: 2; }

@@ -1,0 +1,183 @@
+/**
+ * The status page (http-port) in a real browser: puppeteer-core drives Debian's chromium
+ * headless against a 3-node cluster (rocksdb, fast gossip). The page of n1 must
+ *
+ * - show the three nodes up, and the ring with an arc per node;
+ * - turn n2 `down` within the failure-detection time after n2 is SIGKILLed (fail-timeout
+ *   1s, the page polls every second);
+ * - show n2 up again once restarted, after keys were written while it was down with its
+ *   hints expired (hint-window 1s), and then show the anti-entropy repair started with
+ *   RING REPAIR START on n1 (anti-entropy-rate 1000 keys/s, so it takes seconds) with a
+ *   progress strictly between 0 and 100 %, then done at 100 %;
+ * - make no request to anything but n1's HTTP port (puppeteer's request log).
+ *
+ * Skipped only when /usr/bin/chromium is missing (CI installs it).
+ */
+import * as fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'puppeteer-core';
+import type Redis from 'ioredis';
+import { connect, FAST_GOSSIP, logs, startCluster, waitAllUp } from '../support/cluster';
+import { freePort, startQuorumkv, stopAll, waitFor, type QuorumkvProcess } from '../support/servers';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
+const IDS = ['n1', 'n2', 'n3'];
+const UP_TIMEOUT_MS = 15_000;
+/** fail-timeout (1 s) + one poll of the page (1 s) + slack for a loaded machine. */
+const DOWN_WITHIN_MS = 6_000;
+const KEYS = 4000;
+
+afterAll(async () => {
+  await stopAll();
+});
+
+/** The little of the DOM the page functions below use: they run in chromium; the test tsconfig has no DOM lib. */
+interface PageElement {
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): PageElement | null;
+}
+declare const document: { querySelector(selector: string): PageElement | null; querySelectorAll(selector: string): Iterable<PageElement> & { length: number } };
+
+describe.skipIf(!HAVE_CHROMIUM)('the status page in chromium', () => {
+  let nodes: QuorumkvProcess[] = [];
+  let nodeArgs: string[][] = [];
+  const httpPorts: number[] = [];
+  let browser: Browser;
+  let page: Page;
+  let c: Redis;
+  const requests: string[] = [];
+
+  /** The page's text of a node's `data-field` cell. */
+  const field = (id: string, name: string): Promise<string> =>
+    page.$eval(`#nodes tr[data-node="${id}"] [data-field="${name}"]`, (e) => e.textContent ?? '');
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) httpPorts.push(await freePort());
+    const cluster = await startCluster(3, {
+      args: [...FAST_GOSSIP, '--engine', 'rocksdb', '--replicas', '3', '--write-quorum', '2', '--read-quorum', '2', '--hint-window', '1s', '--anti-entropy-interval', '0', '--anti-entropy-rate', '1000'],
+      perNode: (i) => ['--http-port', String(httpPorts[i])],
+    });
+    nodes = cluster.nodes;
+    nodeArgs = cluster.nodeArgs;
+    await waitAllUp(nodes, IDS, UP_TIMEOUT_MS);
+    c = await connect(nodes[0].port);
+    const puppeteer = await import('puppeteer-core');
+    browser = await puppeteer.default.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+    page = await browser.newPage();
+    page.on('request', (r) => {
+      requests.push(r.url());
+    });
+  });
+
+  afterAll(async () => {
+    c?.disconnect();
+    await browser?.close();
+  });
+
+  it('shows three nodes up and the ring', async () => {
+    await page.goto(`http://127.0.0.1:${httpPorts[0]}/`, { waitUntil: 'load' });
+    await page.waitForFunction(
+      () => {
+        const rows = document.querySelectorAll('#nodes tbody tr[data-node]');
+        return rows.length === 3 && [...rows].every((r) => r.querySelector('[data-field="state"]')?.textContent === 'up');
+      },
+      { timeout: 10_000 },
+    );
+    for (const id of IDS) {
+      expect(await field(id, 'status')).toBe('normal');
+      expect(await field(id, 'primary')).toMatch(/^\d+\.\d%$/);
+    }
+    expect(await field('n1', 'id')).toBe('n1 (this node)');
+    expect(await field('n1', 'load')).toMatch(/keys/);
+    expect(await field('n2', 'load')).toBe('local only');
+    const arcs = await page.$$eval('#ring path[data-node]', (ps) => ps.map((p) => p.getAttribute('data-node')).sort());
+    expect(arcs).toEqual(IDS);
+    expect(await page.$$eval('#ring path[data-owner]', (ps) => new Set(ps.map((p) => p.getAttribute('data-owner'))).size)).toBe(3);
+  });
+
+  it('turns a SIGKILLed node down within the failure-detection time', async () => {
+    const t0 = performance.now();
+    await nodes[1].kill();
+    await page.waitForFunction(() => document.querySelector('#nodes tr[data-node="n2"] [data-field="state"]')?.textContent === 'down', { timeout: DOWN_WITHIN_MS, polling: 50 });
+    expect(performance.now() - t0).toBeLessThan(DOWN_WITHIN_MS);
+    expect(await field('n1', 'state')).toBe('up');
+    expect(await field('n3', 'state')).toBe('up');
+  });
+
+  it('shows a repair of the restarted node in progress, then done', async () => {
+    // Keys n2 misses, with no hint left to bring them: the hint window is 1 s.
+    for (let i = 0; i < KEYS; i += 500) {
+      const p = c.pipeline();
+      for (let j = i; j < i + 500; j++) p.set(`page:${j}`, `v${j}`);
+      const res = (await p.exec()) ?? [];
+      expect(res.every(([err]) => err === null)).toBe(true);
+    }
+    await waitFor(
+      async () => {
+        for (const n of [nodes[0], nodes[2]]) {
+          const h = await connect(n.port);
+          try {
+            if (((await h.call('RING', 'HINTS')) as unknown[]).length > 0) return false;
+          } finally {
+            h.disconnect();
+          }
+        }
+        return true;
+      },
+      20_000,
+      { intervalMs: 200, what: 'the hints for n2 to expire' },
+    );
+    const old = nodes[1];
+    nodes[1] = await startQuorumkv(nodeArgs[1], { dir: old.dir, port: old.port });
+    await page.waitForFunction(() => document.querySelector('#nodes tr[data-node="n2"] [data-field="state"]')?.textContent === 'up', { timeout: UP_TIMEOUT_MS, polling: 100 });
+    await waitAllUp(nodes, IDS, UP_TIMEOUT_MS);
+
+    expect(await c.call('RING', 'REPAIR', 'START')).toBe('OK');
+    const seen = await page
+      .waitForFunction(
+        () => {
+          const run = document.querySelector('#repair .repair-run');
+          const p = Number(run?.getAttribute('data-percent'));
+          return run?.getAttribute('data-state') === 'running' && p > 0 && p < 100 ? p : false;
+        },
+        { timeout: 30_000, polling: 50 },
+      )
+      .then((h) => h.jsonValue() as Promise<number | false>)
+      .catch((err: Error) => {
+        throw new Error(err.message + logs(nodes, IDS));
+      });
+    expect(seen).toBeGreaterThan(0);
+    expect(seen).toBeLessThan(100);
+    expect(await page.$eval('#repair .bar', (b) => Number(b.getAttribute('aria-valuenow')))).toBeGreaterThan(0);
+    await page.waitForFunction(
+      () => {
+        const run = document.querySelector('#repair .repair-run');
+        return run?.getAttribute('data-state') === 'done' && run.getAttribute('data-percent') === '100.0';
+      },
+      { timeout: 60_000, polling: 100 },
+    );
+    expect(Number(await page.$eval('#repair [data-field="state"]', (e) => e.textContent?.split(' ')[0] === 'done' ? 1 : 0))).toBe(1);
+    // The repair reached n2: a key written while it was down is there now.
+    const c2 = await connect(nodes[1].port);
+    try {
+      expect(await c2.call('RING', 'LOCAL', 'page:0')).not.toBeNull();
+    } finally {
+      c2.disconnect();
+    }
+  });
+
+  it('made no request outside the node', () => {
+    expect(requests.length).toBeGreaterThan(3);
+    const origin = `http://127.0.0.1:${httpPorts[0]}/`;
+    const outside = requests.filter((u) => !u.startsWith(origin));
+    expect(outside).toEqual([]);
+    expect(requests).toContain(`${origin}status.json`);
+    expect(requests).toContain(`${origin}app.js`);
+  });
+});
