@@ -236,7 +236,7 @@ export function buildRegistry(src: NodeSources): Registry {
       { labels: { reason: 'unavailable' }, value: st.noQuorum - st.noQuorumTimeout },
       { labels: { reason: 'timeout' }, value: st.noQuorumTimeout },
     ]);
-    c('quorumkv_read_repairs_total', 'Reads whose replicas differed and were synced (read repair).', () => one(st.readRepairs));
+    c('quorumkv_read_repairs_total', 'Read repairs: keys whose replicas\' digests differed when a read (or a write that depends on the current value) compared them, synced.', () => one(st.readRepairs));
     c('quorumkv_forwarded_total', 'Commands forwarded to the replica that executes them.', () => one(st.forwarded));
     c('quorumkv_replicated_total', 'Replication messages sent to replicas (one per target per write).', () => one(st.replicated));
   }
