@@ -55,15 +55,15 @@ const TOKENS = 2 ** 32;
 /** A ring with more arcs than this is drawn from this many equal slices. */
 const RING_SLICES = 720;
 
-interface RingShape {
+export interface RingShape {
   segments: [number, number, string][];
   replicaShare: Map<string, number>;
 }
 
-/** Per ring value (rings are immutable): its drawing and every member's replica share. */
+/** Per ring value (rings are immutable): its drawing and every member's replica share, computed once. */
 const shapes = new WeakMap<Ring, RingShape>();
 
-function shapeOf(ring: Ring, replicas: NodeSources['settings']['replicas']): RingShape {
+export function ringShape(ring: Ring, replicas: NodeSources['settings']['replicas']): RingShape {
   const known = shapes.get(ring);
   if (known !== undefined) return known;
   const arcs = ring.arcs();
@@ -111,7 +111,7 @@ export function buildStatus(src: NodeSources, nowMs: number): StatusJson {
   const s = src.settings;
   const cluster = src.cluster;
   const ring = src.ring?.() ?? null;
-  const shape = ring === null ? null : shapeOf(ring, s.replicas);
+  const shape = ring === null ? null : ringShape(ring, s.replicas);
   const ownership = ring?.ownership() ?? new Map<string, number>();
   const hints = new Map(cluster.hints().map((h) => [h.target, h]));
   let keys = 0;

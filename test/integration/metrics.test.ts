@@ -7,6 +7,7 @@
  *   the per-class latency histogram's count;
  * - auth: with requirepass every endpoint answers 401 without the password (and with a
  *   wrong one), 200 with it under any user name, and follows CONFIG SET requirepass;
+ *   protected mode refuses another address (403) while no password is set;
  * - a 3-node cluster (N=3, W=2): quorum writes counted ok; one node SIGSTOPped: a W=3
  *   write times out (NOQUORUM, reason timeout), the others see it down (quorumkv_peer_up
  *   0), writes accumulate hints for it exactly, W=3 now fails fast (reason unavailable);
@@ -14,6 +15,7 @@
  *
  * Every wait polls with a bound.
  */
+import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Redis from 'ioredis';
 import { connect, FAST_GOSSIP, logs, startCluster, waitAllUp } from '../support/cluster';
@@ -26,6 +28,17 @@ afterAll(async () => {
 
 async function get(port: number, path: string, auth?: string): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}${path}`, { headers: auth === undefined ? {} : { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } });
+}
+
+/** GET from the local address 127.0.0.2 (a loopback address protected mode does not count as local); the status. */
+function statusFrom127002(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, localAddress: '127.0.0.2' }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
 }
 
 async function scrape(port: number, auth?: string): Promise<Exposition> {
@@ -127,6 +140,27 @@ describe('HTTP auth with requirepass', () => {
       expect((await get(httpPort, '/status.json', 'default:other')).status).toBe(200);
     } finally {
       c.disconnect();
+    }
+  });
+});
+
+describe('HTTP and protected mode', () => {
+  it('refuses another address while no password is set, unless protected-mode is no', async () => {
+    const metricsPort = await freePort();
+    const httpPort = await freePort();
+    const node = await startQuorumkv(['--engine', 'memory', '--metrics-port', String(metricsPort), '--http-port', String(httpPort)]);
+    expect(await statusFrom127002(metricsPort, '/metrics')).toBe(403);
+    expect(await statusFrom127002(httpPort, '/status.json')).toBe(403);
+    expect((await get(httpPort, '/status.json')).status).toBe(200);
+    const c = await connect(node.port);
+    try {
+      await c.call('CONFIG', 'SET', 'protected-mode', 'no');
+      expect(await statusFrom127002(httpPort, '/status.json')).toBe(200);
+      await c.call('CONFIG', 'SET', 'protected-mode', 'yes', 'requirepass', 'pw');
+      expect(await statusFrom127002(httpPort, '/status.json')).toBe(401);
+    } finally {
+      c.disconnect();
+      await node.stop();
     }
   });
 });

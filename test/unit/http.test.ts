@@ -18,6 +18,8 @@ import { ringCommands } from '../../src/commands/ring';
 import { ReplyWriter } from '../../src/resp/writer';
 import type { CommandContext } from '../../src/commands/types';
 import { parseExposition } from '../support/prometheus';
+import { Ring } from '../../src/ring/ring';
+import { ringShape } from '../../src/http/status';
 
 describe('latencyBuckets', () => {
   it('gives, at every bound, exactly the number of calls that took less (fast-check)', () => {
@@ -113,6 +115,44 @@ describe('parseExposition (the integration tests\' validator)', () => {
     ['a bad metric name', '# TYPE x gauge\n1x 1\n'],
   ])('rejects %s', (_what, text) => {
     expect(() => parseExposition(text)).toThrow();
+  });
+});
+
+describe('ringShape (the status page\'s ring)', () => {
+  const members = ['n1', 'n2', 'n3', 'n4'].map((id, i) => ({ id, dc: 'dc1', rack: `r${i % 2}`, vnodes: 4 + i }));
+
+  /** The segments cover [0, 1) in order, without gaps or overlaps, adjacent ones of different owners. */
+  function expectCover(segments: [number, number, string][]): void {
+    expect(segments[0][0]).toBe(0);
+    expect(segments[segments.length - 1][1]).toBe(1);
+    for (let i = 1; i < segments.length; i++) {
+      expect(segments[i][0]).toBe(segments[i - 1][1]);
+      expect(segments[i][2]).not.toBe(segments[i - 1][2]);
+    }
+  }
+
+  it('draws a ring of few arcs exactly: each owner\'s segments add up to its ownership', () => {
+    const ring = Ring.build(members, { placement: 'tokens' });
+    const shape = ringShape(ring, 3);
+    expectCover(shape.segments);
+    const drawn = new Map<string, number>();
+    for (const [a, b, owner] of shape.segments) {
+      drawn.set(owner, (drawn.get(owner) ?? 0) + (b - a));
+      expect(ring.tokenOwner(Math.floor(((a + b) / 2) * 2 ** 32))).toBe(owner);
+    }
+    for (const [id, share] of ring.ownership()) expect(drawn.get(id) ?? 0).toBeCloseTo(share, 6);
+    expect(ringShape(ring, 3)).toBe(shape);
+  });
+
+  it('draws a ring of many partitions from 720 slices, and gives each node its replica share', () => {
+    const ring = Ring.build(members);
+    expect(ring.arcCount).toBeGreaterThan(720);
+    const shape = ringShape(ring, 2);
+    expectCover(shape.segments);
+    for (const [a, b] of shape.segments) expect(Math.round((b - a) * 720 * 1e6) % 1e6).toBe(0);
+    // Every token has 2 replicas: the replica shares add up to 2.
+    expect([...shape.replicaShare.values()].reduce((x, y) => x + y, 0)).toBeCloseTo(2, 9);
+    expect([...ringShape(Ring.build(members.slice(0, 3)), 3).replicaShare.values()]).toEqual([1, 1, 1]);
   });
 });
 
