@@ -208,6 +208,22 @@ describe('/metrics of a 3-node cluster while a node stops and comes back', () =>
     // Each write ran at its primary (n1 forwards the others), which counted it.
     expect(total(ms, 'quorumkv_quorum_ok_total', { op: 'write' })).toBe(20);
     okBefore = total(ms.slice(0, 2), 'quorumkv_quorum_ok_total', { op: 'write' });
+    // n3 has applied all 20 (a write is answered at W=2, maybe before n3 took it): none of
+    // them can turn into a hint once n3 is stopped below.
+    const c3 = await connect(nodes[2].port);
+    try {
+      await waitFor(
+        async () => {
+          const p = c3.pipeline();
+          for (let i = 0; i < 20; i++) p.call('RING', 'LOCAL', `w:${i}`);
+          return ((await p.exec()) ?? []).every(([err, v]) => err === null && v !== null);
+        },
+        5_000,
+        { what: 'n3 to hold the 20 writes' },
+      );
+    } finally {
+      c3.disconnect();
+    }
     expect(total(ms, 'quorumkv_noquorum_total')).toBe(0);
     expect(one(ms[0], 'quorumkv_bus_peers_connected')).toBeGreaterThanOrEqual(2);
     expect(total(ms, 'quorumkv_hints_pending', { target: 'n3' })).toBe(0);
