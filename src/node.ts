@@ -273,9 +273,11 @@ export class QuorumkvNode {
     }
     const membership = this.membership;
     const forest = this.forest;
+    const transport = this.faults ?? this.bus;
     this.http = new HttpEndpoints({
       log: this.log,
       clock,
+      bus: transport === null || membership === null ? null : { transport, address: (id) => membership.busAddress(id), timeoutMs: () => settings.requestTimeout },
       sources: {
         nodeId: this.nodeId,
         settings,

@@ -16,6 +16,9 @@ import { authorize, basicCredentials, deniedByProtectedMode } from './auth';
 import { buildRegistry } from './metrics';
 import { buildStatus } from './status';
 import type { NodeSources } from './sources';
+import type { BusTransport, PeerAddress } from '../bus/transport';
+import { NODE_STATUS } from '../bus/verbs';
+import { encodeLoad, localLoad, PeerLoads } from './peer-status';
 import { APP_JS } from './static/app-js';
 import { INDEX_HTML } from './static/index-html';
 import { STYLE_CSS } from './static/style-css';
@@ -24,6 +27,8 @@ export interface HttpDeps {
   sources: NodeSources;
   log: Logger;
   clock: Clock;
+  /** Cluster mode: the bus (this node answers node.status; its page asks its peers). */
+  bus: { transport: BusTransport; address(id: string): PeerAddress | null; timeoutMs(): number } | null;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -43,7 +48,15 @@ export class HttpEndpoints {
   private readonly servers: HttpServer[] = [];
   private registry: Registry | null = null;
 
-  constructor(private readonly deps: HttpDeps) {}
+  private readonly peers: PeerLoads | null = null;
+
+  constructor(private readonly deps: HttpDeps) {
+    const bus = deps.bus;
+    if (bus !== null) {
+      NODE_STATUS.handle(bus.transport, () => encodeLoad(localLoad(deps.sources)));
+      this.peers = new PeerLoads({ ...bus, nowMs: () => deps.clock.nowMs() });
+    }
+  }
 
   /** The Prometheus registry (built on first use: a node without metrics-port keeps none). */
   metrics(): Registry {
@@ -64,7 +77,12 @@ export class HttpEndpoints {
       r.set('/index.html', (_req, res) => send(res, 200, 'text/html; charset=utf-8', INDEX_HTML));
       r.set('/app.js', (_req, res) => send(res, 200, 'text/javascript; charset=utf-8', APP_JS));
       r.set('/style.css', (_req, res) => send(res, 200, 'text/css; charset=utf-8', STYLE_CSS));
-      r.set('/status.json', (_req, res) => send(res, 200, 'application/json; charset=utf-8', JSON.stringify(buildStatus(this.deps.sources, this.deps.clock.nowMs()))));
+      r.set('/status.json', async (_req, res) => {
+        const src = this.deps.sources;
+        const others = src.cluster.nodes().filter((n) => !n.self && n.up).map((n) => n.id);
+        const remote = this.peers === null || others.length === 0 ? new Map() : await this.peers.get(others);
+        send(res, 200, 'application/json; charset=utf-8', JSON.stringify(buildStatus(src, this.deps.clock.nowMs(), remote)));
+      });
       r.set('/favicon.ico', (_req, res) => {
         res.writeHead(204, SECURITY_HEADERS);
         res.end();

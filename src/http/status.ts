@@ -4,16 +4,16 @@
  * Everything comes from this node's own state: the members, their up/down state and
  * status from its membership table (what RING NODES shows), ownership from its current
  * ring, and its own repair, transfers and hints (RING REPAIR STATUS, RING TRANSFERS,
- * RING HINTS). Gossip carries no load figures, so the key count and engine size are known
- * for this node only (`load: null` for the others: open their own page), and the hints
- * shown per node are those *this* node keeps for it.
+ * RING HINTS). Gossip carries no load figures: other nodes' keys, engine bytes and hints
+ * pending are what they last answered when asked over the bus (peer-status.ts), with the
+ * age of the answer, and null for a node that never answered.
  */
 import type { Ring } from '../ring/ring';
 import { rangeSize, type TokenRange } from '../ring/ranges';
 import { totalReplicas } from '../ring/replication';
-import { DB_COUNT } from '../storage/keyspace';
 import { QUORUMKV_VERSION } from '../server/info';
 import type { NodeSources } from './sources';
+import { localLoad, type NodeLoad } from './peer-status';
 
 export interface NodeStatus {
   id: string;
@@ -30,8 +30,11 @@ export interface NodeStatus {
   /** Share of the token space it owns as primary, and as one of the N replicas. */
   primaryShare: number;
   replicaShare: number;
-  /** This node only: keys (all databases) and engine bytes; null for the others. */
-  load: { keys: number; engineBytes: number } | null;
+  /**
+   * Keys (all databases), engine bytes and the hints it keeps for others: this node's now,
+   * another's as it last answered (ageMs old); null when it never answered.
+   */
+  load: (NodeLoad & { ageMs: number }) | null;
   /** Hints this node keeps for it. */
   hints: { count: number; bytes: number; oldestAgeMs: number };
 }
@@ -101,21 +104,28 @@ export function ringShape(ring: Ring, replicas: NodeSources['settings']['replica
   return shape;
 }
 
+function remoteLoad(r: { load: NodeLoad; ageMs: number } | undefined): (NodeLoad & { ageMs: number }) | null {
+  return r === undefined ? null : { ...r.load, ageMs: r.ageMs };
+}
+
 function fields(pairs: readonly (readonly [string, string | number])[]): Record<string, string | number> {
   const o: Record<string, string | number> = {};
   for (const [k, v] of pairs) o[k] = v;
   return o;
 }
 
-export function buildStatus(src: NodeSources, nowMs: number): StatusJson {
+/**
+ * The status of the cluster as this node sees it; `remote` holds the loads other nodes
+ * reported (peer-status.ts).
+ */
+export function buildStatus(src: NodeSources, nowMs: number, remote: ReadonlyMap<string, { load: NodeLoad; ageMs: number }> = new Map()): StatusJson {
   const s = src.settings;
   const cluster = src.cluster;
   const ring = src.ring?.() ?? null;
   const shape = ring === null ? null : ringShape(ring, s.replicas);
   const ownership = ring?.ownership() ?? new Map<string, number>();
   const hints = new Map(cluster.hints().map((h) => [h.target, h]));
-  let keys = 0;
-  for (let db = 0; db < DB_COUNT; db++) keys += src.keyspace.dbSize(db);
+  const local = localLoad(src);
   const nodes: NodeStatus[] = cluster.nodes().map((n) => {
     const h = hints.get(n.id);
     return {
@@ -130,7 +140,7 @@ export function buildStatus(src: NodeSources, nowMs: number): StatusJson {
       heartbeatAgeMs: n.heartbeatAgeMs,
       primaryShare: ring === null ? 1 : ownership.get(n.id) ?? 0,
       replicaShare: ring === null ? 1 : shape?.replicaShare.get(n.id) ?? 0,
-      load: n.self ? { keys, engineBytes: src.engine.approximateSize() } : null,
+      load: n.self ? { ...local, ageMs: 0 } : remoteLoad(remote.get(n.id)),
       hints: h === undefined ? { count: 0, bytes: 0, oldestAgeMs: 0 } : { count: h.count, bytes: h.bytes, oldestAgeMs: h.oldestAgeMs },
     };
   });

@@ -11,6 +11,8 @@
  * - a 3-node cluster (N=3, W=2): quorum writes counted ok; one node SIGSTOPped: a W=3
  *   write times out (NOQUORUM, reason timeout), the others see it down (quorumkv_peer_up
  *   0), writes accumulate hints for it exactly, W=3 now fails fast (reason unavailable);
+ *   another node's /status.json shows it down and the nodes' loads and hints (asked over
+ *   the bus) equal to their metrics;
  *   SIGCONT: it is up again and its hints drain to 0, all replayed.
  *
  * Every wait polls with a bound.
@@ -170,6 +172,7 @@ describe('/metrics of a 3-node cluster while a node stops and comes back', () =>
   const UP_TIMEOUT_MS = 15_000;
   let nodes: QuorumkvProcess[] = [];
   const metricsPorts: number[] = [];
+  const httpPorts: number[] = [];
   let c: Redis;
   let stopped = false;
   /** Quorum writes n1 and n2 had executed before n3 stopped. */
@@ -178,10 +181,13 @@ describe('/metrics of a 3-node cluster while a node stops and comes back', () =>
   const scrapeAll = (which = [0, 1, 2]): Promise<Exposition[]> => Promise.all(which.map((i) => scrape(metricsPorts[i])));
 
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) metricsPorts.push(await freePort());
+    for (let i = 0; i < 3; i++) {
+      metricsPorts.push(await freePort());
+      httpPorts.push(await freePort());
+    }
     const cluster = await startCluster(3, {
       args: [...FAST_GOSSIP, '--engine', 'memory', '--replicas', '3', '--write-quorum', '2', '--read-quorum', '2', '--request-timeout', '500ms', '--anti-entropy-interval', '0'],
-      perNode: (i) => ['--metrics-port', String(metricsPorts[i])],
+      perNode: (i) => ['--metrics-port', String(metricsPorts[i]), '--http-port', String(httpPorts[i])],
     });
     nodes = cluster.nodes;
     await waitAllUp(nodes, IDS, UP_TIMEOUT_MS);
@@ -265,6 +271,23 @@ describe('/metrics of a 3-node cluster while a node stops and comes back', () =>
     expect(one(after[0], 'quorumkv_error_replies_total', { code: 'NOQUORUM' })).toBe(3);
     // The 30 writes ran at n1 or n2 (n3, down, executes nothing).
     expect(total(after, 'quorumkv_quorum_ok_total', { op: 'write' })).toBe(okBefore + 30);
+
+    // n2's status page: n3 down; its own and n1's load (n1's asked over the bus) carry the
+    // hints each keeps, as their metrics say; the hints n2 keeps for n3.
+    const status = (await (await get(httpPorts[1], '/status.json')).json()) as {
+      self: string;
+      nodes: { id: string; state: string; self: boolean; load: { keys: number; hintsPending: number } | null; hints: { count: number } }[];
+    };
+    expect(status.self).toBe('n2');
+    const byId = new Map(status.nodes.map((n) => [n.id, n]));
+    expect(byId.get('n3')?.state).toBe('down');
+    expect(byId.get('n1')?.state).toBe('up');
+    expect(byId.get('n2')?.self).toBe(true);
+    for (const [i, id] of [[0, 'n1'], [1, 'n2']] as const) {
+      expect(byId.get(id)?.load?.hintsPending, `hints ${id} holds`).toBe(one(after[i], 'quorumkv_hints_pending', { target: 'n3' }));
+      expect(byId.get(id)?.load?.keys, `keys of ${id}`).toBe(one(after[i], 'quorumkv_keys', { db: '0' }));
+    }
+    expect(byId.get('n3')?.hints.count).toBe(one(after[1], 'quorumkv_hints_pending', { target: 'n3' }));
   });
 
   it('the node back: up again, hints drain to 0, all replayed; every node\'s exposition is valid', async () => {

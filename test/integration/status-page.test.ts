@@ -95,7 +95,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the status page in chromium', () => {
     }
     expect(await field('n1', 'id')).toBe('n1 (this node)');
     expect(await field('n1', 'load')).toMatch(/keys/);
-    expect(await field('n2', 'load')).toBe('local only');
+    // Other nodes' load, asked over the bus.
+    await page.waitForFunction(() => [...document.querySelectorAll('#nodes [data-field="load"]')].every((e) => /keys/.test(e.textContent ?? '')), { timeout: 5_000 });
+    expect(await field('n2', 'held')).toBe('0');
     const arcs = await page.$$eval('#ring path[data-node]', (ps) => ps.map((p) => p.getAttribute('data-node')).sort());
     expect(arcs).toEqual(IDS);
     expect(await page.$$eval('#ring path[data-owner]', (ps) => new Set(ps.map((p) => p.getAttribute('data-owner'))).size)).toBe(3);

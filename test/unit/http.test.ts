@@ -20,6 +20,8 @@ import type { CommandContext } from '../../src/commands/types';
 import { parseExposition } from '../support/prometheus';
 import { Ring } from '../../src/ring/ring';
 import { ringShape } from '../../src/http/status';
+import { decodeLoad, encodeLoad, PeerLoads, type NodeLoad } from '../../src/http/peer-status';
+import type { BusTransport, PeerAddress } from '../../src/bus/transport';
 
 describe('latencyBuckets', () => {
   it('gives, at every bound, exactly the number of calls that took less (fast-check)', () => {
@@ -153,6 +155,48 @@ describe('ringShape (the status page\'s ring)', () => {
     // Every token has 2 replicas: the replica shares add up to 2.
     expect([...shape.replicaShare.values()].reduce((x, y) => x + y, 0)).toBeCloseTo(2, 9);
     expect([...ringShape(Ring.build(members.slice(0, 3)), 3).replicaShare.values()]).toEqual([1, 1, 1]);
+  });
+});
+
+describe('peer loads (node.status)', () => {
+  const load = (keys: number): NodeLoad => ({ keys, engineBytes: 10 * keys, hintsPending: 2, hintsBytes: 99 });
+
+  it('encodes and decodes a load, and refuses what is not one', () => {
+    expect(decodeLoad(encodeLoad(load(7)))).toEqual(load(7));
+    expect(decodeLoad([Buffer.from('1'), Buffer.from('2'), Buffer.from('3')])).toBeNull();
+    expect(decodeLoad(['1', '-2', '3', '4'].map((x) => Buffer.from(x)))).toBeNull();
+    expect(decodeLoad(['1', '2.5', '3', '4'].map((x) => Buffer.from(x)))).toBeNull();
+  });
+
+  it('asks each peer at most once a second, shares a request in flight, keeps the last answer of a peer that stops answering', async () => {
+    let nowMs = 1000;
+    const asked: string[] = [];
+    let failing = new Set<string>();
+    const transport: BusTransport = {
+      request: async (peer: PeerAddress, verb: string) => {
+        expect(verb).toBe('node.status');
+        asked.push(peer.id!);
+        if (failing.has(peer.id!)) throw new Error('timed out');
+        return encodeLoad(load(peer.id === 'n2' ? 20 : 30));
+      },
+      setHandler: () => undefined,
+      close: async () => undefined,
+    };
+    const loads = new PeerLoads({ transport, address: (id) => (id === 'n9' ? null : { id, host: '127.0.0.1', port: 1 }), timeoutMs: () => 2000, nowMs: () => nowMs });
+    const [a, b] = await Promise.all([loads.get(['n2', 'n3', 'n9']), loads.get(['n2', 'n3'])]);
+    expect(asked).toEqual(['n2', 'n3']);
+    expect(a.get('n2')).toEqual({ load: load(20), ageMs: 0 });
+    expect(b.get('n3')?.load.keys).toBe(30);
+    expect(a.has('n9')).toBe(false);
+    nowMs += 500;
+    await loads.get(['n2', 'n3']);
+    expect(asked).toHaveLength(2);
+    nowMs += 500;
+    failing = new Set(['n3']);
+    const c = await loads.get(['n2', 'n3']);
+    expect(asked).toEqual(['n2', 'n3', 'n2', 'n3']);
+    expect(c.get('n2')?.ageMs).toBe(0);
+    expect(c.get('n3')).toEqual({ load: load(30), ageMs: 1000 });
   });
 });
 

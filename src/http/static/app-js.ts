@@ -95,7 +95,10 @@ export const APP_JS = String.raw`(function () {
     clear(body);
     st.nodes.forEach(function (n) {
       var badge = el('span', { 'class': 'badge ' + n.state, 'data-field': 'state' }, [n.state]);
-      var load = n.load === null ? el('span', { 'class': 'muted', title: 'known on that node only' }, ['local only']) : (n.load.keys + ' keys, ' + bytes(n.load.engineBytes));
+      var load = n.load === null
+        ? el('span', { 'class': 'muted', title: 'this node has not heard its load' }, ['unknown'])
+        : (n.load.keys + ' keys, ' + bytes(n.load.engineBytes) + (n.load.ageMs > 2500 ? ' (' + ms(n.load.ageMs) + ' ago)' : ''));
+      var held = n.load === null ? '-' : (n.load.hintsPending === 0 ? '0' : n.load.hintsPending + ' (' + bytes(n.load.hintsBytes) + ')');
       var hints = n.self ? '-' : (n.hints.count === 0 ? '0' : n.hints.count + ' (' + bytes(n.hints.bytes) + ', oldest ' + ms(n.hints.oldestAgeMs) + ')');
       var row = el('tr', { 'data-node': n.id, 'class': n.state }, [
         el('td', {}, [el('span', { 'class': 'swatch' }, [])]),
@@ -107,6 +110,7 @@ export const APP_JS = String.raw`(function () {
         el('td', { 'data-field': 'primary' }, [pct(n.primaryShare)]),
         el('td', { 'data-field': 'replica' }, [pct(n.replicaShare)]),
         el('td', { 'data-field': 'load' }, [load]),
+        el('td', { 'data-field': 'held' }, [held]),
         el('td', { 'data-field': 'hints' }, [hints]),
         el('td', {}, [n.self ? '-' : ms(n.heartbeatAgeMs)])
       ]);

@@ -22,10 +22,10 @@ export const INDEX_HTML = String.raw`<!doctype html>
   <section id="nodes-section">
     <h2>Nodes</h2>
     <table id="nodes">
-      <thead><tr><th></th><th>node</th><th>address</th><th>dc / rack</th><th>state</th><th>status</th><th>primary</th><th>replica share</th><th>load</th><th>hints kept here</th><th>heartbeat</th></tr></thead>
+      <thead><tr><th></th><th>node</th><th>address</th><th>dc / rack</th><th>state</th><th>status</th><th>primary</th><th>replica share</th><th>load</th><th>hints it holds</th><th>hints for it here</th><th>heartbeat</th></tr></thead>
       <tbody></tbody>
     </table>
-    <p class="note">State, status and ownership are this node's view (its membership table and ring). Load is known for this node only: open another node's page for its own.</p>
+    <p class="note">State, status and ownership are this node's view (its membership table and ring). Load and the hints a node holds (for others) are what it last answered this node; "hints for it here" are those this node keeps for it.</p>
   </section>
   <section id="repair">
     <h2>Anti-entropy repair</h2>
