@@ -9,7 +9,9 @@
  *   hints expired (hint-window 1s), and then show the anti-entropy repair started with
  *   RING REPAIR START on n1 (anti-entropy-rate 1000 keys/s, so it takes seconds) with a
  *   progress strictly between 0 and 100 %, then done at 100 %;
- * - make no request to anything but n1's HTTP port (puppeteer's request log).
+ * - on the page of a fourth node that joins (transfer-rate 256 kB/s, 1 MB of values), show
+ *   an incoming range transfer running, then the node normal, also on n1's page;
+ * - make no request to anything but the node's own HTTP port (puppeteer's request log).
  *
  * Skipped only when /usr/bin/chromium is missing (CI installs it).
  */
@@ -43,6 +45,8 @@ declare const document: { querySelector(selector: string): PageElement | null; q
 describe.skipIf(!HAVE_CHROMIUM)('the status page in chromium', () => {
   let nodes: QuorumkvProcess[] = [];
   let nodeArgs: string[][] = [];
+  let busPorts: number[] = [];
+  let common: string[] = [];
   const httpPorts: number[] = [];
   let browser: Browser;
   let page: Page;
@@ -55,12 +59,14 @@ describe.skipIf(!HAVE_CHROMIUM)('the status page in chromium', () => {
 
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) httpPorts.push(await freePort());
+    common = [...FAST_GOSSIP, '--engine', 'rocksdb', '--replicas', '3', '--write-quorum', '2', '--read-quorum', '2', '--hint-window', '1s', '--anti-entropy-interval', '0', '--anti-entropy-rate', '1000'];
     const cluster = await startCluster(3, {
-      args: [...FAST_GOSSIP, '--engine', 'rocksdb', '--replicas', '3', '--write-quorum', '2', '--read-quorum', '2', '--hint-window', '1s', '--anti-entropy-interval', '0', '--anti-entropy-rate', '1000'],
+      args: common,
       perNode: (i) => ['--http-port', String(httpPorts[i])],
     });
     nodes = cluster.nodes;
     nodeArgs = cluster.nodeArgs;
+    busPorts = cluster.busPorts;
     await waitAllUp(nodes, IDS, UP_TIMEOUT_MS);
     c = await connect(nodes[0].port);
     const puppeteer = await import('puppeteer-core');
@@ -171,6 +177,54 @@ describe.skipIf(!HAVE_CHROMIUM)('the status page in chromium', () => {
       expect(await c2.call('RING', 'LOCAL', 'page:0')).not.toBeNull();
     } finally {
       c2.disconnect();
+    }
+  });
+
+  it('shows the range transfers of a joining node on its page, then the node normal', async () => {
+    // Bigger values, and a transfer-rate of 256 kB/s, so that streaming takes seconds.
+    const big = 'x'.repeat(500);
+    const p = c.pipeline();
+    for (let j = 0; j < 2000; j++) p.set(`join:${j}`, big);
+    expect(((await p.exec()) ?? []).every(([err]) => err === null)).toBe(true);
+    const http4 = await freePort();
+    const args4 = [...common, '--bus-port', String(await freePort()), '--node-id', 'n4', '--seeds', ...busPorts.map((b) => `127.0.0.1:${b}`), '--http-port', String(http4), '--transfer-rate', '256kb'];
+    const n4 = await startQuorumkv(args4);
+    nodes.push(n4);
+    const page4 = await browser.newPage();
+    const requests4: string[] = [];
+    page4.on('request', (r) => {
+      requests4.push(r.url());
+    });
+    try {
+      await page4.goto(`http://127.0.0.1:${http4}/`, { waitUntil: 'load' });
+      const row = await page4
+        .waitForFunction(
+          () => {
+            for (const tr of document.querySelectorAll('#transfers tr.transfer')) {
+              const state = tr.getAttribute('data-state');
+              if (state === 'running') return tr.textContent;
+            }
+            return false;
+          },
+          { timeout: 20_000, polling: 50 },
+        )
+        .then((h) => h.jsonValue() as Promise<string | false>)
+        .catch((err: Error) => {
+          throw new Error(err.message + logs(nodes, [...IDS, 'n4']));
+        });
+      expect(row).toMatch(/^in(n1|n2|n3)n4/);
+      await page4.waitForFunction(
+        () => [...document.querySelectorAll('#transfers dd')][0]?.textContent === 'normal' && document.querySelectorAll('#transfers tr.transfer').length === 0,
+        { timeout: 60_000, polling: 100 },
+      );
+      // n1's page sees n4 join the ring.
+      await page.waitForFunction(
+        () => document.querySelector('#nodes tr[data-node="n4"] [data-field="status"]')?.textContent === 'normal' && document.querySelector('#nodes tr[data-node="n4"] [data-field="state"]')?.textContent === 'up',
+        { timeout: 15_000, polling: 100 },
+      );
+      expect(requests4.filter((u) => !u.startsWith(`http://127.0.0.1:${http4}/`))).toEqual([]);
+    } finally {
+      await page4.close();
     }
   });
 
