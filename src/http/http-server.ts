@@ -58,7 +58,7 @@ export class HttpEndpoints {
     }
   }
 
-  /** The Prometheus registry (built on first use: a node without metrics-port keeps none). */
+  /** The Prometheus registry (a node without metrics-port builds none). */
   metrics(): Registry {
     if (this.registry === null) this.registry = buildRegistry(this.deps.sources);
     return this.registry;
@@ -118,6 +118,8 @@ export class HttpEndpoints {
   /** Open the listeners the settings ask for. */
   async start(): Promise<void> {
     const s = this.deps.sources.settings;
+    // Built now, so the process metrics (event-loop lag) have data by the first scrape.
+    if (s.metricsPort !== 0) this.metrics();
     const ports = new Map<number, { metrics: boolean; page: boolean }>();
     if (s.metricsPort !== 0) ports.set(s.metricsPort, { metrics: true, page: false });
     if (s.httpPort !== 0) ports.set(s.httpPort, { metrics: ports.has(s.httpPort), page: true });
