@@ -52,6 +52,8 @@ describe.skipIf(!HAVE_CHROMIUM)('the status page in chromium', () => {
   let page: Page;
   let c: Redis;
   const requests: string[] = [];
+  /** Uncaught errors of the page's script, and console errors (a refused resource, CSP). */
+  const pageErrors: string[] = [];
 
   /** The page's text of a node's `data-field` cell. */
   const field = (id: string, name: string): Promise<string> =>
@@ -78,6 +80,12 @@ describe.skipIf(!HAVE_CHROMIUM)('the status page in chromium', () => {
     page = await browser.newPage();
     page.on('request', (r) => {
       requests.push(r.url());
+    });
+    page.on('pageerror', (err) => {
+      pageErrors.push(String(err));
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
     });
   });
 
@@ -228,7 +236,29 @@ describe.skipIf(!HAVE_CHROMIUM)('the status page in chromium', () => {
     }
   });
 
-  it('made no request outside the node', () => {
+  it('shows a standalone node as a cluster of one', async () => {
+    const http1 = await freePort();
+    const alone = await startQuorumkv(['--engine', 'memory', '--http-port', String(http1)]);
+    const p1 = await browser.newPage();
+    const errors: string[] = [];
+    p1.on('pageerror', (err) => {
+      errors.push(String(err));
+    });
+    try {
+      await p1.goto(`http://127.0.0.1:${http1}/`, { waitUntil: 'load' });
+      await p1.waitForFunction(() => document.querySelectorAll('#nodes tbody tr[data-node]').length === 1, { timeout: 10_000 });
+      expect(await p1.$eval('#summary', (e) => e.textContent)).toBe('standalone node');
+      expect(await p1.$eval('#repair .body', (e) => e.textContent)).toMatch(/standalone/);
+      expect(await p1.$$eval('#ring path[data-node]', (ps) => ps.length)).toBe(1);
+      expect(errors).toEqual([]);
+    } finally {
+      await p1.close();
+      await alone.stop();
+    }
+  });
+
+  it('made no request outside the node, and the page raised no error', () => {
+    expect(pageErrors).toEqual([]);
     expect(requests.length).toBeGreaterThan(3);
     const origin = `http://127.0.0.1:${httpPorts[0]}/`;
     const outside = requests.filter((u) => !u.startsWith(origin));
