@@ -79,8 +79,9 @@ export class HttpEndpoints {
       r.set('/style.css', (_req, res) => send(res, 200, 'text/css; charset=utf-8', STYLE_CSS));
       r.set('/status.json', async (_req, res) => {
         const src = this.deps.sources;
-        const others = src.cluster.nodes().filter((n) => !n.self && n.up).map((n) => n.id);
-        const remote = this.peers === null || others.length === 0 ? new Map() : await this.peers.get(others);
+        const others = src.cluster.nodes().filter((n) => !n.self);
+        const up = new Set(others.filter((n) => n.up).map((n) => n.id));
+        const remote = this.peers === null || others.length === 0 ? new Map() : await this.peers.get(others.map((n) => n.id), (id) => up.has(id));
         send(res, 200, 'application/json; charset=utf-8', JSON.stringify(buildStatus(src, this.deps.clock.nowMs(), remote)));
       });
       r.set('/favicon.ico', (_req, res) => {

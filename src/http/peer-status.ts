@@ -61,14 +61,17 @@ export class PeerLoads {
 
   constructor(private readonly deps: PeerLoadsDeps) {}
 
-  /** The latest load of each of `ids` (asking again those not asked for a second), with its age. */
-  async get(ids: readonly string[]): Promise<Map<string, { load: NodeLoad; ageMs: number }>> {
+  /**
+   * The latest load of each of `ids`, with its age, after asking again those `ask` allows
+   * (the ones seen up) that were not asked for a second.
+   */
+  async get(ids: readonly string[], ask: (id: string) => boolean = () => true): Promise<Map<string, { load: NodeLoad; ageMs: number }>> {
     const now = this.deps.nowMs();
     const waits: Promise<void>[] = [];
     for (const id of ids) {
       let k = this.known.get(id);
       if (k === undefined) this.known.set(id, (k = { load: null, atMs: 0, askedMs: 0, pending: null }));
-      if (k.pending === null && now - k.askedMs >= REFRESH_MS) {
+      if (k.pending === null && now - k.askedMs >= REFRESH_MS && ask(id)) {
         const entry = k;
         entry.askedMs = now;
         // .then/.finally run later, so `pending` is cleared only after it was set.

@@ -197,6 +197,11 @@ describe('peer loads (node.status)', () => {
     expect(asked).toEqual(['n2', 'n3', 'n2', 'n3']);
     expect(c.get('n2')?.ageMs).toBe(0);
     expect(c.get('n3')).toEqual({ load: load(30), ageMs: 1000 });
+    // A peer seen down is not asked; its last answer stays, older.
+    nowMs += 1000;
+    const d = await loads.get(['n2', 'n3'], (id) => id !== 'n2');
+    expect(asked).toEqual(['n2', 'n3', 'n2', 'n3', 'n3']);
+    expect(d.get('n2')).toEqual({ load: load(20), ageMs: 1000 });
   });
 });
 
