@@ -25,6 +25,7 @@ import { LatencyHistogram, type CommandStat } from '../server/call-stats';
 import { MEMBER_STATUSES } from '../membership/member';
 import { QUORUMKV_VERSION, REDIS_COMPAT_VERSION } from '../server/info';
 import type { NodeSources } from './sources';
+import { ringShape } from './status';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
@@ -221,7 +222,7 @@ export function buildRegistry(src: NodeSources): Registry {
   if (ring !== null) {
     g('quorumkv_ring_members', 'Members of the current ring.', () => one(ring().size));
     g('quorumkv_ring_ownership_ratio', 'Share of the token space each ring member owns as primary (sums to 1).', () =>
-      [...ring().ownership()].map(([peer, share]) => ({ labels: { peer }, value: share })),
+      [...ringShape(ring(), src.settings.replicas).primaryShare].map(([peer, share]) => ({ labels: { peer }, value: share })),
     );
   }
 

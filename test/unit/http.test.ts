@@ -20,6 +20,7 @@ import type { CommandContext } from '../../src/commands/types';
 import { parseExposition } from '../support/prometheus';
 import { Ring } from '../../src/ring/ring';
 import { ringShape } from '../../src/http/status';
+import { rangeSize } from '../../src/ring/ranges';
 import { decodeLoad, encodeLoad, PeerLoads, type NodeLoad } from '../../src/http/peer-status';
 import type { BusTransport, PeerAddress } from '../../src/bus/transport';
 
@@ -144,6 +145,10 @@ describe('ringShape (the status page\'s ring)', () => {
     }
     for (const [id, share] of ring.ownership()) expect(drawn.get(id) ?? 0).toBeCloseTo(share, 6);
     expect(ringShape(ring, 3)).toBe(shape);
+    for (const m of members) {
+      const exact = ring.ranges(m.id, 3).reduce((n, r) => n + rangeSize(r), 0) / 2 ** 32;
+      expect(shape.replicaShare.get(m.id)).toBeCloseTo(exact, 12);
+    }
   });
 
   it('draws a ring of many partitions from 720 slices, and gives each node its replica share', () => {
@@ -154,6 +159,11 @@ describe('ringShape (the status page\'s ring)', () => {
     for (const [a, b] of shape.segments) expect(Math.round((b - a) * 720 * 1e6) % 1e6).toBe(0);
     // Every token has 2 replicas: the replica shares add up to 2.
     expect([...shape.replicaShare.values()].reduce((x, y) => x + y, 0)).toBeCloseTo(2, 9);
+    // Estimated from 4096 tokens: close to the exact share.
+    for (const m of members) {
+      const exact = ring.ranges(m.id, 2).reduce((n, r) => n + rangeSize(r), 0) / 2 ** 32;
+      expect(Math.abs(shape.replicaShare.get(m.id)! - exact)).toBeLessThan(0.03);
+    }
     expect([...ringShape(Ring.build(members.slice(0, 3)), 3).replicaShare.values()]).toEqual([1, 1, 1]);
   });
 });
