@@ -35,6 +35,7 @@ import { TreeForest } from './antientropy/forest';
 import { TransferService } from './transfer/service';
 import { PUBSUB, SCRIPTING } from './bus/verbs';
 import { attachScripting } from './scripting/engine';
+import { HttpEndpoints } from './http/http-server';
 
 export interface NodeOptions {
   settings: Settings;
@@ -89,6 +90,8 @@ export class QuorumkvNode {
   /** The bus fault-injection switch (directive fault-injection yes). */
   readonly faults: FaultSwitch | null = null;
   private readonly table = new CommandTable(ALL_COMMANDS);
+  /** metrics-port and http-port (src/http/): /metrics, the status page. */
+  readonly http: HttpEndpoints;
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly opts: NodeOptions) {
@@ -277,6 +280,29 @@ export class QuorumkvNode {
       this.server.clusterTx = { watch: (ctx, keys) => coordinator.watch(ctx, keys), exec: (ctx, queue) => coordinator.transaction(ctx, queue) };
       this.server.remoteTouched = (db, key) => coordinator.keyTouched(db, key);
     }
+    const membership = this.membership;
+    const forest = this.forest;
+    const transport = this.faults ?? this.bus;
+    this.http = new HttpEndpoints({
+      log: this.log,
+      clock,
+      bus: transport === null || membership === null ? null : { transport, address: (id) => membership.busAddress(id), timeoutMs: () => settings.requestTimeout },
+      sources: {
+        nodeId: this.nodeId,
+        settings,
+        keyspace: this.keyspace,
+        engine: this.engine,
+        server: this.server,
+        cluster: this.clusterView(),
+        ring: membership === null ? null : () => membership.currentRing(),
+        coordinator: this.coordinator,
+        bus: this.bus,
+        handoff: this.handoff,
+        antiEntropy: this.antiEntropy,
+        merkleKeys: forest === null ? null : () => forest.size(),
+        transfers: this.transfers,
+      },
+    });
   }
 
   /** N, W and R: from the coordinator in a cluster; 1, 1, 1 alone. */
@@ -414,6 +440,7 @@ export class QuorumkvNode {
       this.antiEntropy?.start();
       this.log.notice(`Cluster bus on ${s.bind[0]}:${busPort}; seeds ${s.seeds.join(' ')}`);
     }
+    await this.http.start();
     const tlsPort = this.server.boundTlsPort();
     this.log.notice(`Ready to accept connections on ${s.bind.join(', ')} port ${this.server.boundPort()}${tlsPort !== 0 ? `, tls-port ${tlsPort}` : ''} (appendfsync ${s.appendfsync})`);
   }
@@ -433,6 +460,7 @@ export class QuorumkvNode {
         this.transfers?.stop();
         this.handoff?.stop();
         await this.antiEntropy?.stop();
+        await this.http.stop();
         await this.server.stop();
         await this.bus?.close();
         await this.keyspace.close();

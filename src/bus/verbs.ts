@@ -199,6 +199,11 @@ export const PUBSUB = rawVerb(
   'Pub/sub between nodes (pubsub/service.ts), fire-and-forget: [p, channel, message] a PUBLISH to deliver here; [s, channel, message, relay 1/0] an SPUBLISH reaching an owner (relay 1: also pass it to the nodes interested in the channel) or, relayed, an interested node; [w, channel...] this sender has shard subscribers of these channels (refreshed every 5 s); [u, channel...] it has none left. Reply: [].',
 );
 
+export const NODE_STATUS = rawVerb(
+  'node.status',
+  'This node\'s load, for other nodes\' status pages (http/peer-status.ts): []. Reply: [keys in all databases, engine bytes, hints pending here, their bytes], decimal.',
+);
+
 export const SCRIPTING = rawVerb(
   'scripting',
   'A change of the script cache or the function libraries, applied here as a client command would (scripting/engine.ts): [op, ...args] with op script.load [body], script.flush, function.load [replace 0|1, code], function.delete [library], function.flush. Reply: []. Sent by the node that ran SCRIPT LOAD / SCRIPT FLUSH / FUNCTION LOAD / DELETE / FLUSH to every other node.',
@@ -237,6 +242,6 @@ export const XFER_KEYS = defineVerb<KeysRequest, KeysReply>({
 });
 
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, PUBSUB, SCRIPTING, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS, TX_EXEC, TX_WATCH, BLOCK_WATCH, BLOCK_READY];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, PUBSUB, SCRIPTING, NODE_STATUS, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS, TX_EXEC, TX_WATCH, BLOCK_WATCH, BLOCK_READY];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

@@ -86,6 +86,10 @@ export interface Settings {
   tlsSessionCaching: 'yes' | 'no';
   tlsSessionCacheSize: number;
   tlsSessionCacheTimeout: number;
+  /** HTTP port of /metrics (Prometheus text format); 0: off (src/http/). */
+  metricsPort: number;
+  /** HTTP port of the status page and /status.json; 0: off (src/http/). */
+  httpPort: number;
 }
 
 type Kind =
@@ -187,6 +191,8 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'tls-session-caching', key: 'tlsSessionCaching', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'yes: clients may resume TLS sessions (session tickets); no: every connection makes a full handshake.' },
   { name: 'tls-session-cache-size', key: 'tlsSessionCacheSize', kind: { t: 'int', min: 0, max: 2 ** 31 - 1 }, mutable: true, doc: 'Accepted for compatibility; no effect (node:tls resumes with tickets, which need no server-side cache).' },
   { name: 'tls-session-cache-timeout', key: 'tlsSessionCacheTimeout', kind: { t: 'int', min: 0, max: 2 ** 31 - 1 }, mutable: true, doc: 'Seconds a resumable TLS session stays valid.' },
+  { name: 'metrics-port', key: 'metricsPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'HTTP port serving /metrics in the Prometheus text format, on the bind addresses; 0: off. Same password as clients (HTTP Basic auth).' },
+  { name: 'http-port', key: 'httpPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: false, doc: 'HTTP port serving the status page (/) and /status.json, on the bind addresses; 0: off. Same password as clients (HTTP Basic auth).' },
 ];
 
 export function defaultSettings(): Settings {
@@ -260,6 +266,8 @@ export function defaultSettings(): Settings {
     tlsSessionCaching: 'yes',
     tlsSessionCacheSize: 20480,
     tlsSessionCacheTimeout: 300,
+    metricsPort: 0,
+    httpPort: 0,
   };
 }
 

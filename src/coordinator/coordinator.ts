@@ -86,7 +86,12 @@ interface Payload {
 export const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 
 export class Coordinator {
-  readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0 };
+  /**
+   * Counters for INFO and /metrics. `readsOk`/`writesOk`: quorum reads and writes this node
+   * ran as their executor that met their level; `noQuorum`: every NOQUORUM answered here,
+   * `noQuorumTimeout` the part of them where enough replicas were up but too few answered.
+   */
+  readonly stats = { forwarded: 0, served: 0, replicated: 0, readRepairs: 0, noQuorum: 0, noQuorumTimeout: 0, readsOk: 0, writesOk: 0 };
   private readonly levelsByClient = new WeakMap<ClientState, Levels>();
 
   constructor(private readonly deps: CoordinatorDeps) {
@@ -375,6 +380,7 @@ export class Coordinator {
       this.suspect(executor, err);
       if (err instanceof BusUnreachableError && retry(err)) return true;
       this.stats.noQuorum++;
+      this.stats.noQuorumTimeout++;
       ctx.reply.error(`NOQUORUM the replica that must execute this command (${executor}) did not answer: ${(err as Error).message}`);
       return false;
     }
@@ -387,12 +393,14 @@ export class Coordinator {
       const answered = await this.reconcile(ctx.db.index, key, others, others.length, uniqueFields(entry, argv));
       if (answered < others.length) {
         this.stats.noQuorum++;
+        this.stats.noQuorumTimeout++;
         ctx.reply.error(noQuorum('read', req, answered + 1, 'answered'));
         return;
       }
     }
     const deltas = await this.runHandler(entry, ctx, argv);
     this.stats.served++;
+    this.stats.readsOk++;
     // A read that changed something here (lazy expiry of a standalone-style record) stays
     // local: the other replicas expire the key themselves.
     if (deltas.length > 0) await this.deps.keyspace.afterAcked();
@@ -439,6 +447,7 @@ export class Coordinator {
     }
     if (!sloppy && (readers === null || answered < others.length)) {
       this.stats.noQuorum++;
+      if (readers !== null) this.stats.noQuorumTimeout++;
       ctx.reply.error(typeof readReq === 'string' ? readReq : noQuorum('write', readReq as Requirement, answered + 1, readers === null ? 'up' : 'answered'));
       return false;
     }
@@ -451,7 +460,10 @@ export class Coordinator {
    * since `mark` with NOQUORUM (the write may remain on the replicas that took it).
    */
   private async commit(ctx: CommandContext, mark: number, deltas: { db: number; key: Buffer; delta: Delta }[], plan0: WritePlan, req: Requirement, owners: readonly string[], future: FutureOwners | null): Promise<void> {
-    if (deltas.length === 0) return;
+    if (deltas.length === 0) {
+      this.stats.writesOk++;
+      return;
+    }
     const self = this.deps.selfId;
     const ks = this.deps.keyspace;
     let plan = plan0;
@@ -476,8 +488,11 @@ export class Coordinator {
     const holders = selfOk ? [...selfStandIn, ...acked] : acked;
     if (!held(holders)) {
       this.stats.noQuorum++;
+      this.stats.noQuorumTimeout++;
       ctx.reply.truncate(mark);
       ctx.reply.error(noQuorum('write', req, holders.length, 'answered'));
+    } else {
+      this.stats.writesOk++;
     }
   }
 
@@ -720,6 +735,7 @@ export class Coordinator {
         this.suspect(executor, err);
         if (retries > 0 && neverDelivered(err)) return this.runTransaction(ctx, commands, watched, keys, levels, false, retries - 1);
         this.stats.noQuorum++;
+        this.stats.noQuorumTimeout++;
         ctx.reply.error(`NOQUORUM the replica that must execute this transaction (${executor}) did not answer: ${(err as Error).message}`);
       }
       return;
