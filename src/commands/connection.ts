@@ -173,6 +173,9 @@ function reset(ctx: CommandContext): void {
   }
   ctx.server.unwatch(c);
   if (c.pubsub !== undefined) ctx.server.pubsub?.leaveAll(c.pubsub);
+  ctx.server.unmonitor?.(c);
+  c.replyMode = 0;
+  c.noEvict = false;
   c.select(0);
   c.resp = 2;
   ctx.reply.proto = 2;
@@ -317,8 +320,13 @@ function clientSetInfo(ctx: CommandContext, argv: Buffer[]): void {
   ctx.reply.ok();
 }
 
+/** Redis 7.0.15's CLIENT HELP, word for word (SETINFO, a 7.2 addition we accept, is not in it). */
 const CLIENT_HELP = [
   'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'CACHING (YES|NO)',
+  '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+  'GETREDIR',
+  '    Return the client ID we are redirecting to when tracking is enabled.',
   'GETNAME',
   '    Return the name of the current connection.',
   'ID',
@@ -339,21 +347,80 @@ const CLIENT_HELP = [
   '      Kill connections authenticated by <username>.',
   '    * SKIPME (YES|NO)',
   '      Skip killing current connection (default: yes).',
-  '    * ID <client-id>',
-  '      Kill connections by client id.',
   'LIST [options ...]',
   '    Return information about client connections. Options:',
   '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
   '      Return clients of specified type.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
   'SETNAME <name>',
   '    Assign the name <name> to the current connection.',
-  'SETINFO <option> <value>',
-  '    Set client meta attr. Options are:',
-  '    * LIB-NAME: the client lib name.',
-  '    * LIB-VER: the client lib version.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]',
+  '    Unblock the specified blocked client.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+  '         [OPTIN] [OPTOUT] [NOLOOP]',
+  '    Control server assisted client side caching.',
+  'TRACKINGINFO',
+  '    Report tracking status for the current connection.',
+  'NO-EVICT (ON|OFF)',
+  '    Protect current client connection from eviction.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
+
+/** CLIENT REPLY ON|OFF|SKIP (the connection drops the replies: connection.ts applyReplyMode). */
+function clientReply(ctx: CommandContext, argv: Buffer[]): void {
+  const c = ctx.client;
+  const mode = c.replyMode ?? 0;
+  const v = lower(argv[2]);
+  if (v === 'on') {
+    c.replyMode = mode & ~3;
+    ctx.reply.ok();
+  } else if (v === 'off') c.replyMode = mode | 1;
+  else if (v === 'skip') {
+    if ((mode & 1) === 0) c.replyMode = mode | 4;
+  } else ctx.reply.error(E.syntax);
+}
+
+/** CLIENT PAUSE timeout [WRITE|ALL]: this node's clients only (server.ts pausedFor). */
+function clientPause(ctx: CommandContext, argv: Buffer[]): void {
+  const t = parseIntStrict(argv[2]);
+  if (t === null || !Number.isFinite(t)) {
+    ctx.reply.error('ERR timeout is not an integer or out of range');
+    return;
+  }
+  if (t < 0) {
+    ctx.reply.error('ERR timeout is negative');
+    return;
+  }
+  let all = true;
+  if (argv.length === 4) {
+    const m = lower(argv[3]);
+    if (m === 'write') all = false;
+    else if (m !== 'all') {
+      ctx.reply.error('ERR CLIENT PAUSE mode must be WRITE or ALL');
+      return;
+    }
+  } else if (argv.length > 4) {
+    ctx.reply.error(E.syntax);
+    return;
+  }
+  ctx.server.pause?.(t, all);
+  ctx.reply.ok();
+}
+
+function onOff(ctx: CommandContext, arg: Buffer): boolean | null {
+  const v = lower(arg);
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  ctx.reply.error(E.syntax);
+  return null;
+}
+
 
 
 const clientSubcommands: CommandSpec[] = [
@@ -381,6 +448,24 @@ const clientSubcommands: CommandSpec[] = [
   { name: 'unblock', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Unblock a client blocked in a blocking command from a different connection.', since: '5.0.0', handler: clientUnblock },
   { name: 'kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Terminates open connections.', since: '2.4.0', handler: clientKill },
   { name: 'setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Sets information specific to the client or connection.', since: '7.2.0', handler: clientSetInfo },
+  { name: 'reply', arity: 3, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Instructs the server whether to reply to commands.', since: '3.2.0', complexity: 'O(1)', handler: clientReply },
+  { name: 'pause', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Suspends commands processing.', since: '3.0.0', complexity: 'O(1)', handler: clientPause },
+  {
+    name: 'unpause', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Resumes processing commands from paused clients.', since: '6.2.0', complexity: 'O(N) Where N is the number of paused clients',
+    handler: (ctx) => {
+      ctx.server.unpause?.();
+      ctx.reply.ok();
+    },
+  },
+  {
+    name: 'no-evict', arity: 3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Sets the client eviction mode of the connection.', since: '7.0.0', complexity: 'O(1)',
+    handler: (ctx, argv) => {
+      const v = onOff(ctx, argv[2]);
+      if (v === null) return;
+      ctx.client.noEvict = v;
+      ctx.reply.ok();
+    },
+  },
   { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns helpful text about the different subcommands.', since: '5.0.0', handler: (ctx) => helpReply(ctx.reply, CLIENT_HELP) },
 ];
 

@@ -65,6 +65,14 @@ export interface Settings {
   pubsubMaxSubscriptions: number;
   /** Milliseconds a script may run before other clients get BUSY and SCRIPT KILL works (0: never). */
   busyReplyThreshold: number;
+  /** SLOWLOG: calls at least this many µs long are logged (negative: none, 0: all). */
+  slowlogLogSlowerThan: number;
+  slowlogMaxLen: number;
+  /** LATENCY: ms at or above which a command is a latency event (0: off). */
+  latencyMonitorThreshold: number;
+  /** Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM). */
+  latencyTracking: 'yes' | 'no';
+  latencyTrackingInfoPercentiles: number[];
 }
 
 type Kind =
@@ -78,7 +86,9 @@ type Kind =
   /** Redis's notify-keyspace-events letters. */
   | { t: 'notify' }
   /** Redis's client-output-buffer-limit: `<class> <hard> <soft> <seconds>`..., applied over the current value. */
-  | { t: 'obuf' };
+  | { t: 'obuf' }
+  /** latency-tracking-info-percentiles: space-separated doubles in [0, 100]. */
+  | { t: 'percentiles' };
 
 export interface Directive {
   readonly name: string;
@@ -144,6 +154,11 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'client-output-buffer-limit', key: 'clientOutputBufferLimit', kind: { t: 'obuf' }, mutable: true, doc: 'Per client class (normal, replica, pubsub): hard limit, soft limit, soft seconds. A subscriber whose unsent messages pass the pubsub hard limit, or stay over the soft limit for soft seconds, is disconnected.' },
   { name: 'pubsub-max-subscriptions', key: 'pubsubMaxSubscriptions', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most channels + patterns + shard channels one client may subscribe to; beyond it SUBSCRIBE and friends answer an error.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
+  { name: 'slowlog-log-slower-than', key: 'slowlogLogSlowerThan', kind: { t: 'int', min: -1, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'SLOWLOG logs commands that take at least this many microseconds (-1: none; 0: every command).' },
+  { name: 'slowlog-max-len', key: 'slowlogMaxLen', kind: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'Most SLOWLOG entries kept (the oldest go first).' },
+  { name: 'latency-monitor-threshold', key: 'latencyMonitorThreshold', kind: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'LATENCY: a command taking at least this many milliseconds is recorded as a latency event (command or fast-command); 0: off.' },
+  { name: 'latency-tracking', key: 'latencyTracking', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM).' },
+  { name: 'latency-tracking-info-percentiles', key: 'latencyTrackingInfoPercentiles', kind: { t: 'percentiles' }, mutable: true, doc: 'Percentiles INFO latencystats reports (space separated, 0 to 100).' },
   { name: 'busy-reply-threshold', key: 'busyReplyThreshold', kind: { t: 'int', min: 0, max: 2 ** 53 }, mutable: true, doc: 'Milliseconds a Lua script or function may run before other clients get BUSY and SCRIPT KILL / FUNCTION KILL may stop it (alias lua-time-limit; 0: never).' },
 ];
 
@@ -198,6 +213,11 @@ export function defaultSettings(): Settings {
     clientOutputBufferLimit: defaultOutputLimits(),
     pubsubMaxSubscriptions: 100_000,
     busyReplyThreshold: 5000,
+    slowlogLogSlowerThan: 10000,
+    slowlogMaxLen: 128,
+    latencyMonitorThreshold: 0,
+    latencyTracking: 'yes',
+    latencyTrackingInfoPercentiles: [50, 99, 99.9],
   };
 }
 
@@ -231,6 +251,15 @@ export function parseDirective(d: Directive, args: string[], current?: Settings)
   if (k.t === 'obuf') {
     const r = parseOutputLimits(args.join(' ').split(/\s+/).filter((x) => x !== ''), current?.clientOutputBufferLimit ?? defaultOutputLimits());
     return typeof r === 'string' ? { error: r } : { value: r };
+  }
+  if (k.t === 'percentiles') {
+    const out: number[] = [];
+    for (const w of args.join(' ').split(' ').filter((x) => x !== '')) {
+      const v = Number(w);
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(w) || !(v >= 0 && v <= 100)) return { error: 'Invalid latency-tracking-info-percentiles parameters' };
+      out.push(v);
+    }
+    return { value: out };
   }
   if (k.t === 'list') {
     if (args.length === 0) return { error: 'wrong number of arguments' };
@@ -278,6 +307,7 @@ export function formatDirective(d: Directive, s: Settings): string {
   if (d.kind.t === 'replicas') return formatReplicas(s.replicas);
   if (d.kind.t === 'notify') return formatNotifyFlags(s.notifyKeyspaceEvents);
   if (d.kind.t === 'obuf') return formatOutputLimits(s.clientOutputBufferLimit);
+  if (d.kind.t === 'percentiles') return s.latencyTrackingInfoPercentiles.map(formatPercentile).join(' ');
   return String(v);
 }
 
@@ -292,3 +322,9 @@ export const REDIS_READONLY: readonly { name: string; value: (s: Settings) => st
   { name: 'appendonly', value: (s) => (s.engine === 'rocksdb' ? 'yes' : 'no') },
   { name: 'databases', value: () => '16' },
 ];
+
+/** A percentile as Redis prints it (%f, trailing zeros trimmed: 99.9, 50). */
+export function formatPercentile(p: number): string {
+  const t = p.toFixed(6).replace(/0+$/, '');
+  return t.endsWith('.') ? t.slice(0, -1) : t;
+}

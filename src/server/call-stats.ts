@@ -103,6 +103,14 @@ export class CallStats {
   readonly errors = new Map<string, number>();
   totalErrorReplies = 0;
   listener: CallListener | null = null;
+  /** latency-tracking: record each call in its command's histogram. */
+  trackLatency = true;
+  /**
+   * The next call's error reply was already counted in errorstats (a script's error that
+   * came from a redis.call inside it, Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE): the call
+   * counts as failed, errorstats and total_error_replies stay. Reset by every `called`.
+   */
+  errorAlreadyCounted = false;
 
   /** The counters of one command (created on first use, as Redis lists only used commands). */
   stat(entry: CommandEntry): CommandStat {
@@ -119,11 +127,12 @@ export class CallStats {
     const s = this.stat(entry);
     s.calls++;
     s.usec += usec;
-    s.latency.record(usec);
+    if (this.trackLatency) s.latency.record(usec);
     if (error !== null) {
       s.failed++;
-      this.errorReply(error);
+      if (!this.errorAlreadyCounted) this.errorReply(error);
     }
+    this.errorAlreadyCounted = false;
     if (this.listener !== null) this.listener(s, usec, error);
   }
 

@@ -38,6 +38,10 @@ export interface ClientState {
   outputBufferBytes(): number;
   /** MULTI/WATCH state (transactions.ts), created on first use; clients of the cluster bus have none. */
   tx?: ClientTx | null;
+  /** CLIENT NO-EVICT (shown as flag e; nothing is evicted here anyway). */
+  noEvict?: boolean;
+  /** CLIENT REPLY state (connection.ts applyReplyMode): bit 1 OFF, 2 SKIP now, 4 SKIP next. */
+  replyMode?: number;
   /** Its pub/sub subscriptions (a connection has them; harnesses may not). */
   readonly pubsub?: ClientSubs;
 }

@@ -218,14 +218,27 @@ export class Connection implements ClientState {
     const ctx = this.ctx;
     this.prefetchAhead();
     while (!this.closing) {
-      const next = this.admit(reply);
+      const mark = reply.length;
+      const next = this.postponed ?? this.admit(reply);
+      this.postponed = null;
       if (next === null) {
         this.inputUsedUp();
         break;
       }
-      if (next === REFUSED) continue;
+      if (next === REFUSED) {
+        if (this.replyMode !== 0) this.applyReplyMode(mark);
+        continue;
+      }
       const { entry, argv } = next;
-      if (this.tx !== null && this.queued(entry, argv, () => reply)) continue;
+      // CLIENT PAUSE: the command waits, unrun, until the pause ends (Redis's BLOCKED_POSTPONE).
+      if (server.pause !== null && server.pausedFor(entry, this)) {
+        this.postponed = next;
+        break;
+      }
+      if (this.tx !== null && this.queued(entry, argv, () => reply)) {
+        if (this.replyMode !== 0) this.applyReplyMode(mark);
+        continue;
+      }
       const now = server.clock.nowMs();
       ctx.nowMs = now;
       this.lastActiveMs = now;
@@ -241,12 +254,15 @@ export class Connection implements ClientState {
         this.flush();
         this.cmdStart = 0;
         pending.then(
-          () => this.resume(entry, t0),
+          () => this.resume(entry, argv, t0),
           (err: unknown) => server.fatal(err),
         );
         return;
       }
-      server.calls.called(entry, (performance.now() - t0) * 1000, reply.errorAt(this.cmdStart));
+      const usec = (performance.now() - t0) * 1000;
+      server.calls.called(entry, usec, reply.errorAt(this.cmdStart));
+      if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+      if (this.replyMode !== 0) this.applyReplyMode(mark);
       this.commandDone();
       // A client that does not read its replies: once a limit's worth of replies is ready,
       // hand it to the socket; if the socket cannot take it, stop running this client's
@@ -447,6 +463,10 @@ export class Connection implements ClientState {
         const kind: OpKind = !entry.isWrite ? 'read' : isBlind(entry, argv) ? 'blind' : 'rmw';
         next = { entry, argv, kind, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };
       }
+      if (server.pause !== null && server.pausedFor(next.entry, this)) {
+        this.stalled = next;
+        break;
+      }
       if (!this.canStart(next.keys, next.kind)) {
         this.stalled = next;
         break;
@@ -495,7 +515,9 @@ export class Connection implements ClientState {
     const t0 = performance.now();
     const pending = server.executor(entry, ctx, argv);
     if (pending === undefined) {
-      server.calls.called(entry, (performance.now() - t0) * 1000, writer.errorAt(0));
+      const usec = (performance.now() - t0) * 1000;
+      server.calls.called(entry, usec, writer.errorAt(0));
+      if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
       slot.done = true;
       return;
     }
@@ -510,7 +532,9 @@ export class Connection implements ClientState {
     }
     pending.then(
       () => {
-        server.calls.called(entry, (performance.now() - t0) * 1000, writer.errorAt(0));
+        const usec = (performance.now() - t0) * 1000;
+        server.calls.called(entry, usec, writer.errorAt(0));
+        if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
         slot.done = true;
         this.inFlight--;
         if (keys === null) this.barrier = false;
@@ -552,13 +576,45 @@ export class Connection implements ClientState {
     this.flush();
   }
 
-  private resume(entry: CommandEntry, t0: number): void {
+  private resume(entry: CommandEntry, argv: Buffer[], t0: number): void {
     this.busy = false;
     // The reply started at 0: what came before it was flushed when the command went async.
-    this.server.calls.called(entry, (performance.now() - t0) * 1000, this.reply.errorAt(0));
+    const usec = (performance.now() - t0) * 1000;
+    this.server.calls.called(entry, usec, this.reply.errorAt(0));
+    if (this.server.intro.wanted(usec)) this.server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
     this.commandDone();
     if (this.closed || this.pausedForOutput) return;
     this.run();
+  }
+
+  // ------------------------------------------------------------------ CLIENT REPLY, MONITOR
+
+  /** CLIENT REPLY: 0 normal; bit 1 OFF, bit 2 SKIP (this command), bit 4 SKIP (the next one). */
+  replyMode = 0;
+
+  /**
+   * After a command (or a refusal) of the sequential pipeline: drop its reply if replies
+   * are OFF or skipped, and turn a SKIP asked by this command into one for the next (Redis's
+   * resetClient). Commands that wait (cluster, SHUTDOWN) are not covered.
+   */
+  private applyReplyMode(mark: number): void {
+    const m = this.replyMode;
+    if ((m & 3) !== 0 && this.reply.length > mark) this.reply.truncate(mark);
+    this.replyMode = (m & 1) | ((m & 4) !== 0 ? 2 : 0);
+  }
+
+  /** A command admitted but held by CLIENT PAUSE; it runs first when the pause ends. */
+  private postponed: { entry: CommandEntry; argv: Buffer[] } | null = null;
+
+  /** The pause ended: run what waited. */
+  resumeAfterPause(): void {
+    if (this.closed || this.busy || this.pausedForOutput) return;
+    this.run();
+  }
+
+  /** A MONITOR line: sent like a push, after the replies written before it. */
+  monitorLine(line: Buffer): void {
+    this.push(line);
   }
 
   /** Send (or hold, until durable) what the replies wrote. */

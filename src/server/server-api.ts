@@ -12,6 +12,8 @@ import type { CommandContext } from '../commands/types';
 import type { Attempt } from './blocking';
 import type { Queued } from './transactions';
 import type { PubSubService } from '../pubsub/service';
+import type { CallStats } from './call-stats';
+import type { Introspection } from './introspection';
 
 export interface ClientKillFilter {
   id?: number;
@@ -144,4 +146,16 @@ export interface ServerApi {
   readonly pubsub?: PubSubService;
   /** Stop the server: flush, close storage, exit. */
   shutdown(): Promise<void>;
+  /** Per-command statistics (absent in harnesses without a server). */
+  readonly calls?: CallStats;
+  /** SLOWLOG, MONITOR, LATENCY (absent in harnesses without a server). */
+  readonly intro?: Introspection;
+  /** MONITOR: the client gets every command's line from now on; false if it cannot. */
+  monitor?(client: ClientState): boolean;
+  /** RESET ends MONITOR mode. */
+  unmonitor?(client: ClientState): void;
+  isMonitor?(client: ClientState): boolean;
+  /** CLIENT PAUSE ms WRITE|ALL (this node's clients only) and CLIENT UNPAUSE. */
+  pause?(ms: number, all: boolean): void;
+  unpause?(): void;
 }

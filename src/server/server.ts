@@ -17,8 +17,9 @@ import { stringMatch } from '../util/glob';
 import { Connection } from './connection';
 import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
-import { buildInfo } from './info';
+import { buildInfo, OpsMeter } from './info';
 import { CallStats } from './call-stats';
+import { Introspection } from './introspection';
 import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
@@ -30,6 +31,11 @@ const PROTECTED_MODE_DENIED =
 /** 127.0.0.1 or ::1 (IPv4-mapped too): what Redis's connIsLocal counts as local. */
 function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
+}
+
+/** Redis's is_may_replicate_command: write or may_replicate. */
+function mayReplicate(entry: CommandEntry): boolean {
+  return entry.isWrite || entry.spec.flags.includes('may_replicate');
 }
 
 /** Engine entries the background sweep examines per tick (hz 10: 20,000 a second). */
@@ -76,6 +82,10 @@ export class Server {
   stats: ServerStats = newStats();
   /** Per-command calls, times and errors (INFO commandstats/errorstats/latencystats, metrics). */
   readonly calls = new CallStats();
+  /** SLOWLOG, MONITOR, LATENCY (introspection.ts). */
+  readonly intro: Introspection;
+  /** instantaneous_ops_per_sec and friends (INFO stats). */
+  readonly ops = new OpsMeter();
   readonly api: ServerApi;
   /** Subscriptions, PUBLISH and keyspace notifications (src/pubsub/). */
   readonly pubsub: PubSubService;
@@ -109,6 +119,8 @@ export class Server {
     for (let i = 0; i < DB_COUNT; i++) this.views.push(new DbView(deps.keyspace, i));
     deps.keyspace.onDurable((seq) => this.onDurable(seq));
     this.blocking = new BlockingRegistry(() => deps.clock.nowMs());
+    this.intro = new Introspection(() => deps.clock.nowUs());
+    this.applyIntroSettings();
     const watches = this.watches;
     const blocking = this.blocking;
     deps.keyspace.keyListener = {
@@ -187,6 +199,8 @@ export class Server {
   }
 
   forget(c: Connection): void {
+    this.intro.monitors.delete(c);
+    this.pausedConns.delete(c);
     this.pubsub.leaveAll(c.pubsub);
     this.conns.delete(c.id);
     this.waiting.delete(c);
@@ -237,6 +251,7 @@ export class Server {
       this.fatal(err);
     }
     this.pubsub.tick(now);
+    this.ops.sample(now, this.stats.commands, this.stats.netInputBytes, this.stats.netOutputBytes);
     const timeoutMs = this.settings.timeout * 1000;
     if (timeoutMs > 0) {
       for (const c of this.conns.values()) {
@@ -299,6 +314,24 @@ export class Server {
         for (const k of Object.keys(this.keyspace.stats) as (keyof Keyspace['stats'])[]) this.keyspace.stats[k] = 0;
       },
       shutdown: () => this.deps.shutdown(),
+      calls: this.calls,
+      intro: this.intro,
+      monitor: (client) => {
+        const c = this.conns.get(client.id);
+        if (c === undefined || c !== client) return false;
+        this.intro.monitors.add(c);
+        return true;
+      },
+      unmonitor: (client) => {
+        const c = this.conns.get(client.id);
+        if (c !== undefined) this.intro.monitors.delete(c);
+      },
+      pause: (ms, all) => this.pauseClients(ms, all),
+      unpause: () => this.unpauseClients(),
+      isMonitor: (client) => {
+        const c = this.conns.get(client.id);
+        return c !== undefined && this.intro.monitors.has(c);
+      },
       notify: (type, event, key, db) => this.pubsub.notify(type, event, key, db),
       pubsub: this.pubsub,
       block: (ctx, keys, timeoutMs, attempt, onTimeout) => this.blocking.block(ctx.client, ctx.db.index, keys, timeoutMs, attempt, onTimeout, (msg) => ctx.reply.error(msg)),
@@ -346,10 +379,19 @@ export class Server {
     }
     this.watches.unwatchAll(tx);
     ctx.reply.array(queue.length);
+    const intro = this.intro;
     for (let i = 0; i < queue.length; i++) {
-      ctx.client.lastCommand = queue[i].entry.fullName;
-      const pending = execute(queue[i].entry, queuedContext(ctx), queue[i].argv);
+      const { entry, argv } = queue[i];
+      ctx.client.lastCommand = entry.fullName;
+      // Each queued command is a call of its own (Redis's execCommand runs call() on each):
+      // commandstats, errorstats, slowlog and MONITOR see it.
+      const mark = ctx.reply.length;
+      const t0 = performance.now();
+      const pending = execute(entry, queuedContext(ctx), argv);
       if (pending !== undefined) return this.execRest(ctx, queue, i + 1, pending);
+      const usec = (performance.now() - t0) * 1000;
+      this.calls.called(entry, usec, ctx.reply.errorAt(mark));
+      if (intro.wanted(usec)) intro.afterCall(ctx.client, ctx.client.dbIndex, entry, argv, usec);
     }
   }
 
@@ -359,12 +401,16 @@ export class Server {
     for (let i = from; i < queue.length; i++) await execute(queue[i].entry, queuedContext(ctx), queue[i].argv);
   }
 
-  /** CLIENT LIST's flags: x in MULTI, b blocked, d a watched key touched; N for none. */
+  /** CLIENT LIST's flags, in Redis 7.0's order (getClientInfoString); N for none. */
   private clientFlags(c: ClientState): string {
     let f = '';
+    const conn = this.conns.get(c.id);
+    if (conn !== undefined && this.intro.monitors.has(conn)) f += 'O';
+    if (c.pubsub !== undefined && c.pubsub.total > 0) f += 'P';
     if (c.tx?.queue != null) f += 'x';
     if (this.blocking.isBlocked(c)) f += 'b';
     if (c.tx?.dirty === true) f += 'd';
+    if (c.noEvict === true) f += 'e';
     return f === '' ? 'N' : f;
   }
 
@@ -383,19 +429,22 @@ export class Server {
     return n;
   }
 
+  /**
+   * One CLIENT LIST / CLIENT INFO line: Redis 7.0.15's fields in its order. Memory fields we
+   * do not account per client (qbuf-free, argv-mem, multi-mem, rbs, rbp, obl, oll, tot-mem)
+   * are 0; fd is -1. lib-name and lib-ver (Redis 7.2) follow only when CLIENT SETINFO set them.
+   */
   describeClient(c: ClientState): string {
     const now = this.clock.nowMs();
     const ps = c.pubsub;
-    const subscribed = ps !== undefined && ps.total > 0;
-    return (
+    let line =
       `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} ` +
       `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${this.clientFlags(c)} db=${c.dbIndex} ` +
-      `sub=0 psub=0 ssub=0 multi=${c.tx?.queue != null ? c.tx.queue.length : -1} qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
-      `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${subscribed ? 'P' : 'N'} db=${c.dbIndex} ` +
-      `sub=${ps?.channels.size ?? 0} psub=${ps?.patterns.size ?? 0} ssub=${ps?.shard.size ?? 0} multi=-1 qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
-      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp} ` +
-      `lib-name=${c.libName} lib-ver=${c.libVersion}`
-    );
+      `sub=${ps?.channels.size ?? 0} psub=${ps?.patterns.size ?? 0} ssub=${ps?.shard.size ?? 0} multi=${c.tx?.queue != null ? c.tx.queue.length : -1} ` +
+      `qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp}`;
+    if (c.libName !== '' || c.libVersion !== '') line += ` lib-name=${c.libName} lib-ver=${c.libVersion}`;
+    return line;
   }
 
   private configGet(patterns: Buffer[]): [string, string][] {
@@ -451,8 +500,65 @@ export class Server {
     return null;
   }
 
+  // ------------------------------------------------------------------ CLIENT PAUSE
+
+  /** CLIENT PAUSE in force: what it holds and until when; null when not paused. */
+  pause: { all: boolean; endMs: number; timer: NodeJS.Timeout } | null = null;
+  private readonly pausedConns = new Set<Connection>();
+
+  /**
+   * Whether `entry` must wait (Redis 7.0 processCommand): every command in an ALL pause; in a
+   * WRITE pause the commands flagged write or may_replicate, and EXEC of a transaction
+   * holding one. The caller registers itself to be resumed.
+   */
+  pausedFor(entry: CommandEntry, c: Connection): boolean {
+    const p = this.pause;
+    if (p === null) return false;
+    let held = p.all;
+    if (!held) {
+      held = mayReplicate(entry);
+      if (!held && entry.fullName === 'exec' && c.tx?.queue != null) held = c.tx.queue.some((q) => mayReplicate(q.entry));
+    }
+    if (held) this.pausedConns.add(c);
+    return held;
+  }
+
+  /** CLIENT PAUSE: the later end wins; the mode is the new one (Redis's pauseClients). */
+  pauseClients(ms: number, all: boolean): void {
+    const endMs = this.clock.nowMs() + ms;
+    const old = this.pause;
+    if (old !== null) clearTimeout(old.timer);
+    const end = old !== null && old.endMs > endMs ? old.endMs : endMs;
+    const timer = setTimeout(() => this.unpauseClients(), Math.max(0, end - this.clock.nowMs()));
+    timer.unref();
+    this.pause = { all, endMs: end, timer };
+    // Clients already waiting for an ALL pause may run if it became a WRITE pause.
+    if (old !== null && old.all && !all) this.wakePaused();
+  }
+
+  unpauseClients(): void {
+    if (this.pause === null) return;
+    clearTimeout(this.pause.timer);
+    this.pause = null;
+    this.wakePaused();
+  }
+
+  private wakePaused(): void {
+    const list = [...this.pausedConns];
+    this.pausedConns.clear();
+    for (const c of list) setImmediate(() => c.resumeAfterPause());
+  }
+
+  /** slowlog-*, latency-* into the parts that read them per call. */
+  private applyIntroSettings(): void {
+    const s = this.settings;
+    this.intro.configure(s.slowlogLogSlowerThan, s.slowlogMaxLen, s.latencyMonitorThreshold);
+    this.calls.trackLatency = s.latencyTracking === 'yes';
+  }
+
   /** Push changed settings into the parts that cache them. */
   private applySettings(): void {
+    this.applyIntroSettings();
     this.keyspace.setCacheMaxBytes(this.settings.recordCache);
     this.keyspace.setSyncEveryBatch(this.settings.appendfsync === 'always');
     // Alone, nothing is kept for replicas whatever tombstone-grace says (node.ts).
