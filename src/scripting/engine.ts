@@ -408,6 +408,10 @@ export class ScriptEngine {
       nargs = 3;
     }
     lua.lua_sethook(co, this.hook, lua.LUA_MASKCOUNT, HOOK_COUNT);
+    // EVAL/FCALL are skip_monitor: Redis shows them as the script starts (scriptPrepareForRun),
+    // before the commands the script runs.
+    const intro = run.ctx.server.intro;
+    if (intro !== undefined && intro.monitors.size !== 0) intro.feedMonitors(run.client.addr, run.db.index, run.callerArgv);
     this.running = run;
     let status: number;
     try {

@@ -102,6 +102,8 @@ export class CallStats {
   /** Error replies by code (INFO errorstats). */
   readonly errors = new Map<string, number>();
   totalErrorReplies = 0;
+  /** Every call, inner ones (EXEC's, scripts') included: Redis's stat_numcommands. */
+  totalCalls = 0;
   listener: CallListener | null = null;
   /** latency-tracking: record each call in its command's histogram. */
   trackLatency = true;
@@ -126,6 +128,7 @@ export class CallStats {
   called(entry: CommandEntry, usec: number, error: string | null): void {
     const s = this.stat(entry);
     s.calls++;
+    this.totalCalls++;
     s.usec += usec;
     if (this.trackLatency) s.latency.record(usec);
     if (error !== null) {
@@ -161,5 +164,6 @@ export class CallStats {
     this.byEntry.clear();
     this.errors.clear();
     this.totalErrorReplies = 0;
+    this.totalCalls = 0;
   }
 }

@@ -191,7 +191,7 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
         'Stats',
         {
           total_connections_received: src.stats.connectionsReceived,
-          total_commands_processed: src.stats.commands,
+          total_commands_processed: src.calls.totalCalls,
           instantaneous_ops_per_sec: ops?.opsPerSec ?? 0,
           total_net_input_bytes: src.stats.netInputBytes,
           total_net_output_bytes: src.stats.netOutputBytes,
@@ -301,9 +301,11 @@ export async function buildInfo(requested: string[], src: InfoSource): Promise<s
   if (requested.length === 0) for (const n of ALL_SECTIONS) if (!NOT_DEFAULT.has(n)) wanted.add(n);
   for (const r of requested) {
     const n = r.toLowerCase();
-    if (n === 'all' || n === 'everything') for (const x of ALL_SECTIONS) wanted.add(x);
-    else if (n === 'default') for (const x of ALL_SECTIONS) if (!NOT_DEFAULT.has(x)) wanted.add(x);
-    else wanted.add(n);
+    if (n === 'all' || n === 'everything') {
+      for (const x of ALL_SECTIONS) wanted.add(x);
+    } else if (n === 'default') {
+      for (const x of ALL_SECTIONS) if (!NOT_DEFAULT.has(x)) wanted.add(x);
+    } else wanted.add(n);
   }
   const parts: string[] = [];
   for (const n of ALL_SECTIONS) {

@@ -251,7 +251,7 @@ export class Server {
       this.fatal(err);
     }
     this.pubsub.tick(now);
-    this.ops.sample(now, this.stats.commands, this.stats.netInputBytes, this.stats.netOutputBytes);
+    this.ops.sample(now, this.calls.totalCalls, this.stats.netInputBytes, this.stats.netOutputBytes);
     const timeoutMs = this.settings.timeout * 1000;
     if (timeoutMs > 0) {
       for (const c of this.conns.values()) {
