@@ -68,7 +68,7 @@ function slowlogGet(ctx: CommandContext, argv: Buffer[]): void {
     }
     count = typeof n === 'bigint' ? Number.MAX_SAFE_INTEGER : n === -1 ? Number.MAX_SAFE_INTEGER : n;
   } else if (argv.length > 3) {
-    ctx.reply.error("ERR wrong number of arguments for 'slowlog|get' command");
+    ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString('latin1')}'. Try SLOWLOG HELP.`);
     return;
   }
   const entries = intro(ctx).slowlog.slice(0, count);

@@ -73,8 +73,10 @@ const CONFIG_HELP = [
   '    Set the configuration <directive> to <value>.',
   'RESETSTAT',
   '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 const configSubcommands: CommandSpec[] = [
@@ -108,6 +110,14 @@ const configSubcommands: CommandSpec[] = [
     handler: (ctx) => {
       ctx.server.configResetStat();
       ctx.reply.ok();
+    },
+  },
+  {
+    name: 'rewrite', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'server', summary: 'Persists the effective configuration to file.', since: '2.8.0',
+    handler: (ctx) => {
+      const err = ctx.server.configRewrite?.() ?? 'ERR The server is running without a config file';
+      if (err !== null) ctx.reply.error(err);
+      else ctx.reply.ok();
     },
   },
   {

@@ -256,7 +256,8 @@ export function parseDirective(d: Directive, args: string[], current?: Settings)
     const out: number[] = [];
     for (const w of args.join(' ').split(' ').filter((x) => x !== '')) {
       const v = Number(w);
-      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(w) || !(v >= 0 && v <= 100)) return { error: 'Invalid latency-tracking-info-percentiles parameters' };
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(w)) return { error: 'Invalid latency-tracking-info-percentiles parameters' };
+      if (!(v >= 0 && v <= 100)) return { error: 'latency-tracking-info-percentiles parameters should sit between [0.0,100.0]' };
       out.push(v);
     }
     return { value: out };
@@ -272,13 +273,18 @@ export function parseDirective(d: Directive, args: string[], current?: Settings)
       return { value: a };
     case 'enum': {
       const v = a.toLowerCase();
-      if (!k.values.includes(v)) return { error: `argument(s) must be one of the following: ${k.values.join(', ')}` };
+      if (!k.values.includes(v)) {
+        // Redis's bool configs say it this way.
+        if (k.values.length === 2 && k.values.includes('yes') && k.values.includes('no')) return { error: "argument must be 'yes' or 'no'" };
+        return { error: `argument(s) must be one of the following: ${k.values.join(', ')}` };
+      }
       return { value: v as Settings[keyof Settings] };
     }
     case 'int': {
       if (!/^-?\d+$/.test(a)) return { error: "argument couldn't be parsed into an integer" };
       const v = Number(a);
-      if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max} inclusive` };
+      // Redis's long long configs (slowlog-log-slower-than...) end at LLONG_MAX.
+      if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max === Number.MAX_SAFE_INTEGER ? '9223372036854775807' : k.max} inclusive` };
       return { value: v };
     }
     case 'notify': {

@@ -114,6 +114,8 @@ export interface ServerApi {
   info(sections: string[]): Promise<string>;
   /** CONFIG SET: apply new values; returns an error text or null. */
   configSet(pairs: [string, string][]): string | null;
+  /** CONFIG REWRITE: null, or the error text (no config file, a write error). */
+  configRewrite?(): string | null;
   /** CONFIG GET: name → value for every directive matching one of the patterns. */
   configGet(patterns: Buffer[]): [string, string][];
   configResetStat(): void;

@@ -7,7 +7,8 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/log';
 import type { Settings } from '../config/settings';
-import { DIRECTIVE_BY_NAME, DIRECTIVES, REDIS_READONLY, formatDirective, parseDirective } from '../config/settings';
+import { DIRECTIVE_BY_NAME, DIRECTIVES, REDIS_READONLY, formatDirective, parseDirective, type Directive } from '../config/settings';
+import { rewriteConfigFile } from '../config/rewrite';
 import type { CommandTable } from '../commands/table';
 import type { CommandContext, CommandEntry } from '../commands/types';
 import { execute } from './dispatch';
@@ -308,6 +309,7 @@ export class Server {
         }),
       configGet: (patterns) => this.configGet(patterns),
       configSet: (pairs) => this.configSet(pairs),
+      configRewrite: () => rewriteConfigFile(this.deps.configFile, this.settings),
       configResetStat: () => {
         this.stats = newStats();
         this.calls.reset();
@@ -479,20 +481,45 @@ export class Server {
     return out;
   }
 
+  /**
+   * CONFIG SET name value [name value ...], all or nothing, as Redis 7.0's configSetCommand:
+   * first every name is checked (the first unknown, immutable or duplicate one is the
+   * error; an unknown name wins over the others), then every value is parsed (the error
+   * names the directive's canonical name); only then is anything changed.
+   */
   private configSet(pairs: [string, string][]): string | null {
-    // Validate everything first: CONFIG SET is all or nothing.
-    const seen = new Set<string>();
-    const parsed: [keyof Settings, Settings[keyof Settings]][] = [];
-    for (const [rawName, value] of pairs) {
+    const seen = new Set<Directive>();
+    const found: Directive[] = [];
+    let unknown: string | null = null;
+    let error: string | null = null;
+    for (const [rawName] of pairs) {
       const name = rawName.toLowerCase();
       const d = DIRECTIVE_BY_NAME.get(name);
-      if (REDIS_READONLY.some((r) => r.name === name)) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set immutable config`;
-      if (d === undefined) return `ERR Unknown option or number of arguments for CONFIG SET - '${rawName}'`;
-      if (seen.has(name)) return `ERR duplicate parameter - ${rawName}`;
-      seen.add(name);
-      if (!d.mutable) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set ${d.protected === true ? 'protected' : 'immutable'} config`;
+      const readonly = REDIS_READONLY.some((r) => r.name === name);
+      if (d === undefined && !readonly) {
+        if (error === null && unknown === null) unknown = rawName;
+        continue;
+      }
+      if (error !== null || unknown !== null) continue;
+      if (d === undefined || !d.mutable) {
+        error = `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set ${d?.protected === true ? 'protected' : 'immutable'} config`;
+        continue;
+      }
+      if (seen.has(d)) {
+        error = `ERR CONFIG SET failed (possibly related to argument '${rawName}') - duplicate parameter`;
+        continue;
+      }
+      seen.add(d);
+      found.push(d);
+    }
+    if (unknown !== null) return `ERR Unknown option or number of arguments for CONFIG SET - '${unknown}'`;
+    if (error !== null) return error;
+    const parsed: [keyof Settings, Settings[keyof Settings]][] = [];
+    for (let i = 0; i < found.length; i++) {
+      const d = found[i];
+      const value = pairs[i][1];
       const r = parseDirective(d, d.kind.t === 'list' ? value.split(' ').filter((x) => x !== '') : [value], this.settings);
-      if ('error' in r) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - ${r.error}`;
+      if ('error' in r) return `ERR CONFIG SET failed (possibly related to argument '${d.name}') - ${r.error}`;
       parsed.push([d.key, r.value]);
     }
     for (const [key, value] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = value;
