@@ -406,7 +406,7 @@ function clientPause(ctx: CommandContext, argv: Buffer[]): void {
       return;
     }
   } else if (argv.length > 4) {
-    ctx.reply.error(E.syntax);
+    ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString('latin1')}'. Try CLIENT HELP.`);
     return;
   }
   ctx.server.pause?.(t, all);

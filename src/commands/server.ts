@@ -95,7 +95,7 @@ const configSubcommands: CommandSpec[] = [
     name: 'set', arity: -4, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'server', summary: 'Sets configuration parameters in-flight.', since: '2.0.0',
     handler: (ctx, argv) => {
       if (argv.length % 2 !== 0) {
-        ctx.reply.error(E.wrongArity('config|set'));
+        ctx.reply.error(E.syntax);
         return;
       }
       const pairs: [string, string][] = [];
