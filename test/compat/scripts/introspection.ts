@@ -13,6 +13,12 @@ function infoShape(...args: string[]): CommandStep {
   return skipValue('INFO', ...args);
 }
 
+const SUBCOMMANDS = [
+  'monitor', 'slowlog|get', 'slowlog|len', 'slowlog|reset', 'slowlog|help', 'latency|latest', 'latency|history', 'latency|reset',
+  'latency|histogram', 'latency|doctor', 'latency|graph', 'latency|help', 'client|reply', 'client|pause', 'client|unpause',
+  'client|no-evict', 'client|list', 'client|info', 'client|help', 'config|rewrite', 'config|set', 'config|get',
+];
+
 export const introspectionScripts = [
   script('introspection: SLOWLOG', [
     ['SLOWLOG', 'HELP'],
@@ -128,6 +134,11 @@ export const introspectionScripts = [
     ['CLIENT', 'LIST', 'TYPE', 'replica'],
     ['CLIENT', 'LIST', 'TYPE', 'pubsub'],
     ['CLIENT', 'LIST', 'foo'],
+  ]),
+  script('introspection: COMMAND INFO and DOCS of the introspection commands', [
+    // Containers list their subcommands in Redis's hash order: each is asked for alone.
+    ['COMMAND', 'INFO', ...SUBCOMMANDS],
+    ['COMMAND', 'DOCS', ...SUBCOMMANDS],
   ]),
   script('introspection: CONFIG SET several pairs, CONFIG REWRITE, CONFIG HELP', [
     ['CONFIG', 'HELP'],
