@@ -22,6 +22,7 @@ import { pubsubScripts } from './pubsub';
 import { streamScripts } from './streams';
 import { scriptingScripts } from './scripting';
 import { introspectionScripts } from './introspection';
+import { getkeysScripts } from './getkeys';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -40,6 +41,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...streamScripts,
   ...scriptingScripts,
   ...introspectionScripts,
+  ...getkeysScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
