@@ -607,6 +607,8 @@ export class ScriptEngine {
       calls.called(entry, usec, w.errorAt(0));
       const intro = run.ctx.server.intro;
       if (intro !== undefined && intro.wanted(usec)) intro.afterCall(null, run.db.index, entry, argv, usec);
+      // The caller's tracking remembers what its script read (Redis: server.script_caller).
+      if (run.client.tracking != null && flags.includes('readonly')) run.ctx.server.tracking?.remember(run.client, entry, argv);
     }
     const reply = w.take();
     if (reply.length === 0) return fail('This Redis command is not allowed from script');

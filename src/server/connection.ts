@@ -47,6 +47,7 @@ import type { ClientSubs } from '../pubsub/registry';
 import { subscribedContextError } from '../pubsub/context';
 import { outputLimitVerdict } from '../pubsub/output-limits';
 import { busyErrorOf } from '../scripting/engine';
+import type { TrackingState } from './tracking';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -244,6 +245,8 @@ export class Connection implements ClientState {
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
       this.cmdStart = reply.length;
+      const tracking = server.tracking;
+      if (tracking.active) tracking.current = this;
       const t0 = performance.now();
       const pending = server.executor(entry, ctx, argv);
       // Clients blocked on keys this command changed are served right after it (Redis's
@@ -262,6 +265,7 @@ export class Connection implements ClientState {
       const usec = (performance.now() - t0) * 1000;
       server.calls.called(entry, usec, reply.errorAt(this.cmdStart));
       if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+      if (tracking.active) this.trackingDone(entry, argv);
       if (this.replyMode !== 0) this.applyReplyMode(mark);
       this.commandDone();
       // A client that does not read its replies: once a limit's worth of replies is ready,
@@ -582,6 +586,7 @@ export class Connection implements ClientState {
     const usec = (performance.now() - t0) * 1000;
     this.server.calls.called(entry, usec, this.reply.errorAt(0));
     if (this.server.intro.wanted(usec)) this.server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+    if (this.server.tracking.active) this.trackingDone(entry, argv);
     this.commandDone();
     if (this.closed || this.pausedForOutput) return;
     this.run();
@@ -601,6 +606,15 @@ export class Connection implements ClientState {
     const m = this.replyMode;
     if ((m & 3) !== 0 && this.reply.length > mark) this.reply.truncate(mark);
     this.replyMode = (m & 1) | ((m & 4) !== 0 ? 2 : 0);
+  }
+
+  tracking: TrackingState | null = null;
+
+  /** After a command of a tracking-enabled server: remember what it read, send its own invalidations. */
+  private trackingDone(entry: CommandEntry, argv: Buffer[]): void {
+    const tracking = this.server.tracking;
+    if (this.tracking !== null && entry.spec.flags.includes('readonly') && entry.spec.group !== 'scripting') tracking.remember(this, entry, argv);
+    if (tracking.current === this) tracking.commandDone();
   }
 
   /** A command admitted but held by CLIENT PAUSE; it runs first when the pause ends. */

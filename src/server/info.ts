@@ -33,7 +33,7 @@ function packageVersion(): string {
 }
 
 export interface InfoSource {
-  server: { clientCount: number; boundPort(): number; blocking: { blockedClients: number }; pubsub?: { registry: { channelCount: number; patternCount: number; shardChannelCount: number } }; ops?: OpsMeter };
+  server: { tracking?: { clients: { size: number }; totalKeys: number; totalItems: number; totalPrefixes: number }; clientCount: number; boundPort(): number; blocking: { blockedClients: number }; pubsub?: { registry: { channelCount: number; patternCount: number; shardChannelCount: number } }; ops?: OpsMeter };
   settings: Settings;
   keyspace: Keyspace;
   stats: ServerStats;
@@ -147,7 +147,7 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           cluster_connections: 0,
           maxclients: s.maxclients,
           blocked_clients: src.server.blocking.blockedClients,
-          tracking_clients: 0,
+          tracking_clients: src.server.tracking?.clients.size ?? 0,
           clients_in_timeout_table: 0,
         },
       ];
@@ -206,9 +206,9 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           pubsub_channels: src.server.pubsub?.registry.channelCount ?? 0,
           pubsub_patterns: src.server.pubsub?.registry.patternCount ?? 0,
           pubsubshard_channels: src.server.pubsub?.registry.shardChannelCount ?? 0,
-          tracking_total_keys: 0,
-          tracking_total_items: 0,
-          tracking_total_prefixes: 0,
+          tracking_total_keys: src.server.tracking?.totalKeys ?? 0,
+          tracking_total_items: src.server.tracking?.totalItems ?? 0,
+          tracking_total_prefixes: src.server.tracking?.totalPrefixes ?? 0,
           unexpected_error_replies: 0,
           total_error_replies: src.calls.totalErrorReplies,
           total_protocol_errors: src.stats.protocolErrors,

@@ -14,6 +14,7 @@ import type { Queued } from './transactions';
 import type { PubSubService } from '../pubsub/service';
 import type { CallStats } from './call-stats';
 import type { Introspection } from './introspection';
+import type { Tracking, TrackedClient } from './tracking';
 
 export interface ClientKillFilter {
   id?: number;
@@ -152,6 +153,10 @@ export interface ServerApi {
   readonly calls?: CallStats;
   /** SLOWLOG, MONITOR, LATENCY (absent in harnesses without a server). */
   readonly intro?: Introspection;
+  /** CLIENT TRACKING (absent in harnesses without a server). */
+  readonly tracking?: Tracking;
+  /** A connected client by id (CLIENT TRACKING REDIRECT). */
+  clientById?(id: number): TrackedClient | undefined;
   /** MONITOR: the client gets every command's line from now on; false if it cannot. */
   monitor?(client: ClientState): boolean;
   /** RESET ends MONITOR mode. */

@@ -21,6 +21,7 @@ import type { ClientState } from './client-state';
 import { buildInfo, OpsMeter } from './info';
 import { CallStats } from './call-stats';
 import { Introspection } from './introspection';
+import { TRACK_BCAST, TRACK_BROKEN_REDIR, Tracking } from './tracking';
 import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
@@ -85,6 +86,8 @@ export class Server {
   readonly calls = new CallStats();
   /** SLOWLOG, MONITOR, LATENCY (introspection.ts). */
   readonly intro: Introspection;
+  /** CLIENT TRACKING (tracking.ts). */
+  readonly tracking: Tracking;
   /** instantaneous_ops_per_sec and friends (INFO stats). */
   readonly ops = new OpsMeter();
   readonly api: ServerApi;
@@ -121,6 +124,7 @@ export class Server {
     deps.keyspace.onDurable((seq) => this.onDurable(seq));
     this.blocking = new BlockingRegistry(() => deps.clock.nowMs());
     this.intro = new Introspection(() => deps.clock.nowUs());
+    const tracking = (this.tracking = new Tracking((id) => this.conns.get(id)));
     this.applyIntroSettings();
     const watches = this.watches;
     const blocking = this.blocking;
@@ -128,9 +132,11 @@ export class Server {
       touched: (db, key) => {
         if (watches.size !== 0) watches.touched(db, key);
         if (blocking.blockedKeys !== 0) blocking.touched(db, key);
+        if (tracking.active) tracking.touched(key);
         if (this.remoteTouched !== null) this.remoteTouched(db, key);
       },
       flushing: (db) => {
+        if (tracking.active) tracking.flushed();
         if (watches.size !== 0) watches.flushing(db, (d, k) => this.keyspace.lookup(d, k, this.clock.nowMs()) !== null);
       },
     };
@@ -202,6 +208,7 @@ export class Server {
   forget(c: Connection): void {
     this.intro.monitors.delete(c);
     this.pausedConns.delete(c);
+    this.tracking.forget(c);
     this.pubsub.leaveAll(c.pubsub);
     this.conns.delete(c.id);
     this.waiting.delete(c);
@@ -318,6 +325,8 @@ export class Server {
       shutdown: () => this.deps.shutdown(),
       calls: this.calls,
       intro: this.intro,
+      tracking: this.tracking,
+      clientById: (id) => this.conns.get(id),
       monitor: (client) => {
         const c = this.conns.get(client.id);
         if (c === undefined || c !== client) return false;
@@ -394,6 +403,7 @@ export class Server {
       const usec = (performance.now() - t0) * 1000;
       this.calls.called(entry, usec, ctx.reply.errorAt(mark));
       if (intro.wanted(usec)) intro.afterCall(ctx.client, ctx.client.dbIndex, entry, argv, usec);
+      if (ctx.client.tracking != null && entry.spec.flags.includes('readonly')) this.tracking.remember(ctx.client, entry, argv);
     }
   }
 
@@ -411,6 +421,12 @@ export class Server {
     if (c.pubsub !== undefined && c.pubsub.total > 0) f += 'P';
     if (c.tx?.queue != null) f += 'x';
     if (this.blocking.isBlocked(c)) f += 'b';
+    const t = c.tracking;
+    if (t != null) {
+      f += 't';
+      if ((t.flags & TRACK_BROKEN_REDIR) !== 0) f += 'R';
+      if ((t.flags & TRACK_BCAST) !== 0) f += 'B';
+    }
     if (c.tx?.dirty === true) f += 'd';
     if (c.noEvict === true) f += 'e';
     return f === '' ? 'N' : f;
@@ -444,7 +460,7 @@ export class Server {
       `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${this.clientFlags(c)} db=${c.dbIndex} ` +
       `sub=${ps?.channels.size ?? 0} psub=${ps?.patterns.size ?? 0} ssub=${ps?.shard.size ?? 0} multi=${c.tx?.queue != null ? c.tx.queue.length : -1} ` +
       `qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
-      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp}`;
+      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=${c.tracking != null ? c.tracking.redirect : -1} resp=${c.resp}`;
     if (c.libName !== '' || c.libVersion !== '') line += ` lib-name=${c.libName} lib-ver=${c.libVersion}`;
     return line;
   }

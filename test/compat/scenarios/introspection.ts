@@ -174,4 +174,106 @@ export const INTROSPECTION_SCENARIOS: Scenario[] = [
       await s.cmd(0, 'SLOWLOG', 'RESET');
     },
   },
+  {
+    name: 'client tracking: RESP3 default mode, one invalidation per read, own writes after the reply, FLUSHALL',
+    clients: 2,
+    async run(s) {
+      await s.cmdAs({ mode: 'skip-value', vary: ['id'] }, 0, 'HELLO', '3');
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'ON');
+      await s.cmd(0, 'GET', 'k');
+      await s.cmd(0, 'MGET', 'a', 'b');
+      await s.cmd(1, 'SET', 'k', '1');
+      await s.read(0);
+      await s.cmd(1, 'MSET', 'a', '1', 'b', '2');
+      await s.read(0);
+      await s.read(0);
+      await s.cmd(1, 'SET', 'a', '2'); // forgotten after the first invalidation
+      await s.quiet(0, SETTLE_MS);
+      await s.cmd(0, 'GET', 'k');
+      await s.cmd(0, 'INCR', 'k'); // its own write: reply, then the invalidation
+      await s.read(0);
+      await s.cmd(0, 'HGET', 'h', 'f');
+      await s.cmd(1, 'SELECT', '5');
+      await s.cmd(1, 'HSET', 'h', 'f', 'v'); // keys are tracked by name, whatever the db
+      await s.read(0);
+      await s.cmd(1, 'SELECT', '0');
+      await s.cmd(0, 'CLIENT', 'TRACKINGINFO');
+      await s.cmd(0, 'CLIENT', 'GETREDIR');
+      await s.cmd(0, 'GET', 'x');
+      await s.cmd(1, 'FLUSHALL');
+      await s.read(0);
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'OFF');
+      await s.cmd(0, 'GET', 'k');
+      await s.cmd(1, 'SET', 'k', '1');
+      await s.quiet(0, SETTLE_MS);
+    },
+  },
+  {
+    name: 'client tracking: RESP2 REDIRECT to a subscriber of __redis__:invalidate; OPTIN, OPTOUT, NOLOOP',
+    clients: 3,
+    async run(s) {
+      const id1 = (await s.client(1).send('CLIENT', 'ID')).toString('latin1').slice(1).trim();
+      /** A command naming client 1's id: sent unrecorded, its reply kept. */
+      const redirect = async (...opts: string[]): Promise<void> => {
+        s.note(`c0 CLIENT TRACKING ON REDIRECT <client 1> ${opts.join(' ')}`);
+        s.keep(await s.client(0).send('CLIENT', 'TRACKING', 'ON', 'REDIRECT', id1, ...opts));
+      };
+      await s.cmd(1, 'SUBSCRIBE', '__redis__:invalidate');
+      await redirect();
+      await s.cmd(0, 'GET', 'k');
+      await s.cmd(2, 'SET', 'k', 'x');
+      await s.read(1);
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'OFF');
+      // OPTIN: only after CLIENT CACHING YES, for the next command only.
+      await redirect('OPTIN');
+      await s.cmd(0, 'GET', 'a');
+      await s.cmd(0, 'CLIENT', 'CACHING', 'YES');
+      await s.cmd(0, 'GET', 'b');
+      await s.cmd(0, 'GET', 'c');
+      await s.cmd(2, 'MSET', 'a', '1', 'c', '1');
+      await s.quiet(1, SETTLE_MS);
+      await s.cmd(2, 'SET', 'b', '1');
+      await s.read(1);
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'OFF');
+      // OPTOUT: everything but the command after CLIENT CACHING NO.
+      await redirect('OPTOUT');
+      await s.cmd(0, 'CLIENT', 'CACHING', 'NO');
+      await s.cmd(0, 'GET', 'a');
+      await s.cmd(0, 'GET', 'b');
+      await s.cmd(2, 'SET', 'a', '2');
+      await s.quiet(1, SETTLE_MS);
+      await s.cmd(2, 'SET', 'b', '2');
+      await s.read(1);
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'OFF');
+      // NOLOOP: its own writes do not invalidate for it.
+      await redirect('NOLOOP');
+      await s.cmd(0, 'GET', 'k');
+      await s.cmd(0, 'SET', 'k', 'mine');
+      await s.quiet(1, SETTLE_MS);
+      await s.cmd(0, 'GET', 'k');
+      await s.cmd(2, 'SET', 'k', 'theirs');
+      await s.read(1);
+      await s.cmdAs({ mode: 'skip-value' }, 0, 'CLIENT', 'TRACKINGINFO');
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'OFF');
+    },
+  },
+  {
+    name: 'client tracking: BCAST with prefixes, RESP3',
+    clients: 2,
+    async run(s) {
+      await s.cmdAs({ mode: 'skip-value', vary: ['id'] }, 0, 'HELLO', '3');
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'user:', 'PREFIX', 'obj:');
+      await s.cmd(1, 'SET', 'user:1', 'x');
+      await s.read(0);
+      await s.cmd(1, 'MSET', 'user:2', 'a', 'other', 'b', 'obj:9', 'c', 'user:0', 'd');
+      await s.read(0);
+      await s.read(0);
+      await s.cmd(1, 'SET', 'other', 'x');
+      await s.quiet(0, SETTLE_MS);
+      await s.cmd(0, 'CLIENT', 'TRACKINGINFO');
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'user:1');
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'ON');
+      await s.cmd(0, 'CLIENT', 'TRACKING', 'OFF');
+    },
+  },
 ];
