@@ -522,6 +522,7 @@ export class Connection implements ClientState {
       const usec = (performance.now() - t0) * 1000;
       server.calls.called(entry, usec, writer.errorAt(0));
       if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+      if (server.tracking.active) this.trackingDone(entry, argv);
       slot.done = true;
       return;
     }
@@ -539,6 +540,7 @@ export class Connection implements ClientState {
         const usec = (performance.now() - t0) * 1000;
         server.calls.called(entry, usec, writer.errorAt(0));
         if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+        if (server.tracking.active) this.trackingDone(entry, argv);
         slot.done = true;
         this.inFlight--;
         if (keys === null) this.barrier = false;

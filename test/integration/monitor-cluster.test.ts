@@ -1,0 +1,77 @@
+/**
+ * MONITOR in a cluster (docs/commands.md "MONITOR"): a monitor on a node sees the commands
+ * that node runs for other nodes (forwarded to it as the key's primary), with the address
+ * of the forwarding node's bus connection in place of the client's, and the commands scripts run
+ * there as `[db lua]`. The node the client talks to shows the client's own line.
+ *
+ * 3 nodes, memory engine, replicas 1: every key has one owner.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type Redis from 'ioredis';
+import { connect, FAST_GOSSIP, startCluster, waitAllUp, type StartedCluster } from '../support/cluster';
+import { stopAll, waitFor } from '../support/servers';
+import { RawClient } from '../support/raw-client';
+
+let cluster: StartedCluster | undefined;
+let clients: Redis[] = [];
+const monitors: RawClient[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster(3, { args: [...FAST_GOSSIP, '--engine', 'memory', '--replicas', '1', '--write-quorum', '1', '--read-quorum', '1'] });
+  clients = await Promise.all(cluster.nodes.map((p) => connect(p.port)));
+  await waitAllUp(clients, cluster.ids, 20_000);
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  for (const m of monitors) m.close();
+  await cluster?.stop();
+  await stopAll();
+});
+
+/** MONITOR on node i; its lines collect in the returned array. */
+async function monitor(i: number): Promise<string[]> {
+  const m = await RawClient.connect(cluster!.nodes[i].port, { timeoutMs: 10_000 });
+  monitors.push(m);
+  expect((await m.send('MONITOR')).toString()).toBe('+OK\r\n');
+  const lines: string[] = [];
+  void (async () => {
+    for (;;) {
+      try {
+        lines.push((await m.readFrame()).toString('latin1'));
+      } catch {
+        return;
+      }
+    }
+  })();
+  return lines;
+}
+
+describe('MONITOR in a cluster', () => {
+  it('a node shows the commands it runs for other nodes, and those of scripts run there', async () => {
+    const lines = await Promise.all([0, 1, 2].map(monitor));
+    const owners: number[] = [];
+    const keys = Array.from({ length: 12 }, (_, i) => `mk${i}`);
+    for (const k of keys) {
+      const o = (await clients[0].call('RING', 'OWNERS', k)) as string[];
+      owners.push(cluster!.ids.indexOf(o[0]));
+      await clients[0].set(k, 'v');
+    }
+    const remote = keys.filter((_, i) => owners[i] !== 0);
+    expect(remote.length).toBeGreaterThan(0);
+    await waitFor(() => remote.every((k) => lines[owners[keys.indexOf(k)]].some((l) => l.includes(`"set" "${k}" "v"`))), 10_000, { what: 'forwarded SETs on their owners' });
+    for (const k of remote) {
+      const line = lines[owners[keys.indexOf(k)]].find((l) => l.includes(`"set" "${k}" "v"`))!;
+      // The forwarding node's bus connection, as ip:port (client libraries split it so).
+      expect(line).toMatch(new RegExp(`^\\+\\d+\\.\\d{6} \\[0 127\\.0\\.0\\.1:\\d+\\] "set" "${k}" "v"\\r\\n$`));
+    }
+    // The client's node shows every command with the client's address.
+    for (const k of keys) expect(lines[0].some((l) => /\[0 127\.0\.0\.1:\d+\] "set"/.test(l) && l.includes(`"${k}"`))).toBe(true);
+
+    // A script whose key lives on another node runs there: its commands show as [0 lua].
+    const k = remote[0];
+    const owner = owners[keys.indexOf(k)];
+    await clients[0].eval("return redis.call('get', KEYS[1])", 1, k);
+    await waitFor(() => lines[owner].some((l) => l.includes(`[0 lua] "get" "${k}"`)), 10_000, { what: 'the script command on the owner' });
+  });
+});
