@@ -99,7 +99,7 @@ export const introspectionScripts = [
     // (Redis also logs a fast-command event here: its script client's call durations add
     // up over the script's TIME calls; ours are each the call's own. Not compared.)
     skipValue('LATENCY', 'HISTORY', 'command'),
-    ['LATENCY', 'RESET'],
+    skipValue('LATENCY', 'RESET'),
     ['LATENCY', 'LATEST'],
     ['CONFIG', 'SET', 'latency-monitor-threshold', '0'],
   ]),
