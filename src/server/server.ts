@@ -245,7 +245,9 @@ export class Server {
     const now = this.clock.nowMs();
     // Active expiry: bounded work per tick, more when many keys are due (as Redis's
     // activeExpireCycle keeps going while more than a quarter of its sample expired).
-    let budget = 8;
+    // Not while clients are paused (Redis's checkClientPauseTimeoutAndReturnIfPaused): the
+    // dataset must not change under a pause.
+    let budget = this.pause === null ? 8 : 0;
     while (budget-- > 0 && this.keyspace.sweepExpired(now, 200) === 200);
     // The background sweep: dead cells, and (with replicas) delete markers, field
     // tombstones and expired keys once tombstone-grace has passed. Bounded per tick.
