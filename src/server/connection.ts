@@ -231,6 +231,11 @@ export class Connection implements ClientState {
         continue;
       }
       const { entry, argv } = next;
+      if (server.intro.monitors.size !== 0 && this.monitorRefuses(entry)) {
+        this.reject(reply, entry.fullName === 'exec', "ERR Replica can't interact with the keyspace", entry);
+        if (this.replyMode !== 0) this.applyReplyMode(mark);
+        continue;
+      }
       // CLIENT PAUSE: the command waits, unrun, until the pause ends (Redis's BLOCKED_POSTPONE).
       if (server.pause !== null && server.pausedFor(entry, this)) {
         this.postponed = next;
@@ -253,11 +258,15 @@ export class Connection implements ClientState {
       // handleClientsBlockedOnKeys), before the next command of anyone.
       if (server.blocking.hasReady) server.blocking.serveReady();
       if (pending !== undefined) {
+        // A blocking command (BLPOP...) counts the time it ran, not the time it waited
+        // (Redis's c->duration); MONITOR shows it now, as Redis does when it is called.
+        const syncUs = entry.spec.flags.includes('blocking') ? (performance.now() - t0) * 1000 : -1;
+        if (syncUs >= 0 && server.intro.monitors.size !== 0) server.intro.monitorCall(this, this.dbIndex, entry, argv);
         this.busy = true;
         this.flush();
         this.cmdStart = 0;
         pending.then(
-          () => this.resume(entry, argv, t0),
+          () => this.resume(entry, argv, t0, syncUs),
           (err: unknown) => server.fatal(err),
         );
         return;
@@ -385,6 +394,8 @@ export class Connection implements ClientState {
 
   /** EXEC refused before it ran: the transaction is discarded, the error says why. */
   private execAbort(w: ReplyWriter, error: string): void {
+    // Redis's execCommandAbort shows the refused EXEC to monitors.
+    if (this.server.intro.monitors.size !== 0) this.server.intro.feedMonitors(this.addr, this.dbIndex, [Buffer.from('EXEC')]);
     let why = error.replace(/^-/, '').replace(/\r\n$/, '');
     if (why.startsWith('ERR ')) why = why.slice(4);
     if (this.tx !== null) {
@@ -461,6 +472,10 @@ export class Connection implements ClientState {
           break;
         }
         const { entry, argv } = admitted;
+        if (server.intro.monitors.size !== 0 && this.monitorRefuses(entry)) {
+          this.reject(this.doneSlot(), entry.fullName === 'exec', "ERR Replica can't interact with the keyspace", entry);
+          continue;
+        }
         // The reply's slot is made only for a command that is queued.
         if (this.tx !== null && this.queued(entry, argv, () => this.doneSlot())) continue;
         const keys = commandKeys(entry, argv);
@@ -526,6 +541,7 @@ export class Connection implements ClientState {
       slot.done = true;
       return;
     }
+    if (server.intro.monitors.size !== 0) server.intro.monitorCall(this, this.dbIndex, entry, argv);
     this.inFlight++;
     if (keys === null) this.barrier = true;
     else {
@@ -539,7 +555,7 @@ export class Connection implements ClientState {
       () => {
         const usec = (performance.now() - t0) * 1000;
         server.calls.called(entry, usec, writer.errorAt(0));
-        if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+        if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec, true);
         if (server.tracking.active) this.trackingDone(entry, argv);
         slot.done = true;
         this.inFlight--;
@@ -582,12 +598,12 @@ export class Connection implements ClientState {
     this.flush();
   }
 
-  private resume(entry: CommandEntry, argv: Buffer[], t0: number): void {
+  private resume(entry: CommandEntry, argv: Buffer[], t0: number, syncUs: number): void {
     this.busy = false;
     // The reply started at 0: what came before it was flushed when the command went async.
-    const usec = (performance.now() - t0) * 1000;
+    const usec = syncUs >= 0 ? syncUs : (performance.now() - t0) * 1000;
     this.server.calls.called(entry, usec, this.reply.errorAt(0));
-    if (this.server.intro.wanted(usec)) this.server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+    if (this.server.intro.wanted(usec)) this.server.intro.afterCall(this, this.dbIndex, entry, argv, usec, syncUs >= 0);
     if (this.server.tracking.active) this.trackingDone(entry, argv);
     this.commandDone();
     if (this.closed || this.pausedForOutput) return;
@@ -617,6 +633,18 @@ export class Connection implements ClientState {
     const tracking = this.server.tracking;
     if (this.tracking !== null && entry.spec.flags.includes('readonly') && entry.spec.group !== 'scripting') tracking.remember(this, entry, argv);
     if (tracking.current === this) tracking.commandDone();
+  }
+
+  /**
+   * A client in MONITOR mode is a replica to Redis: commands that read or write keys (or
+   * may replicate, or an EXEC holding one) are refused ("Replica can't interact with the
+   * keyspace").
+   */
+  private monitorRefuses(entry: CommandEntry): boolean {
+    if (!this.server.intro.monitors.has(this)) return false;
+    const touches = (e: CommandEntry): boolean => e.isWrite || e.spec.flags.includes('readonly') || e.spec.flags.includes('may_replicate');
+    if (touches(entry)) return true;
+    return entry.fullName === 'exec' && this.tx?.queue != null && this.tx.queue.some((q) => touches(q.entry));
   }
 
   /** A command admitted but held by CLIENT PAUSE; it runs first when the pause ends. */

@@ -139,12 +139,10 @@ export class Introspection {
    * slowlog entry (unless skip_slowlog), latency sample. `caller` null: run by a script
    * (`[db lua]`; the slowlog names it ?:0 as Redis's script client).
    */
-  afterCall(caller: CallerView | null, db: number, entry: CommandEntry, argv: Buffer[], usec: number): void {
+  afterCall(caller: CallerView | null, db: number, entry: CommandEntry, argv: Buffer[], usec: number, monitored = false): void {
     const flags = entry.spec.flags;
     const shown = this.monitors.size !== 0 || usec >= this.gateUs ? redactArgs(entry, argv) : argv;
-    if (this.monitors.size !== 0 && !flags.includes('skip_monitor') && !flags.includes('admin') && !(entry.parent?.spec.flags.includes('skip_monitor') ?? false)) {
-      this.feedMonitors(caller === null ? 'lua' : caller.addr, db, shown);
-    }
+    if (!monitored) this.monitorCall(caller, db, entry, shown);
     if (this.slowlogThreshold >= 0 && usec >= this.slowlogThreshold && !flags.includes('skip_slowlog')) {
       this.slowlogPush(shown, usec, caller);
     }
@@ -152,6 +150,18 @@ export class Introspection {
       const ms = Math.floor(usec / 1000);
       if (ms >= this.latencyThresholdMs) this.latencyAdd(flags.includes('fast') ? 'fast-command' : 'command', ms);
     }
+  }
+
+  /**
+   * The MONITOR line of a call, unless skip_monitor or admin. A command that waits (BLPOP
+   * blocking, a cluster command) is shown when it starts, as Redis shows a blocking command
+   * when it is first called; afterCall is then told `monitored`.
+   */
+  monitorCall(caller: CallerView | null, db: number, entry: CommandEntry, argv: Buffer[]): void {
+    if (this.monitors.size === 0) return;
+    const flags = entry.spec.flags;
+    if (flags.includes('skip_monitor') || flags.includes('admin')) return;
+    this.feedMonitors(caller === null ? 'lua' : caller.addr, db, redactArgs(entry, argv));
   }
 
   /** One MONITOR line to every monitor: `+<sec>.<usec> [<db> <who>] "arg" ...`. */

@@ -56,9 +56,9 @@ async function slowlog(s: Sessions, i: number, addrs: Map<string, string>): Prom
 export const INTROSPECTION_SCENARIOS: Scenario[] = [
   {
     name: 'monitor: other clients, scripts, MULTI/EXEC, redaction, admin commands hidden, RESET ends it',
-    clients: 2,
+    clients: 3,
     async run(s) {
-      const addrs = await addresses(s, 2);
+      const addrs = await addresses(s, 3);
       await s.cmd(0, 'MONITOR');
       s.send(0, 'MONITOR'); // ignored: no reply, no line
       const lines = async (n: number): Promise<void> => {
@@ -87,6 +87,24 @@ export const INTROSPECTION_SCENARIOS: Scenario[] = [
       await lines(3);
       await s.cmd(0, 'PING');
       await lines(1);
+      await s.cmd(0, 'INFO', 'nosuchsection');
+      await lines(1);
+      // A blocking command shows when it is called, not when it is served.
+      s.send(1, 'BLPOP', 'bq', '0');
+      await lines(1); // (not s.blocked(): its INFO polls would show here)
+      await s.quiet(1, SETTLE_MS);
+      // A monitor is a replica to Redis: it may not touch keys.
+      await s.cmd(0, 'GET', 'bq');
+      await s.cmd(0, 'RPUSH', 'bq', 'x');
+      await s.cmd(0, 'DBSIZE');
+      await s.cmd(0, 'MULTI');
+      await lines(1);
+      await s.cmd(0, 'GET', 'x');
+      await s.cmd(0, 'EXEC'); // refused (it holds a read), and still shown, as Redis's execCommandAbort feeds monitors
+      await lines(1);
+      await s.cmd(2, 'RPUSH', 'bq', 'x');
+      await s.read(1);
+      await lines(1); // the RPUSH only: the served BLPOP is not shown again
       await s.cmd(0, 'RESET');
       await s.cmd(1, 'SET', 'z', '1');
       await s.quiet(0, SETTLE_MS);
