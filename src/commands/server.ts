@@ -115,7 +115,7 @@ const configSubcommands: CommandSpec[] = [
   {
     name: 'rewrite', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'server', summary: 'Persists the effective configuration to file.', since: '2.8.0',
     handler: (ctx) => {
-      const err = ctx.server.configRewrite?.() ?? 'ERR The server is running without a config file';
+      const err = ctx.server.configRewrite !== undefined ? ctx.server.configRewrite() : 'ERR The server is running without a config file';
       if (err !== null) ctx.reply.error(err);
       else ctx.reply.ok();
     },
