@@ -48,6 +48,7 @@ import { subscribedContextError } from '../pubsub/context';
 import { outputLimitVerdict } from '../pubsub/output-limits';
 import { busyErrorOf } from '../scripting/engine';
 import type { TrackingState } from './tracking';
+import { redisFlags } from './introspection';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -260,7 +261,7 @@ export class Connection implements ClientState {
       if (pending !== undefined) {
         // A blocking command (BLPOP...) counts the time it ran, not the time it waited
         // (Redis's c->duration); MONITOR shows it now, as Redis does when it is called.
-        const syncUs = entry.spec.flags.includes('blocking') ? (performance.now() - t0) * 1000 : -1;
+        const syncUs = redisFlags(entry).includes('blocking') ? (performance.now() - t0) * 1000 : -1;
         if (syncUs >= 0 && server.intro.monitors.size !== 0) server.intro.monitorCall(this, this.dbIndex, entry, argv);
         this.busy = true;
         this.flush();
@@ -642,7 +643,10 @@ export class Connection implements ClientState {
    */
   private monitorRefuses(entry: CommandEntry): boolean {
     if (!this.server.intro.monitors.has(this)) return false;
-    const touches = (e: CommandEntry): boolean => e.isWrite || e.spec.flags.includes('readonly') || e.spec.flags.includes('may_replicate');
+    const touches = (e: CommandEntry): boolean => {
+      const f = redisFlags(e);
+      return e.isWrite || f.includes('write') || f.includes('readonly') || f.includes('may_replicate');
+    };
     if (touches(entry)) return true;
     return entry.fullName === 'exec' && this.tx?.queue != null && this.tx.queue.some((q) => touches(q.entry));
   }

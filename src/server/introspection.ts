@@ -12,6 +12,26 @@
  * as Redis's redactClientCommandArgument does, in both the slowlog and MONITOR.
  */
 import type { CommandEntry } from '../commands/types';
+import { REDIS_META } from '../commands/redis-meta.generated';
+
+const FLAGS = new WeakMap<CommandEntry, readonly string[]>();
+
+/**
+ * A command's flags as Redis 7.0.15 has them (COMMAND INFO's), which decide what MONITOR,
+ * SLOWLOG, CLIENT PAUSE and the latency monitor do with it; our spec's for our own commands.
+ */
+export function redisFlags(entry: CommandEntry): readonly string[] {
+  let f = FLAGS.get(entry);
+  if (f === undefined) {
+    f = Object.prototype.hasOwnProperty.call(REDIS_META, entry.fullName) ? REDIS_META[entry.fullName].flags : entry.spec.flags;
+    // COMMAND INFO never shows may_replicate; these are the commands Redis 7.0 flags so.
+    if (MAY_REPLICATE.has(entry.fullName) || entry.spec.flags.includes('may_replicate')) f = [...f, 'may_replicate'];
+    FLAGS.set(entry, f);
+  }
+  return f;
+}
+
+const MAY_REPLICATE = new Set(['publish', 'spublish', 'pfcount', 'eval', 'evalsha', 'fcall']);
 
 /** Redis's SLOWLOG_ENTRY_MAX_ARGC / SLOWLOG_ENTRY_MAX_STRING. */
 const MAX_ARGC = 32;
@@ -140,7 +160,7 @@ export class Introspection {
    * (`[db lua]`; the slowlog names it ?:0 as Redis's script client).
    */
   afterCall(caller: CallerView | null, db: number, entry: CommandEntry, argv: Buffer[], usec: number, monitored = false): void {
-    const flags = entry.spec.flags;
+    const flags = redisFlags(entry);
     const shown = this.monitors.size !== 0 || usec >= this.gateUs ? redactArgs(entry, argv) : argv;
     if (!monitored) this.monitorCall(caller, db, entry, shown);
     if (this.slowlogThreshold >= 0 && usec >= this.slowlogThreshold && !flags.includes('skip_slowlog')) {
@@ -159,7 +179,7 @@ export class Introspection {
    */
   monitorCall(caller: CallerView | null, db: number, entry: CommandEntry, argv: Buffer[]): void {
     if (this.monitors.size === 0) return;
-    const flags = entry.spec.flags;
+    const flags = redisFlags(entry);
     if (flags.includes('skip_monitor') || flags.includes('admin')) return;
     this.feedMonitors(caller === null ? 'lua' : caller.addr, db, redactArgs(entry, argv));
   }

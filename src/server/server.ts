@@ -20,7 +20,7 @@ import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './serv
 import type { ClientState } from './client-state';
 import { buildInfo, OpsMeter } from './info';
 import { CallStats } from './call-stats';
-import { Introspection } from './introspection';
+import { Introspection, redisFlags } from './introspection';
 import { TRACK_BCAST, TRACK_BROKEN_REDIR, Tracking } from './tracking';
 import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
@@ -37,7 +37,8 @@ function isLoopback(addr: string | undefined): boolean {
 
 /** Redis's is_may_replicate_command: write or may_replicate. */
 function mayReplicate(entry: CommandEntry): boolean {
-  return entry.isWrite || entry.spec.flags.includes('may_replicate');
+  const f = redisFlags(entry);
+  return entry.isWrite || f.includes('write') || f.includes('may_replicate');
 }
 
 /** Engine entries the background sweep examines per tick (hz 10: 20,000 a second). */

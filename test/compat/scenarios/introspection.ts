@@ -134,6 +134,24 @@ export const INTROSPECTION_SCENARIOS: Scenario[] = [
       await s.quiet(1, SETTLE_MS);
       await s.cmd(0, 'CLIENT', 'UNPAUSE');
       await s.read(1);
+      // A transaction during a WRITE pause: queuing is not held, an EXEC holding a write is.
+      await s.cmd(0, 'CLIENT', 'PAUSE', '100000', 'WRITE');
+      await s.cmd(1, 'MULTI');
+      await s.cmd(1, 'GET', 'k');
+      s.send(1, 'INCR', 'k');
+      await s.quiet(1, SETTLE_MS);
+      await s.cmd(2, 'MULTI');
+      await s.cmd(2, 'GET', 'k');
+      await s.cmd(2, 'EXEC');
+      await s.cmd(0, 'CLIENT', 'UNPAUSE');
+      await s.read(1);
+      await s.cmd(1, 'EXEC');
+      // PUBLISH may replicate: held too.
+      await s.cmd(0, 'CLIENT', 'PAUSE', '100000', 'WRITE');
+      s.send(2, 'PUBLISH', 'ch', 'x');
+      await s.quiet(2, SETTLE_MS);
+      await s.cmd(0, 'CLIENT', 'UNPAUSE');
+      await s.read(2);
       // ALL: even reads wait, the pausing client's too, until the pause times out.
       await s.cmd(0, 'CLIENT', 'PAUSE', '300', 'ALL');
       s.send(1, 'GET', 'k');
