@@ -1,7 +1,11 @@
 /**
  * Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT and the CLIENT family.
- * They touch the connection's own state only; replies and errors as Redis 7.0 gives them
- * (CLIENT SETINFO as Redis 7.2 defines it, since current client libraries send it).
+ * Replies and errors as Redis 7.0 gives them (CLIENT SETINFO as Redis 7.2 defines it, since
+ * current client libraries send it). Most touch the connection's own state only; CLIENT
+ * LIST/INFO describe clients (server.ts describeClient, Redis 7.0.15's fields), CLIENT
+ * REPLY sets the mode the connection applies (connection.ts applyReplyMode), CLIENT PAUSE /
+ * UNPAUSE hold this node's clients (server.ts pausedFor), CLIENT TRACKING / CACHING /
+ * GETREDIR / TRACKINGINFO drive server/tracking.ts, CLIENT NO-EVICT only sets a flag.
  */
 import { E } from './errors';
 import { helpReply, longArg } from './args';

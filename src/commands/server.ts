@@ -1,5 +1,8 @@
 /**
- * Server commands: INFO, CONFIG, DBSIZE, TIME, FLUSHDB, FLUSHALL, SHUTDOWN, LASTSAVE.
+ * Server commands: INFO (server/info.ts builds it), CONFIG GET / SET (several pairs, all or
+ * nothing, Redis 7.0's checks: server.ts configSet) / REWRITE (config/rewrite.ts) /
+ * RESETSTAT / HELP, DBSIZE, TIME, FLUSHDB, FLUSHALL, SHUTDOWN, LASTSAVE. SLOWLOG, LATENCY
+ * and MONITOR are in introspection.ts.
  */
 import { E } from './errors';
 import { helpReply } from './args';

@@ -33,7 +33,7 @@ function packageVersion(): string {
 }
 
 export interface InfoSource {
-  server: { tracking?: { clients: { size: number }; totalKeys: number; totalItems: number; totalPrefixes: number }; clientCount: number; boundPort(): number; blocking: { blockedClients: number }; pubsub?: { registry: { channelCount: number; patternCount: number; shardChannelCount: number } }; ops?: OpsMeter };
+  server: { clientBuffers?(): { maxInput: number; maxOutput: number }; tracking?: { clients: { size: number }; totalKeys: number; totalItems: number; totalPrefixes: number }; clientCount: number; boundPort(): number; blocking: { blockedClients: number }; pubsub?: { registry: { channelCount: number; patternCount: number; shardChannelCount: number } }; ops?: OpsMeter };
   settings: Settings;
   keyspace: Keyspace;
   stats: ServerStats;
@@ -146,6 +146,8 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           connected_clients: src.server.clientCount,
           cluster_connections: 0,
           maxclients: s.maxclients,
+          client_recent_max_input_buffer: src.server.clientBuffers?.().maxInput ?? 0,
+          client_recent_max_output_buffer: src.server.clientBuffers?.().maxOutput ?? 0,
           blocked_clients: src.server.blocking.blockedClients,
           tracking_clients: src.server.tracking?.clients.size ?? 0,
           clients_in_timeout_table: 0,

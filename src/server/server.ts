@@ -152,6 +152,17 @@ export class Server {
     return this.views[index];
   }
 
+  /** The largest query and output buffers of the connected clients now (INFO clients). */
+  clientBuffers(): { maxInput: number; maxOutput: number } {
+    let maxInput = 0;
+    let maxOutput = 0;
+    for (const c of this.conns.values()) {
+      maxInput = Math.max(maxInput, c.queryBufferBytes());
+      maxOutput = Math.max(maxOutput, c.outputBufferBytes());
+    }
+    return { maxInput, maxOutput };
+  }
+
   get clientCount(): number {
     return this.conns.size;
   }
