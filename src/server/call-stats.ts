@@ -139,6 +139,20 @@ export class CallStats {
     if (this.listener !== null) this.listener(s, usec, error);
   }
 
+  /**
+   * A command that ran elsewhere and whose time is not known here (a queued command of an
+   * EXEC run at its keys' primary in a cluster): counted, not timed.
+   */
+  calledUntimed(entry: CommandEntry, error: string | null): void {
+    const s = this.stat(entry);
+    s.calls++;
+    this.totalCalls++;
+    if (error !== null) {
+      s.failed++;
+      this.errorReply(error);
+    }
+  }
+
   /** A command refused before it ran (arity, auth, NOPERM, BUSY...); entry null when unknown. */
   rejected(entry: CommandEntry | null, error: string): void {
     if (entry !== null) this.stat(entry).rejected++;
@@ -165,5 +179,65 @@ export class CallStats {
     this.errors.clear();
     this.totalErrorReplies = 0;
     this.totalCalls = 0;
+  }
+}
+
+/**
+ * The error texts of the elements of the RESP2/RESP3 array reply at `offset` in `buf`
+ * (null for an element that is not an error); null when the reply is not an array (EXEC's
+ * null reply, an error). Used to count the commands of a cluster EXEC from its reply.
+ */
+export function arrayElementErrors(buf: Buffer, offset: number, end: number): (string | null)[] | null {
+  if (offset >= end || buf[offset] !== 0x2a /* * */) return null;
+  const lineEnd = buf.indexOf('\r\n', offset, 'latin1');
+  const n = Number(buf.toString('latin1', offset + 1, lineEnd));
+  if (!Number.isInteger(n) || n < 0) return null;
+  const out: (string | null)[] = [];
+  let p = lineEnd + 2;
+  for (let i = 0; i < n && p < end; i++) {
+    const t = buf[p];
+    if (t === 0x2d /* - */) out.push(buf.toString('latin1', p + 1, buf.indexOf('\r\n', p, 'latin1')));
+    else if (t === 0x21 /* ! */) {
+      const le = buf.indexOf('\r\n', p, 'latin1');
+      const len = Number(buf.toString('latin1', p + 1, le));
+      out.push(buf.toString('latin1', le + 2, le + 2 + len));
+    } else out.push(null);
+    p = skipFrame(buf, p);
+    if (p < 0) return out;
+  }
+  return out;
+}
+
+/** The offset after the RESP frame at `p` (-1 if malformed). */
+function skipFrame(buf: Buffer, p: number): number {
+  const t = buf[p];
+  const le = buf.indexOf('\r\n', p, 'latin1');
+  if (le < 0) return -1;
+  const after = le + 2;
+  switch (t) {
+    case 0x24: // $
+    case 0x21: // !
+    case 0x3d: { // =
+      const len = Number(buf.toString('latin1', p + 1, le));
+      return len < 0 ? after : after + len + 2;
+    }
+    case 0x2a: // *
+    case 0x7e: // ~
+    case 0x3e: // >
+    case 0x25: // %
+    case 0x7c: { // |
+      const n = Number(buf.toString('latin1', p + 1, le));
+      if (n < 0) return after;
+      const count = t === 0x25 || t === 0x7c ? 2 * n : n;
+      let q = after;
+      for (let i = 0; i < count; i++) {
+        q = skipFrame(buf, q);
+        if (q < 0) return -1;
+      }
+      // An attribute is followed by the value it annotates.
+      return t === 0x7c ? skipFrame(buf, q) : q;
+    }
+    default:
+      return after;
   }
 }

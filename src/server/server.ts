@@ -12,6 +12,7 @@ import { rewriteConfigFile } from '../config/rewrite';
 import type { CommandTable } from '../commands/table';
 import type { CommandContext, CommandEntry } from '../commands/types';
 import { execute } from './dispatch';
+import { ReplyWriter } from '../resp/writer';
 import { E } from '../commands/errors';
 import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
 import { stringMatch } from '../util/glob';
@@ -19,7 +20,7 @@ import { Connection } from './connection';
 import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
 import { buildInfo, OpsMeter } from './info';
-import { CallStats } from './call-stats';
+import { arrayElementErrors, CallStats } from './call-stats';
 import { Introspection, redisFlags } from './introspection';
 import { TRACK_BCAST, TRACK_BROKEN_REDIR, Tracking } from './tracking';
 import { BlockingRegistry } from './blocking';
@@ -395,7 +396,18 @@ export class Server {
    * key expires part-way, as Redis's fixed_time_expire), and none of them blocks.
    */
   private exec(ctx: CommandContext, queue: readonly Queued[]): void | Promise<void> {
-    if (this.clusterTx !== null) return this.clusterTx.exec(ctx, queue);
+    if (this.clusterTx !== null) {
+      // The queued commands run at their keys' primary: they are counted here, from the
+      // elements of EXEC's reply (an error element is that command's failure), untimed.
+      const sub = new ReplyWriter(256);
+      sub.proto = ctx.reply.proto;
+      return this.clusterTx.exec({ ...ctx, reply: sub }, queue).then(() => {
+        const out = sub.take();
+        const errors = arrayElementErrors(out, 0, out.length);
+        if (errors !== null) for (let i = 0; i < queue.length && i < errors.length; i++) this.calls.calledUntimed(queue[i].entry, errors[i]);
+        ctx.reply.raw(out);
+      });
+    }
     const tx = txOf(ctx.client);
     for (const w of tx.watched.values()) if (!w.expiredAtWatch && this.storedButExpired(w.db, w.key, ctx.nowMs)) tx.dirty = true;
     if (tx.dirty) {

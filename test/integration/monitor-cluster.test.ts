@@ -2,7 +2,8 @@
  * MONITOR in a cluster (docs/commands.md "MONITOR"): a monitor on a node sees the commands
  * that node runs for other nodes (forwarded to it as the key's primary), with the address
  * of the forwarding node's bus connection in place of the client's, and the commands scripts run
- * there as `[db lua]`. The node the client talks to shows the client's own line.
+ * there as `[db lua]`. The node the client talks to shows the client's own line. A cluster
+ * EXEC counts its queued commands at the client's node.
  *
  * 3 nodes, memory engine, replicas 1: every key has one owner.
  */
@@ -73,5 +74,22 @@ describe('MONITOR in a cluster', () => {
     const owner = owners[keys.indexOf(k)];
     await clients[0].eval("return redis.call('get', KEYS[1])", 1, k);
     await waitFor(() => lines[owner].some((l) => l.includes(`[0 lua] "get" "${k}"`)), 10_000, { what: 'the script command on the owner' });
+  });
+
+  it('a cluster EXEC counts its queued commands at the client\'s node (commandstats, errorstats)', async () => {
+    const c = clients[0];
+    await c.call('CONFIG', 'RESETSTAT');
+    const multi = c.multi();
+    multi.set('{tx}a', '1');
+    multi.incr('{tx}a');
+    multi.lpush('{tx}a', 'x');
+    await multi.exec();
+    const info = (await c.call('INFO', 'commandstats', 'errorstats')) as string;
+    const stat = (name: string): string | undefined => /(calls=\d+),usec=\d+,usec_per_call=[\d.]+,(rejected_calls=\d+,failed_calls=\d+)/.exec(info.split('\r\n').find((l) => l.startsWith(`cmdstat_${name}:`)) ?? '')?.slice(1).join(',');
+    expect(stat('set')).toBe('calls=1,rejected_calls=0,failed_calls=0');
+    expect(stat('incr')).toBe('calls=1,rejected_calls=0,failed_calls=0');
+    expect(stat('lpush')).toBe('calls=1,rejected_calls=0,failed_calls=1');
+    expect(stat('exec')).toBe('calls=1,rejected_calls=0,failed_calls=0');
+    expect(info).toContain('errorstat_WRONGTYPE:count=1');
   });
 });
