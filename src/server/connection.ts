@@ -85,7 +85,7 @@ export class Connection implements ClientState {
   tx: ClientTx | null = null;
   private busy = false;
   /** Concurrent pipeline (cluster): replies in order, commands running, keys they hold. */
-  private slots: { writer: ReplyWriter; done: boolean }[] = [];
+  private slots: { writer: ReplyWriter; done: boolean; discard?: boolean }[] = [];
   private inFlight = 0;
   private barrier = false;
   private readonly busyKeys = new Map<string, { count: number; kind: OpKind }>();
@@ -465,7 +465,10 @@ export class Connection implements ClientState {
       if (next === null) {
         // Refusals (and a protocol error) are answered in a slot of their own, in order.
         const admitted = this.admit(this.doneSlot());
-        if (admitted === REFUSED) continue;
+        if (admitted === REFUSED) {
+          if (this.replyMode !== 0) this.gateLastSlot();
+          continue;
+        }
         if (admitted === null && this.decoder.error !== null) break;
         this.slots.pop(); // no refusal: a command's slot is made when it starts
         if (admitted === null) {
@@ -475,10 +478,14 @@ export class Connection implements ClientState {
         const { entry, argv } = admitted;
         if (server.intro.monitors.size !== 0 && this.monitorRefuses(entry)) {
           this.reject(this.doneSlot(), entry.fullName === 'exec', "ERR Replica can't interact with the keyspace", entry);
+          if (this.replyMode !== 0) this.gateLastSlot();
           continue;
         }
         // The reply's slot is made only for a command that is queued.
-        if (this.tx !== null && this.queued(entry, argv, () => this.doneSlot())) continue;
+        if (this.tx !== null && this.queued(entry, argv, () => this.doneSlot())) {
+          if (this.replyMode !== 0) this.gateLastSlot();
+          continue;
+        }
         const keys = commandKeys(entry, argv);
         const kind: OpKind = !entry.isWrite ? 'read' : isBlind(entry, argv) ? 'blind' : 'rmw';
         next = { entry, argv, kind, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };
@@ -493,6 +500,7 @@ export class Connection implements ClientState {
       }
       this.stalled = null;
       this.start(next.entry, next.argv, next.keys, next.kind);
+      if (this.replyMode !== 0) this.gateLastSlot();
       if (this.reply.length + this.slots.length * 128 > server.settings.outputBufferLimit) this.drainSlots();
     }
     this.drainSlots();
@@ -592,7 +600,8 @@ export class Connection implements ClientState {
   private drainSlots(): void {
     let i = 0;
     while (i < this.slots.length && this.slots[i].done) {
-      this.reply.raw(this.slots[i].writer.take());
+      const out = this.slots[i].writer.take();
+      if (this.slots[i].discard !== true) this.reply.raw(out);
       i++;
     }
     if (i > 0) this.slots.splice(0, i);
@@ -658,6 +667,14 @@ export class Connection implements ClientState {
   resumeAfterPause(): void {
     if (this.closed || this.busy || this.pausedForOutput) return;
     this.run();
+  }
+
+  /** CLIENT REPLY in the concurrent pipeline: the slot of the command just handled is dropped if replies are off or skipped. */
+  private gateLastSlot(): void {
+    const m = this.replyMode;
+    const slot = this.slots[this.slots.length - 1];
+    if ((m & 3) !== 0 && slot !== undefined) slot.discard = true;
+    this.replyMode = (m & 1) | ((m & 4) !== 0 ? 2 : 0);
   }
 
   /** A MONITOR line: sent like a push, after the replies written before it. */

@@ -92,4 +92,17 @@ describe('MONITOR in a cluster', () => {
     expect(stat('exec')).toBe('calls=1,rejected_calls=0,failed_calls=0');
     expect(info).toContain('errorstat_WRONGTYPE:count=1');
   });
+
+  it('CLIENT REPLY OFF / SKIP / ON in the cluster pipeline', async () => {
+    const c = await RawClient.connect(cluster!.nodes[0].port, { timeoutMs: 5000 });
+    monitors.push(c);
+    // Sent in one write: the replies of OFF..ON are dropped, ON answers +OK, SKIP drops one.
+    const replies = await c.sendRaw(
+      ['CLIENT REPLY OFF', 'SET rk1 a', 'GET rk1', 'NOSUCH', 'CLIENT REPLY ON', 'CLIENT REPLY SKIP', 'GET rk1', 'GET rk1'].map((l) => `${l}\r\n`).join(''),
+      2,
+    );
+    expect(replies.map((b) => b.toString())).toEqual(['+OK\r\n', '$1\r\na\r\n']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.pollFrame()).toBeNull();
+  });
 });
