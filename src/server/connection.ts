@@ -615,6 +615,7 @@ export class Connection implements ClientState {
     this.server.calls.called(entry, usec, this.reply.errorAt(0));
     if (this.server.intro.wanted(usec)) this.server.intro.afterCall(this, this.dbIndex, entry, argv, usec, syncUs >= 0);
     if (this.server.tracking.active) this.trackingDone(entry, argv);
+    if (this.replyMode !== 0) this.applyReplyMode(0);
     this.commandDone();
     if (this.closed || this.pausedForOutput) return;
     this.run();

@@ -165,7 +165,7 @@ export const INTROSPECTION_SCENARIOS: Scenario[] = [
   },
   {
     name: 'client reply: OFF drops replies and errors, SKIP drops the next one, ON answers OK',
-    clients: 1,
+    clients: 2,
     async run(s) {
       s.send(0, 'CLIENT', 'REPLY', 'OFF');
       s.send(0, 'SET', 'a', '1');
@@ -182,6 +182,12 @@ export const INTROSPECTION_SCENARIOS: Scenario[] = [
       s.send(0, 'CLIENT', 'REPLY', 'SKIP');
       await s.cmd(0, 'CLIENT', 'REPLY', 'ON');
       await s.cmd(0, 'PING');
+      // A command that waits: its reply is skipped when it is served.
+      s.send(0, 'CLIENT', 'REPLY', 'SKIP');
+      s.send(0, 'BLPOP', 'q', '0');
+      await s.blocked(1);
+      await s.cmd(1, 'RPUSH', 'q', 'x', 'y');
+      await s.cmd(0, 'LLEN', 'q');
     },
   },
   {
