@@ -15,7 +15,8 @@
  *   FLUSHALL / FLUSHDB invalidate everything: a null instead of the key array.
  *
  * Changes are the keyspace's (server.ts keyListener.touched): writes on this node, expiry,
- * and in a cluster the deltas this node applies as a replica too. Invalidations for the
+ * and in a cluster the deltas this node applies as a replica too. A key this node holds no
+ * copy of is never invalidated here (docs/commands.md, CLIENT TRACKING). Invalidations for the
  * client that ran the write wait until its command has answered (Redis 7.0's pending
  * invalidations), so they never cut into a reply.
  */
