@@ -1,9 +1,10 @@
 /**
- * MONITOR in a cluster (docs/commands.md "MONITOR"): a monitor on a node sees the commands
+ * Introspection in a cluster (docs/commands.md). MONITOR: a monitor on a node sees the commands
  * that node runs for other nodes (forwarded to it as the key's primary), with the address
  * of the forwarding node's bus connection in place of the client's, and the commands scripts run
  * there as `[db lua]`. The node the client talks to shows the client's own line. A cluster
- * EXEC counts its queued commands at the client's node.
+ * EXEC counts its queued commands at the client's node. CLIENT REPLY works in the cluster
+ * pipeline. CLIENT TRACKING is invalidated for keys its node replicates, not for others.
  *
  * 3 nodes, memory engine, replicas 1: every key has one owner.
  */
@@ -104,5 +105,29 @@ describe('MONITOR in a cluster', () => {
     expect(replies.map((b) => b.toString())).toEqual(['+OK\r\n', '$1\r\na\r\n']);
     await new Promise((r) => setTimeout(r, 100));
     expect(c.pollFrame()).toBeNull();
+  });
+
+  it('CLIENT TRACKING on a node: invalidated by writes through any node for keys it replicates', async () => {
+    const t = await RawClient.connect(cluster!.nodes[0].port, { timeoutMs: 5000 });
+    monitors.push(t);
+    await t.send('HELLO', '3');
+    expect((await t.send('CLIENT', 'TRACKING', 'ON')).toString()).toBe('+OK\r\n');
+    // A key node 0 owns, and one it does not.
+    let mine = '';
+    let other = '';
+    for (let i = 0; mine === '' || other === ''; i++) {
+      const k = `tk${i}`;
+      const o = (await clients[0].call('RING', 'OWNERS', k)) as string[];
+      if (o[0] === cluster!.ids[0]) mine ||= k;
+      else other ||= k;
+    }
+    await t.send('GET', mine);
+    await t.send('GET', other);
+    await clients[1].set(mine, 'x'); // through another node: runs at node 0, the owner
+    const push = (await t.readFrame()).toString();
+    expect(push).toBe(`>2\r\n$10\r\ninvalidate\r\n*1\r\n$${mine.length}\r\n${mine}\r\n`);
+    await clients[0].set(other, 'y'); // runs at its owner: node 0 holds no copy, hears nothing
+    await new Promise((r) => setTimeout(r, 200));
+    expect(t.pollFrame()).toBeNull();
   });
 });
