@@ -6,6 +6,7 @@
  * all, everything, in any mix; sections print in the fixed order. `redis_version` is the Redis version
  * whose behaviour we match; `quorumkv_version` is ours.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +17,8 @@ import type { CallStats } from './call-stats';
 import type { ClusterView } from './server-api';
 
 export const REDIS_COMPAT_VERSION = '7.0.15';
+/** Redis's run_id: 40 random hex digits, new for each process. */
+const RUN_ID = randomBytes(20).toString('hex');
 export const QUORUMKV_VERSION: string = packageVersion();
 
 /** Our version from package.json, found from src/ (tests) or dist/src/ (built). */
@@ -128,6 +131,7 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           multiplexing_api: 'libuv',
           node_version: process.versions.node,
           process_id: process.pid,
+          run_id: RUN_ID,
           tcp_port: src.server.boundPort(),
           server_time_usec: src.nowMs * 1000,
           uptime_in_seconds: uptime,
