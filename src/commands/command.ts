@@ -437,6 +437,10 @@ export function getKeysOf(table: CommandTable, argv: Buffer[]): { entry: Command
   if (entry === undefined) return 'ERR Invalid command specified';
   const spec = entry.spec;
   if (spec.keys.first === 0 && spec.getKeys === undefined) return 'ERR The command has no key arguments';
+  // Redis's doesCommandHaveKeys: key specs all flagged not_key (SSUBSCRIBE's shard
+  // channels, which we route like keys) mean no keys.
+  const rm = redisMeta(entry.fullName);
+  if (rm !== undefined && rm.keySpecs.length > 0 && rm.keySpecs.every((ks) => ks.flags.includes('not_key'))) return 'ERR The command has no key arguments';
   if ((spec.arity > 0 && spec.arity !== argv.length) || argv.length < -spec.arity) {
     return 'ERR Invalid number of arguments specified for command';
   }
@@ -447,15 +451,44 @@ export function getKeysOf(table: CommandTable, argv: Buffer[]): { entry: Command
   return { entry, positions };
 }
 
-/** Flags of the key at `pos`: those of the first key spec (index + range) that covers it. */
-function keyFlagsAt(meta: RedisCommandMeta, pos: number, argc: number): readonly string[] {
-  for (const ks of meta.keySpecs) {
-    if (ks.beginSearch.type !== 'index' || ks.findKeys.type !== 'range') continue;
-    const first = ks.beginSearch.index;
-    const { lastkey, keystep } = ks.findKeys;
-    const last = lastkey >= 0 ? first + lastkey : argc + lastkey;
-    if (pos >= first && pos <= last && (pos - first) % keystep === 0) return ks.flags;
+/** The argv positions one key spec covers (Redis's getKeysUsingKeySpecs for that spec). */
+function specPositions(ks: RedisCommandMeta['keySpecs'][number], argc: number, argv: Buffer[]): number[] {
+  let first: number;
+  const b = ks.beginSearch;
+  if (b.type === 'index') first = b.index;
+  else if (b.type === 'keyword') {
+    const kw = b.keyword.toLowerCase();
+    const start = b.startfrom >= 0 ? b.startfrom : argc + b.startfrom;
+    const end = b.startfrom >= 0 ? argc - 1 : 0;
+    const step = b.startfrom >= 0 ? 1 : -1;
+    first = -1;
+    for (let i = start; step > 0 ? i <= end : i >= end; i += step) {
+      if (i > 0 && i < argc && argv[i].toString('latin1').toLowerCase() === kw) {
+        first = i + 1;
+        break;
+      }
+    }
+    if (first < 0) return [];
+  } else return [];
+  const f = ks.findKeys;
+  const out: number[] = [];
+  if (f.type === 'range') {
+    let last = f.lastkey >= 0 ? first + f.lastkey : argc + f.lastkey;
+    if (f.lastkey < 0 && f.limit > 1) last = first + Math.floor((last - first + 1) / f.limit) - 1;
+    for (let i = first; i <= last && i < argc; i += f.keystep) out.push(i);
+  } else if (f.type === 'keynum') {
+    const idx = first + f.keynumidx;
+    if (idx >= argc) return [];
+    const n = Number(argv[idx].toString('latin1'));
+    if (!Number.isInteger(n) || n < 0) return [];
+    for (let k = 0, i = first + f.firstkey; k < n && i < argc; k++, i += f.keystep) out.push(i);
   }
+  return out;
+}
+
+/** Flags of the key at `pos`: those of the first key spec that covers it. */
+function keyFlagsAt(meta: RedisCommandMeta, pos: number, argc: number, argv: Buffer[]): readonly string[] {
+  for (const ks of meta.keySpecs) if (specPositions(ks, argc, argv).includes(pos)) return ks.flags;
   return meta.keySpecs.length > 0 ? meta.keySpecs[0].flags : [];
 }
 
@@ -475,7 +508,7 @@ function commandGetKeys(withFlags: boolean) {
       } else {
         ctx.reply.array(2);
         ctx.reply.bulk(full[pos]);
-        simpleSet(ctx.reply, r.entry.spec.keyFlags?.(full, pos) ?? keyFlagsAt(meta, pos, full.length));
+        simpleSet(ctx.reply, r.entry.spec.keyFlags?.(full, pos) ?? keyFlagsAt(meta, pos, full.length, full));
       }
     }
   };

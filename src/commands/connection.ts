@@ -1,7 +1,11 @@
 /**
  * Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT and the CLIENT family.
- * They touch the connection's own state only; replies and errors as Redis 7.0 gives them
- * (CLIENT SETINFO as Redis 7.2 defines it, since current client libraries send it).
+ * Replies and errors as Redis 7.0 gives them (CLIENT SETINFO as Redis 7.2 defines it, since
+ * current client libraries send it). Most touch the connection's own state only; CLIENT
+ * LIST/INFO describe clients (server.ts describeClient, Redis 7.0.15's fields), CLIENT
+ * REPLY sets the mode the connection applies (connection.ts applyReplyMode), CLIENT PAUSE /
+ * UNPAUSE hold this node's clients (server.ts pausedFor), CLIENT TRACKING / CACHING /
+ * GETREDIR / TRACKINGINFO drive server/tracking.ts, CLIENT NO-EVICT only sets a flag.
  */
 import { E } from './errors';
 import { helpReply, longArg } from './args';
@@ -9,6 +13,7 @@ import { parseInt64 } from '../util/numbers';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { DB_COUNT } from '../storage/keyspace';
 import { REDIS_COMPAT_VERSION } from '../server/info';
+import { prefixCollision, TRACK_BCAST, TRACK_BROKEN_REDIR, TRACK_CACHING, TRACK_NOLOOP, TRACK_OPTIN, TRACK_OPTOUT } from '../server/tracking';
 
 /** A 64-bit integer as Redis's string2ll reads it, as a number (beyond 2^53: ±Infinity). */
 function parseIntStrict(b: Buffer): number | null {
@@ -173,6 +178,11 @@ function reset(ctx: CommandContext): void {
   }
   ctx.server.unwatch(c);
   if (c.pubsub !== undefined) ctx.server.pubsub?.leaveAll(c.pubsub);
+  ctx.server.unmonitor?.(c);
+  const self = ctx.server.clientById?.(c.id);
+  if (self !== undefined) ctx.server.tracking?.disable(self);
+  c.replyMode = 0;
+  c.noEvict = false;
   c.select(0);
   c.resp = 2;
   ctx.reply.proto = 2;
@@ -317,8 +327,13 @@ function clientSetInfo(ctx: CommandContext, argv: Buffer[]): void {
   ctx.reply.ok();
 }
 
+/** Redis 7.0.15's CLIENT HELP, word for word (SETINFO, a 7.2 addition we accept, is not in it). */
 const CLIENT_HELP = [
   'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'CACHING (YES|NO)',
+  '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+  'GETREDIR',
+  '    Return the client ID we are redirecting to when tracking is enabled.',
   'GETNAME',
   '    Return the name of the current connection.',
   'ID',
@@ -339,21 +354,217 @@ const CLIENT_HELP = [
   '      Kill connections authenticated by <username>.',
   '    * SKIPME (YES|NO)',
   '      Skip killing current connection (default: yes).',
-  '    * ID <client-id>',
-  '      Kill connections by client id.',
   'LIST [options ...]',
   '    Return information about client connections. Options:',
   '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
   '      Return clients of specified type.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
   'SETNAME <name>',
   '    Assign the name <name> to the current connection.',
-  'SETINFO <option> <value>',
-  '    Set client meta attr. Options are:',
-  '    * LIB-NAME: the client lib name.',
-  '    * LIB-VER: the client lib version.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]',
+  '    Unblock the specified blocked client.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+  '         [OPTIN] [OPTOUT] [NOLOOP]',
+  '    Control server assisted client side caching.',
+  'TRACKINGINFO',
+  '    Report tracking status for the current connection.',
+  'NO-EVICT (ON|OFF)',
+  '    Protect current client connection from eviction.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
+
+/** CLIENT REPLY ON|OFF|SKIP (the connection drops the replies: connection.ts applyReplyMode). */
+function clientReply(ctx: CommandContext, argv: Buffer[]): void {
+  const c = ctx.client;
+  const mode = c.replyMode ?? 0;
+  const v = lower(argv[2]);
+  if (v === 'on') {
+    c.replyMode = mode & ~3;
+    ctx.reply.ok();
+  } else if (v === 'off') c.replyMode = mode | 1;
+  else if (v === 'skip') {
+    if ((mode & 1) === 0) c.replyMode = mode | 4;
+  } else ctx.reply.error(E.syntax);
+}
+
+/** CLIENT PAUSE timeout [WRITE|ALL]: this node's clients only (server.ts pausedFor). */
+function clientPause(ctx: CommandContext, argv: Buffer[]): void {
+  const t = parseIntStrict(argv[2]);
+  if (t === null || !Number.isFinite(t)) {
+    ctx.reply.error('ERR timeout is not an integer or out of range');
+    return;
+  }
+  if (t < 0) {
+    ctx.reply.error('ERR timeout is negative');
+    return;
+  }
+  let all = true;
+  if (argv.length === 4) {
+    const m = lower(argv[3]);
+    if (m === 'write') all = false;
+    else if (m !== 'all') {
+      ctx.reply.error('ERR CLIENT PAUSE mode must be WRITE or ALL');
+      return;
+    }
+  } else if (argv.length > 4) {
+    ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString('latin1')}'. Try CLIENT HELP.`);
+    return;
+  }
+  ctx.server.pause?.(t, all);
+  ctx.reply.ok();
+}
+
+/** CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP] (Redis 7.0's checks, in its order). */
+function clientTracking(ctx: CommandContext, argv: Buffer[]): void {
+  let redir = 0;
+  let options = 0;
+  const prefixes: Buffer[] = [];
+  for (let j = 3; j < argv.length; j++) {
+    const more = argv.length - 1 - j;
+    const o = lower(argv[j]);
+    if (o === 'redirect' && more > 0) {
+      j++;
+      if (redir !== 0) {
+        ctx.reply.error('ERR A client can only redirect to a single other client');
+        return;
+      }
+      const id = parseIntStrict(argv[j]);
+      if (id === null || !Number.isFinite(id)) {
+        ctx.reply.error(E.notInteger);
+        return;
+      }
+      if (ctx.server.clientById?.(id) === undefined) {
+        ctx.reply.error('ERR The client ID you want redirect to does not exist');
+        return;
+      }
+      redir = id;
+    } else if (o === 'bcast') options |= TRACK_BCAST;
+    else if (o === 'optin') options |= TRACK_OPTIN;
+    else if (o === 'optout') options |= TRACK_OPTOUT;
+    else if (o === 'noloop') options |= TRACK_NOLOOP;
+    else if (o === 'prefix' && more > 0) prefixes.push(argv[++j]);
+    else {
+      ctx.reply.error(E.syntax);
+      return;
+    }
+  }
+  const c = ctx.client;
+  const tracking = ctx.server.tracking;
+  const self = ctx.server.clientById?.(c.id);
+  const mode = lower(argv[2]);
+  if (mode === 'on') {
+    if ((options & TRACK_BCAST) === 0 && prefixes.length > 0) {
+      ctx.reply.error('ERR PREFIX option requires BCAST mode to be enabled');
+      return;
+    }
+    const cur = c.tracking;
+    if (cur != null && ((cur.flags & TRACK_BCAST) !== 0) !== ((options & TRACK_BCAST) !== 0)) {
+      ctx.reply.error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+      return;
+    }
+    if ((options & TRACK_BCAST) !== 0 && (options & (TRACK_OPTIN | TRACK_OPTOUT)) !== 0) {
+      ctx.reply.error('ERR OPTIN and OPTOUT are not compatible with BCAST');
+      return;
+    }
+    if ((options & TRACK_OPTIN) !== 0 && (options & TRACK_OPTOUT) !== 0) {
+      ctx.reply.error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+      return;
+    }
+    const curFlags = cur?.flags ?? 0;
+    if (((options & TRACK_OPTIN) !== 0 && (curFlags & TRACK_OPTOUT) !== 0) || ((options & TRACK_OPTOUT) !== 0 && (curFlags & TRACK_OPTIN) !== 0)) {
+      ctx.reply.error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+      return;
+    }
+    if ((options & TRACK_BCAST) !== 0) {
+      const err = prefixCollision(cur?.prefixes ?? [], prefixes);
+      if (err !== null) {
+        ctx.reply.error(err);
+        return;
+      }
+    }
+    if (tracking === undefined || self === undefined) {
+      ctx.reply.error('ERR CLIENT TRACKING is not available for this client');
+      return;
+    }
+    tracking.enable(self, redir, options, prefixes);
+  } else if (mode === 'off') {
+    if (tracking !== undefined && self !== undefined) tracking.disable(self);
+  } else {
+    ctx.reply.error(E.syntax);
+    return;
+  }
+  ctx.reply.ok();
+}
+
+function clientCaching(ctx: CommandContext, argv: Buffer[]): void {
+  const t = ctx.client.tracking;
+  if (t == null) {
+    ctx.reply.error('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled');
+    return;
+  }
+  const v = lower(argv[2]);
+  if (v === 'yes') {
+    if ((t.flags & TRACK_OPTIN) === 0) {
+      ctx.reply.error('ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.');
+      return;
+    }
+  } else if (v === 'no') {
+    if ((t.flags & TRACK_OPTOUT) === 0) {
+      ctx.reply.error('ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.');
+      return;
+    }
+  } else {
+    ctx.reply.error(E.syntax);
+    return;
+  }
+  t.flags |= TRACK_CACHING;
+  ctx.reply.ok();
+}
+
+function clientTrackingInfo(ctx: CommandContext): void {
+  const t = ctx.client.tracking;
+  const r = ctx.reply;
+  r.map(3);
+  r.bulkString('flags');
+  const flags: string[] = [t != null ? 'on' : 'off'];
+  if (t != null) {
+    if ((t.flags & TRACK_BCAST) !== 0) flags.push('bcast');
+    if ((t.flags & TRACK_OPTIN) !== 0) {
+      flags.push('optin');
+      if ((t.flags & TRACK_CACHING) !== 0) flags.push('caching-yes');
+    }
+    if ((t.flags & TRACK_OPTOUT) !== 0) {
+      flags.push('optout');
+      if ((t.flags & TRACK_CACHING) !== 0) flags.push('caching-no');
+    }
+    if ((t.flags & TRACK_NOLOOP) !== 0) flags.push('noloop');
+    if ((t.flags & TRACK_BROKEN_REDIR) !== 0) flags.push('broken_redirect');
+  }
+  r.set(flags.length);
+  for (const f of flags) r.bulkString(f);
+  r.bulkString('redirect');
+  r.integer(t != null ? t.redirect : -1);
+  r.bulkString('prefixes');
+  // In byte order, as Redis's rax of prefixes.
+  const prefixes = [...(t?.prefixes ?? [])].sort(Buffer.compare);
+  r.array(prefixes.length);
+  for (const p of prefixes) r.bulk(p);
+}
+
+function onOff(ctx: CommandContext, arg: Buffer): boolean | null {
+  const v = lower(arg);
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  ctx.reply.error(E.syntax);
+  return null;
+}
+
 
 
 const clientSubcommands: CommandSpec[] = [
@@ -381,6 +592,31 @@ const clientSubcommands: CommandSpec[] = [
   { name: 'unblock', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Unblock a client blocked in a blocking command from a different connection.', since: '5.0.0', handler: clientUnblock },
   { name: 'kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Terminates open connections.', since: '2.4.0', handler: clientKill },
   { name: 'setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Sets information specific to the client or connection.', since: '7.2.0', handler: clientSetInfo },
+  { name: 'tracking', arity: -3, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Controls server-assisted client-side caching for the connection.', since: '6.0.0', complexity: 'O(1). Some options may introduce additional complexity.', handler: clientTracking },
+  { name: 'caching', arity: 3, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Instructs the server whether to track the keys in the next request.', since: '6.0.0', complexity: 'O(1)', handler: clientCaching },
+  {
+    name: 'getredir', arity: 2, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns the client ID to which the connection\'s tracking notifications are redirected.', since: '6.0.0', complexity: 'O(1)',
+    handler: (ctx) => ctx.reply.integer(ctx.client.tracking != null ? ctx.client.tracking.redirect : -1),
+  },
+  { name: 'trackinginfo', arity: 2, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns information about server-assisted client-side caching for the connection.', since: '6.2.0', complexity: 'O(1)', handler: clientTrackingInfo },
+  { name: 'reply', arity: 3, flags: ['noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Instructs the server whether to reply to commands.', since: '3.2.0', complexity: 'O(1)', handler: clientReply },
+  { name: 'pause', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Suspends commands processing.', since: '3.0.0', complexity: 'O(1)', handler: clientPause },
+  {
+    name: 'unpause', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Resumes processing commands from paused clients.', since: '6.2.0', complexity: 'O(N) Where N is the number of paused clients',
+    handler: (ctx) => {
+      ctx.server.unpause?.();
+      ctx.reply.ok();
+    },
+  },
+  {
+    name: 'no-evict', arity: 3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Sets the client eviction mode of the connection.', since: '7.0.0', complexity: 'O(1)',
+    handler: (ctx, argv) => {
+      const v = onOff(ctx, argv[2]);
+      if (v === null) return;
+      ctx.client.noEvict = v;
+      ctx.reply.ok();
+    },
+  },
   { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: NO_KEYS, group: 'connection', summary: 'Returns helpful text about the different subcommands.', since: '5.0.0', handler: (ctx) => helpReply(ctx.reply, CLIENT_HELP) },
 ];
 

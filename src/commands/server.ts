@@ -1,5 +1,8 @@
 /**
- * Server commands: INFO, CONFIG, DBSIZE, TIME, FLUSHDB, FLUSHALL, SHUTDOWN, LASTSAVE.
+ * Server commands: INFO (server/info.ts builds it), CONFIG GET / SET (several pairs, all or
+ * nothing, Redis 7.0's checks: server.ts configSet) / REWRITE (config/rewrite.ts) /
+ * RESETSTAT / HELP, DBSIZE, TIME, FLUSHDB, FLUSHALL, SHUTDOWN, LASTSAVE. SLOWLOG, LATENCY
+ * and MONITOR are in introspection.ts.
  */
 import { E } from './errors';
 import { helpReply } from './args';
@@ -73,8 +76,10 @@ const CONFIG_HELP = [
   '    Set the configuration <directive> to <value>.',
   'RESETSTAT',
   '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 const configSubcommands: CommandSpec[] = [
@@ -93,7 +98,7 @@ const configSubcommands: CommandSpec[] = [
     name: 'set', arity: -4, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'server', summary: 'Sets configuration parameters in-flight.', since: '2.0.0',
     handler: (ctx, argv) => {
       if (argv.length % 2 !== 0) {
-        ctx.reply.error(E.wrongArity('config|set'));
+        ctx.reply.error(E.syntax);
         return;
       }
       const pairs: [string, string][] = [];
@@ -112,6 +117,14 @@ const configSubcommands: CommandSpec[] = [
     handler: (ctx) => {
       ctx.server.configResetStat();
       ctx.reply.ok();
+    },
+  },
+  {
+    name: 'rewrite', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], keys: NO_KEYS, group: 'server', summary: 'Persists the effective configuration to file.', since: '2.8.0',
+    handler: (ctx) => {
+      const err = ctx.server.configRewrite !== undefined ? ctx.server.configRewrite() : 'ERR The server is running without a config file';
+      if (err !== null) ctx.reply.error(err);
+      else ctx.reply.ok();
     },
   },
   {

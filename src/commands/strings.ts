@@ -516,9 +516,15 @@ function incrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
 const RANGE_COMPLEXITY =
   'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.';
 
+/** SET's key flags as Redis's setGetKeys reports them: RW access update with GET, else OW update. */
+function setKeyFlags(argv: Buffer[]): readonly string[] {
+  for (let i = 3; i < argv.length; i++) if (argv[i].length === 3 && argv[i].toString('latin1').toLowerCase() === 'get') return ['RW', 'access', 'update'];
+  return ['OW', 'update'];
+}
+
 export const stringCommands = [
   { name: 'get', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Get the value of a key', since: '1.0.0', complexity: 'O(1)', handler: get },
-  { name: 'set', arity: -3, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the string value of a key', since: '1.0.0', complexity: 'O(1)', handler: set, blind: setIsBlind },
+  { name: 'set', arity: -3, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the string value of a key', since: '1.0.0', complexity: 'O(1)', handler: set, blind: setIsBlind, keyFlags: setKeyFlags },
   { name: 'setnx', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Set the value of a key, only if the key does not exist', since: '1.0.0', complexity: 'O(1)', handler: setnx },
   { name: 'setex', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the value and expiration of a key', since: '2.0.0', complexity: 'O(1)', handler: setex, blind: always },
   { name: 'psetex', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the value and expiration in milliseconds of a key', since: '2.6.0', complexity: 'O(1)', handler: psetex, blind: always },

@@ -90,6 +90,14 @@ export interface Settings {
   metricsPort: number;
   /** HTTP port of the status page and /status.json; 0: off (src/http/). */
   httpPort: number;
+  /** SLOWLOG: calls at least this many µs long are logged (negative: none, 0: all). */
+  slowlogLogSlowerThan: number;
+  slowlogMaxLen: number;
+  /** LATENCY: ms at or above which a command is a latency event (0: off). */
+  latencyMonitorThreshold: number;
+  /** Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM). */
+  latencyTracking: 'yes' | 'no';
+  latencyTrackingInfoPercentiles: number[];
 }
 
 type Kind =
@@ -103,7 +111,9 @@ type Kind =
   /** Redis's notify-keyspace-events letters. */
   | { t: 'notify' }
   /** Redis's client-output-buffer-limit: `<class> <hard> <soft> <seconds>`..., applied over the current value. */
-  | { t: 'obuf' };
+  | { t: 'obuf' }
+  /** latency-tracking-info-percentiles: space-separated doubles in [0, 100]. */
+  | { t: 'percentiles' };
 
 export interface Directive {
   readonly name: string;
@@ -169,6 +179,11 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'client-output-buffer-limit', key: 'clientOutputBufferLimit', kind: { t: 'obuf' }, mutable: true, doc: 'Per client class (normal, replica, pubsub): hard limit, soft limit, soft seconds. A subscriber whose unsent messages pass the pubsub hard limit, or stay over the soft limit for soft seconds, is disconnected.' },
   { name: 'pubsub-max-subscriptions', key: 'pubsubMaxSubscriptions', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most channels + patterns + shard channels one client may subscribe to; beyond it SUBSCRIBE and friends answer an error.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
+  { name: 'slowlog-log-slower-than', key: 'slowlogLogSlowerThan', kind: { t: 'int', min: -1, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'SLOWLOG logs commands that take at least this many microseconds (-1: none; 0: every command).' },
+  { name: 'slowlog-max-len', key: 'slowlogMaxLen', kind: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'Most SLOWLOG entries kept (the oldest go first).' },
+  { name: 'latency-monitor-threshold', key: 'latencyMonitorThreshold', kind: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'LATENCY: a command taking at least this many milliseconds is recorded as a latency event (command or fast-command); 0: off.' },
+  { name: 'latency-tracking', key: 'latencyTracking', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM).' },
+  { name: 'latency-tracking-info-percentiles', key: 'latencyTrackingInfoPercentiles', kind: { t: 'percentiles' }, mutable: true, doc: 'Percentiles INFO latencystats reports (space separated, 0 to 100).' },
   { name: 'busy-reply-threshold', key: 'busyReplyThreshold', kind: { t: 'int', min: 0, max: 2 ** 53 }, mutable: true, doc: 'Milliseconds a Lua script or function may run before other clients get BUSY and SCRIPT KILL / FUNCTION KILL may stop it (alias lua-time-limit; 0: never).' },
   // TLS (docs/tls.md). CONFIG SET of these (but tls-cluster) reloads the TLS setup for new connections.
   { name: 'tls-port', key: 'tlsPort', kind: { t: 'int', min: 0, max: 65535 }, mutable: true, doc: 'TCP port for TLS clients (0: none). Both port and tls-port may listen; port 0 with a tls-port means TLS only.' },
@@ -268,6 +283,11 @@ export function defaultSettings(): Settings {
     tlsSessionCacheTimeout: 300,
     metricsPort: 0,
     httpPort: 0,
+    slowlogLogSlowerThan: 10000,
+    slowlogMaxLen: 128,
+    latencyMonitorThreshold: 0,
+    latencyTracking: 'yes',
+    latencyTrackingInfoPercentiles: [50, 99, 99.9],
   };
 }
 
@@ -302,6 +322,16 @@ export function parseDirective(d: Directive, args: string[], current?: Settings)
     const r = parseOutputLimits(args.join(' ').split(/\s+/).filter((x) => x !== ''), current?.clientOutputBufferLimit ?? defaultOutputLimits());
     return typeof r === 'string' ? { error: r } : { value: r };
   }
+  if (k.t === 'percentiles') {
+    const out: number[] = [];
+    for (const w of args.join(' ').split(' ').filter((x) => x !== '')) {
+      const v = Number(w);
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(w)) return { error: 'Invalid latency-tracking-info-percentiles parameters' };
+      if (!(v >= 0 && v <= 100)) return { error: 'latency-tracking-info-percentiles parameters should sit between [0.0,100.0]' };
+      out.push(v);
+    }
+    return { value: out };
+  }
   if (k.t === 'list') {
     if (args.length === 0) return { error: 'wrong number of arguments' };
     return { value: args };
@@ -323,7 +353,8 @@ export function parseDirective(d: Directive, args: string[], current?: Settings)
     case 'int': {
       if (!/^-?\d+$/.test(a)) return { error: "argument couldn't be parsed into an integer" };
       const v = Number(a);
-      if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max} inclusive` };
+      // Redis's long long configs (slowlog-log-slower-than...) end at LLONG_MAX.
+      if (v < k.min || v > k.max) return { error: `argument must be between ${k.min} and ${k.max === Number.MAX_SAFE_INTEGER ? '9223372036854775807' : k.max} inclusive` };
       return { value: v };
     }
     case 'notify': {
@@ -352,6 +383,7 @@ export function formatDirective(d: Directive, s: Settings): string {
   if (d.kind.t === 'replicas') return formatReplicas(s.replicas);
   if (d.kind.t === 'notify') return formatNotifyFlags(s.notifyKeyspaceEvents);
   if (d.kind.t === 'obuf') return formatOutputLimits(s.clientOutputBufferLimit);
+  if (d.kind.t === 'percentiles') return s.latencyTrackingInfoPercentiles.map(formatPercentile).join(' ');
   return String(v);
 }
 
@@ -366,3 +398,9 @@ export const REDIS_READONLY: readonly { name: string; value: (s: Settings) => st
   { name: 'appendonly', value: (s) => (s.engine === 'rocksdb' ? 'yes' : 'no') },
   { name: 'databases', value: () => '16' },
 ];
+
+/** A percentile as Redis prints it (%f, trailing zeros trimmed: 99.9, 50). */
+export function formatPercentile(p: number): string {
+  const t = p.toFixed(6).replace(/0+$/, '');
+  return t.endsWith('.') ? t.slice(0, -1) : t;
+}

@@ -95,7 +95,7 @@ export class Coordinator {
   private readonly levelsByClient = new WeakMap<ClientState, Levels>();
 
   constructor(private readonly deps: CoordinatorDeps) {
-    FORWARD.handle(deps.bus, (_from, args) => this.onForward(args));
+    FORWARD.handle(deps.bus, (from, args) => this.onForward(args, from));
     REPLICATE.handle(deps.bus, (_from, args) => this.onReplicate(args));
     DIGEST.handle(deps.bus, (_from, args) => this.onDigest(args));
     READ_RECORD.handle(deps.bus, (_from, args) => this.onRead(args));
@@ -1262,7 +1262,7 @@ export class Coordinator {
     };
   }
 
-  private async onForward(args: Buffer[]): Promise<Buffer[]> {
+  private async onForward(args: Buffer[], from?: { host: string; port: number }): Promise<Buffer[]> {
     const db = Number(args[0].toString());
     const resp = args[1].toString() === '3' ? 3 : 2;
     const levels = { w: levelFromWire(args[2].toString()), r: levelFromWire(args[3].toString()) };
@@ -1275,9 +1275,15 @@ export class Coordinator {
     const busy = busyErrorOf(ctx.server);
     if (entry !== null && busy !== null && !entry.spec.flags.includes('allow_busy')) reply.error(busy);
     else if (entry !== null) {
+      const t0 = performance.now();
       const keys = commandKeys(entry, argv);
       if (keys === null) await execute(entry, ctx, argv);
       else await this.single(entry, ctx, argv, keys[0], levels, true);
+      // MONITOR, SLOWLOG and LATENCY of this node see what it runs for other nodes; the
+      // caller is the forwarding node's bus address (the client's own is not sent).
+      const intro = ctx.server.intro;
+      const usec = (performance.now() - t0) * 1000;
+      if (intro !== undefined && intro.wanted(usec)) intro.afterCall({ addr: from !== undefined ? `${from.host}:${from.port}` : 'peer:0', name: '' }, db, entry, argv, usec);
     }
     return [reply.take()];
   }

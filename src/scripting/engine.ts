@@ -408,6 +408,10 @@ export class ScriptEngine {
       nargs = 3;
     }
     lua.lua_sethook(co, this.hook, lua.LUA_MASKCOUNT, HOOK_COUNT);
+    // EVAL/FCALL are skip_monitor: Redis shows them as the script starts (scriptPrepareForRun),
+    // before the commands the script runs.
+    const intro = run.ctx.server.intro;
+    if (intro !== undefined && intro.monitors.size !== 0) intro.feedMonitors(run.client.addr, run.db.index, run.callerArgv);
     this.running = run;
     let status: number;
     try {
@@ -466,6 +470,12 @@ export class ScriptEngine {
       if (lua.lua_gettop(co) < 2) lua.lua_pushnil(co);
       lua.lua_settop(co, 2);
       if (ok) {
+        if (lua.lua_type(co, 2) === lua.LUA_TTABLE && run.ctx.server.calls !== undefined) {
+          // A pcall's error table returned as is: counted when its command failed.
+          lua.lua_getfield(co, 2, 'ignore_error_stats_update');
+          if (lua.lua_toboolean(co, -1)) run.ctx.server.calls.errorAlreadyCounted = true;
+          lua.lua_pop(co, 1);
+        }
         writeLuaValue(co, w, run.resp);
         return;
       }
@@ -481,6 +491,11 @@ export class ScriptEngine {
         return v;
       };
       const err = field('err') ?? '(null)';
+      // An error that came from a command the script ran was counted then (Redis's
+      // ignore_error_stats_update): the script's call fails, errorstats stay.
+      lua.lua_getfield(co, 2, 'ignore_error_stats_update');
+      if (lua.lua_toboolean(co, -1) && run.ctx.server.calls !== undefined) run.ctx.server.calls.errorAlreadyCounted = true;
+      lua.lua_pop(co, 1);
       const source = field('source');
       const line = field('line');
       w.error(source !== null && line !== null ? `${err} script: ${run.name}, on ${source}:${line}.` : err);
@@ -544,21 +559,32 @@ export class ScriptEngine {
       else if (t === lua.LUA_TNUMBER) argv[i - 1] = Buffer.from(numberArg(L, i), 'latin1');
       else return fail('Lua redis lib command arguments must be strings or integers');
     }
+    // From here on a refusal is Redis's scriptCall error: counted now (errorstats, the
+    // command's rejected_calls), and flagged so the script's own error reply is not counted
+    // again.
+    const calls = run.ctx.server.calls;
+    const refuse = (e: CommandEntry | null, msg: string): number => {
+      calls?.rejected(e, `ERR ${msg}`);
+      pushErrorTable(L, msg);
+      lua.lua_pushboolean(L, true);
+      lua.lua_setfield(L, -2, 'ignore_error_stats_update');
+      return raiseErrors ? lua.lua_error(L) : 1;
+    };
     const entry = this.lookup(argv);
-    if (entry === null) return fail('Unknown Redis command called from script');
+    if (entry === null) return refuse(null, 'Unknown Redis command called from script');
     const arity = entry.spec.arity;
-    if ((arity > 0 && argc !== arity) || argc < -arity) return fail('Wrong number of args calling Redis command from script');
+    if ((arity > 0 && argc !== arity) || argc < -arity) return refuse(entry, 'Wrong number of args calling Redis command from script');
     const flags = entry.spec.flags;
-    if (flags.includes('noscript')) return fail('This Redis command is not allowed from script');
-    if (run.readOnly && (entry.isWrite || flags.includes('may_replicate'))) return fail('Write commands are not allowed from read-only scripts.');
+    if (flags.includes('noscript')) return refuse(entry, 'This Redis command is not allowed from script');
+    if (run.readOnly && (entry.isWrite || flags.includes('may_replicate'))) return refuse(entry, 'Write commands are not allowed from read-only scripts.');
     if (entry.isWrite) run.dirty = true;
     if (this.opts.cluster) {
       const keys = commandKeys(entry, argv);
       if (keys !== null) {
-        if (run.keyless) return fail('Script attempted to access a non local key in a cluster node');
+        if (run.keyless) return refuse(entry, 'Script attempted to access a non local key in a cluster node');
         for (const k of keys) {
           const o = ownersKey(run.ctx.server, k);
-          if (o !== run.owners) return fail(run.allowCrossSlot ? 'Script attempted to access a non local key in a cluster node' : 'Script attempted to access keys that do not hash to the same slot');
+          if (o !== run.owners) return refuse(entry, run.allowCrossSlot ? 'Script attempted to access a non local key in a cluster node' : 'Script attempted to access keys that do not hash to the same slot');
         }
       }
     }
@@ -566,12 +592,23 @@ export class ScriptEngine {
     w.proto = run.resp;
     w.take();
     const ctx: CommandContext = { reply: w, db: run.db, client: run.client, server: run.ctx.server, nowMs: run.ctx.nowMs };
+    const t0 = performance.now();
     const pending = execute(entry, ctx, argv);
     if (pending !== undefined) {
       // A command that must wait (SHUTDOWN, INFO's async sections) cannot run inside a script.
       pending.catch(() => undefined);
       w.take();
       return fail('This Redis command is not allowed from script');
+    }
+    // A command a script runs is a call of its own (commandstats, errorstats, slowlog as
+    // `?:0`, MONITOR as `[db lua]`), as Redis's scriptCall runs call().
+    const usec = (performance.now() - t0) * 1000;
+    if (calls !== undefined) {
+      calls.called(entry, usec, w.errorAt(0));
+      const intro = run.ctx.server.intro;
+      if (intro !== undefined && intro.wanted(usec)) intro.afterCall(null, run.db.index, entry, argv, usec);
+      // The caller's tracking remembers what its script read (Redis: server.script_caller).
+      if (run.client.tracking != null && flags.includes('readonly')) run.ctx.server.tracking?.remember(run.client, entry, argv);
     }
     const reply = w.take();
     if (reply.length === 0) return fail('This Redis command is not allowed from script');

@@ -102,7 +102,17 @@ export class CallStats {
   /** Error replies by code (INFO errorstats). */
   readonly errors = new Map<string, number>();
   totalErrorReplies = 0;
+  /** Every call, inner ones (EXEC's, scripts') included: Redis's stat_numcommands. */
+  totalCalls = 0;
   listener: CallListener | null = null;
+  /** latency-tracking: record each call in its command's histogram. */
+  trackLatency = true;
+  /**
+   * The next call's error reply was already counted in errorstats (a script's error that
+   * came from a redis.call inside it, Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE): the call
+   * counts as failed, errorstats and total_error_replies stay. Reset by every `called`.
+   */
+  errorAlreadyCounted = false;
 
   /** The counters of one command (created on first use, as Redis lists only used commands). */
   stat(entry: CommandEntry): CommandStat {
@@ -118,13 +128,29 @@ export class CallStats {
   called(entry: CommandEntry, usec: number, error: string | null): void {
     const s = this.stat(entry);
     s.calls++;
+    this.totalCalls++;
     s.usec += usec;
-    s.latency.record(usec);
+    if (this.trackLatency) s.latency.record(usec);
+    if (error !== null) {
+      s.failed++;
+      if (!this.errorAlreadyCounted) this.errorReply(error);
+    }
+    this.errorAlreadyCounted = false;
+    if (this.listener !== null) this.listener(s, usec, error);
+  }
+
+  /**
+   * A command that ran elsewhere and whose time is not known here (a queued command of an
+   * EXEC run at its keys' primary in a cluster): counted, not timed.
+   */
+  calledUntimed(entry: CommandEntry, error: string | null): void {
+    const s = this.stat(entry);
+    s.calls++;
+    this.totalCalls++;
     if (error !== null) {
       s.failed++;
       this.errorReply(error);
     }
-    if (this.listener !== null) this.listener(s, usec, error);
   }
 
   /** A command refused before it ran (arity, auth, NOPERM, BUSY...); entry null when unknown. */
@@ -152,5 +178,66 @@ export class CallStats {
     this.byEntry.clear();
     this.errors.clear();
     this.totalErrorReplies = 0;
+    this.totalCalls = 0;
+  }
+}
+
+/**
+ * The error texts of the elements of the RESP2/RESP3 array reply at `offset` in `buf`
+ * (null for an element that is not an error); null when the reply is not an array (EXEC's
+ * null reply, an error). Used to count the commands of a cluster EXEC from its reply.
+ */
+export function arrayElementErrors(buf: Buffer, offset: number, end: number): (string | null)[] | null {
+  if (offset >= end || buf[offset] !== 0x2a /* * */) return null;
+  const lineEnd = buf.indexOf('\r\n', offset, 'latin1');
+  const n = Number(buf.toString('latin1', offset + 1, lineEnd));
+  if (!Number.isInteger(n) || n < 0) return null;
+  const out: (string | null)[] = [];
+  let p = lineEnd + 2;
+  for (let i = 0; i < n && p < end; i++) {
+    const t = buf[p];
+    if (t === 0x2d /* - */) out.push(buf.toString('latin1', p + 1, buf.indexOf('\r\n', p, 'latin1')));
+    else if (t === 0x21 /* ! */) {
+      const le = buf.indexOf('\r\n', p, 'latin1');
+      const len = Number(buf.toString('latin1', p + 1, le));
+      out.push(buf.toString('latin1', le + 2, le + 2 + len));
+    } else out.push(null);
+    p = skipFrame(buf, p);
+    if (p < 0) return out;
+  }
+  return out;
+}
+
+/** The offset after the RESP frame at `p` (-1 if malformed). */
+function skipFrame(buf: Buffer, p: number): number {
+  const t = buf[p];
+  const le = buf.indexOf('\r\n', p, 'latin1');
+  if (le < 0) return -1;
+  const after = le + 2;
+  switch (t) {
+    case 0x24: // $
+    case 0x21: // !
+    case 0x3d: { // =
+      const len = Number(buf.toString('latin1', p + 1, le));
+      return len < 0 ? after : after + len + 2;
+    }
+    case 0x2a: // *
+    case 0x7e: // ~
+    case 0x3e: // >
+    case 0x25: // %
+    case 0x7c: { // |
+      const n = Number(buf.toString('latin1', p + 1, le));
+      if (n < 0) return after;
+      const count = t === 0x25 || t === 0x7c ? 2 * n : n;
+      let q = after;
+      for (let i = 0; i < count; i++) {
+        q = skipFrame(buf, q);
+        if (q < 0) return -1;
+      }
+      // An attribute is followed by the value it annotates.
+      return t === 0x7c ? skipFrame(buf, q) : q;
+    }
+    default:
+      return after;
   }
 }

@@ -6,6 +6,7 @@
 import type { DbView } from '../storage/keyspace';
 import type { ClientTx } from './transactions';
 import type { ClientSubs } from '../pubsub/registry';
+import type { TrackingState } from './tracking';
 
 export interface ClientState {
   readonly id: number;
@@ -38,6 +39,12 @@ export interface ClientState {
   outputBufferBytes(): number;
   /** MULTI/WATCH state (transactions.ts), created on first use; clients of the cluster bus have none. */
   tx?: ClientTx | null;
+  /** CLIENT TRACKING state (tracking.ts); null or absent when off. */
+  tracking?: TrackingState | null;
+  /** CLIENT NO-EVICT (shown as flag e; nothing is evicted here anyway). */
+  noEvict?: boolean;
+  /** CLIENT REPLY state (connection.ts applyReplyMode): bit 1 OFF, 2 SKIP now, 4 SKIP next. */
+  replyMode?: number;
   /** Its pub/sub subscriptions (a connection has them; harnesses may not). */
   readonly pubsub?: ClientSubs;
 }

@@ -47,6 +47,8 @@ import type { ClientSubs } from '../pubsub/registry';
 import { subscribedContextError } from '../pubsub/context';
 import { outputLimitVerdict } from '../pubsub/output-limits';
 import { busyErrorOf } from '../scripting/engine';
+import type { TrackingState } from './tracking';
+import { redisFlags } from './introspection';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -83,7 +85,7 @@ export class Connection implements ClientState {
   tx: ClientTx | null = null;
   private busy = false;
   /** Concurrent pipeline (cluster): replies in order, commands running, keys they hold. */
-  private slots: { writer: ReplyWriter; done: boolean }[] = [];
+  private slots: { writer: ReplyWriter; done: boolean; discard?: boolean }[] = [];
   private inFlight = 0;
   private barrier = false;
   private readonly busyKeys = new Map<string, { count: number; kind: OpKind }>();
@@ -218,35 +220,63 @@ export class Connection implements ClientState {
     const ctx = this.ctx;
     this.prefetchAhead();
     while (!this.closing) {
-      const next = this.admit(reply);
+      const mark = reply.length;
+      const next = this.postponed ?? this.admit(reply);
+      this.postponed = null;
       if (next === null) {
         this.inputUsedUp();
         break;
       }
-      if (next === REFUSED) continue;
+      if (next === REFUSED) {
+        if (this.replyMode !== 0) this.applyReplyMode(mark);
+        continue;
+      }
       const { entry, argv } = next;
-      if (this.tx !== null && this.queued(entry, argv, () => reply)) continue;
+      if (server.intro.monitors.size !== 0 && this.monitorRefuses(entry)) {
+        this.reject(reply, entry.fullName === 'exec', "ERR Replica can't interact with the keyspace", entry);
+        if (this.replyMode !== 0) this.applyReplyMode(mark);
+        continue;
+      }
+      // CLIENT PAUSE: the command waits, unrun, until the pause ends (Redis's BLOCKED_POSTPONE).
+      if (server.pause !== null && server.pausedFor(entry, this)) {
+        this.postponed = next;
+        break;
+      }
+      if (this.tx !== null && this.queued(entry, argv, () => reply)) {
+        if (this.replyMode !== 0) this.applyReplyMode(mark);
+        continue;
+      }
       const now = server.clock.nowMs();
       ctx.nowMs = now;
       this.lastActiveMs = now;
       this.lastCommand = entry.fullName;
       this.cmdStart = reply.length;
+      const tracking = server.tracking;
+      if (tracking.active) tracking.current = this;
       const t0 = performance.now();
       const pending = server.executor(entry, ctx, argv);
       // Clients blocked on keys this command changed are served right after it (Redis's
       // handleClientsBlockedOnKeys), before the next command of anyone.
       if (server.blocking.hasReady) server.blocking.serveReady();
       if (pending !== undefined) {
+        // A blocking command (BLPOP...) counts the time it ran, not the time it waited
+        // (Redis's c->duration); MONITOR shows it now, as Redis does when it is called.
+        const syncUs = redisFlags(entry).includes('blocking') ? (performance.now() - t0) * 1000 : -1;
+        if (syncUs >= 0 && server.intro.monitors.size !== 0) server.intro.monitorCall(this, this.dbIndex, entry, argv);
         this.busy = true;
         this.flush();
         this.cmdStart = 0;
         pending.then(
-          () => this.resume(entry, t0),
+          () => this.resume(entry, argv, t0, syncUs),
           (err: unknown) => server.fatal(err),
         );
         return;
       }
-      server.calls.called(entry, (performance.now() - t0) * 1000, reply.errorAt(this.cmdStart));
+      const usec = (performance.now() - t0) * 1000;
+      server.calls.called(entry, usec, reply.errorAt(this.cmdStart));
+      if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+      if (tracking.active) this.trackingDone(entry, argv);
+      if (this.replyMode !== 0) this.applyReplyMode(mark);
       this.commandDone();
       // A client that does not read its replies: once a limit's worth of replies is ready,
       // hand it to the socket; if the socket cannot take it, stop running this client's
@@ -365,6 +395,8 @@ export class Connection implements ClientState {
 
   /** EXEC refused before it ran: the transaction is discarded, the error says why. */
   private execAbort(w: ReplyWriter, error: string): void {
+    // Redis's execCommandAbort shows the refused EXEC to monitors.
+    if (this.server.intro.monitors.size !== 0) this.server.intro.feedMonitors(this.addr, this.dbIndex, [Buffer.from('EXEC')]);
     let why = error.replace(/^-/, '').replace(/\r\n$/, '');
     if (why.startsWith('ERR ')) why = why.slice(4);
     if (this.tx !== null) {
@@ -433,7 +465,10 @@ export class Connection implements ClientState {
       if (next === null) {
         // Refusals (and a protocol error) are answered in a slot of their own, in order.
         const admitted = this.admit(this.doneSlot());
-        if (admitted === REFUSED) continue;
+        if (admitted === REFUSED) {
+          if (this.replyMode !== 0) this.gateLastSlot();
+          continue;
+        }
         if (admitted === null && this.decoder.error !== null) break;
         this.slots.pop(); // no refusal: a command's slot is made when it starts
         if (admitted === null) {
@@ -441,11 +476,23 @@ export class Connection implements ClientState {
           break;
         }
         const { entry, argv } = admitted;
+        if (server.intro.monitors.size !== 0 && this.monitorRefuses(entry)) {
+          this.reject(this.doneSlot(), entry.fullName === 'exec', "ERR Replica can't interact with the keyspace", entry);
+          if (this.replyMode !== 0) this.gateLastSlot();
+          continue;
+        }
         // The reply's slot is made only for a command that is queued.
-        if (this.tx !== null && this.queued(entry, argv, () => this.doneSlot())) continue;
+        if (this.tx !== null && this.queued(entry, argv, () => this.doneSlot())) {
+          if (this.replyMode !== 0) this.gateLastSlot();
+          continue;
+        }
         const keys = commandKeys(entry, argv);
         const kind: OpKind = !entry.isWrite ? 'read' : isBlind(entry, argv) ? 'blind' : 'rmw';
         next = { entry, argv, kind, keys: keys === null ? null : keys.map((k) => String.fromCharCode(this.dbIndex) + k.toString('latin1')) };
+      }
+      if (server.pause !== null && server.pausedFor(next.entry, this)) {
+        this.stalled = next;
+        break;
       }
       if (!this.canStart(next.keys, next.kind)) {
         this.stalled = next;
@@ -453,6 +500,7 @@ export class Connection implements ClientState {
       }
       this.stalled = null;
       this.start(next.entry, next.argv, next.keys, next.kind);
+      if (this.replyMode !== 0) this.gateLastSlot();
       if (this.reply.length + this.slots.length * 128 > server.settings.outputBufferLimit) this.drainSlots();
     }
     this.drainSlots();
@@ -495,10 +543,14 @@ export class Connection implements ClientState {
     const t0 = performance.now();
     const pending = server.executor(entry, ctx, argv);
     if (pending === undefined) {
-      server.calls.called(entry, (performance.now() - t0) * 1000, writer.errorAt(0));
+      const usec = (performance.now() - t0) * 1000;
+      server.calls.called(entry, usec, writer.errorAt(0));
+      if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec);
+      if (server.tracking.active) this.trackingDone(entry, argv);
       slot.done = true;
       return;
     }
+    if (server.intro.monitors.size !== 0) server.intro.monitorCall(this, this.dbIndex, entry, argv);
     this.inFlight++;
     if (keys === null) this.barrier = true;
     else {
@@ -510,7 +562,10 @@ export class Connection implements ClientState {
     }
     pending.then(
       () => {
-        server.calls.called(entry, (performance.now() - t0) * 1000, writer.errorAt(0));
+        const usec = (performance.now() - t0) * 1000;
+        server.calls.called(entry, usec, writer.errorAt(0));
+        if (server.intro.wanted(usec)) server.intro.afterCall(this, this.dbIndex, entry, argv, usec, true);
+        if (server.tracking.active) this.trackingDone(entry, argv);
         slot.done = true;
         this.inFlight--;
         if (keys === null) this.barrier = false;
@@ -545,20 +600,87 @@ export class Connection implements ClientState {
   private drainSlots(): void {
     let i = 0;
     while (i < this.slots.length && this.slots[i].done) {
-      this.reply.raw(this.slots[i].writer.take());
+      const out = this.slots[i].writer.take();
+      if (this.slots[i].discard !== true) this.reply.raw(out);
       i++;
     }
     if (i > 0) this.slots.splice(0, i);
     this.flush();
   }
 
-  private resume(entry: CommandEntry, t0: number): void {
+  private resume(entry: CommandEntry, argv: Buffer[], t0: number, syncUs: number): void {
     this.busy = false;
     // The reply started at 0: what came before it was flushed when the command went async.
-    this.server.calls.called(entry, (performance.now() - t0) * 1000, this.reply.errorAt(0));
+    const usec = syncUs >= 0 ? syncUs : (performance.now() - t0) * 1000;
+    this.server.calls.called(entry, usec, this.reply.errorAt(0));
+    if (this.server.intro.wanted(usec)) this.server.intro.afterCall(this, this.dbIndex, entry, argv, usec, syncUs >= 0);
+    if (this.server.tracking.active) this.trackingDone(entry, argv);
+    if (this.replyMode !== 0) this.applyReplyMode(0);
     this.commandDone();
     if (this.closed || this.pausedForOutput) return;
     this.run();
+  }
+
+  // ------------------------------------------------------------------ CLIENT REPLY, MONITOR
+
+  /** CLIENT REPLY: 0 normal; bit 1 OFF, bit 2 SKIP (this command), bit 4 SKIP (the next one). */
+  replyMode = 0;
+
+  /**
+   * After a command (or a refusal) of the sequential pipeline: drop its reply if replies
+   * are OFF or skipped, and turn a SKIP asked by this command into one for the next (Redis's
+   * resetClient). Commands that wait (cluster, SHUTDOWN) are not covered.
+   */
+  private applyReplyMode(mark: number): void {
+    const m = this.replyMode;
+    if ((m & 3) !== 0 && this.reply.length > mark) this.reply.truncate(mark);
+    this.replyMode = (m & 1) | ((m & 4) !== 0 ? 2 : 0);
+  }
+
+  tracking: TrackingState | null = null;
+
+  /** After a command of a tracking-enabled server: remember what it read, send its own invalidations. */
+  private trackingDone(entry: CommandEntry, argv: Buffer[]): void {
+    const tracking = this.server.tracking;
+    if (this.tracking !== null && entry.spec.flags.includes('readonly') && entry.spec.group !== 'scripting') tracking.remember(this, entry, argv);
+    if (tracking.current === this) tracking.commandDone();
+  }
+
+  /**
+   * A client in MONITOR mode is a replica to Redis: commands that read or write keys (or
+   * may replicate, or an EXEC holding one) are refused ("Replica can't interact with the
+   * keyspace").
+   */
+  private monitorRefuses(entry: CommandEntry): boolean {
+    if (!this.server.intro.monitors.has(this)) return false;
+    const touches = (e: CommandEntry): boolean => {
+      const f = redisFlags(e);
+      return e.isWrite || f.includes('write') || f.includes('readonly') || f.includes('may_replicate');
+    };
+    if (touches(entry)) return true;
+    return entry.fullName === 'exec' && this.tx?.queue != null && this.tx.queue.some((q) => touches(q.entry));
+  }
+
+  /** A command admitted but held by CLIENT PAUSE; it runs first when the pause ends. */
+  private postponed: { entry: CommandEntry; argv: Buffer[] } | null = null;
+
+  /** The pause ended: run what waited. */
+  resumeAfterPause(): void {
+    if (this.closed || this.busy || this.pausedForOutput) return;
+    this.run();
+  }
+
+  /** CLIENT REPLY in the concurrent pipeline: the slot of the command just handled is dropped if replies are off or skipped. */
+  private gateLastSlot(): void {
+    const m = this.replyMode;
+    const slot = this.slots[this.slots.length - 1];
+    if ((m & 3) !== 0 && slot !== undefined) slot.discard = true;
+    this.replyMode = (m & 1) | ((m & 4) !== 0 ? 2 : 0);
+  }
+
+  /** A MONITOR line: sent like a push, after the replies written before it. */
+  monitorLine(line: Buffer): void {
+    this.push(line);
   }
 
   /** Send (or hold, until durable) what the replies wrote. */

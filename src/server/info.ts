@@ -1,19 +1,24 @@
 /**
- * INFO: the sections Redis clients and tools read (server, clients, memory, persistence,
- * stats, replication, cpu, cluster, keyspace), with Redis's field names where they mean the
- * same thing, plus a `storage` section of our own. `redis_version` is the Redis version
+ * INFO: Redis 7.0.15's sections (server, clients, memory, persistence, stats, replication,
+ * cpu, modules, commandstats, errorstats, latencystats, cluster, keyspace), with Redis's
+ * field names where they mean the same thing, plus sections of our own (storage, ring,
+ * transfers) after them. Section selection as Redis's genInfoSectionDict: names, default,
+ * all, everything, in any mix; sections print in the fixed order. `redis_version` is the Redis version
  * whose behaviour we match; `quorumkv_version` is ours.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Settings } from '../config/settings';
+import { formatPercentile, type Settings } from '../config/settings';
 import { DB_COUNT, type Keyspace } from '../storage/keyspace';
 import type { ServerStats } from './server';
 import type { CallStats } from './call-stats';
 import type { ClusterView } from './server-api';
 
 export const REDIS_COMPAT_VERSION = '7.0.15';
+/** Redis's run_id: 40 random hex digits, new for each process. */
+const RUN_ID = randomBytes(20).toString('hex');
 export const QUORUMKV_VERSION: string = packageVersion();
 
 /** Our version from package.json, found from src/ (tests) or dist/src/ (built). */
@@ -31,7 +36,7 @@ function packageVersion(): string {
 }
 
 export interface InfoSource {
-  server: { clientCount: number; boundPort(): number; blocking: { blockedClients: number }; pubsub?: { registry: { channelCount: number; patternCount: number; shardChannelCount: number } } };
+  server: { clientBuffers?(): { maxInput: number; maxOutput: number }; tracking?: { clients: { size: number }; totalKeys: number; totalItems: number; totalPrefixes: number }; clientCount: number; boundPort(): number; blocking: { blockedClients: number }; pubsub?: { registry: { channelCount: number; patternCount: number; shardChannelCount: number } }; ops?: OpsMeter };
   settings: Settings;
   keyspace: Keyspace;
   stats: ServerStats;
@@ -43,7 +48,58 @@ export interface InfoSource {
   cluster: ClusterView;
 }
 
-const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace', 'storage', 'ring', 'transfers'];
+/**
+ * Every section in the order INFO prints them: Redis 7.0.15's, then ours. `default` (and
+ * no argument) leaves out commandstats and latencystats, as Redis does; `all` and
+ * `everything` include every section (we have no module sections, so they are the same).
+ * Several names (`INFO stats clients`) print those sections, in this order.
+ */
+const ALL_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace', 'storage', 'ring', 'transfers'];
+const NOT_DEFAULT = new Set(['commandstats', 'latencystats']);
+
+/**
+ * Redis's instantaneous metrics (trackInstantaneousMetric): a rate sampled every 100 ms,
+ * the mean of the last 16 samples.
+ */
+export class OpsMeter {
+  private static readonly SAMPLES = 16;
+  private readonly rates: Float64Array[] = [new Float64Array(OpsMeter.SAMPLES), new Float64Array(OpsMeter.SAMPLES), new Float64Array(OpsMeter.SAMPLES)];
+  private idx = 0;
+  private lastMs = 0;
+  private last = [0, 0, 0];
+
+  /** Called from the server tick: total commands, input bytes, output bytes so far. */
+  sample(nowMs: number, commands: number, netIn: number, netOut: number): void {
+    if (this.lastMs === 0) {
+      this.lastMs = nowMs;
+      this.last = [commands, netIn, netOut];
+      return;
+    }
+    const dt = nowMs - this.lastMs;
+    if (dt < 100) return;
+    const now = [commands, netIn, netOut];
+    for (let i = 0; i < 3; i++) this.rates[i][this.idx] = (Math.max(0, now[i] - this.last[i]) * 1000) / dt;
+    this.idx = (this.idx + 1) % OpsMeter.SAMPLES;
+    this.lastMs = nowMs;
+    this.last = now;
+  }
+
+  private mean(i: number): number {
+    let sum = 0;
+    for (const v of this.rates[i]) sum += v;
+    return sum / OpsMeter.SAMPLES;
+  }
+
+  get opsPerSec(): number {
+    return Math.round(this.mean(0));
+  }
+  get inputKbps(): number {
+    return this.mean(1) / 1024;
+  }
+  get outputKbps(): number {
+    return this.mean(2) / 1024;
+  }
+}
 
 function human(bytes: number): string {
   const units = ['B', 'K', 'M', 'G', 'T'];
@@ -75,6 +131,7 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           multiplexing_api: 'libuv',
           node_version: process.versions.node,
           process_id: process.pid,
+          run_id: RUN_ID,
           tcp_port: src.server.boundPort(),
           server_time_usec: src.nowMs * 1000,
           uptime_in_seconds: uptime,
@@ -87,7 +144,19 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
       ];
     }
     case 'clients':
-      return ['Clients', { connected_clients: src.server.clientCount, maxclients: s.maxclients, blocked_clients: src.server.blocking.blockedClients }];
+      return [
+        'Clients',
+        {
+          connected_clients: src.server.clientCount,
+          cluster_connections: 0,
+          maxclients: s.maxclients,
+          client_recent_max_input_buffer: src.server.clientBuffers?.().maxInput ?? 0,
+          client_recent_max_output_buffer: src.server.clientBuffers?.().maxOutput ?? 0,
+          blocked_clients: src.server.blocking.blockedClients,
+          tracking_clients: src.server.tracking?.clients.size ?? 0,
+          clients_in_timeout_table: 0,
+        },
+      ];
     case 'memory': {
       const m = process.memoryUsage();
       const cache = ks.cacheInfo();
@@ -122,24 +191,32 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           batched_writes: ks.stats.batchedWrites,
         },
       ];
-    case 'stats':
+    case 'stats': {
+      const ops = src.server.ops;
       return [
         'Stats',
         {
           total_connections_received: src.stats.connectionsReceived,
-          total_commands_processed: src.stats.commands,
+          total_commands_processed: src.calls.totalCalls,
+          instantaneous_ops_per_sec: ops?.opsPerSec ?? 0,
           total_net_input_bytes: src.stats.netInputBytes,
           total_net_output_bytes: src.stats.netOutputBytes,
+          instantaneous_input_kbps: (ops?.inputKbps ?? 0).toFixed(2),
+          instantaneous_output_kbps: (ops?.outputKbps ?? 0).toFixed(2),
           rejected_connections: src.stats.rejectedConnections,
           expired_keys: ks.stats.expiredKeys,
           evicted_keys: 0,
+          evicted_clients: 0,
           keyspace_hits: ks.stats.keyHits,
           keyspace_misses: ks.stats.keyMisses,
           pubsub_channels: src.server.pubsub?.registry.channelCount ?? 0,
           pubsub_patterns: src.server.pubsub?.registry.patternCount ?? 0,
           pubsubshard_channels: src.server.pubsub?.registry.shardChannelCount ?? 0,
-          total_error_replies: src.calls.totalErrorReplies,
+          tracking_total_keys: src.server.tracking?.totalKeys ?? 0,
+          tracking_total_items: src.server.tracking?.totalItems ?? 0,
+          tracking_total_prefixes: src.server.tracking?.totalPrefixes ?? 0,
           unexpected_error_replies: 0,
+          total_error_replies: src.calls.totalErrorReplies,
           total_protocol_errors: src.stats.protocolErrors,
           record_cache_hits: ks.stats.cacheHits,
           record_cache_misses: ks.stats.cacheMisses,
@@ -147,6 +224,34 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
           purged_delete_markers: ks.stats.purgedMarkers,
         },
       ];
+    }
+    case 'modules':
+      return ['Modules', {}];
+    case 'commandstats': {
+      const fields: Record<string, string> = {};
+      for (const c of src.calls.commands()) {
+        if (c.calls === 0 && c.failed === 0 && c.rejected === 0) continue;
+        const usec = Math.floor(c.usec);
+        fields[`cmdstat_${c.name}`] = `calls=${c.calls},usec=${usec},usec_per_call=${(c.calls === 0 ? 0 : c.usec / c.calls).toFixed(2)},rejected_calls=${c.rejected},failed_calls=${c.failed}`;
+      }
+      return ['Commandstats', fields];
+    }
+    case 'errorstats': {
+      const fields: Record<string, string> = {};
+      for (const [code, n] of src.calls.errors) fields[`errorstat_${code}`] = `count=${n}`;
+      return ['Errorstats', fields];
+    }
+    case 'latencystats': {
+      const fields: Record<string, string> = {};
+      if (s.latencyTracking !== 'yes') return ['Latencystats', fields];
+      for (const c of src.calls.commands()) {
+        if (c.latency.total === 0) continue;
+        fields[`latency_percentiles_usec_${c.name}`] = s.latencyTrackingInfoPercentiles
+          .map((p) => `p${formatPercentile(p)}=${Math.max(1, c.latency.percentile(p)).toFixed(3)}`)
+          .join(',');
+      }
+      return ['Latencystats', fields];
+    }
     case 'replication':
       return ['Replication', { role: 'master', connected_slaves: 0 }];
     case 'cpu': {
@@ -198,15 +303,19 @@ async function section(name: string, src: InfoSource): Promise<Section | null> {
 }
 
 export async function buildInfo(requested: string[], src: InfoSource): Promise<string> {
-  let names: string[];
-  const lower = requested.map((r) => r.toLowerCase());
-  if (lower.length === 0 || lower.includes('default') || lower.includes('all') || lower.includes('everything')) {
-    names = DEFAULT_SECTIONS;
-  } else {
-    names = lower;
+  const wanted = new Set<string>();
+  if (requested.length === 0) for (const n of ALL_SECTIONS) if (!NOT_DEFAULT.has(n)) wanted.add(n);
+  for (const r of requested) {
+    const n = r.toLowerCase();
+    if (n === 'all' || n === 'everything') {
+      for (const x of ALL_SECTIONS) wanted.add(x);
+    } else if (n === 'default') {
+      for (const x of ALL_SECTIONS) if (!NOT_DEFAULT.has(x)) wanted.add(x);
+    } else wanted.add(n);
   }
   const parts: string[] = [];
-  for (const n of names) {
+  for (const n of ALL_SECTIONS) {
+    if (!wanted.has(n)) continue;
     const sec = await section(n, src);
     if (sec === null) continue;
     const lines = Object.entries(sec[1]).map(([k, v]) => `${k}:${v}`);

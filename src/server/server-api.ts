@@ -12,6 +12,9 @@ import type { CommandContext } from '../commands/types';
 import type { Attempt } from './blocking';
 import type { Queued } from './transactions';
 import type { PubSubService } from '../pubsub/service';
+import type { CallStats } from './call-stats';
+import type { Introspection } from './introspection';
+import type { Tracking, TrackedClient } from './tracking';
 
 export interface ClientKillFilter {
   id?: number;
@@ -113,6 +116,8 @@ export interface ServerApi {
   /** CONFIG SET: apply new values; returns an error text or null. */
   /** A promise when the change has to bind a listener (tls-port). */
   configSet(pairs: [string, string][]): string | null | Promise<string | null>;
+  /** CONFIG REWRITE: null, or the error text (no config file, a write error). */
+  configRewrite?(): string | null;
   /** CONFIG GET: name → value for every directive matching one of the patterns. */
   configGet(patterns: Buffer[]): [string, string][];
   configResetStat(): void;
@@ -145,4 +150,20 @@ export interface ServerApi {
   readonly pubsub?: PubSubService;
   /** Stop the server: flush, close storage, exit. */
   shutdown(): Promise<void>;
+  /** Per-command statistics (absent in harnesses without a server). */
+  readonly calls?: CallStats;
+  /** SLOWLOG, MONITOR, LATENCY (absent in harnesses without a server). */
+  readonly intro?: Introspection;
+  /** CLIENT TRACKING (absent in harnesses without a server). */
+  readonly tracking?: Tracking;
+  /** A connected client by id (CLIENT TRACKING REDIRECT). */
+  clientById?(id: number): TrackedClient | undefined;
+  /** MONITOR: the client gets every command's line from now on; false if it cannot. */
+  monitor?(client: ClientState): boolean;
+  /** RESET ends MONITOR mode. */
+  unmonitor?(client: ClientState): void;
+  isMonitor?(client: ClientState): boolean;
+  /** CLIENT PAUSE ms WRITE|ALL (this node's clients only) and CLIENT UNPAUSE. */
+  pause?(ms: number, all: boolean): void;
+  unpause?(): void;
 }

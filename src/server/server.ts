@@ -13,18 +13,22 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/log';
 import type { Settings } from '../config/settings';
-import { DIRECTIVE_BY_NAME, DIRECTIVES, REDIS_READONLY, formatDirective, parseDirective } from '../config/settings';
+import { DIRECTIVE_BY_NAME, DIRECTIVES, REDIS_READONLY, formatDirective, parseDirective, type Directive } from '../config/settings';
+import { rewriteConfigFile } from '../config/rewrite';
 import type { CommandTable } from '../commands/table';
 import type { CommandContext, CommandEntry } from '../commands/types';
 import { execute } from './dispatch';
+import { ReplyWriter } from '../resp/writer';
 import { E } from '../commands/errors';
 import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
 import { stringMatch } from '../util/glob';
 import { Connection } from './connection';
 import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
-import { buildInfo } from './info';
-import { CallStats } from './call-stats';
+import { buildInfo, OpsMeter } from './info';
+import { arrayElementErrors, CallStats } from './call-stats';
+import { Introspection, redisFlags } from './introspection';
+import { TRACK_BCAST, TRACK_BROKEN_REDIR, Tracking } from './tracking';
 import { BlockingRegistry } from './blocking';
 import { queuedContext, txOf, WatchRegistry, type Queued } from './transactions';
 import { PubSubService } from '../pubsub/service';
@@ -38,6 +42,12 @@ const PROTECTED_MODE_DENIED =
 /** 127.0.0.1 or ::1 (IPv4-mapped too): what Redis's connIsLocal counts as local. */
 function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
+}
+
+/** Redis's is_may_replicate_command: write or may_replicate. */
+function mayReplicate(entry: CommandEntry): boolean {
+  const f = redisFlags(entry);
+  return entry.isWrite || f.includes('write') || f.includes('may_replicate');
 }
 
 /** Engine entries the background sweep examines per tick (hz 10: 20,000 a second). */
@@ -84,6 +94,12 @@ export class Server {
   stats: ServerStats = newStats();
   /** Per-command calls, times and errors (INFO commandstats/errorstats/latencystats, metrics). */
   readonly calls = new CallStats();
+  /** SLOWLOG, MONITOR, LATENCY (introspection.ts). */
+  readonly intro: Introspection;
+  /** CLIENT TRACKING (tracking.ts). */
+  readonly tracking: Tracking;
+  /** instantaneous_ops_per_sec and friends (INFO stats). */
+  readonly ops = new OpsMeter();
   readonly api: ServerApi;
   /** Subscriptions, PUBLISH and keyspace notifications (src/pubsub/). */
   readonly pubsub: PubSubService;
@@ -121,15 +137,20 @@ export class Server {
     for (let i = 0; i < DB_COUNT; i++) this.views.push(new DbView(deps.keyspace, i));
     deps.keyspace.onDurable((seq) => this.onDurable(seq));
     this.blocking = new BlockingRegistry(() => deps.clock.nowMs());
+    this.intro = new Introspection(() => deps.clock.nowUs());
+    const tracking = (this.tracking = new Tracking((id) => this.conns.get(id)));
+    this.applyIntroSettings();
     const watches = this.watches;
     const blocking = this.blocking;
     deps.keyspace.keyListener = {
       touched: (db, key) => {
         if (watches.size !== 0) watches.touched(db, key);
         if (blocking.blockedKeys !== 0) blocking.touched(db, key);
+        if (tracking.active) tracking.touched(key);
         if (this.remoteTouched !== null) this.remoteTouched(db, key);
       },
       flushing: (db) => {
+        if (tracking.active) tracking.flushed();
         if (watches.size !== 0) watches.flushing(db, (d, k) => this.keyspace.lookup(d, k, this.clock.nowMs()) !== null);
       },
     };
@@ -148,6 +169,17 @@ export class Server {
 
   dbView(index: number): DbView {
     return this.views[index];
+  }
+
+  /** The largest query and output buffers of the connected clients now (INFO clients). */
+  clientBuffers(): { maxInput: number; maxOutput: number } {
+    let maxInput = 0;
+    let maxOutput = 0;
+    for (const c of this.conns.values()) {
+      maxInput = Math.max(maxInput, c.queryBufferBytes());
+      maxOutput = Math.max(maxOutput, c.outputBufferBytes());
+    }
+    return { maxInput, maxOutput };
   }
 
   get clientCount(): number {
@@ -276,6 +308,9 @@ export class Server {
   }
 
   forget(c: Connection): void {
+    this.intro.monitors.delete(c);
+    this.pausedConns.delete(c);
+    this.tracking.forget(c);
     this.pubsub.leaveAll(c.pubsub);
     this.conns.delete(c.id);
     this.waiting.delete(c);
@@ -312,7 +347,9 @@ export class Server {
     const now = this.clock.nowMs();
     // Active expiry: bounded work per tick, more when many keys are due (as Redis's
     // activeExpireCycle keeps going while more than a quarter of its sample expired).
-    let budget = 8;
+    // Not while clients are paused (Redis's checkClientPauseTimeoutAndReturnIfPaused): the
+    // dataset must not change under a pause.
+    let budget = this.pause === null ? 8 : 0;
     while (budget-- > 0 && this.keyspace.sweepExpired(now, 200) === 200);
     // The background sweep: dead cells, and (with replicas) delete markers, field
     // tombstones and expired keys once tombstone-grace has passed. Bounded per tick.
@@ -326,6 +363,7 @@ export class Server {
       this.fatal(err);
     }
     this.pubsub.tick(now);
+    this.ops.sample(now, this.calls.totalCalls, this.stats.netInputBytes, this.stats.netOutputBytes);
     const timeoutMs = this.settings.timeout * 1000;
     if (timeoutMs > 0) {
       for (const c of this.conns.values()) {
@@ -382,12 +420,33 @@ export class Server {
         }),
       configGet: (patterns) => this.configGet(patterns),
       configSet: (pairs) => this.configSet(pairs),
+      configRewrite: () => rewriteConfigFile(this.deps.configFile, this.settings),
       configResetStat: () => {
         this.stats = newStats();
         this.calls.reset();
         for (const k of Object.keys(this.keyspace.stats) as (keyof Keyspace['stats'])[]) this.keyspace.stats[k] = 0;
       },
       shutdown: () => this.deps.shutdown(),
+      calls: this.calls,
+      intro: this.intro,
+      tracking: this.tracking,
+      clientById: (id) => this.conns.get(id),
+      monitor: (client) => {
+        const c = this.conns.get(client.id);
+        if (c === undefined || c !== client) return false;
+        this.intro.monitors.add(c);
+        return true;
+      },
+      unmonitor: (client) => {
+        const c = this.conns.get(client.id);
+        if (c !== undefined) this.intro.monitors.delete(c);
+      },
+      pause: (ms, all) => this.pauseClients(ms, all),
+      unpause: () => this.unpauseClients(),
+      isMonitor: (client) => {
+        const c = this.conns.get(client.id);
+        return c !== undefined && this.intro.monitors.has(c);
+      },
       notify: (type, event, key, db) => this.pubsub.notify(type, event, key, db),
       pubsub: this.pubsub,
       block: (ctx, keys, timeoutMs, attempt, onTimeout) => this.blocking.block(ctx.client, ctx.db.index, keys, timeoutMs, attempt, onTimeout, (msg) => ctx.reply.error(msg)),
@@ -426,7 +485,18 @@ export class Server {
    * key expires part-way, as Redis's fixed_time_expire), and none of them blocks.
    */
   private exec(ctx: CommandContext, queue: readonly Queued[]): void | Promise<void> {
-    if (this.clusterTx !== null) return this.clusterTx.exec(ctx, queue);
+    if (this.clusterTx !== null) {
+      // The queued commands run at their keys' primary: they are counted here, from the
+      // elements of EXEC's reply (an error element is that command's failure), untimed.
+      const sub = new ReplyWriter(256);
+      sub.proto = ctx.reply.proto;
+      return this.clusterTx.exec({ ...ctx, reply: sub }, queue).then(() => {
+        const out = sub.take();
+        const errors = arrayElementErrors(out, 0, out.length);
+        if (errors !== null) for (let i = 0; i < queue.length && i < errors.length; i++) this.calls.calledUntimed(queue[i].entry, errors[i]);
+        ctx.reply.raw(out);
+      });
+    }
     const tx = txOf(ctx.client);
     for (const w of tx.watched.values()) if (!w.expiredAtWatch && this.storedButExpired(w.db, w.key, ctx.nowMs)) tx.dirty = true;
     if (tx.dirty) {
@@ -435,10 +505,20 @@ export class Server {
     }
     this.watches.unwatchAll(tx);
     ctx.reply.array(queue.length);
+    const intro = this.intro;
     for (let i = 0; i < queue.length; i++) {
-      ctx.client.lastCommand = queue[i].entry.fullName;
-      const pending = execute(queue[i].entry, queuedContext(ctx), queue[i].argv);
+      const { entry, argv } = queue[i];
+      ctx.client.lastCommand = entry.fullName;
+      // Each queued command is a call of its own (Redis's execCommand runs call() on each):
+      // commandstats, errorstats, slowlog and MONITOR see it.
+      const mark = ctx.reply.length;
+      const t0 = performance.now();
+      const pending = execute(entry, queuedContext(ctx), argv);
       if (pending !== undefined) return this.execRest(ctx, queue, i + 1, pending);
+      const usec = (performance.now() - t0) * 1000;
+      this.calls.called(entry, usec, ctx.reply.errorAt(mark));
+      if (intro.wanted(usec)) intro.afterCall(ctx.client, ctx.client.dbIndex, entry, argv, usec);
+      if (ctx.client.tracking != null && entry.spec.flags.includes('readonly')) this.tracking.remember(ctx.client, entry, argv);
     }
   }
 
@@ -448,12 +528,22 @@ export class Server {
     for (let i = from; i < queue.length; i++) await execute(queue[i].entry, queuedContext(ctx), queue[i].argv);
   }
 
-  /** CLIENT LIST's flags: x in MULTI, b blocked, d a watched key touched; N for none. */
+  /** CLIENT LIST's flags, in Redis 7.0's order (getClientInfoString); N for none. */
   private clientFlags(c: ClientState): string {
     let f = '';
+    const conn = this.conns.get(c.id);
+    if (conn !== undefined && this.intro.monitors.has(conn)) f += 'O';
+    if (c.pubsub !== undefined && c.pubsub.total > 0) f += 'P';
     if (c.tx?.queue != null) f += 'x';
     if (this.blocking.isBlocked(c)) f += 'b';
+    const t = c.tracking;
+    if (t != null) {
+      f += 't';
+      if ((t.flags & TRACK_BROKEN_REDIR) !== 0) f += 'R';
+      if ((t.flags & TRACK_BCAST) !== 0) f += 'B';
+    }
     if (c.tx?.dirty === true) f += 'd';
+    if (c.noEvict === true) f += 'e';
     return f === '' ? 'N' : f;
   }
 
@@ -472,19 +562,22 @@ export class Server {
     return n;
   }
 
+  /**
+   * One CLIENT LIST / CLIENT INFO line: Redis 7.0.15's fields in its order. Memory fields we
+   * do not account per client (qbuf-free, argv-mem, multi-mem, rbs, rbp, obl, oll, tot-mem)
+   * are 0; fd is -1. lib-name and lib-ver (Redis 7.2) follow only when CLIENT SETINFO set them.
+   */
   describeClient(c: ClientState): string {
     const now = this.clock.nowMs();
     const ps = c.pubsub;
-    const subscribed = ps !== undefined && ps.total > 0;
-    return (
+    let line =
       `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} ` +
       `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${this.clientFlags(c)} db=${c.dbIndex} ` +
-      `sub=0 psub=0 ssub=0 multi=${c.tx?.queue != null ? c.tx.queue.length : -1} qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
-      `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${subscribed ? 'P' : 'N'} db=${c.dbIndex} ` +
-      `sub=${ps?.channels.size ?? 0} psub=${ps?.patterns.size ?? 0} ssub=${ps?.shard.size ?? 0} multi=-1 qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
-      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp} ` +
-      `lib-name=${c.libName} lib-ver=${c.libVersion}`
-    );
+      `sub=${ps?.channels.size ?? 0} psub=${ps?.patterns.size ?? 0} ssub=${ps?.shard.size ?? 0} multi=${c.tx?.queue != null ? c.tx.queue.length : -1} ` +
+      `qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=${c.tracking != null ? c.tracking.redirect : -1} resp=${c.resp}`;
+    if (c.libName !== '' || c.libVersion !== '') line += ` lib-name=${c.libName} lib-ver=${c.libVersion}`;
+    return line;
   }
 
   private configGet(patterns: Buffer[]): [string, string][] {
@@ -519,20 +612,45 @@ export class Server {
     return out;
   }
 
+  /**
+   * CONFIG SET name value [name value ...], all or nothing, as Redis 7.0's configSetCommand:
+   * first every name is checked (the first unknown, immutable or duplicate one is the
+   * error; an unknown name wins over the others), then every value is parsed (the error
+   * names the directive's canonical name); only then is anything changed.
+   */
   private configSet(pairs: [string, string][]): string | null | Promise<string | null> {
-    // Validate everything first: CONFIG SET is all or nothing.
-    const seen = new Set<string>();
-    const parsed: [keyof Settings, Settings[keyof Settings]][] = [];
-    for (const [rawName, value] of pairs) {
+    const seen = new Set<Directive>();
+    const found: Directive[] = [];
+    let unknown: string | null = null;
+    let error: string | null = null;
+    for (const [rawName] of pairs) {
       const name = rawName.toLowerCase();
       const d = DIRECTIVE_BY_NAME.get(name);
-      if (REDIS_READONLY.some((r) => r.name === name)) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set immutable config`;
-      if (d === undefined) return `ERR Unknown option or number of arguments for CONFIG SET - '${rawName}'`;
-      if (seen.has(name)) return `ERR duplicate parameter - ${rawName}`;
-      seen.add(name);
-      if (!d.mutable) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set ${d.protected === true ? 'protected' : 'immutable'} config`;
+      const readonly = REDIS_READONLY.some((r) => r.name === name);
+      if (d === undefined && !readonly) {
+        if (error === null && unknown === null) unknown = rawName;
+        continue;
+      }
+      if (error !== null || unknown !== null) continue;
+      if (d === undefined || !d.mutable) {
+        error = `ERR CONFIG SET failed (possibly related to argument '${rawName}') - can't set ${d?.protected === true ? 'protected' : 'immutable'} config`;
+        continue;
+      }
+      if (seen.has(d)) {
+        error = `ERR CONFIG SET failed (possibly related to argument '${rawName}') - duplicate parameter`;
+        continue;
+      }
+      seen.add(d);
+      found.push(d);
+    }
+    if (unknown !== null) return `ERR Unknown option or number of arguments for CONFIG SET - '${unknown}'`;
+    if (error !== null) return error;
+    const parsed: [keyof Settings, Settings[keyof Settings]][] = [];
+    for (let i = 0; i < found.length; i++) {
+      const d = found[i];
+      const value = pairs[i][1];
       const r = parseDirective(d, d.kind.t === 'list' ? value.split(' ').filter((x) => x !== '') : [value], this.settings);
-      if ('error' in r) return `ERR CONFIG SET failed (possibly related to argument '${rawName}') - ${r.error}`;
+      if ('error' in r) return `ERR CONFIG SET failed (possibly related to argument '${d.name}') - ${r.error}`;
       parsed.push([d.key, r.value]);
     }
     const tlsArg = pairs.find(([n]) => n.toLowerCase().startsWith('tls-'))?.[0];
@@ -567,8 +685,65 @@ export class Server {
     );
   }
 
+  // ------------------------------------------------------------------ CLIENT PAUSE
+
+  /** CLIENT PAUSE in force: what it holds and until when; null when not paused. */
+  pause: { all: boolean; endMs: number; timer: NodeJS.Timeout } | null = null;
+  private readonly pausedConns = new Set<Connection>();
+
+  /**
+   * Whether `entry` must wait (Redis 7.0 processCommand): every command in an ALL pause; in a
+   * WRITE pause the commands flagged write or may_replicate, and EXEC of a transaction
+   * holding one. The caller registers itself to be resumed.
+   */
+  pausedFor(entry: CommandEntry, c: Connection): boolean {
+    const p = this.pause;
+    if (p === null) return false;
+    let held = p.all;
+    if (!held) {
+      held = mayReplicate(entry);
+      if (!held && entry.fullName === 'exec' && c.tx?.queue != null) held = c.tx.queue.some((q) => mayReplicate(q.entry));
+    }
+    if (held) this.pausedConns.add(c);
+    return held;
+  }
+
+  /** CLIENT PAUSE: the later end wins; the mode is the new one (Redis's pauseClients). */
+  pauseClients(ms: number, all: boolean): void {
+    const endMs = this.clock.nowMs() + ms;
+    const old = this.pause;
+    if (old !== null) clearTimeout(old.timer);
+    const end = old !== null && old.endMs > endMs ? old.endMs : endMs;
+    const timer = setTimeout(() => this.unpauseClients(), Math.max(0, end - this.clock.nowMs()));
+    timer.unref();
+    this.pause = { all, endMs: end, timer };
+    // Clients already waiting for an ALL pause may run if it became a WRITE pause.
+    if (old !== null && old.all && !all) this.wakePaused();
+  }
+
+  unpauseClients(): void {
+    if (this.pause === null) return;
+    clearTimeout(this.pause.timer);
+    this.pause = null;
+    this.wakePaused();
+  }
+
+  private wakePaused(): void {
+    const list = [...this.pausedConns];
+    this.pausedConns.clear();
+    for (const c of list) setImmediate(() => c.resumeAfterPause());
+  }
+
+  /** slowlog-*, latency-* into the parts that read them per call. */
+  private applyIntroSettings(): void {
+    const s = this.settings;
+    this.intro.configure(s.slowlogLogSlowerThan, s.slowlogMaxLen, s.latencyMonitorThreshold);
+    this.calls.trackLatency = s.latencyTracking === 'yes';
+  }
+
   /** Push changed settings into the parts that cache them. */
   private applySettings(): void {
+    this.applyIntroSettings();
     this.keyspace.setCacheMaxBytes(this.settings.recordCache);
     this.keyspace.setSyncEveryBatch(this.settings.appendfsync === 'always');
     // Alone, nothing is kept for replicas whatever tombstone-grace says (node.ts).

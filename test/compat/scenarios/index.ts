@@ -7,5 +7,6 @@ import { BASIC_SCENARIOS } from './basic';
 import { TRANSACTION_SCENARIOS } from './transactions';
 import { PUBSUB_SCENARIOS } from './pubsub';
 import { SCRIPTING_SCENARIOS } from './scripting';
+import { INTROSPECTION_SCENARIOS } from './introspection';
 
-export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS, ...PUBSUB_SCENARIOS, ...SCRIPTING_SCENARIOS];
+export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS, ...PUBSUB_SCENARIOS, ...SCRIPTING_SCENARIOS, ...INTROSPECTION_SCENARIOS];

@@ -22,6 +22,8 @@ import { pubsubScripts } from './pubsub';
 import { streamScripts } from './streams';
 import { scriptingScripts } from './scripting';
 import { tlsScripts } from './tls';
+import { introspectionScripts } from './introspection';
+import { getkeysScripts } from './getkeys';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -40,6 +42,8 @@ export const ALL_SCRIPTS: Script[] = [
   ...streamScripts,
   ...scriptingScripts,
   ...tlsScripts,
+  ...introspectionScripts,
+  ...getkeysScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
