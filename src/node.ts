@@ -129,6 +129,9 @@ export class QuorumkvNode {
       cluster: () => this.clusterView(),
       placement: () => this.placement(),
     });
+    // ACL users: the user directives or the aclfile, and requirepass (src/acl/store.ts).
+    const aclError = this.server.acl.configure(settings.aclfile, settings.users, settings.requirepass);
+    if (aclError !== null) throw new ConfigError(aclError);
     // Lua scripts and functions: libraries persisted under dir (functions.json).
     const scripting = attachScripting(this.server.api, {
       dir: settings.dir,

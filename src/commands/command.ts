@@ -130,7 +130,7 @@ export function deriveMeta(spec: CommandSpec): RedisCommandMeta {
   };
 }
 
-function metaOf(entry: CommandEntry): RedisCommandMeta {
+export function metaOf(entry: CommandEntry): RedisCommandMeta {
   return redisMeta(entry.fullName) ?? deriveMeta(entry.spec);
 }
 
@@ -349,7 +349,7 @@ export function lookupByFullName(table: CommandTable, name: string): CommandEntr
 }
 
 /** Redis lookupCommand on an argument vector: the subcommand when there is one. */
-function lookupByArgv(table: CommandTable, argv: Buffer[]): CommandEntry | undefined {
+export function lookupByArgv(table: CommandTable, argv: Buffer[]): CommandEntry | undefined {
   const base = table.lookup(argv[0]);
   if (base === undefined || argv.length === 1 || base.subcommands === null) return base;
   return base.subcommands.get(argv[1].toString('latin1').toLowerCase());
@@ -448,7 +448,7 @@ export function getKeysOf(table: CommandTable, argv: Buffer[]): { entry: Command
 }
 
 /** Flags of the key at `pos`: those of the first key spec (index + range) that covers it. */
-function keyFlagsAt(meta: RedisCommandMeta, pos: number, argc: number): readonly string[] {
+export function keyFlagsAt(meta: RedisCommandMeta, pos: number, argc: number): readonly string[] {
   for (const ks of meta.keySpecs) {
     if (ks.beginSearch.type !== 'index' || ks.findKeys.type !== 'range') continue;
     const first = ks.beginSearch.index;

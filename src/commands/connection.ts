@@ -9,6 +9,7 @@ import { parseInt64 } from '../util/numbers';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { DB_COUNT } from '../storage/keyspace';
 import { REDIS_COMPAT_VERSION } from '../server/info';
+import { aclOf } from '../acl/store';
 
 /** A 64-bit integer as Redis's string2ll reads it, as a number (beyond 2^53: ±Infinity). */
 function parseIntStrict(b: Buffer): number | null {
@@ -21,11 +22,26 @@ function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();
 }
 
-/** Check a password for a user; only the default user exists. */
-function checkPassword(ctx: CommandContext, user: Buffer | null, pass: Buffer): boolean {
-  if (user !== null && user.toString('utf8') !== 'default') return false;
-  const required = ctx.server.settings.requirepass;
-  return required === '' || pass.toString('utf8') === required;
+/**
+ * AUTH / HELLO AUTH against the ACL users (src/acl/): on success the client becomes that
+ * user; a failure is logged in ACL LOG (reason auth, object the command as sent).
+ */
+function checkPassword(ctx: CommandContext, argv0: Buffer, user: Buffer | null, pass: Buffer): boolean {
+  const acl = aclOf(ctx.server);
+  if (acl === undefined) {
+    if (user !== null && user.toString('utf8') !== 'default') return false;
+    const required = ctx.server.settings.requirepass;
+    return required === '' || pass.toString('utf8') === required;
+  }
+  const name = user ?? Buffer.from('default');
+  const u = acl.authenticate(name, pass);
+  if (u === null) {
+    const inMulti = ctx.client.tx != null && ctx.client.tx.queue !== null;
+    acl.log.add({ reason: 'auth', context: inMulti ? 'multi' : 'toplevel', object: argv0, username: name, ctimeMs: ctx.nowMs, clientInfo: ctx.server.describeClient(ctx.client) }, acl.logMaxLen);
+    return false;
+  }
+  ctx.client.aclUser = u;
+  return true;
 }
 
 function authenticate(ctx: CommandContext, ok: boolean): void {
@@ -87,7 +103,7 @@ function hello(ctx: CommandContext, argv: Buffer[]): void {
     }
   }
   if (user !== null && pass !== null) {
-    if (!checkPassword(ctx, user, pass)) {
+    if (!checkPassword(ctx, argv[0], user, pass)) {
       ctx.reply.error(E.wrongPass);
       return;
     }
@@ -133,11 +149,12 @@ function auth(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.syntax);
     return;
   }
-  if (argv.length === 2 && ctx.server.settings.requirepass === '') {
+  const acl = aclOf(ctx.server);
+  if (argv.length === 2 && (acl !== undefined ? acl.defaultUser.nopass : ctx.server.settings.requirepass === '')) {
     ctx.reply.error(E.authNotConfigured);
     return;
   }
-  const ok = argv.length === 2 ? checkPassword(ctx, null, argv[1]) : checkPassword(ctx, argv[1], argv[2]);
+  const ok = argv.length === 2 ? checkPassword(ctx, argv[0], null, argv[1]) : checkPassword(ctx, argv[0], argv[1], argv[2]);
   if (!ok) {
     ctx.reply.error(E.wrongPass);
     return;
@@ -177,7 +194,10 @@ function reset(ctx: CommandContext): void {
   c.resp = 2;
   ctx.reply.proto = 2;
   c.name = '';
-  c.authenticated = ctx.server.settings.requirepass === '';
+  // Back to the default user (Redis's clientSetDefaultAuth).
+  const acl = aclOf(ctx.server);
+  if (acl !== undefined) c.aclUser = acl.defaultUser;
+  c.authenticated = acl !== undefined ? acl.initialAuth() : ctx.server.settings.requirepass === '';
   authenticate(ctx, false);
   ctx.reply.simple('RESET');
 }
@@ -217,7 +237,7 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.syntax);
     return;
   }
-  const filter: { id?: number; addr?: string; laddr?: string; type?: 'normal' | 'pubsub'; skipMe: boolean } = { skipMe: true };
+  const filter: { id?: number; addr?: string; laddr?: string; type?: 'normal' | 'pubsub'; user?: string; skipMe: boolean } = { skipMe: true };
   for (let i = 2; i < argv.length; i += 2) {
     const opt = lower(argv[i]);
     const val = argv[i + 1];
@@ -246,7 +266,7 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
         ctx.reply.error(`ERR Unknown client type '${val.toString('latin1')}'`);
         return;
       }
-      if (opt === 'user' && v !== 'default') {
+      if (opt === 'user' && (aclOf(ctx.server)?.get(val.toString('latin1')) ?? (v === 'default' ? true : undefined)) === undefined) {
         ctx.reply.error(`ERR No such user '${val.toString('latin1')}'`);
         return;
       }
@@ -255,6 +275,7 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
         return;
       }
       if (opt === 'type') filter.type = v as 'normal' | 'pubsub';
+      else filter.user = val.toString('latin1');
     } else {
       ctx.reply.error(E.syntax);
       return;

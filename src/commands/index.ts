@@ -22,6 +22,7 @@ import { transactionCommands } from './transactions';
 import { pubsubCommands } from './pubsub';
 import { streamCommands } from './streams';
 import { scriptingCommands } from './scripting';
+import { aclCommands } from './acl';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -44,4 +45,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...pubsubCommands,
   ...streamCommands,
   ...scriptingCommands,
+  ...aclCommands,
 ];

@@ -6,6 +6,7 @@
 import type { DbView } from '../storage/keyspace';
 import type { ClientTx } from './transactions';
 import type { ClientSubs } from '../pubsub/registry';
+import type { User } from '../acl/user';
 
 export interface ClientState {
   readonly id: number;
@@ -38,6 +39,8 @@ export interface ClientState {
   outputBufferBytes(): number;
   /** MULTI/WATCH state (transactions.ts), created on first use; clients of the cluster bus have none. */
   tx?: ClientTx | null;
+  /** The ACL user it is authenticated as (absent: default; harnesses may have none). */
+  aclUser?: User;
   /** Its pub/sub subscriptions (a connection has them; harnesses may not). */
   readonly pubsub?: ClientSubs;
 }

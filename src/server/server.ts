@@ -15,6 +15,8 @@ import { E } from '../commands/errors';
 import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
 import { stringMatch } from '../util/glob';
 import { Connection } from './connection';
+import { AclStore, attachAcl } from '../acl';
+import { metaOf } from '../commands/command';
 import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
 import { buildInfo } from './info';
@@ -76,6 +78,8 @@ export class Server {
   readonly api: ServerApi;
   /** Subscriptions, PUBLISH and keyspace notifications (src/pubsub/). */
   readonly pubsub: PubSubService;
+  /** ACL users, log and file (src/acl/). */
+  readonly acl: AclStore;
   private readonly views: DbView[] = [];
   private readonly conns = new Map<number, Connection>();
   private readonly waiting = new Set<Connection>();
@@ -123,6 +127,9 @@ export class Server {
     deps.keyspace.onNewKey = (db, key) => this.pubsub.notify('n', 'new', key, db);
     deps.keyspace.onKeyMiss = (db, key) => this.pubsub.notifyFromLookup('m', 'keymiss', key, db);
     this.api = this.makeApi();
+    this.acl = new AclStore(deps.table, (e) => metaOf(e).aclCategories, { clients: () => this.conns.values() }, () => this.clock.nowMs());
+    this.acl.logMaxLen = this.settings.acllogMaxLen;
+    attachAcl(this.api, this.acl);
   }
 
   dbView(index: number): DbView {
@@ -173,7 +180,7 @@ export class Server {
       return;
     }
     // Protected mode: no password, and the client is not on the loopback interface.
-    if (this.settings.protectedMode === 'yes' && this.settings.requirepass === '' && !isLoopback(socket.remoteAddress)) {
+    if (this.settings.protectedMode === 'yes' && this.acl.defaultUser.nopass && !isLoopback(socket.remoteAddress)) {
       this.stats.rejectedConnections++;
       socket.on('error', () => socket.destroy());
       socket.end(`-${PROTECTED_MODE_DENIED}\r\n`);
@@ -370,6 +377,7 @@ export class Server {
       if (f.addr !== undefined && c.addr !== f.addr) continue;
       if (f.laddr !== undefined && c.laddr !== f.laddr) continue;
       if (f.type !== undefined && (c.pubsub.total > 0) !== (f.type === 'pubsub')) continue;
+      if (f.user !== undefined && c.aclUser.name !== f.user) continue;
       if (f.skipMe && c === me) continue;
       if (c === me) c.closeAfterReply();
       else c.destroy();
@@ -388,7 +396,7 @@ export class Server {
       `sub=0 psub=0 ssub=0 multi=${c.tx?.queue != null ? c.tx.queue.length : -1} qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
       `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${subscribed ? 'P' : 'N'} db=${c.dbIndex} ` +
       `sub=${ps?.channels.size ?? 0} psub=${ps?.patterns.size ?? 0} ssub=${ps?.shard.size ?? 0} multi=-1 qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
-      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp} ` +
+      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=${c.aclUser?.name ?? 'default'} redir=-1 resp=${c.resp} ` +
       `lib-name=${c.libName} lib-ver=${c.libVersion}`
     );
   }
@@ -442,6 +450,8 @@ export class Server {
       parsed.push([d.key, r.value]);
     }
     for (const [key, value] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = value;
+    // requirepass is the default user's password (Redis's ACLUpdateDefaultUserPassword).
+    if (parsed.some(([key]) => key === 'requirepass')) this.acl.setRequirepass(this.settings.requirepass);
     this.applySettings();
     return null;
   }
@@ -453,6 +463,7 @@ export class Server {
     // Alone, nothing is kept for replicas whatever tombstone-grace says (node.ts).
     if (this.settings.seeds.length > 0) this.keyspace.setTombstoneGraceMs(this.settings.tombstoneGrace);
     this.log.level = this.settings.loglevel;
+    this.acl.logMaxLen = this.settings.acllogMaxLen;
     for (const c of this.conns.values()) {
       c.decoder.setMaxBulkLen(this.settings.protoMaxBulkLen);
       c.refreshAuth();
