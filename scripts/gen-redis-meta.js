@@ -62,6 +62,7 @@ const DEFAULT_COMMANDS = [
   'xadd', 'xlen', 'xrange', 'xrevrange', 'xdel', 'xtrim', 'xread', 'xgroup', 'xreadgroup', 'xack',
   'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xsetid',
   'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'script', 'function',
+  'acl',
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import { realScheduler } from './runtime/scheduler';
 import { AntiEntropy, statusFields } from './antientropy/service';
 import { TreeForest } from './antientropy/forest';
 import { TransferService } from './transfer/service';
-import { PUBSUB, SCRIPTING } from './bus/verbs';
+import { ACL, PUBSUB, SCRIPTING } from './bus/verbs';
 import { attachScripting } from './scripting/engine';
 
 export interface NodeOptions {
@@ -265,6 +265,23 @@ export class QuorumkvNode {
           const peer = m.id === this.nodeId ? null : membership.busAddress(m.id);
           if (peer === null) continue;
           SCRIPTING.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => this.log.warning(`scripting change not delivered to ${m.id}: ${err.message}`));
+        }
+      };
+      // ACL SETUSER / DELUSER / LOAD reach every node: the whole ACL, last writer wins.
+      const acl = this.server.acl;
+      acl.selfId = this.nodeId;
+      ACL.handle(transport, (_from, args) => {
+        if (args.length < 2) throw new Error('acl: [version, origin, line...]');
+        const err = acl.applyRemote(Number(args[0].toString()), args[1].toString('latin1'), args.slice(2).map((b) => b.toString('latin1')));
+        if (err !== null) this.log.warning(`ACL from ${args[1].toString()} not applied: ${err}`);
+        return Promise.resolve([]);
+      });
+      acl.onChange = (version, lines) => {
+        const args = [Buffer.from(String(version)), Buffer.from(this.nodeId, 'latin1'), ...lines.map((l) => Buffer.from(l, 'latin1'))];
+        for (const m of membership.members()) {
+          const peer = m.id === this.nodeId ? null : membership.busAddress(m.id);
+          if (peer === null) continue;
+          ACL.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => this.log.warning(`ACL change not delivered to ${m.id}: ${err.message}`));
         }
       };
       this.server.concurrentPipeline = true;

@@ -72,6 +72,11 @@ export class AclStore {
     return this.defaultUser.nopass && this.defaultUser.enabled;
   }
 
+  /** A user allowed nothing, for a name another node sent that this node does not know. */
+  unknownUser(): User {
+    return new User('', this.index);
+  }
+
   get(name: string): User | undefined {
     return this.users.get(name);
   }
@@ -220,7 +225,7 @@ export class AclStore {
   }
 
   /** ACL LOAD: null or the error text. */
-  load(current: ClientState | null): string | null {
+  load(current: ClientState | null, local = true): string | null {
     if (this.aclfile === '') return NO_ACLFILE;
     let text: string;
     try {
@@ -232,7 +237,7 @@ export class AclStore {
     const users = this.parseLines(text, this.aclfile);
     if (typeof users === 'string') return users;
     this.replaceAll(users, true, current);
-    this.changed();
+    if (local) this.changed();
     return null;
   }
 
@@ -259,7 +264,7 @@ export class AclStore {
     if (aclfile !== '' && userLines.length > 0) {
       return 'Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.';
     }
-    if (aclfile !== '') return this.load(null);
+    if (aclfile !== '') return this.load(null, false);
     const seen = new Set<string>();
     for (const argv of userLines) {
       const name = argv[0];

@@ -21,6 +21,7 @@ import { transactionScripts } from './transactions';
 import { pubsubScripts } from './pubsub';
 import { streamScripts } from './streams';
 import { scriptingScripts } from './scripting';
+import { aclScripts } from './acl';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -38,6 +39,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...pubsubScripts,
   ...streamScripts,
   ...scriptingScripts,
+  ...aclScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];
