@@ -7,7 +7,7 @@
 import { keyFlagsAt, metaOf } from '../commands/command';
 import { keyPositionsOf, type CommandEntry } from '../commands/types';
 import type { ClientState } from '../server/client-state';
-import { checkCommand, DENIED_CMD, DENIED_KEY, nopermError, type Denial } from './check';
+import { checkCommand, DENIED_CMD, DENIED_KEY, execDenialError, nopermError, type Denial } from './check';
 import type { LogContext } from './log';
 import type { AclStore } from './store';
 import type { User } from './user';
@@ -45,4 +45,17 @@ export function aclDenied(store: AclStore, client: ClientState, entry: CommandEn
   if (d === null) return null;
   aclLogDenial(store, d, user, entry, argv, context, describe(client), nowMs);
   return nopermError(d, entry);
+}
+
+/**
+ * EXEC's check of each queued command (Redis's execCommand): permissions may have changed
+ * since it was queued. Null, or the error that takes the command's place in EXEC's reply.
+ */
+export function aclExecDenied(store: AclStore | undefined, client: ClientState, entry: CommandEntry, argv: Buffer[], describe: (c: ClientState) => string, nowMs: number): string | null {
+  const user = client.aclUser;
+  if (user === undefined || user.unrestricted || store === undefined) return null;
+  const d = aclCheck(user, entry, argv);
+  if (d === null) return null;
+  aclLogDenial(store, d, user, entry, argv, 'multi', client.id === 0 ? '' : describe(client), nowMs);
+  return execDenialError(d);
 }

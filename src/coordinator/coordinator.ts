@@ -29,7 +29,7 @@ import { DB_COUNT } from '../storage/keyspace';
 import type { MembershipService } from '../membership/service';
 import type { Ring } from '../ring/ring';
 import type { BusTransport, PeerAddress } from '../bus/transport';
-import { aclCheck, aclOf, type User } from '../acl';
+import { aclCheck, aclExecDenied, aclOf, type User } from '../acl';
 import { nopermError } from '../acl/check';
 import { BLOCK_READY, BLOCK_WATCH, DIGEST, FORWARD, HINT, KEY_CELLS, KEY_SUMMARY, KEYSPACE, READ_RECORD, REPLICATE, TX_EXEC, TX_WATCH } from '../bus/verbs';
 import type { Queued, Watched } from '../server/transactions';
@@ -747,6 +747,12 @@ export class Coordinator {
     for (const argv of commands) {
       const entry = resolve(this.deps.table, argv, ctx.reply);
       if (entry === null || entry.spec.handler === undefined) continue;
+      // ACL: checked again where the transaction runs, with the client's user.
+      const denied = aclExecDenied(aclOf(ctx.server), client, entry, argv, (c) => ctx.server.describeClient(c), now);
+      if (denied !== null) {
+        ctx.reply.error(denied);
+        continue;
+      }
       const view = new DbViewClass(this.deps.keyspace, client.dbIndex, null, recorder);
       const pending = entry.spec.handler({ reply: ctx.reply, db: view, client, server: ctx.server, nowMs: now, noBlock: true }, argv);
       if (pending !== undefined) await pending;

@@ -15,7 +15,7 @@ import { E } from '../commands/errors';
 import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
 import { stringMatch } from '../util/glob';
 import { Connection } from './connection';
-import { AclStore, attachAcl } from '../acl';
+import { AclStore, aclExecDenied, attachAcl } from '../acl';
 import { metaOf } from '../commands/command';
 import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
@@ -350,6 +350,11 @@ export class Server {
     ctx.reply.array(queue.length);
     for (let i = 0; i < queue.length; i++) {
       ctx.client.lastCommand = queue[i].entry.fullName;
+      const denied = aclExecDenied(this.acl, ctx.client, queue[i].entry, queue[i].argv, (c) => this.describeClient(c), ctx.nowMs);
+      if (denied !== null) {
+        ctx.reply.error(denied);
+        continue;
+      }
       const pending = execute(queue[i].entry, queuedContext(ctx), queue[i].argv);
       if (pending !== undefined) return this.execRest(ctx, queue, i + 1, pending);
     }

@@ -7,5 +7,6 @@ import { BASIC_SCENARIOS } from './basic';
 import { TRANSACTION_SCENARIOS } from './transactions';
 import { PUBSUB_SCENARIOS } from './pubsub';
 import { SCRIPTING_SCENARIOS } from './scripting';
+import { ACL_SCENARIOS } from './acl';
 
-export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS, ...PUBSUB_SCENARIOS, ...SCRIPTING_SCENARIOS];
+export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS, ...PUBSUB_SCENARIOS, ...SCRIPTING_SCENARIOS, ...ACL_SCENARIOS];
