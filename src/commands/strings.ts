@@ -29,6 +29,14 @@ import {
   parseInt64,
 } from '../util/numbers';
 
+/** SET's key flags (Redis's setGetKeys): with GET it reads the old value, else it overwrites. */
+function setKeyFlags(argv: Buffer[]): readonly string[] {
+  for (let i = 3; i < argv.length; i++) if (argv[i].length === 3 && argv[i].toString('latin1').toLowerCase() === 'get') return SET_GET_FLAGS;
+  return SET_FLAGS;
+}
+const SET_GET_FLAGS = ['RW', 'access', 'update'] as const;
+const SET_FLAGS = ['OW', 'update'] as const;
+
 /** SET is blind (SetSpec.blind) unless an option makes it depend on the current value. */
 function setIsBlind(argv: Buffer[]): boolean {
   for (let i = 3; i < argv.length; i++) {
@@ -518,7 +526,7 @@ const RANGE_COMPLEXITY =
 
 export const stringCommands = [
   { name: 'get', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Get the value of a key', since: '1.0.0', complexity: 'O(1)', handler: get },
-  { name: 'set', arity: -3, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the string value of a key', since: '1.0.0', complexity: 'O(1)', handler: set, blind: setIsBlind },
+  { name: 'set', arity: -3, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the string value of a key', since: '1.0.0', complexity: 'O(1)', handler: set, blind: setIsBlind, keyFlags: setKeyFlags },
   { name: 'setnx', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Set the value of a key, only if the key does not exist', since: '1.0.0', complexity: 'O(1)', handler: setnx },
   { name: 'setex', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the value and expiration of a key', since: '2.0.0', complexity: 'O(1)', handler: setex, blind: always },
   { name: 'psetex', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: 'string', summary: 'Set the value and expiration in milliseconds of a key', since: '2.6.0', complexity: 'O(1)', handler: psetex, blind: always },
