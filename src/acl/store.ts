@@ -17,6 +17,7 @@ import type { CommandEntry } from '../commands/types';
 import type { CommandTable } from '../commands/table';
 import type { ClientState } from '../server/client-state';
 import type { ServerApi } from '../server/server-api';
+import { channelAllowed } from './check';
 import { AclLog } from './log';
 import { CommandIndex, RULE_ERRORS } from './selector';
 import { mergeSelectorArgs, User } from './user';
@@ -94,7 +95,7 @@ export class AclStore {
    * ACL SETUSER: apply the rules to a copy and keep it only if all of them apply. Returns
    * null or the error text (without ERR).
    */
-  setUser(name: string, rules: readonly string[], local = true): string | null {
+  setUser(name: string, rules: readonly string[], local = true, current: ClientState | null = null): string | null {
     if (/[\s\0]/.test(name)) return "Usernames can't contain spaces or null characters";
     const merged = mergeSelectorArgs(rules);
     if (!Array.isArray(merged)) return `Unmatched parenthesis in acl selector starting at '${merged.unmatched}'.`;
@@ -104,11 +105,33 @@ export class AclStore {
       const err = u.apply(op);
       if (err !== null) return `Error in ACL SETUSER modifier '${op}': ${RULE_ERRORS[err]}`;
     }
-    if (old !== undefined) old.copyFrom(u);
-    else this.users.set(name, u);
+    if (old !== undefined) {
+      old.copyFrom(u);
+      this.killPubsubIfNeeded(old, current);
+    } else this.users.set(name, u);
     this.refresh();
     if (local) this.changed();
     return null;
+  }
+
+  /**
+   * ACLKillPubsubClientsIfNeeded: a user's clients subscribed to a channel (or a pattern,
+   * compared literally) its channel rules no longer allow are disconnected.
+   */
+  private killPubsubIfNeeded(u: User, current: ClientState | null): void {
+    if (u.selectors.some((s) => s.allChannels)) return;
+    const allowed = u.selectors.flatMap((s) => s.channels);
+    for (const c of [...this.clients.clients()]) {
+      const subs = c.pubsub;
+      if (c.aclUser !== u || subs === undefined || subs.total === 0) continue;
+      let kill = false;
+      for (const p of subs.patterns.values()) if (!channelAllowed(allowed, p, true)) kill = true;
+      for (const ch of subs.channels.values()) if (!channelAllowed(allowed, ch, false)) kill = true;
+      for (const ch of subs.shard.values()) if (!channelAllowed(allowed, ch, false)) kill = true;
+      if (!kill) continue;
+      if (c === current) c.closeAfterReply();
+      else c.kill();
+    }
   }
 
   /** ACL DELUSER: how many were deleted, or the error text. */
@@ -209,6 +232,7 @@ export class AclStore {
       const old = this.users.get(name);
       if (old !== undefined && !killAll) {
         old.copyFrom(u);
+        this.killPubsubIfNeeded(old, current);
         next.set(name, old);
       } else next.set(name, u);
     }

@@ -27,7 +27,7 @@ function subSyntax(ctx: CommandContext, argv: Buffer[]): void {
 }
 
 function setuser(ctx: CommandContext, argv: Buffer[]): void {
-  const err = storeOf(ctx).setUser(latin1(argv[2]), argv.slice(3).map(latin1));
+  const err = storeOf(ctx).setUser(latin1(argv[2]), argv.slice(3).map(latin1), true, ctx.client);
   if (err !== null) ctx.reply.error(`ERR ${err}`);
   else ctx.reply.ok();
 }

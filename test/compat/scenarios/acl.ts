@@ -36,4 +36,25 @@ export const ACL_SCENARIOS: Scenario[] = [
       await s.cmd(0, 'ACL', 'LOG', 'RESET');
     },
   },
+  {
+    name: 'acl: a subscriber whose channels are revoked is disconnected',
+    clients: 3,
+    async run(s) {
+      await s.cmd(0, 'ACL', 'SETUSER', 'sub', 'on', '>p', '&news*', '&other', '+subscribe', '+psubscribe', '+ping');
+      await s.cmd(1, 'AUTH', 'sub', 'p');
+      await s.cmd(2, 'AUTH', 'sub', 'p');
+      await s.cmd(1, 'SUBSCRIBE', 'news1');
+      await s.cmd(2, 'PSUBSCRIBE', 'other');
+      // Still allowed: nobody goes.
+      await s.cmd(0, 'ACL', 'SETUSER', 'sub', 'resetchannels', '&news*', '&other', '&more');
+      await s.cmd(1, 'PING');
+      await s.cmd(2, 'PING');
+      // news1 no longer allowed: client 1 goes, client 2 stays.
+      await s.cmd(0, 'ACL', 'SETUSER', 'sub', 'resetchannels', '&other');
+      s.keep(String(await s.client(1).waitClosed(2000)));
+      await s.cmd(2, 'PING');
+      await s.cmd(0, 'ACL', 'DELUSER', 'sub');
+      s.keep(String(await s.client(2).waitClosed(2000)));
+    },
+  },
 ];
