@@ -1239,21 +1239,22 @@ export class Coordinator {
     return v;
   }
 
-  /** The ACL user named on the wire: this node's user of that name, or one allowed nothing. */
-  private aclUserOf(name: Buffer): User {
+  /**
+   * The ACL user named on the wire: this node's user of that name, or one allowed nothing;
+   * null where no ACL is attached (harnesses without a server).
+   */
+  private aclUserOf(name: Buffer): User | null {
     const store = aclOf(this.deps.api());
-    const u = store?.get(name.toString('latin1'));
-    if (u !== undefined) return u;
-    if (store === undefined) throw new Error('ACL store not attached');
-    return (this.unknownUser ??= store.unknownUser());
+    if (store === undefined) return null;
+    return store.get(name.toString('latin1')) ?? (this.unknownUser ??= store.unknownUser());
   }
 
   private unknownUser: User | null = null;
 
   /** A forwarded command's client, as `user` (default: the shared forwarded client). */
-  private clientAs(resp: 2 | 3, db: number, user: User): ClientState {
+  private clientAs(resp: 2 | 3, db: number, user: User | null): ClientState {
     const c = this.forwardedClient(resp, db);
-    return user.name === 'default' && user.unrestricted ? c : { ...c, aclUser: user };
+    return user === null || (user.name === 'default' && user.unrestricted) ? c : { ...c, aclUser: user };
   }
 
   private forwardedClient(resp: 2 | 3, db: number): ClientState {
@@ -1286,7 +1287,7 @@ export class Coordinator {
     const busy = busyErrorOf(ctx.server);
     // ACL: the client's node checked; checked again here with the same user (this node's
     // copy of it), so both nodes must allow it (a user this node does not know may do nothing).
-    const denial = entry === null || user.unrestricted ? null : aclCheck(user, entry, argv);
+    const denial = entry === null || user === null || user.unrestricted ? null : aclCheck(user, entry, argv);
     if (entry !== null && denial !== null) reply.error(nopermError(denial, entry));
     else if (entry !== null && busy !== null && !entry.spec.flags.includes('allow_busy')) reply.error(busy);
     else if (entry !== null) {

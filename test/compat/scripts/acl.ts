@@ -5,6 +5,9 @@
  * requirepass as the default user's password, and a seeded random sequence of users and
  * ACL DRYRUN checks.
  *
+ * Scripts declare their keys and reach others only with the same hash tag, so that every
+ * step also passes through a cluster node (test/integration/cluster.test.ts).
+ *
  * Every script ends where it began: back to the default user (RESET), its users deleted,
  * the log reset. Users here grant single commands only where ACL LIST / GETUSER is
  * compared: Redis lists single commands in its command dictionary's hash order, which
@@ -154,11 +157,14 @@ export const aclScripts: Script[] = [
     ['CLIENT', 'ID'],
     ['PUBLISH', 'zz', 'm'],
     ['PUBLISH', 'ch1', 'm'],
-    ['EVAL', "return redis.call('get','x')", '0'],
-    ['EVAL', "return redis.call('get','app:1')", '0'],
-    ['EVAL', "return redis.call('lpush','app:x','1')", '0'],
-    ['EVAL', "return redis.pcall('get','x')", '0'],
-    ['EVAL', "return redis.pcall('set','ro:x','1')", '0'],
+    // Keys of a script share its declared key's hash tag, so the script also runs as is
+    // through a cluster node (test/integration/cluster.test.ts).
+    ['EVAL', "return redis.call('get','x:{t}')", '1', 'app:{t}'],
+    ['EVAL', "return redis.call('get',KEYS[1])", '1', 'app:{t}'],
+    ['EVAL', "return redis.call('get',KEYS[1])", '1', 'x:{t}'],
+    ['EVAL', "return redis.call('lpush',KEYS[1],'1')", '1', 'app:{t}'],
+    ['EVAL', "return redis.pcall('get','x:{t}')", '1', 'app:{t}'],
+    ['EVAL', "return redis.pcall('set','ro:{t}','1')", '1', 'app:{t}'],
     ['EVAL', "return redis.call('publish','x','y')", '0'],
     ['EVAL', "return redis.pcall('publish','ch2','y')", '0'],
     ['MULTI'],
@@ -171,6 +177,9 @@ export const aclScripts: Script[] = [
     ['EXEC'],
     ['ACL', 'LOG', 'RESET'],
     ['RESET'],
+    // As default again: the lua entries above are logged where the script ran (in a
+    // cluster, the key's primary), so the log starts afresh here.
+    ['ACL', 'LOG', 'RESET'],
     ['ACL', 'WHOAMI'],
     ['HELLO', '2', 'AUTH', 'alice', 'wrong'],
     varying(HELLO_VARY, 'HELLO', '3', 'AUTH', 'alice', 'p1'),
