@@ -276,13 +276,15 @@ export class QuorumkvNode {
         if (err !== null) this.log.warning(`ACL from ${args[1].toString()} not applied: ${err}`);
         return Promise.resolve([]);
       });
-      acl.onChange = (version, lines) => {
+      acl.onChange = async (version, lines) => {
         const args = [Buffer.from(String(version)), Buffer.from(this.nodeId, 'latin1'), ...lines.map((l) => Buffer.from(l, 'latin1'))];
+        const sends: Promise<unknown>[] = [];
         for (const m of membership.members()) {
-          const peer = m.id === this.nodeId ? null : membership.busAddress(m.id);
+          const peer = m.id === this.nodeId || !membership.isUp(m.id) ? null : membership.busAddress(m.id);
           if (peer === null) continue;
-          ACL.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => this.log.warning(`ACL change not delivered to ${m.id}: ${err.message}`));
+          sends.push(ACL.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => this.log.warning(`ACL change not delivered to ${m.id}: ${err.message}`)));
         }
+        await Promise.all(sends);
       };
       this.server.concurrentPipeline = true;
       this.server.clusterTx = { watch: (ctx, keys) => coordinator.watch(ctx, keys), exec: (ctx, queue) => coordinator.transaction(ctx, queue) };

@@ -39,8 +39,13 @@ export class AclStore {
   version = 0;
   versionOrigin = '';
   selfId = '';
-  /** Called after every local change with the ACL as lines (node.ts broadcasts them). */
-  onChange: ((version: number, lines: string[]) => void) | null = null;
+  /**
+   * Called after every local change with the ACL as lines (node.ts sends them to every
+   * node); settles when the reachable nodes have applied it.
+   */
+  onChange: ((version: number, lines: string[]) => Promise<void>) | null = null;
+  /** The delivery of the last local change, for the command that made it to wait on. */
+  private delivery: Promise<void> | null = null;
 
   constructor(
     private readonly table: CommandTable,
@@ -309,7 +314,18 @@ export class AclStore {
     const now = this.nowMs() * 1024;
     this.version = Math.max(now, this.version + 1);
     this.versionOrigin = this.selfId;
-    this.onChange?.(this.version, this.lines());
+    if (this.onChange !== null) this.delivery = this.onChange(this.version, this.lines());
+  }
+
+  /**
+   * The delivery of the change the current command made (null standalone): ACL SETUSER,
+   * DELUSER and LOAD answer once the other nodes have it, so a client that authenticates
+   * as a new user right after is not refused by a node that has not heard of it.
+   */
+  takeDelivery(): Promise<void> | null {
+    const d = this.delivery;
+    this.delivery = null;
+    return d;
   }
 
   /** The ACL of another node: applied when newer than ours (last writer wins). */

@@ -26,10 +26,18 @@ function subSyntax(ctx: CommandContext, argv: Buffer[]): void {
   ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${latin1(argv[1]).slice(0, 128)}'. Try ACL HELP.`);
 }
 
-function setuser(ctx: CommandContext, argv: Buffer[]): void {
-  const err = storeOf(ctx).setUser(latin1(argv[2]), argv.slice(3).map(latin1), true, ctx.client);
+/** Reply once the change has reached the other nodes (cluster), or at once. */
+function afterDelivery(ctx: CommandContext, store: AclStore, reply: () => void): void | Promise<void> {
+  const d = store.takeDelivery();
+  if (d === null) return reply();
+  return d.then(reply);
+}
+
+function setuser(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+  const store = storeOf(ctx);
+  const err = store.setUser(latin1(argv[2]), argv.slice(3).map(latin1), true, ctx.client);
   if (err !== null) ctx.reply.error(`ERR ${err}`);
-  else ctx.reply.ok();
+  else return afterDelivery(ctx, store, () => ctx.reply.ok());
 }
 
 function getuser(ctx: CommandContext, argv: Buffer[]): void {
@@ -67,10 +75,11 @@ function getuser(ctx: CommandContext, argv: Buffer[]): void {
   }
 }
 
-function deluser(ctx: CommandContext, argv: Buffer[]): void {
-  const r = storeOf(ctx).delUsers(argv.slice(2).map(latin1), ctx.client);
+function deluser(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {
+  const store = storeOf(ctx);
+  const r = store.delUsers(argv.slice(2).map(latin1), ctx.client);
   if (typeof r === 'string') ctx.reply.error(`ERR ${r}`);
-  else ctx.reply.integer(r);
+  else return afterDelivery(ctx, store, () => ctx.reply.integer(r));
 }
 
 function list(ctx: CommandContext): void {
@@ -177,10 +186,11 @@ function save(ctx: CommandContext): void {
   else ctx.reply.ok();
 }
 
-function load(ctx: CommandContext): void {
-  const err = storeOf(ctx).load(ctx.client);
+function load(ctx: CommandContext): void | Promise<void> {
+  const store = storeOf(ctx);
+  const err = store.load(ctx.client);
   if (err !== null) ctx.reply.error(`ERR ${err}`);
-  else ctx.reply.ok();
+  else return afterDelivery(ctx, store, () => ctx.reply.ok());
 }
 
 const ACL_HELP = [
@@ -217,7 +227,7 @@ const ACL_HELP = [
 
 const ADMIN = ['admin', 'noscript', 'loading', 'stale'] as const;
 const PLAIN = ['noscript', 'loading', 'stale'] as const;
-const sub = (name: string, arity: number, flags: readonly ('admin' | 'noscript' | 'loading' | 'stale')[], summary: string, handler: (ctx: CommandContext, argv: Buffer[]) => void): CommandSpec => ({
+const sub = (name: string, arity: number, flags: readonly ('admin' | 'noscript' | 'loading' | 'stale')[], summary: string, handler: (ctx: CommandContext, argv: Buffer[]) => void | Promise<void>): CommandSpec => ({
   name, arity, flags, keys: NO_KEYS, group: 'server', summary, since: '6.0.0', handler,
 });
 
