@@ -28,12 +28,15 @@ import type { BusTransport } from './bus/transport';
 import { ClusterBus } from './bus/bus';
 import { MembershipService, parseSeeds } from './membership/service';
 import { ConfigError } from './config/load';
-import { realScheduler } from './runtime/scheduler';
+import { realScheduler, type Cancel } from './runtime/scheduler';
 import { AntiEntropy, statusFields } from './antientropy/service';
 import { TreeForest } from './antientropy/forest';
 import { TransferService } from './transfer/service';
 import { ACL, PUBSUB, SCRIPTING } from './bus/verbs';
 import { attachScripting } from './scripting/engine';
+
+/** How often a node resends the ACL it got from a change to the nodes that are up. */
+const ACL_RESEND_MS = 10_000;
 
 export interface NodeOptions {
   settings: Settings;
@@ -89,6 +92,8 @@ export class QuorumkvNode {
   readonly faults: FaultSwitch | null = null;
   private readonly table = new CommandTable(ALL_COMMANDS);
   private stopping: Promise<void> | null = null;
+  /** The periodic resend of the ACL to the other nodes (cluster mode). */
+  private aclResend: Cancel | null = null;
 
   constructor(private readonly opts: NodeOptions) {
     const settings = opts.settings;
@@ -276,16 +281,27 @@ export class QuorumkvNode {
         if (err !== null) this.log.warning(`ACL from ${args[1].toString()} not applied: ${err}`);
         return Promise.resolve([]);
       });
-      acl.onChange = async (version, lines) => {
-        const args = [Buffer.from(String(version)), Buffer.from(this.nodeId, 'latin1'), ...lines.map((l) => Buffer.from(l, 'latin1'))];
+      const sendAcl = async (version: number, origin: string, lines: string[], quiet: boolean): Promise<void> => {
+        const args = [Buffer.from(String(version)), Buffer.from(origin, 'latin1'), ...lines.map((l) => Buffer.from(l, 'latin1'))];
         const sends: Promise<unknown>[] = [];
         for (const m of membership.members()) {
           const peer = m.id === this.nodeId || !membership.isUp(m.id) ? null : membership.busAddress(m.id);
           if (peer === null) continue;
-          sends.push(ACL.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => this.log.warning(`ACL change not delivered to ${m.id}: ${err.message}`)));
+          sends.push(
+            ACL.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => {
+              if (!quiet) this.log.warning(`ACL change not delivered to ${m.id}: ${err.message}`);
+            }),
+          );
         }
         await Promise.all(sends);
       };
+      acl.onChange = (version, lines) => sendAcl(version, this.nodeId, lines, false);
+      // A node that was down or has just started gets the ACL within ACL_RESEND_MS: each
+      // node that has one from a change resends it to the nodes that are up (ignored by
+      // those that have it, or a newer one).
+      this.aclResend = realScheduler.every(ACL_RESEND_MS, () => {
+        if (acl.version > 0 && this.stopping === null) void sendAcl(acl.version, acl.versionOrigin, acl.lines(), true);
+      });
       this.server.concurrentPipeline = true;
       this.server.clusterTx = { watch: (ctx, keys) => coordinator.watch(ctx, keys), exec: (ctx, queue) => coordinator.transaction(ctx, queue) };
       this.server.remoteTouched = (db, key) => coordinator.keyTouched(db, key);
@@ -441,6 +457,7 @@ export class QuorumkvNode {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.log.notice('Shutting down: finishing in-flight commands');
+        this.aclResend?.cancel();
         this.membership?.stop();
         this.transfers?.stop();
         this.handoff?.stop();

@@ -11,6 +11,8 @@
  *   timestamp: ms × 1024 + counter, never going backwards) and calls `onChange` with the
  *   whole ACL as ACL LIST lines; node.ts sends it to every node (bus verb `acl`), which
  *   applies it when its (version, origin) is newer than the one it has: last writer wins.
+ *   Every 10 s a node resends the ACL it holds from a change, so a node that was down or
+ *   restarted catches up.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { CommandEntry } from '../commands/types';

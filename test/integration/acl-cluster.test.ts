@@ -9,12 +9,13 @@
  *   declared key is allowed, the key it reaches inside the script is refused by the
  *   executor with Redis's script error text;
  * - the executor checks with its own copy of the user: a user the executor does not know
- *   is allowed nothing there.
+ *   is allowed nothing there;
+ * - a node restarted without the ACL (memory engine) gets it again from the others.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Redis from 'ioredis';
 import { connect, FAST_GOSSIP, startCluster, waitAllUp, type StartedCluster } from '../support/cluster';
-import { stopAll, waitFor } from '../support/servers';
+import { startQuorumkv, stopAll, waitFor } from '../support/servers';
 
 let cluster: StartedCluster;
 let admins: Redis[];
@@ -101,4 +102,15 @@ describe('ACL in a cluster', () => {
     expect(await admins[0].get(hidden)).toBe('secret');
     app.disconnect();
   }, 30_000);
+
+  it('a node that restarts without the ACL gets it again from the others', async () => {
+    const want = (await admins[0].call('ACL', 'LIST')) as string[];
+    const old = cluster.nodes[2];
+    admins[2].disconnect();
+    await old.stop();
+    const again = await startQuorumkv(cluster.nodeArgs[2], { dir: old.dir, port: old.port });
+    cluster.nodes[2] = again;
+    admins[2] = await connect(again.port);
+    await waitFor(async () => JSON.stringify(await admins[2].call('ACL', 'LIST')) === JSON.stringify(want), 30_000, { what: 'the ACL on the restarted node' });
+  }, 60_000);
 });
