@@ -207,7 +207,7 @@ export const SCRIPTING = rawVerb(
 
 export const ACL = rawVerb(
   'acl',
-  'The whole ACL of the sender after a change made there (ACL SETUSER, DELUSER, LOAD): [version, origin node id, ACL LIST line...]. The receiver replaces its users with these when (version, origin) is newer than the ACL it has: last writer wins (acl/store.ts). Reply: [].',
+  'The whole ACL: sent by the node where a change was made (ACL SETUSER, DELUSER, LOAD), and resent every 10 s by every node holding an ACL from a change (so a node that was down catches up): [version, origin node id, ACL LIST line...]. The receiver replaces its users with these when (version, origin) is newer than the ACL it has: last writer wins (acl/store.ts). Reply: [].',
 );
 
 // Anti-entropy (antientropy/: the payloads and their bounds are in wire.ts).
