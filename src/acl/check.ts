@@ -84,7 +84,7 @@ function checkSelector(s: Selector, entry: CommandEntry, argv: Buffer[], keys: (
 function keyAllowed(s: Selector, key: Buffer, need: number): boolean {
   for (const p of s.patterns) {
     if ((p.flags & need) !== need) continue;
-    if (stringMatch(Buffer.from(p.pattern, 'latin1'), key, false)) return true;
+    if (stringMatch((p.bytes ??= Buffer.from(p.pattern, 'latin1')), key, false)) return true;
   }
   return false;
 }

@@ -88,6 +88,8 @@ export class CommandIndex {
 export interface KeyPattern {
   pattern: string;
   flags: number;
+  /** The pattern's bytes, made on first use by the check. */
+  bytes?: Buffer;
 }
 
 export class Selector {
@@ -112,7 +114,7 @@ export class Selector {
     s.allowed = new Set(this.allowed);
     s.firstArgs = this.firstArgs === null ? null : new Map([...this.firstArgs].map(([k, v]) => [k, [...v]]));
     s.allKeys = this.allKeys;
-    s.patterns = this.patterns.map((p) => ({ ...p }));
+    s.patterns = this.patterns.map((p) => ({ pattern: p.pattern, flags: p.flags }));
     s.allChannels = this.allChannels;
     s.channels = [...this.channels];
     return s;

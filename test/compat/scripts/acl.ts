@@ -199,6 +199,8 @@ export const aclScripts: Script[] = [
     ['ACL', 'DRYRUN', 'alice', 'subscribe', 'ch1', 'x'],
     ['ACL', 'DRYRUN', 'alice', 'flushall'],
     ['ACL', 'DRYRUN', 'bob', 'flushall'],
+    ['CLIENT', 'KILL', 'USER', 'nosuch'],
+    ['CLIENT', 'KILL', 'USER', 'bob'],
     ['ACL', 'SETUSER', 'carol', 'on', 'nopass', '~x*', '&ch', '+psubscribe', '+subscribe', '+ping', '+select|0', '+client|id'],
     ['AUTH', 'carol', 'anything'],
     ['SELECT', '1'],
