@@ -32,11 +32,9 @@ import { realScheduler, type Cancel } from './runtime/scheduler';
 import { AntiEntropy, statusFields } from './antientropy/service';
 import { TreeForest } from './antientropy/forest';
 import { TransferService } from './transfer/service';
-import { ACL, PUBSUB, SCRIPTING } from './bus/verbs';
+import { PUBSUB, SCRIPTING } from './bus/verbs';
+import { attachAclCluster } from './acl/cluster';
 import { attachScripting } from './scripting/engine';
-
-/** How often a node resends the ACL it got from a change to the nodes that are up. */
-const ACL_RESEND_MS = 10_000;
 
 export interface NodeOptions {
   settings: Settings;
@@ -273,34 +271,9 @@ export class QuorumkvNode {
         }
       };
       // ACL SETUSER / DELUSER / LOAD reach every node: the whole ACL, last writer wins.
-      const acl = this.server.acl;
-      acl.selfId = this.nodeId;
-      ACL.handle(transport, (_from, args) => {
-        if (args.length < 2) throw new Error('acl: [version, origin, line...]');
-        const err = acl.applyRemote(Number(args[0].toString()), args[1].toString('latin1'), args.slice(2).map((b) => b.toString('latin1')));
-        if (err !== null) this.log.warning(`ACL from ${args[1].toString()} not applied: ${err}`);
-        return Promise.resolve([]);
-      });
-      const sendAcl = async (version: number, origin: string, lines: string[], quiet: boolean): Promise<void> => {
-        const args = [Buffer.from(String(version)), Buffer.from(origin, 'latin1'), ...lines.map((l) => Buffer.from(l, 'latin1'))];
-        const sends: Promise<unknown>[] = [];
-        for (const m of membership.members()) {
-          const peer = m.id === this.nodeId || !membership.isUp(m.id) ? null : membership.busAddress(m.id);
-          if (peer === null) continue;
-          sends.push(
-            ACL.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => {
-              if (!quiet) this.log.warning(`ACL change not delivered to ${m.id}: ${err.message}`);
-            }),
-          );
-        }
-        await Promise.all(sends);
-      };
-      acl.onChange = (version, lines) => sendAcl(version, this.nodeId, lines, false);
-      // A node that was down or has just started gets the ACL within ACL_RESEND_MS: each
-      // node that has one from a change resends it to the nodes that are up (ignored by
-      // those that have it, or a newer one).
-      this.aclResend = realScheduler.every(ACL_RESEND_MS, () => {
-        if (acl.version > 0 && this.stopping === null) void sendAcl(acl.version, acl.versionOrigin, acl.lines(), true);
+      this.aclResend = attachAclCluster(this.server.acl, {
+        selfId, transport, timeoutMs: settings.requestTimeout, scheduler: realScheduler, warn: (msg) => this.log.warning(msg),
+        memberIds: () => membership.members().map((m) => m.id), isUp: (id) => membership.isUp(id), busAddress: (id) => membership.busAddress(id),
       });
       this.server.concurrentPipeline = true;
       this.server.clusterTx = { watch: (ctx, keys) => coordinator.watch(ctx, keys), exec: (ctx, queue) => coordinator.transaction(ctx, queue) };

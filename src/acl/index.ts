@@ -1,6 +1,7 @@
 /**
  * ACL (Redis 7.0): users and selectors (user.ts, selector.ts), the permission check
- * (check.ts), the log (log.ts), the users of a node and its file (store.ts). This module
+ * (check.ts), the log (log.ts), the users of a node and its file (store.ts), the cluster
+ * (cluster.ts), scripts (script.ts). This module
  * joins them to the command table: the keys of a command with their key spec flags, and
  * `aclDenied`, the one call the connection (processCommand) and the script layer make.
  */

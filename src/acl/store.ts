@@ -7,7 +7,7 @@
  * - Deleting a user disconnects the clients authenticated as it (the client deleting its
  *   own user gets its reply first); ACL LOAD does so for every user but default, as Redis.
  * - `requirepass` is the default user's password (ACLUpdateDefaultUserPassword).
- * - Cluster: every change made here (ACL SETUSER, DELUSER, LOAD) bumps `version` (a hybrid
+ * - Cluster (cluster.ts): every change made here (ACL SETUSER, DELUSER, LOAD) bumps `version` (a hybrid
  *   timestamp: ms × 1024 + counter, never going backwards) and calls `onChange` with the
  *   whole ACL as ACL LIST lines; node.ts sends it to every node (bus verb `acl`), which
  *   applies it when its (version, origin) is newer than the one it has: last writer wins.
