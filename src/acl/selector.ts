@@ -186,11 +186,8 @@ export class Selector {
         }
         if (flags === 0) return 'EINVAL';
       } else flags = KEY_ALL;
+      // Only `~*` (and allkeys) is "all keys"; `%RW~*` is a pattern like any other (7.0.15).
       const pattern = op.slice(offset);
-      if (pattern === '*' && flags === KEY_ALL) {
-        this.allKeys = true;
-        this.patterns = [];
-      }
       const old = this.patterns.find((p) => p.pattern === pattern);
       if (old !== undefined) old.flags |= flags;
       else this.patterns.push({ pattern, flags });
