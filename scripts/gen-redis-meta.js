@@ -63,6 +63,7 @@ const DEFAULT_COMMANDS = [
   'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xsetid',
   'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'script', 'function',
   'slowlog', 'latency', 'monitor',
+  'acl',
 ];
 
 // ---------------------------------------------------------------------------------------

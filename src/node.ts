@@ -29,11 +29,12 @@ import { ClusterBus } from './bus/bus';
 import { busTlsOptions } from './config/tls';
 import { MembershipService, parseSeeds } from './membership/service';
 import { ConfigError } from './config/load';
-import { realScheduler } from './runtime/scheduler';
+import { realScheduler, type Cancel } from './runtime/scheduler';
 import { AntiEntropy, statusFields } from './antientropy/service';
 import { TreeForest } from './antientropy/forest';
 import { TransferService } from './transfer/service';
 import { PUBSUB, SCRIPTING } from './bus/verbs';
+import { attachAclCluster } from './acl/cluster';
 import { attachScripting } from './scripting/engine';
 import { HttpEndpoints } from './http/http-server';
 
@@ -93,6 +94,8 @@ export class QuorumkvNode {
   /** metrics-port and http-port (src/http/): /metrics, the status page. */
   readonly http: HttpEndpoints;
   private stopping: Promise<void> | null = null;
+  /** The periodic resend of the ACL to the other nodes (cluster mode). */
+  private aclResend: Cancel | null = null;
 
   constructor(private readonly opts: NodeOptions) {
     const settings = opts.settings;
@@ -133,6 +136,9 @@ export class QuorumkvNode {
       cluster: () => this.clusterView(),
       placement: () => this.placement(),
     });
+    // ACL users: the user directives or the aclfile, and requirepass (src/acl/store.ts).
+    const aclError = this.server.acl.configure(settings.aclfile, settings.users, settings.requirepass);
+    if (aclError !== null) throw new ConfigError(aclError);
     // Lua scripts and functions: libraries persisted under dir (functions.json).
     const scripting = attachScripting(this.server.api, {
       dir: settings.dir,
@@ -276,6 +282,11 @@ export class QuorumkvNode {
           SCRIPTING.call(transport, peer, args, { timeoutMs: settings.requestTimeout }).catch((err: Error) => this.log.warning(`scripting change not delivered to ${m.id}: ${err.message}`));
         }
       };
+      // ACL SETUSER / DELUSER / LOAD reach every node: the whole ACL, last writer wins.
+      this.aclResend = attachAclCluster(this.server.acl, {
+        selfId, transport, timeoutMs: settings.requestTimeout, scheduler: realScheduler, warn: (msg) => this.log.warning(msg),
+        memberIds: () => membership.members().map((m) => m.id), isUp: (id) => membership.isUp(id), busAddress: (id) => membership.busAddress(id),
+      });
       this.server.concurrentPipeline = true;
       this.server.clusterTx = { watch: (ctx, keys) => coordinator.watch(ctx, keys), exec: (ctx, queue) => coordinator.transaction(ctx, queue) };
       this.server.remoteTouched = (db, key) => coordinator.keyTouched(db, key);
@@ -290,6 +301,7 @@ export class QuorumkvNode {
       sources: {
         nodeId: this.nodeId,
         settings,
+        acl: this.server.acl,
         keyspace: this.keyspace,
         engine: this.engine,
         server: this.server,
@@ -456,6 +468,7 @@ export class QuorumkvNode {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.log.notice('Shutting down: finishing in-flight commands');
+        this.aclResend?.cancel();
         this.membership?.stop();
         this.transfers?.stop();
         this.handoff?.stop();

@@ -27,8 +27,9 @@ import { fetchCodec, keysCodec, pushCodec, treeCodec, type KeysReply, type KeysR
  * 5: RESP messages after the handshake instead of binary batch frames (messages.ts); membership
  *    entries carry replaces and streamed, status removing; range transfers (xfer.keys).
  * 6: replicate carries several deltas; tx.exec, tx.watch, block.watch, block.ready.
+ * 7: forward and tx.exec carry the client's ACL user; acl.
  */
-export const BUS_PROTOCOL_VERSION = 6;
+export const BUS_PROTOCOL_VERSION = 7;
 /** Bounds on handshake fields, checked before anything is computed from them. */
 export const NONCE_BYTES = 16;
 const NODE_ID_MAX_BYTES = 256;
@@ -145,7 +146,7 @@ function rawVerb(name: string, doc: string): ReturnType<typeof defineVerb<Buffer
 
 export const FORWARD = rawVerb(
   'forward',
-  'Run a client command at this node, which is a replica of its key (the primary, for a write): [db, resp, w, r, ...argv]. Reply: [the RESP reply bytes]. Used when the client\'s node is not the one that must execute.',
+  'Run a client command at this node, which is a replica of its key (the primary, for a write): [db, resp, w, r, ACL user, ...argv]; the command (and any redis.call of a script) is checked again here against this node\'s copy of the user. Reply: [the RESP reply bytes]. Used when the client\'s node is not the one that must execute.',
 );
 
 export const REPLICATE = rawVerb(
@@ -179,7 +180,7 @@ export const HINT = rawVerb(
 
 export const TX_EXEC = rawVerb(
   'tx.exec',
-  'Run a MULTI/EXEC transaction at this node, the primary of its keys: [db, resp, w, r, watched count, (key, digest, live 1/0) per watched key, then per queued command: argc, argv...]. Reply: [the RESP reply bytes of EXEC].',
+  'Run a MULTI/EXEC transaction at this node, the primary of its keys: [db, resp, w, r, ACL user, watched count, (key, digest, live 1/0) per watched key, then per queued command: argc, argv...]. Reply: [the RESP reply bytes of EXEC].',
 );
 
 export const TX_WATCH = rawVerb(
@@ -207,6 +208,11 @@ export const NODE_STATUS = rawVerb(
 export const SCRIPTING = rawVerb(
   'scripting',
   'A change of the script cache or the function libraries, applied here as a client command would (scripting/engine.ts): [op, ...args] with op script.load [body], script.flush, function.load [replace 0|1, code], function.delete [library], function.flush. Reply: []. Sent by the node that ran SCRIPT LOAD / SCRIPT FLUSH / FUNCTION LOAD / DELETE / FLUSH to every other node.',
+);
+
+export const ACL = rawVerb(
+  'acl',
+  'The whole ACL: sent by the node where a change was made (ACL SETUSER, DELUSER, LOAD), and resent every 10 s by every node holding an ACL from a change (so a node that was down catches up): [version, origin node id, ACL LIST line...]. The receiver replaces its users with these when (version, origin) is newer than the ACL it has: last writer wins (acl/store.ts). Reply: [].',
 );
 
 // Anti-entropy (antientropy/: the payloads and their bounds are in wire.ts).
@@ -242,6 +248,6 @@ export const XFER_KEYS = defineVerb<KeysRequest, KeysReply>({
 });
 
 /** Every verb the cluster speaks. Add new verbs here. */
-export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, PUBSUB, SCRIPTING, NODE_STATUS, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS, TX_EXEC, TX_WATCH, BLOCK_WATCH, BLOCK_READY];
+export const BUS_VERBS: readonly AnyVerb[] = [HELLO, AUTH, PING, GOSSIP, FORWARD, REPLICATE, DIGEST, READ_RECORD, KEY_SUMMARY, KEY_CELLS, KEYSPACE, HINT, PUBSUB, SCRIPTING, NODE_STATUS, ACL, AE_TREE, AE_KEYS, AE_FETCH, AE_PUSH, XFER_KEYS, TX_EXEC, TX_WATCH, BLOCK_WATCH, BLOCK_READY];
 
 export const VERB_BY_NAME: ReadonlyMap<string, AnyVerb> = verbTable(BUS_VERBS);

@@ -130,7 +130,7 @@ export function deriveMeta(spec: CommandSpec): RedisCommandMeta {
   };
 }
 
-function metaOf(entry: CommandEntry): RedisCommandMeta {
+export function metaOf(entry: CommandEntry): RedisCommandMeta {
   return redisMeta(entry.fullName) ?? deriveMeta(entry.spec);
 }
 
@@ -349,7 +349,7 @@ export function lookupByFullName(table: CommandTable, name: string): CommandEntr
 }
 
 /** Redis lookupCommand on an argument vector: the subcommand when there is one. */
-function lookupByArgv(table: CommandTable, argv: Buffer[]): CommandEntry | undefined {
+export function lookupByArgv(table: CommandTable, argv: Buffer[]): CommandEntry | undefined {
   const base = table.lookup(argv[0]);
   if (base === undefined || argv.length === 1 || base.subcommands === null) return base;
   return base.subcommands.get(argv[1].toString('latin1').toLowerCase());
@@ -487,7 +487,7 @@ function specPositions(ks: RedisCommandMeta['keySpecs'][number], argc: number, a
 }
 
 /** Flags of the key at `pos`: those of the first key spec that covers it. */
-function keyFlagsAt(meta: RedisCommandMeta, pos: number, argc: number, argv: Buffer[]): readonly string[] {
+export function keyFlagsAt(meta: RedisCommandMeta, pos: number, argc: number, argv: Buffer[]): readonly string[] {
   for (const ks of meta.keySpecs) if (specPositions(ks, argc, argv).includes(pos)) return ks.flags;
   return meta.keySpecs.length > 0 ? meta.keySpecs[0].flags : [];
 }

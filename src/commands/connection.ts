@@ -14,6 +14,7 @@ import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { DB_COUNT } from '../storage/keyspace';
 import { REDIS_COMPAT_VERSION } from '../server/info';
 import { prefixCollision, TRACK_BCAST, TRACK_BROKEN_REDIR, TRACK_CACHING, TRACK_NOLOOP, TRACK_OPTIN, TRACK_OPTOUT } from '../server/tracking';
+import { aclOf } from '../acl/store';
 
 /** A 64-bit integer as Redis's string2ll reads it, as a number (beyond 2^53: ±Infinity). */
 function parseIntStrict(b: Buffer): number | null {
@@ -26,11 +27,26 @@ function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();
 }
 
-/** Check a password for a user; only the default user exists. */
-function checkPassword(ctx: CommandContext, user: Buffer | null, pass: Buffer): boolean {
-  if (user !== null && user.toString('utf8') !== 'default') return false;
-  const required = ctx.server.settings.requirepass;
-  return required === '' || pass.toString('utf8') === required;
+/**
+ * AUTH / HELLO AUTH against the ACL users (src/acl/): on success the client becomes that
+ * user; a failure is logged in ACL LOG (reason auth, object the command as sent).
+ */
+function checkPassword(ctx: CommandContext, argv0: Buffer, user: Buffer | null, pass: Buffer): boolean {
+  const acl = aclOf(ctx.server);
+  if (acl === undefined) {
+    if (user !== null && user.toString('utf8') !== 'default') return false;
+    const required = ctx.server.settings.requirepass;
+    return required === '' || pass.toString('utf8') === required;
+  }
+  const name = user ?? Buffer.from('default');
+  const u = acl.authenticate(name, pass);
+  if (u === null) {
+    const inMulti = ctx.client.tx != null && ctx.client.tx.queue !== null;
+    acl.log.add({ reason: 'auth', context: inMulti ? 'multi' : 'toplevel', object: argv0, username: name, ctimeMs: ctx.nowMs, clientInfo: ctx.server.describeClient(ctx.client) }, acl.logMaxLen);
+    return false;
+  }
+  ctx.client.aclUser = u;
+  return true;
 }
 
 function authenticate(ctx: CommandContext, ok: boolean): void {
@@ -92,7 +108,7 @@ function hello(ctx: CommandContext, argv: Buffer[]): void {
     }
   }
   if (user !== null && pass !== null) {
-    if (!checkPassword(ctx, user, pass)) {
+    if (!checkPassword(ctx, argv[0], user, pass)) {
       ctx.reply.error(E.wrongPass);
       return;
     }
@@ -138,11 +154,12 @@ function auth(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.syntax);
     return;
   }
-  if (argv.length === 2 && ctx.server.settings.requirepass === '') {
+  const acl = aclOf(ctx.server);
+  if (argv.length === 2 && (acl !== undefined ? acl.defaultUser.nopass : ctx.server.settings.requirepass === '')) {
     ctx.reply.error(E.authNotConfigured);
     return;
   }
-  const ok = argv.length === 2 ? checkPassword(ctx, null, argv[1]) : checkPassword(ctx, argv[1], argv[2]);
+  const ok = argv.length === 2 ? checkPassword(ctx, argv[0], null, argv[1]) : checkPassword(ctx, argv[0], argv[1], argv[2]);
   if (!ok) {
     ctx.reply.error(E.wrongPass);
     return;
@@ -187,7 +204,10 @@ function reset(ctx: CommandContext): void {
   c.resp = 2;
   ctx.reply.proto = 2;
   c.name = '';
-  c.authenticated = ctx.server.settings.requirepass === '';
+  // Back to the default user (Redis's clientSetDefaultAuth).
+  const acl = aclOf(ctx.server);
+  if (acl !== undefined) c.aclUser = acl.defaultUser;
+  c.authenticated = acl !== undefined ? acl.initialAuth() : ctx.server.settings.requirepass === '';
   authenticate(ctx, false);
   ctx.reply.simple('RESET');
 }
@@ -227,7 +247,7 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
     ctx.reply.error(E.syntax);
     return;
   }
-  const filter: { id?: number; addr?: string; laddr?: string; type?: 'normal' | 'pubsub'; skipMe: boolean } = { skipMe: true };
+  const filter: { id?: number; addr?: string; laddr?: string; type?: 'normal' | 'pubsub'; user?: string; skipMe: boolean } = { skipMe: true };
   for (let i = 2; i < argv.length; i += 2) {
     const opt = lower(argv[i]);
     const val = argv[i + 1];
@@ -256,7 +276,7 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
         ctx.reply.error(`ERR Unknown client type '${val.toString('latin1')}'`);
         return;
       }
-      if (opt === 'user' && v !== 'default') {
+      if (opt === 'user' && (aclOf(ctx.server)?.get(val.toString('latin1')) ?? (v === 'default' ? true : undefined)) === undefined) {
         ctx.reply.error(`ERR No such user '${val.toString('latin1')}'`);
         return;
       }
@@ -265,6 +285,7 @@ function clientKill(ctx: CommandContext, argv: Buffer[]): void {
         return;
       }
       if (opt === 'type') filter.type = v as 'normal' | 'pubsub';
+      else filter.user = val.toString('latin1');
     } else {
       ctx.reply.error(E.syntax);
       return;

@@ -23,6 +23,7 @@ import { pubsubCommands } from './pubsub';
 import { streamCommands } from './streams';
 import { scriptingCommands } from './scripting';
 import { introspectionCommands } from './introspection';
+import { aclCommands } from './acl';
 
 export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...connectionCommands,
@@ -46,4 +47,5 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...streamCommands,
   ...scriptingCommands,
   ...introspectionCommands,
+  ...aclCommands,
 ];

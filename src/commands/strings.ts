@@ -29,6 +29,14 @@ import {
   parseInt64,
 } from '../util/numbers';
 
+/** SET's key flags (Redis's setGetKeys): with GET it reads the old value, else it overwrites. */
+function setKeyFlags(argv: Buffer[]): readonly string[] {
+  for (let i = 3; i < argv.length; i++) if (argv[i].length === 3 && argv[i].toString('latin1').toLowerCase() === 'get') return SET_GET_FLAGS;
+  return SET_FLAGS;
+}
+const SET_GET_FLAGS = ['RW', 'access', 'update'] as const;
+const SET_FLAGS = ['OW', 'update'] as const;
+
 /** SET is blind (SetSpec.blind) unless an option makes it depend on the current value. */
 function setIsBlind(argv: Buffer[]): boolean {
   for (let i = 3; i < argv.length; i++) {
@@ -515,12 +523,6 @@ function incrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
 
 const RANGE_COMPLEXITY =
   'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.';
-
-/** SET's key flags as Redis's setGetKeys reports them: RW access update with GET, else OW update. */
-function setKeyFlags(argv: Buffer[]): readonly string[] {
-  for (let i = 3; i < argv.length; i++) if (argv[i].length === 3 && argv[i].toString('latin1').toLowerCase() === 'get') return ['RW', 'access', 'update'];
-  return ['OW', 'update'];
-}
 
 export const stringCommands = [
   { name: 'get', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: 'string', summary: 'Get the value of a key', since: '1.0.0', complexity: 'O(1)', handler: get },

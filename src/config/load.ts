@@ -60,6 +60,12 @@ export function applyLines(settings: Settings, lines: Line[]): void {
     if (args === null) fail(line, 'Unbalanced quotes in configuration line');
     if (args.length === 0) continue;
     const name = args[0].toString('utf8').toLowerCase();
+    // `user <name> <rules...>`: repeatable, one ACL user each (src/acl/store.ts configure).
+    if (name === 'user') {
+      if (args.length < 2) fail(line, "Bad directive or wrong number of arguments: 'user' needs a username");
+      settings.users.push(args.slice(1).map((a) => a.toString('latin1')));
+      continue;
+    }
     const d = DIRECTIVE_BY_NAME.get(name);
     if (d === undefined) fail(line, `Bad directive or wrong number of arguments: unknown directive '${name}'`);
     const r = parseDirective(

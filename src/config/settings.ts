@@ -38,6 +38,11 @@ export interface Settings {
   outputBufferLimit: number;
   timeout: number;
   requirepass: string;
+  /** ACL file (ACL LOAD / ACL SAVE, loaded at start-up); empty: none. */
+  aclfile: string;
+  acllogMaxLen: number;
+  /** `user` directives (repeatable, not a CONFIG parameter): each one's arguments. */
+  users: string[][];
   /** Without a password, accept clients from the loopback interface only (Redis's protected mode). */
   protectedMode: 'yes' | 'no';
   loglevel: 'debug' | 'verbose' | 'notice' | 'warning';
@@ -156,6 +161,8 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'output-buffer-limit', key: 'outputBufferLimit', kind: { t: 'size', min: 16 * KB, max: 2 ** 50 }, mutable: true, doc: 'When a client has this much unread output, the server stops reading its commands until it catches up.' },
   { name: 'timeout', key: 'timeout', kind: { t: 'int', min: 0, max: 2 ** 31 - 1 }, mutable: true, doc: 'Close a client after this many seconds idle (0 = never).' },
   { name: 'requirepass', key: 'requirepass', kind: { t: 'string' }, mutable: true, doc: 'Password clients must give with AUTH or HELLO (empty = none).' },
+  { name: 'aclfile', key: 'aclfile', kind: { t: 'string' }, mutable: false, doc: 'ACL file: its users are loaded at start-up, ACL LOAD reloads it and ACL SAVE writes the users to it (Redis format). Cannot be combined with user directives.' },
+  { name: 'acllog-max-len', key: 'acllogMaxLen', kind: { t: 'int', min: 0, max: 2 ** 31 - 1 }, mutable: true, doc: 'Most entries ACL LOG keeps.' },
   { name: 'protected-mode', key: 'protectedMode', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'yes: while requirepass is empty, a client connecting from anywhere but 127.0.0.1 or ::1 gets -DENIED and is disconnected, as in Redis.' },
   { name: 'loglevel', key: 'loglevel', kind: { t: 'enum', values: ['debug', 'verbose', 'notice', 'warning'] }, mutable: true, doc: 'Log verbosity.' },
   { name: 'logfile', key: 'logfile', kind: { t: 'string' }, mutable: false, doc: 'Log file; empty means standard output.' },
@@ -237,6 +244,9 @@ export function defaultSettings(): Settings {
     outputBufferLimit: 64 * MB,
     timeout: 0,
     requirepass: '',
+    aclfile: '',
+    acllogMaxLen: 128,
+    users: [],
     protectedMode: 'yes',
     loglevel: 'notice',
     logfile: '',

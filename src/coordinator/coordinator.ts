@@ -29,6 +29,8 @@ import { DB_COUNT } from '../storage/keyspace';
 import type { MembershipService } from '../membership/service';
 import type { Ring } from '../ring/ring';
 import type { BusTransport, PeerAddress } from '../bus/transport';
+import { aclCheck, aclExecDenied, aclOf, type User } from '../acl';
+import { nopermError } from '../acl/check';
 import { BLOCK_READY, BLOCK_WATCH, DIGEST, FORWARD, HINT, KEY_CELLS, KEY_SUMMARY, KEYSPACE, READ_RECORD, REPLICATE, TX_EXEC, TX_WATCH } from '../bus/verbs';
 import type { Queued, Watched } from '../server/transactions';
 import { queuedContext, txOf } from '../server/transactions';
@@ -370,7 +372,7 @@ export class Coordinator {
    */
   private async forward(executor: string, ctx: CommandContext, argv: Buffer[], levels: Levels, retry: (err: BusUnreachableError) => boolean): Promise<boolean> {
     this.stats.forwarded++;
-    const args: Buffer[] = [dbArg(ctx.db.index), ctx.client.resp === 3 ? RESP3_ARG : RESP2_ARG, levelArg(levels.w), levelArg(levels.r)];
+    const args: Buffer[] = [dbArg(ctx.db.index), ctx.client.resp === 3 ? RESP3_ARG : RESP2_ARG, levelArg(levels.w), levelArg(levels.r), userArg(ctx.client)];
     for (const a of argv) args.push(a);
     try {
       const res = await FORWARD.call(this.deps.bus, this.peer(executor), args, this.timeout());
@@ -725,7 +727,7 @@ export class Coordinator {
     const executor = forwarded ? this.deps.selfId : plan.targets[0].id;
     if (executor !== this.deps.selfId) {
       this.stats.forwarded++;
-      const args: Buffer[] = [dbArg(ctx.db.index), ctx.client.resp === 3 ? RESP3_ARG : RESP2_ARG, levelArg(levels.w), levelArg(levels.r), Buffer.from(String(watched.length))];
+      const args: Buffer[] = [dbArg(ctx.db.index), ctx.client.resp === 3 ? RESP3_ARG : RESP2_ARG, levelArg(levels.w), levelArg(levels.r), userArg(ctx.client), Buffer.from(String(watched.length))];
       for (const w of watched) args.push(w.key, w.digest ?? EMPTY, w.live ? ONE : ZERO);
       for (const argv of commands) args.push(Buffer.from(String(argv.length)), ...argv);
       try {
@@ -753,7 +755,7 @@ export class Coordinator {
     const mark = ctx.reply.length;
     const recorder: DeltaRecorder = { deltas: [] };
     // The transaction's own client: SELECT inside it changes the db of what follows.
-    const client: ClientState = { ...this.forwardedClient(ctx.client.resp, ctx.db.index), dbIndex: ctx.db.index };
+    const client: ClientState = { ...this.forwardedClient(ctx.client.resp, ctx.db.index), dbIndex: ctx.db.index, aclUser: ctx.client.aclUser };
     client.select = (i: number) => {
       client.dbIndex = i;
     };
@@ -761,6 +763,12 @@ export class Coordinator {
     for (const argv of commands) {
       const entry = resolve(this.deps.table, argv, ctx.reply);
       if (entry === null || entry.spec.handler === undefined) continue;
+      // ACL: checked again where the transaction runs, with the client's user.
+      const denied = aclExecDenied(aclOf(ctx.server), client, entry, argv, (c) => ctx.server.describeClient(c), now);
+      if (denied !== null) {
+        ctx.reply.error(denied);
+        continue;
+      }
       const view = new DbViewClass(this.deps.keyspace, client.dbIndex, null, recorder);
       const pending = entry.spec.handler({ reply: ctx.reply, db: view, client, server: ctx.server, nowMs: now, noBlock: true }, argv);
       if (pending !== undefined) await pending;
@@ -770,12 +778,13 @@ export class Coordinator {
   }
 
   private async onTxExec(args: Buffer[]): Promise<Buffer[]> {
-    if (args.length < 5) throw new Error('tx.exec: too few arguments');
+    if (args.length < 6) throw new Error('tx.exec: too few arguments');
     const db = parseDb(args[0]);
     const resp = args[1].toString() === '3' ? 3 : 2;
     const levels = { w: levelFromWire(args[2].toString()), r: levelFromWire(args[3].toString()) };
-    const nWatched = Number(args[4].toString());
-    let i = 5;
+    const user = this.aclUserOf(args[4]);
+    const nWatched = Number(args[5].toString());
+    let i = 6;
     const watched: Watched[] = [];
     for (let j = 0; j < nWatched; j++, i += 3) {
       if (i + 2 >= args.length) throw new Error('tx.exec: truncated watch list');
@@ -790,7 +799,7 @@ export class Coordinator {
     }
     const reply = new ReplyWriter(256);
     reply.proto = resp;
-    const ctx: CommandContext = { reply, db: this.view(db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs() };
+    const ctx: CommandContext = { reply, db: this.view(db), client: this.clientAs(resp, db, user), server: this.deps.api(), nowMs: this.deps.clock.nowMs() };
     const keys: Buffer[] = watched.map((w) => w.key);
     for (const argv of commands) {
       const entry = this.deps.table.lookup(argv[0]);
@@ -1246,6 +1255,24 @@ export class Coordinator {
     return v;
   }
 
+  /**
+   * The ACL user named on the wire: this node's user of that name, or one allowed nothing;
+   * null where no ACL is attached (harnesses without a server).
+   */
+  private aclUserOf(name: Buffer): User | null {
+    const store = aclOf(this.deps.api());
+    if (store === undefined) return null;
+    return store.get(name.toString('latin1')) ?? (this.unknownUser ??= store.unknownUser());
+  }
+
+  private unknownUser: User | null = null;
+
+  /** A forwarded command's client, as `user` (default: the shared forwarded client). */
+  private clientAs(resp: 2 | 3, db: number, user: User | null): ClientState {
+    const c = this.forwardedClient(resp, db);
+    return user === null || (user.name === 'default' && user.unrestricted) ? c : { ...c, aclUser: user };
+  }
+
   private forwardedClient(resp: 2 | 3, db: number): ClientState {
     const key = resp * 256 + db;
     let c = this.forwardedClients.get(key);
@@ -1266,14 +1293,19 @@ export class Coordinator {
     const db = Number(args[0].toString());
     const resp = args[1].toString() === '3' ? 3 : 2;
     const levels = { w: levelFromWire(args[2].toString()), r: levelFromWire(args[3].toString()) };
-    const argv = args.slice(4);
+    const user = this.aclUserOf(args[4]);
+    const argv = args.slice(5);
     const reply = new ReplyWriter(256);
     reply.proto = resp;
     // Forwarded commands never block: a blocked client waits at its own node.
-    const ctx: CommandContext = { reply, db: this.view(db), client: this.forwardedClient(resp, db), server: this.deps.api(), nowMs: this.deps.clock.nowMs(), noBlock: true };
+    const ctx: CommandContext = { reply, db: this.view(db), client: this.clientAs(resp, db, user), server: this.deps.api(), nowMs: this.deps.clock.nowMs(), noBlock: true };
     const entry = resolve(this.deps.table, argv, reply);
     const busy = busyErrorOf(ctx.server);
-    if (entry !== null && busy !== null && !entry.spec.flags.includes('allow_busy')) reply.error(busy);
+    // ACL: the client's node checked; checked again here with the same user (this node's
+    // copy of it), so both nodes must allow it (a user this node does not know may do nothing).
+    const denial = entry === null || user === null || user.unrestricted ? null : aclCheck(user, entry, argv);
+    if (entry !== null && denial !== null) reply.error(nopermError(denial, entry));
+    else if (entry !== null && busy !== null && !entry.spec.flags.includes('allow_busy')) reply.error(busy);
     else if (entry !== null) {
       const t0 = performance.now();
       const keys = commandKeys(entry, argv);
@@ -1492,4 +1524,12 @@ function nilFor(ctx: CommandContext): Buffer {
 
 function isNil(r: Buffer): boolean {
   return r.equals(Buffer.from('$-1\r\n')) || r.equals(Buffer.from('_\r\n'));
+}
+
+const DEFAULT_USER_ARG = Buffer.from('default');
+
+/** The ACL user a forwarded command runs as (bus verbs forward and tx.exec). */
+function userArg(c: ClientState): Buffer {
+  const u = c.aclUser;
+  return u === undefined || u.name === 'default' ? DEFAULT_USER_ARG : Buffer.from(u.name, 'latin1');
 }

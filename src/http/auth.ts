@@ -1,28 +1,28 @@
 /**
- * Who may read the HTTP endpoints: the same rule as for clients. With `requirepass` set, a
- * request needs HTTP Basic credentials whose password is the requirepass (any user name:
- * `default` is the natural one, as in `AUTH default <password>`); without it, anyone the
- * client port would accept. `protected-mode` applies as to clients: no password set, and a
- * request from anywhere but the loopback interface is refused.
- *
- * `authorize` is the one place that decides on credentials; when ACL users exist it is
- * where they are to be looked up (user name and password, as AUTH <user> <pass> does).
+ * Who may read the HTTP endpoints: the same rule as for clients. While the `default` user
+ * needs a password (`requirepass`, or ACL SETUSER default >...), a request needs HTTP Basic
+ * credentials of an enabled ACL user: user name and password, as `AUTH <user> <pass>`
+ * checks them (`default` and the requirepass for a node without other users). Without a
+ * password anyone the client port would accept may read. `protected-mode` applies as to
+ * clients: the default user has no password, and a request from anywhere but the loopback
+ * interface is refused.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Settings } from '../config/settings';
 
-/** Whether `user`/`pass` (null: no credentials sent) may read the endpoints. */
-export function authorize(settings: Settings, user: string | null, pass: string | null): boolean {
-  if (settings.requirepass === '') return true;
-  if (user === null || pass === null) return false;
-  return sameSecret(pass, settings.requirepass);
+/** What the endpoints need of the ACL (src/acl/store.ts AclStore). */
+export interface HttpAcl {
+  /** The default user needs a password (or is off): credentials are required. */
+  readonly authRequired: boolean;
+  readonly defaultUser: { readonly nopass: boolean };
+  /** The user these credentials name, or null (unknown, wrong password, disabled). */
+  authenticate(name: Buffer, pass: Buffer): unknown;
 }
 
-/** Compare in time independent of where the strings differ. */
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
+/** Whether `user`/`pass` (null: no credentials sent) may read the endpoints. */
+export function authorize(acl: HttpAcl, user: string | null, pass: string | null): boolean {
+  if (!acl.authRequired) return true;
+  if (user === null || pass === null) return false;
+  return acl.authenticate(Buffer.from(user, 'utf8'), Buffer.from(pass, 'utf8')) !== null;
 }
 
 /** User and password of an `Authorization: Basic ...` header; nulls when absent or malformed. */
@@ -39,7 +39,7 @@ function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
 }
 
-/** Protected mode: refuse a request from another machine while no password is set. */
-export function deniedByProtectedMode(settings: Settings, remoteAddress: string | undefined): boolean {
-  return settings.protectedMode === 'yes' && settings.requirepass === '' && !isLoopback(remoteAddress);
+/** Protected mode: refuse a request from another machine while the default user has no password. */
+export function deniedByProtectedMode(settings: Settings, acl: HttpAcl, remoteAddress: string | undefined): boolean {
+  return settings.protectedMode === 'yes' && acl.defaultUser.nopass && !isLoopback(remoteAddress);
 }

@@ -94,12 +94,12 @@ export class HttpEndpoints {
 
   private async handle(routes: Map<string, Route>, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const settings = this.deps.sources.settings;
-    if (deniedByProtectedMode(settings, req.socket.remoteAddress)) {
+    if (deniedByProtectedMode(settings, this.deps.sources.acl, req.socket.remoteAddress)) {
       send(res, 403, 'text/plain; charset=utf-8', 'quorumkv is running in protected mode: set requirepass (or protected-mode no) to serve other machines\n');
       return;
     }
     const { user, pass } = basicCredentials(req.headers.authorization);
-    if (!authorize(settings, user, pass)) {
+    if (!authorize(this.deps.sources.acl, user, pass)) {
       send(res, 401, 'text/plain; charset=utf-8', 'authentication required\n', { 'WWW-Authenticate': 'Basic realm="quorumkv", charset="UTF-8"' });
       return;
     }

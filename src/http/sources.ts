@@ -5,6 +5,7 @@
  * standalone node (and the anti-entropy part when anti-entropy is off).
  */
 import type { Settings } from '../config/settings';
+import type { HttpAcl } from './auth';
 import type { Keyspace } from '../storage/keyspace';
 import type { Engine } from '../storage/engine';
 import type { CallStats } from '../server/call-stats';
@@ -20,6 +21,8 @@ import type { TransferService } from '../transfer/service';
 export interface NodeSources {
   readonly nodeId: string;
   readonly settings: Settings;
+  /** Users and passwords: the endpoints ask for the same credentials as AUTH. */
+  readonly acl: HttpAcl;
   readonly keyspace: Keyspace;
   readonly engine: Engine;
   /** The client server: per-command statistics, connection counters (read each time: RESETSTAT replaces them). */

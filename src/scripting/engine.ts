@@ -19,6 +19,7 @@
  * FUNCTION KILL mark it killed and the next hook raises "Script killed by user...".
  * A script that has written cannot be killed (UNKILLABLE), as in Redis.
  */
+import { scriptAclDenied } from '../acl/script';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -576,6 +577,12 @@ export class ScriptEngine {
     if ((arity > 0 && argc !== arity) || argc < -arity) return refuse(entry, 'Wrong number of args calling Redis command from script');
     const flags = entry.spec.flags;
     if (flags.includes('noscript')) return refuse(entry, 'This Redis command is not allowed from script');
+    // ACL (Redis's scriptVerifyACL): the script's caller's user, checked for each call.
+    const user = run.client.aclUser;
+    if (user !== undefined && !user.unrestricted) {
+      const denied = scriptAclDenied(run.ctx.server, run.client, user, entry, argv, run.ctx.nowMs);
+      if (denied !== null) return fail(denied);
+    }
     if (run.readOnly && (entry.isWrite || flags.includes('may_replicate'))) return refuse(entry, 'Write commands are not allowed from read-only scripts.');
     if (entry.isWrite) run.dirty = true;
     if (this.opts.cluster) {

@@ -7,6 +7,7 @@ import type { DbView } from '../storage/keyspace';
 import type { ClientTx } from './transactions';
 import type { ClientSubs } from '../pubsub/registry';
 import type { TrackingState } from './tracking';
+import type { User } from '../acl/user';
 
 export interface ClientState {
   readonly id: number;
@@ -45,6 +46,8 @@ export interface ClientState {
   noEvict?: boolean;
   /** CLIENT REPLY state (connection.ts applyReplyMode): bit 1 OFF, 2 SKIP now, 4 SKIP next. */
   replyMode?: number;
+  /** The ACL user it is authenticated as (absent: default; harnesses may have none). */
+  aclUser?: User;
   /** Its pub/sub subscriptions (a connection has them; harnesses may not). */
   readonly pubsub?: ClientSubs;
 }

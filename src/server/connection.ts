@@ -49,6 +49,7 @@ import { outputLimitVerdict } from '../pubsub/output-limits';
 import { busyErrorOf } from '../scripting/engine';
 import type { TrackingState } from './tracking';
 import { redisFlags } from './introspection';
+import { aclDenied, type User } from '../acl';
 
 /** For pipelining in a cluster: reads, blind writes (plain SET), other writes. */
 type OpKind = 'read' | 'blind' | 'rmw';
@@ -79,6 +80,7 @@ export class Connection implements ClientState {
   libName = '';
   libVersion = '';
   authenticated: boolean;
+  aclUser: User;
   dbIndex = 0;
   lastCommand = 'NULL';
   lastActiveMs: number;
@@ -124,8 +126,9 @@ export class Connection implements ClientState {
   ) {
     const s = server.settings;
     this.decoder = new RequestDecoder({ maxBulkLen: s.protoMaxBulkLen });
-    this.authenticated = s.requirepass === '';
-    this.decoder.authRequired = !this.authenticated;
+    this.aclUser = server.acl.defaultUser;
+    this.authenticated = server.acl.initialAuth();
+    this.decoder.authRequired = !this.authenticated && server.acl.authRequired;
     this.lastActiveMs = createdMs;
     this.ctx = { reply: this.reply, db: server.dbView(0), client: this, server: server.api, nowMs: 0 };
     this.pubsub = server.pubsub.newClient(this);
@@ -168,7 +171,7 @@ export class Connection implements ClientState {
 
   /** Requirepass changed (CONFIG SET) or AUTH succeeded: refresh the decoder's limits. */
   refreshAuth(): void {
-    this.decoder.authRequired = !this.authenticated && this.server.settings.requirepass !== '';
+    this.decoder.authRequired = !this.authenticated && this.server.acl.authRequired;
   }
 
   private onData(chunk: Buffer): void {
@@ -307,7 +310,7 @@ export class Connection implements ClientState {
   private prefetchAhead(): void {
     if (this.ahead.length > 0) return;
     // Nothing is read for a client that has not authenticated.
-    if (!this.authenticated && this.server.settings.requirepass !== '') return;
+    if (!this.authenticated && this.server.acl.authRequired) return;
     const table = this.server.table;
     let keys: Buffer[] | null = null;
     while (this.ahead.length < PREFETCH_COMMANDS) {
@@ -369,7 +372,10 @@ export class Connection implements ClientState {
       this.flagTransaction();
       return REFUSED;
     }
-    if (!this.authenticated && !entry.noAuth && server.settings.requirepass !== '') return this.reject(w, isExec, E.noAuth, entry);
+    if (!this.authenticated && !entry.noAuth && server.acl.authRequired) return this.reject(w, isExec, E.noAuth, entry);
+    // ACL (src/acl/): a flag check for a user allowed everything (default).
+    const denied = this.aclUser.unrestricted ? null : aclDenied(server.acl, this, entry, argv, this.tx !== null && this.tx.queue !== null ? 'multi' : 'toplevel', (c) => server.api.describeClient(c), server.clock.nowMs());
+    if (denied !== null) return this.reject(w, isExec, denied, entry);
     const refusal = subscribedContextError(this.pubsub, this.resp, entry.fullName);
     if (refusal !== null) return this.reject(w, isExec, refusal, entry);
     // A script past busy-reply-threshold is yielding to the event loop: only allow_busy

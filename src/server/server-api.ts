@@ -22,6 +22,8 @@ export interface ClientKillFilter {
   laddr?: string;
   /** Redis's client type: pubsub (has subscriptions) or normal. */
   type?: 'normal' | 'pubsub';
+  /** ACL user name. */
+  user?: string;
   skipMe: boolean;
 }
 

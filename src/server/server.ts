@@ -23,6 +23,8 @@ import { E } from '../commands/errors';
 import { DB_COUNT, DbView, type Keyspace } from '../storage/keyspace';
 import { stringMatch } from '../util/glob';
 import { Connection } from './connection';
+import { AclStore, aclExecDenied, attachAcl } from '../acl';
+import { metaOf } from '../commands/command';
 import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './server-api';
 import type { ClientState } from './client-state';
 import { buildInfo, OpsMeter } from './info';
@@ -103,6 +105,8 @@ export class Server {
   readonly api: ServerApi;
   /** Subscriptions, PUBLISH and keyspace notifications (src/pubsub/). */
   readonly pubsub: PubSubService;
+  /** ACL users, log and file (src/acl/). */
+  readonly acl: AclStore;
   private readonly views: DbView[] = [];
   private readonly conns = new Map<number, Connection>();
   private readonly waiting = new Set<Connection>();
@@ -165,6 +169,9 @@ export class Server {
       if (err instanceof TlsSetupError) throw new ConfigError(`${err.message}\n${TLS_SETUP_FAILED}`);
       throw err;
     }
+    this.acl = new AclStore(deps.table, (e) => metaOf(e).aclCategories, { clients: () => this.conns.values() }, () => this.clock.nowMs());
+    this.acl.logMaxLen = this.settings.acllogMaxLen;
+    attachAcl(this.api, this.acl);
   }
 
   dbView(index: number): DbView {
@@ -297,7 +304,7 @@ export class Server {
       return;
     }
     // Protected mode: no password, and the client is not on the loopback interface.
-    if (this.settings.protectedMode === 'yes' && this.settings.requirepass === '' && !isLoopback(socket.remoteAddress)) {
+    if (this.settings.protectedMode === 'yes' && this.acl.defaultUser.nopass && !isLoopback(socket.remoteAddress)) {
       this.stats.rejectedConnections++;
       socket.on('error', () => socket.destroy());
       socket.end(`-${PROTECTED_MODE_DENIED}\r\n`);
@@ -509,6 +516,13 @@ export class Server {
     for (let i = 0; i < queue.length; i++) {
       const { entry, argv } = queue[i];
       ctx.client.lastCommand = entry.fullName;
+      // ACL rights are checked again at EXEC (they may have changed since the command was queued).
+      const denied = aclExecDenied(this.acl, ctx.client, entry, argv, (c) => this.describeClient(c), ctx.nowMs);
+      if (denied !== null) {
+        this.calls.errorReply(denied);
+        ctx.reply.error(denied);
+        continue;
+      }
       // Each queued command is a call of its own (Redis's execCommand runs call() on each):
       // commandstats, errorstats, slowlog and MONITOR see it.
       const mark = ctx.reply.length;
@@ -554,6 +568,7 @@ export class Server {
       if (f.addr !== undefined && c.addr !== f.addr) continue;
       if (f.laddr !== undefined && c.laddr !== f.laddr) continue;
       if (f.type !== undefined && (c.pubsub.total > 0) !== (f.type === 'pubsub')) continue;
+      if (f.user !== undefined && c.aclUser.name !== f.user) continue;
       if (f.skipMe && c === me) continue;
       if (c === me) c.closeAfterReply();
       else c.destroy();
@@ -575,7 +590,7 @@ export class Server {
       `age=${Math.floor((now - c.createdMs) / 1000)} idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${this.clientFlags(c)} db=${c.dbIndex} ` +
       `sub=${ps?.channels.size ?? 0} psub=${ps?.patterns.size ?? 0} ssub=${ps?.shard.size ?? 0} multi=${c.tx?.queue != null ? c.tx.queue.length : -1} ` +
       `qbuf=${c.queryBufferBytes()} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
-      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=${c.tracking != null ? c.tracking.redirect : -1} resp=${c.resp}`;
+      `obl=0 oll=0 omem=${c.outputBufferBytes()} tot-mem=0 events=r cmd=${c.lastCommand} user=${c.aclUser?.name ?? 'default'} redir=${c.tracking != null ? c.tracking.redirect : -1} resp=${c.resp}`;
     if (c.libName !== '' || c.libVersion !== '') line += ` lib-name=${c.libName} lib-ver=${c.libVersion}`;
     return line;
   }
@@ -667,6 +682,8 @@ export class Server {
       }
     }
     for (const [key, value] of parsed) (this.settings as unknown as Record<string, unknown>)[key] = value;
+    // requirepass is the default user's password (Redis's ACLUpdateDefaultUserPassword).
+    if (parsed.some(([key]) => key === 'requirepass')) this.acl.setRequirepass(this.settings.requirepass);
     this.applySettings();
     if (tlsArg === undefined) return null;
     const portChanged = before.tlsPort !== this.settings.tlsPort;
@@ -749,6 +766,7 @@ export class Server {
     // Alone, nothing is kept for replicas whatever tombstone-grace says (node.ts).
     if (this.settings.seeds.length > 0) this.keyspace.setTombstoneGraceMs(this.settings.tombstoneGrace);
     this.log.level = this.settings.loglevel;
+    this.acl.logMaxLen = this.settings.acllogMaxLen;
     for (const c of this.conns.values()) {
       c.decoder.setMaxBulkLen(this.settings.protoMaxBulkLen);
       c.refreshAuth();

@@ -101,6 +101,16 @@ function compareShape(a: Frame, b: Frame, at: string): string | null {
 
 /** A map, or a RESP2 flat key/value array: exact except the values of `vary` keys. */
 function compareVarying(a: Frame, b: Frame, vary: string[]): string | null {
+  // An array of maps (ACL LOG): each map compared so.
+  const isMaps = (f: Frame): boolean => f.type === '*' && f.value === null && f.items.every((x) => x.value === null && (x.type === '%' || x.type === '*'));
+  if (isMaps(a) && isMaps(b)) {
+    if (a.items.length !== b.items.length) return `array sizes differ (${a.items.length} vs ${b.items.length})`;
+    for (let i = 0; i < a.items.length; i++) {
+      const r = compareVarying(a.items[i], b.items[i], vary);
+      if (r) return `[${i}]: ${r}`;
+    }
+    return null;
+  }
   const isPairs = (f: Frame): boolean => f.type === '%' || (f.type === '*' && f.value === null && f.items.length % 2 === 0);
   if (a.type !== b.type || !isPairs(a) || !isPairs(b)) return 'replies differ';
   if (a.items.length !== b.items.length) return `map sizes differ (${a.items.length / 2} vs ${b.items.length / 2})`;

@@ -16,7 +16,8 @@
  * - 'skip-value'   same shape (types and aggregate sizes, recursively) but any leaf values —
  *                  for TIME, CLIENT ID, CLIENT INFO, COMMAND COUNT. With `vary`, the reply
  *                  must be a map (or RESP2 flat key/value array) that is exact except for
- *                  the values of the listed keys, whose type must still match (HELLO).
+ *                  the values of the listed keys, whose type must still match (HELLO); an
+ *                  array of maps (ACL LOG) is compared map by map so.
  * - 'error-prefix' both replies are errors with the same first word — for errors whose text
  *                  legitimately embeds server-specific detail. No current script needs it.
  * - 'unordered-pairs' an aggregate of field/value pairs compared as a multiset of pairs: a

@@ -14,6 +14,14 @@ import { authorize, basicCredentials, deniedByProtectedMode } from '../../src/ht
 import { APP_JS } from '../../src/http/static/app-js';
 import { INDEX_HTML } from '../../src/http/static/index-html';
 import { defaultSettings } from '../../src/config/settings';
+import { ALL_COMMANDS } from '../../src/commands';
+import { CommandTable } from '../../src/commands/table';
+import { metaOf } from '../../src/commands/command';
+import { AclStore } from '../../src/acl/store';
+
+function aclStore(): AclStore {
+  return new AclStore(new CommandTable(ALL_COMMANDS), (e) => metaOf(e).aclCategories, { clients: () => [] }, () => 1000);
+}
 import { ringCommands } from '../../src/commands/ring';
 import { ReplyWriter } from '../../src/resp/writer';
 import type { CommandContext } from '../../src/commands/types';
@@ -58,27 +66,33 @@ describe('HTTP auth', () => {
     expect(basicCredentials(`Basic ${Buffer.from('nocolon').toString('base64')}`)).toEqual({ user: null, pass: null });
   });
 
-  it('authorize: open without requirepass; with it, the password under any user name', () => {
-    const s = defaultSettings();
-    expect(authorize(s, null, null)).toBe(true);
-    s.requirepass = 'pw';
-    expect(authorize(s, null, null)).toBe(false);
-    expect(authorize(s, 'default', 'pw')).toBe(true);
-    expect(authorize(s, 'ops', 'pw')).toBe(true);
-    expect(authorize(s, 'default', 'pw2')).toBe(false);
-    expect(authorize(s, 'default', '')).toBe(false);
+  it('authorize: open while the default user needs no password; then the credentials of an enabled ACL user', () => {
+    const acl = aclStore();
+    expect(authorize(acl, null, null)).toBe(true);
+    acl.setRequirepass('pw');
+    expect(authorize(acl, null, null)).toBe(false);
+    expect(authorize(acl, 'default', 'pw')).toBe(true);
+    expect(authorize(acl, 'ops', 'pw')).toBe(false);
+    expect(authorize(acl, 'default', 'pw2')).toBe(false);
+    expect(authorize(acl, 'default', '')).toBe(false);
+    expect(acl.setUser('ops', ['on', '>opspw', '+@all'])).toBeNull();
+    expect(authorize(acl, 'ops', 'opspw')).toBe(true);
+    expect(authorize(acl, 'ops', 'pw')).toBe(false);
+    expect(acl.setUser('ops', ['off'])).toBeNull();
+    expect(authorize(acl, 'ops', 'opspw')).toBe(false);
   });
 
-  it('protected mode refuses other machines only while no password is set', () => {
+  it('protected mode refuses other machines only while the default user has no password', () => {
     const s = defaultSettings();
-    expect(deniedByProtectedMode(s, '10.0.0.5')).toBe(true);
-    expect(deniedByProtectedMode(s, '127.0.0.1')).toBe(false);
-    expect(deniedByProtectedMode(s, '::ffff:127.0.0.1')).toBe(false);
-    s.requirepass = 'pw';
-    expect(deniedByProtectedMode(s, '10.0.0.5')).toBe(false);
-    s.requirepass = '';
+    const acl = aclStore();
+    expect(deniedByProtectedMode(s, acl, '10.0.0.5')).toBe(true);
+    expect(deniedByProtectedMode(s, acl, '127.0.0.1')).toBe(false);
+    expect(deniedByProtectedMode(s, acl, '::ffff:127.0.0.1')).toBe(false);
+    acl.setRequirepass('pw');
+    expect(deniedByProtectedMode(s, acl, '10.0.0.5')).toBe(false);
+    acl.setRequirepass('');
     s.protectedMode = 'no';
-    expect(deniedByProtectedMode(s, '10.0.0.5')).toBe(false);
+    expect(deniedByProtectedMode(s, acl, '10.0.0.5')).toBe(false);
   });
 });
 

@@ -8,5 +8,6 @@ import { TRANSACTION_SCENARIOS } from './transactions';
 import { PUBSUB_SCENARIOS } from './pubsub';
 import { SCRIPTING_SCENARIOS } from './scripting';
 import { INTROSPECTION_SCENARIOS } from './introspection';
+import { ACL_SCENARIOS } from './acl';
 
-export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS, ...PUBSUB_SCENARIOS, ...SCRIPTING_SCENARIOS, ...INTROSPECTION_SCENARIOS];
+export const ALL_SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...TRANSACTION_SCENARIOS, ...PUBSUB_SCENARIOS, ...SCRIPTING_SCENARIOS, ...INTROSPECTION_SCENARIOS, ...ACL_SCENARIOS];

@@ -24,6 +24,7 @@ import { scriptingScripts } from './scripting';
 import { tlsScripts } from './tls';
 import { introspectionScripts } from './introspection';
 import { getkeysScripts } from './getkeys';
+import { aclScripts } from './acl';
 
 export const ALL_SCRIPTS: Script[] = [
   ...connectionScripts,
@@ -44,6 +45,7 @@ export const ALL_SCRIPTS: Script[] = [
   ...tlsScripts,
   ...introspectionScripts,
   ...getkeysScripts,
+  ...aclScripts,
   ...resp3Scripts,
   ...protocolScripts,
 ];

@@ -94,9 +94,9 @@ function sizeOf(verb: string, args: Buffer[]): number {
   return n;
 }
 
-/** The key of a request: [db, key, ...] for replicate/digest/read, [db, resp, w, r, cmd, key, ...] for forward. */
+/** The key of a request: [db, key, ...] for replicate/digest/read, [db, resp, w, r, user, cmd, key, ...] for forward. */
 function keyOf(verb: string, args: Buffer[]): string | null {
-  const i = verb === 'forward' ? 5 : 1;
+  const i = verb === 'forward' ? 6 : 1;
   return i < args.length ? args[i]!.toString('latin1') : null;
 }
 
