@@ -119,7 +119,7 @@ describe('HTTP auth with requirepass', () => {
     node = await startQuorumkv(['--engine', 'memory', '--requirepass', 'hunter2', '--metrics-port', String(metricsPort), '--http-port', String(httpPort)]);
   });
 
-  it('answers 401 without the password or with a wrong one, 200 with it under any user', async () => {
+  it('answers 401 without credentials, with a wrong password or an unknown user, 200 as default with the password', async () => {
     for (const [port, path] of [[metricsPort, '/metrics'], [httpPort, '/'], [httpPort, '/status.json'], [httpPort, '/app.js']] as const) {
       const anon = await get(port, path);
       expect(anon.status, `${path} without credentials`).toBe(401);
@@ -127,9 +127,24 @@ describe('HTTP auth with requirepass', () => {
       expect(await anon.text()).not.toMatch(/quorumkv_|"nodes"/);
       expect((await get(port, path, 'default:wrong')).status, `${path} with a wrong password`).toBe(401);
       expect((await get(port, path, 'default:hunter2')).status, `${path} as default`).toBe(200);
-      expect((await get(port, path, 'ops:hunter2')).status, `${path} as another user name`).toBe(200);
+      expect((await get(port, path, 'ops:hunter2')).status, `${path} as a user that does not exist`).toBe(401);
     }
     await scrape(metricsPort, 'default:hunter2');
+  });
+
+  it('takes the credentials of any enabled ACL user, and follows ACL changes', async () => {
+    const c = await connect(node.port, { password: 'hunter2' });
+    try {
+      expect((await get(httpPort, '/status.json', 'ops:opspw')).status).toBe(401);
+      await c.call('ACL', 'SETUSER', 'ops', 'on', '>opspw', '+info');
+      expect((await get(httpPort, '/status.json', 'ops:opspw')).status).toBe(200);
+      expect((await get(metricsPort, '/metrics', 'ops:hunter2')).status).toBe(401);
+      await c.call('ACL', 'SETUSER', 'ops', 'off');
+      expect((await get(httpPort, '/status.json', 'ops:opspw')).status).toBe(401);
+      await c.call('ACL', 'DELUSER', 'ops');
+    } finally {
+      c.disconnect();
+    }
   });
 
   it('follows CONFIG SET requirepass', async () => {
