@@ -13,7 +13,7 @@
  * the seed of the case or batch that failed (see docs/testing.md, "Fuzzing").
  */
 import { FAST_GOSSIP, startCluster, waitAllUp } from '../test/support/cluster';
-import { formatStats, newStats, runDifferential, runFuzz, type FuzzStats } from '../test/support/fuzz-run';
+import { formatStats, runCommandDifferential, runDifferential, runFuzz, type FuzzStats } from '../test/support/fuzz-run';
 import { startQuorumkv, startRedis, stopAll } from '../test/support/servers';
 import { parseArgv, parseList, parsePositiveInt } from './lib/script';
 
@@ -21,7 +21,7 @@ const USAGE = `usage: node dist/benchmarks/fuzz.js [options]
 
   --seconds N     seconds per target                     (default 120)
   --seed N        run seed                               (default: from the clock, printed)
-  --target LIST   single,cluster,diff or all             (default all)
+  --target LIST   single,cluster,diff,cmddiff or all     (default all: all but cmddiff)
   --workers N     protocol and command connections each  (default 2)
   --rss-mb N      RSS limit per server process           (default 1500)
   --help
@@ -76,6 +76,23 @@ async function main(): Promise<number> {
         mismatches.push(...r.mismatches);
       }
       log(`protocol differential vs redis-server (seed ${seed}, ${round} rounds): ${cases} cases, ${frames} frames, ${prefixOnly} compared up to a reset, ${mismatches.length} mismatches, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      for (const m of mismatches) log(`  MISMATCH: ${m}`);
+      failures += mismatches.length;
+      await Promise.all([redis.stop(), node.stop()]);
+    } else if (target === 'cmddiff') {
+      const [redis, node] = await Promise.all([startRedis(), startQuorumkv()]);
+      const deadline = performance.now() + seconds * 1000;
+      let commands = 0;
+      let sameErrors = 0;
+      let round = 0;
+      const mismatches: string[] = [];
+      while (performance.now() < deadline && mismatches.length < 40) {
+        const r = await runCommandDifferential(redis.port, node.port, seed + round++, 500, 40 - mismatches.length);
+        commands += r.commands;
+        sameErrors += r.sameErrors;
+        mismatches.push(...r.mismatches);
+      }
+      log(`command differential (errors) vs redis-server (seed ${seed}, ${round} rounds): ${commands} commands (${sameErrors} answered with the same error), ${mismatches.length} mismatches, ${((performance.now() - started) / 1000).toFixed(1)} s`);
       for (const m of mismatches) log(`  MISMATCH: ${m}`);
       failures += mismatches.length;
       await Promise.all([redis.stop(), node.stop()]);

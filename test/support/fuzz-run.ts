@@ -17,6 +17,7 @@ import {
   isProtocolError,
   multibulk,
   parseCommandTable,
+  FUZZ_KEYS,
   populateCommands,
   protocolCase,
   ReplyError,
@@ -43,6 +44,8 @@ export interface FuzzStats {
   commandsCovered: Set<string>;
   maxRssKb: number;
   failures: string[];
+  /** What each worker is waiting on now (shown with a witness failure). */
+  inFlight: Map<string, { what: string; sinceMs: number }>;
 }
 
 export function newStats(): FuzzStats {
@@ -60,6 +63,7 @@ export function newStats(): FuzzStats {
     commandsCovered: new Set(),
     maxRssKb: 0,
     failures: [],
+    inFlight: new Map(),
   };
 }
 
@@ -301,6 +305,16 @@ export class Witness {
 
   /** One check; records a failure (a hang if a reply is late) and returns false if it fails. */
   async check(stats: FuzzStats, context: string): Promise<boolean> {
+    const ok = await this.checkOnce(stats, context);
+    if (!ok && stats.inFlight.size > 0 && stats.failures.length < MAX_FAILURES) {
+      const now = performance.now();
+      const busy = [...stats.inFlight.entries()].map(([w, f]) => `    ${w}, last segment sent ${Math.round(now - f.sinceMs)} ms ago: ${f.what.slice(0, 600)}`);
+      stats.failures[stats.failures.length - 1] += `\n  the command workers meanwhile:\n${busy.join('\n')}`;
+    }
+    return ok;
+  }
+
+  private async checkOnce(stats: FuzzStats, context: string): Promise<boolean> {
     const conn = this.conn;
     if (conn === null || conn.closed) {
       fail(stats, `witness connection closed (${context})`);
@@ -508,6 +522,8 @@ async function runSegment(conn: FuzzConn, cmds: FuzzCommand[], rng: Rng, stats: 
   const argvs = cmds.map((c) => c.argv);
   if (isolated) argvs.push(['RESET']);
   const stream = Buffer.concat(argvs.map(multibulk));
+  const worker = what.split(' (')[1]?.split(' #')[0] ?? what;
+  stats.inFlight.set(worker, { what: `${what}: ${cmds.map((c) => describeArgv(c.argv)).join(' | ')}`, sinceMs: performance.now() });
   const cut = rng.chance(0.3) ? 1 + rng.int(Math.max(1, stream.length - 1)) : stream.length;
   await conn.write(stream.subarray(0, cut));
   if (cut < stream.length) await conn.write(stream.subarray(cut));
@@ -722,6 +738,101 @@ export async function runDifferential(redisPort: number, qkvPort: number, seed: 
           `\n  redis:    ...${escapeBytes(a.bytes.subarray(at), 400)}${tag(a)}\n  quorumkv: ...${escapeBytes(b.bytes.subarray(at), 400)}${tag(b)}`,
       );
     }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Command differential against redis-server (errors only)
+// ---------------------------------------------------------------------------
+
+/**
+ * Commands whose replies, or whose effect on later replies, are not the same on two
+ * servers by design: random picks, clocks, server and client introspection, quorumkv's own.
+ */
+const NOT_DETERMINISTIC = new Set([
+  'randomkey', 'spop', 'srandmember', 'hrandfield', 'zrandmember', 'time', 'info', 'lastsave', 'dbsize',
+  'hello', 'command', 'config', 'object', 'memory', 'ring', 'consistency', 'client', 'debug', 'auth',
+  'script', 'function', 'scan', 'pubsub', 'publish', 'spublish', 'select', 'move', 'reset', 'quit', 'keys',
+  'expire', 'pexpire', 'expireat', 'pexpireat', 'setex', 'psetex', 'getex', 'restore', 'wait', 'xautoclaim', 'xclaim',
+  'xinfo', 'xpending', 'blmove', 'blmpop', 'blpop', 'brpop', 'brpoplpush', 'bzmpop', 'bzpopmax', 'bzpopmin', 'xread', 'xreadgroup',
+  'multi', 'exec', 'discard', 'watch', 'unwatch', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'sort', 'sort_ro',
+]);
+
+/** Replies whose order is not Redis's by design (docs/commands.md): compared as multisets. */
+const UNORDERED = new Set(['smembers', 'sinter', 'sunion', 'sdiff', 'hgetall', 'hkeys', 'hvals', 'georadius', 'georadius_ro', 'georadiusbymember', 'georadiusbymember_ro', 'geosearch']);
+/** Replies that carry a cursor: only errors are compared. */
+const ERRORS_ONLY = new Set(['sscan', 'hscan', 'zscan']);
+
+function comparable(f: Frame, name: string): string {
+  if (UNORDERED.has(name) && f.items.length > 0) return f.items.map((i) => i.raw.toString('latin1')).sort().join('');
+  return f.raw.toString('latin1');
+}
+
+export interface CommandDiffResult {
+  commands: number;
+  /** Commands both servers answered with the same error. */
+  sameErrors: number;
+  mismatches: string[];
+}
+
+/**
+ * The same command sequence, one command at a time, on redis-server and quorumkv (both
+ * populated alike): an error on one side must be an error on the other, with the same
+ * text. Other replies are not compared (set orders and such differ by design). Commands
+ * in NOT_DETERMINISTIC are not sent.
+ */
+export async function runCommandDifferential(redisPort: number, qkvPort: number, seed: number, count: number, maxMismatches = 20, trace = false, full = true): Promise<CommandDiffResult> {
+  const fuzzer = await loadFuzzer(qkvPort);
+  const rng = new Rng(seed);
+  const [a, b] = await Promise.all([FuzzConn.open(redisPort), FuzzConn.open(qkvPort)]);
+  const out: CommandDiffResult = { commands: 0, sameErrors: 0, mismatches: [] };
+  const history: string[] = [];
+  try {
+    const send = async (argv: ReadonlyArray<string | Buffer>): Promise<[Frame | null, Frame | null]> =>
+      Promise.all([request(a, argv, 10_000), request(b, argv, 10_000)]);
+    for (const argv of populateCommands()) await send(argv);
+    while (out.commands < count && out.mismatches.length < maxMismatches) {
+      const cmd = fuzzer.next(rng);
+      const name = String(cmd.argv[0]).toLowerCase();
+      if (cmd.isolated || cmd.closes || NOT_DETERMINISTIC.has(name) || NOT_DETERMINISTIC.has(cmd.from.split('|')[0])) continue;
+      // A TTL makes a key's existence depend on the moment each server looks.
+      if (cmd.argv.some((a) => typeof a === 'string' && /^(ex|px|exat|pxat)$/i.test(a))) continue;
+      // So does an ID a stream generates from the clock.
+      if (name === 'xadd' && cmd.argv.some((a) => typeof a === 'string' && /^(\*|[0-9]+-\*)$/.test(a))) continue;
+      out.commands++;
+      if (rng.chance(0.02)) {
+        history.length = 0;
+        for (const argv of populateCommands()) await send(argv);
+      }
+      const [ra, rb] = await send(cmd.argv);
+      history.push(describeArgv(cmd.argv));
+      if (history.length > 8) history.shift();
+      if (ra === null || rb === null) {
+        out.mismatches.push(`seed ${seed}: ${describeArgv(cmd.argv)}: no reply (redis ${frameText(ra)}, quorumkv ${frameText(rb)})`);
+        break;
+      }
+      const ea = ra.type === '-' ? ra.raw.toString('latin1') : null;
+      const eb = rb.type === '-' ? rb.raw.toString('latin1') : null;
+      if (trace) {
+        // Replaying a mismatch: find the first command after which the keys' types differ.
+        for (const key of FUZZ_KEYS) {
+          const [ta, tb] = await send(['TYPE', key]);
+          if (frameText(ta) !== frameText(tb)) {
+            out.mismatches.push(`seed ${seed}, command #${out.commands}: ${describeArgv(cmd.argv)} (redis ${frameText(ra)}, quorumkv ${frameText(rb)}) leaves ${key} a ${frameText(ta)} on redis, a ${frameText(tb)} on quorumkv; after: ${history.slice(0, -1).join(' | ')}`);
+            return out;
+          }
+        }
+      }
+      if (ea !== null && ea === eb) out.sameErrors++;
+      const differ = (ea === null) !== (eb === null) || (ea !== null && ea !== eb) || (full && !ERRORS_ONLY.has(name) && comparable(ra, name) !== comparable(rb, name));
+      if (differ) {
+        out.mismatches.push(`seed ${seed}, command #${out.commands}: ${describeArgv(cmd.argv)}\n  redis:    ${frameText(ra)}\n  quorumkv: ${frameText(rb)}\n  after: ${history.slice(0, -1).join(' | ')}`);
+      }
+    }
+  } finally {
+    a.destroy();
+    b.destroy();
   }
   return out;
 }
