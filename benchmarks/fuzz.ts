@@ -93,7 +93,7 @@ async function main(): Promise<number> {
         sameErrors += r.sameErrors;
         mismatches.push(...r.mismatches);
       }
-      log(`command differential (errors) vs redis-server (seed ${seed}, ${round} rounds): ${commands} commands (${sameErrors} answered with the same error), ${mismatches.length} mismatches, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      log(`command differential vs redis-server (seed ${seed}, ${round} rounds): ${commands} commands (${sameErrors} answered with the same error), ${mismatches.length} mismatches, ${((performance.now() - started) / 1000).toFixed(1)} s`);
       for (const m of mismatches) log(`  MISMATCH: ${m}`);
       failures += mismatches.length;
       await Promise.all([redis.stop(), node.stop()]);

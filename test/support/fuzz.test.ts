@@ -100,6 +100,6 @@ describe('CommandFuzzer', () => {
     const command = '*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n*0\r\n*0\r\n*0\r\n*0\r\n';
     const docs = '*2\r\n$3\r\nget\r\n*2\r\n$9\r\narguments\r\n*1\r\n*4\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n';
     const models = parseCommandTable(Buffer.from(command), Buffer.from(docs));
-    expect(models).toEqual([{ name: 'get', arity: 2, flags: ['readonly'], args: [arg('key', 'key', { token: undefined })], subcommands: [] }]);
+    expect(models).toEqual([{ name: 'get', group: '', arity: 2, flags: ['readonly'], args: [arg('key', 'key', { token: undefined })], subcommands: [] }]);
   });
 });

@@ -337,6 +337,8 @@ export interface ArgSpec {
 export interface CommandModel {
   /** Lower-case name; `parent|sub` for a subcommand. */
   name: string;
+  /** COMMAND DOCS `group` (string, hash, list, sorted-set...), '' if none. */
+  group?: string;
   arity: number;
   flags: string[];
   args: ArgSpec[] | null;
@@ -461,8 +463,24 @@ function oneString(rng: Rng): string | Buffer {
   }
 }
 
-function oneKey(rng: Rng): string | Buffer {
+/** The pre-populated keys of the type a command group works on. */
+const KEYS_OF_GROUP: Record<string, string[]> = {
+  string: ['fz:str', 'fz:int'],
+  bitmap: ['fz:bits', 'fz:str'],
+  hash: ['fz:hash'],
+  list: ['fz:list'],
+  set: ['fz:set'],
+  'sorted-set': ['fz:zset', 'fz:geo'],
+  geo: ['fz:geo'],
+  stream: ['fz:stream'],
+  hyperloglog: ['fz:hll'],
+};
+
+function oneKey(rng: Rng, group = ''): string | Buffer {
   if (rng.chance(0.05)) return oneString(rng);
+  // Mostly a key of the command's own type, so that commands get past the type check.
+  const own = KEYS_OF_GROUP[group];
+  if (own !== undefined && rng.chance(0.6)) return rng.pick(own);
   return rng.pick(FUZZ_KEYS);
 }
 
@@ -472,7 +490,7 @@ function cappedInteger(rng: Rng, command: string): string {
 }
 
 /** Values for one (non-container) argument of `command`. */
-function argValue(rng: Rng, command: string, spec: ArgSpec, flags: readonly string[]): string | Buffer {
+function argValue(rng: Rng, command: string, spec: ArgSpec, flags: readonly string[], group: string): string | Buffer {
   const name = spec.name.toLowerCase();
   const blocking = flags.includes('blocking');
   if (blocking && name === 'timeout') return rng.pick(TIMEOUTS);
@@ -489,7 +507,7 @@ function argValue(rng: Rng, command: string, spec: ArgSpec, flags: readonly stri
   }
   switch (spec.type) {
     case 'key':
-      return oneKey(rng);
+      return oneKey(rng, group);
     case 'integer':
     case 'unix-time':
       return rng.chance(0.7) ? rng.pick(SMALL_INTEGERS) : cappedInteger(rng, command);
@@ -505,7 +523,7 @@ function argValue(rng: Rng, command: string, spec: ArgSpec, flags: readonly stri
 }
 
 /** Arguments for one spec (which may be a block, a oneof, optional or repeated). */
-function argsFor(rng: Rng, command: string, spec: ArgSpec, flags: readonly string[], out: Array<string | Buffer>): void {
+function argsFor(rng: Rng, command: string, spec: ArgSpec, flags: readonly string[], group: string, out: Array<string | Buffer>): void {
   if (spec.optional && rng.chance(0.5)) return;
   const times = spec.multiple ? (rng.chance(0.05) ? rng.between(4, 20) : rng.between(1, 3)) : 1;
   for (let t = 0; t < times; t++) {
@@ -513,13 +531,13 @@ function argsFor(rng: Rng, command: string, spec: ArgSpec, flags: readonly strin
       out.push(rng.chance(0.2) ? spec.token.toLowerCase() : spec.token);
     }
     if (spec.type === 'oneof') {
-      if (spec.args.length > 0) argsFor(rng, command, { ...rng.pick(spec.args), optional: false }, flags, out);
+      if (spec.args.length > 0) argsFor(rng, command, { ...rng.pick(spec.args), optional: false }, flags, group, out);
     } else if (spec.type === 'block') {
-      for (const child of spec.args) argsFor(rng, command, child, flags, out);
+      for (const child of spec.args) argsFor(rng, command, child, flags, group, out);
     } else if (spec.type === 'pure-token') {
       out.push(spec.token ?? spec.name);
     } else {
-      out.push(argValue(rng, command, spec, flags));
+      out.push(argValue(rng, command, spec, flags, group));
     }
   }
 }
@@ -530,11 +548,11 @@ function argvFor(rng: Rng, model: CommandModel): Array<string | Buffer> {
   const out: Array<string | Buffer> = words.map((w) => (rng.chance(0.2) ? w : w.toUpperCase()));
   const command = model.name;
   if (model.args !== null && model.args.length > 0) {
-    for (const spec of model.args) argsFor(rng, command, spec, model.flags, out);
+    for (const spec of model.args) argsFor(rng, command, spec, model.flags, model.group ?? '', out);
   } else {
     // No docs: arity's worth of plausible arguments, keys where the spec puts them.
     const n = model.arity < 0 ? -model.arity - words.length + rng.int(3) : model.arity - words.length;
-    for (let i = 0; i < n; i++) out.push(rng.chance(0.5) ? oneKey(rng) : oneString(rng));
+    for (let i = 0; i < n; i++) out.push(rng.chance(0.5) ? oneKey(rng, model.group) : oneString(rng));
   }
   // Mutations: wrong arity, shuffled arguments, a value of the wrong kind.
   const m = rng.float();
@@ -655,12 +673,14 @@ function parseArgSpec(f: Frame): ArgSpec {
  */
 export function parseCommandTable(commandReply: Buffer, docsReply: Buffer): CommandModel[] {
   const docs = new Map<string, ArgSpec[] | null>();
+  const groups = new Map<string, string>();
   const collectDocs = (flat: Frame): void => {
     for (let i = 0; i + 1 < flat.items.length; i += 2) {
       const name = text(flat.items[i]).toLowerCase();
       const m = pairs(flat.items[i + 1]);
       const args = m.get('arguments');
       docs.set(name, args === undefined ? null : args.items.map(parseArgSpec));
+      groups.set(name, text(m.get('group')));
       const subs = m.get('subcommands');
       if (subs !== undefined) collectDocs(subs);
     }
@@ -672,6 +692,7 @@ export function parseCommandTable(commandReply: Buffer, docsReply: Buffer): Comm
       name,
       arity: Number(text(f.items[1])),
       flags: f.items[2].items.map(text),
+      group: groups.get(name) ?? '',
       args: docs.get(name) ?? null,
       subcommands: (f.items[9]?.items ?? []).map(model),
     };
