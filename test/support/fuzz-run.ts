@@ -587,6 +587,8 @@ async function commandWorker(port: number, fuzzer: CommandFuzzer, rng: Rng, stat
       }
       // Keys of every type, fresh for the batch (on whatever db the connection is on).
       const populate: FuzzCommand[] = populateCommands().map((argv) => ({ argv, from: 'populate', isolated: false, closes: false }));
+      // A third of the batches switch protocol first, so RESP3 replies are checked too.
+      if (brng.chance(0.33)) populate.unshift({ argv: ['HELLO', brng.chance(0.7) ? '3' : '2'], from: 'populate', isolated: false, closes: false });
       if (!(await runSegment(conn, populate, brng, stats, hangMs, `${what} populate`))) {
         conn.destroy();
         conn = null;
