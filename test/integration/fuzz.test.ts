@@ -1,7 +1,7 @@
 /**
  * The seeded RESP and command fuzzer (test/support/fuzz.ts, fuzz-run.ts), bounded for CI:
- * a single node, a node of a 3-node cluster, and the protocol differential against
- * redis-server. Each runs a fixed seed and the seed of the day (YYYYMMDD, printed), so a
+ * a single node, a node of a 3-node cluster, and the protocol and command differentials
+ * against redis-server. Each runs a fixed seed and the seed of the day (YYYYMMDD, printed), so a
  * failure found on some day is replayed with QKV_FUZZ_SEED=<seed>. Longer runs:
  * `npm run bench:fuzz -- --seconds 600 --seed N` (benchmarks/README.md, "Fuzzing").
  *
@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logs, startCluster, waitAllUp, type StartedCluster } from '../support/cluster';
-import { formatStats, runDifferential, runFuzz } from '../support/fuzz-run';
+import { formatStats, runCommandDifferential, runDifferential, runFuzz } from '../support/fuzz-run';
 import { startQuorumkv, startRedis, type QuorumkvProcess, type ServerProcess } from '../support/servers';
 
 const DAY_SEED = Number(process.env.QKV_FUZZ_SEED ?? new Date().toISOString().slice(0, 10).replace(/-/g, ''));
@@ -22,7 +22,7 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-say(`fuzz: seeds 1, 2, 3 and ${DAY_SEED} (the day's; replay with QKV_FUZZ_SEED=${DAY_SEED}), ${SECONDS} s per run`);
+say(`fuzz: seeds 1, 2, 3, 4 and ${DAY_SEED} (the day's; replay with QKV_FUZZ_SEED=${DAY_SEED}), ${SECONDS} s per run`);
 
 describe('fuzz: single node', () => {
   let node: QuorumkvProcess;
@@ -72,7 +72,7 @@ describe('fuzz: a node of a 3-node cluster', () => {
   }, 2 * SECONDS * 1000 + 90_000);
 });
 
-describe('fuzz: protocol differential against redis-server', () => {
+describe('fuzz: differential against redis-server', () => {
   let redis: ServerProcess;
   let node: QuorumkvProcess;
   beforeAll(async () => {
@@ -89,6 +89,16 @@ describe('fuzz: protocol differential against redis-server', () => {
       say(`protocol differential, seed ${seed}: ${r.cases} cases, ${r.frames} frames, ${r.prefixOnly} compared up to a reset, ${r.mismatches.length} mismatches, ${((performance.now() - started) / 1000).toFixed(1)} s`);
       expect(r.mismatches, r.mismatches.join('\n\n')).toEqual([]);
       expect(r.cases).toBe(1500);
+    }, 90_000);
+  }
+
+  for (const seed of [4, DAY_SEED]) {
+    it(`seed ${seed}: fuzzed commands get Redis's replies (clock, chance and introspection aside)`, async () => {
+      const started = performance.now();
+      const r = await runCommandDifferential(redis.port, node.port, seed, 5000);
+      say(`command differential, seed ${seed}: ${r.commands} commands (${r.sameErrors} the same error), ${r.mismatches.length} mismatches, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      expect(r.mismatches, r.mismatches.join('\n\n')).toEqual([]);
+      expect(r.sameErrors).toBeGreaterThan(0);
     }, 90_000);
   }
 });
