@@ -745,7 +745,7 @@ export async function runDifferential(redisPort: number, qkvPort: number, seed: 
 }
 
 // ---------------------------------------------------------------------------
-// Command differential against redis-server (errors only)
+// Command differential against redis-server
 // ---------------------------------------------------------------------------
 
 /**
@@ -758,7 +758,6 @@ const NOT_DETERMINISTIC = new Set([
   'script', 'function', 'scan', 'pubsub', 'publish', 'spublish', 'select', 'move', 'reset', 'quit', 'keys',
   'expire', 'pexpire', 'expireat', 'pexpireat', 'setex', 'psetex', 'getex', 'restore', 'wait', 'xautoclaim', 'xclaim',
   'xinfo', 'xpending', 'blmove', 'blmpop', 'blpop', 'brpop', 'brpoplpush', 'bzmpop', 'bzpopmax', 'bzpopmin', 'xread', 'xreadgroup',
-  'multi', 'exec', 'discard', 'watch', 'unwatch', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'sort', 'sort_ro',
 ]);
 
 /** Replies whose order is not Redis's by design (docs/commands.md): compared as multisets. */
@@ -766,9 +765,22 @@ const UNORDERED = new Set(['smembers', 'sinter', 'sunion', 'sdiff', 'hgetall', '
 /** Replies that carry a cursor: only errors are compared. */
 const ERRORS_ONLY = new Set(['sscan', 'hscan', 'zscan']);
 
-function comparable(f: Frame, name: string): string {
-  if (UNORDERED.has(name) && f.items.length > 0) return f.items.map((i) => i.raw.toString('latin1')).sort().join('');
-  return f.raw.toString('latin1');
+/** A frame with every aggregate's items sorted, at every depth. */
+function deepSorted(f: Frame): string {
+  if (f.items.length === 0) return f.raw.toString('latin1');
+  return `${f.type}[${f.items.map(deepSorted).sort().join(',')}]`;
+}
+
+function comparable(f: Frame, name: string, argv: ReadonlyArray<string | Buffer>): string {
+  const text = f.raw.toString('latin1');
+  // EXEC's replies may hold unordered ones: compare them in any order, at any depth.
+  if (name === 'exec') return deepSorted(f);
+  // Lua syntax errors are Lua 5.3's texts (docs/commands.md, Scripting).
+  if (text.startsWith('-ERR Error compiling script')) return '-ERR Error compiling script';
+  // SORT ... BY: ties keep their order here; Redis leaves them in hash order (docs/commands.md).
+  const sortBy = (name === 'sort' || name === 'sort_ro') && argv.some((a) => typeof a === 'string' && a.toLowerCase() === 'by');
+  if ((UNORDERED.has(name) || sortBy) && f.items.length > 0) return f.items.map((i) => i.raw.toString('latin1')).sort().join('');
+  return text;
 }
 
 export interface CommandDiffResult {
@@ -780,9 +792,9 @@ export interface CommandDiffResult {
 
 /**
  * The same command sequence, one command at a time, on redis-server and quorumkv (both
- * populated alike): an error on one side must be an error on the other, with the same
- * text. Other replies are not compared (set orders and such differ by design). Commands
- * in NOT_DETERMINISTIC are not sent.
+ * populated alike): the same reply bytes, compared as multisets where the order differs
+ * by design (UNORDERED, SORT ... BY), errors only for cursors (ERRORS_ONLY). Commands in
+ * NOT_DETERMINISTIC, TTL options and clock-generated stream IDs are not sent.
  */
 export async function runCommandDifferential(redisPort: number, qkvPort: number, seed: number, count: number, maxMismatches = 20, trace = false, full = true): Promise<CommandDiffResult> {
   const fuzzer = await loadFuzzer(qkvPort);
@@ -827,7 +839,8 @@ export async function runCommandDifferential(redisPort: number, qkvPort: number,
         }
       }
       if (ea !== null && ea === eb) out.sameErrors++;
-      const differ = (ea === null) !== (eb === null) || (ea !== null && ea !== eb) || (full && !ERRORS_ONLY.has(name) && comparable(ra, name) !== comparable(rb, name));
+      const compareAll = full && !ERRORS_ONLY.has(name);
+      const differ = (ea === null) !== (eb === null) || ((ea !== null || compareAll) && comparable(ra, name, cmd.argv) !== comparable(rb, name, cmd.argv));
       if (differ) {
         out.mismatches.push(`seed ${seed}, command #${out.commands}: ${describeArgv(cmd.argv)}\n  redis:    ${frameText(ra)}\n  quorumkv: ${frameText(rb)}\n  after: ${history.slice(0, -1).join(' | ')}`);
       }
