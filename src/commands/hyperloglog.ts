@@ -441,7 +441,11 @@ export function countFromHisto(histo: readonly number[]): bigint {
 /** A cardinality as Redis replies it (addReplyLongLong of a uint64). */
 const asReply = (card: bigint): bigint => BigInt.asIntN(64, card);
 
-/** Redis hllMerge: max[i] = MAX(max[i], hll[i]); false when the sparse encoding is invalid. */
+/**
+ * Redis hllMerge: max[i] = MAX(max[i], hll[i]); false when the sparse encoding is invalid:
+ * any run past the last register is refused (7.0.15's `valid` flag), even when the
+ * registers before it add up exactly.
+ */
 export function hllMerge(max: Uint8Array, hll: Uint8Array): boolean {
   if (hll[4] === HLL_DENSE) {
     for (let i = 0; i < HLL_REGISTERS; i++) {
@@ -457,14 +461,16 @@ export function hllMerge(max: Uint8Array, hll: Uint8Array): boolean {
     const b = hll[p];
     if (isZero(b)) {
       i += zeroLen(b);
+      if (i > HLL_REGISTERS) return false;
       p++;
     } else if (isXzero(b)) {
       i += xzeroLen(b, at(hll, end, p + 1));
+      if (i > HLL_REGISTERS) return false;
       p += 2;
     } else {
       let runlen = valLen(b);
       const regval = valValue(b);
-      if (runlen + i > HLL_REGISTERS) break;
+      if (runlen + i > HLL_REGISTERS) return false;
       while (runlen--) {
         if (regval > max[i]) max[i] = regval;
         i++;

@@ -5,7 +5,8 @@
  *
  * It follows Redis's processMultibulkBuffer / processInlineBuffer (networking.c) closely,
  * including what it tolerates (the CRLF after a bulk payload is skipped, not checked; a
- * multibulk count <= 0 is an empty command) and the exact error texts. After an error the
+ * multibulk count <= 0 is an empty command), its C-string quirks (the CR or LF ending a line
+ * is not seen past a NUL, as strchr does not) and the exact error texts. After an error the
  * decoder is dead: the server replies with the error and closes the connection.
  *
  * Arguments are views into the received chunks (no copy); whoever keeps one beyond the
@@ -100,7 +101,7 @@ export class RequestDecoder {
   private multibulkHeader(): number {
     const buf = this.buf;
     const start = this.pos;
-    const cr = buf.indexOf(CR, start);
+    const cr = lineEnd(buf, start, CR);
     if (cr < 0) {
       if (buf.length - start > PROTO_INLINE_MAX_SIZE) return this.fail('Protocol error: too big mbulk count string');
       return 0;
@@ -133,7 +134,7 @@ export class RequestDecoder {
       if (this.bulkLen === -1) {
         const start = this.pos;
         if (start >= buf.length) return null;
-        const cr = buf.indexOf(CR, start);
+        const cr = lineEnd(buf, start, CR);
         if (cr < 0) {
           if (buf.length - start > PROTO_INLINE_MAX_SIZE) {
             this.fail('Protocol error: too big bulk count string');
@@ -181,7 +182,7 @@ export class RequestDecoder {
       const buf = this.buf;
       const start = this.pos;
       if (start >= buf.length) return null;
-      const lf = buf.indexOf(LF, start);
+      const lf = lineEnd(buf, start, LF);
       if (lf < 0) {
         if (buf.length - start > PROTO_INLINE_MAX_SIZE) this.fail('Protocol error: too big inline request');
         return null;
@@ -207,6 +208,17 @@ export class RequestDecoder {
     this.error = msg;
     return -1;
   }
+}
+
+/**
+ * The CR (or LF) ending the line that starts at `start`, or -1 if there is none yet. Redis
+ * finds it with strchr, which stops at a NUL byte: a NUL before it means no line yet (and,
+ * past 64 KB, a "too big ..." error), not a malformed length or an inline argument.
+ */
+function lineEnd(buf: Buffer, start: number, byte: number): number {
+  const end = buf.indexOf(byte, start);
+  if (end < 0) return -1;
+  return buf.subarray(start, end).indexOf(0) < 0 ? end : -1;
 }
 
 /**

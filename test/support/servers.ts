@@ -14,8 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RawClient } from './raw-client';
 
-/** Repository root (this file lives in test/support/). */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** Repository root (this file lives in test/support/, or dist/test/support/ when compiled for a benchmark). */
+export const REPO_ROOT = ((dir: string) => (path.basename(dir) === 'dist' ? path.dirname(dir) : dir))(path.resolve(__dirname, '..', '..'));
 /** The built server entry point; `npm run build` produces it. QKV_MAIN overrides it. */
 export const QUORUMKV_MAIN = process.env.QKV_MAIN ?? path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 /** Override with REDIS_SERVER=/path/to/redis-server. */

@@ -47,6 +47,15 @@ const CASES: { name: string; input: string; cmds: string[][]; error?: string }[]
   { name: 'negative bulk length', input: '*1\r\n$-1\r\n', cmds: [], error: 'Protocol error: invalid bulk length' },
   { name: 'payload CRLF is skipped, not checked', input: '*1\r\n$4\r\nPINGxx', cmds: [['PING']] },
   { name: 'commands before an error still run', input: 'PING\r\n*x\r\n', cmds: [['PING']], error: 'Protocol error: invalid multibulk length' },
+  // Redis finds the CR of a count line with strchr, which stops at a NUL: a NUL before the
+  // CR means "no line yet" (fuzz seed 1, case 273183267 and 1237683837).
+  { name: 'NUL in a multibulk count line: wait for more', input: 'PING\r\n*1\x00\r\n*1\r\n$4\r\nPING\r\n', cmds: [['PING']] },
+  { name: 'NUL in a bulk length line: wait for more', input: '*1\r\n$4\x00\r\nPING\r\n', cmds: [] },
+  { name: 'NUL at the start of a bulk length line', input: '*2\r\n$4\r\nECHO\r\n$\x00\r\n', cmds: [] },
+  // So does its search for an inline line's LF: a NUL before the LF means no line yet.
+  { name: 'inline line with a NUL: wait for more', input: 'ECHO a\x00b c\r\nPING\r\n', cmds: [] },
+  { name: 'inline line of a NUL only: wait for more', input: '\x00\r\nPING\r\n', cmds: [] },
+  { name: 'inline line before a NUL runs', input: 'PING\r\nECHO "a\x00b"\r\n', cmds: [['PING']] },
 ];
 
 describe('RequestDecoder', () => {
@@ -87,6 +96,15 @@ describe('RequestDecoder', () => {
   it('refuses an inline request over 64 KB without a newline', () => {
     const r = decodeAll([Buffer.alloc(64 * 1024 + 1, 0x61)]);
     expect(r.error).toBe('Protocol error: too big inline request');
+  });
+
+  it('refuses a count line with a NUL once 64 KB follow it, as Redis does', () => {
+    const input = Buffer.concat([Buffer.from('*1\x00\r\n', 'latin1'), Buffer.alloc(64 * 1024, 0x31)]);
+    expect(decodeAll([input]).error).toBe('Protocol error: too big mbulk count string');
+    const bulk = Buffer.concat([Buffer.from('*1\r\n$\x00\r\n', 'latin1'), Buffer.alloc(64 * 1024, 0x31)]);
+    expect(decodeAll([bulk]).error).toBe('Protocol error: too big bulk count string');
+    const inline = Buffer.concat([Buffer.from('PING\x00\r\n', 'latin1'), Buffer.alloc(64 * 1024, 0x31)]);
+    expect(decodeAll([inline]).error).toBe('Protocol error: too big inline request');
   });
 
   it('refuses a multibulk count line over 64 KB', () => {

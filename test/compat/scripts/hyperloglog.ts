@@ -200,6 +200,15 @@ export const hyperloglogScripts: Script[] = [
     ['PFCOUNT', 'c1'],
     ['PFADD', 'c1', 'x'],
     ['GET', 'c1'],
+    // VAL opcodes past the last register (fuzz seed 21): merging refuses them, before the
+    // type of a later key is checked.
+    ['PFADD', 'c8', 'a', 'b', 'c'],
+    ['APPEND', 'c8', '\x80\x80\x80'],
+    ['SET', 'c8s', 'hello world'],
+    ['PFMERGE', 'c8d', 'c8'],
+    ['PFMERGE', 'c8', 'c8s', 'c8'],
+    ['PFCOUNT', 'c8', 'c8s'],
+    ['PFCOUNT', 'c8s', 'c8'],
     // "... Broken magic"
     ['PFADD', 'c2', 'a', 'b', 'c'],
     ['SETRANGE', 'c2', '0', '0123'],

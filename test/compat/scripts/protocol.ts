@@ -105,6 +105,12 @@ export const protocolScripts: Script[] = [
     raw('a'.repeat(INLINE_MAX + 1), closed),
     raw('*' + '1'.repeat(INLINE_MAX), closed),
     raw('*1\r\n$' + '1'.repeat(INLINE_MAX), closed),
+    // Redis looks for a line's CR (or an inline line's LF) with strchr, which stops at a
+    // NUL: the line never ends, and past 64 KB it is too big (fuzz seed 1).
+    raw('*1\x00\r\n' + '1'.repeat(INLINE_MAX), closed),
+    raw('*1\r\n$\x00\r\n' + '1'.repeat(INLINE_MAX), closed),
+    raw('*2\r\n$4\r\nECHO\r\n$3\x00\r\nabc\r\n' + '1'.repeat(INLINE_MAX), closed),
+    raw('PING\x00\r\n' + 'a'.repeat(INLINE_MAX), closed),
     raw('PING\r\n*1\r\n$x\r\n', { replies: 2, after: 'closed' }),
     raw('*1\r\n$4\r\nPING\r\n*abc\r\nPING\r\n', { replies: 3, after: 'closed' }),
     raw('SET k v\r\nQUIT\r\nPING\r\n', { replies: 3, after: 'closed' }),
