@@ -9,10 +9,11 @@ import { helpReply } from './args';
 import { E } from './errors';
 import { NO_KEYS, type CommandContext, type CommandSpec } from './types';
 import { aclCheck, aclOf, type AclStore } from '../acl';
-import { CATEGORIES } from '../acl/selector';
+import { CATEGORIES, type Selector } from '../acl/selector';
 import { dryrunText } from '../acl/check';
 import { parseInt64 } from '../util/numbers';
 import { lookupByArgv, metaOf } from './command';
+import type { ReplyWriter } from '../resp/writer';
 
 function storeOf(ctx: CommandContext): AclStore {
   const s = aclOf(ctx.server);
@@ -55,24 +56,23 @@ function getuser(ctx: CommandContext, argv: Buffer[]): void {
   w.bulkString('passwords');
   w.array(u.passwords.length);
   for (const p of u.passwords) w.bulkString(p);
-  const root = u.root;
-  w.bulkString('commands');
-  w.bulk(Buffer.from(root.describeCommands(), 'latin1'));
-  w.bulkString('keys');
-  w.bulk(Buffer.from(root.describeKeys(), 'latin1'));
-  w.bulkString('channels');
-  w.bulk(Buffer.from(root.describeChannels(), 'latin1'));
+  selectorFields(w, u.root);
   w.bulkString('selectors');
   w.array(u.selectors.length - 1);
   for (const s of u.selectors.slice(1)) {
     w.map(3);
-    w.bulkString('commands');
-    w.bulk(Buffer.from(s.describeCommands(), 'latin1'));
-    w.bulkString('keys');
-    w.bulk(Buffer.from(s.describeKeys(), 'latin1'));
-    w.bulkString('channels');
-    w.bulk(Buffer.from(s.describeChannels(), 'latin1'));
+    selectorFields(w, s);
   }
+}
+
+/** A selector's commands, keys and channels fields, as GETUSER gives them for each selector. */
+function selectorFields(w: ReplyWriter, s: Selector): void {
+  w.bulkString('commands');
+  w.bulk(Buffer.from(s.describeCommands(), 'latin1'));
+  w.bulkString('keys');
+  w.bulk(Buffer.from(s.describeKeys(), 'latin1'));
+  w.bulkString('channels');
+  w.bulk(Buffer.from(s.describeChannels(), 'latin1'));
 }
 
 function deluser(ctx: CommandContext, argv: Buffer[]): void | Promise<void> {

@@ -15,7 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Redis from 'ioredis';
 import { connect, FAST_GOSSIP, startCluster, waitAllUp, type StartedCluster } from '../support/cluster';
-import { startQuorumkv, stopAll, waitFor } from '../support/servers';
+import { startQuorumkv, stopAll, waitFor, errorOf } from '../support/servers';
 
 let cluster: StartedCluster;
 let admins: Redis[];
@@ -30,15 +30,6 @@ afterAll(async () => {
   for (const c of admins ?? []) c.disconnect();
   await stopAll();
 });
-
-async function errorOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return '(no error)';
-}
 
 async function ownerOf(key: string): Promise<number> {
   const owners = (await admins[0].call('RING', 'OWNERS', key)) as string[];

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
-import { makeTempDir, startQuorumkv, stopAll, waitFor } from '../support/servers';
+import { makeTempDir, startQuorumkv, stopAll, waitFor, errorOf } from '../support/servers';
 
 const run = promisify(execFile);
 
@@ -28,15 +28,6 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   // A failed AUTH is reported on stderr ("AUTH failed: ..."), and the command still runs.
   const { stdout, stderr } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', ...args]);
   return (stderr + stdout).trim();
-}
-
-async function errorOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return '(no error)';
 }
 
 describe('ACL users from the config file', () => {

@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Redis from 'ioredis';
 import { connect, FAST_GOSSIP, logs, startCluster, waitAllUp, type StartedCluster } from '../support/cluster';
-import { startQuorumkv, stopAll, waitFor } from '../support/servers';
+import { startQuorumkv, stopAll, waitFor, errorOf } from '../support/servers';
 
 const UP_TIMEOUT_MS = 20_000;
 let cluster: StartedCluster;
@@ -39,15 +39,6 @@ function outsider(own: string[]): number {
   const i = cluster.ids.findIndex((id) => !own.includes(id));
   expect(i).toBeGreaterThanOrEqual(0);
   return i;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return '(no error)';
 }
 
 describe('scripts in a cluster', () => {

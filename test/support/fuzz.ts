@@ -19,29 +19,13 @@
  * `checkReplies` validates a reply stream byte for byte: every frame complete and well
  * formed (lengths, CRLF, no CR/LF inside a line, integers in canonical form), nothing torn.
  */
-import { prng } from './prng';
+import { Prng } from '../sim/support/prng';
 import { decodeFrame, escapeBytes, FrameError, scanFrame, type Frame } from './resp-frames';
 
-export class Rng {
-  private readonly next: () => number;
-  constructor(readonly seed: number) {
-    this.next = prng(seed);
-  }
+/** The simulations' seeded generator, plus what the fuzzer draws: floats, bytes and words. */
+export class Rng extends Prng {
   float(): number {
     return this.next();
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  between(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
   }
   bytes(n: number): Buffer {
     const b = Buffer.allocUnsafe(n);

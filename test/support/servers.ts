@@ -395,3 +395,13 @@ export function targetName(): string {
     ? 'redis#2'
     : `quorumkv(${process.env.QKV_COMPAT_ENGINE ?? 'rocksdb'})`;
 }
+
+/** The message a rejected promise carries (a command's error reply), or "(no error)". */
+export async function errorOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return '(no error)';
+}
