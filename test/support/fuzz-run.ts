@@ -750,13 +750,15 @@ export async function runDifferential(redisPort: number, qkvPort: number, seed: 
 
 /**
  * Commands whose replies, or whose effect on later replies, are not the same on two
- * servers by design: random picks, clocks, server and client introspection, quorumkv's own.
+ * servers by design: random picks, clocks, server and client introspection (INFO, LATENCY,
+ * SLOWLOG, ACL LOG and GENPASS), quorumkv's own.
  */
 const NOT_DETERMINISTIC = new Set([
   'randomkey', 'spop', 'srandmember', 'hrandfield', 'zrandmember', 'time', 'info', 'lastsave', 'dbsize',
   'hello', 'command', 'config', 'object', 'memory', 'ring', 'consistency', 'client', 'debug', 'auth',
   'script', 'function', 'scan', 'pubsub', 'publish', 'spublish', 'select', 'move', 'reset', 'quit', 'keys',
   'expire', 'pexpire', 'expireat', 'pexpireat', 'setex', 'psetex', 'getex', 'restore', 'wait', 'xautoclaim', 'xclaim',
+  'latency', 'slowlog', 'acl',
   'xinfo', 'xpending', 'blmove', 'blmpop', 'blpop', 'brpop', 'brpoplpush', 'bzmpop', 'bzpopmax', 'bzpopmin', 'xread', 'xreadgroup',
 ]);
 

@@ -202,13 +202,13 @@ export const hyperloglogScripts: Script[] = [
     ['GET', 'c1'],
     // VAL opcodes past the last register (fuzz seed 21): merging refuses them, before the
     // type of a later key is checked.
-    ['PFADD', 'c8', 'a', 'b', 'c'],
-    ['APPEND', 'c8', '\x80\x80\x80'],
-    ['SET', 'c8s', 'hello world'],
-    ['PFMERGE', 'c8d', 'c8'],
-    ['PFMERGE', 'c8', 'c8s', 'c8'],
-    ['PFCOUNT', 'c8', 'c8s'],
-    ['PFCOUNT', 'c8s', 'c8'],
+    ['PFADD', '{c8}', 'a', 'b', 'c'],
+    ['APPEND', '{c8}', '\x80\x80\x80'],
+    ['SET', '{c8}s', 'hello world'],
+    ['PFMERGE', '{c8}d', '{c8}'],
+    ['PFMERGE', '{c8}', '{c8}s', '{c8}'],
+    ['PFCOUNT', '{c8}', '{c8}s'],
+    ['PFCOUNT', '{c8}s', '{c8}'],
     // "... Broken magic"
     ['PFADD', 'c2', 'a', 'b', 'c'],
     ['SETRANGE', 'c2', '0', '0123'],
