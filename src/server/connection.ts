@@ -72,6 +72,13 @@ interface Held {
   data: Buffer;
 }
 
+/** `POST` or `Host:`, the words an HTTP request starts its lines with (Redis's "post" and "host:" commands). */
+function isHttpProbe(name: Buffer): boolean {
+  if (name.length !== 4 && name.length !== 5) return false;
+  const n = name.toString('latin1').toLowerCase();
+  return n === 'post' || n === 'host:';
+}
+
 export class Connection implements ClientState {
   readonly decoder: RequestDecoder;
   readonly reply = new ReplyWriter();
@@ -363,6 +370,14 @@ export class Connection implements ClientState {
     const mark = w.length;
     const entry = resolve(server.table, argv, isExec ? this.scratch : w);
     if (entry === null) {
+      // An HTTP request sent to the client port (cross-protocol scripting): Redis's
+      // securityWarningCommand drops the connection, and every reply not yet sent with it.
+      if (isHttpProbe(argv[0])) {
+        server.securityWarning();
+        this.closing = true;
+        this.destroy();
+        return null;
+      }
       // Unknown (sub)command, or wrong arity of a known one (which counts its rejected_calls).
       const known = lookupEntry(server.table, argv);
       if (isExec) return this.reject(w, true, this.scratch.take().toString('latin1'), known);

@@ -174,6 +174,16 @@ export class Server {
     attachAcl(this.api, this.acl);
   }
 
+  private lastSecurityWarningMs = -Infinity;
+
+  /** An HTTP request reached the client port: log it, at most once a minute (as Redis). */
+  securityWarning(): void {
+    const now = this.clock.nowMs();
+    if (now - this.lastSecurityWarningMs < 60_000) return;
+    this.lastSecurityWarningMs = now;
+    this.log.warning('Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.');
+  }
+
   dbView(index: number): DbView {
     return this.views[index];
   }

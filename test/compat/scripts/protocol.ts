@@ -116,4 +116,16 @@ export const protocolScripts: Script[] = [
     raw('SET k v\r\nQUIT\r\nPING\r\n', { replies: 3, after: 'closed' }),
     ['GET', 'k'],
   ]),
+  // An HTTP request on the client port (cross-protocol scripting): Redis's "post" and
+  // "host:" commands drop the connection without a word, with every reply of the same read.
+  script('protocol: HTTP requests are dropped', [
+    raw('POST / HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 0\r\n\r\n', { replies: 0, after: 'closed' }),
+    raw('PING\r\nSET http 1\r\nHost: evil.example\r\n', { replies: 0, after: 'closed' }),
+    raw('*1\r\n$5\r\nhost:\r\n', { replies: 0, after: 'closed' }),
+    raw('*2\r\n$4\r\npOsT\r\n$1\r\n/\r\n', { replies: 0, after: 'closed' }),
+    // The SET ran before the connection was dropped; only its reply was lost.
+    ['GET', 'http'],
+    ['POSTS'],
+    ['HOST'],
+  ]),
 ];
