@@ -7,6 +7,7 @@
  * clients: the default user has no password, and a request from anywhere but the loopback
  * interface is refused.
  */
+import { isIP } from 'node:net';
 import type { Settings } from '../config/settings';
 
 /** What the endpoints need of the ACL (src/acl/store.ts AclStore). */
@@ -42,4 +43,29 @@ function isLoopback(addr: string | undefined): boolean {
 /** Protected mode: refuse a request from another machine while the default user has no password. */
 export function deniedByProtectedMode(settings: Settings, acl: HttpAcl, remoteAddress: string | undefined): boolean {
   return settings.protectedMode === 'yes' && acl.defaultUser.nopass && !isLoopback(remoteAddress);
+}
+
+/**
+ * DNS rebinding: a web page from another site whose name the attacker points at 127.0.0.1
+ * reaches a loopback node with that name in `Host`. While no password protects the
+ * endpoints, a loopback request must name the node by an address or `localhost`; a
+ * request from another machine, or one that must authenticate, is not concerned.
+ */
+export function deniedByHostCheck(acl: HttpAcl, remoteAddress: string | undefined, host: string | undefined): boolean {
+  if (acl.authRequired || !isLoopback(remoteAddress)) return false;
+  if (host === undefined) return false;
+  return !isLocalHostName(host);
+}
+
+/** `Host` (with or without a port) names an IP address or localhost. */
+export function isLocalHostName(host: string): boolean {
+  let name = host.trim().toLowerCase();
+  if (name.startsWith('[')) {
+    const end = name.indexOf(']');
+    return end > 0 && isIP(name.slice(1, end)) === 6;
+  }
+  const colon = name.lastIndexOf(':');
+  if (colon >= 0) name = name.slice(0, colon);
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  return name === 'localhost' || name.endsWith('.localhost') || isIP(name) !== 0;
 }

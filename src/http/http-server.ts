@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { Registry } from 'prom-client';
 import type { Logger } from '../runtime/log';
 import type { Clock } from '../runtime/clock';
-import { authorize, basicCredentials, deniedByProtectedMode } from './auth';
+import { authorize, basicCredentials, deniedByHostCheck, deniedByProtectedMode } from './auth';
 import { buildRegistry } from './metrics';
 import { buildStatus } from './status';
 import type { NodeSources } from './sources';
@@ -96,6 +96,10 @@ export class HttpEndpoints {
     const settings = this.deps.sources.settings;
     if (deniedByProtectedMode(settings, this.deps.sources.acl, req.socket.remoteAddress)) {
       send(res, 403, 'text/plain; charset=utf-8', 'quorumkv is running in protected mode: set requirepass (or protected-mode no) to serve other machines\n');
+      return;
+    }
+    if (deniedByHostCheck(this.deps.sources.acl, req.socket.remoteAddress, req.headers.host)) {
+      send(res, 403, 'text/plain; charset=utf-8', 'without a password, name this node by its address or localhost (Host header)\n');
       return;
     }
     const { user, pass } = basicCredentials(req.headers.authorization);

@@ -182,6 +182,44 @@ describe('HTTP and protected mode', () => {
   });
 });
 
+/** GET with a chosen Host header (a page whose name was rebound to 127.0.0.1 sends its own); the status. */
+function statusWithHost(port: number, path: string, host: string, auth?: string): Promise<number> {
+  const headers: Record<string, string> = { Host: host };
+  if (auth !== undefined) headers.Authorization = `Basic ${Buffer.from(auth).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('HTTP and DNS rebinding', () => {
+  it('without a password, a loopback request must name the node by an address or localhost', async () => {
+    const httpPort = await freePort();
+    const node = await startQuorumkv(['--engine', 'memory', '--http-port', String(httpPort)]);
+    try {
+      expect(await statusWithHost(httpPort, '/status.json', 'evil.example')).toBe(403);
+      expect(await statusWithHost(httpPort, '/', `evil.example:${httpPort}`)).toBe(403);
+      expect(await statusWithHost(httpPort, '/status.json', `127.0.0.1:${httpPort}`)).toBe(200);
+      expect(await statusWithHost(httpPort, '/status.json', `localhost:${httpPort}`)).toBe(200);
+      expect(await statusWithHost(httpPort, '/status.json', `[::1]:${httpPort}`)).toBe(200);
+      const c = await connect(node.port);
+      try {
+        // With a password the credentials are the defence; the name no longer matters.
+        await c.call('CONFIG', 'SET', 'requirepass', 'pw');
+        expect(await statusWithHost(httpPort, '/status.json', 'evil.example')).toBe(401);
+        expect(await statusWithHost(httpPort, '/status.json', 'quorumkv.internal', 'default:pw')).toBe(200);
+      } finally {
+        c.disconnect();
+      }
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
 describe('/metrics of a 3-node cluster while a node stops and comes back', () => {
   const IDS = ['n1', 'n2', 'n3'];
   const UP_TIMEOUT_MS = 15_000;

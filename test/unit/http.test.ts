@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { LatencyHistogram } from '../../src/server/call-stats';
 import { LATENCY_BOUNDS_US, latencyBuckets } from '../../src/http/metrics';
-import { authorize, basicCredentials, deniedByProtectedMode } from '../../src/http/auth';
+import { authorize, basicCredentials, deniedByHostCheck, deniedByProtectedMode, isLocalHostName } from '../../src/http/auth';
 import { APP_JS } from '../../src/http/static/app-js';
 import { INDEX_HTML } from '../../src/http/static/index-html';
 import { defaultSettings } from '../../src/config/settings';
@@ -80,6 +80,17 @@ describe('HTTP auth', () => {
     expect(authorize(acl, 'ops', 'pw')).toBe(false);
     expect(acl.setUser('ops', ['off'])).toBeNull();
     expect(authorize(acl, 'ops', 'opspw')).toBe(false);
+  });
+
+  it('the Host check: addresses and localhost pass; other names only from other machines or with a password', () => {
+    for (const h of ['127.0.0.1', '127.0.0.1:8080', 'localhost', 'LOCALHOST:1', 'a.localhost', '[::1]:80', '[::1]', '10.1.2.3', 'localhost.']) expect(isLocalHostName(h), h).toBe(true);
+    for (const h of ['evil.example', 'evil.example:8080', '127.0.0.1.evil.example', 'localhost.evil.example', '[evil]:80', '']) expect(isLocalHostName(h), h).toBe(false);
+    const acl = aclStore();
+    expect(deniedByHostCheck(acl, '127.0.0.1', 'evil.example')).toBe(true);
+    expect(deniedByHostCheck(acl, '127.0.0.1', 'localhost:80')).toBe(false);
+    expect(deniedByHostCheck(acl, '10.0.0.5', 'scraper.internal')).toBe(false);
+    acl.setRequirepass('pw');
+    expect(deniedByHostCheck(acl, '127.0.0.1', 'evil.example')).toBe(false);
   });
 
   it('protected mode refuses other machines only while the default user has no password', () => {
