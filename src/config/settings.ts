@@ -98,6 +98,8 @@ export interface Settings {
   /** SLOWLOG: calls at least this many µs long are logged (negative: none, 0: all). */
   slowlogLogSlowerThan: number;
   slowlogMaxLen: number;
+  /** CLIENT TRACKING: most keys the invalidation table remembers (0: no limit). */
+  trackingTableMaxKeys: number;
   /** LATENCY: ms at or above which a command is a latency event (0: off). */
   latencyMonitorThreshold: number;
   /** Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM). */
@@ -187,6 +189,7 @@ export const DIRECTIVES: readonly Directive[] = [
   { name: 'pubsub-max-subscriptions', key: 'pubsubMaxSubscriptions', kind: { t: 'int', min: 1, max: 100_000_000 }, mutable: true, doc: 'Most channels + patterns + shard channels one client may subscribe to; beyond it SUBSCRIBE and friends answer an error.' },
   { name: 'rocksdb-block-cache-size', key: 'rocksdbBlockCacheSize', kind: { t: 'size', min: 0, max: 4 * GB - 1 }, mutable: false, doc: 'RocksDB block cache size.' },
   { name: 'slowlog-log-slower-than', key: 'slowlogLogSlowerThan', kind: { t: 'int', min: -1, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'SLOWLOG logs commands that take at least this many microseconds (-1: none; 0: every command).' },
+  { name: 'tracking-table-max-keys', key: 'trackingTableMaxKeys', kind: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'CLIENT TRACKING: most keys remembered for invalidation; past it the oldest are invalidated and forgotten (0: no limit).' },
   { name: 'slowlog-max-len', key: 'slowlogMaxLen', kind: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'Most SLOWLOG entries kept (the oldest go first).' },
   { name: 'latency-monitor-threshold', key: 'latencyMonitorThreshold', kind: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, mutable: true, doc: 'LATENCY: a command taking at least this many milliseconds is recorded as a latency event (command or fast-command); 0: off.' },
   { name: 'latency-tracking', key: 'latencyTracking', kind: { t: 'enum', values: ['yes', 'no'] }, mutable: true, doc: 'Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM).' },
@@ -295,6 +298,7 @@ export function defaultSettings(): Settings {
     httpPort: 0,
     slowlogLogSlowerThan: 10000,
     slowlogMaxLen: 128,
+    trackingTableMaxKeys: 1_000_000,
     latencyMonitorThreshold: 0,
     latencyTracking: 'yes',
     latencyTrackingInfoPercentiles: [50, 99, 99.9],

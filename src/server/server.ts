@@ -142,7 +142,7 @@ export class Server {
     deps.keyspace.onDurable((seq) => this.onDurable(seq));
     this.blocking = new BlockingRegistry(() => deps.clock.nowMs());
     this.intro = new Introspection(() => deps.clock.nowUs());
-    const tracking = (this.tracking = new Tracking((id) => this.conns.get(id)));
+    const tracking = (this.tracking = new Tracking((id) => this.conns.get(id), () => this.settings.trackingTableMaxKeys));
     this.applyIntroSettings();
     const watches = this.watches;
     const blocking = this.blocking;

@@ -65,7 +65,11 @@ export class Tracking {
   private bcastScheduled = false;
   totalItems = 0;
 
-  constructor(private readonly byId: (id: number) => TrackedClient | undefined) {}
+  constructor(
+    private readonly byId: (id: number) => TrackedClient | undefined,
+    /** tracking-table-max-keys: most keys in the table (0: no limit). */
+    private readonly maxKeys: () => number = () => 0,
+  ) {}
 
   get active(): boolean {
     return this.clients.size !== 0;
@@ -131,12 +135,32 @@ export class Tracking {
         this.totalItems++;
       }
     }
+    const max = this.maxKeys();
+    if (max > 0 && this.table.size > max) this.evict(this.table.size - max);
+  }
+
+  /**
+   * tracking-table-max-keys (Redis's trackingLimitUsedSlots): past the limit, keys leave
+   * the table as if they had changed: their clients get an invalidation and re-read them.
+   * The oldest remembered go first (Redis picks at random).
+   */
+  private evict(n: number): void {
+    const keys: string[] = [];
+    for (const k of this.table.keys()) {
+      if (keys.length >= n) break;
+      keys.push(k);
+    }
+    for (const k of keys) this.invalidateTracked(k, Buffer.from(k, 'latin1'));
   }
 
   /** A key changed (Redis's trackingInvalidateKey). */
   touched(key: Buffer): void {
     if (this.bcast.size !== 0) this.toBroadcast(key);
-    const k = key.toString('latin1');
+    this.invalidateTracked(key.toString('latin1'), key);
+  }
+
+  /** Forget `k` and tell the clients that read it (default mode). */
+  private invalidateTracked(k: string, key: Buffer): void {
     const ids = this.table.get(k);
     if (ids === undefined) return;
     this.table.delete(k);
