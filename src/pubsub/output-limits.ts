@@ -5,10 +5,11 @@
  * the verdict are pure functions; the connection (server/connection.ts) measures its unsent
  * bytes and acts on the verdict.
  *
- * Only the pubsub class is enforced here, on push frames to clients with subscriptions:
- * replies to ordinary commands are bounded by back-pressure (output-buffer-limit: the
- * server stops reading a client whose replies pile up), which cannot apply to messages other
- * clients publish. The normal and replica classes are kept for CONFIG GET/SET fidelity.
+ * Enforced on push frames, which other clients cause and back-pressure cannot slow: the
+ * pubsub class for clients with subscriptions, the replica class for MONITOR clients (a
+ * replica to Redis), the normal class for the rest (tracking invalidations). Replies to a
+ * client's own commands are bounded by back-pressure instead (output-buffer-limit: the
+ * server stops reading a client whose replies pile up).
  */
 
 export interface ClassLimit {

@@ -791,7 +791,8 @@ export class Connection implements ClientState {
   /** client-output-buffer-limit (pubsub class for a client with subscriptions, else normal). */
   private checkPushLimit(): void {
     const limits = this.server.settings.clientOutputBufferLimit;
-    const cls = this.pubsub.total > 0 ? limits.pubsub : limits.normal;
+    // A MONITOR client is a replica to Redis (CLIENT_TYPE_SLAVE): the replica class bounds it.
+    const cls = this.server.intro.monitors.has(this) ? limits.replica : this.pubsub.total > 0 ? limits.pubsub : limits.normal;
     const bytes = this.outputBufferBytes();
     if (this.softLimitSinceMs === 0 && (cls.softBytes === 0 || bytes < cls.softBytes) && (cls.hardBytes === 0 || bytes < cls.hardBytes)) return;
     const v = outputLimitVerdict(bytes, cls, this.softLimitSinceMs, this.server.clock.nowMs());

@@ -77,6 +77,11 @@ export class RawClient {
     });
   }
 
+  /** Stop reading the socket (a client that does not read its replies); the kernel buffers fill up. */
+  pause(): void {
+    this.socket.pause();
+  }
+
   get closed(): boolean {
     return this.closedFlag;
   }

@@ -1,11 +1,14 @@
 /**
- * tracking-table-max-keys: the CLIENT TRACKING table is bounded. Past the limit the oldest
- * remembered keys are invalidated (their clients get the same push a change sends) and
- * forgotten, so INFO's tracking_total_keys never passes it.
+ * Bounds of the introspection features:
+ * - tracking-table-max-keys: the CLIENT TRACKING table is bounded. Past the limit the
+ *   oldest remembered keys are invalidated (their clients get the same push a change sends)
+ *   and forgotten, so INFO's tracking_total_keys never passes it.
+ * - a MONITOR client that does not read is a replica to Redis: client-output-buffer-limit's
+ *   replica class disconnects it, and nobody else is disturbed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../support/raw-client';
-import { startQuorumkv, stopAll } from '../support/servers';
+import { startQuorumkv, stopAll, waitFor } from '../support/servers';
 
 afterAll(async () => {
   await stopAll();
@@ -47,6 +50,32 @@ describe('tracking-table-max-keys', () => {
       expect(infoField(await c.send('INFO', 'stats'), 'tracking_total_keys')).toBe(7);
     } finally {
       c.close();
+      await node.stop();
+    }
+  });
+});
+
+describe('a MONITOR client that does not read', () => {
+  it('is disconnected by the replica class of client-output-buffer-limit', async () => {
+    const node = await startQuorumkv(['--engine', 'memory', '--client-output-buffer-limit', 'replica 1mb 0 0']);
+    const monitor = await RawClient.connect(node.port);
+    const c = await RawClient.connect(node.port);
+    try {
+      expect((await monitor.send('MONITOR')).toString()).toBe('+OK\r\n');
+      // The monitor never reads again; its socket stops taking data, pushes pile up.
+      monitor.pause();
+      const big = 'v'.repeat(64 * 1024);
+      const monitorsLeft = async (): Promise<number> => ((await c.send('CLIENT', 'LIST')).toString('latin1').match(/ flags=O /g) ?? []).length;
+      expect(await monitorsLeft()).toBe(1);
+      for (let i = 0; i < 200; i++) expect((await c.send('SET', `k${i}`, big)).toString()).toBe('+OK\r\n');
+      // 200 lines of 64 KB are 12.5 MB: far past the 1 MB hard limit (the kernel holds a few MB).
+      await waitFor(async () => (await monitorsLeft()) === 0, 5000);
+      // The writer was never held up, and every write is there.
+      expect((await c.send('DBSIZE')).toString()).toMatch(/^:\d+\r\n$/);
+      expect((await c.send('EXISTS', 'k0')).toString()).toBe(':1\r\n');
+    } finally {
+      c.close();
+      monitor.close();
       await node.stop();
     }
   });
