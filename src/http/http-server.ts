@@ -44,6 +44,9 @@ function send(res: ServerResponse, status: number, type: string, body: string, e
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
+/** Most connections one HTTP listener keeps open (a dashboard, Prometheus, a few browsers). */
+export const HTTP_MAX_CONNECTIONS = 256;
+
 export class HttpEndpoints {
   private readonly servers: HttpServer[] = [];
   private registry: Registry | null = null;
@@ -131,7 +134,9 @@ export class HttpEndpoints {
     for (const [port, what] of ports) {
       const routes = this.routes(what.metrics, what.page);
       for (const host of s.bind) {
-        const srv = createServer((req, res) => {
+        // Bounded like the client port: slow or idle HTTP clients are timed out, and at most
+        // HTTP_MAX_CONNECTIONS are open per listener (more are closed at once).
+        const srv = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
           this.handle(routes, req, res).catch((err: Error) => {
             this.deps.log.warning(`HTTP ${req.url ?? ''}: ${err.message}`);
             if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -145,6 +150,7 @@ export class HttpEndpoints {
             resolve();
           });
         });
+        srv.maxConnections = HTTP_MAX_CONNECTIONS;
         srv.on('error', (err) => this.deps.log.warning(`HTTP listener error on ${host}:${port}: ${err.message}`));
         this.servers.push(srv);
         this.deps.log.notice(`HTTP ${[what.metrics ? '/metrics' : '', what.page ? 'status page' : ''].filter((x) => x !== '').join(' and ')} on http://${host.includes(':') ? `[${host}]` : host}:${port}/`);

@@ -18,6 +18,8 @@
  * Every wait polls with a bound.
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
+import { HTTP_MAX_CONNECTIONS } from '../../src/http/http-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Redis from 'ioredis';
 import { connect, FAST_GOSSIP, logs, startCluster, waitAllUp } from '../support/cluster';
@@ -215,6 +217,39 @@ describe('HTTP and DNS rebinding', () => {
         c.disconnect();
       }
     } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe('HTTP limits', () => {
+  it('keeps at most HTTP_MAX_CONNECTIONS open per listener and still serves once some close', async () => {
+    const httpPort = await freePort();
+    const node = await startQuorumkv(['--engine', 'memory', '--http-port', String(httpPort)]);
+    const sockets: net.Socket[] = [];
+    try {
+      const closed = new Set<net.Socket>();
+      for (let i = 0; i < HTTP_MAX_CONNECTIONS + 20; i++) {
+        const s = net.connect({ host: '127.0.0.1', port: httpPort });
+        s.on('close', () => closed.add(s));
+        s.on('error', () => closed.add(s));
+        sockets.push(s);
+        await new Promise<void>((resolve) => s.once('connect', () => resolve()).once('error', () => resolve()));
+      }
+      // The ones past the limit are closed by the node at once; the first ones stay open.
+      await waitFor(() => closed.size >= 20, 5000);
+      expect(closed.size).toBe(20);
+      expect(sockets.slice(0, HTTP_MAX_CONNECTIONS).every((s) => !closed.has(s))).toBe(true);
+      for (const s of sockets.slice(0, 10)) s.destroy();
+      await waitFor(async () => {
+        try {
+          return (await get(httpPort, '/status.json')).status === 200;
+        } catch {
+          return false;
+        }
+      }, 5000);
+    } finally {
+      for (const s of sockets) s.destroy();
       await node.stop();
     }
   });
