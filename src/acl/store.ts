@@ -37,15 +37,21 @@ export class AclStore {
   authRequired = false;
   aclfile = '';
   logMaxLen = 128;
-  /** Cluster: the version of the ACL this node has, and the node that made it. */
+  /**
+   * Cluster: the newest version this node has made or seen (a Lamport clock over ms × 1024),
+   * and each user's stamp: the version and node of the change that made its definition, or
+   * (in `deleted`) removed it. Users from the config file or an aclfile loaded at start-up
+   * have no stamp until a change names them.
+   */
   version = 0;
-  versionOrigin = '';
+  readonly stamps = new Map<string, AclStamp>();
+  readonly deleted = new Map<string, AclStamp>();
   selfId = '';
   /**
-   * Called after every local change with the ACL as lines (node.ts sends them to every
-   * node); settles when the reachable nodes have applied it.
+   * Called after every local change with the stamped entries (cluster.ts sends them to every
+   * node); settles when the reachable nodes have applied them.
    */
-  onChange: ((version: number, lines: string[]) => Promise<void>) | null = null;
+  onChange: ((entries: AclEntry[]) => Promise<void>) | null = null;
   /** The delivery of the last local change, for the command that made it to wait on. */
   private delivery: Promise<void> | null = null;
 
@@ -117,7 +123,7 @@ export class AclStore {
       this.killPubsubIfNeeded(old, current);
     } else this.users.set(name, u);
     this.refresh();
-    if (local) this.changed();
+    if (local) this.changed([name]);
     return null;
   }
 
@@ -153,7 +159,7 @@ export class AclStore {
     }
     if (gone.size > 0) {
       this.disconnect(gone, current);
-      this.changed();
+      this.changed([...gone].map((u) => u.name));
     }
     return gone.size;
   }
@@ -267,8 +273,10 @@ export class AclStore {
     }
     const users = this.parseLines(text, this.aclfile);
     if (typeof users === 'string') return users;
+    // Every user of the file, and every user it no longer has, is a change of its own.
+    const names = new Set([...this.users.keys(), ...users.keys(), 'default']);
     this.replaceAll(users, true, current);
-    if (local) this.changed();
+    if (local) this.changed([...names]);
     return null;
   }
 
@@ -312,11 +320,39 @@ export class AclStore {
 
   // ------------------------------------------------------------------ cluster
 
-  private changed(): void {
-    const now = this.nowMs() * 1024;
-    this.version = Math.max(now, this.version + 1);
-    this.versionOrigin = this.selfId;
-    if (this.onChange !== null) this.delivery = this.onChange(this.version, this.lines());
+  /** A local change to these users: each gets a new stamp, and the change goes to every node. */
+  private changed(names: readonly string[]): void {
+    const entries: AclEntry[] = [];
+    for (const name of names) {
+      this.version = Math.max(this.nowMs() * 1024, this.version + 1);
+      const stamp = { version: this.version, origin: this.selfId };
+      entries.push(this.stampUser(name, stamp));
+    }
+    if (this.onChange !== null) this.delivery = this.onChange(entries);
+  }
+
+  /** Record `stamp` for `name` as it is now (defined or deleted); the entry to send. */
+  private stampUser(name: string, stamp: AclStamp): AclEntry {
+    const u = this.users.get(name);
+    if (u !== undefined) {
+      this.stamps.set(name, stamp);
+      this.deleted.delete(name);
+      return { name, ...stamp, line: `user ${name} ${u.describe()}` };
+    }
+    this.deleted.set(name, stamp);
+    this.stamps.delete(name);
+    return { name, ...stamp, line: null };
+  }
+
+  /** Every stamped user and deletion (what a node resends so that others catch up). */
+  entries(): AclEntry[] {
+    const out: AclEntry[] = [];
+    for (const [name, st] of this.stamps) {
+      const u = this.users.get(name);
+      if (u !== undefined) out.push({ name, ...st, line: `user ${name} ${u.describe()}` });
+    }
+    for (const [name, st] of this.deleted) out.push({ name, ...st, line: null });
+    return out;
   }
 
   /**
@@ -330,16 +366,55 @@ export class AclStore {
     return d;
   }
 
-  /** The ACL of another node: applied when newer than ours (last writer wins). */
-  applyRemote(version: number, origin: string, lines: string[]): string | null {
-    if (version < this.version || (version === this.version && origin <= this.versionOrigin)) return null;
-    const users = this.parseLines(lines.join('\n'), 'cluster');
-    if (typeof users === 'string') return users;
-    this.replaceAll(users, false, null);
-    this.version = version;
-    this.versionOrigin = origin;
-    return null;
+  /**
+   * Users from another node, each applied when its stamp is newer than ours for that user
+   * (last writer wins per user, so changes to different users made on different nodes, even
+   * on both sides of a partition, all survive). Returns the first error, or null.
+   */
+  applyRemote(entries: readonly AclEntry[]): string | null {
+    let error: string | null = null;
+    for (const e of entries) {
+      if (e.version > this.version) this.version = e.version;
+      const mine = this.stamps.get(e.name) ?? this.deleted.get(e.name);
+      if (mine !== undefined && (e.version < mine.version || (e.version === mine.version && e.origin <= mine.origin))) continue;
+      const stamp = { version: e.version, origin: e.origin };
+      if (e.line === null) {
+        const old = this.users.get(e.name);
+        if (old !== undefined && e.name !== 'default') {
+          this.users.delete(e.name);
+          this.disconnect(new Set([old]), null);
+        }
+        this.stampUser(e.name, stamp);
+        continue;
+      }
+      const parsed = this.parseLines(e.line, 'cluster');
+      const u = typeof parsed === 'string' ? undefined : parsed.get(e.name);
+      if (u === undefined) {
+        error ??= typeof parsed === 'string' ? parsed : `no user ${e.name} in its line`;
+        continue;
+      }
+      const old = this.users.get(e.name);
+      if (old !== undefined) {
+        old.copyFrom(u);
+        this.killPubsubIfNeeded(old, null);
+      } else this.users.set(e.name, u);
+      this.stampUser(e.name, stamp);
+    }
+    this.refresh();
+    return error;
   }
+}
+
+/** When and where a user's definition (or its deletion) was made. */
+export interface AclStamp {
+  version: number;
+  origin: string;
+}
+
+/** One user as the cluster sends it: its ACL LIST line, or null when it was deleted. */
+export interface AclEntry extends AclStamp {
+  name: string;
+  line: string | null;
 }
 
 const NO_ACLFILE =

@@ -212,7 +212,7 @@ export const SCRIPTING = rawVerb(
 
 export const ACL = rawVerb(
   'acl',
-  'The whole ACL: sent by the node where a change was made (ACL SETUSER, DELUSER, LOAD), and resent every 10 s by every node holding an ACL from a change (so a node that was down catches up): [version, origin node id, ACL LIST line...]. The receiver replaces its users with these when (version, origin) is newer than the ACL it has: last writer wins (acl/store.ts). Reply: [].',
+  'ACL users: the users a change named, sent by the node where it was made (ACL SETUSER, DELUSER, LOAD), and every stamped user, resent every 10 s by every node (so a node that was down catches up): [name, version, origin node id, ACL LIST line or "" for a deleted user] per user. The receiver applies each user whose (version, origin) is newer than its own for that user: last writer wins, per user (acl/store.ts). Reply: [].',
 );
 
 // Anti-entropy (antientropy/: the payloads and their bounds are in wire.ts).

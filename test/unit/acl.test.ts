@@ -108,7 +108,7 @@ describe('the log', () => {
 });
 
 describe('files and the cluster', () => {
-  it('parses ACL files with Redis errors and applies the newest ACL of another node', () => {
+  it('parses ACL files with Redis errors and applies users of another node when their stamps are newer', () => {
     const s = store();
     const bad = s.parseLines('user a on >x\nfoo\nuser a off\nuser b +nosuch\n', 'f.acl');
     expect(bad).toBe("f.acl:2 should start with user keyword followed by the username. WARNING: Duplicate user 'a' found on line 3. f.acl:4: Unknown command or category name in ACL. WARNING: ACL errors detected, no change to the previously active ACL rules was performed");
@@ -120,12 +120,44 @@ describe('files and the cluster', () => {
     s2.setUser('drop', ['on', 'nopass']);
     client.aclUser = s2.get('drop');
     const keep = s2.get('keep')!;
-    expect(s2.applyRemote(s2.version - 1, 'n1', ['user keep off'])).toBeNull();
+    const v = s2.stamps.get('keep')!.version;
+    expect(s2.applyRemote([{ name: 'keep', version: v - 1, origin: 'n1', line: 'user keep off' }])).toBeNull();
     expect(keep.enabled).toBe(true); // older: ignored
-    expect(s2.applyRemote(s2.version + 5, 'n1', ['user keep off +get', 'user default on nopass ~* &* +@all'])).toBeNull();
+    expect(s2.applyRemote([{ name: 'keep', version: v + 5, origin: 'n1', line: 'user keep off +get' }, { name: 'drop', version: v + 5, origin: 'n1', line: null }])).toBeNull();
     expect(s2.get('keep')).toBe(keep); // the same object, updated
     expect(keep.describe()).toBe('off resetchannels -@all +get');
     expect(s2.get('drop')).toBeUndefined();
     expect(killed).toEqual([7]);
+    // An older definition of a deleted user does not bring it back.
+    expect(s2.applyRemote([{ name: 'drop', version: v + 1, origin: 'n3', line: 'user drop on nopass' }])).toBeNull();
+    expect(s2.get('drop')).toBeUndefined();
+    // The next local change is stamped after everything seen.
+    s2.setUser('keep', ['on']);
+    expect(s2.stamps.get('keep')!.version).toBeGreaterThan(v + 5);
+  });
+
+  it('keeps concurrent changes to different users made on two nodes (a partition), in any order of delivery', () => {
+    const n1 = store();
+    n1.selfId = 'n1';
+    const n2 = store();
+    n2.selfId = 'n2';
+    // Both sides change the ACL without hearing of each other.
+    n1.setUser('alice', ['on', '>a', '~a:*', '+@all']);
+    n2.setUser('bob', ['on', '>b', '~b:*', '+@read']);
+    n2.setUser('carol', ['on', 'nopass']);
+    n1.setUser('carol', ['off']);
+    n1.delUsers(['carol'], null);
+    // Healing: each resends what it has.
+    const from1 = n1.entries();
+    const from2 = n2.entries();
+    expect(n2.applyRemote(from1)).toBeNull();
+    expect(n1.applyRemote(from2)).toBeNull();
+    expect(n1.lines()).toEqual(n2.lines());
+    expect(n1.sortedNames()).toEqual(['alice', 'bob', 'default']);
+    // The deletion on n1 was later than carol's creation on n2: it wins on both.
+    expect(n2.get('carol')).toBeUndefined();
+    // Applying the same entries again changes nothing.
+    expect(n2.applyRemote(from1)).toBeNull();
+    expect(n1.lines()).toEqual(n2.lines());
   });
 });
