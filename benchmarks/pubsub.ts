@@ -18,7 +18,7 @@ import * as path from 'node:path';
 
 import { runBenchmark, shellLine, benchmarkArgs, type BenchmarkSpec } from './lib/redis-benchmark';
 import { fmt, fmtRatio, makeLog, markdownTable, parseArgv, parseList, parsePositiveInt, runScript } from './lib/script';
-import { parseConfigPath, quorumkvTarget, redisTarget, REDIS_AOF_ARGS, REPO_ROOT, type StartedTarget, type Target, type TargetContext } from './lib/targets';
+import { quorumkvTarget, redisTarget, REDIS_AOF_ARGS, targetContextFrom, type StartedTarget, type Target } from './lib/targets';
 
 const log = makeLog('pubsub');
 
@@ -92,14 +92,7 @@ async function main(): Promise<number> {
   const k = parsePositiveInt('--subscribers', values.get('subscribers') ?? '10');
   const pipelines = parseList(values.get('pipelines') ?? '1,16').map((p) => parsePositiveInt('--pipelines', p));
   const bin = values.get('redis-benchmark') ?? 'redis-benchmark';
-  const ctx: TargetContext = {
-    redisServer: values.get('redis-server') ?? 'redis-server',
-    node: process.execPath,
-    quorumkvMain: path.resolve(values.get('quorumkv-main') ?? path.join(REPO_ROOT, 'dist', 'src', 'main.js')),
-    quorumkvConfig: parseConfigPath(values.get('quorumkv-config')),
-    keepTmp: false,
-    readyTimeoutMs: 60_000,
-  };
+  const ctx = targetContextFrom(values);
   const targets: Target[] = [redisTarget(ctx, 'redis-aof', 'redis-server, AOF everysec', REDIS_AOF_ARGS), quorumkvTarget(ctx, 'quorumkv-rocksdb', 'quorumkv, single node, default config', [])];
   const rows: Row[] = [];
   const started: StartedTarget[] = [];

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 
 import { benchmarkArgs, runBenchmark, shellLine, type BenchmarkSpec } from './lib/redis-benchmark';
 import { fmt, fmtRatio, makeLog, markdownTable, parseArgv, parseList, parsePositiveInt, runScript } from './lib/script';
-import { parseConfigPath, REPO_ROOT, respCommand, RespError, TARGET_DEFINITIONS, type TargetContext } from './lib/targets';
+import { respCommand, RespError, TARGET_DEFINITIONS, targetContextFrom } from './lib/targets';
 
 const log = makeLog('scripting');
 
@@ -45,14 +45,7 @@ async function main(): Promise<number> {
   const keyspace = parsePositiveInt('--keyspace', values.get('keyspace') ?? '1000000');
   const targets = parseList(values.get('targets') ?? 'redis-aof,quorumkv-rocksdb');
   const redisBenchmark = values.get('redis-benchmark') ?? 'redis-benchmark';
-  const ctx: TargetContext = {
-    redisServer: values.get('redis-server') ?? 'redis-server',
-    node: process.execPath,
-    quorumkvMain: path.resolve(values.get('quorumkv-main') ?? path.join(REPO_ROOT, 'dist', 'src', 'main.js')),
-    quorumkvConfig: parseConfigPath(values.get('quorumkv-config')),
-    keepTmp: false,
-    readyTimeoutMs: 60_000,
-  };
+  const ctx = targetContextFrom(values);
   const load1 = os.loadavg()[0];
   if (load1 > 0.5) log(`warning: 1-minute load average is ${load1.toFixed(2)} before starting; results will be noisy`);
   const results = new Map<string, Map<string, Cell>>();

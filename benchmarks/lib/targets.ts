@@ -753,6 +753,21 @@ export function parseConfigPath(value: string | undefined): string | null {
   return path.resolve(value ?? path.join(REPO_ROOT, 'config', 'quorumkv.conf'));
 }
 
+/**
+ * The TargetContext of a benchmark script from its `--redis-server`, `--quorumkv-main` and
+ * `--quorumkv-config` options (temp dirs removed, 60 s to answer PING).
+ */
+export function targetContextFrom(values: ReadonlyMap<string, string>): TargetContext {
+  return {
+    redisServer: values.get('redis-server') ?? 'redis-server',
+    node: process.execPath,
+    quorumkvMain: path.resolve(values.get('quorumkv-main') ?? path.join(REPO_ROOT, 'dist', 'src', 'main.js')),
+    quorumkvConfig: parseConfigPath(values.get('quorumkv-config')),
+    keepTmp: false,
+    readyTimeoutMs: 60_000,
+  };
+}
+
 // ---------------------------------------------------------------------------
 // The targets of run.ts
 // ---------------------------------------------------------------------------

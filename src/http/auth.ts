@@ -8,7 +8,7 @@
  * interface is refused.
  */
 import { isIP } from 'node:net';
-import type { Settings } from '../config/settings';
+import { isLoopback } from '../server/protected-mode';
 
 /** What the endpoints need of the ACL (src/acl/store.ts AclStore). */
 export interface HttpAcl {
@@ -34,15 +34,6 @@ export function basicCredentials(header: string | undefined): { user: string | n
   const colon = text.indexOf(':');
   if (colon < 0) return { user: null, pass: null };
   return { user: text.slice(0, colon), pass: text.slice(colon + 1) };
-}
-
-function isLoopback(addr: string | undefined): boolean {
-  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
-}
-
-/** Protected mode: refuse a request from another machine while the default user has no password. */
-export function deniedByProtectedMode(settings: Settings, acl: HttpAcl, remoteAddress: string | undefined): boolean {
-  return settings.protectedMode === 'yes' && acl.defaultUser.nopass && !isLoopback(remoteAddress);
 }
 
 /**

@@ -12,7 +12,8 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { Registry } from 'prom-client';
 import type { Logger } from '../runtime/log';
 import type { Clock } from '../runtime/clock';
-import { authorize, basicCredentials, deniedByHostCheck, deniedByProtectedMode } from './auth';
+import { authorize, basicCredentials, deniedByHostCheck } from './auth';
+import { deniedByProtectedMode } from '../server/protected-mode';
 import { buildRegistry } from './metrics';
 import { buildStatus } from './status';
 import type { NodeSources } from './sources';

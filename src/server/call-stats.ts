@@ -79,9 +79,6 @@ export class CommandStat {
   ) {}
 }
 
-/** Observes calls as they complete (the metrics endpoint); null when nobody listens. */
-export type CallListener = (stat: CommandStat, usec: number, error: string | null) => void;
-
 /** The error code of an error reply: its first word ('ERR', 'WRONGTYPE', 'NOPERM'...). */
 export function errorCode(text: string): string {
   const t = text.charCodeAt(0) === 0x2d ? text.slice(1) : text;
@@ -104,7 +101,6 @@ export class CallStats {
   totalErrorReplies = 0;
   /** Every call, inner ones (EXEC's, scripts') included: Redis's stat_numcommands. */
   totalCalls = 0;
-  listener: CallListener | null = null;
   /** latency-tracking: record each call in its command's histogram. */
   trackLatency = true;
   /**
@@ -136,7 +132,6 @@ export class CallStats {
       if (!this.errorAlreadyCounted) this.errorReply(error);
     }
     this.errorAlreadyCounted = false;
-    if (this.listener !== null) this.listener(s, usec, error);
   }
 
   /**

@@ -29,6 +29,7 @@ import type { ClientKillFilter, ClusterView, Placement, ServerApi } from './serv
 import type { ClientState } from './client-state';
 import { buildInfo, OpsMeter } from './info';
 import { arrayElementErrors, CallStats } from './call-stats';
+import { deniedByProtectedMode } from './protected-mode';
 import { Introspection, redisFlags } from './introspection';
 import { TRACK_BCAST, TRACK_BROKEN_REDIR, Tracking } from './tracking';
 import { BlockingRegistry } from './blocking';
@@ -40,11 +41,6 @@ import { checkTlsSettings, clientPortOptions, clientRefusal, TLS_SETUP_FAILED, T
 /** Redis 7.0.15's refusal of a non-loopback client in protected mode, word for word. */
 const PROTECTED_MODE_DENIED =
   "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
-
-/** 127.0.0.1 or ::1 (IPv4-mapped too): what Redis's connIsLocal counts as local. */
-function isLoopback(addr: string | undefined): boolean {
-  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
-}
 
 /** Redis's is_may_replicate_command: write or may_replicate. */
 function mayReplicate(entry: CommandEntry): boolean {
@@ -314,7 +310,7 @@ export class Server {
       return;
     }
     // Protected mode: no password, and the client is not on the loopback interface.
-    if (this.settings.protectedMode === 'yes' && this.acl.defaultUser.nopass && !isLoopback(socket.remoteAddress)) {
+    if (deniedByProtectedMode(this.settings, this.acl, socket.remoteAddress)) {
       this.stats.rejectedConnections++;
       socket.on('error', () => socket.destroy());
       socket.end(`-${PROTECTED_MODE_DENIED}\r\n`);
